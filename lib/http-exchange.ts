@@ -1,0 +1,33 @@
+/**
+ * The few request and response operations the guard needs, over both Express and Fastify objects.
+ */
+
+export type Headers = Record<string, string | string[] | undefined>;
+
+interface AnyRequest {
+  headers?: Headers;
+  socket?: { remoteAddress?: string };
+  raw?: { socket?: { remoteAddress?: string } };
+}
+
+interface AnyResponse {
+  header?: (name: string, value: string) => unknown;
+  setHeader?: (name: string, value: string) => unknown;
+}
+
+/** The address of the TCP peer (Express `req.socket`, Fastify `request.socket` or `request.raw.socket`). */
+export function peerAddress(request: unknown): string | undefined {
+  const req = request as AnyRequest;
+  return req.socket?.remoteAddress ?? req.raw?.socket?.remoteAddress;
+}
+
+export function requestHeaders(request: unknown): Headers {
+  return (request as AnyRequest).headers ?? {};
+}
+
+/** Sets a response header on an Express response or a Fastify reply. */
+export function setHeader(response: unknown, name: string, value: string): void {
+  const res = response as AnyResponse;
+  if (typeof res.header === 'function') res.header(name, value);
+  else if (typeof res.setHeader === 'function') res.setHeader(name, value);
+}

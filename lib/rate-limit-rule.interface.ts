@@ -1,0 +1,54 @@
+import type { ExecutionContext } from '@nestjs/common';
+import type { AlgorithmName } from './core/algorithms/algorithm.interface.js';
+
+/**
+ * Resolves the identity a rule counts against: a user id, an API key, anything from the request.
+ * Return `undefined` (or an empty string) to fall back to the client address.
+ */
+export type ClientKeyResolver = (context: ExecutionContext) => string | undefined | Promise<string | undefined>;
+
+/**
+ * One rate-limit rule. Durations are milliseconds throughout.
+ *
+ * @example
+ * { name: 'login', limit: 5, windowMs: 60_000, algorithm: 'fixed-window', blockDurationMs: 300_000 }
+ */
+export interface RateLimitRule {
+  /**
+   * Identifies the rule in headers, errors and keys; a `@Throttle` with the same name overrides it.
+   * Letters, digits, `_`, `-` and `.`, at most 64 characters.
+   * @default 'default'
+   */
+  name?: string;
+  /** Requests (cost units) allowed per window. For token bucket and GCRA: the sustained rate per window. */
+  limit: number;
+  /** Window length in milliseconds. */
+  windowMs: number;
+  /**
+   * How requests are counted.
+   * @default 'sliding-window'
+   */
+  algorithm?: AlgorithmName;
+  /** Token bucket and GCRA: how many requests may arrive at once. @default limit */
+  burst?: number;
+  /**
+   * After this rule denies a request, deny every request from the client for this long.
+   * @default 0 (no block: the client is admitted again as soon as the algorithm allows)
+   */
+  blockDurationMs?: number;
+  /** Units each request consumes, or a function of the request. @default 1 */
+  cost?: number | ((context: ExecutionContext) => number | Promise<number>);
+  /** Identity for this rule only; overrides the module's `keyResolver`. */
+  keyResolver?: ClientKeyResolver;
+  /**
+   * Count across every route that names the same scope (one pool shared by several routes)
+   * instead of per route.
+   * @default undefined (per route)
+   */
+  scope?: string;
+  /** Return true to let a request through this rule without counting it. */
+  skipIf?: (context: ExecutionContext) => boolean | Promise<boolean>;
+}
+
+/** What `@Throttle` accepts: a full rule, or fields overriding the module rule of the same name. */
+export type ThrottleRule = Partial<RateLimitRule>;

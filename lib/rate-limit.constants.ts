@@ -1,0 +1,8 @@
+/** Metadata key of `@Throttle`. */
+export const THROTTLE_METADATA = 'nest-rampart:throttle';
+/** Metadata key of `@SkipThrottle`. */
+export const SKIP_THROTTLE_METADATA = 'nest-rampart:skip';
+/** Injection token of the validated configuration. */
+export const RATE_LIMIT_CONFIG = Symbol('nest-rampart:config');
+/** Injection token of the `RateLimitStore` in use. */
+export const RATE_LIMIT_STORE = Symbol('nest-rampart:store');

@@ -1,0 +1,37 @@
+import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { resolveRateLimitConfig, type RateLimitConfig } from './rate-limit.config.js';
+import { RATE_LIMIT_CONFIG, RATE_LIMIT_STORE } from './rate-limit.constants.js';
+import { RateLimitGuard } from './rate-limit.guard.js';
+import { ConfigurableModuleClass, RATE_LIMIT_OPTIONS } from './rate-limit.module-definition.js';
+import type { RateLimitModuleOptions } from './rate-limit-options.interface.js';
+import { RouteRulesResolver } from './route-rules.resolver.js';
+
+/**
+ * Rate limiting for a Nest app.
+ *
+ * @example
+ * RateLimitModule.forRoot({ rules: [{ limit: 100, windowMs: 60_000 }] })
+ *
+ * @example
+ * RateLimitModule.forRootAsync({
+ *   imports: [ConfigModule],
+ *   inject: [ConfigService],
+ *   useFactory: (config: ConfigService) => ({ rules: [{ limit: config.get('RATE_LIMIT'), windowMs: 60_000 }] }),
+ * })
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    {
+      provide: RATE_LIMIT_CONFIG,
+      inject: [RATE_LIMIT_OPTIONS],
+      useFactory: (options: RateLimitModuleOptions) => resolveRateLimitConfig(options),
+    },
+    { provide: RATE_LIMIT_STORE, inject: [RATE_LIMIT_CONFIG], useFactory: (config: RateLimitConfig) => config.store },
+    RouteRulesResolver,
+    RateLimitGuard,
+  ],
+  exports: [RATE_LIMIT_OPTIONS, RATE_LIMIT_CONFIG, RATE_LIMIT_STORE, RouteRulesResolver, RateLimitGuard],
+})
+export class RateLimitModule extends ConfigurableModuleClass {}

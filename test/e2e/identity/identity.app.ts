@@ -1,0 +1,34 @@
+import { Controller, Get, type ExecutionContext } from '@nestjs/common';
+import { RateLimitModule, SkipThrottle, Throttle, type RateLimitModuleOptions } from '../../../lib/index.js';
+
+function header(context: ExecutionContext, name: string): string | undefined {
+  const value = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>().headers[name];
+  return value || undefined;
+}
+
+@Controller()
+export class IdentityController {
+  @Get('ip') ip() { return 'ip'; }
+
+  /** Counted per API key when one is sent (rule-level resolver), by address otherwise. */
+  @Throttle({ name: 'per-key', limit: 2, windowMs: 60_000, keyResolver: (ctx) => header(ctx, 'x-api-key') })
+  @SkipThrottle('default')
+  @Get('keyed') keyed() { return 'keyed'; }
+
+  /** Two routes sharing one pool (the per-route default rule is skipped to show the pool alone). */
+  @SkipThrottle('default')
+  @Throttle({ name: 'reports', limit: 3, windowMs: 60_000, scope: 'reports' }) @Get('reports/a') reportA() { return 'a'; }
+  @SkipThrottle('default')
+  @Throttle({ name: 'reports', limit: 3, windowMs: 60_000, scope: 'reports' }) @Get('reports/b') reportB() { return 'b'; }
+
+  /** Each request costs 2 units. */
+  @SkipThrottle('default')
+  @Throttle({ name: 'heavy', limit: 4, windowMs: 60_000, cost: 2 }) @Get('heavy') heavy() { return 'heavy'; }
+}
+
+export const identityModule = (options: RateLimitModuleOptions) => ({
+  imports: [RateLimitModule.forRoot({ rules: [{ limit: 2, windowMs: 60_000, algorithm: 'fixed-window' }], ...options })],
+  controllers: [IdentityController],
+});
+
+export const userHeader = (ctx: ExecutionContext) => header(ctx, 'x-user');

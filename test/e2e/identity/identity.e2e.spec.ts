@@ -1,0 +1,107 @@
+import { FakeClock } from '../../support/fake-clock.js';
+import { ADAPTERS, startApp, type TestApp } from '../../support/http-app.js';
+import { identityModule, userHeader } from './identity.app.js';
+
+describe.each(ADAPTERS)('client identity on %s', (adapter) => {
+  let t: TestApp;
+  afterEach(() => t.close());
+
+  describe('without a trusted proxy', () => {
+    beforeEach(async () => {
+      t = await startApp(adapter, identityModule({ clock: new FakeClock() }));
+    });
+
+    it('ignores spoofed X-Forwarded-For, Forwarded and X-Real-IP', async () => {
+      await t.http().get('/ip').set('X-Forwarded-For', '203.0.113.1').expect(200);
+      await t.http().get('/ip').set('Forwarded', 'for=203.0.113.2').expect(200);
+      await t.http().get('/ip').set('X-Real-IP', '203.0.113.3').expect(429);
+      await t.http().get('/ip').set('X-Forwarded-For', '198.51.100.7, 203.0.113.9').expect(429);
+    });
+
+    it('counts per API key with a rule-level resolver, and by address without a key', async () => {
+      for (const key of ['k1', 'k2']) {
+        await t.http().get('/keyed').set('x-api-key', key).expect(200);
+        await t.http().get('/keyed').set('x-api-key', key).expect(200);
+      }
+      await t.http().get('/keyed').set('x-api-key', 'k1').expect(429);
+      await t.http().get('/keyed').expect(200);
+      await t.http().get('/keyed').expect(200);
+      await t.http().get('/keyed').expect(429);
+    });
+
+    it('shares one pool between routes of the same scope', async () => {
+      await t.http().get('/reports/a').expect(200);
+      await t.http().get('/reports/b').expect(200);
+      await t.http().get('/reports/a').expect(200);
+      const res = await t.http().get('/reports/b').expect(429);
+      expect(res.body.rule).toBe('reports');
+    });
+
+    it('charges the cost of each request', async () => {
+      const first = await t.http().get('/heavy').expect(200);
+      expect(first.headers['ratelimit']).toContain('"heavy";r=2;');
+      await t.http().get('/heavy').expect(200);
+      const denied = await t.http().get('/heavy').expect(429);
+      expect(denied.body.rule).toBe('heavy');
+    });
+  });
+
+  describe('with a module key resolver', () => {
+    beforeEach(async () => {
+      t = await startApp(adapter, identityModule({ clock: new FakeClock(), keyResolver: userHeader }));
+    });
+
+    it('counts per user, falling back to the address when there is none', async () => {
+      for (const user of ['alice', 'bob']) {
+        await t.http().get('/ip').set('x-user', user).expect(200);
+        await t.http().get('/ip').set('x-user', user).expect(200);
+        await t.http().get('/ip').set('x-user', user).expect(429);
+      }
+      await t.http().get('/ip').expect(200);
+    });
+  });
+
+  describe('behind a trusted proxy (loopback)', () => {
+    beforeEach(async () => {
+      t = await startApp(adapter, identityModule({ clock: new FakeClock(), trustProxy: { proxies: ['loopback'] } }));
+    });
+
+    it('counts each forwarded client separately', async () => {
+      for (const ip of ['203.0.113.1', '203.0.113.2']) {
+        await t.http().get('/ip').set('X-Forwarded-For', ip).expect(200);
+        await t.http().get('/ip').set('X-Forwarded-For', ip).expect(200);
+        await t.http().get('/ip').set('X-Forwarded-For', ip).expect(429);
+      }
+    });
+
+    it('uses the rightmost untrusted hop, not a fake leftmost entry', async () => {
+      await t.http().get('/ip').set('X-Forwarded-For', '1.1.1.1, 203.0.113.5').expect(200);
+      await t.http().get('/ip').set('X-Forwarded-For', '2.2.2.2, 203.0.113.5').expect(200);
+      await t.http().get('/ip').set('X-Forwarded-For', '3.3.3.3, 203.0.113.5').expect(429);
+    });
+
+    it('groups IPv6 clients by /64', async () => {
+      await t.http().get('/ip').set('X-Forwarded-For', '2001:db8:1:2::1').expect(200);
+      await t.http().get('/ip').set('X-Forwarded-For', '2001:db8:1:2:ffff::9').expect(200);
+      await t.http().get('/ip').set('X-Forwarded-For', '2001:db8:1:2::abcd').expect(429);
+      await t.http().get('/ip').set('X-Forwarded-For', '2001:db8:1:3::1').expect(200);
+    });
+  });
+
+  describe('with an IPv6 prefix of /128', () => {
+    beforeEach(async () => {
+      t = await startApp(
+        adapter,
+        identityModule({ clock: new FakeClock(), trustProxy: { proxies: ['127.0.0.1/8', '::1'] }, ipv6PrefixLength: 128 }),
+      );
+    });
+
+    it('counts each IPv6 address', async () => {
+      for (const ip of ['2001:db8::1', '2001:db8::2']) {
+        await t.http().get('/ip').set('X-Forwarded-For', ip).expect(200);
+        await t.http().get('/ip').set('X-Forwarded-For', ip).expect(200);
+        await t.http().get('/ip').set('X-Forwarded-For', ip).expect(429);
+      }
+    });
+  });
+});
