@@ -30,7 +30,8 @@ export interface Decision {
 
 /** The result of consuming: the state to store and the decision to answer with. */
 export interface Outcome<S> {
-  readonly state: S;
+  /** `undefined` only when a request with no prior state is denied (the state is returned unchanged). */
+  readonly state: S | undefined;
   readonly decision: Decision;
 }
 
@@ -48,6 +49,9 @@ export interface Algorithm<S = unknown> {
   consume(state: S | undefined, rule: AlgorithmRule, nowMs: number, cost: number): Outcome<S>;
   /** What `consume` with cost 1 would answer, without consuming. */
   peek(state: S | undefined, rule: AlgorithmRule, nowMs: number): Decision;
-  /** Epoch ms from which this state is indistinguishable from no state, so it may be dropped. */
-  expiresAtMs(state: S, rule: AlgorithmRule): number;
+  /**
+   * Epoch ms from which this state is indistinguishable from no state, so it may be dropped.
+   * `undefined` (nothing stored, e.g. the state of a denied first request) gives 0.
+   */
+  expiresAtMs(state: S | undefined, rule: AlgorithmRule): number;
 }

@@ -1,0 +1,118 @@
+/**
+ * GCRA (generic cell rate algorithm), the leaky bucket as a meter: requests are spaced by the
+ * emission interval T = windowMs / limit, and the only state is the theoretical arrival time (TAT),
+ * the instant at which the client would be back to idle if it stopped now. A request of cost n
+ * moves the TAT n × T later and is admitted iff the new TAT is at most `burst ?? limit` intervals
+ * ahead of now, so `burst ?? limit` requests can pass at once from idle, then one per T.
+ *
+ * - Memory: one number per key (`tatMs`).
+ * - Accuracy: exact; it admits exactly what a token bucket with the same rate and capacity admits.
+ * - Pick it for the token bucket's behaviour (sustained rate plus burst) with the smallest state and
+ *   evenly spaced admissions, e.g. APIs that should meter a steady request rate.
+ *
+ * Conventions:
+ * - Every TAT reached from integer inputs lies on a grid of 1 / q ms, q = limit / gcd(limit,
+ *   windowMs) (T = 0.1 ms for 10 000 per second: q = 10). Time is measured internally in those
+ *   units, so decisions are exact integer comparisons, and the stored `tatMs` is snapped back onto
+ *   the grid when read, so float error never accumulates. This is exact while q ≤ 2048, which covers
+ *   every usual rule; beyond that a double cannot hold epoch ms that finely and the TAT may drift by
+ *   about 0.0001 ms per admitted request (a relative error of about 1e-4 / T).
+ * - `remaining` is how many more cost-1 requests would pass now.
+ * - `resetAtMs` and `expiresAtMs` are the first ms at or after the TAT (the client is idle again).
+ * - A cost larger than the burst can never pass: it is denied with `retryAfterMs = resetAtMs - now`
+ *   (the time until the client is idle; 0 when it already is).
+ */
+import type { Algorithm, AlgorithmRule, Decision, Outcome } from './algorithm.interface.js';
+
+export interface GcraState {
+  /** Theoretical arrival time, epoch ms (may be fractional). */
+  readonly tatMs: number;
+}
+
+/** The time grid of a rule: `perMs` units make a millisecond, `interval` units make T. */
+interface Grid {
+  readonly perMs: number;
+  readonly interval: number;
+}
+
+function gridOf({ limit, windowMs }: AlgorithmRule): Grid {
+  let a = limit;
+  let b = windowMs;
+  if (Number.isInteger(a) && Number.isInteger(b)) {
+    while (b !== 0) [a, b] = [b, a % b];
+  } else {
+    a = 1;
+  }
+  return { perMs: limit / a, interval: windowMs / a };
+}
+
+/**
+ * The TAT as `baseMs` (whole ms) plus `fraction` grid units. Kept apart because epoch ms × perMs
+ * can exceed the range in which doubles are exact integers.
+ */
+interface Tat {
+  readonly baseMs: number;
+  readonly fraction: number;
+}
+
+function read(state: GcraState | undefined, grid: Grid): Tat | undefined {
+  if (state === undefined) return undefined;
+  const baseMs = Math.floor(state.tatMs);
+  return { baseMs, fraction: Math.round((state.tatMs - baseMs) * grid.perMs) };
+}
+
+/** How far the TAT is ahead of `t`, in grid units (0 when idle). */
+function aheadAt(tat: Tat | undefined, grid: Grid, t: number): number {
+  return tat === undefined ? 0 : Math.max(0, (tat.baseMs - t) * grid.perMs + tat.fraction);
+}
+
+/** The first ms at which the TAT is at most `units` ahead. */
+function aheadAtMostMs(tat: Tat, grid: Grid, units: number): number {
+  return tat.baseMs + Math.ceil((tat.fraction - units) / grid.perMs);
+}
+
+/** The first ms at which the stored TAT is reached: the client is idle from then on. */
+function idleAtMs(state: GcraState | undefined, grid: Grid): number {
+  const tat = read(state, grid);
+  return tat === undefined ? 0 : aheadAtMostMs(tat, grid, 0);
+}
+
+function consume(state: GcraState | undefined, rule: AlgorithmRule, nowMs: number, cost: number): Outcome<GcraState> {
+  const grid = gridOf(rule);
+  const { interval } = grid;
+  const capacity = rule.burst ?? rule.limit;
+  const tolerance = capacity * interval; // how far ahead of now the TAT may be after admitting
+  const tat = read(state, grid);
+  const ahead = aheadAt(tat, grid, nowMs);
+  const next = ahead + cost * interval;
+
+  if (next <= tolerance) {
+    const stored: GcraState = { tatMs: nowMs + next / grid.perMs };
+    const decision: Decision = {
+      allowed: true,
+      limit: capacity,
+      remaining: Math.floor((tolerance - next) / interval),
+      resetAtMs: idleAtMs(stored, grid),
+      retryAfterMs: 0,
+    };
+    return { state: stored, decision };
+  }
+  const resetAtMs = Math.max(nowMs, idleAtMs(state, grid));
+  // A denial with cost ≤ capacity implies a TAT ahead of now, hence a stored state.
+  const retryAtMs = cost > capacity || tat === undefined ? resetAtMs : aheadAtMostMs(tat, grid, tolerance - cost * interval);
+  const decision: Decision = {
+    allowed: false,
+    limit: capacity,
+    remaining: Math.max(0, Math.floor((tolerance - ahead) / interval)),
+    resetAtMs,
+    retryAfterMs: retryAtMs - nowMs,
+  };
+  return { state, decision };
+}
+
+export const gcra: Algorithm<GcraState> = {
+  name: 'gcra',
+  consume,
+  peek: (state, rule, nowMs) => consume(state, rule, nowMs, 1).decision,
+  expiresAtMs: (state, rule) => idleAtMs(state, gridOf(rule)),
+};
