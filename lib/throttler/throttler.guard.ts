@@ -1,4 +1,4 @@
-import { Injectable, Logger, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Injectable, Logger, type CanActivate, type ExecutionContext, type OnModuleInit } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { createHash } from 'node:crypto';
 import { DEFAULT_IPV6_SUBNET_PREFIX, normalizeIp } from './ip.js';
@@ -48,7 +48,7 @@ function byTtl(a: ThrottlerOptions, b: ThrottlerOptions): number {
  * `throwThrottlingException`.
  */
 @Injectable()
-export class ThrottlerGuard implements CanActivate {
+export class ThrottlerGuard implements CanActivate, OnModuleInit {
   protected headerPrefix = 'X-RateLimit';
   protected logger = new Logger(ThrottlerGuard.name);
   protected errorMessage = throttlerMessage;
@@ -62,6 +62,7 @@ export class ThrottlerGuard implements CanActivate {
     protected readonly reflector: Reflector,
   ) {}
 
+  /** Reads the options: the throttlers in checking order and the options they share. */
   async onModuleInit(): Promise<void> {
     const options = this.options;
     const declared = Array.isArray(options) ? options : options.throttlers;
@@ -86,6 +87,7 @@ export class ThrottlerGuard implements CanActivate {
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
+    // A guard built outside Nest's lifecycle (e.g. with `new`) reads its options on first use.
     if (this.throttlers === undefined) await this.onModuleInit();
     if (await this.shouldSkip(context)) return true;
 

@@ -10,6 +10,7 @@ export { ADAPTERS, type AdapterName } from '../../support/http-app.js';
 export interface RunningApp {
   readonly app: INestApplication;
   http(): ReturnType<typeof request>;
+  /** Closes the app once; later calls wait for the same close. */
   close(): Promise<void>;
 }
 
@@ -32,7 +33,8 @@ export async function startApp(
   }
   await app.init();
   if (adapter === 'fastify') await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
-  return { app, http: () => request(app.getHttpServer()), close: () => app.close() };
+  let closing: Promise<void> | undefined;
+  return { app, http: () => request(app.getHttpServer()), close: () => (closing ??= app.close()) };
 }
 
 /** The rate-limit headers of a response (`x-ratelimit-*`, `retry-after*`), by lower-case name. */
