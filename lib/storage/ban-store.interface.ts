@@ -1,0 +1,91 @@
+/** A ban is either time-limited (a block) or lasts until an operator lifts it. */
+export type BanKind = 'temporary' | 'permanent';
+/** Who created a ban: the escalation policy or an operator through the admin API. */
+export type BanSource = 'auto' | 'admin';
+
+/**
+ * What a ban matches: a client key (the tracker the guard computed: an address key such as
+ * `203.0.113.7` or `2001:db8:1:2::/64`, or a custom identity such as a user id), or a CIDR range
+ * matched against the client address.
+ */
+export type BanTarget = { readonly type: 'key'; readonly key: string } | { readonly type: 'cidr'; readonly cidr: string };
+
+/** A ban as stored. Times are epoch milliseconds. One ban record per target. */
+export interface Ban {
+  /** Stable id: `key:<key>` or `cidr:<canonical cidr>`. */
+  readonly id: string;
+  readonly target: BanTarget;
+  readonly kind: BanKind;
+  readonly reason: string;
+  readonly source: BanSource;
+  /** Operator (admin bans) or `rampart` (automatic ones). */
+  readonly createdBy: string;
+  readonly createdAtMs: number;
+  /** End of a temporary ban; absent for permanent ones. */
+  readonly expiresAtMs?: number;
+  /** Violations recorded for the target when the ban was made. */
+  readonly violationCount: number;
+  /** Temporary blocks applied to this target so far (drives the growing block duration). */
+  readonly blockCount: number;
+  /** Set when an operator lifted the ban; the record stays as history. */
+  readonly liftedAtMs?: number;
+  readonly liftedBy?: string;
+  /** Last change, for propagation to other instances. */
+  readonly updatedAtMs: number;
+}
+
+/** Whether a ban is in force at `nowMs`. */
+export function isBanActive(ban: Ban, nowMs: number): boolean {
+  if (ban.liftedAtMs !== undefined) return false;
+  return ban.kind === 'permanent' || (ban.expiresAtMs !== undefined && ban.expiresAtMs > nowMs);
+}
+
+export interface NewBan {
+  readonly target: BanTarget;
+  readonly kind: BanKind;
+  readonly reason: string;
+  readonly source: BanSource;
+  readonly createdBy: string;
+  /** Required for temporary bans. */
+  readonly expiresAtMs?: number;
+  readonly violationCount: number;
+}
+
+export interface BanFilter {
+  readonly kind?: BanKind;
+  readonly source?: BanSource;
+  /** Exact key, or exact CIDR, of the target. */
+  readonly target?: string;
+  /** Only bans in force at this time (default: every record, lifted and expired included). */
+  readonly activeAtMs?: number;
+}
+
+/** A page of results; `nextCursor` is absent on the last page. */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly nextCursor?: string;
+}
+
+export interface PageRequest {
+  /** 1..500. */
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+/** Durable ban records, shared by every instance. */
+export interface BanStore {
+  /**
+   * Creates or replaces the ban of `ban.target` at `nowMs`. A temporary ban increments the
+   * target's `blockCount`; every put clears `liftedAtMs`.
+   */
+  put(ban: NewBan, nowMs: number): Promise<Ban>;
+  /** Lifts the ban of `target` (it stays as a lifted record). `null` when there is none. */
+  lift(target: BanTarget, by: string, nowMs: number): Promise<Ban | null>;
+  /** The record of `target`, active or not; `null` when there is none. */
+  get(target: BanTarget): Promise<Ban | null>;
+  list(filter: BanFilter, page: PageRequest): Promise<Page<Ban>>;
+  /** Every record changed at or after `sinceMs`, oldest first (for cache propagation). */
+  changedSince(sinceMs: number, limit: number): Promise<readonly Ban[]>;
+  /** Forgets the target's record entirely, including its block count. */
+  remove(target: BanTarget): Promise<boolean>;
+}

@@ -1,0 +1,19 @@
+import type { AccessListStore } from './access-list-store.interface.js';
+import type { BanStore } from './ban-store.interface.js';
+import type { RateLimitStore } from './rate-limit-store.interface.js';
+import type { ViolationStore } from './violation-store.interface.js';
+
+/**
+ * Everything Rampart keeps: counters, bans, violation history and allow/deny lists. `memoryStorage()`
+ * is the embedded default; `mongoStorage()` shares it between every instance of an app.
+ */
+export interface RampartStorage {
+  readonly rateLimits: RateLimitStore;
+  readonly bans: BanStore;
+  readonly violations: ViolationStore;
+  readonly accessList: AccessListStore;
+  /** Prepares the storage (indexes, connections) at startup. */
+  init?(): Promise<void>;
+  /** Releases what the storage opened itself (never a connection the app owns). */
+  close?(): Promise<void>;
+}
