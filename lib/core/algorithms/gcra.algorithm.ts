@@ -30,12 +30,18 @@ export interface GcraState {
 }
 
 /** The time grid of a rule: `perMs` units make a millisecond, `interval` units make T. */
-interface Grid {
+export interface GcraGrid {
   readonly perMs: number;
   readonly interval: number;
 }
 
-function gridOf({ limit, windowMs }: AlgorithmRule): Grid {
+type Grid = GcraGrid;
+
+/**
+ * The grid on which every TAT of `rule` lies (exported for stores that keep the TAT in grid units,
+ * so that a database can add and compare whole numbers).
+ */
+export function gridOf({ limit, windowMs }: AlgorithmRule): Grid {
   let a = limit;
   let b = windowMs;
   if (Number.isInteger(a) && Number.isInteger(b)) {
