@@ -14,6 +14,11 @@ export interface StoreRule extends AlgorithmRule {
 export interface ConsumeResult extends Decision {
   /** Epoch ms until which this key is blocked by the rule's `blockDurationMs`, when it is. */
   readonly blockedUntilMs?: number;
+  /**
+   * True when the request was denied by a block already running before it (the rule's
+   * `blockDurationMs`), not by the algorithm: such a request is not a new violation.
+   */
+  readonly ongoingBlock?: boolean;
 }
 
 /** What a store keeps per key and rule: the algorithm's state and the end of a block. */
@@ -48,7 +53,7 @@ export function decideRule(
     const decision = algorithm.peek(state.algorithmState, rule, nowMs);
     return {
       state,
-      result: { ...decision, allowed: false, remaining: 0, retryAfterMs: blockedUntilMs - nowMs, blockedUntilMs },
+      result: { ...decision, allowed: false, remaining: 0, retryAfterMs: blockedUntilMs - nowMs, blockedUntilMs, ongoingBlock: true },
       expiresAtMs: Math.max(blockedUntilMs, algorithm.expiresAtMs(state.algorithmState, rule)),
     };
   }
@@ -71,7 +76,7 @@ export function peekRule(state: RuleState | undefined, rule: StoreRule, nowMs: n
   const decision = algorithm.peek(state?.algorithmState, rule, nowMs);
   const blockedUntilMs = state?.blockedUntilMs;
   if (blockedUntilMs !== undefined && blockedUntilMs > nowMs) {
-    return { ...decision, allowed: false, remaining: 0, retryAfterMs: blockedUntilMs - nowMs, blockedUntilMs };
+    return { ...decision, allowed: false, remaining: 0, retryAfterMs: blockedUntilMs - nowMs, blockedUntilMs, ongoingBlock: true };
   }
   return decision;
 }
