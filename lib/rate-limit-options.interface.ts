@@ -1,8 +1,11 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { Clock } from './core/clock.js';
+import type { EscalationPolicy } from './core/escalation.js';
 import type { TrustProxyOptions } from './core/ip/trust-proxy.js';
+import type { RateLimitEventHandlers } from './events/rate-limit-events.js';
 import type { ClientKeyResolver, RateLimitRule } from './rate-limit-rule.interface.js';
 import type { MemoryRateLimitStoreOptions } from './storage/memory-rate-limit.store.js';
+import type { RampartStorage } from './storage/rampart-storage.interface.js';
 import type { RateLimitStore } from './storage/rate-limit-store.interface.js';
 
 /** Options of `RateLimitModule.forRoot` / the `useFactory` of `forRootAsync`. */
@@ -13,10 +16,45 @@ export interface RateLimitModuleOptions {
    * @default [{ name: 'default', limit: 100, windowMs: 60_000, algorithm: 'sliding-window' }]
    */
   rules?: RateLimitRule | RateLimitRule[];
-  /** Where state lives. @default a `MemoryRateLimitStore` */
+  /**
+   * Where counters, bans, violation history and allow/deny lists live. Give every instance of an
+   * app the same storage (`mongoStorage(...)`) so that they share limits and bans. Its `init()` is
+   * called at startup and its `close()` at shutdown.
+   * @default memoryStorage() (one process)
+   */
+  storage?: RampartStorage;
+  /** Where rate-limit counters live; overrides `storage.rateLimits`. @default `storage.rateLimits` */
   store?: RateLimitStore;
-  /** Options of the default memory store (ignored when `store` is given). */
+  /** Options of the default memory counter store (ignored when `store` or `storage` is given). */
   memoryStore?: MemoryRateLimitStoreOptions;
+  /**
+   * What happens to clients that keep exceeding limits: temporary blocks that grow with each
+   * repeat, then a permanent ban (403) until an operator lifts it. Fields given here replace the
+   * defaults; a rule's own `escalation` is merged over this. `false` turns escalation off: denied
+   * requests are then answered by their rule alone, announced to `events` but not recorded.
+   * @default { blockAfterViolations: 3, blockDurationMs: 900_000, blockMultiplier: 2,
+   *   maxBlockDurationMs: 86_400_000, permanentBanAfter: 10, permanentBanWindowMs: 86_400_000 }
+   */
+  escalation?: Partial<EscalationPolicy> | false;
+  /**
+   * How long violation history is kept, in milliseconds; older violations are purged. At least
+   * every `permanentBanWindowMs` in use.
+   * @default 2_592_000_000 (30 days)
+   */
+  violationRetentionMs?: number;
+  /**
+   * How often each instance fetches ban and allow/deny-list changes made by the others, in
+   * milliseconds. A ban made on one instance is enforced by every other within this interval plus
+   * one store round trip: ≤ 2 s with the defaults. The timer never keeps the process alive.
+   * @default 1000
+   */
+  banSyncIntervalMs?: number;
+  /**
+   * Callbacks for violations, blocks, bans and unbans. They never change a response: a callback
+   * that throws is logged. With `@nestjs/event-emitter` in the app the same events are also
+   * emitted as `rampart.violation`, `rampart.block`, `rampart.ban` and `rampart.unban`.
+   */
+  events?: RateLimitEventHandlers;
   /** Identity for every rule: user id, API key... Falls back to the client address when it returns nothing. */
   keyResolver?: ClientKeyResolver;
   /**

@@ -1,5 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { AlgorithmName } from './core/algorithms/algorithm.interface.js';
+import type { EscalationPolicy } from './core/escalation.js';
 
 /**
  * Resolves the identity a rule counts against: a user id, an API key, anything from the request.
@@ -48,6 +49,17 @@ export interface RateLimitRule {
   scope?: string;
   /** Return true to let a request through this rule without counting it. */
   skipIf?: (context: ExecutionContext) => boolean | Promise<boolean>;
+  /**
+   * Escalation of this rule's violations: fields merged over the module's `escalation` (over the
+   * defaults when the module's is off), or `false` for a rule whose violations never lead to a
+   * block: they are announced to `events` but not recorded, so they do not count towards the
+   * blocks of other rules either.
+   * @default the module's `escalation`
+   *
+   * @example
+   * { name: 'login', limit: 5, windowMs: 60_000, escalation: { blockAfterViolations: 2, blockDurationMs: 3_600_000 } }
+   */
+  escalation?: Partial<EscalationPolicy> | false;
 }
 
 /** What `@Throttle` accepts: a full rule, or fields overriding the module rule of the same name. */

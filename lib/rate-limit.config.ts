@@ -2,14 +2,17 @@ import type { ExecutionContext } from '@nestjs/common';
 import { ALGORITHM_NAMES } from './core/algorithms/index.js';
 import type { AlgorithmName } from './core/algorithms/algorithm.interface.js';
 import { systemClock, type Clock } from './core/clock.js';
+import { DEFAULT_ESCALATION_POLICY, ESCALATION_POLICY_FIELDS, mergeEscalationPolicy, type EscalationPolicy } from './core/escalation.js';
 import { compileTrustProxy, type CompiledTrust } from './core/ip/trust-proxy.js';
 import { validateIpv6PrefixLength } from './core/ip/client-key.js';
 import type { StoreRule } from './core/rule-decision.js';
 import * as messages from './errors/messages.js';
 import { RateLimitConfigurationError } from './errors/rate-limit-configuration.error.js';
+import type { RateLimitEventHandlers } from './events/rate-limit-events.js';
 import type { RateLimitModuleOptions, RateLimitViolation } from './rate-limit-options.interface.js';
 import type { ClientKeyResolver, RateLimitRule, ThrottleRule } from './rate-limit-rule.interface.js';
-import { MemoryRateLimitStore } from './storage/memory-rate-limit.store.js';
+import { memoryStorage } from './storage/memory-storage.js';
+import type { RampartStorage } from './storage/rampart-storage.interface.js';
 import type { RateLimitStore } from './storage/rate-limit-store.interface.js';
 
 /** A rule with its defaults applied, checked, ready for the guard. */
@@ -24,6 +27,8 @@ export interface ResolvedRule {
   readonly keyResolver?: ClientKeyResolver;
   readonly scope?: string;
   readonly skipIf?: (context: ExecutionContext) => boolean | Promise<boolean>;
+  /** The rule's own escalation settings, checked but not yet merged (see `ruleEscalation`). */
+  readonly escalation?: Partial<EscalationPolicy> | false;
   /** What the store receives. */
   readonly storeRule: StoreRule;
 }
@@ -31,7 +36,15 @@ export interface ResolvedRule {
 /** The validated configuration the guard runs on (the public options are kept apart from it). */
 export interface RateLimitConfig {
   readonly rules: readonly ResolvedRule[];
+  /** Counters: the `store` option, or `storage.rateLimits`. */
   readonly store: RateLimitStore;
+  /** Bans, violations and allow/deny lists (and, unless `store` overrides it, counters). */
+  readonly storage: RampartStorage;
+  /** The module's escalation policy, defaults filled in; false when off. */
+  readonly escalation: EscalationPolicy | false;
+  readonly violationRetentionMs: number;
+  readonly banSyncIntervalMs: number;
+  readonly events?: RateLimitEventHandlers;
   readonly keyResolver?: ClientKeyResolver;
   readonly trust: CompiledTrust | null;
   readonly ipv6PrefixLength: number;
@@ -41,6 +54,11 @@ export interface RateLimitConfig {
   readonly clock: Clock;
   readonly errorMessage?: string | ((violation: RateLimitViolation) => string);
 }
+
+/** Violation history is kept 30 days unless `violationRetentionMs` says otherwise. */
+export const DEFAULT_VIOLATION_RETENTION_MS = 30 * 86_400_000;
+/** Each instance fetches ban and list changes every second unless `banSyncIntervalMs` says otherwise. */
+export const DEFAULT_BAN_SYNC_INTERVAL_MS = 1_000;
 
 export const DEFAULT_RULE: RateLimitRule = Object.freeze({
   name: 'default',
@@ -80,6 +98,7 @@ export function resolveRule(rule: ThrottleRule, path: string, problems: string[]
   if (rule.scope !== undefined && (typeof rule.scope !== 'string' || rule.scope.length === 0 || rule.scope.length > 128)) {
     problems.push(messages.badScope(`${path}.scope`, rule.scope));
   }
+  checkEscalation(rule.escalation, `${path}.escalation`, problems);
   const storeRule: StoreRule = Object.freeze({
     name,
     algorithm,
@@ -99,8 +118,84 @@ export function resolveRule(rule: ThrottleRule, path: string, problems: string[]
     ...(rule.keyResolver ? { keyResolver: rule.keyResolver } : {}),
     ...(rule.scope !== undefined ? { scope: rule.scope } : {}),
     ...(rule.skipIf ? { skipIf: rule.skipIf } : {}),
+    ...(rule.escalation !== undefined ? { escalation: rule.escalation } : {}),
     storeRule,
   });
+}
+
+const mergedRuleEscalation = new WeakMap<ResolvedRule, EscalationPolicy>();
+
+/**
+ * The escalation policy of `rule`'s violations: the module's, or the rule's own settings merged
+ * over it (over the defaults when the module's escalation is off); false when off for the rule.
+ */
+export function ruleEscalation(config: Pick<RateLimitConfig, 'escalation'>, rule: ResolvedRule): EscalationPolicy | false {
+  const override = rule.escalation;
+  if (override === undefined) return config.escalation;
+  if (override === false) return false;
+  let merged = mergedRuleEscalation.get(rule);
+  if (!merged) {
+    merged = mergeEscalationPolicy(config.escalation || DEFAULT_ESCALATION_POLICY, override);
+    mergedRuleEscalation.set(rule, merged);
+  }
+  return merged;
+}
+
+const isFiniteAtLeastOne = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 1;
+
+/** Checks escalation settings as given (a partial policy or false); problems are appended. */
+export function checkEscalation(value: unknown, path: string, problems: string[]): void {
+  if (value === undefined || value === false) return;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.push(messages.badEscalation(path, value));
+    return;
+  }
+  const given = value as Record<string, unknown>;
+  for (const field of Object.keys(given)) {
+    if (!(ESCALATION_POLICY_FIELDS as readonly string[]).includes(field)) problems.push(messages.unknownEscalationField(path, field, ESCALATION_POLICY_FIELDS));
+  }
+  const checks: [keyof EscalationPolicy, (v: unknown) => boolean, (p: string, v: unknown) => string][] = [
+    ['blockAfterViolations', isPositiveInteger, messages.notPositiveInteger],
+    ['blockDurationMs', isPositiveInteger, messages.notPositiveInteger],
+    ['blockMultiplier', isFiniteAtLeastOne, messages.badMultiplier],
+    ['maxBlockDurationMs', isPositiveInteger, messages.notPositiveInteger],
+    ['permanentBanAfter', isNonNegativeInteger, messages.notNonNegativeCount],
+    ['permanentBanWindowMs', isPositiveInteger, messages.notPositiveInteger],
+  ];
+  for (const [field, valid, message] of checks) {
+    if (given[field] !== undefined && !valid(given[field])) problems.push(message(`${path}.${field}`, given[field]));
+  }
+}
+
+/** Checks a complete policy against itself and the retention period. */
+function checkMergedEscalation(policy: EscalationPolicy, path: string, retentionMs: number, problems: string[]): void {
+  if (policy.maxBlockDurationMs < policy.blockDurationMs) problems.push(messages.maxBlockBelowBlock(path, policy.maxBlockDurationMs, policy.blockDurationMs));
+  if (policy.permanentBanWindowMs > retentionMs) problems.push(messages.retentionBelowBanWindow(path, policy.permanentBanWindowMs, retentionMs));
+}
+
+const STORE_METHODS: Record<Exclude<keyof RampartStorage, 'init' | 'close'>, readonly string[]> = {
+  rateLimits: ['consume', 'get', 'reset'],
+  bans: ['put', 'lift', 'get', 'list', 'changedSince', 'remove'],
+  violations: ['record', 'list', 'count', 'deleteByKey', 'purge'],
+  accessList: ['put', 'remove', 'list', 'changedSince'],
+};
+
+/** What a storage lacks, as `bans.changedSince`-style paths (`rateLimits` is skipped when `store` replaces it). */
+function missingStorageParts(storage: unknown, withRateLimits: boolean): string[] {
+  if (typeof storage !== 'object' || storage === null) return Object.keys(STORE_METHODS);
+  const missing: string[] = [];
+  for (const [part, methods] of Object.entries(STORE_METHODS)) {
+    if (part === 'rateLimits' && !withRateLimits) continue;
+    const store = (storage as Record<string, unknown>)[part] as Record<string, unknown> | undefined;
+    for (const method of methods) {
+      if (typeof store?.[method] !== 'function') missing.push(`${part}.${method}()`);
+    }
+  }
+  for (const hook of ['init', 'close']) {
+    const fn = (storage as Record<string, unknown>)[hook];
+    if (fn !== undefined && typeof fn !== 'function') missing.push(`${hook}()`);
+  }
+  return missing;
 }
 
 /** Reports two rules of one list that share a name. */
@@ -120,9 +215,19 @@ export function resolveRateLimitConfig(options: RateLimitModuleOptions = {}): Ra
   const rules = given.map((rule, i) => resolveRule(rule ?? {}, `rules[${i}]`, problems));
   checkUniqueNames(given, 'rules', problems);
 
-  const store = options.store ?? new MemoryRateLimitStore(options.memoryStore);
-  const candidate = store as Partial<RateLimitStore>;
-  if (typeof candidate.consume !== 'function' || typeof candidate.get !== 'function' || typeof candidate.reset !== 'function') {
+  const violationRetentionMs = options.violationRetentionMs ?? DEFAULT_VIOLATION_RETENTION_MS;
+  if (!isPositiveInteger(violationRetentionMs)) problems.push(messages.notPositiveInteger('violationRetentionMs', violationRetentionMs));
+  const storage =
+    options.storage ??
+    memoryStorage({
+      ...(options.memoryStore !== undefined ? { rateLimits: options.memoryStore } : {}),
+      ...(isPositiveInteger(violationRetentionMs) ? { violations: { retentionMs: violationRetentionMs } } : {}),
+    });
+  const missing = missingStorageParts(storage, options.store === undefined);
+  if (missing.length > 0) problems.push(messages.badStorage(options.storage, missing));
+  const store = options.store ?? storage?.rateLimits;
+  const candidate = (store ?? {}) as Partial<RateLimitStore>;
+  if (options.store !== undefined && (typeof candidate.consume !== 'function' || typeof candidate.get !== 'function' || typeof candidate.reset !== 'function')) {
     problems.push(messages.badStore(options.store));
   }
   const { trust, problems: trustProblems } = compileTrustProxy(options.trustProxy);
@@ -142,11 +247,38 @@ export function resolveRateLimitConfig(options: RateLimitModuleOptions = {}): Ra
   if (errorMessage !== undefined && typeof errorMessage !== 'string' && typeof errorMessage !== 'function') {
     problems.push(messages.badErrorMessage(errorMessage));
   }
+  const banSyncIntervalMs = options.banSyncIntervalMs ?? DEFAULT_BAN_SYNC_INTERVAL_MS;
+  if (!isPositiveInteger(banSyncIntervalMs)) problems.push(messages.notPositiveInteger('banSyncIntervalMs', banSyncIntervalMs));
+  const escalationProblems = problems.length;
+  checkEscalation(options.escalation, 'escalation', problems);
+  const escalation: EscalationPolicy | false =
+    options.escalation === false ? false : mergeEscalationPolicy(DEFAULT_ESCALATION_POLICY, (options.escalation ?? {}) as Partial<EscalationPolicy>);
+  if (problems.length === escalationProblems && isPositiveInteger(violationRetentionMs)) {
+    if (escalation) checkMergedEscalation(escalation, 'escalation', violationRetentionMs, problems);
+    rules.forEach((rule, i) => {
+      const policy = ruleEscalation({ escalation }, rule);
+      if (policy && rule.escalation) checkMergedEscalation(policy, `rules[${i}].escalation`, violationRetentionMs, problems);
+    });
+  }
+  const { events } = options;
+  if (events !== undefined) {
+    if (typeof events !== 'object' || events === null || Array.isArray(events)) problems.push(messages.badEvents(events));
+    else {
+      for (const name of ['onViolation', 'onBlock', 'onBan', 'onUnban'] as const) {
+        if (events[name] !== undefined && typeof events[name] !== 'function') problems.push(messages.notAFunction(`events.${name}`, events[name]));
+      }
+    }
+  }
   if (problems.length > 0) throw new RateLimitConfigurationError(problems);
 
   return Object.freeze({
     rules,
-    store,
+    store: store as RateLimitStore,
+    storage,
+    escalation,
+    violationRetentionMs,
+    banSyncIntervalMs,
+    ...(events ? { events } : {}),
     ...(options.keyResolver ? { keyResolver: options.keyResolver } : {}),
     trust,
     ipv6PrefixLength,

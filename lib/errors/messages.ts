@@ -41,12 +41,58 @@ export const badScope = (path: string, value: unknown) => `${path} must be a non
 
 export const badErrorMessage = (value: unknown) => `errorMessage must be a string or a function, got ${describe(value)}.`;
 
+export const notNonNegativeCount = (path: string, value: unknown) => `${path} must be an integer of 0 or more, got ${describe(value)}.`;
+
+export const badStorage = (value: unknown, missing: readonly string[]) =>
+  `storage must be a RampartStorage (memoryStorage() or mongoStorage(...)); ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing, got ${describe(value)}.`;
+
+export const badEscalation = (path: string, value: unknown) =>
+  `${path} must be an object of escalation settings or false (no escalation), got ${describe(value)}.`;
+
+export const unknownEscalationField = (path: string, field: string, fields: readonly string[]) =>
+  `${path} has no setting '${field}'. The settings are ${fields.join(', ')}.`;
+
+export const badMultiplier = (path: string, value: unknown) =>
+  `${path} must be a finite number of 1 or more (1 keeps every block the same length), got ${describe(value)}.`;
+
+export const maxBlockBelowBlock = (path: string, max: number, base: number) =>
+  `${path}.maxBlockDurationMs (${max}) is shorter than ${path}.blockDurationMs (${base}). Raise the maximum or shorten the block.`;
+
+export const retentionBelowBanWindow = (path: string, window: number, retention: number) =>
+  `${path}.permanentBanWindowMs (${window}) is longer than violationRetentionMs (${retention}): violations would be purged before they count. Raise violationRetentionMs or shorten the window.`;
+
+export const badEvents = (value: unknown) =>
+  `events must be an object of callbacks (onViolation, onBlock, onBan, onUnban), got ${describe(value)}.`;
+
+export const listenerFailed = (event: string, where: string, error: unknown) =>
+  `${where} failed on ${event}: ${errorText(error)}. The request was answered as usual.`;
+
+export const violationNotRecorded = (violation: object, error: unknown) =>
+  `Violation not recorded (ViolationStore failed twice: ${errorText(error)}): ${JSON.stringify(violation)}`;
+
+export const escalationFailed = (key: string, step: string, error: unknown) =>
+  `Escalation of '${key}' stopped at ${step}: ${errorText(error)}. The request was answered by its rule alone.`;
+
+export const banSyncFailed = (error: unknown) =>
+  `Fetching ban and allow/deny-list changes failed: ${errorText(error)}. Retrying at the next interval; other instances' changes are not seen until then.`;
+
+export const blockedDetail = (untilIso: string, retryAfterSeconds: number) =>
+  `Blocked after repeated rate-limit violations until ${untilIso}. Retry in ${retryAfterSeconds} s.`;
+
+export const bannedDetail = () => 'This client is banned. Ask the operator of this service to lift the ban.';
+
+export const denyListedDetail = () => 'Requests from this address are not accepted.';
+
 export const defaultViolationDetail = (rule: string, limit: number, windowMs: number, retryAfterSeconds: number) =>
   `Rate limit '${rule}' exceeded: at most ${limit} request${limit === 1 ? '' : 's'} per ${formatWindow(windowMs)}. Retry in ${retryAfterSeconds} s.`;
 
 function formatWindow(ms: number): string {
   if (ms % 1000 === 0) return `${ms / 1000} s`;
   return `${ms} ms`;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function describe(value: unknown): string {
@@ -57,3 +103,72 @@ function describe(value: unknown): string {
   if (typeof value === 'object') return 'an object';
   return String(value);
 }
+
+// Admin API: configuration.
+
+export const badAdminApiKey = (value: unknown, path = 'adminApiKey') =>
+  `${path} must be a string of at least 16 characters, or a non-empty array of such strings (several keys allow rotation), got ${typeof value === 'string' ? 'a string' : describe(value)}.`;
+
+export const adminApiKeyTooShort = (path: string, length: number, min: number) =>
+  `${path} is ${length} character${length === 1 ? '' : 's'} long; an admin API key needs at least ${min}. Use a long random key, e.g. the output of \`openssl rand -base64 32\`.`;
+
+export const badAdminOptions = (value: unknown) =>
+  `admin must be an object ({ path?, guard? }) to mount the admin API, or left out, got ${describe(value)}.`;
+
+export const badAdminPath = (value: unknown) =>
+  `admin.path must be a route prefix of letters, digits, '-', '_', '.', '~' and '/' such as 'rate-limit' or 'ops/rate-limit', got ${describe(value)}.`;
+
+export const badAdminGuard = (value: unknown) =>
+  `admin.guard must be a guard class (implementing CanActivate), got ${describe(value)}.`;
+
+export const adminWithoutCredentials = (path: string) =>
+  `The admin API is mounted at /${path} without credentials. Set adminApiKey (in forRoot or the forRootAsync factory) or admin.guard; anonymous access is never allowed.`;
+
+export const adminGuardOverridesKey = (path: string) =>
+  `Both admin.guard and adminApiKey are set: admin.guard decides access to /${path} and the API key is not checked. Remove one of them.`;
+
+// Admin API: answers to requests.
+
+export const adminMissingCredentials = () => 'This admin endpoint needs credentials: send `Authorization: Bearer <admin API key>`.';
+
+export const adminInvalidCredentials = () => 'The admin API key is not valid.';
+
+export const adminGuardDenied = () => 'Access to the admin API was denied.';
+
+export const adminInvalidRequest = (problems: readonly string[]) => `The request is invalid: ${problems.join('; ')}.`;
+
+export const adminNoBan = (target: string) => `There is no ban in force for ${target}, and no history to clear.`;
+
+export const adminNoBanInForce = (target: string) =>
+  `There is no ban in force for ${target}. Add clearHistory=true to forget its violations and block count anyway.`;
+
+export const adminNoAccessEntry = (kind: string, cidr: string) => `There is no ${kind}-list entry for ${cidr}.`;
+
+export const adminBadCursor = () => 'cursor is not one this endpoint returned: pass the nextCursor of the previous page unchanged, with the same filters, or omit it for the first page.';
+
+export const adminExpiryNotInFuture = (nowIso: string) => `expiresAtMs must be in the future (epoch milliseconds after ${nowIso}).`;
+
+export const adminFromNotBeforeTo = () => 'from must be earlier than to.';
+
+// Admin API: request validation.
+
+export const adminTargetRequired = () => 'give exactly one of key (a client key) or cidr (an address or range)';
+
+export const adminKeyAndCidr = () => 'give key or cidr, not both';
+
+export const adminDurationRequired = (minMs: number, maxMs: number) =>
+  `durationMs is required for a temporary ban (${minMs} to ${maxMs} milliseconds)`;
+
+export const adminDurationOnlyTemporary = () => 'durationMs is only for temporary bans; a permanent ban lasts until it is lifted';
+
+export const adminZoneId = (path: string) => `${path} must not carry an IPv6 zone id ('%eth0'): zones are local to one host`;
+
+export const adminBadClientKey = (path: string, max: number) =>
+  `${path} must be a client key of 1 to ${max} characters without control characters (longer identities are named by their sha256:... form, as in violations)`;
+
+export const adminBadTime = (path: string) =>
+  `${path} must be an ISO 8601 time such as 2030-01-01T00:00:00Z, or epoch milliseconds`;
+
+export const adminBadBoolean = (path: string) => `${path} must be true or false`;
+
+export const adminBadCursorFormat = (path: string) => `${path} must be the nextCursor of a previous page, unchanged`;

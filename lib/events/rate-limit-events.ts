@@ -1,0 +1,109 @@
+import type { Ban, BanSource, BanTarget } from '../storage/ban-store.interface.js';
+
+/**
+ * Names under which Rampart's events are emitted on `@nestjs/event-emitter`'s `EventEmitter2`, when
+ * the app has one.
+ *
+ * @example
+ * \@OnEvent(RAMPART_EVENTS.block)
+ * onBlock(event: BlockEvent) { this.alerts.send(`${event.ban.id} blocked until ${new Date(event.untilMs).toISOString()}`); }
+ */
+export const RAMPART_EVENTS = Object.freeze({
+  violation: 'rampart.violation',
+  block: 'rampart.block',
+  ban: 'rampart.ban',
+  unban: 'rampart.unban',
+} as const);
+
+export type RampartEventName = (typeof RAMPART_EVENTS)[keyof typeof RAMPART_EVENTS];
+
+/** A request denied by a rule's algorithm (requests denied by a running block are not violations). */
+export interface ViolationEvent {
+  /** The client key counted by the rule (an address key such as `203.0.113.7`, or a custom identity). */
+  readonly key: string;
+  /** The client address, when known. */
+  readonly address: string | null;
+  /** Name of the rule exceeded. */
+  readonly rule: string;
+  /** `Controller.handler`, or the rule's scope. */
+  readonly route: string;
+  /** HTTP method. */
+  readonly method: string;
+  /** Requests counted against the rule when it denied. */
+  readonly hits: number;
+  readonly limit: number;
+  /** Epoch ms. */
+  readonly atMs: number;
+  /**
+   * Whether the violation was written to the ViolationStore. False when escalation is off for its
+   * rule (such violations are only announced, so they never count towards a block), or when the
+   * store failed twice (the violation was then logged as an error line).
+   */
+  readonly recorded: boolean;
+}
+
+/** A temporary block: made by the escalation policy (`source: 'auto'`) or by an operator (`'admin'`). */
+export interface BlockEvent {
+  readonly target: BanTarget;
+  readonly ban: Ban;
+  readonly source: BanSource;
+  readonly reason: string;
+  /** Epoch ms at which the block ends. */
+  readonly untilMs: number;
+  readonly durationMs: number;
+  /** Temporary blocks of this target so far, this one included. */
+  readonly blockCount: number;
+  /** Epoch ms. */
+  readonly atMs: number;
+}
+
+/** A permanent ban: made by the escalation policy (`source: 'auto'`) or by an operator (`'admin'`). */
+export interface BanEvent {
+  readonly target: BanTarget;
+  readonly ban: Ban;
+  readonly source: BanSource;
+  readonly reason: string;
+  /** Epoch ms. */
+  readonly atMs: number;
+}
+
+/** A block or ban lifted by an operator. */
+export interface UnbanEvent {
+  readonly target: BanTarget;
+  /** Who lifted it. */
+  readonly by: string;
+  /** The lifted record; null when the target had none. */
+  readonly ban: Ban | null;
+  /** Whether the target's violation history and block count were forgotten too. */
+  readonly clearHistory: boolean;
+  /** Epoch ms. */
+  readonly atMs: number;
+}
+
+/** Payload of each event, by name. */
+export interface RampartEventMap {
+  'rampart.violation': ViolationEvent;
+  'rampart.block': BlockEvent;
+  'rampart.ban': BanEvent;
+  'rampart.unban': UnbanEvent;
+}
+
+/**
+ * Callbacks of the module's `events` option. They run after the response's decision is made; a
+ * callback that throws or rejects is logged and never changes the response. An async callback is
+ * not awaited.
+ */
+export interface RateLimitEventHandlers {
+  onViolation?: (event: ViolationEvent) => void | Promise<void>;
+  onBlock?: (event: BlockEvent) => void | Promise<void>;
+  onBan?: (event: BanEvent) => void | Promise<void>;
+  onUnban?: (event: UnbanEvent) => void | Promise<void>;
+}
+
+/** The `events` handler of each event. */
+export const EVENT_HANDLERS: { readonly [N in RampartEventName]: keyof RateLimitEventHandlers } = Object.freeze({
+  'rampart.violation': 'onViolation',
+  'rampart.block': 'onBlock',
+  'rampart.ban': 'onBan',
+  'rampart.unban': 'onUnban',
+});
