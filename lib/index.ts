@@ -1,15 +1,34 @@
 export { RateLimitModule } from './rate-limit.module.js';
 export { RATE_LIMIT_OPTIONS } from './rate-limit.module-definition.js';
-export { RATE_LIMIT_STORE } from './rate-limit.constants.js';
+export { RATE_LIMIT_STORE, RATE_LIMIT_STORAGE } from './rate-limit.constants.js';
 export { RateLimitGuard } from './rate-limit.guard.js';
 export { Throttle } from './decorators/throttle.decorator.js';
 export { SkipThrottle } from './decorators/skip-throttle.decorator.js';
 export { RateLimitExceededException, type RateLimitProblem } from './rate-limit.exception.js';
 export { RateLimitConfigurationError } from './errors/rate-limit-configuration.error.js';
+export { ClientBannedException, type ClientBannedProblem, type ClientBanReason } from './errors/client-banned.exception.js';
+export { ClientBlockedException, type ClientBlockedProblem, type ClientBlock } from './errors/client-blocked.exception.js';
+export { ProtectionService, type ClientStatus, type ViolationReport } from './protection/protection.service.js';
+export type { ProtectionVerdict, ViolationOutcome } from './protection/protection-verdict.js';
+export { DEFAULT_ESCALATION_POLICY, decideEscalation, type EscalationPolicy, type EscalationDecision, type EscalationInput } from './core/escalation.js';
+export {
+  RAMPART_EVENTS,
+  type RampartEventName,
+  type RampartEventMap,
+  type RateLimitEventHandlers,
+  type ViolationEvent,
+  type BlockEvent,
+  type BanEvent,
+  type UnbanEvent,
+} from './events/rate-limit-events.js';
 export type { RateLimitModuleOptions, RateLimitModuleExtras, RateLimitViolation } from './rate-limit-options.interface.js';
 export type { RateLimitRule, ThrottleRule, ClientKeyResolver } from './rate-limit-rule.interface.js';
 export type { RouteRule, RouteRules } from './route-rules.resolver.js';
 export type { RateLimitStore } from './storage/rate-limit-store.interface.js';
+export type { RampartStorage } from './storage/rampart-storage.interface.js';
+export type { Ban, BanKind, BanSource, BanTarget } from './storage/ban-store.interface.js';
+export type { AccessListEntry, AccessListKind } from './storage/access-list-store.interface.js';
+export type { Violation } from './storage/violation-store.interface.js';
 export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from './storage/memory-rate-limit.store.js';
 export type { StoreRule, ConsumeResult, RuleState } from './core/rule-decision.js';
 export { decideRule, peekRule } from './core/rule-decision.js';

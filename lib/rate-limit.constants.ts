@@ -6,3 +6,5 @@ export const SKIP_THROTTLE_METADATA = 'nest-rampart:skip';
 export const RATE_LIMIT_CONFIG = Symbol('nest-rampart:config');
 /** Injection token of the `RateLimitStore` in use. */
 export const RATE_LIMIT_STORE = Symbol('nest-rampart:store');
+/** Injection token of the `RampartStorage` in use (bans, violations, allow/deny lists). */
+export const RATE_LIMIT_STORAGE = Symbol('nest-rampart:storage');

@@ -4,34 +4,59 @@ import { formatRateLimit, formatRateLimitPolicy, mostRestrictive, secondsUntil, 
 import { resolveClientAddress } from './core/ip/client-address.js';
 import { clientKeyForAddress } from './core/ip/client-key.js';
 import type { ConsumeResult } from './core/rule-decision.js';
-import { defaultViolationDetail } from './errors/messages.js';
+import { ClientBannedException, type ClientBanReason } from './errors/client-banned.exception.js';
+import { ClientBlockedException, type ClientBlock } from './errors/client-blocked.exception.js';
+import { bannedDetail, blockedDetail, defaultViolationDetail, denyListedDetail } from './errors/messages.js';
 import { peerAddress, requestHeaders, setHeader } from './http-exchange.js';
-import type { RateLimitConfig } from './rate-limit.config.js';
+import { ProtectionService } from './protection/protection.service.js';
+import { NO_OUTCOME, type ProtectionVerdict, type ViolationOutcome } from './protection/protection-verdict.js';
+import { ruleEscalation, type RateLimitConfig } from './rate-limit.config.js';
 import { RATE_LIMIT_CONFIG } from './rate-limit.constants.js';
 import { RateLimitExceededException } from './rate-limit.exception.js';
 import type { RateLimitViolation } from './rate-limit-options.interface.js';
-import { RouteRulesResolver, type RouteRule } from './route-rules.resolver.js';
+import { RouteRulesResolver, type RouteRule, type RouteRules } from './route-rules.resolver.js';
 
 /** Client keys longer than this are stored as a hash, so hostile identities cannot bloat the store. */
 const MAX_CLIENT_KEY_LENGTH = 128;
 
 interface RuleResult extends HeaderItem {
   readonly routeRule: RouteRule;
+  /** The client key this rule counted (hashed when long). */
+  readonly clientKey: string;
+  readonly cost: number;
   readonly result: ConsumeResult;
+}
+
+interface PreparedRule {
+  readonly routeRule: RouteRule;
+  /** The rule's identity as resolved. */
+  readonly tracker: string;
+  /** The same, hashed when long: what bans and violations name. */
+  readonly clientKey: string;
+  readonly cost: number;
 }
 
 /**
  * Counts each HTTP request against the rules of its route and answers 429 when one is exceeded.
  * Other contexts (WebSocket, microservices, GraphQL resolvers) pass through untouched.
  *
- * Subclass it to change how clients are identified or how a denial is reported: `getTracker`,
- * `generateKey`, `shouldSkip` and `throwRateLimitException` are the hooks.
+ * Before any rule, the client is looked up in the in-process cache of allow/deny lists and bans
+ * (no store access): allow-listed clients skip every rule; deny-listed and permanently banned ones
+ * get 403; blocked ones get 429 until the block ends. Routes without rules, and requests
+ * `shouldSkip` lets through, are not looked up. A request denied by a rule's algorithm is a
+ * violation: it is recorded and may start a block or a ban (the escalation policy), which then
+ * answers this very request.
+ *
+ * Subclass it to change how clients are identified or how a denial is reported: `getClientAddress`,
+ * `getTracker`, `generateKey`, `shouldSkip`, `throwRateLimitException`, `throwClientBlockedException`
+ * and `throwClientBannedException` are the hooks.
  */
 @Injectable()
 export class RateLimitGuard implements CanActivate {
   constructor(
     @Inject(RATE_LIMIT_CONFIG) protected readonly config: RateLimitConfig,
     protected readonly routeRules: RouteRulesResolver,
+    protected readonly protection: ProtectionService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -43,22 +68,38 @@ export class RateLimitGuard implements CanActivate {
     const request = http.getRequest<unknown>();
     const response = http.getResponse<unknown>();
     const nowMs = this.config.clock.now();
-    let sharedTracker: Promise<string> | undefined;
-    const results = await Promise.all(
-      route.rules.map(async (routeRule): Promise<RuleResult | undefined> => {
+    const address = this.getClientAddress(request);
+    const tracker = await this.getTracker(context, request, address);
+    const verdict = this.protection.check(this.clientKey(tracker), address, nowMs);
+    if (verdict.status === 'allow-listed') return true;
+    if (verdict.status !== 'none') return this.refuse(context, response, verdict, nowMs);
+
+    const prepared = await Promise.all(
+      route.rules.map(async (routeRule): Promise<PreparedRule | undefined> => {
         const { rule } = routeRule;
         if (rule.skipIf && (await rule.skipIf(context))) return undefined;
-        const tracker = rule.keyResolver
-          ? ((await rule.keyResolver(context)) || (await (sharedTracker ??= this.trackerOf(context, request))))
-          : await (sharedTracker ??= this.trackerOf(context, request));
+        const ruleTracker = rule.keyResolver ? (await rule.keyResolver(context)) || tracker : tracker;
         const cost = typeof rule.cost === 'number' ? rule.cost : await rule.cost(context);
-        const key = this.generateKey(context, tracker, routeRule);
-        const result = await this.config.store.consume(key, rule.storeRule, nowMs, cost);
-        return { routeRule, result, name: rule.name, limit: result.limit, windowMs: rule.windowMs, remaining: result.remaining, resetAtMs: result.resetAtMs };
+        return { routeRule, tracker: ruleTracker, clientKey: this.clientKey(ruleTracker), cost };
       }),
     );
-    const counted = results.filter((r): r is RuleResult => r !== undefined);
-    if (counted.length === 0) return true;
+    const active = prepared.filter((p): p is PreparedRule => p !== undefined);
+    if (active.length === 0) return true;
+    // A rule's own identity (an API key...) may be banned too.
+    for (const p of active) {
+      if (p.routeRule.rule.keyResolver) {
+        const ruleVerdict = this.protection.checkKey(p.clientKey, nowMs);
+        if (ruleVerdict.status !== 'none') return this.refuse(context, response, ruleVerdict, nowMs);
+      }
+    }
+    const counted = await Promise.all(
+      active.map(async ({ routeRule, tracker: ruleTracker, clientKey, cost }): Promise<RuleResult> => {
+        const { rule } = routeRule;
+        const key = this.generateKey(context, ruleTracker, routeRule);
+        const result = await this.config.store.consume(key, rule.storeRule, nowMs, cost);
+        return { routeRule, clientKey, cost, result, name: rule.name, limit: result.limit, windowMs: rule.windowMs, remaining: result.remaining, resetAtMs: result.resetAtMs };
+      }),
+    );
     this.writeHeaders(response, counted, nowMs);
 
     let violated: RuleResult | undefined;
@@ -66,6 +107,9 @@ export class RateLimitGuard implements CanActivate {
       if (!r.result.allowed && (!violated || r.result.retryAfterMs > violated.result.retryAfterMs)) violated = r;
     }
     if (!violated) return true;
+    const outcome = await this.recordViolations(request, route, counted, address, nowMs);
+    if (outcome.action === 'ban') return this.refuse(context, response, { status: 'banned', ban: outcome.ban }, nowMs);
+    if (outcome.action === 'block') return this.refuse(context, response, { status: 'blocked', ban: outcome.ban, untilMs: outcome.untilMs }, nowMs);
     const retryAfterSeconds = Math.max(1, Math.ceil(violated.result.retryAfterMs / 1000));
     setHeader(response, 'Retry-After', String(retryAfterSeconds));
     const { rule } = violated.routeRule;
@@ -84,24 +128,35 @@ export class RateLimitGuard implements CanActivate {
   }
 
   /**
-   * The client's identity: the module's `keyResolver` when it returns something, otherwise the
-   * client address (the socket peer, or a forwarded address from a trusted proxy), with IPv6
-   * grouped by `ipv6PrefixLength`. Clients whose address cannot be known share the key `unknown`.
+   * The client address in canonical form (the socket peer, or a forwarded address from a trusted
+   * proxy); null when it cannot be known. Allow/deny lists and range bans match it.
    */
-  protected async getTracker(context: ExecutionContext, request: unknown): Promise<string> {
+  protected getClientAddress(request: unknown): string | null {
+    return resolveClientAddress(peerAddress(request), requestHeaders(request), this.config.trust);
+  }
+
+  /**
+   * The client's identity: the module's `keyResolver` when it returns something, otherwise the
+   * client address with IPv6 grouped by `ipv6PrefixLength`. Clients whose address cannot be known
+   * share the key `unknown`. Bans by key match what this returns.
+   *
+   * @param address what `getClientAddress` returned for this request
+   */
+  protected async getTracker(context: ExecutionContext, request: unknown, address?: string | null): Promise<string> {
     if (this.config.keyResolver) {
       const key = await this.config.keyResolver(context);
       if (key) return key;
     }
-    const address = resolveClientAddress(peerAddress(request), requestHeaders(request), this.config.trust);
-    return address === null ? 'unknown' : clientKeyForAddress(address, this.config.ipv6PrefixLength);
+    const resolved = address === undefined ? this.getClientAddress(request) : address;
+    return resolved === null ? 'unknown' : clientKeyForAddress(resolved, this.config.ipv6PrefixLength);
   }
 
-  /** The store key of one client under one rule: `<rule>:<scope or Controller.handler>:<client>`. */
+  /**
+   * The store key of one client under one rule: `<rule>:<scope or Controller.handler>:<client>`,
+   * the client hashed when longer than 128 characters.
+   */
   protected generateKey(_context: ExecutionContext, tracker: string, routeRule: RouteRule): string {
-    const client =
-      tracker.length > MAX_CLIENT_KEY_LENGTH ? `sha256:${createHash('sha256').update(tracker).digest('base64url')}` : tracker;
-    return routeRule.keyPrefix + client;
+    return routeRule.keyPrefix + this.clientKey(tracker);
   }
 
   /** Reports a denial. The default throws `RateLimitExceededException` (429, problem details). */
@@ -116,8 +171,80 @@ export class RateLimitGuard implements CanActivate {
     throw new RateLimitExceededException(violation, detail);
   }
 
-  private async trackerOf(context: ExecutionContext, request: unknown): Promise<string> {
-    return this.getTracker(context, request);
+  /**
+   * Answers a client that is inside a temporary block (escalation or operator). `Retry-After` is
+   * already set. The default throws `ClientBlockedException` (429, problem details naming the end).
+   */
+  protected throwClientBlockedException(_context: ExecutionContext, block: ClientBlock): never {
+    throw new ClientBlockedException(block, blockedDetail(new Date(block.untilMs).toISOString(), block.retryAfterSeconds));
+  }
+
+  /**
+   * Answers a client that is permanently banned or deny-listed. The default throws
+   * `ClientBannedException` (403, problem details naming the reason).
+   */
+  protected throwClientBannedException(_context: ExecutionContext, reason: ClientBanReason): never {
+    throw new ClientBannedException(reason, reason === 'banned' ? bannedDetail() : denyListedDetail());
+  }
+
+  private refuse(context: ExecutionContext, response: unknown, verdict: ProtectionVerdict, nowMs: number): never {
+    switch (verdict.status) {
+      case 'blocked': {
+        const retryAfterSeconds = Math.max(1, Math.ceil((verdict.untilMs - nowMs) / 1000));
+        setHeader(response, 'Retry-After', String(retryAfterSeconds));
+        return this.throwClientBlockedException(context, { untilMs: verdict.untilMs, retryAfterSeconds });
+      }
+      case 'banned':
+        return this.throwClientBannedException(context, 'banned');
+      case 'deny-listed':
+        return this.throwClientBannedException(context, 'deny-listed');
+      default:
+        throw new Error(`Unexpected protection verdict ${verdict.status}`);
+    }
+  }
+
+  /**
+   * Records the violations of this request: one per client key, for the rule whose algorithm
+   * denied with the longest wait (requests denied by a running block are not violations). Returns
+   * the strongest escalation that followed.
+   */
+  private async recordViolations(
+    request: unknown,
+    route: RouteRules,
+    counted: readonly RuleResult[],
+    address: string | null,
+    nowMs: number,
+  ): Promise<ViolationOutcome> {
+    const byKey = new Map<string, RuleResult>();
+    for (const r of counted) {
+      if (r.result.allowed || r.result.ongoingBlock) continue;
+      const seen = byKey.get(r.clientKey);
+      if (!seen || r.result.retryAfterMs > seen.result.retryAfterMs) byKey.set(r.clientKey, r);
+    }
+    if (byKey.size === 0) return NO_OUTCOME;
+    const method = (request as { method?: string }).method ?? 'GET';
+    const outcomes = await Promise.all(
+      [...byKey.values()].map(({ routeRule: { rule }, clientKey, cost, result }) =>
+        this.protection.recordViolation({
+          key: clientKey,
+          address,
+          rule: rule.name,
+          route: rule.scope ?? route.routeKey,
+          method,
+          hits: result.limit + cost,
+          limit: result.limit,
+          nowMs,
+          escalation: ruleEscalation(this.config, rule),
+        }),
+      ),
+    );
+    const weight = (o: ViolationOutcome) => (o.action === 'ban' ? Infinity : o.action === 'block' ? o.untilMs : -Infinity);
+    return outcomes.reduce((a, b) => (weight(b) > weight(a) ? b : a), NO_OUTCOME);
+  }
+
+  /** A tracker as stored: hashed when longer than MAX_CLIENT_KEY_LENGTH. */
+  private clientKey(tracker: string): string {
+    return tracker.length > MAX_CLIENT_KEY_LENGTH ? `sha256:${createHash('sha256').update(tracker).digest('base64url')}` : tracker;
   }
 
   private writeHeaders(response: unknown, items: readonly RuleResult[], nowMs: number): void {

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { RateLimitEventsPublisher } from './events/rate-limit-events.publisher.js';
+import { ProtectionService } from './protection/protection.service.js';
 import { resolveRateLimitConfig, type RateLimitConfig } from './rate-limit.config.js';
-import { RATE_LIMIT_CONFIG, RATE_LIMIT_STORE } from './rate-limit.constants.js';
+import { RATE_LIMIT_CONFIG, RATE_LIMIT_STORAGE, RATE_LIMIT_STORE } from './rate-limit.constants.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
 import { ConfigurableModuleClass, RATE_LIMIT_OPTIONS } from './rate-limit.module-definition.js';
 import type { RateLimitModuleOptions } from './rate-limit-options.interface.js';
@@ -12,6 +14,10 @@ import { RouteRulesResolver } from './route-rules.resolver.js';
  *
  * @example
  * RateLimitModule.forRoot({ rules: [{ limit: 100, windowMs: 60_000 }] })
+ *
+ * @example
+ * // Shared by every instance; repeat offenders blocked after 5 violations instead of 3.
+ * RateLimitModule.forRoot({ storage: mongoStorage({ connection }), escalation: { blockAfterViolations: 5 } })
  *
  * @example
  * RateLimitModule.forRootAsync({
@@ -29,9 +35,20 @@ import { RouteRulesResolver } from './route-rules.resolver.js';
       useFactory: (options: RateLimitModuleOptions) => resolveRateLimitConfig(options),
     },
     { provide: RATE_LIMIT_STORE, inject: [RATE_LIMIT_CONFIG], useFactory: (config: RateLimitConfig) => config.store },
+    { provide: RATE_LIMIT_STORAGE, inject: [RATE_LIMIT_CONFIG], useFactory: (config: RateLimitConfig) => config.storage },
     RouteRulesResolver,
+    RateLimitEventsPublisher,
+    ProtectionService,
     RateLimitGuard,
   ],
-  exports: [RATE_LIMIT_OPTIONS, RATE_LIMIT_CONFIG, RATE_LIMIT_STORE, RouteRulesResolver, RateLimitGuard],
+  exports: [
+    RATE_LIMIT_OPTIONS,
+    RATE_LIMIT_CONFIG,
+    RATE_LIMIT_STORE,
+    RATE_LIMIT_STORAGE,
+    RouteRulesResolver,
+    ProtectionService,
+    RateLimitGuard,
+  ],
 })
 export class RateLimitModule extends ConfigurableModuleClass {}

@@ -34,9 +34,13 @@ export class MultiController {
   @SkipThrottle('burst') @Get('sustained-only') sustainedOnly() { return 'sustained'; }
 }
 
+// These scenarios are about counting and overriding rules, not about repeat offenders: escalation
+// is off so that a denied request is answered by its rule alone, however many a test sends.
 export function rulesModule(clock: FakeClock) {
   return {
-    imports: [RateLimitModule.forRoot({ clock, rules: [{ limit: 3, windowMs: 10_000, algorithm: 'fixed-window' }], legacyHeaders: true })],
+    imports: [
+      RateLimitModule.forRoot({ clock, rules: [{ limit: 3, windowMs: 10_000, algorithm: 'fixed-window' }], legacyHeaders: true, escalation: false }),
+    ],
     controllers: [DefaultController, OverrideController, OpenController],
   };
 }
@@ -50,6 +54,7 @@ export function multiModule(clock: FakeClock) {
           { name: 'burst', limit: 2, windowMs: 1_000, algorithm: 'fixed-window' },
           { name: 'sustained', limit: 5, windowMs: 60_000, algorithm: 'fixed-window' },
         ],
+        escalation: false,
       }),
     ],
     controllers: [MultiController],

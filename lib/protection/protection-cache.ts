@@ -1,0 +1,215 @@
+import ipaddr from 'ipaddr.js';
+import type { IPv6 } from 'ipaddr.js';
+import { parseBareAddress, type ParsedAddress } from '../core/ip/client-address.js';
+import type { AccessListEntry, AccessListKind } from '../storage/access-list-store.interface.js';
+import { isBanActive, type Ban } from '../storage/ban-store.interface.js';
+import { NO_VERDICT, verdictOfBan, type ProtectionVerdict } from './protection-verdict.js';
+
+type Range = [ParsedAddress, number];
+
+interface Ranged<T> {
+  readonly range: Range;
+  readonly item: T;
+}
+
+/** Parses a canonical CIDR once; null for text that is not one (such a record is ignored). */
+function parseRange(cidr: string): Range | null {
+  try {
+    const [address, prefix] = ipaddr.parseCIDR(cidr);
+    // Client addresses arrive with IPv4-mapped IPv6 already turned into IPv4; ranges must match that.
+    if (address.kind() === 'ipv6' && (address as IPv6).isIPv4MappedAddress() && prefix >= 96) {
+      return [(address as IPv6).toIPv4Address(), prefix - 96];
+    }
+    return [address, prefix];
+  } catch {
+    return null;
+  }
+}
+
+function inRange(address: ParsedAddress, range: Range): boolean {
+  return address.kind() === range[0].kind() && address.match(range);
+}
+
+/** One list of ranges, kept in a map by id and in an array rebuilt on change for the hot path. */
+class RangeSet<T> {
+  private readonly byId = new Map<string, Ranged<T>>();
+  /** Read by `check`; rebuilt on the rare changes. */
+  items: readonly Ranged<T>[] = [];
+
+  set(id: string, range: Range, item: T): void {
+    this.byId.set(id, { range, item });
+    this.items = [...this.byId.values()];
+  }
+
+  delete(id: string): void {
+    if (this.byId.delete(id)) this.items = [...this.byId.values()];
+  }
+
+  ids(): IterableIterator<string> {
+    return this.byId.keys();
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+}
+
+/**
+ * The in-process copy of the bans in force and of the allow/deny lists, answering `check` without a
+ * store round trip: O(1) for bans by key, O(ranges) for CIDR bans and lists.
+ *
+ * Records are applied idempotently: a record older (by `updatedAtMs`) than the version already
+ * applied for its id is ignored, so re-reading overlapping change sets, or a poll answering after a
+ * local write, never brings back stale state. Versions of records no longer in force are kept as
+ * tombstones until `prune` drops them.
+ */
+export class ProtectionCache {
+  private readonly keyBans = new Map<string, Ban>();
+  private readonly cidrBans = new RangeSet<Ban>();
+  private readonly lists: Record<AccessListKind, RangeSet<AccessListEntry>> = { allow: new RangeSet(), deny: new RangeSet() };
+  /** `updatedAtMs` of the last record applied, by ban id (`key:…`, `cidr:…`) or entry id (`allow:…`, `deny:…`). */
+  private readonly versions = new Map<string, number>();
+
+  /** Whether nothing is cached: the guard's common case, answered before any parsing. */
+  get isEmpty(): boolean {
+    return this.keyBans.size === 0 && this.cidrBans.size === 0 && this.lists.allow.size === 0 && this.lists.deny.size === 0;
+  }
+
+  /** Counts of what is cached, for status and tests. */
+  get sizes(): { keyBans: number; cidrBans: number; allow: number; deny: number } {
+    return { keyBans: this.keyBans.size, cidrBans: this.cidrBans.size, allow: this.lists.allow.size, deny: this.lists.deny.size };
+  }
+
+  /**
+   * The verdict for a client: allow-list first (an operator's own networks are never locked out),
+   * then deny-list, then bans by key or by range (a permanent ban over a block; of two blocks, the
+   * longer).
+   */
+  check(key: string, address: string | null, nowMs: number): ProtectionVerdict {
+    if (this.isEmpty) return NO_VERDICT;
+    const parsed = address === null || (this.cidrBans.size === 0 && this.lists.allow.size === 0 && this.lists.deny.size === 0) ? null : parseBareAddress(address);
+    if (parsed !== null) {
+      const allowed = this.matchEntry('allow', parsed, nowMs);
+      if (allowed) return { status: 'allow-listed', entry: allowed };
+      const denied = this.matchEntry('deny', parsed, nowMs);
+      if (denied) return { status: 'deny-listed', entry: denied };
+    }
+    let strongest = this.activeKeyBan(key, nowMs);
+    if (parsed !== null) {
+      for (const { range, item } of this.cidrBans.items) {
+        if (isBanActive(item, nowMs) && inRange(parsed, range) && stronger(item, strongest)) strongest = item;
+      }
+    }
+    return strongest ? verdictOfBan(strongest) : NO_VERDICT;
+  }
+
+  /** The verdict for a key alone (a rule's own identity): bans by key only. */
+  checkKey(key: string, nowMs: number): ProtectionVerdict {
+    if (this.keyBans.size === 0) return NO_VERDICT;
+    const ban = this.activeKeyBan(key, nowMs);
+    return ban ? verdictOfBan(ban) : NO_VERDICT;
+  }
+
+  /** Applies a ban record as read from the store; false when an equal or newer version was applied. */
+  applyBan(ban: Ban, nowMs: number): boolean {
+    if (!this.isNewer(ban.id, ban.updatedAtMs)) return false;
+    this.versions.set(ban.id, ban.updatedAtMs);
+    const active = isBanActive(ban, nowMs);
+    if (ban.target.type === 'key') {
+      if (active) this.keyBans.set(ban.target.key, ban);
+      else this.keyBans.delete(ban.target.key);
+    } else {
+      const range = active ? parseRange(ban.target.cidr) : null;
+      if (range) this.cidrBans.set(ban.id, range, ban);
+      else this.cidrBans.delete(ban.id);
+    }
+    return true;
+  }
+
+  /** Applies an allow/deny-list entry as read from the store; false when already applied. */
+  applyEntry(entry: AccessListEntry, nowMs: number): boolean {
+    const id = `${entry.kind}:${entry.cidr}`;
+    if (!this.isNewer(id, entry.updatedAtMs)) return false;
+    this.versions.set(id, entry.updatedAtMs);
+    const live = entry.removedAtMs === undefined && (entry.expiresAtMs === undefined || entry.expiresAtMs > nowMs);
+    const range = live ? parseRange(entry.cidr) : null;
+    if (range) this.lists[entry.kind].set(id, range, entry);
+    else this.lists[entry.kind].delete(id);
+    return true;
+  }
+
+  /**
+   * Replaces the cache with a full listing taken at `listedAtMs`: what the listing holds is
+   * applied, and what it lacks is dropped unless it was applied from a record written at or after
+   * `listedAtMs` (written after the listing was read).
+   */
+  replaceAll(bans: readonly Ban[], entries: readonly AccessListEntry[], listedAtMs: number, nowMs: number): void {
+    const listed = new Set<string>();
+    for (const ban of bans) {
+      listed.add(ban.id);
+      this.applyBan(ban, nowMs);
+    }
+    for (const entry of entries) {
+      listed.add(`${entry.kind}:${entry.cidr}`);
+      this.applyEntry(entry, nowMs);
+    }
+    const stale = (id: string) => !listed.has(id) && (this.versions.get(id) ?? -Infinity) < listedAtMs;
+    for (const [key, ban] of this.keyBans) {
+      if (stale(ban.id)) {
+        this.keyBans.delete(key);
+        this.versions.delete(ban.id);
+      }
+    }
+    for (const set of [this.cidrBans, this.lists.allow, this.lists.deny] as RangeSet<unknown>[]) {
+      for (const id of [...set.ids()]) {
+        if (stale(id)) {
+          set.delete(id);
+          this.versions.delete(id);
+        }
+      }
+    }
+  }
+
+  /**
+   * Drops bans and entries no longer in force, and tombstones older than `beforeMs` (no change set
+   * fetched from then on can hold an older version of them).
+   */
+  prune(nowMs: number, beforeMs: number): void {
+    for (const [key, ban] of this.keyBans) if (!isBanActive(ban, nowMs)) this.keyBans.delete(key);
+    for (const { item } of this.cidrBans.items) if (!isBanActive(item, nowMs)) this.cidrBans.delete(item.id);
+    for (const kind of ['allow', 'deny'] as const) {
+      for (const { item } of this.lists[kind].items) {
+        if (item.expiresAtMs !== undefined && item.expiresAtMs <= nowMs) this.lists[kind].delete(`${kind}:${item.cidr}`);
+      }
+    }
+    const inForce = new Set<string>([...[...this.keyBans.values()].map((b) => b.id), ...this.cidrBans.ids(), ...this.lists.allow.ids(), ...this.lists.deny.ids()]);
+    for (const [id, version] of this.versions) {
+      if (version < beforeMs && !inForce.has(id)) this.versions.delete(id);
+    }
+  }
+
+  private isNewer(id: string, updatedAtMs: number): boolean {
+    const known = this.versions.get(id);
+    return known === undefined || updatedAtMs >= known;
+  }
+
+  private activeKeyBan(key: string, nowMs: number): Ban | undefined {
+    const ban = this.keyBans.get(key);
+    return ban && isBanActive(ban, nowMs) ? ban : undefined;
+  }
+
+  private matchEntry(kind: AccessListKind, address: ParsedAddress, nowMs: number): AccessListEntry | undefined {
+    for (const { range, item } of this.lists[kind].items) {
+      if ((item.expiresAtMs === undefined || item.expiresAtMs > nowMs) && inRange(address, range)) return item;
+    }
+    return undefined;
+  }
+}
+
+/** Whether `candidate` should answer rather than `current`: permanent over temporary, then the later end. */
+function stronger(candidate: Ban, current: Ban | undefined): boolean {
+  if (!current) return true;
+  if (current.kind === 'permanent') return false;
+  if (candidate.kind === 'permanent') return true;
+  return (candidate.expiresAtMs ?? 0) > (current.expiresAtMs ?? 0);
+}

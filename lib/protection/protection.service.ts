@@ -1,0 +1,478 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { decideEscalation, DEFAULT_ESCALATION_POLICY, type EscalationPolicy } from '../core/escalation.js';
+import * as messages from '../errors/messages.js';
+import { RAMPART_EVENTS } from '../events/rate-limit-events.js';
+import { RateLimitEventsPublisher } from '../events/rate-limit-events.publisher.js';
+import type { RateLimitConfig } from '../rate-limit.config.js';
+import { RATE_LIMIT_CONFIG } from '../rate-limit.constants.js';
+import type { AccessListEntry, AccessListKind } from '../storage/access-list-store.interface.js';
+import { isBanActive, type Ban, type BanKind, type BanTarget, type NewBan } from '../storage/ban-store.interface.js';
+import type { Violation } from '../storage/violation-store.interface.js';
+import { ProtectionCache } from './protection-cache.js';
+import { NO_OUTCOME, outcomeOfBan, type ProtectionVerdict, type ViolationOutcome } from './protection-verdict.js';
+
+/**
+ * Each poll re-reads changes from this long before the previous poll started, so that a record
+ * written by an instance whose clock is behind (by up to this much), or committed a little after
+ * the poll read past it, is still seen. Re-applying a record is harmless (see ProtectionCache).
+ */
+export const BAN_SYNC_OVERLAP_MS = 10_000;
+/**
+ * Every this long the cache is rebuilt from the bans in force and the lists, catching what change
+ * sets cannot show: a record removed outright (an unban that clears history) and anything a clock
+ * difference beyond the overlap hid.
+ */
+export const FULL_RELOAD_INTERVAL_MS = 60_000;
+/** Violations older than `violationRetentionMs` are purged this often. */
+export const PURGE_INTERVAL_MS = 3_600_000;
+/** Records fetched per `changedSince` call. */
+const CHANGES_PAGE = 1_000;
+/** Bans listed per page by a full reload. */
+const LIST_PAGE = 500;
+/** Name written as `createdBy` on automatic blocks and bans. */
+const AUTO_CREATOR = 'rampart';
+
+/** A request denied by a rule's algorithm, as the guard reports it. */
+export interface ViolationReport {
+  /** The client key the rule counted (the tracker, or the rule's own identity). */
+  readonly key: string;
+  readonly address: string | null;
+  readonly rule: string;
+  /** `Controller.handler`, or the rule's scope. */
+  readonly route: string;
+  readonly method: string;
+  readonly hits: number;
+  readonly limit: number;
+  readonly nowMs: number;
+  /** The rule's escalation policy; false to only announce the violation (no record, no escalation). */
+  readonly escalation: EscalationPolicy | false;
+}
+
+/** What the admin API shows about one client key. */
+export interface ClientStatus {
+  readonly key: string;
+  /** What the guard would answer now from its cache. */
+  readonly verdict: ProtectionVerdict;
+  /** The key's ban record, active or not (it carries the block count); null when none. */
+  readonly ban: Ban | null;
+  /** Violations within the module's `permanentBanWindowMs` (24 h by default). */
+  readonly recentViolations: number;
+}
+
+/**
+ * Allow/deny lists, bans and escalation for the guard, kept in an in-process cache so that the
+ * guard's `check` costs no store round trip.
+ *
+ * The cache is loaded at startup, then kept in step with the other instances by polling
+ * `changedSince(cursor - BAN_SYNC_OVERLAP_MS)` every `banSyncIntervalMs` on a timer that never keeps
+ * the process alive. A change made on another instance is enforced here within
+ * `banSyncIntervalMs` plus one store round trip (≤ 2 s with the defaults); changes made through
+ * this service are enforced here at once.
+ */
+@Injectable()
+export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnApplicationShutdown {
+  private readonly logger = new Logger('RateLimit');
+  private readonly cache = new ProtectionCache();
+  /** One promise chain per client key, so one instance never escalates the same key twice at once. */
+  private readonly pendingByKey = new Map<string, Promise<unknown>>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  /** Local clock at the start of the last successful poll; undefined until the first full load. */
+  private cursorMs: number | undefined;
+  private lastFullReloadMs = -Infinity;
+  private lastPurgeMs = -Infinity;
+  /** The tail of the serialized polls. */
+  private syncTail: Promise<void> = Promise.resolve();
+  private polling = false;
+  private stopped = false;
+
+  constructor(
+    @Inject(RATE_LIMIT_CONFIG) private readonly config: RateLimitConfig,
+    private readonly events: RateLimitEventsPublisher,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.config.storage.init?.();
+    try {
+      await this.syncNow();
+    } catch (error) {
+      // Start anyway: requests are still limited, and the timer retries the load.
+      this.logger.error(messages.banSyncFailed(error));
+    }
+    this.timer = setInterval(() => this.tick(), this.config.banSyncIntervalMs);
+    this.timer.unref?.();
+  }
+
+  onModuleDestroy(): void {
+    this.stopped = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Runs after the HTTP server has stopped taking requests. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.config.storage.close?.();
+  }
+
+  /**
+   * What to do with a client before any rule: allow-listed, deny-listed, banned, blocked or
+   * nothing known. Synchronous and without store access.
+   *
+   * @param key the client key (tracker)
+   * @param address the client address in canonical form, null when unknown
+   */
+  check(key: string, address: string | null, nowMs: number): ProtectionVerdict {
+    return this.cache.check(key, address, nowMs);
+  }
+
+  /** Bans of a rule's own client key (from the rule's `keyResolver`). Synchronous, without store access. */
+  checkKey(key: string, nowMs: number): ProtectionVerdict {
+    return this.cache.checkKey(key, nowMs);
+  }
+
+  /**
+   * Records a violation and applies the escalation policy: the violation is written to the
+   * ViolationStore (retried once, then logged as an error line with the violation), the key's
+   * recent violations are counted, and a block or a permanent ban is written when due, cached at
+   * once and announced. Never throws: a store failure is logged and the request keeps its rule's
+   * answer.
+   *
+   * Violations of one key are handled one after another on this instance; across instances, a
+   * ban already in force in the store is adopted instead of escalating again.
+   */
+  recordViolation(report: ViolationReport): Promise<ViolationOutcome> {
+    const previous = this.pendingByKey.get(report.key) ?? Promise.resolve();
+    const run = previous.then(() => this.recordInTurn(report));
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.pendingByKey.set(report.key, tail);
+    void tail.then(() => {
+      if (this.pendingByKey.get(report.key) === tail) this.pendingByKey.delete(report.key);
+    });
+    return run;
+  }
+
+  /**
+   * Fetches ban and allow/deny-list changes now (a full reload on first use and every
+   * FULL_RELOAD_INTERVAL_MS). Polls run one at a time; a call made while one runs waits for it
+   * and then polls again, so it sees every write that finished before the call.
+   */
+  syncNow(): Promise<void> {
+    const run = this.syncTail.then(() => this.poll());
+    this.syncTail = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Bans a client key or an address range, as an operator. A temporary ban (`durationMs`) is a
+   * block and counts towards the target's block count; a permanent one lasts until `unban`.
+   *
+   * @throws the store's TypeError or RangeError for a malformed target (a CIDR with host bits set...)
+   */
+  async ban(target: BanTarget, kind: BanKind, durationMs: number | undefined, reason: string, by: string): Promise<Ban> {
+    const nowMs = this.config.clock.now();
+    if (kind === 'temporary' && !(typeof durationMs === 'number' && Number.isFinite(durationMs) && durationMs > 0)) {
+      throw new RangeError(`durationMs must be a positive number of milliseconds for a temporary ban, got ${String(durationMs)}.`);
+    }
+    const violationCount = target.type === 'key' ? await this.config.storage.violations.count(target.key, 0) : 0;
+    const ban = await this.config.storage.bans.put(
+      {
+        target,
+        kind,
+        reason,
+        source: 'admin',
+        createdBy: by,
+        ...(kind === 'temporary' ? { expiresAtMs: nowMs + (durationMs as number) } : {}),
+        violationCount,
+      },
+      nowMs,
+    );
+    this.cache.applyBan(ban, nowMs);
+    this.announceBan(ban, nowMs);
+    return ban;
+  }
+
+  /**
+   * Lifts the ban of `target`, as an operator. With `clearHistory`, the key's violations and the
+   * ban record itself (with its block count) are deleted too, so the client starts afresh; other
+   * instances drop such a ban at their next full reload (FULL_RELOAD_INTERVAL_MS) at the latest,
+   * since a deleted record shows in no change set.
+   *
+   * @returns the lifted record; null when the target had none
+   */
+  async unban(target: BanTarget, by: string, clearHistory = false): Promise<Ban | null> {
+    const nowMs = this.config.clock.now();
+    const { bans, violations } = this.config.storage;
+    const lifted = await bans.lift(target, by, nowMs);
+    if (lifted) this.cache.applyBan(lifted, nowMs);
+    if (clearHistory) {
+      if (target.type === 'key') await violations.deleteByKey(target.key);
+      await bans.remove(target);
+    }
+    this.events.publish(RAMPART_EVENTS.unban, { target, by, ban: lifted, clearHistory, atMs: nowMs });
+    return lifted;
+  }
+
+  /** What is known about a client key: the cached verdict, its ban record and its recent violations. */
+  async status(key: string, address: string | null = null): Promise<ClientStatus> {
+    const nowMs = this.config.clock.now();
+    const windowMs = (this.config.escalation || DEFAULT_ESCALATION_POLICY).permanentBanWindowMs;
+    const [ban, recentViolations] = await Promise.all([
+      this.config.storage.bans.get({ type: 'key', key }),
+      this.config.storage.violations.count(key, nowMs - windowMs),
+    ]);
+    return { key, verdict: this.cache.check(key, address, nowMs), ban, recentViolations };
+  }
+
+  /**
+   * Adds or replaces an allow- or deny-list entry (an address or a CIDR range), as an operator.
+   * Allow-listed clients skip every rule and ban; deny-listed ones get 403.
+   */
+  async putAccessEntry(kind: AccessListKind, cidr: string, by: string, options: { note?: string; expiresAtMs?: number } = {}): Promise<AccessListEntry> {
+    const nowMs = this.config.clock.now();
+    const entry = await this.config.storage.accessList.put(
+      {
+        kind,
+        cidr,
+        createdBy: by,
+        createdAtMs: nowMs,
+        ...(options.note !== undefined ? { note: options.note } : {}),
+        ...(options.expiresAtMs !== undefined ? { expiresAtMs: options.expiresAtMs } : {}),
+      },
+      nowMs,
+    );
+    this.cache.applyEntry(entry, nowMs);
+    return entry;
+  }
+
+  /** Removes an allow- or deny-list entry, as an operator; false when there was none. */
+  async removeAccessEntry(kind: AccessListKind, cidr: string): Promise<boolean> {
+    const removed = await this.config.storage.accessList.remove(kind, cidr, this.config.clock.now());
+    if (removed) await this.syncNow();
+    return removed;
+  }
+
+  /** Counts of cached bans and list entries. */
+  get cached(): { keyBans: number; cidrBans: number; allow: number; deny: number } {
+    return this.cache.sizes;
+  }
+
+  private tick(): void {
+    if (this.polling || this.stopped) return; // a slow store: skip rather than pile polls up
+    this.syncNow().catch((error: unknown) => {
+      if (!this.stopped) this.logger.error(messages.banSyncFailed(error));
+    });
+    const nowMs = this.config.clock.now();
+    if (nowMs - this.lastPurgeMs >= PURGE_INTERVAL_MS) {
+      this.lastPurgeMs = nowMs;
+      this.config.storage.violations
+        .purge(nowMs - this.config.violationRetentionMs)
+        .catch((error: unknown) => this.logger.warn(`Purging old violations failed: ${error instanceof Error ? error.message : String(error)}`));
+    }
+  }
+
+  private async poll(): Promise<void> {
+    this.polling = true;
+    try {
+      const startedAtMs = this.config.clock.now();
+      if (this.cursorMs === undefined || startedAtMs - this.lastFullReloadMs >= FULL_RELOAD_INTERVAL_MS) {
+        await this.fullReload(startedAtMs);
+        this.lastFullReloadMs = startedAtMs;
+      } else {
+        await this.fetchChanges(this.cursorMs - BAN_SYNC_OVERLAP_MS);
+      }
+      const nowMs = this.config.clock.now();
+      this.cache.prune(nowMs, startedAtMs - 2 * BAN_SYNC_OVERLAP_MS);
+      this.cursorMs = startedAtMs;
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async fullReload(listedAtMs: number): Promise<void> {
+    const { bans, accessList } = this.config.storage;
+    const active: Ban[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await bans.list({ activeAtMs: listedAtMs }, { limit: LIST_PAGE, ...(cursor !== undefined ? { cursor } : {}) });
+      active.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    const entries = await accessList.list();
+    this.cache.replaceAll(active, entries, listedAtMs, this.config.clock.now());
+  }
+
+  private async fetchChanges(sinceMs: number): Promise<void> {
+    const { bans, accessList } = this.config.storage;
+    await pageThrough(sinceMs, (since) => bans.changedSince(since, CHANGES_PAGE), (ban) => this.cache.applyBan(ban, this.config.clock.now()));
+    await pageThrough(sinceMs, (since) => accessList.changedSince(since, CHANGES_PAGE), (entry) =>
+      this.cache.applyEntry(entry, this.config.clock.now()),
+    );
+  }
+
+  private async recordInTurn(report: ViolationReport): Promise<ViolationOutcome> {
+    const { key, nowMs } = report;
+    // A block made meanwhile (by this key's previous violation here): the request met a running
+    // block, so it is no violation.
+    const known = this.cache.checkKey(key, nowMs);
+    if (known.status === 'banned' || known.status === 'blocked') return outcomeOfBan(known.ban);
+
+    const target: BanTarget = { type: 'key', key };
+    let previous: Ban | null | undefined;
+    if (report.escalation !== false) {
+      try {
+        previous = await this.config.storage.bans.get(target);
+      } catch (error) {
+        this.logger.error(messages.escalationFailed(key, 'reading its ban record', error));
+      }
+      if (previous && isBanActive(previous, nowMs)) {
+        // Made by another instance and not yet fetched here: adopt it rather than escalate again.
+        this.cache.applyBan(previous, nowMs);
+        return outcomeOfBan(previous);
+      }
+    }
+
+    const violation: Violation = {
+      key,
+      rule: report.rule,
+      route: report.route,
+      method: report.method,
+      hits: report.hits,
+      limit: report.limit,
+      atMs: nowMs,
+    };
+    // Violations of a rule without escalation are only announced: written, they would count
+    // towards other rules' blocks (the store counts per key, across rules).
+    const recorded = report.escalation !== false && (await this.recordDurably(violation));
+    this.events.publish(RAMPART_EVENTS.violation, { ...violation, address: report.address, recorded });
+    if (report.escalation === false || previous === undefined) return NO_OUTCOME;
+    return this.escalate(report, report.escalation, target, previous, recorded);
+  }
+
+  /** Writes a violation, retrying once; logs it as an error line when both attempts fail. */
+  private async recordDurably(violation: Violation): Promise<boolean> {
+    const { violations } = this.config.storage;
+    try {
+      await violations.record(violation);
+      return true;
+    } catch {
+      try {
+        await violations.record(violation);
+        return true;
+      } catch (error) {
+        this.logger.error(messages.violationNotRecorded(violation, error));
+        return false;
+      }
+    }
+  }
+
+  private async escalate(
+    report: ViolationReport,
+    policy: EscalationPolicy,
+    target: BanTarget & { type: 'key' },
+    previous: Ban | null,
+    recorded: boolean,
+  ): Promise<ViolationOutcome> {
+    const { key, nowMs } = report;
+    const windowStartMs = nowMs - policy.permanentBanWindowMs;
+    // Blocks count what happened since the last one stopped (violations during a block can only be
+    // stragglers racing it); the permanent threshold counts from an operator's unban at the earliest.
+    const blockEndedMs = previous ? endOfBan(previous) : undefined;
+    const sinceBlockMs = Math.max(windowStartMs, blockEndedMs ?? -Infinity);
+    const sinceLiftMs = Math.max(windowStartMs, previous?.liftedAtMs ?? -Infinity);
+    // A violation the store lost still happened.
+    const unrecorded = recorded ? 0 : 1;
+    let violationsSinceLastBlock: number;
+    let violationsInBanWindow: number;
+    try {
+      const { violations } = this.config.storage;
+      [violationsSinceLastBlock, violationsInBanWindow] = await Promise.all([
+        violations.count(key, sinceBlockMs),
+        sinceLiftMs === sinceBlockMs ? undefined : violations.count(key, sinceLiftMs),
+      ]).then(([a, b]) => [a + unrecorded, (b ?? a) + unrecorded]);
+    } catch (error) {
+      this.logger.error(messages.escalationFailed(key, 'counting its violations', error));
+      return NO_OUTCOME;
+    }
+    const decision = decideEscalation({ violationsSinceLastBlock, violationsInBanWindow, previousBlocks: previous?.blockCount ?? 0 }, policy);
+    if (decision.action === 'none') return NO_OUTCOME;
+
+    const newBan: NewBan =
+      decision.action === 'block'
+        ? {
+            target,
+            kind: 'temporary',
+            reason: `${violationsSinceLastBlock} violations of rate limits (last: '${report.rule}')`,
+            source: 'auto',
+            createdBy: AUTO_CREATOR,
+            expiresAtMs: nowMs + decision.durationMs,
+            violationCount: violationsInBanWindow,
+          }
+        : {
+            target,
+            kind: 'permanent',
+            reason: `${violationsInBanWindow} violations of rate limits within ${Math.round(policy.permanentBanWindowMs / 1000)} s (last: '${report.rule}')`,
+            source: 'auto',
+            createdBy: AUTO_CREATOR,
+            violationCount: violationsInBanWindow,
+          };
+    let ban: Ban;
+    try {
+      ban = await this.config.storage.bans.put(newBan, nowMs);
+    } catch (error) {
+      this.logger.error(messages.escalationFailed(key, `writing its ${newBan.kind} ban ${JSON.stringify(newBan)}`, error));
+      return NO_OUTCOME;
+    }
+    this.cache.applyBan(ban, nowMs);
+    this.announceBan(ban, nowMs);
+    return isBanActive(ban, nowMs) ? outcomeOfBan(ban) : NO_OUTCOME;
+  }
+
+  private announceBan(ban: Ban, atMs: number): void {
+    if (ban.kind === 'permanent') {
+      this.events.publish(RAMPART_EVENTS.ban, { target: ban.target, ban, source: ban.source, reason: ban.reason, atMs });
+    } else {
+      const untilMs = ban.expiresAtMs ?? atMs;
+      this.events.publish(RAMPART_EVENTS.block, {
+        target: ban.target,
+        ban,
+        source: ban.source,
+        reason: ban.reason,
+        untilMs,
+        durationMs: untilMs - atMs,
+        blockCount: ban.blockCount,
+        atMs,
+      });
+    }
+  }
+}
+
+/** When a ban stopped being in force: lifted, or (temporary) expired, whichever came first. */
+function endOfBan(ban: Ban): number {
+  const ends = [ban.liftedAtMs, ban.kind === 'temporary' ? ban.expiresAtMs : undefined].filter((t): t is number => t !== undefined);
+  return ends.length > 0 ? Math.min(...ends) : ban.createdAtMs;
+}
+
+/**
+ * Reads every change at or after `sinceMs`, a page at a time, moving `since` to the newest
+ * `updatedAtMs` of each full page (so records sharing that time are read again, harmlessly).
+ */
+async function pageThrough<T extends { updatedAtMs: number }>(
+  sinceMs: number,
+  fetch: (since: number) => Promise<readonly T[]>,
+  apply: (item: T) => unknown,
+): Promise<void> {
+  let since = sinceMs;
+  for (;;) {
+    const page = await fetch(since);
+    let newest = since;
+    for (const item of page) {
+      apply(item);
+      if (item.updatedAtMs > newest) newest = item.updatedAtMs;
+    }
+    // A short page is the last; a full page whose records all share one time cannot be paged on.
+    if (page.length < CHANGES_PAGE || newest === since) return;
+    since = newest;
+  }
+}
