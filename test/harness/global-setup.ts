@@ -1,0 +1,66 @@
+/**
+ * Jest globalSetup: provides a MongoDB for the Mongo suites.
+ *
+ * - MONGO_URL already set: that server (a real MongoDB) is used and nothing is started.
+ * - Otherwise the mongo-java-server stand-in is started and its URL exported as MONGO_URL; workers are
+ *   started after this and inherit the environment (in-band runs share it).
+ * - If it cannot start: under CI the whole run fails; locally a warning is printed and
+ *   RAMPART_MONGO_UNAVAILABLE carries the reason, so describeMongo() suites are skipped.
+ *
+ * It is started for every run, Mongo suites selected or not: it is ready in about 1 s on an idle
+ * 2-core machine (under 3 s under load, plus one Maven fetch of the jars the first time), too little to
+ * be worth guessing from the command line which suites Jest will select (globalSetup is not given the
+ * final list of test files).
+ */
+import type { MongoStandIn } from './mongo-server.js';
+
+// Jest requires globalSetup outside its module registry, so moduleNameMapper (which maps './x.js' to
+// './x') does not apply here; require without the extension, which Jest's TypeScript hook resolves.
+const { startMongoStandIn, isCi } = require('./mongo-server') as typeof import('./mongo-server.js');
+
+/** Where globalTeardown finds the running server (both run in Jest's main process). */
+const STAND_IN = Symbol.for('nest-rampart.test.mongoStandIn');
+
+export default async function globalSetup(): Promise<void> {
+  delete process.env['RAMPART_MONGO_UNAVAILABLE'];
+  delete process.env['RAMPART_MONGO_STAND_IN'];
+
+  if (process.env['MONGO_URL']) {
+    process.stderr.write(`MongoDB: using MONGO_URL (${redact(process.env['MONGO_URL'])}); no stand-in started\n`);
+    return;
+  }
+
+  const began = Date.now();
+  const reported = new Set<string>();
+  try {
+    const server = await startMongoStandIn({
+      log: (message) => process.stderr.write(`MongoDB stand-in: ${message}\n`),
+      // Server warnings and errors, without Java stack frames, each distinct message once.
+      onStderr: (line) => {
+        const message = line.replace(/^\[[^\]]*\] /, '');
+        if (/^\s/.test(line) || reported.has(message)) return;
+        reported.add(message);
+        process.stderr.write(`[mongo-stand-in] ${message}\n`);
+      },
+    });
+    (globalThis as Record<symbol, MongoStandIn | undefined>)[STAND_IN] = server;
+    process.env['MONGO_URL'] = server.url;
+    process.env['RAMPART_MONGO_STAND_IN'] = 'mongo-java-server';
+    process.stderr.write(`MongoDB stand-in (mongo-java-server, ${server.backend}) listening at ${server.url}, ready in ${Date.now() - began} ms\n`);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (isCi()) {
+      throw new Error(`MongoDB is required under CI (CI=${process.env['CI']}) but the stand-in could not start:\n${reason}`);
+    }
+    process.env['RAMPART_MONGO_UNAVAILABLE'] = reason;
+    const bar = '!'.repeat(78);
+    process.stderr.write(
+      `\n${bar}\n!! MongoDB UNAVAILABLE: the Mongo suites will be SKIPPED.\n!! ${reason.split('\n').join('\n!! ')}\n` +
+        `!! (Under CI this fails the run. Set MONGO_URL to use a running MongoDB instead.)\n${bar}\n\n`,
+    );
+  }
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
