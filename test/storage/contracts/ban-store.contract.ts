@@ -33,7 +33,22 @@ async function listAll(store: BanStore, filter: Parameters<BanStore['list']>[0],
   return { items, pages };
 }
 
-export function banStoreContract(name: string, create: () => Promise<BanStore> | BanStore): void {
+export interface BanStoreContractOptions {
+  /**
+   * Whether each of concurrent puts returns the record as its own write left it (distinct block
+   * counts). True of MongoDB and of the memory store; the mongo-java-server stand-in applies every
+   * `$inc` but may hand two concurrent `findOneAndUpdate` calls the same later state.
+   * @default true
+   */
+  readonly exactConcurrentResults?: boolean;
+}
+
+export function banStoreContract(
+  name: string,
+  create: () => Promise<BanStore> | BanStore,
+  options: BanStoreContractOptions = {},
+): void {
+  const exactConcurrentResults = options.exactConcurrentResults ?? true;
   describe(`BanStore contract: ${name}`, () => {
     let store: BanStore;
 
@@ -91,8 +106,10 @@ export function banStoreContract(name: string, create: () => Promise<BanStore> |
       it('counts every one of concurrent temporary bans of one target (atomic, no lost update)', async () => {
         const target = key('race');
         const bans = await Promise.all(Array.from({ length: 20 }, (_, i) => store.put(temporary(target, T0 + MINUTE), T0 + i)));
-        expect(bans.map((b) => b.blockCount).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
         expect((await store.get(target))?.blockCount).toBe(20);
+        const counts = bans.map((b) => b.blockCount).sort((a, b) => a - b);
+        if (exactConcurrentResults) expect(counts).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+        else for (const count of counts) expect(count >= 1 && count <= 20).toBe(true);
       });
 
       it('stores CIDR targets canonical, with id cidr:<canonical cidr>', async () => {

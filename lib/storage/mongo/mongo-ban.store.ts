@@ -1,0 +1,213 @@
+import type { Connection, mongo } from 'mongoose';
+
+import type { Ban, BanFilter, BanStore, BanTarget, NewBan, Page, PageRequest } from '../ban-store.interface.js';
+import {
+  checkBanFilter,
+  checkBanTarget,
+  checkChangedSince,
+  checkDurationOption,
+  checkNewBan,
+  checkPageRequest,
+  checkTime,
+  decodeCursor,
+  DEFAULT_RETENTION_MS,
+  encodeCursor,
+} from '../store-input.js';
+import { checkCollectionName, MongoCollection, retryOnDuplicateKey, toDate } from './mongo-collection.js';
+import { BAN_COLLECTION, BanRecord, BanSchema } from './schemas/ban.schema.js';
+
+/** Options of `MongoBanStore`. */
+export interface MongoBanStoreOptions {
+  /** @default 'rampart_bans' */
+  collectionName?: string;
+  /**
+   * How long a lifted or expired ban is kept as history (and its `blockCount` remembered) after it
+   * ended, before the TTL index or `MongoSweeper` deletes it.
+   * @default 2_592_000_000 (30 days)
+   */
+  historyRetentionMs?: number;
+  /**
+   * Create `purgeAt_1` as a TTL index. Set `false` for a server that refuses TTL indexes; ended
+   * records are then deleted by `MongoSweeper` only.
+   * @default true
+   */
+  ttlIndex?: boolean;
+}
+
+type BanDoc = BanRecord;
+
+/** Bans not lifted: in a MongoDB filter, `null` matches a missing field. */
+const NOT_LIFTED = { liftedAtMs: null } as unknown as mongo.Filter<BanDoc>;
+
+/**
+ * Bans in MongoDB, shared by every instance of an app: one document per target, `_id` =
+ * `key:<key>` or `cidr:<canonical cidr>`. Every write is one atomic single-document operation;
+ * times come from the caller's `nowMs`, never from the server.
+ *
+ * @example
+ * const bans = new MongoBanStore(connection, { collectionName: 'rampart_bans' });
+ * await bans.init(); // creates the indexes, then checks them
+ */
+export class MongoBanStore implements BanStore {
+  private readonly records: MongoCollection<BanDoc>;
+  private readonly historyRetentionMs: number;
+  /** Duplicate-key races lost on a first upsert and retried (for tests and metrics). */
+  duplicateKeyRetries = 0;
+
+  constructor(connection: Connection, options: MongoBanStoreOptions = {}) {
+    this.historyRetentionMs = checkDurationOption(options.historyRetentionMs, 'MongoBanStore: historyRetentionMs', DEFAULT_RETENTION_MS);
+    this.records = new MongoCollection<BanDoc>(connection, {
+      storeName: 'MongoBanStore',
+      modelName: 'RampartBan',
+      schema: BanSchema,
+      collectionName: checkCollectionName(options.collectionName, 'MongoBanStore', BAN_COLLECTION),
+      ttlIndex: options.ttlIndex ?? true,
+    });
+  }
+
+  get collectionName(): string {
+    return this.records.collectionName;
+  }
+
+  /** The native collection (for tests and operators' tools). */
+  get collection(): mongo.Collection<BanDoc> {
+    return this.records.collection;
+  }
+
+  /** Creates the indexes (see the schema), then checks them like `verifyIndexes()`. */
+  init(): Promise<void> {
+    return this.records.init();
+  }
+
+  /** Rejects with an Error naming the collection, each missing or conflicting index, and the fix. */
+  verifyIndexes(): Promise<void> {
+    return this.records.verifyIndexes();
+  }
+
+  async put(ban: NewBan, nowMs: number): Promise<Ban> {
+    const checked = checkNewBan(ban);
+    checkTime(nowMs, 'nowMs');
+    const target = checked.target.type === 'key' ? checked.target.key : checked.target.cidr;
+    const set: Partial<BanDoc> = {
+      targetType: checked.target.type,
+      target,
+      kind: checked.kind,
+      reason: checked.reason,
+      source: checked.source,
+      createdBy: checked.createdBy,
+      createdAtMs: nowMs,
+      violationCount: checked.violationCount,
+      updatedAtMs: nowMs,
+    };
+    const unset: Record<string, ''> = { liftedAtMs: '', liftedBy: '' };
+    const update: mongo.UpdateFilter<BanDoc> = { $set: set, $unset: unset };
+    if (checked.kind === 'temporary') {
+      set.expiresAtMs = checked.expiresAtMs!;
+      set.purgeAt = toDate(checked.expiresAtMs! + this.historyRetentionMs);
+      update.$inc = { blockCount: 1 };
+    } else {
+      unset['expiresAtMs'] = '';
+      unset['purgeAt'] = '';
+      update.$setOnInsert = { blockCount: 0 };
+    }
+    const doc = await retryOnDuplicateKey(
+      () => this.records.collection.findOneAndUpdate({ _id: checked.id }, update, { upsert: true, returnDocument: 'after' }),
+      () => this.duplicateKeyRetries++,
+    );
+    if (doc === null) throw new Error(`MongoBanStore: the upsert of '${checked.id}' returned no document.`);
+    return toBan(doc as BanDoc);
+  }
+
+  async lift(target: BanTarget, by: string, nowMs: number): Promise<Ban | null> {
+    const { id } = checkBanTarget(target);
+    if (typeof by !== 'string' || by.length === 0) throw new TypeError(`by must be a non-empty string (who lifts the ban).`);
+    checkTime(nowMs, 'nowMs');
+    // Only a ban not lifted yet is lifted: a second lift keeps the first one's time and operator.
+    const lifted = await this.records.collection.findOneAndUpdate(
+      { _id: id, ...NOT_LIFTED },
+      {
+        $set: { liftedAtMs: nowMs, liftedBy: by, updatedAtMs: nowMs },
+        // Kept as history for the retention period after the later of its expiry and its lift.
+        $max: { purgeAt: toDate(nowMs + this.historyRetentionMs) },
+      },
+      { returnDocument: 'after' },
+    );
+    if (lifted !== null) return toBan(lifted as BanDoc);
+    const existing = await this.records.collection.findOne({ _id: id });
+    return existing === null ? null : toBan(existing as BanDoc);
+  }
+
+  async get(target: BanTarget): Promise<Ban | null> {
+    const { id } = checkBanTarget(target);
+    const doc = await this.records.collection.findOne({ _id: id });
+    return doc === null ? null : toBan(doc as BanDoc);
+  }
+
+  async list(filter: BanFilter, page: PageRequest): Promise<Page<Ban>> {
+    const f = checkBanFilter(filter);
+    const { limit, cursor } = checkPageRequest(page);
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    const and: Array<mongo.Filter<BanDoc>> = [];
+    if (f.kind !== undefined) and.push({ kind: { $eq: f.kind } });
+    if (f.source !== undefined) and.push({ source: { $eq: f.source } });
+    if (f.ids !== undefined) and.push({ _id: { $in: [...f.ids] } });
+    if (f.activeAtMs !== undefined) {
+      and.push(NOT_LIFTED, { $or: [{ kind: { $eq: 'permanent' } }, { expiresAtMs: { $gt: f.activeAtMs } }] });
+    }
+    if (after !== undefined) {
+      and.push({ $or: [{ updatedAtMs: { $lt: after.ms } }, { updatedAtMs: { $eq: after.ms }, _id: { $lt: after.id } }] });
+    }
+    const docs = await this.records.collection
+      .find(and.length === 0 ? {} : { $and: and })
+      .sort({ updatedAtMs: -1, _id: -1 })
+      .limit(limit + 1)
+      .toArray();
+    const items = docs.slice(0, limit).map((doc) => toBan(doc as BanDoc));
+    const last = items[items.length - 1];
+    return docs.length > limit && last !== undefined ? { items, nextCursor: encodeCursor(last.updatedAtMs, last.id) } : { items };
+  }
+
+  async changedSince(sinceMs: number, limit: number): Promise<readonly Ban[]> {
+    checkChangedSince(sinceMs, limit);
+    const docs = await this.records.collection
+      .find({ updatedAtMs: { $gte: sinceMs } })
+      .sort({ updatedAtMs: 1, _id: 1 })
+      .limit(limit)
+      .toArray();
+    return docs.map((doc) => toBan(doc as BanDoc));
+  }
+
+  async remove(target: BanTarget): Promise<boolean> {
+    const { id } = checkBanTarget(target);
+    const result = await this.records.collection.deleteMany({ _id: id });
+    return result.deletedCount > 0;
+  }
+
+  /**
+   * Deletes the records whose history retention is over at `nowMs` (what the TTL index does where
+   * the server enforces it). Returns how many. Called by `MongoSweeper`.
+   */
+  async sweep(nowMs: number): Promise<number> {
+    checkTime(nowMs, 'nowMs');
+    const result = await this.records.collection.deleteMany({ purgeAt: { $lte: toDate(nowMs) } });
+    return result.deletedCount;
+  }
+}
+
+function toBan(doc: BanDoc): Ban {
+  return {
+    id: doc._id,
+    target: doc.targetType === 'cidr' ? { type: 'cidr', cidr: doc.target } : { type: 'key', key: doc.target },
+    kind: doc.kind,
+    reason: doc.reason ?? '',
+    source: doc.source,
+    createdBy: doc.createdBy,
+    createdAtMs: doc.createdAtMs,
+    ...(typeof doc.expiresAtMs === 'number' ? { expiresAtMs: doc.expiresAtMs } : {}),
+    violationCount: doc.violationCount,
+    blockCount: doc.blockCount ?? 0,
+    ...(typeof doc.liftedAtMs === 'number' ? { liftedAtMs: doc.liftedAtMs } : {}),
+    ...(typeof doc.liftedBy === 'string' ? { liftedBy: doc.liftedBy } : {}),
+    updatedAtMs: doc.updatedAtMs,
+  };
+}
