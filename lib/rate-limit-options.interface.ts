@@ -1,4 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
+import type { RateLimitAdminOptions } from './admin/admin-options.interface.js';
 import type { Clock } from './core/clock.js';
 import type { EscalationPolicy } from './core/escalation.js';
 import type { TrustProxyOptions } from './core/ip/trust-proxy.js';
@@ -86,6 +87,12 @@ export interface RateLimitModuleOptions {
   clock?: Clock;
   /** The `detail` of the 429 body; a function receives the violated rule and seconds to wait. */
   errorMessage?: string | ((violation: RateLimitViolation) => string);
+  /**
+   * The admin API's key, sent as `Authorization: Bearer <key>`; at least 16 characters. Several
+   * keys are all accepted, so that a key can be rotated without downtime. Needed when `admin` is
+   * mounted without its own `guard`.
+   */
+  adminApiKey?: string | string[];
 }
 
 /** Settings that decide which providers exist: outside the async factory. */
@@ -98,6 +105,11 @@ export interface RateLimitModuleExtras {
    * @default true
    */
   registerGlobalGuard?: boolean;
+  /**
+   * Mounts the admin REST API (bans, violations, allow/deny lists) at `/<path>` (default
+   * `/rate-limit`), behind `adminApiKey` or the app's own `guard`. Not mounted when absent.
+   */
+  admin?: RateLimitAdminOptions;
 }
 
 /** Describes a denied request (for error messages and hooks). */

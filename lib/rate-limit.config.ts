@@ -1,4 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
+import { checkAdminApiKeys } from './admin/admin-settings.js';
 import { ALGORITHM_NAMES } from './core/algorithms/index.js';
 import type { AlgorithmName } from './core/algorithms/algorithm.interface.js';
 import { systemClock, type Clock } from './core/clock.js';
@@ -53,6 +54,8 @@ export interface RateLimitConfig {
   readonly skipIf?: (context: ExecutionContext) => boolean | Promise<boolean>;
   readonly clock: Clock;
   readonly errorMessage?: string | ((violation: RateLimitViolation) => string);
+  /** SHA-256 digests of the `adminApiKey` keys; absent when none is set. */
+  readonly adminApiKeyDigests?: readonly Buffer[];
 }
 
 /** Violation history is kept 30 days unless `violationRetentionMs` says otherwise. */
@@ -269,6 +272,7 @@ export function resolveRateLimitConfig(options: RateLimitModuleOptions = {}): Ra
       }
     }
   }
+  const adminApiKeyDigests = checkAdminApiKeys(options.adminApiKey, problems);
   if (problems.length > 0) throw new RateLimitConfigurationError(problems);
 
   return Object.freeze({
@@ -287,5 +291,6 @@ export function resolveRateLimitConfig(options: RateLimitModuleOptions = {}): Ra
     ...(options.skipIf ? { skipIf: options.skipIf } : {}),
     clock,
     ...(errorMessage !== undefined ? { errorMessage } : {}),
+    ...(adminApiKeyDigests.length > 0 ? { adminApiKeyDigests: Object.freeze(adminApiKeyDigests) } : {}),
   });
 }

@@ -1,0 +1,127 @@
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, UseGuards, UsePipes, type Type } from '@nestjs/common';
+import { SkipThrottle } from '../decorators/skip-throttle.decorator.js';
+import { AdminActor } from './admin-actor.decorator.js';
+import { AdminAuthGuard } from './admin-auth.guard.js';
+import { AdminOperation, type ResponseDoc } from './admin-openapi.js';
+import { AdminService } from './admin.service.js';
+import { createAdminValidationPipe } from './admin-validation.pipe.js';
+import { CreateAccessEntryBody, ListAccessListQuery, RemoveAccessEntryQuery } from './dto/access-list.dto.js';
+import { CreateBanBody, LiftBanQuery, ListBansQuery } from './dto/ban.dto.js';
+import { ClientParams } from './dto/client.dto.js';
+import { ListViolationsQuery } from './dto/violation.dto.js';
+import {
+  AdminAccessEntryView,
+  AdminAccessList,
+  AdminBanPage,
+  AdminBanView,
+  AdminClientView,
+  AdminLiftResult,
+  AdminProblemView,
+  AdminViolationPage,
+} from './dto/views.dto.js';
+
+const errors = (...statuses: number[]): ResponseDoc[] => [
+  ...statuses.map((status) => ({ status, description: ERROR_TEXT[status] ?? 'Error', type: AdminProblemView })),
+  { status: 401, description: 'Missing or invalid credentials.', type: AdminProblemView },
+  { status: 403, description: 'The admin guard denied access.', type: AdminProblemView },
+];
+const ERROR_TEXT: Record<number, string> = { 400: 'Invalid request (every problem is listed).', 404: 'Nothing to act on.' };
+
+/**
+ * The admin REST API at `/<path>`. Made per module definition, so that the prefix is configurable;
+ * mounted only when `admin` is given to `forRoot` / `forRootAsync`.
+ *
+ * Admin routes are not rate limited and not subject to bans or lists (an operator must be able to
+ * lift a ban that covers their own address); they are protected by AdminAuthGuard instead.
+ */
+export function createAdminController(path: string): Type<unknown> {
+  @Controller(path)
+  @SkipThrottle()
+  @UseGuards(AdminAuthGuard)
+  @UsePipes(createAdminValidationPipe())
+  class RateLimitAdminController {
+    constructor(private readonly admin: AdminService) {}
+
+    @AdminOperation({
+      summary: 'List bans',
+      description: 'Filter by kind, source, target (key or cidr) and whether in force; most recently changed first; cursor pagination.',
+      responses: [{ status: 200, description: 'A page of bans.', type: AdminBanPage }, ...errors(400)],
+    })
+    @Get('bans')
+    listBans(@Query() query: ListBansQuery): Promise<AdminBanPage> {
+      return this.admin.listBans(query);
+    }
+
+    @AdminOperation({
+      summary: 'Ban a client key or an address range',
+      description: 'Permanent (403 until lifted) or temporary (429 with Retry-After until it ends). Replaces a ban of the same target. Enforced on this instance at once, on the others within banSyncIntervalMs.',
+      responses: [{ status: 201, description: 'The ban as stored.', type: AdminBanView }, ...errors(400)],
+    })
+    @Post('bans')
+    @HttpCode(HttpStatus.CREATED)
+    createBan(@Body() body: CreateBanBody, @AdminActor() actor: string): Promise<AdminBanView> {
+      return this.admin.createBan(body, actor);
+    }
+
+    @AdminOperation({
+      summary: 'Lift a ban',
+      description: 'Lifts the ban of a key or range; with clearHistory=true also forgets the key\'s violations and block count.',
+      responses: [{ status: 200, description: 'The lifted ban.', type: AdminLiftResult }, ...errors(400, 404)],
+    })
+    @Delete('bans')
+    liftBan(@Query() query: LiftBanQuery, @AdminActor() actor: string): Promise<AdminLiftResult> {
+      return this.admin.liftBan(query, actor);
+    }
+
+    @AdminOperation({
+      summary: 'Status of one client',
+      description: 'What the guard answers the client now, its ban record, recent violations and live counters.',
+      responses: [{ status: 200, description: 'The client\'s status.', type: AdminClientView }, ...errors(400)],
+    })
+    @Get('clients/:key')
+    client(@Param() params: ClientParams): Promise<AdminClientView> {
+      return this.admin.client(params.key);
+    }
+
+    @AdminOperation({
+      summary: 'List violations',
+      description: 'Filter by key, rule and time range; newest first; cursor pagination.',
+      responses: [{ status: 200, description: 'A page of violations.', type: AdminViolationPage }, ...errors(400)],
+    })
+    @Get('violations')
+    listViolations(@Query() query: ListViolationsQuery): Promise<AdminViolationPage> {
+      return this.admin.listViolations(query);
+    }
+
+    @AdminOperation({
+      summary: 'List allow- and deny-list entries',
+      responses: [{ status: 200, description: 'The entries.', type: AdminAccessList }, ...errors(400)],
+    })
+    @Get('access-list')
+    listAccessList(@Query() query: ListAccessListQuery): Promise<AdminAccessList> {
+      return this.admin.listAccessList(query);
+    }
+
+    @AdminOperation({
+      summary: 'Add an allow- or deny-list entry',
+      description: 'Adds or replaces the entry of (kind, cidr). Allow-listed clients skip every rule and ban; deny-listed ones get 403.',
+      responses: [{ status: 201, description: 'The entry as stored.', type: AdminAccessEntryView }, ...errors(400)],
+    })
+    @Post('access-list')
+    @HttpCode(HttpStatus.CREATED)
+    addAccessEntry(@Body() body: CreateAccessEntryBody, @AdminActor() actor: string): Promise<AdminAccessEntryView> {
+      return this.admin.addAccessEntry(body, actor);
+    }
+
+    @AdminOperation({
+      summary: 'Remove an allow- or deny-list entry',
+      responses: [{ status: 204, description: 'Removed.' }, ...errors(400, 404)],
+    })
+    @Delete('access-list')
+    @HttpCode(HttpStatus.NO_CONTENT)
+    removeAccessEntry(@Query() query: RemoveAccessEntryQuery): Promise<void> {
+      return this.admin.removeAccessEntry(query);
+    }
+  }
+  return RateLimitAdminController;
+}

@@ -1,0 +1,42 @@
+import type { Provider, Type } from '@nestjs/common';
+import type { RateLimitConfig } from '../rate-limit.config.js';
+import { RATE_LIMIT_CONFIG } from '../rate-limit.constants.js';
+import { ADMIN_OPENAPI, ADMIN_SETTINGS } from './admin.constants.js';
+import { createAdminController } from './admin.controller.js';
+import { applyOpenApi, loadSwagger } from './admin-openapi.js';
+import type { RateLimitAdminOptions } from './admin-options.interface.js';
+import { AdminService } from './admin.service.js';
+import { checkAdminExtras, resolveAdminSettings, type AdminSettings } from './admin-settings.js';
+
+/**
+ * The controller and providers that mount the admin API in RateLimitModule (its `admin` extra).
+ *
+ * @throws RateLimitConfigurationError for a bad `admin.path` or `admin.guard`, at once; the lack of
+ *   credentials is reported when the module starts (the API key may come from the async factory).
+ */
+export function adminModuleParts(admin: RateLimitAdminOptions): { controllers: Type<unknown>[]; providers: Provider[] } {
+  const extras = checkAdminExtras(admin);
+  const controller = createAdminController(extras.path);
+  return {
+    controllers: [controller],
+    providers: [
+      {
+        provide: ADMIN_SETTINGS,
+        inject: [RATE_LIMIT_CONFIG],
+        useFactory: (config: RateLimitConfig) => resolveAdminSettings(extras, config.adminApiKeyDigests),
+      },
+      {
+        // Decorates the controller and DTOs for OpenAPI while the app is being built, before a
+        // SwaggerModule.createDocument call can read them; nothing when @nestjs/swagger is absent.
+        provide: ADMIN_OPENAPI,
+        inject: [ADMIN_SETTINGS],
+        useFactory: async (settings: AdminSettings) => {
+          const swagger = await loadSwagger();
+          if (swagger) applyOpenApi(swagger, controller, { bearer: settings.guard === undefined });
+          return swagger !== null;
+        },
+      },
+      AdminService,
+    ],
+  };
+}

@@ -1,0 +1,93 @@
+import { Transform } from 'class-transformer';
+import { registerDecorator, ValidateIf, type ValidationArguments, type ValidationOptions } from 'class-validator';
+import * as messages from '../../errors/messages.js';
+import { canonicalCidr } from '../../storage/store-input.js';
+import { MAX_CLIENT_KEY_LENGTH } from '../admin.constants.js';
+
+/**
+ * Validation and query-string conversions of the admin DTOs. Every check starts with `typeof`, so an
+ * object (`{ "$gt": "" }`, `key[$gt]=`) or an array (`key=a&key=b`) where a string is expected
+ * fails validation and never reaches a store.
+ */
+
+/** Longest address or range text accepted (an IPv6 address with an IPv4 tail and a prefix fits). */
+const MAX_CIDR_LENGTH = 64;
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const EPOCH_MS = /^\d{1,15}$/;
+/** ISO 8601: a date, or a date and time with a zone (a time without zone would depend on the server's). */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/;
+
+/** Validates the property only when it is present: unlike `@IsOptional()`, `null` is not taken for absent. */
+export const Optional = (): PropertyDecorator => ValidateIf((_object: object, value: unknown) => value !== undefined);
+
+function custom(name: string, validate: (value: unknown, args: ValidationArguments) => boolean, message: (args: ValidationArguments) => string, options?: ValidationOptions): PropertyDecorator {
+  return (prototype, property) =>
+    registerDecorator({
+      name,
+      target: prototype.constructor,
+      propertyName: String(property),
+      ...(options ? { options } : {}),
+      validator: { validate, defaultMessage: message },
+    });
+}
+
+/** A client key as the guard stores it: 1 to 128 characters, no control characters. */
+export const IsClientKey = (): PropertyDecorator =>
+  custom(
+    'isClientKey',
+    (value) => typeof value === 'string' && value.length > 0 && value.length <= MAX_CLIENT_KEY_LENGTH && !CONTROL.test(value),
+    (args) => messages.adminBadClientKey(args.property, MAX_CLIENT_KEY_LENGTH),
+  );
+
+/** One IPv4 or IPv6 address, or a CIDR range with no host bits set; no zone id. */
+export const IsCidr = (): PropertyDecorator =>
+  custom('isCidr', (value) => cidrProblem(value, 'cidr') === null, (args) => cidrProblem(args.value, args.property) ?? '');
+
+function cidrProblem(value: unknown, path: string): string | null {
+  if (typeof value !== 'string') return `${path} must be a string holding an IP address or a CIDR range such as 203.0.113.0/24 or 2001:db8::/48`;
+  if (value.length > MAX_CIDR_LENGTH) return `${path} must be at most ${MAX_CIDR_LENGTH} characters`;
+  if (value.includes('%')) return messages.adminZoneId(path);
+  if (value.trim() !== value) return `${path} must not start or end with spaces`;
+  try {
+    canonicalCidr(value, path);
+    return null;
+  } catch (error) {
+    return (error as Error).message.replace(/\.$/, '');
+  }
+}
+
+/** Fails when `other` is present too. */
+export const NotWith = (other: string, message: string): PropertyDecorator =>
+  custom('notWith', (_value, args) => (args.object as Record<string, unknown>)[other] === undefined, () => message);
+
+/** Fails unless `allowed(object)`. */
+export const OnlyWhen = (allowed: (object: Record<string, unknown>) => boolean, message: string): PropertyDecorator =>
+  custom('onlyWhen', (_value, args) => allowed(args.object as Record<string, unknown>), () => message);
+
+/** A time in epoch ms, converted from the query by `ToTime`. */
+export const IsTime = (): PropertyDecorator =>
+  custom('isTime', (value) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0, (args) => messages.adminBadTime(args.property));
+
+/** A boolean, converted from the query by `ToBoolean`. */
+export const IsBooleanQuery = (): PropertyDecorator =>
+  custom('isBooleanQuery', (value) => typeof value === 'boolean', (args) => messages.adminBadBoolean(args.property));
+
+/** Query text of decimal digits to a number; anything else is left for validation to refuse. */
+export const ToInteger = (): PropertyDecorator =>
+  Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value));
+
+/** `true` / `false` to a boolean; anything else is left for validation to refuse. */
+export const ToBoolean = (): PropertyDecorator =>
+  Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value));
+
+/** Epoch ms text or ISO 8601 text to epoch ms; anything else is left for validation to refuse. */
+export const ToTime = (): PropertyDecorator => Transform(({ value }: { value: unknown }) => parseTime(value) ?? value);
+
+/** Epoch ms of query text: digits (epoch ms) or ISO 8601 with a zone; null otherwise. */
+export function parseTime(value: unknown): number | null {
+  if (typeof value !== 'string') return null;
+  if (EPOCH_MS.test(value)) return Number(value);
+  if (!ISO_TIME.test(value)) return null;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) && ms >= 0 ? ms : null;
+}
