@@ -12,6 +12,8 @@
  * be worth guessing from the command line which suites Jest will select (globalSetup is not given the
  * final list of test files).
  */
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { MongoStandIn } from './mongo-server.js';
 
 // Jest requires globalSetup outside its module registry, so moduleNameMapper (which maps './x.js' to
@@ -31,22 +33,20 @@ export default async function globalSetup(): Promise<void> {
   }
 
   const began = Date.now();
-  const reported = new Set<string>();
+  // Server log lines go to a file rather than into the test output: the stand-in logs every failed
+  // command (an expected duplicate-key error included) as an ERROR with the whole command.
+  const logPath = join(process.cwd(), '.cache', 'mongo-stand-in.log');
+  mkdirSync(dirname(logPath), { recursive: true });
+  const logFile = createWriteStream(logPath, { flags: 'w' });
   try {
     const server = await startMongoStandIn({
       log: (message) => process.stderr.write(`MongoDB stand-in: ${message}\n`),
-      // Server warnings and errors, without Java stack frames, each distinct message once.
-      onStderr: (line) => {
-        const message = line.replace(/^\[[^\]]*\] /, '');
-        if (/^\s/.test(line) || reported.has(message)) return;
-        reported.add(message);
-        process.stderr.write(`[mongo-stand-in] ${message}\n`);
-      },
+      onStderr: (line) => logFile.write(`${line}\n`),
     });
     (globalThis as Record<symbol, MongoStandIn | undefined>)[STAND_IN] = server;
     process.env['MONGO_URL'] = server.url;
     process.env['RAMPART_MONGO_STAND_IN'] = 'mongo-java-server';
-    process.stderr.write(`MongoDB stand-in (mongo-java-server, ${server.backend}) listening at ${server.url}, ready in ${Date.now() - began} ms\n`);
+    process.stderr.write(`MongoDB stand-in (mongo-java-server, ${server.backend}) listening at ${server.url}, ready in ${Date.now() - began} ms; server log: ${logPath}\n`);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     if (isCi()) {

@@ -101,7 +101,7 @@ describeMongo('Mongo store under concurrency, several app instances', () => {
         admitted.push(statuses.filter((s) => s === 200).length);
       }
       expect(admitted).toEqual(Array(TRIALS).fill(LIMIT));
-    });
+    }, 120_000);
   });
 
   describe('database round trips', () => {
@@ -137,6 +137,7 @@ describeMongo('Mongo store under concurrency, several app instances', () => {
           await stopInstances(instances);
         }
       },
+      60_000,
     );
   });
 });
