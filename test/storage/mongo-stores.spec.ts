@@ -253,6 +253,25 @@ describeMongo('Mongo stores', () => {
     });
   });
 
+  describe('connection not open yet', () => {
+    it('waits for it, writes and reads alike', async () => {
+      const opening = mongoose.createConnection(mongoUrl(), { dbName: uniqueDbName('mongo_opening') });
+      try {
+        const bans = new MongoBanStore(opening);
+        const accessList = new MongoAccessListStore(opening);
+        const violations = new MongoViolationStore(opening);
+        const reads = Promise.all([bans.list({}, { limit: 5 }), accessList.list(), violations.list({}, { limit: 5 }), bans.verifyIndexes().catch(() => 'missing')]);
+        await bans.put(permanent('early'), T0);
+        const [banPage, entries, violationPage, verified] = await reads;
+        expect([banPage.items.length, entries.length, violationPage.items.length, verified]).toEqual([expect.any(Number), 0, 0, 'missing']);
+        expect((await bans.list({}, { limit: 5 })).items.map((b) => b.id)).toEqual(['key:early']);
+        await opening.dropDatabase();
+      } finally {
+        await opening.close();
+      }
+    });
+  });
+
   describe('MongoSweeper', () => {
     it('deletes what is past its retention at the time given, and nothing else', async () => {
       const bans = new MongoBanStore(connection, { collectionName: fresh('bans'), historyRetentionMs: DAY });

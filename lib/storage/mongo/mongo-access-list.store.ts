@@ -131,18 +131,14 @@ export class MongoAccessListStore implements AccessListStore {
   async list(kind?: AccessListKind): Promise<readonly AccessListEntry[]> {
     const filter: mongo.Filter<AccessListDoc> = { ...NOT_REMOVED };
     if (kind !== undefined) filter.kind = { $eq: checkAccessKind(kind) };
-    const docs = await this.records.collection.find(filter).sort({ _id: 1 }).toArray();
-    return docs.map((doc) => toEntry(doc as AccessListDoc));
+    const docs = await this.records.findMany(filter, { _id: 1 });
+    return docs.map(toEntry);
   }
 
   async changedSince(sinceMs: number, limit: number): Promise<readonly AccessListEntry[]> {
     checkChangedSince(sinceMs, limit);
-    const docs = await this.records.collection
-      .find({ updatedAtMs: { $gte: sinceMs } })
-      .sort({ updatedAtMs: 1, _id: 1 })
-      .limit(limit)
-      .toArray();
-    return docs.map((doc) => toEntry(doc as AccessListDoc));
+    const docs = await this.records.findMany({ updatedAtMs: { $gte: sinceMs } }, { updatedAtMs: 1, _id: 1 }, limit);
+    return docs.map(toEntry);
   }
 
   /**

@@ -157,24 +157,16 @@ export class MongoBanStore implements BanStore {
     if (after !== undefined) {
       and.push({ $or: [{ updatedAtMs: { $lt: after.ms } }, { updatedAtMs: { $eq: after.ms }, _id: { $lt: after.id } }] });
     }
-    const docs = await this.records.collection
-      .find(and.length === 0 ? {} : { $and: and })
-      .sort({ updatedAtMs: -1, _id: -1 })
-      .limit(limit + 1)
-      .toArray();
-    const items = docs.slice(0, limit).map((doc) => toBan(doc as BanDoc));
+    const docs = await this.records.findMany(and.length === 0 ? {} : { $and: and }, { updatedAtMs: -1, _id: -1 }, limit + 1);
+    const items = docs.slice(0, limit).map(toBan);
     const last = items[items.length - 1];
     return docs.length > limit && last !== undefined ? { items, nextCursor: encodeCursor(last.updatedAtMs, last.id) } : { items };
   }
 
   async changedSince(sinceMs: number, limit: number): Promise<readonly Ban[]> {
     checkChangedSince(sinceMs, limit);
-    const docs = await this.records.collection
-      .find({ updatedAtMs: { $gte: sinceMs } })
-      .sort({ updatedAtMs: 1, _id: 1 })
-      .limit(limit)
-      .toArray();
-    return docs.map((doc) => toBan(doc as BanDoc));
+    const docs = await this.records.findMany({ updatedAtMs: { $gte: sinceMs } }, { updatedAtMs: 1, _id: 1 }, limit);
+    return docs.map(toBan);
   }
 
   async remove(target: BanTarget): Promise<boolean> {

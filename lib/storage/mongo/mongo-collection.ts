@@ -71,12 +71,14 @@ export class MongoCollection<T extends mongo.Document> {
   readonly collectionName: string;
   readonly indexes: readonly IndexSpec[];
   private readonly storeName: string;
+  private readonly connection: Connection;
 
   constructor(connection: Connection, options: MongoCollectionOptions) {
     if (connection === null || typeof connection !== 'object' || typeof (connection as Connection).model !== 'function') {
       throw new TypeError(`${options.storeName}: pass a Mongoose Connection (mongoose.createConnection(...), or @InjectConnection() in Nest).`);
     }
     this.storeName = options.storeName;
+    this.connection = connection;
     this.collectionName = options.collectionName;
     const modelName = `${options.modelName}:${options.collectionName}`;
     this.model = (connection.models[modelName] as Model<T> | undefined) ?? connection.model<T>(modelName, options.schema, options.collectionName);
@@ -93,6 +95,21 @@ export class MongoCollection<T extends mongo.Document> {
         ...(options.ttlIndex && typeof expireAfterSeconds === 'number' ? { expireAfterSeconds } : {}),
       };
     });
+  }
+
+  /**
+   * The documents matching `filter`, in `sort` order, at most `limit`. Mongoose queues commands until
+   * the connection is open but hands back no cursor meanwhile, so this waits for the connection first.
+   */
+  async findMany(filter: mongo.Filter<T>, sort: mongo.Sort, limit?: number): Promise<T[]> {
+    await this.whenOpen();
+    const cursor = this.collection.find(filter).sort(sort);
+    if (limit !== undefined) cursor.limit(limit);
+    return (await cursor.toArray()) as T[];
+  }
+
+  private async whenOpen(): Promise<void> {
+    if (this.connection.readyState !== 1) await this.connection.asPromise();
   }
 
   /**
@@ -128,6 +145,7 @@ export class MongoCollection<T extends mongo.Document> {
 
   private async problems(): Promise<string[]> {
     let listed: ListedIndex[];
+    await this.whenOpen();
     try {
       listed = (await this.collection.listIndexes().toArray()) as ListedIndex[];
     } catch (error) {

@@ -99,12 +99,8 @@ export class MongoViolationStore implements ViolationStore {
       const after = decodeObjectIdCursor(cursor);
       query.$or = [{ atMs: { $lt: after.atMs } }, { atMs: { $eq: after.atMs }, _id: { $lt: after.id } }];
     }
-    const docs = await this.records.collection
-      .find(query)
-      .sort({ atMs: -1, _id: -1 })
-      .limit(limit + 1)
-      .toArray();
-    const picked = docs.slice(0, limit) as ViolationDoc[];
+    const docs = await this.records.findMany(query, { atMs: -1, _id: -1 }, limit + 1);
+    const picked = docs.slice(0, limit);
     const items = picked.map(toViolation);
     const last = picked[picked.length - 1];
     return docs.length > limit && last !== undefined ? { items, nextCursor: encodeCursor(last.atMs, last._id.toHexString()) } : { items };
