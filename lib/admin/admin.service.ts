@@ -191,7 +191,8 @@ export class AdminService {
         rule,
         route,
         limit: result.limit,
-        remaining: result.remaining,
+        // `get` answers for one more request of cost 1: what is left now is one more, when it would pass.
+        remaining: result.allowed ? result.remaining + 1 : 0,
         resetAt: new Date(result.resetAtMs).toISOString(),
         ...(result.blockedUntilMs !== undefined ? { blockedUntil: new Date(result.blockedUntilMs).toISOString() } : {}),
       });
