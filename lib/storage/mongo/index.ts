@@ -1,0 +1,10 @@
+/**
+ * `nest-rampart/mongo`: Rampart's state in MongoDB through Mongoose, shared by every instance of an
+ * app. A separate entry point, so that apps without Mongoose never load it.
+ */
+export { mongoStorage, type MongoStorage, type MongoStorageOptions } from './mongo-storage.js';
+export { MongoRateLimitStore, type MongoRateLimitStoreOptions, type MongoRateLimitStoreStats } from './mongo-rate-limit.store.js';
+export { MongoBanStore, type MongoBanStoreOptions } from './mongo-ban.store.js';
+export { MongoViolationStore, type MongoViolationStoreOptions } from './mongo-violation.store.js';
+export { MongoAccessListStore, type MongoAccessListStoreOptions } from './mongo-access-list.store.js';
+export { MongoSweeper, type MongoSweeperOptions, type SweepCounts } from './mongo-sweeper.js';

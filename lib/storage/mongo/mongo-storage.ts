@@ -1,0 +1,108 @@
+import mongoose, { type ConnectOptions, type Connection } from 'mongoose';
+import type { Clock } from '../../core/clock.js';
+import type { RampartStorage } from '../rampart-storage.interface.js';
+import { MongoAccessListStore } from './mongo-access-list.store.js';
+import { MongoBanStore } from './mongo-ban.store.js';
+import { MongoRateLimitStore, type MongoRateLimitStoreOptions } from './mongo-rate-limit.store.js';
+import { MongoSweeper } from './mongo-sweeper.js';
+import { MongoViolationStore } from './mongo-violation.store.js';
+
+/** Where `mongoStorage()` keeps its data. Give either `connection` or `uri`. */
+export interface MongoStorageOptions {
+  /**
+   * An open Mongoose connection the app owns, e.g. `@InjectConnection()` or, for a named
+   * connection, `inject: [getConnectionToken('name')]` in `forRootAsync`. Rampart never closes it.
+   */
+  connection?: Connection;
+  /** A MongoDB connection string: Rampart opens its own connection and closes it at shutdown. */
+  uri?: string;
+  /** Options of the connection opened from `uri` (e.g. `dbName`). */
+  connectOptions?: ConnectOptions;
+  /** Collection names. @default rampart_rate_limits, rampart_bans, rampart_violations, rampart_access_list */
+  collections?: { rateLimits?: string; bans?: string; violations?: string; accessList?: string };
+  /**
+   * How long violations (and ended bans, as history) are kept.
+   * @default 2_592_000_000 (30 days)
+   */
+  violationRetentionMs?: number;
+  /**
+   * Interval of the sweeper that deletes expired documents where the server does not enforce TTL
+   * indexes; `false` leaves it to TTL alone. Correctness never waits for either.
+   * @default 60_000
+   */
+  sweepIntervalMs?: number | false;
+  /** Options of the rate-limit store. */
+  rateLimits?: Omit<MongoRateLimitStoreOptions, 'collectionName'>;
+  /** Clock of the sweeper (the app's clock). @default the system clock */
+  clock?: Clock;
+}
+
+/** What `mongoStorage()` returns: the storage with each store's concrete type. */
+export interface MongoStorage extends RampartStorage {
+  readonly connection: Connection;
+  readonly rateLimits: MongoRateLimitStore;
+  readonly bans: MongoBanStore;
+  readonly violations: MongoViolationStore;
+  readonly accessList: MongoAccessListStore;
+  readonly sweeper: MongoSweeper;
+  /** Creates the indexes (and checks them), waits for the connection, starts the sweeper. */
+  init(): Promise<void>;
+  /** Stops the sweeper and closes the connection when Rampart opened it. */
+  close(): Promise<void>;
+}
+
+/**
+ * Everything Rampart keeps, in MongoDB, shared by every instance of an app: counters, bans,
+ * violations and allow/deny lists survive restarts and are seen by every instance.
+ *
+ * @example // the app's own connection (@nestjs/mongoose)
+ * RateLimitModule.forRootAsync({
+ *   inject: [getConnectionToken()],
+ *   useFactory: (connection: Connection) => ({ storage: mongoStorage({ connection }) }),
+ * })
+ *
+ * @example // a connection of its own
+ * RateLimitModule.forRoot({ storage: mongoStorage({ uri: process.env.MONGO_URL }) })
+ */
+export function mongoStorage(options: MongoStorageOptions): MongoStorage {
+  if ((options.connection === undefined) === (options.uri === undefined)) {
+    throw new TypeError('mongoStorage: give exactly one of `connection` (an open Mongoose connection) or `uri` (a MongoDB connection string).');
+  }
+  const owned = options.connection === undefined;
+  const connection = options.connection ?? mongoose.createConnection(options.uri as string, options.connectOptions);
+  const retentionMs = options.violationRetentionMs;
+  const names = options.collections ?? {};
+  const rateLimits = new MongoRateLimitStore(connection, { ...options.rateLimits, ...(names.rateLimits ? { collectionName: names.rateLimits } : {}) });
+  const bans = new MongoBanStore(connection, {
+    ...(names.bans ? { collectionName: names.bans } : {}),
+    ...(retentionMs !== undefined ? { historyRetentionMs: retentionMs } : {}),
+  });
+  const violations = new MongoViolationStore(connection, {
+    ...(names.violations ? { collectionName: names.violations } : {}),
+    ...(retentionMs !== undefined ? { retentionMs } : {}),
+  });
+  const accessList = new MongoAccessListStore(connection, names.accessList ? { collectionName: names.accessList } : {});
+  const sweeper = new MongoSweeper(
+    { rateLimits, bans, violations, accessList },
+    { ...(options.sweepIntervalMs ? { intervalMs: options.sweepIntervalMs } : {}), ...(options.clock ? { clock: options.clock } : {}) },
+  );
+
+  return {
+    connection,
+    rateLimits,
+    bans,
+    violations,
+    accessList,
+    sweeper,
+    async init() {
+      await connection.asPromise();
+      await Promise.all([rateLimits.init(), bans.init(), violations.init(), accessList.init()]);
+      if (options.sweepIntervalMs !== false) sweeper.start();
+    },
+    async close() {
+      sweeper.stop();
+      await rateLimits.flush();
+      if (owned) await connection.close();
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * mongoStorage() in a real app: on the app's own @nestjs/mongoose connection (by connection name) or
+ * on a connection of its own, indexes created at startup, and state that survives a restart.
+ */
+import { Controller, Get, type INestApplication } from '@nestjs/common';
+import { getConnectionToken, MongooseModule } from '@nestjs/mongoose';
+import { Test } from '@nestjs/testing';
+import mongoose, { type Connection } from 'mongoose';
+import request from 'supertest';
+import { RateLimitModule } from '../../lib/index.js';
+import { mongoStorage, type MongoStorage } from '../../lib/storage/mongo/mongo-storage.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { describeMongo, mongoUrl, uniqueDbName } from '../harness/mongo.js';
+
+@Controller()
+class PingController {
+  @Get('ping') ping() { return 'pong'; }
+}
+
+const RULES = [{ limit: 2, windowMs: 60_000, algorithm: 'fixed-window' as const }];
+
+describeMongo('mongoStorage', () => {
+  const dbName = uniqueDbName('mongo_storage');
+  const clock = new FakeClock(Date.UTC(2030, 0, 1, 0, 0, 5));
+
+  afterAll(async () => {
+    const connection = await mongoose.createConnection(mongoUrl(), { dbName }).asPromise();
+    await connection.dropDatabase();
+    await connection.close();
+  });
+
+  it('runs on the app’s named Mongoose connection, creates its indexes and never closes that connection', async () => {
+    let storage: MongoStorage | undefined;
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        MongooseModule.forRoot(mongoUrl(), { dbName, connectionName: 'limits' }),
+        RateLimitModule.forRootAsync({
+          inject: [getConnectionToken('limits')],
+          useFactory: (connection: Connection) => {
+            storage = mongoStorage({ connection, sweepIntervalMs: false });
+            return { storage, clock, rules: RULES, escalation: false };
+          },
+        }),
+      ],
+      controllers: [PingController],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    const connection = moduleRef.get<Connection>(getConnectionToken('limits'));
+    try {
+      await request(app.getHttpServer()).get('/ping').expect(200);
+      await request(app.getHttpServer()).get('/ping').expect(200);
+      await request(app.getHttpServer()).get('/ping').expect(429);
+      expect(storage!.connection).toBe(connection);
+      const indexes = (await connection.db!.collection('rampart_rate_limits').listIndexes().toArray()).map((i) => i['name']);
+      expect(indexes).toContain('e_ttl');
+      const banIndexes = (await connection.db!.collection('rampart_bans').listIndexes().toArray()).map((i) => i['name']);
+      expect(banIndexes).toEqual(expect.arrayContaining(['purgeAt_1', 'updatedAtMs_-1__id_-1']));
+      await storage!.close();
+      expect(connection.readyState).toBe(mongoose.ConnectionStates.connected);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('opens its own connection from a URI, keeps counters across a restart of the app, and closes it', async () => {
+    const boot = async (): Promise<{ app: INestApplication; storage: MongoStorage }> => {
+      const storage = mongoStorage({ uri: mongoUrl(), connectOptions: { dbName }, collections: { rateLimits: 'restart_limits' }, sweepIntervalMs: false });
+      const moduleRef = await Test.createTestingModule({
+        imports: [RateLimitModule.forRoot({ storage, clock, rules: RULES, escalation: false })],
+        controllers: [PingController],
+      }).compile();
+      const app = moduleRef.createNestApplication({ logger: false });
+      await app.init();
+      return { app, storage };
+    };
+    const first = await boot();
+    await request(first.app.getHttpServer()).get('/ping').expect(200);
+    await request(first.app.getHttpServer()).get('/ping').expect(200);
+    await first.app.close();
+    expect(first.storage.connection.readyState).toBe(mongoose.ConnectionStates.disconnected);
+
+    const second = await boot();
+    try {
+      await request(second.app.getHttpServer()).get('/ping').expect(429);
+    } finally {
+      await second.app.close();
+    }
+  });
+
+  it('refuses to start without exactly one of connection or uri', () => {
+    expect(() => mongoStorage({})).toThrow(/exactly one of `connection`/);
+  });
+});
