@@ -279,6 +279,9 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
       if (this.cursorMs === undefined || startedAtMs - this.lastFullReloadMs >= FULL_RELOAD_INTERVAL_MS) {
         await this.fullReload(startedAtMs);
         this.lastFullReloadMs = startedAtMs;
+        // A listing cannot tell a record changed in its very millisecond from one changed just
+        // after; the change set since then settles both (and brings removals the listing omits).
+        await this.fetchChanges(startedAtMs - BAN_SYNC_OVERLAP_MS);
       } else {
         await this.fetchChanges(this.cursorMs - BAN_SYNC_OVERLAP_MS);
       }
@@ -380,7 +383,7 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
     // stragglers racing it); the permanent threshold counts from an operator's unban at the earliest.
     const blockEndedMs = previous ? endOfBan(previous) : undefined;
     const sinceBlockMs = Math.max(windowStartMs, blockEndedMs ?? -Infinity);
-    const sinceLiftMs = Math.max(windowStartMs, previous?.liftedAtMs ?? -Infinity);
+    const sinceLiftMs = Math.max(windowStartMs, previous?.liftedAtMs === undefined ? -Infinity : previous.liftedAtMs + 1);
     // A violation the store lost still happened.
     const unrecorded = recorded ? 0 : 1;
     let violationsSinceLastBlock: number;
@@ -448,10 +451,14 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
   }
 }
 
-/** When a ban stopped being in force: lifted, or (temporary) expired, whichever came first. */
+/**
+ * From when violations count again after a ban: its expiry, or just after its lift (violations
+ * recorded in the very millisecond of a lift came before it), whichever came first.
+ */
 function endOfBan(ban: Ban): number {
-  const ends = [ban.liftedAtMs, ban.kind === 'temporary' ? ban.expiresAtMs : undefined].filter((t): t is number => t !== undefined);
-  return ends.length > 0 ? Math.min(...ends) : ban.createdAtMs;
+  const ends = [ban.liftedAtMs === undefined ? undefined : ban.liftedAtMs + 1, ban.kind === 'temporary' ? ban.expiresAtMs : undefined];
+  const known = ends.filter((t): t is number => t !== undefined);
+  return known.length > 0 ? Math.min(...known) : ban.createdAtMs;
 }
 
 /**
