@@ -22,6 +22,19 @@ export {
   type UnbanEvent,
 } from './events/rate-limit-events.js';
 export type { RateLimitModuleOptions, RateLimitModuleExtras, RateLimitViolation } from './rate-limit-options.interface.js';
+export type { RateLimitAdminOptions } from './admin/admin-options.interface.js';
+export type { AdminProblem } from './admin/admin-problem.js';
+export type {
+  AdminAccessEntryView,
+  AdminAccessList,
+  AdminBanPage,
+  AdminBanView,
+  AdminClientView,
+  AdminCounterView,
+  AdminLiftResult,
+  AdminViolationPage,
+  AdminViolationView,
+} from './admin/dto/views.dto.js';
 export type { RateLimitRule, ThrottleRule, ClientKeyResolver } from './rate-limit-rule.interface.js';
 export type { RouteRule, RouteRules } from './route-rules.resolver.js';
 export type { RateLimitStore } from './storage/rate-limit-store.interface.js';
