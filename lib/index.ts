@@ -39,6 +39,7 @@ export type { RateLimitRule, ThrottleRule, ClientKeyResolver } from './rate-limi
 export type { RouteRule, RouteRules } from './route-rules.resolver.js';
 export type { RateLimitStore } from './storage/rate-limit-store.interface.js';
 export type { RampartStorage } from './storage/rampart-storage.interface.js';
+export { memoryStorage, type MemoryStorage, type MemoryStorageOptions } from './storage/memory-storage.js';
 export type { Ban, BanKind, BanSource, BanTarget } from './storage/ban-store.interface.js';
 export type { AccessListEntry, AccessListKind } from './storage/access-list-store.interface.js';
 export type { Violation } from './storage/violation-store.interface.js';

@@ -27,15 +27,6 @@ interface RuleResult extends HeaderItem {
   readonly result: ConsumeResult;
 }
 
-interface PreparedRule {
-  readonly routeRule: RouteRule;
-  /** The rule's identity as resolved. */
-  readonly tracker: string;
-  /** The same, hashed when long: what bans and violations name. */
-  readonly clientKey: string;
-  readonly cost: number;
-}
-
 /**
  * Counts each HTTP request against the rules of its route and answers 429 when one is exceeded.
  * Other contexts (WebSocket, microservices, GraphQL resolvers) pass through untouched.
@@ -74,32 +65,40 @@ export class RateLimitGuard implements CanActivate {
     if (verdict.status === 'allow-listed') return true;
     if (verdict.status !== 'none') return this.refuse(context, response, verdict, nowMs);
 
-    const prepared = await Promise.all(
-      route.rules.map(async (routeRule): Promise<PreparedRule | undefined> => {
+    let refusal: ProtectionVerdict | undefined;
+    const results = await Promise.all(
+      route.rules.map(async (routeRule): Promise<RuleResult | undefined> => {
         const { rule } = routeRule;
         if (rule.skipIf && (await rule.skipIf(context))) return undefined;
-        const ruleTracker = rule.keyResolver ? (await rule.keyResolver(context)) || tracker : tracker;
+        let ruleTracker = tracker;
+        if (rule.keyResolver) {
+          ruleTracker = (await rule.keyResolver(context)) || tracker;
+          // A rule's own identity (an API key...) may be banned too: refused, it is not counted.
+          const ruleVerdict = ruleTracker === tracker ? verdict : this.protection.checkKey(this.clientKey(ruleTracker), nowMs);
+          if (ruleVerdict.status !== 'none') {
+            refusal ??= ruleVerdict;
+            return undefined;
+          }
+        }
         const cost = typeof rule.cost === 'number' ? rule.cost : await rule.cost(context);
-        return { routeRule, tracker: ruleTracker, clientKey: this.clientKey(ruleTracker), cost };
-      }),
-    );
-    const active = prepared.filter((p): p is PreparedRule => p !== undefined);
-    if (active.length === 0) return true;
-    // A rule's own identity (an API key...) may be banned too.
-    for (const p of active) {
-      if (p.routeRule.rule.keyResolver) {
-        const ruleVerdict = this.protection.checkKey(p.clientKey, nowMs);
-        if (ruleVerdict.status !== 'none') return this.refuse(context, response, ruleVerdict, nowMs);
-      }
-    }
-    const counted = await Promise.all(
-      active.map(async ({ routeRule, tracker: ruleTracker, clientKey, cost }): Promise<RuleResult> => {
-        const { rule } = routeRule;
         const key = this.generateKey(context, ruleTracker, routeRule);
         const result = await this.config.store.consume(key, rule.storeRule, nowMs, cost);
-        return { routeRule, clientKey, cost, result, name: rule.name, limit: result.limit, windowMs: rule.windowMs, remaining: result.remaining, resetAtMs: result.resetAtMs };
+        return {
+          routeRule,
+          clientKey: this.clientKey(ruleTracker),
+          cost,
+          result,
+          name: rule.name,
+          limit: result.limit,
+          windowMs: rule.windowMs,
+          remaining: result.remaining,
+          resetAtMs: result.resetAtMs,
+        };
       }),
     );
+    if (refusal) return this.refuse(context, response, refusal, nowMs);
+    const counted = results.filter((r): r is RuleResult => r !== undefined);
+    if (counted.length === 0) return true;
     this.writeHeaders(response, counted, nowMs);
 
     let violated: RuleResult | undefined;

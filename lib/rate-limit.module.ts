@@ -16,7 +16,8 @@ import { RouteRulesResolver } from './route-rules.resolver.js';
  * RateLimitModule.forRoot({ rules: [{ limit: 100, windowMs: 60_000 }] })
  *
  * @example
- * // Shared by every instance; repeat offenders blocked after 5 violations instead of 3.
+ * // Shared by every instance (mongoStorage: the nest-rampart/mongo entry point); repeat offenders blocked
+ * // after 5 violations instead of 3.
  * RateLimitModule.forRoot({ storage: mongoStorage({ connection }), escalation: { blockAfterViolations: 5 } })
  *
  * @example

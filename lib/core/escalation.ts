@@ -4,7 +4,8 @@
  */
 export interface EscalationPolicy {
   /**
-   * Violations (requests denied by a rule) since the last block that start a new temporary block.
+   * Violations (requests denied by a rule's algorithm) since the last block ended, and within
+   * `permanentBanWindowMs`, that start a new temporary block.
    * @default 3
    */
   blockAfterViolations: number;
@@ -31,7 +32,8 @@ export interface EscalationPolicy {
    */
   permanentBanAfter: number;
   /**
-   * The look-back period of `permanentBanAfter`, in milliseconds.
+   * The look-back period of `permanentBanAfter`, in milliseconds; older violations no longer count
+   * (towards a block either).
    * @default 86_400_000 (24 hours)
    */
   permanentBanWindowMs: number;
@@ -52,7 +54,7 @@ export const ESCALATION_POLICY_FIELDS = Object.freeze(Object.keys(DEFAULT_ESCALA
 
 /** What the caller counted for one client when it recorded a violation (that violation included). */
 export interface EscalationInput {
-  /** Violations since the last temporary block ended (or since the first one, when never blocked). */
+  /** Violations since the last temporary block ended (when there was one) and within the ban window. */
   readonly violationsSinceLastBlock: number;
   /** Violations within the policy's `permanentBanWindowMs`. */
   readonly violationsInBanWindow: number;
