@@ -58,17 +58,14 @@ class RangeSet<T> {
  * The in-process copy of the bans in force and of the allow/deny lists, answering `check` without a
  * store round trip: O(1) for bans by key, O(ranges) for CIDR bans and lists.
  *
- * Records are applied idempotently: a record older (by `updatedAtMs`) than the version already
- * applied for its id is ignored, so re-reading overlapping change sets, or a poll answering after a
- * local write, never brings back stale state. Versions of records no longer in force are kept as
- * tombstones until `prune` drops them.
+ * Records are applied as read: each read returns a record's current state, so a later read always
+ * wins, and applying one twice is harmless. Which reads may be applied is the caller's business
+ * (ProtectionService never lets a poll override a local write made while the poll ran).
  */
 export class ProtectionCache {
   private readonly keyBans = new Map<string, Ban>();
   private readonly cidrBans = new RangeSet<Ban>();
   private readonly lists: Record<AccessListKind, RangeSet<AccessListEntry>> = { allow: new RangeSet(), deny: new RangeSet() };
-  /** `updatedAtMs` of the last record applied, by ban id (`key:…`, `cidr:…`) or entry id (`allow:…`, `deny:…`). */
-  private readonly versions = new Map<string, number>();
 
   /** Whether nothing is cached: the guard's common case, answered before any parsing. */
   get isEmpty(): boolean {
@@ -87,7 +84,8 @@ export class ProtectionCache {
    */
   check(key: string, address: string | null, nowMs: number): ProtectionVerdict {
     if (this.isEmpty) return NO_VERDICT;
-    const parsed = address === null || (this.cidrBans.size === 0 && this.lists.allow.size === 0 && this.lists.deny.size === 0) ? null : parseBareAddress(address);
+    const ranges = this.cidrBans.size + this.lists.allow.size + this.lists.deny.size;
+    const parsed = address === null || ranges === 0 ? null : parseBareAddress(address);
     if (parsed !== null) {
       const allowed = this.matchEntry('allow', parsed, nowMs);
       if (allowed) return { status: 'allow-listed', entry: allowed };
@@ -110,10 +108,8 @@ export class ProtectionCache {
     return ban ? verdictOfBan(ban) : NO_VERDICT;
   }
 
-  /** Applies a ban record as read from the store; false when an equal or newer version was applied. */
-  applyBan(ban: Ban, nowMs: number): boolean {
-    if (!this.isNewer(ban.id, ban.updatedAtMs)) return false;
-    this.versions.set(ban.id, ban.updatedAtMs);
+  /** Applies a ban record as read from the store: kept while in force, dropped otherwise. */
+  applyBan(ban: Ban, nowMs: number): void {
     const active = isBanActive(ban, nowMs);
     if (ban.target.type === 'key') {
       if (active) this.keyBans.set(ban.target.key, ban);
@@ -123,74 +119,48 @@ export class ProtectionCache {
       if (range) this.cidrBans.set(ban.id, range, ban);
       else this.cidrBans.delete(ban.id);
     }
-    return true;
   }
 
-  /** Applies an allow/deny-list entry as read from the store; false when already applied. */
-  applyEntry(entry: AccessListEntry, nowMs: number): boolean {
-    const id = `${entry.kind}:${entry.cidr}`;
-    if (!this.isNewer(id, entry.updatedAtMs)) return false;
-    this.versions.set(id, entry.updatedAtMs);
+  /** Applies an allow/deny-list entry as read from the store: kept while live, dropped otherwise. */
+  applyEntry(entry: AccessListEntry, nowMs: number): void {
+    const id = entryId(entry);
     const live = entry.removedAtMs === undefined && (entry.expiresAtMs === undefined || entry.expiresAtMs > nowMs);
     const range = live ? parseRange(entry.cidr) : null;
     if (range) this.lists[entry.kind].set(id, range, entry);
     else this.lists[entry.kind].delete(id);
-    return true;
   }
 
   /**
-   * Replaces the cache with a full listing taken at `listedAtMs`: what the listing holds is
-   * applied, and what it lacks is dropped unless it was applied from a record written at or after
-   * `listedAtMs` (written after the listing was read).
+   * Makes the cache what a full listing says: the bans in force and the live entries, nothing
+   * else. Records for which `keep(id)` holds (written here after the listing began) stay as they are.
    */
-  replaceAll(bans: readonly Ban[], entries: readonly AccessListEntry[], listedAtMs: number, nowMs: number): void {
+  replaceAll(bans: readonly Ban[], entries: readonly AccessListEntry[], nowMs: number, keep: (id: string) => boolean = () => false): void {
     const listed = new Set<string>();
     for (const ban of bans) {
       listed.add(ban.id);
-      this.applyBan(ban, nowMs);
+      if (!keep(ban.id)) this.applyBan(ban, nowMs);
     }
     for (const entry of entries) {
-      listed.add(`${entry.kind}:${entry.cidr}`);
-      this.applyEntry(entry, nowMs);
+      const id = entryId(entry);
+      listed.add(id);
+      if (!keep(id)) this.applyEntry(entry, nowMs);
     }
-    const stale = (id: string) => !listed.has(id) && (this.versions.get(id) ?? -Infinity) < listedAtMs;
-    for (const [key, ban] of this.keyBans) {
-      if (stale(ban.id)) {
-        this.keyBans.delete(key);
-        this.versions.delete(ban.id);
-      }
-    }
+    const stale = (id: string) => !listed.has(id) && !keep(id);
+    for (const [key, ban] of this.keyBans) if (stale(ban.id)) this.keyBans.delete(key);
     for (const set of [this.cidrBans, this.lists.allow, this.lists.deny] as RangeSet<unknown>[]) {
-      for (const id of [...set.ids()]) {
-        if (stale(id)) {
-          set.delete(id);
-          this.versions.delete(id);
-        }
-      }
+      for (const id of [...set.ids()]) if (stale(id)) set.delete(id);
     }
   }
 
-  /**
-   * Drops bans and entries no longer in force, and tombstones older than `beforeMs` (no change set
-   * fetched from then on can hold an older version of them).
-   */
-  prune(nowMs: number, beforeMs: number): void {
+  /** Drops bans and entries no longer in force. */
+  prune(nowMs: number): void {
     for (const [key, ban] of this.keyBans) if (!isBanActive(ban, nowMs)) this.keyBans.delete(key);
     for (const { item } of this.cidrBans.items) if (!isBanActive(item, nowMs)) this.cidrBans.delete(item.id);
     for (const kind of ['allow', 'deny'] as const) {
       for (const { item } of this.lists[kind].items) {
-        if (item.expiresAtMs !== undefined && item.expiresAtMs <= nowMs) this.lists[kind].delete(`${kind}:${item.cidr}`);
+        if (item.expiresAtMs !== undefined && item.expiresAtMs <= nowMs) this.lists[kind].delete(entryId(item));
       }
     }
-    const inForce = new Set<string>([...[...this.keyBans.values()].map((b) => b.id), ...this.cidrBans.ids(), ...this.lists.allow.ids(), ...this.lists.deny.ids()]);
-    for (const [id, version] of this.versions) {
-      if (version < beforeMs && !inForce.has(id)) this.versions.delete(id);
-    }
-  }
-
-  private isNewer(id: string, updatedAtMs: number): boolean {
-    const known = this.versions.get(id);
-    return known === undefined || updatedAtMs >= known;
   }
 
   private activeKeyBan(key: string, nowMs: number): Ban | undefined {
@@ -204,6 +174,11 @@ export class ProtectionCache {
     }
     return undefined;
   }
+}
+
+/** The id of an allow/deny-list entry: `<kind>:<cidr>`. */
+export function entryId(entry: Pick<AccessListEntry, 'kind' | 'cidr'>): string {
+  return `${entry.kind}:${entry.cidr}`;
 }
 
 /** Whether `candidate` should answer rather than `current`: permanent over temporary, then the later end. */

@@ -8,7 +8,7 @@ import { RATE_LIMIT_CONFIG } from '../rate-limit.constants.js';
 import type { AccessListEntry, AccessListKind } from '../storage/access-list-store.interface.js';
 import { isBanActive, type Ban, type BanKind, type BanTarget, type NewBan } from '../storage/ban-store.interface.js';
 import type { Violation } from '../storage/violation-store.interface.js';
-import { ProtectionCache } from './protection-cache.js';
+import { entryId, ProtectionCache } from './protection-cache.js';
 import { NO_OUTCOME, outcomeOfBan, type ProtectionVerdict, type ViolationOutcome } from './protection-verdict.js';
 
 /**
@@ -84,6 +84,13 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
   private syncTail: Promise<void> = Promise.resolve();
   private polling = false;
   private stopped = false;
+  /**
+   * Local writes by record id, numbered: a poll never overrides a record written here after it
+   * began (its read may predate the write). Reads are otherwise applied as they come, whatever the
+   * records' timestamps, so a writer's clock never decides what is in force.
+   */
+  private writeSeq = 0;
+  private readonly localWrites = new Map<string, number>();
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) private readonly config: RateLimitConfig,
@@ -188,7 +195,7 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
       },
       nowMs,
     );
-    this.cache.applyBan(ban, nowMs);
+    this.applyLocally(ban, nowMs);
     this.announceBan(ban, nowMs);
     return ban;
   }
@@ -205,7 +212,7 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
     const nowMs = this.config.clock.now();
     const { bans, violations } = this.config.storage;
     const lifted = await bans.lift(target, by, nowMs);
-    if (lifted) this.cache.applyBan(lifted, nowMs);
+    if (lifted) this.applyLocally(lifted, nowMs);
     if (clearHistory) {
       if (target.type === 'key') await violations.deleteByKey(target.key);
       await bans.remove(target);
@@ -242,6 +249,7 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
       },
       nowMs,
     );
+    this.localWrites.set(entryId(entry), ++this.writeSeq);
     this.cache.applyEntry(entry, nowMs);
     return entry;
   }
@@ -274,26 +282,27 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
 
   private async poll(): Promise<void> {
     this.polling = true;
+    const pollSeq = this.writeSeq;
+    const keep = (id: string) => (this.localWrites.get(id) ?? 0) > pollSeq;
     try {
       const startedAtMs = this.config.clock.now();
       if (this.cursorMs === undefined || startedAtMs - this.lastFullReloadMs >= FULL_RELOAD_INTERVAL_MS) {
-        await this.fullReload(startedAtMs);
+        await this.fullReload(startedAtMs, keep);
         this.lastFullReloadMs = startedAtMs;
-        // A listing cannot tell a record changed in its very millisecond from one changed just
-        // after; the change set since then settles both (and brings removals the listing omits).
-        await this.fetchChanges(startedAtMs - BAN_SYNC_OVERLAP_MS);
+        // Removals and lifts are not in a listing of what is in force; fetch the latest ones too.
+        await this.fetchChanges(startedAtMs - BAN_SYNC_OVERLAP_MS, keep);
       } else {
-        await this.fetchChanges(this.cursorMs - BAN_SYNC_OVERLAP_MS);
+        await this.fetchChanges(this.cursorMs - BAN_SYNC_OVERLAP_MS, keep);
       }
-      const nowMs = this.config.clock.now();
-      this.cache.prune(nowMs, startedAtMs - 2 * BAN_SYNC_OVERLAP_MS);
+      this.cache.prune(this.config.clock.now());
       this.cursorMs = startedAtMs;
     } finally {
       this.polling = false;
+      for (const [id, seq] of this.localWrites) if (seq <= pollSeq) this.localWrites.delete(id);
     }
   }
 
-  private async fullReload(listedAtMs: number): Promise<void> {
+  private async fullReload(listedAtMs: number, keep: (id: string) => boolean): Promise<void> {
     const { bans, accessList } = this.config.storage;
     const active: Ban[] = [];
     let cursor: string | undefined;
@@ -303,15 +312,23 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
       cursor = page.nextCursor;
     } while (cursor !== undefined);
     const entries = await accessList.list();
-    this.cache.replaceAll(active, entries, listedAtMs, this.config.clock.now());
+    this.cache.replaceAll(active, entries, this.config.clock.now(), keep);
   }
 
-  private async fetchChanges(sinceMs: number): Promise<void> {
+  private async fetchChanges(sinceMs: number, keep: (id: string) => boolean): Promise<void> {
     const { bans, accessList } = this.config.storage;
-    await pageThrough(sinceMs, (since) => bans.changedSince(since, CHANGES_PAGE), (ban) => this.cache.applyBan(ban, this.config.clock.now()));
-    await pageThrough(sinceMs, (since) => accessList.changedSince(since, CHANGES_PAGE), (entry) =>
-      this.cache.applyEntry(entry, this.config.clock.now()),
-    );
+    await pageThrough(sinceMs, (since) => bans.changedSince(since, CHANGES_PAGE), (ban) => {
+      if (!keep(ban.id)) this.cache.applyBan(ban, this.config.clock.now());
+    });
+    await pageThrough(sinceMs, (since) => accessList.changedSince(since, CHANGES_PAGE), (entry) => {
+      if (!keep(entryId(entry))) this.cache.applyEntry(entry, this.config.clock.now());
+    });
+  }
+
+  /** Applies a record this instance just wrote (or adopted), ahead of any poll in flight. */
+  private applyLocally(ban: Ban, nowMs: number): void {
+    this.localWrites.set(ban.id, ++this.writeSeq);
+    this.cache.applyBan(ban, nowMs);
   }
 
   private async recordInTurn(report: ViolationReport): Promise<ViolationOutcome> {
@@ -331,7 +348,7 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
       }
       if (previous && isBanActive(previous, nowMs)) {
         // Made by another instance and not yet fetched here: adopt it rather than escalate again.
-        this.cache.applyBan(previous, nowMs);
+        this.applyLocally(previous, nowMs);
         return outcomeOfBan(previous);
       }
     }
@@ -427,7 +444,7 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
       this.logger.error(messages.escalationFailed(key, `writing its ${newBan.kind} ban ${JSON.stringify(newBan)}`, error));
       return NO_OUTCOME;
     }
-    this.cache.applyBan(ban, nowMs);
+    this.applyLocally(ban, nowMs);
     this.announceBan(ban, nowMs);
     return isBanActive(ban, nowMs) ? outcomeOfBan(ban) : NO_OUTCOME;
   }

@@ -95,6 +95,16 @@ describe.each(ADAPTERS)('escalation on %s', (adapter) => {
     expect(await violations()).toBe(10);
   });
 
+  it('starts one block, not several, when violations arrive at once', async () => {
+    await t.http().get('/data').expect(200);
+    const statuses = await Promise.all(Array.from({ length: 8 }, () => t.http().get('/data').then((r) => [r.status, r.headers['retry-after']])));
+    expect(statuses.every(([status]) => status === 429)).toBe(true);
+    // The two violations before the block are answered by the rule, every later one by the block.
+    expect(statuses.filter(([, retryAfter]) => retryAfter === '900')).toHaveLength(6);
+    expect(await violations()).toBe(3);
+    expect(await storage.bans.get({ type: 'key', key: CLIENT })).toMatchObject({ blockCount: 1 });
+  });
+
   it('keeps the block count when a block expires', async () => {
     await violate(2);
     await expectBlockStarts(15);

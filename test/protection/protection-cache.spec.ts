@@ -87,46 +87,46 @@ describe('ProtectionCache', () => {
     expect(cache.check('10.1.2.3', '10.1.2.3', T0 + MIN).status).toBe('banned');
   });
 
-  it('ignores a record older than the version already applied, so stale re-reads change nothing', () => {
+  it('applies each read as it comes: the latest read wins, whatever its timestamp', () => {
     const target: BanTarget = { type: 'key', key: 'k' };
-    const v1 = ban(target, { updatedAtMs: T0 });
-    const lifted = ban(target, { updatedAtMs: T0 + 5, liftedAtMs: T0 + 5, liftedBy: 'ops' });
-    expect(cache.applyBan(lifted, T0 + 5)).toBe(true);
-    expect(cache.applyBan(v1, T0 + 6)).toBe(false); // a poll that read before the lift answers late
+    cache.applyBan(ban(target, { updatedAtMs: T0 + 5, liftedAtMs: T0 + 5, liftedBy: 'ops' }), T0 + 5);
     expect(cache.check('k', null, T0 + 6).status).toBe('none');
-    expect(cache.applyBan(lifted, T0 + 6)).toBe(true); // the same version again: harmless
-    const again = ban(target, { updatedAtMs: T0 + 9, createdAtMs: T0 + 9, expiresAtMs: T0 + 20 * MIN });
-    expect(cache.applyBan(again, T0 + 9)).toBe(true);
-    expect(cache.check('k', null, T0 + 10).status).toBe('blocked');
+    // Banned again by an instance whose clock is behind: still the record's current state.
+    cache.applyBan(ban(target, { updatedAtMs: T0 + 1 }), T0 + 6);
+    expect(cache.check('k', null, T0 + 6).status).toBe('blocked');
+    cache.applyBan(ban(target, { updatedAtMs: T0 + 1 }), T0 + 6); // the same read again: harmless
+    expect(cache.sizes.keyBans).toBe(1);
   });
 
-  it('prunes what is no longer in force and forgets old tombstones', () => {
+  it('prunes what is no longer in force', () => {
     cache.applyBan(ban({ type: 'key', key: 'a' }, { expiresAtMs: T0 + MIN }), T0);
     cache.applyBan(ban({ type: 'cidr', cidr: '192.0.2.0/24' }, { expiresAtMs: T0 + MIN }), T0);
     cache.applyEntry(entry('allow', '198.51.100.0/24', { expiresAtMs: T0 + MIN }), T0);
-    expect(cache.sizes).toEqual({ keyBans: 1, cidrBans: 1, allow: 1, deny: 0 });
-    cache.prune(T0 + MIN, T0 - MIN);
-    expect(cache.sizes).toEqual({ keyBans: 0, cidrBans: 0, allow: 0, deny: 0 });
-    // Versions newer than `beforeMs` are kept: an old record of `a` re-read now is still refused...
-    expect(cache.applyBan(ban({ type: 'key', key: 'a' }, { updatedAtMs: T0 - 1 }), T0)).toBe(false);
-    // ...and once the tombstone is older than `beforeMs`, it is gone.
-    cache.prune(T0 + MIN, T0 + 1);
-    expect(cache.applyBan(ban({ type: 'key', key: 'a' }, { updatedAtMs: T0 - 1, expiresAtMs: T0 + 2 * MIN }), T0 + MIN)).toBe(true);
+    cache.applyBan(ban({ type: 'key', key: 'b' }, { kind: 'permanent', expiresAtMs: undefined }), T0);
+    expect(cache.sizes).toEqual({ keyBans: 2, cidrBans: 1, allow: 1, deny: 0 });
+    cache.prune(T0 + MIN - 1);
+    expect(cache.sizes).toEqual({ keyBans: 2, cidrBans: 1, allow: 1, deny: 0 });
+    cache.prune(T0 + MIN);
+    expect(cache.sizes).toEqual({ keyBans: 1, cidrBans: 0, allow: 0, deny: 0 });
   });
 
-  it('replaces everything from a full listing, keeping what was written after it', () => {
+  it('replaces everything from a full listing, except what was written here after it began', () => {
     cache.applyBan(ban({ type: 'key', key: 'removed-elsewhere' }), T0);
     cache.applyBan(ban({ type: 'cidr', cidr: '192.0.2.0/24' }), T0);
     cache.applyEntry(entry('deny', '198.51.100.0/24'), T0);
-    cache.applyBan(ban({ type: 'key', key: 'written-after' }, { updatedAtMs: T0 + 10 }), T0 + 10);
-    const listed = ban({ type: 'key', key: 'still-banned' });
-    cache.replaceAll([listed], [entry('allow', '203.0.113.0/24')], T0 + 5, T0 + 11);
-    expect(cache.checkKey('removed-elsewhere', T0 + 11).status).toBe('none');
-    expect(cache.check('k', '192.0.2.1', T0 + 11).status).toBe('none');
-    expect(cache.check('k', '198.51.100.1', T0 + 11).status).toBe('none');
-    expect(cache.checkKey('written-after', T0 + 11).status).toBe('blocked');
-    expect(cache.checkKey('still-banned', T0 + 11).status).toBe('blocked');
-    expect(cache.check('k', '203.0.113.1', T0 + 11).status).toBe('allow-listed');
+    cache.applyBan(ban({ type: 'key', key: 'written-after' }), T0);
+    cache.applyBan(ban({ type: 'key', key: 'lifted-after' }), T0);
+    const listed = [ban({ type: 'key', key: 'still-banned' }), ban({ type: 'key', key: 'lifted-after' })];
+    const keep = (id: string) => id === 'key:written-after' || id === 'key:lifted-after';
+    cache.applyBan(ban({ type: 'key', key: 'lifted-after' }, { liftedAtMs: T0 + 1 }), T0 + 1); // the local lift
+    cache.replaceAll(listed, [entry('allow', '203.0.113.0/24')], T0 + 2, keep);
+    expect(cache.checkKey('removed-elsewhere', T0 + 2).status).toBe('none');
+    expect(cache.check('k', '192.0.2.1', T0 + 2).status).toBe('none');
+    expect(cache.check('k', '198.51.100.1', T0 + 2).status).toBe('none');
+    expect(cache.checkKey('written-after', T0 + 2).status).toBe('blocked');
+    expect(cache.checkKey('lifted-after', T0 + 2).status).toBe('none');
+    expect(cache.checkKey('still-banned', T0 + 2).status).toBe('blocked');
+    expect(cache.check('k', '203.0.113.1', T0 + 2).status).toBe('allow-listed');
   });
 
   it('ignores a record whose range cannot be parsed', () => {
