@@ -61,7 +61,8 @@ export class RateLimitGuard implements CanActivate {
     const nowMs = this.config.clock.now();
     const address = this.getClientAddress(request);
     const tracker = await this.getTracker(context, request, address);
-    const verdict = this.protection.check(this.clientKey(tracker), address, nowMs);
+    const clientKey = this.clientKey(tracker);
+    const verdict = this.protection.check(clientKey, address, nowMs);
     if (verdict.status === 'allow-listed') return true;
     if (verdict.status !== 'none') return this.refuse(context, response, verdict, nowMs);
 
@@ -71,13 +72,17 @@ export class RateLimitGuard implements CanActivate {
         const { rule } = routeRule;
         if (rule.skipIf && (await rule.skipIf(context))) return undefined;
         let ruleTracker = tracker;
+        let ruleClientKey = clientKey;
         if (rule.keyResolver) {
           ruleTracker = (await rule.keyResolver(context)) || tracker;
-          // A rule's own identity (an API key...) may be banned too: refused, it is not counted.
-          const ruleVerdict = ruleTracker === tracker ? verdict : this.protection.checkKey(this.clientKey(ruleTracker), nowMs);
-          if (ruleVerdict.status !== 'none') {
-            refusal ??= ruleVerdict;
-            return undefined;
+          if (ruleTracker !== tracker) {
+            // A rule's own identity (an API key...) may be banned too: refused, it is not counted.
+            ruleClientKey = this.clientKey(ruleTracker);
+            const ruleVerdict = this.protection.checkKey(ruleClientKey, nowMs);
+            if (ruleVerdict.status !== 'none') {
+              refusal ??= ruleVerdict;
+              return undefined;
+            }
           }
         }
         const cost = typeof rule.cost === 'number' ? rule.cost : await rule.cost(context);
@@ -85,7 +90,7 @@ export class RateLimitGuard implements CanActivate {
         const result = await this.config.store.consume(key, rule.storeRule, nowMs, cost);
         return {
           routeRule,
-          clientKey: this.clientKey(ruleTracker),
+          clientKey: ruleClientKey,
           cost,
           result,
           name: rule.name,
