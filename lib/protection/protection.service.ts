@@ -201,22 +201,20 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
   }
 
   /**
-   * Lifts the ban of `target`, as an operator. With `clearHistory`, the key's violations and the
-   * ban record itself (with its block count) are deleted too, so the client starts afresh; other
-   * instances drop such a ban at their next full reload (FULL_RELOAD_INTERVAL_MS) at the latest,
-   * since a deleted record shows in no change set.
+   * Lifts the ban of `target`, as an operator; every instance sees the lift within the sync bound.
+   * With `clearHistory`, the key's violations are deleted and its block count forgotten too, so the
+   * client starts afresh.
    *
    * @returns the lifted record; null when the target had none
    */
   async unban(target: BanTarget, by: string, clearHistory = false): Promise<Ban | null> {
     const nowMs = this.config.clock.now();
     const { bans, violations } = this.config.storage;
-    const lifted = await bans.lift(target, by, nowMs);
+    // The record stays (lifted, and with its block count forgotten when clearing history) so that
+    // every other instance sees the lift at its next poll.
+    const lifted = await bans.lift(target, by, nowMs, { forgetBlocks: clearHistory });
     if (lifted) this.applyLocally(lifted, nowMs);
-    if (clearHistory) {
-      if (target.type === 'key') await violations.deleteByKey(target.key);
-      await bans.remove(target);
-    }
+    if (clearHistory && target.type === 'key') await violations.deleteByKey(target.key);
     this.events.publish(RAMPART_EVENTS.unban, { target, by, ban: lifted, clearHistory, atMs: nowMs });
     return lifted;
   }

@@ -79,8 +79,12 @@ export interface BanStore {
    * target's `blockCount`; every put clears `liftedAtMs`.
    */
   put(ban: NewBan, nowMs: number): Promise<Ban>;
-  /** Lifts the ban of `target` (it stays as a lifted record). `null` when there is none. */
-  lift(target: BanTarget, by: string, nowMs: number): Promise<Ban | null>;
+  /**
+   * Lifts the ban of `target` (it stays as a lifted record, so that other instances see the lift).
+   * With `forgetBlocks`, its `blockCount` is reset to 0 too (even when it was already lifted), so
+   * the next block is a first one again. `null` when there is no record.
+   */
+  lift(target: BanTarget, by: string, nowMs: number, options?: { forgetBlocks?: boolean }): Promise<Ban | null>;
   /** The record of `target`, active or not; `null` when there is none. */
   get(target: BanTarget): Promise<Ban | null>;
   list(filter: BanFilter, page: PageRequest): Promise<Page<Ban>>;

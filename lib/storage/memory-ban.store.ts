@@ -76,14 +76,19 @@ export class MemoryBanStore implements BanStore {
     return stored;
   }
 
-  async lift(target: BanTarget, by: string, nowMs: number): Promise<Ban | null> {
+  async lift(target: BanTarget, by: string, nowMs: number, options: { forgetBlocks?: boolean } = {}): Promise<Ban | null> {
     const { id } = checkBanTarget(target);
     if (typeof by !== 'string' || by.length === 0) throw new TypeError(`by must be a non-empty string (who lifts the ban).`);
     checkTime(nowMs, 'nowMs');
     const previous = this.records.get(id);
     if (previous === undefined) return null;
-    if (previous.liftedAtMs !== undefined) return previous;
-    const lifted = freeze({ ...previous, liftedAtMs: nowMs, liftedBy: by, updatedAtMs: nowMs });
+    if (previous.liftedAtMs !== undefined && !options.forgetBlocks) return previous;
+    const lifted = freeze({
+      ...previous,
+      ...(previous.liftedAtMs === undefined ? { liftedAtMs: nowMs, liftedBy: by } : {}),
+      ...(options.forgetBlocks ? { blockCount: 0 } : {}),
+      updatedAtMs: nowMs,
+    });
     this.write(lifted, nowMs);
     return lifted;
   }

@@ -58,6 +58,16 @@ describe.each(ADAPTERS)('propagation between two instances sharing one storage o
       await on(b).expect(200);
     });
 
+    it('propagates an unban that clears history like any other unban', async () => {
+      await protectionA.ban({ type: 'key', key: CLIENT }, 'permanent', undefined, 'abuse', 'alice');
+      await protectionB.syncNow();
+      await on(b).expect(403);
+      await protectionA.unban({ type: 'key', key: CLIENT }, 'alice', true);
+      clock.advance(MINUTE);
+      await protectionB.syncNow();
+      await on(b).expect(200);
+    });
+
     it('shares range bans and list entries', async () => {
       await protectionA.ban({ type: 'cidr', cidr: '2001:db8::/32' }, 'temporary', 5 * MINUTE, 'abuse', 'alice');
       await protectionA.putAccessEntry('deny', '198.51.100.0/24', 'alice');

@@ -118,7 +118,7 @@ export class MongoBanStore implements BanStore {
     return toBan(doc as BanDoc);
   }
 
-  async lift(target: BanTarget, by: string, nowMs: number): Promise<Ban | null> {
+  async lift(target: BanTarget, by: string, nowMs: number, options: { forgetBlocks?: boolean } = {}): Promise<Ban | null> {
     const { id } = checkBanTarget(target);
     if (typeof by !== 'string' || by.length === 0) throw new TypeError(`by must be a non-empty string (who lifts the ban).`);
     checkTime(nowMs, 'nowMs');
@@ -126,13 +126,22 @@ export class MongoBanStore implements BanStore {
     const lifted = await this.records.collection.findOneAndUpdate(
       { _id: id, ...NOT_LIFTED },
       {
-        $set: { liftedAtMs: nowMs, liftedBy: by, updatedAtMs: nowMs },
+        $set: { liftedAtMs: nowMs, liftedBy: by, updatedAtMs: nowMs, ...(options.forgetBlocks ? { blockCount: 0 } : {}) },
         // Kept as history for the retention period after the later of its expiry and its lift.
         $max: { purgeAt: toDate(nowMs + this.historyRetentionMs) },
       },
       { returnDocument: 'after' },
     );
     if (lifted !== null) return toBan(lifted as BanDoc);
+    if (options.forgetBlocks) {
+      // Already lifted: only the block count is forgotten (a change other instances see).
+      const forgotten = await this.records.collection.findOneAndUpdate(
+        { _id: id },
+        { $set: { blockCount: 0, updatedAtMs: nowMs } },
+        { returnDocument: 'after' },
+      );
+      return forgotten === null ? null : toBan(forgotten as BanDoc);
+    }
     const existing = await this.records.collection.findOne({ _id: id });
     return existing === null ? null : toBan(existing as BanDoc);
   }

@@ -148,6 +148,19 @@ export function banStoreContract(
         expect(again).toStrictEqual(lifted);
       });
 
+      it('forgets the block count on request, visibly to changedSince, lifted or not', async () => {
+        await store.put(temporary(key('fb'), T0 + 60 * MINUTE), T0);
+        await store.put(temporary(key('fb'), T0 + 60 * MINUTE), T0 + 1);
+        const lifted = await store.lift(key('fb'), 'bob', T0 + MINUTE, { forgetBlocks: true });
+        expect(lifted).toMatchObject({ liftedAtMs: T0 + MINUTE, blockCount: 0, updatedAtMs: T0 + MINUTE });
+        expect((await store.changedSince(T0 + MINUTE, 10)).map((b) => b.id)).toContain('key:fb');
+
+        await store.put(temporary(key('fb2'), T0 + 60 * MINUTE), T0);
+        await store.lift(key('fb2'), 'bob', T0 + MINUTE);
+        const forgotten = await store.lift(key('fb2'), 'carol', T0 + 2 * MINUTE, { forgetBlocks: true });
+        expect(forgotten).toMatchObject({ liftedAtMs: T0 + MINUTE, liftedBy: 'bob', blockCount: 0, updatedAtMs: T0 + 2 * MINUTE });
+      });
+
       it('returns null when lifting a target without ban', async () => {
         expect(await store.lift(key('none'), 'bob', T0)).toBeNull();
         expect(await store.get(key('none'))).toBeNull();
