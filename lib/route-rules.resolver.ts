@@ -29,7 +29,11 @@ type Handler = (...args: unknown[]) => unknown;
  */
 @Injectable()
 export class RouteRulesResolver implements OnModuleInit {
-  private readonly cache = new WeakMap<Handler, RouteRules>();
+  /**
+   * By controller, then handler: controllers that inherit one base class share its handler
+   * functions, yet each has its own decorators and its own route key.
+   */
+  private readonly cache = new WeakMap<Type, WeakMap<Handler, RouteRules>>();
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) private readonly config: RateLimitConfig,
@@ -53,7 +57,7 @@ export class RouteRulesResolver implements OnModuleInit {
 
   /** The rules of the route served by `handler` in controller `controller`. */
   resolve(handler: Handler, controller: Type): RouteRules {
-    const cached = this.cache.get(handler);
+    const cached = this.cache.get(controller)?.get(handler);
     if (cached) return cached;
     const problems: string[] = [];
     const resolved = this.resolveInto(handler, controller, problems);
@@ -62,7 +66,9 @@ export class RouteRulesResolver implements OnModuleInit {
   }
 
   private resolveInto(handler: Handler, controller: Type, problems: string[]): RouteRules {
-    const cached = this.cache.get(handler);
+    let byHandler = this.cache.get(controller);
+    if (!byHandler) this.cache.set(controller, (byHandler = new WeakMap()));
+    const cached = byHandler.get(handler);
     if (cached) return cached;
     const routeKey = `${controller.name}.${handler.name}`;
     const byName = new Map<string, ResolvedRule>(this.config.rules.map((r) => [r.name, r]));
@@ -93,7 +99,7 @@ export class RouteRulesResolver implements OnModuleInit {
       }
     }
     const resolved: RouteRules = Object.freeze({ routeKey, rules: Object.freeze(rules) });
-    this.cache.set(handler, resolved);
+    byHandler.set(handler, resolved);
     return resolved;
   }
 }

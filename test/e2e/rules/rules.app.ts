@@ -60,3 +60,27 @@ export function multiModule(clock: FakeClock) {
     controllers: [MultiController],
   };
 }
+
+/** A base controller whose handlers several controllers inherit (one function, several routes). */
+abstract class CrudController {
+  @Get() list() { return 'list'; }
+}
+
+@SkipThrottle()
+@Controller('internal')
+export class InternalController extends CrudController {}
+
+@Throttle({ limit: 1 })
+@Controller('orders')
+export class OrdersController extends CrudController {}
+
+@Controller('users')
+export class UsersController extends CrudController {}
+
+/** Inherited handlers: each controller's own decorators and its own counters apply. */
+export function inheritedModule(clock: FakeClock) {
+  return {
+    imports: [RateLimitModule.forRoot({ clock, rules: [{ limit: 2, windowMs: 10_000, algorithm: 'fixed-window' }], escalation: false })],
+    controllers: [InternalController, OrdersController, UsersController],
+  };
+}

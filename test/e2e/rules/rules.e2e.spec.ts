@@ -1,6 +1,6 @@
 import { FakeClock } from '../../support/fake-clock.js';
 import { ADAPTERS, startApp, type TestApp } from '../../support/http-app.js';
-import { multiModule, rulesModule } from './rules.app.js';
+import { inheritedModule, multiModule, rulesModule } from './rules.app.js';
 
 const START = Date.UTC(2030, 0, 1); // a whole multiple of every window: windows start here
 
@@ -113,6 +113,24 @@ describe.each(ADAPTERS)('rules on %s', (adapter) => {
         expect(res.headers['ratelimit-policy']).toBe('"sustained";q=5;w=60');
       }
       await t.http().get('/multi/sustained-only').expect(429);
+    });
+  });
+
+  describe('handlers inherited from one base controller', () => {
+    beforeEach(async () => {
+      clock = new FakeClock(START);
+      t = await startApp(adapter, inheritedModule(clock));
+    });
+
+    it('applies each controller\'s own decorators and counts each route apart', async () => {
+      // Internal skips every rule; it must not lend that to the other controllers.
+      for (let i = 0; i < 4; i++) await t.http().get('/internal').expect(200);
+      await t.http().get('/orders').expect(200).expect('ratelimit-policy', '"default";q=1;w=10');
+      await t.http().get('/orders').expect(429);
+      await t.http().get('/users').expect(200).expect('ratelimit-policy', '"default";q=2;w=10');
+      await t.http().get('/users').expect(200);
+      const denied = await t.http().get('/users').expect(429);
+      expect(denied.body.rule).toBe('default');
     });
   });
 });
