@@ -4,7 +4,8 @@ import type { EscalationPolicy } from './core/escalation.js';
 
 /**
  * Resolves the identity a rule counts against: a user id, an API key, anything from the request.
- * Return `undefined` (or an empty string) to fall back to the client address.
+ * Return `undefined` (or an empty string) to fall back to the client address. A number (a numeric
+ * user id) counts as its text; any other non-string value falls back to the address.
  */
 export type ClientKeyResolver = (context: ExecutionContext) => string | undefined | Promise<string | undefined>;
 

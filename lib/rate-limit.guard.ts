@@ -19,6 +19,18 @@ import { RouteRulesResolver, type RouteRule, type RouteRules } from './route-rul
 /** Client keys longer than this are stored as a hash, so hostile identities cannot bloat the store. */
 const MAX_CLIENT_KEY_LENGTH = 128;
 
+/**
+ * What a key resolver returned, as a client key: a non-empty string as it is, a number (a numeric
+ * user id) as its text, and anything else (nothing, an empty string, an array or object from parsed
+ * request data) undefined, meaning the client address. A non-string key would match no ban by key
+ * and no violation could be recorded for it, so escalation would never reach it.
+ */
+function identityText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.length > 0 ? value : undefined;
+  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'bigint') return String(value);
+  return undefined;
+}
+
 interface RuleResult extends HeaderItem {
   readonly routeRule: RouteRule;
   /** The client key this rule counted (hashed when long). */
@@ -74,7 +86,7 @@ export class RateLimitGuard implements CanActivate {
         let ruleTracker = tracker;
         let ruleClientKey = clientKey;
         if (rule.keyResolver) {
-          ruleTracker = (await rule.keyResolver(context)) || tracker;
+          ruleTracker = identityText(await rule.keyResolver(context)) ?? tracker;
           if (ruleTracker !== tracker) {
             // A rule's own identity (an API key...) may be banned too: refused, it is not counted.
             ruleClientKey = this.clientKey(ruleTracker);
@@ -148,8 +160,8 @@ export class RateLimitGuard implements CanActivate {
    */
   protected async getTracker(context: ExecutionContext, request: unknown, address?: string | null): Promise<string> {
     if (this.config.keyResolver) {
-      const key = await this.config.keyResolver(context);
-      if (key) return key;
+      const key = identityText(await this.config.keyResolver(context));
+      if (key !== undefined) return key;
     }
     const resolved = address === undefined ? this.getClientAddress(request) : address;
     return resolved === null ? 'unknown' : clientKeyForAddress(resolved, this.config.ipv6PrefixLength);

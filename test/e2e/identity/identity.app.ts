@@ -36,3 +36,14 @@ export const identityModule = (options: RateLimitModuleOptions) => ({
 });
 
 export const userHeader = (ctx: ExecutionContext) => header(ctx, 'x-user');
+
+/**
+ * Resolvers as apps write them over untyped request data: a numeric user id (`req.user.id`), and a
+ * query parameter, which a repeated `?user=` turns into an array.
+ */
+export const numericUserId = (ctx: ExecutionContext) => {
+  const id = header(ctx, 'x-user-id');
+  return (id === undefined ? undefined : Number(id)) as unknown as string | undefined;
+};
+export const queryUser = (ctx: ExecutionContext) =>
+  ctx.switchToHttp().getRequest<{ query: Record<string, unknown> }>().query['user'] as string | undefined;

@@ -1,6 +1,8 @@
+import { ProtectionService } from '../../../lib/index.js';
+import { memoryStorage } from '../../../lib/storage/memory-storage.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { ADAPTERS, startApp, type TestApp } from '../../support/http-app.js';
-import { identityModule, userHeader } from './identity.app.js';
+import { identityModule, numericUserId, queryUser, userHeader } from './identity.app.js';
 
 describe.each(ADAPTERS)('client identity on %s', (adapter) => {
   let t: TestApp;
@@ -58,6 +60,32 @@ describe.each(ADAPTERS)('client identity on %s', (adapter) => {
         await t.http().get('/ip').set('x-user', user).expect(429);
       }
       await t.http().get('/ip').expect(200);
+    });
+  });
+
+  describe('with a key resolver returning something other than a string', () => {
+    it('takes a numeric id as its text: bans by key and escalation apply to it', async () => {
+      const storage = memoryStorage();
+      t = await startApp(
+        adapter,
+        identityModule({ clock: new FakeClock(), keyResolver: numericUserId, storage, escalation: { blockAfterViolations: 2 } }),
+      );
+      await t.app.get(ProtectionService).ban({ type: 'key', key: '42' }, 'permanent', undefined, 'abuse', 'ops');
+      await t.http().get('/ip').set('x-user-id', '42').expect(403);
+
+      for (let i = 0; i < 2; i++) await t.http().get('/ip').set('x-user-id', '7').expect(200);
+      await t.http().get('/ip').set('x-user-id', '7').expect(429).expect('retry-after', '60');
+      await t.http().get('/ip').set('x-user-id', '7').expect(429).expect('retry-after', '900');
+      expect(await storage.violations.count('7', 0)).toBe(2);
+    });
+
+    it('falls back to the address for an array (a repeated query parameter)', async () => {
+      t = await startApp(adapter, identityModule({ clock: new FakeClock(), keyResolver: queryUser }));
+      await t.http().get('/ip?user=alice').expect(200);
+      await t.http().get('/ip?user=alice').expect(200);
+      await t.http().get('/ip').expect(200);
+      await t.http().get('/ip').expect(200);
+      await t.http().get('/ip?user=bob&user=bob').expect(429);
     });
   });
 
