@@ -38,7 +38,11 @@ export interface RateLimitRule {
    * @default 0 (no block: the client is admitted again as soon as the algorithm allows)
    */
   blockDurationMs?: number;
-  /** Units each request consumes, or a function of the request. @default 1 */
+  /**
+   * Units each request consumes, or a function of the request. A function's result is rounded up to
+   * whole units, and anything below 1 (or not a number) counts as 1.
+   * @default 1
+   */
   cost?: number | ((context: ExecutionContext) => number | Promise<number>);
   /** Identity for this rule only; overrides the module's `keyResolver`. */
   keyResolver?: ClientKeyResolver;

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { formatRateLimit, formatRateLimitPolicy, mostRestrictive, secondsUntil, type HeaderItem } from './core/headers.js';
 import { resolveClientAddress } from './core/ip/client-address.js';
 import { clientKeyForAddress } from './core/ip/client-key.js';
-import type { ConsumeResult } from './core/rule-decision.js';
+import type { ConsumeResult, StoreRule } from './core/rule-decision.js';
 import { ClientBannedException, type ClientBanReason } from './errors/client-banned.exception.js';
 import { ClientBlockedException, type ClientBlock } from './errors/client-blocked.exception.js';
 import { bannedDetail, blockedDetail, defaultViolationDetail, denyListedDetail } from './errors/messages.js';
@@ -29,6 +29,18 @@ function identityText(value: unknown): string | undefined {
   if (typeof value === 'string') return value.length > 0 ? value : undefined;
   if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'bigint') return String(value);
   return undefined;
+}
+
+/**
+ * A cost computed from the request, as whole units the store can count: rounded up, at least 1 (a
+ * negative cost would give quota back; NaN or a non-number counts as 1), and at most one more than
+ * the rule's capacity (any cost above it is denied alike; a huge one would lose precision in a
+ * counter that is incremented and then given back).
+ */
+function requestCost(value: unknown, rule: StoreRule): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 1) return 1;
+  const capacity = rule.algorithm === 'token-bucket' || rule.algorithm === 'gcra' ? (rule.burst ?? rule.limit) : rule.limit;
+  return Math.min(Math.ceil(value), capacity + 1);
 }
 
 interface RuleResult extends HeaderItem {
@@ -97,7 +109,7 @@ export class RateLimitGuard implements CanActivate {
             }
           }
         }
-        const cost = typeof rule.cost === 'number' ? rule.cost : await rule.cost(context);
+        const cost = typeof rule.cost === 'number' ? rule.cost : requestCost(await rule.cost(context), rule.storeRule);
         const key = this.generateKey(context, ruleTracker, routeRule);
         const result = await this.config.store.consume(key, rule.storeRule, nowMs, cost);
         return {

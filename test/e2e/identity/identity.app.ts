@@ -24,6 +24,11 @@ export class IdentityController {
   /** Each request costs 2 units. */
   @SkipThrottle('default')
   @Throttle({ name: 'heavy', limit: 4, windowMs: 60_000, cost: 2 }) @Get('heavy') heavy() { return 'heavy'; }
+
+  /** The cost comes from the request, as an app computing it from a batch size would. */
+  @SkipThrottle('default')
+  @Throttle({ name: 'batch', limit: 4, windowMs: 60_000, algorithm: 'fixed-window', cost: (ctx) => Number(header(ctx, 'x-batch') ?? 1) })
+  @Get('batch') batch() { return 'batch'; }
 }
 
 /**

@@ -46,6 +46,17 @@ describe.each(ADAPTERS)('client identity on %s', (adapter) => {
       const denied = await t.http().get('/heavy').expect(429);
       expect(denied.body.rule).toBe('heavy');
     });
+
+    it('charges a request-derived cost as whole units, at least one, with no refund for a negative one', async () => {
+      const batch = (size: string) => t.http().get('/batch').set('x-batch', size);
+      await batch('-100').expect(200).expect('ratelimit', '"batch";r=3;t=60'); // no refund
+      await batch('not a number').expect(200).expect('ratelimit', '"batch";r=2;t=60');
+      await batch('0').expect(200).expect('ratelimit', '"batch";r=1;t=60');
+      await batch('1e308').expect(429);
+      await batch('Infinity').expect(429);
+      await batch('0.5').expect(200).expect('ratelimit', '"batch";r=0;t=60');
+      await batch('-5').expect(429);
+    });
   });
 
   describe('with a module key resolver', () => {
