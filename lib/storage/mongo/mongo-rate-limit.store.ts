@@ -187,6 +187,13 @@ export class MongoRateLimitStore implements RateLimitStore {
     const now = nowMs * grid.perMs;
     const expires = { e: new Date(nowMs + Math.ceil(tolerance / grid.perMs)) };
     const notBlocked = { b: { $not: { $gt: nowMs } } };
+    if (step > tolerance) {
+      // Can never fit, and the idle update below would advance the TAT anyway: decide from a read.
+      const doc = await this.collection.findOne({ _id: key });
+      const outcome = decideRule(doc ? this.ruleState(doc, rule, nowMs) : undefined, rule, nowMs, cost);
+      await this.noteDenial(key, outcome.result, doc?.b);
+      return outcome.result;
+    }
 
     /** Each attempt returns the TAT before this request when it matched, `undefined` when not. */
     const idle = async (): Promise<number | undefined> => {

@@ -87,6 +87,16 @@ export function rateLimitStoreContract(name: string, harness: RateLimitStoreHarn
         expect((await store.consume(key, rule, T0, 1)).remaining).toBe(4);
       });
 
+      it('denies a cost above the capacity without consuming anything', async () => {
+        const capacity = rule.burst ?? rule.limit;
+        const key = freshKey(`${algorithm}-oversized`);
+        const denied = await store.consume(key, rule, T0, capacity + 1);
+        await settle();
+        expect(denied).toMatchObject({ allowed: false, limit: capacity, remaining: capacity });
+        for (let i = 0; i < capacity; i++) expect((await store.consume(key, rule, T0 + 1, 1)).allowed).toBe(true);
+        expect((await store.consume(key, rule, T0 + 1, 1)).allowed).toBe(false);
+      });
+
       it('keeps keys apart', async () => {
         const a = freshKey(`${algorithm}-a`);
         const b = freshKey(`${algorithm}-b`);
