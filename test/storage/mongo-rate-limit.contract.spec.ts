@@ -26,4 +26,24 @@ describeMongo('MongoRateLimitStore', () => {
     createPeer: async () => new MongoRateLimitStore(await connect()),
     settle: (store: RateLimitStore) => (store as MongoRateLimitStore).flush(),
   });
+
+  describe('memory of the process', () => {
+    const T0 = Date.UTC(2030, 0, 1);
+    const blocking = { name: 'r', algorithm: 'fixed-window', limit: 1, windowMs: 10_000, blockDurationMs: 60_000 } as const;
+    const knownBlocks = (store: MongoRateLimitStore) => (store as unknown as { blocks: Map<string, number> }).blocks.size;
+
+    it('remembers at most hintCacheSize rule blocks, however many keys are blocked', async () => {
+      const store = new MongoRateLimitStore(await connect(), { collectionName: 'rampart_blocks_bound', hintCacheSize: 5 });
+      await store.init();
+      for (let i = 0; i < 20; i++) {
+        const key = `bound:${i}`;
+        expect((await store.consume(key, blocking, T0, 1)).allowed).toBe(true);
+        expect(await store.consume(key, blocking, T0, 1)).toMatchObject({ allowed: false, blockedUntilMs: T0 + 60_000 });
+      }
+      await store.flush();
+      expect(knownBlocks(store)).toBeLessThanOrEqual(5);
+      // A block no longer remembered here is still enforced from the database.
+      expect(await store.consume('bound:0', blocking, T0 + 30_000, 1)).toMatchObject({ allowed: false, blockedUntilMs: T0 + 60_000 });
+    });
+  });
 });

@@ -20,7 +20,11 @@ export interface MongoRateLimitStoreOptions {
    * @default 64
    */
   maxCasAttempts?: number;
-  /** Most keys whose last known state is remembered to pick the likely update first. @default 10_000 */
+  /**
+   * Most keys whose last known state is remembered to pick the likely update first, and most rule
+   * blocks remembered to answer without a round trip (a block forgotten here is still enforced from
+   * the database). @default 10_000
+   */
   hintCacheSize?: number;
 }
 
@@ -336,7 +340,10 @@ export class MongoRateLimitStore implements RateLimitStore {
   private async noteDenial(key: string, result: ConsumeResult, storedBlock: number | undefined): Promise<void> {
     const until = result.blockedUntilMs;
     if (until === undefined) return;
+    this.blocks.delete(key);
     this.blocks.set(key, until);
+    // Bounded like the hints: the block noted longest ago is forgotten first.
+    if (this.blocks.size > this.hintCacheSize) this.blocks.delete(this.blocks.keys().next().value as string);
     if ((storedBlock ?? 0) < until) {
       await this.collection.updateOne({ _id: key }, { $max: { b: until, e: new Date(until) } });
     }
