@@ -5,9 +5,11 @@ import type { RateLimitConfig } from '../rate-limit.config.js';
 import { RATE_LIMIT_CONFIG } from '../rate-limit.constants.js';
 import { EVENT_HANDLERS, type RampartEventMap, type RampartEventName } from './rate-limit-events.js';
 
-/** The one method of EventEmitter2 used here. */
+/** The methods of EventEmitter2 used here. */
 interface Emitter {
   emit(event: string, ...values: unknown[]): unknown;
+  /** Returns the listeners' results, so that an async listener's rejection can be caught. */
+  emitAsync?(event: string, ...values: unknown[]): Promise<unknown>;
 }
 
 /**
@@ -39,7 +41,8 @@ export class RateLimitEventsPublisher implements OnModuleInit {
     const handler = this.config.events?.[handlerName] as ((payload: RampartEventMap[N]) => unknown) | undefined;
     if (handler) this.run(name, `events.${handlerName}`, () => handler(event));
     const emitter = this.emitter;
-    if (emitter) this.run(name, 'an EventEmitter2 listener', () => emitter.emit(name, event));
+    // emit() drops what async listeners return: a rejection would be unhandled and end the process.
+    if (emitter) this.run(name, 'an EventEmitter2 listener', () => (emitter.emitAsync ? emitter.emitAsync(name, event) : emitter.emit(name, event)));
   }
 
   private run(name: RampartEventName, where: string, deliver: () => unknown): void {

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
+import { EventEmitter2, EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import {
   ProtectionService,
   RAMPART_EVENTS,
@@ -154,6 +154,22 @@ describe.each(ADAPTERS)('events on %s', (adapter) => {
     expect(onBlock).toHaveBeenCalledTimes(1);
     expect(errors.mock.calls.map(([message]) => String(message))).toContain(
       'events.onBlock failed on rampart.block: webhook down. The request was answered as usual.',
+    );
+  });
+
+  it('logs an async EventEmitter2 listener that rejects instead of leaving the rejection unhandled', async () => {
+    t = await startApp(adapter, {
+      imports: [EventEmitterModule.forRoot({ wildcard: true }), ...protectionModule({ clock, storage: memoryStorage() }).imports],
+      controllers: protectionModule().controllers,
+    });
+    t.app.get(EventEmitter2).on(RAMPART_EVENTS.block, async () => {
+      throw new Error('webhook down');
+    });
+    await untilBlocked();
+    await from().expect(429).expect('retry-after', '900');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(errors.mock.calls.map(([message]) => String(message))).toContain(
+      'an EventEmitter2 listener failed on rampart.block: webhook down. The request was answered as usual.',
     );
   });
 
