@@ -1,15 +1,26 @@
 import { Module, type OnApplicationShutdown } from '@nestjs/common';
-import { RateLimitModule } from 'nest-rampart';
+import { RateLimitModule, type RateLimitModuleOptions } from 'nest-rampart';
 import { AppController } from './app.controller.js';
 import { AuthController } from './auth.controller.js';
 import { settings } from './config.js';
 import { HealthController } from './health.controller.js';
+import { createStorage } from './storage.js';
 
 @Module({
   imports: [
     // Every route gets the default rule unless it skips it; the guard is registered globally.
-    RateLimitModule.forRoot({
-      rules: [{ name: 'default', limit: settings.defaultLimit, windowMs: settings.defaultWindowMs, algorithm: 'sliding-window' }],
+    RateLimitModule.forRootAsync({
+      // The admin API (bans, violations, allow/deny lists at /rate-limit) exists only with a key.
+      ...(settings.adminApiKey !== undefined ? { admin: {} } : {}),
+      useFactory: async (): Promise<RateLimitModuleOptions> => ({
+        rules: [{ name: 'default', limit: settings.defaultLimit, windowMs: settings.defaultWindowMs, algorithm: 'sliding-window' }],
+        storage: await createStorage(settings),
+        // Fields not set in the environment keep the library's defaults.
+        escalation: settings.escalation,
+        ...(settings.adminApiKey !== undefined ? { adminApiKey: settings.adminApiKey } : {}),
+        // Behind a proxy, the client is the address the proxy forwards; off unless TRUST_PROXY says so.
+        ...(settings.trustedProxies.length > 0 ? { trustProxy: { proxies: settings.trustedProxies } } : {}),
+      }),
     }),
   ],
   controllers: [AppController, AuthController, HealthController],

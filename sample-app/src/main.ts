@@ -1,16 +1,44 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DEFAULT_ESCALATION_POLICY } from 'nest-rampart';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module.js';
-import { settings } from './config.js';
+import { settings, type Settings } from './config.js';
+import { describeStorage } from './storage.js';
+
+/** `4 s`, `15 min`, `24 h`, `1500 ms`. */
+function duration(ms: number): string {
+  for (const [unit, size] of [['h', 3_600_000], ['min', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size} ${unit}`;
+  }
+  return `${ms} ms`;
+}
+
+function describeEscalation({ escalation }: Settings): string {
+  const p = { ...DEFAULT_ESCALATION_POLICY, ...escalation };
+  const ban = p.permanentBanAfter > 0 ? `permanent ban after ${p.permanentBanAfter} violations within ${duration(p.permanentBanWindowMs)}` : 'no permanent ban';
+  return (
+    `escalation: block after ${p.blockAfterViolations} violations for ${duration(p.blockDurationMs)} ` +
+    `(x${p.blockMultiplier} per repeat, at most ${duration(p.maxBlockDurationMs)}); ${ban}`
+  );
+}
 
 async function bootstrap(): Promise<void> {
-  // Errors and warnings only: the single "listening" line below is the start-up log.
+  // Errors and warnings only: the lines below are the start-up log.
   const app = await NestFactory.create<NestExpressApplication>(AppModule, { logger: ['error', 'warn'] });
   // On SIGINT/SIGTERM: stop accepting connections, run shutdown hooks, then exit.
   app.enableShutdownHooks();
   await app.listen(settings.port);
-  // With PORT=0 the system picks the port: report the one actually bound.
+  console.log(describeStorage(settings));
+  console.log(describeEscalation(settings));
+  console.log(
+    settings.adminApiKey !== undefined
+      ? 'admin API: mounted at /rate-limit (Authorization: Bearer <RATE_LIMIT_ADMIN_KEY>)'
+      : 'admin API: not mounted (set RATE_LIMIT_ADMIN_KEY, at least 16 characters, to enable it)',
+  );
+  if (settings.trustedProxies.length > 0) console.log(`trusted proxies: ${settings.trustedProxies.join(', ')} (X-Forwarded-For from them names the client)`);
+  // With PORT=0 the system picks the port: report the one actually bound. Printed last: once it is
+  // out, the app is ready.
   const { port } = app.getHttpServer().address() as AddressInfo;
   const per = (limit: number, windowMs: number) =>
     `${limit} per ${windowMs % 1000 === 0 ? `${windowMs / 1000} s` : `${windowMs} ms`}`;

@@ -1,0 +1,151 @@
+/**
+ * The sample app's AppModule, booted in-process on the memory storage. The app reads its settings
+ * from the environment when its modules are imported (decorators need them), so each boot sets the
+ * environment, drops the module registry and imports the app afresh (Nest's testing module too, so
+ * that both share one copy of @nestjs/core).
+ */
+import type { INestApplication } from '@nestjs/common';
+import request from 'supertest';
+
+/** Every variable the sample app reads (MONGO_URL is set by the test harness: removed here). */
+const SAMPLE_APP_VARS = [
+  'PORT',
+  'RATE_LIMIT_DEFAULT',
+  'RATE_LIMIT_WINDOW_MS',
+  'RATE_LIMIT_LOGIN',
+  'RATE_LIMIT_LOGIN_WINDOW_MS',
+  'MONGO_URL',
+  'MONGO_DB',
+  'RATE_LIMIT_ADMIN_KEY',
+  'ESCALATION_BLOCK_AFTER',
+  'ESCALATION_BLOCK_MS',
+  'ESCALATION_BAN_AFTER',
+  'TRUST_PROXY',
+] as const;
+
+const ADMIN_KEY = 'sample-app-e2e-admin-key';
+const saved = new Map(SAMPLE_APP_VARS.map((name) => [name, process.env[name]]));
+
+function setEnv(env: Partial<Record<(typeof SAMPLE_APP_VARS)[number], string>>): void {
+  for (const name of SAMPLE_APP_VARS) delete process.env[name];
+  Object.assign(process.env, env);
+}
+
+async function bootSampleApp(env: Partial<Record<(typeof SAMPLE_APP_VARS)[number], string>>): Promise<INestApplication> {
+  setEnv(env);
+  jest.resetModules();
+  const { Test } = await import('@nestjs/testing');
+  const { AppModule } = await import('../../sample-app/src/app.module.js');
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.init();
+  return app;
+}
+
+afterAll(() => {
+  for (const [name, value] of saved) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+});
+
+describe('sample app with RATE_LIMIT_ADMIN_KEY (defaults otherwise)', () => {
+  let app: INestApplication;
+  const http = () => request(app.getHttpServer());
+
+  beforeAll(async () => {
+    app = await bootSampleApp({ RATE_LIMIT_ADMIN_KEY: ADMIN_KEY });
+  });
+  afterAll(() => app?.close());
+
+  it('never limits GET /health, and sends it no rate-limit headers', async () => {
+    for (let i = 0; i < 25; i++) {
+      const res = await http().get('/health').expect(200);
+      expect(res.body).toEqual({ status: 'ok' });
+      expect(res.headers['ratelimit']).toBeUndefined();
+    }
+  });
+
+  it('counts GET / with the default rule (10 per 60 s)', async () => {
+    const res = await http().get('/').expect(200);
+    expect(res.headers['ratelimit-policy']).toBe('"default";q=10;w=60');
+    expect(res.headers['ratelimit']).toMatch(/^"default";r=9;t=\d+$/);
+  });
+
+  it('admits 5 login attempts per window, then answers 429 naming the login rule', async () => {
+    for (let i = 0; i < 5; i++) {
+      const res = await http().post('/auth/login').expect(201);
+      expect(res.body).toEqual({ token: 'sample-token' });
+    }
+    const denied = await http().post('/auth/login').expect(429);
+    expect(denied.body).toMatchObject({ status: 429, rule: 'login', limit: 5 });
+    expect(Number(denied.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(Number(denied.headers['retry-after'])).toBeLessThanOrEqual(60);
+    await http().get('/health').expect(200);
+  });
+
+  it('mounts the admin API: 401 without the key or with another, 200 with it', async () => {
+    const missing = await http().get('/rate-limit/bans').expect(401);
+    expect(missing.headers['www-authenticate']).toMatch(/^Bearer /);
+    await http().get('/rate-limit/bans').set('Authorization', 'Bearer another-key-of-some-length').expect(401);
+    const listed = await http().get('/rate-limit/bans').set('Authorization', `Bearer ${ADMIN_KEY}`).expect(200);
+    expect(listed.body).toEqual({ items: [] });
+    const violations = await http().get('/rate-limit/violations').set('Authorization', `Bearer ${ADMIN_KEY}`).expect(200);
+    expect(violations.body.items).toEqual([expect.objectContaining({ rule: 'login', method: 'POST' })]);
+  });
+});
+
+describe('sample app without RATE_LIMIT_ADMIN_KEY, escalation and proxies from the environment', () => {
+  let app: INestApplication;
+  const http = () => request(app.getHttpServer());
+
+  beforeAll(async () => {
+    app = await bootSampleApp({
+      RATE_LIMIT_LOGIN: '2',
+      ESCALATION_BLOCK_AFTER: '2',
+      ESCALATION_BLOCK_MS: '30000',
+      TRUST_PROXY: 'loopback',
+    });
+  });
+  afterAll(() => app?.close());
+
+  it('does not mount the admin API', async () => {
+    await http().get('/rate-limit/bans').set('Authorization', `Bearer ${ADMIN_KEY}`).expect(404);
+  });
+
+  it('blocks a client (named by X-Forwarded-For from loopback) after ESCALATION_BLOCK_AFTER violations, for ESCALATION_BLOCK_MS', async () => {
+    const login = (client: string) => http().post('/auth/login').set('X-Forwarded-For', client);
+    await login('203.0.113.7').expect(201);
+    await login('203.0.113.7').expect(201);
+    expect((await login('203.0.113.7').expect(429)).body).toMatchObject({ rule: 'login' });
+    const blocked = await login('203.0.113.7').expect(429);
+    expect(blocked.body.blockedUntil).toEqual(expect.any(String));
+    expect(Number(blocked.headers['retry-after'])).toBe(30);
+    // Another client behind the same proxy is counted on its own.
+    await login('198.51.100.23').expect(201);
+  });
+});
+
+describe('sample app settings', () => {
+  beforeAll(() => setEnv({}));
+
+  it('refuses an admin key shorter than 16 characters and out-of-range escalation values', async () => {
+    jest.resetModules();
+    const { readSettings } = await import('../../sample-app/src/config.js');
+    const { problems } = readSettings({ RATE_LIMIT_ADMIN_KEY: 'too-short', ESCALATION_BLOCK_AFTER: '0', ESCALATION_BAN_AFTER: '-1' });
+    expect(problems).toEqual([
+      'RATE_LIMIT_ADMIN_KEY must be at least 16 characters, got 9',
+      'ESCALATION_BLOCK_AFTER must be an integer from 1 to 9007199254740991, got "0"',
+      'ESCALATION_BAN_AFTER must be an integer from 0 to 9007199254740991, got "-1"',
+    ]);
+  });
+
+  it('uses the memory storage without MONGO_URL and MongoDB with it', async () => {
+    const { readSettings } = await import('../../sample-app/src/config.js');
+    const { describeStorage } = await import('../../sample-app/src/storage.js');
+    expect(describeStorage(readSettings({}).settings)).toMatch(/^storage: in memory/);
+    const mongo = readSettings({ MONGO_URL: 'mongodb://user:secret@db.example:27017' }).settings;
+    expect(mongo).toMatchObject({ mongoUrl: 'mongodb://user:secret@db.example:27017', mongoDb: 'rampart_sample' });
+    expect(describeStorage(mongo)).toBe('storage: MongoDB at mongodb://***@db.example:27017, database rampart_sample (MONGO_URL)');
+  });
+});
