@@ -1,0 +1,387 @@
+// HTTP throughput and latency of the same Nest app (Express, `GET /` returning a small JSON) with no
+// limiter, @nestjs/throttler, Rampart's memory store, a rate-limiter-flexible Mongo guard and
+// Rampart's Mongo store, plus clients already blocked. Each case runs in a fresh child process
+// (bench/http-server.mjs); autocannon drives it over loopback from this process.
+//
+// Run: npm run build && node bench/http.mjs        (npm run bench does both, then bench/memory.mjs)
+//
+// MongoDB: MONGO_URL when set; otherwise the mongo-java-server stand-in of the test harness is started
+// (memory backend) and always stopped at the end. Without either, the Mongo cases are skipped.
+// With BENCH_ROUNDS=n every case runs n times (every other round in reverse order) and the round with
+// the most requests per second is reported: other load on the machine can only slow a round down, so
+// use 2 or more on a shared machine. The default, 1, keeps `npm run bench` within about 3 minutes.
+// Environment: BENCH_DURATION_S (default 5), BENCH_WARMUP_S (1), BENCH_CONNECTIONS (50), BENCH_ROUNDS (1),
+// BENCH_CASES (comma-separated case ids, default all), BENCH_CPU_PROF (a folder: each case server
+// writes a V8 CPU profile there).
+import autocannon from 'autocannon';
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SERVER = join(ROOT, 'bench', 'http-server.mjs');
+const CLIENT_HEADER = 'x-client-id';
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
+const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 1);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+/** Each connection cycles through keys of its own, so no key is ever in flight twice at once. */
+const KEYS_PER_CONNECTION = 20;
+const KEYS = CONNECTIONS * KEYS_PER_CONNECTION;
+const KEYING = `${CLIENT_HEADER} header: ${KEYS} client keys, ${KEYS_PER_CONNECTION} per connection, round-robin`;
+
+const CASES = [
+  { id: 'none', label: '1. no limiter' },
+  { id: 'throttler', label: '2. @nestjs/throttler (memory)' },
+  { id: 'rampart-memory', label: '3. Rampart memory store' },
+  { id: 'rlf-mongo', label: '4. rate-limiter-flexible Mongo', mongo: true },
+  { id: 'rampart-mongo', label: '5. Rampart Mongo store', mongo: true },
+  { id: 'rampart-mongo-blocked', label: '6. Rampart Mongo, blocked client', mongo: true, blocked: true },
+  { id: 'rlf-mongo-blocked', label: '7. rate-limiter-flexible Mongo, blocked (ref.)', mongo: true, blocked: true },
+].filter((spec) => !process.env.BENCH_CASES || process.env.BENCH_CASES.split(',').includes(spec.id));
+
+/** The test harness's stand-in launcher (TypeScript), loaded through tsx only when needed. */
+async function startStandIn() {
+  const { tsImport } = await import('tsx/esm/api');
+  const { startMongoStandIn } = await tsImport(pathToFileURL(join(ROOT, 'test', 'harness', 'mongo-server.ts')).href, import.meta.url);
+  const logPath = join(ROOT, '.cache', 'mongo-stand-in-bench.log');
+  mkdirSync(dirname(logPath), { recursive: true });
+  const log = createWriteStream(logPath, { flags: 'w' });
+  const server = await startMongoStandIn({
+    root: ROOT,
+    // Full tiered compilation (the harness default stops at C1 for a fast start), a fixed heap.
+    jvmArgs: ['-Xms1g', '-Xmx1g', '-XX:+UseParallelGC'],
+    log: (message) => process.stderr.write(`MongoDB stand-in: ${message}\n`),
+    onStderr: (line) => log.write(`${line}\n`),
+  });
+  return {
+    url: server.url,
+    pid: server.pid,
+    stop: async () => {
+      await server.stop();
+      log.end();
+    },
+    description: `mongo-java-server stand-in (memory backend); log ${logPath}`,
+  };
+}
+
+/**
+ * Gives the database a few seconds of both limiters' kinds of operation before the first Mongo case,
+ * so that neither case pays for the JVM's just-in-time compilation (or a cold cache) more than the other.
+ */
+async function warmDatabase(url, dbName, seconds = 3) {
+  const { default: mongoose } = await import('mongoose');
+  const connection = mongoose.createConnection(url, { dbName });
+  try {
+    await connection.asPromise();
+    const byKey = connection.db.collection('warm_by_key');
+    const byId = connection.db.collection('warm_by_id');
+    await byKey.createIndex({ key: 1 }, { unique: true });
+    const until = Date.now() + seconds * 1000;
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async (_, worker) => {
+        for (let i = 0; Date.now() < until; i++) {
+          const key = keyOf(worker, i % KEYS_PER_CONNECTION);
+          const expire = new Date(Date.now() + 60_000);
+          await byKey.findOneAndUpdate(
+            { $or: [{ expire: { $gt: new Date() } }, { expire: { $eq: null } }], key },
+            { $setOnInsert: { key, expire }, $inc: { points: 1 } },
+            { upsert: true, returnDocument: 'after' },
+          );
+          await byId.findOneAndUpdate({ _id: key }, { $inc: { c1: 1 }, $max: { e: expire }, $setOnInsert: { b: 0 }, $unset: { c0: '' } }, { upsert: true, returnDocument: 'before' });
+        }
+      }),
+    );
+    await connection.db.dropDatabase();
+  } finally {
+    await connection.close();
+  }
+}
+
+// ---- one case -----------------------------------------------------------------------------------
+
+/** A running case server; `ask` sends one IPC message and waits for the reply of type `answer`. */
+async function startServer(caseId, mongoUrl, runId) {
+  const child = fork(SERVER, [], {
+    cwd: ROOT,
+    execArgv: CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF, '--cpu-prof-name', `${caseId}-${runId}.cpuprofile`] : [],
+    env: { ...process.env, BENCH_CASE: caseId, ...(mongoUrl ? { MONGO_URL: mongoUrl, BENCH_DB: `bench_${runId}_${caseId.replace(/-/g, '_')}` } : {}) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = once(child, 'exit');
+  const ready = await Promise.race([
+    nextMessage(child, 'ready'),
+    exited.then(([code]) => { throw new Error(`case server ${caseId} exited with code ${code} before it was ready`); }),
+    new Promise((_, reject) => setTimeout(() => reject(new Error(`case server ${caseId} not ready within 30 s`)), 30_000).unref()),
+  ]);
+  return {
+    port: ready.port,
+    async ask(type, answer) {
+      const reply = nextMessage(child, answer);
+      child.send({ type });
+      return reply;
+    },
+    async close() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      if (child.connected) child.send({ type: 'close' });
+      else child.kill('SIGTERM');
+      await exited;
+      clearTimeout(timer);
+    },
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+function nextMessage(child, type) {
+  return new Promise((resolve) => {
+    const onMessage = (message) => {
+      if (message?.type !== type) return;
+      child.off('message', onMessage);
+      resolve(message);
+    };
+    child.on('message', onMessage);
+  });
+}
+
+const keyOf = (connection, slot) => `client-${String(connection * KEYS_PER_CONNECTION + slot).padStart(4, '0')}`;
+
+function load(port, durationS) {
+  let connection = 0;
+  return autocannon({
+    url: `http://127.0.0.1:${port}/`,
+    connections: CONNECTIONS,
+    duration: durationS,
+    // Prebuilt requests, one per key of this connection: no per-request work in the load generator.
+    setupClient(client) {
+      const own = connection++ % CONNECTIONS;
+      client.setRequests(Array.from({ length: KEYS_PER_CONNECTION }, (_, slot) => ({ method: 'GET', path: '/', headers: { [CLIENT_HEADER]: keyOf(own, slot) } })));
+    },
+  });
+}
+
+/** Takes every key over its limit: per key, one request admitted, one denied (starting the block), one refused. */
+async function primeBlocked(port) {
+  const statuses = {};
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async (_, connection) => {
+      for (let slot = 0; slot < KEYS_PER_CONNECTION; slot++) {
+        for (let i = 0; i < 3; i++) {
+          const response = await fetch(`http://127.0.0.1:${port}/`, { headers: { [CLIENT_HEADER]: keyOf(connection, slot) } });
+          await response.arrayBuffer();
+          if (i === 2) statuses[response.status] = (statuses[response.status] ?? 0) + 1;
+        }
+      }
+    }),
+  );
+  return statuses;
+}
+
+/** CPU time (ms) used so far by a local process (Linux /proc); undefined elsewhere. */
+function processCpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+async function runCase(spec, mongo, runId, track) {
+  const server = await startServer(spec.id, mongo?.url, runId);
+  track(server);
+  try {
+    const primed = spec.blocked ? await primeBlocked(server.port) : undefined;
+    if (WARMUP_S > 0) await load(server.port, WARMUP_S);
+    await server.ask('start', 'started');
+    const dbCpuBefore = spec.mongo && mongo.pid ? processCpuMs(mongo.pid) : undefined;
+    const result = await load(server.port, DURATION_S);
+    const dbCpuAfter = dbCpuBefore !== undefined ? processCpuMs(mongo.pid) : undefined;
+    const { counts } = await server.ask('stop', 'counts');
+    const requests = Math.max(1, counts.requests);
+    const row = {
+      label: spec.label,
+      reqPerSec: Math.round(result.requests.average),
+      p50Ms: result.latency.p50,
+      p99Ms: result.latency.p99,
+      requests: result.requests.total,
+      '2xx': result['2xx'],
+      non2xx: result.non2xx,
+      errors: result.errors + result.timeouts,
+      serverCpuPercent: Math.round((counts.cpuUs / counts.elapsedUs) * 100),
+      serverCpuMsPerRequest: round(counts.cpuUs / 1000 / requests, 3),
+      serverStatuses: counts.byStatus,
+    };
+    if (spec.mongo) {
+      row.serverRequests = counts.requests;
+      row.dbCommands = counts.commands;
+      row.commandsPerRequest = round(counts.commands / requests, 4);
+      // Commands on the rate-limit collection only (the rest are Rampart's 1 s ban and list polls).
+      const decision = Object.entries(counts.commandsBy)
+        .filter(([name]) => /rate_limits$/.test(name))
+        .reduce((sum, [, n]) => sum + n, 0);
+      row.decisionCommandsPerRequest = round(decision / requests, 4);
+      row.commandsBy = counts.commandsBy;
+      if (dbCpuAfter !== undefined) row.dbCpuMsPerRequest = round((dbCpuAfter - dbCpuBefore) / requests, 3);
+      if (primed) row.primedStatuses = primed;
+    }
+    return row;
+  } finally {
+    await server.close();
+  }
+}
+
+const round = (n, digits = 2) => Number(n.toFixed(digits));
+const ratio = (a, b) => (a && b ? round(a.reqPerSec / b.reqPerSec) : null);
+
+// ---- main ---------------------------------------------------------------------------------------
+
+async function main() {
+  const runId = Date.now().toString(36);
+  let mongo;
+  let mongoNote;
+  let current;
+  const stopAll = async () => {
+    current?.kill();
+    await mongo?.stop?.();
+  };
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      stopAll().finally(() => process.exit(130));
+    });
+  }
+
+  try {
+    if (process.env.MONGO_URL) {
+      mongo = { url: process.env.MONGO_URL, description: `MONGO_URL (${process.env.MONGO_URL.replace(/\/\/[^@/]*@/, '//***@')})` };
+    } else {
+      try {
+        mongo = await startStandIn();
+      } catch (error) {
+        mongoNote = `MongoDB cases (4-7) SKIPPED: no MONGO_URL and the stand-in could not start: ${error instanceof Error ? error.message.split('\n')[0] : error}`;
+        process.stderr.write(`bench: ${mongoNote}\n`);
+      }
+    }
+    const started = Date.now();
+    const load1 = loadavg()[0];
+    const runs = {};
+    const cases = CASES.filter((spec) => !spec.mongo || mongo);
+    for (let pass = 0; pass < ROUNDS; pass++) {
+      for (const spec of pass % 2 === 0 ? cases : [...cases].reverse()) {
+        if (spec.mongo && !mongo.warm) {
+          process.stderr.write('bench: warming the database up (3 s) ...\n');
+          await warmDatabase(mongo.url, `bench_${runId}_warmup`);
+          mongo.warm = true;
+        }
+        process.stderr.write(`bench: round ${pass + 1}/${ROUNDS}: ${spec.label} ...\n`);
+        const row = await runCase(spec, mongo, `${runId}${pass}`, (server) => (current = server));
+        current = undefined;
+        (runs[spec.id] ??= []).push(row);
+      }
+    }
+    const results = {};
+    for (const spec of cases) {
+      const best = runs[spec.id].reduce((a, b) => (b.reqPerSec > a.reqPerSec ? b : a));
+      results[spec.id] = { ...best, reqPerSecByRound: runs[spec.id].map((row) => row.reqPerSec) };
+    }
+    report(results, mongo, mongoNote, Date.now() - started, load1);
+  } finally {
+    await stopAll();
+  }
+}
+
+function report(results, mongo, mongoNote, elapsedMs, load1) {
+  console.log(`\nHTTP benchmark: GET / on Nest (Express), ${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s measured per case, each case in a fresh process; best of ${ROUNDS} round(s).`);
+  console.log(`Clients: ${KEYING}. Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} CPUs, ${Math.round(totalmem() / 2 ** 30)} GiB, load average ${load1.toFixed(2)} at start; Node ${process.version}. Load generator, app and database share the machine.`);
+  console.log(mongo ? `MongoDB: ${mongo.description}` : `!! ${mongoNote}`);
+
+  const table = {};
+  for (const row of Object.values(results)) {
+    table[row.label] = {
+      'req/s': row.reqPerSec,
+      'p50 ms': row.p50Ms,
+      'p99 ms': row.p99Ms,
+      '2xx': row['2xx'],
+      'non-2xx': row.non2xx,
+      errors: row.errors,
+      'app CPU %': row.serverCpuPercent,
+      'app CPU ms/req': row.serverCpuMsPerRequest,
+      'db CPU ms/req': row.dbCpuMsPerRequest ?? '',
+      'db cmds/req': row.commandsPerRequest ?? '',
+      'rate-limit cmds/req': row.decisionCommandsPerRequest ?? '',
+    };
+  }
+  console.table(table);
+
+  const r = results;
+  const ratios = {
+    rampartMemoryVsNoLimiter: ratio(r['rampart-memory'], r.none),
+    rampartMemoryVsThrottler: ratio(r['rampart-memory'], r.throttler),
+    rampartMongoVsRateLimiterFlexibleMongo: ratio(r['rampart-mongo'], r['rlf-mongo']),
+  };
+  // Per request, the commands of the decision (on the rate-limit collection); the totals, which add
+  // Rampart's ban and list polls (two finds a second, whatever the traffic), are in the table.
+  const allowed = r['rampart-mongo'];
+  const blocked = r['rampart-mongo-blocked'];
+  const atLeast = (value, min) => (value === null ? null : value >= min);
+  const targets = [
+    { target: 'Rampart memory >= 0.9x no limiter (req/s)', value: ratios.rampartMemoryVsNoLimiter, met: atLeast(ratios.rampartMemoryVsNoLimiter, 0.9) },
+    { target: 'Rampart memory >= 1.1x @nestjs/throttler (req/s)', value: ratios.rampartMemoryVsThrottler, met: atLeast(ratios.rampartMemoryVsThrottler, 1.1) },
+    { target: 'Rampart Mongo >= 1.5x rate-limiter-flexible Mongo (req/s)', value: ratios.rampartMongoVsRateLimiterFlexibleMongo, met: atLeast(ratios.rampartMongoVsRateLimiterFlexibleMongo, 1.5) },
+    {
+      target: 'Rampart Mongo: 1 database command per allowed decision',
+      value: allowed?.decisionCommandsPerRequest ?? null,
+      totalPerRequest: allowed?.commandsPerRequest ?? null,
+      met: allowed ? Math.abs(allowed.decisionCommandsPerRequest - 1) < 0.005 && (allowed.serverStatuses[200] ?? 0) > 0 : null,
+    },
+    {
+      target: 'Rampart Mongo: 0 database commands per request of a blocked client',
+      value: blocked?.decisionCommandsPerRequest ?? null,
+      totalPerRequest: blocked?.commandsPerRequest ?? null,
+      met: blocked ? blocked.decisionCommandsPerRequest === 0 && (blocked.serverStatuses[200] ?? 0) === 0 : null,
+    },
+  ];
+  console.log('\nRatios (req/s):');
+  for (const [name, value] of Object.entries(ratios)) console.log(`  ${name}: ${value ?? 'n/a'}`);
+  console.log('Targets:');
+  for (const t of targets) {
+    const total = t.totalPerRequest !== undefined && t.totalPerRequest !== null ? `; all commands, ban/list polls included: ${t.totalPerRequest}/request` : '';
+    console.log(`  [${t.met === null ? 'n/a' : t.met ? 'MET' : 'NOT MET'}] ${t.target} (measured ${t.value ?? 'n/a'}${total})`);
+  }
+  for (const row of Object.values(results)) {
+    if (row.commandsBy) console.log(`  ${row.label}: ${row.serverRequests} requests in the window (statuses ${JSON.stringify(row.serverStatuses)}), commands ${JSON.stringify(row.commandsBy)}`);
+  }
+
+  console.log(
+    JSON.stringify({
+      bench: 'http',
+      endpoint: 'GET / (Nest, Express)',
+      connections: CONNECTIONS,
+      warmupS: WARMUP_S,
+      durationS: DURATION_S,
+      clients: KEYING,
+      rounds: ROUNDS,
+      machine: { cpus: availableParallelism(), cpu: cpus()[0]?.model ?? null, node: process.version, loadAverageAtStart: round(load1) },
+      mongo: mongo ? mongo.description : null,
+      ...(mongoNote ? { mongoSkipped: mongoNote } : {}),
+      cases: results,
+      ratios,
+      targets,
+      elapsedS: round(elapsedMs / 1000, 1),
+    }),
+  );
+}
+
+main().catch((error) => {
+  console.error('bench/http.mjs failed:', error);
+  process.exitCode = 1;
+});
