@@ -27,6 +27,17 @@ const SWEEP_PER_CALL = 2;
 export class MemoryRateLimitStore implements RateLimitStore {
   private readonly entries = new Map<string, Entry>();
   private readonly maxKeys: number;
+  /**
+   * Cursors over `entries`, kept across calls. A Map iterator stays valid while entries are deleted
+   * and re-inserted (it moves on to re-inserted ones), whereas a fresh iterator walks over every slot
+   * deleted since the map last compacted: with many evictions that made each call O(n).
+   *
+   * `evictionCursor` deletes every entry it passes, so everything before it is gone and the entry
+   * it reaches next is always the least recently used one. `sweepCursor` walks round the map looking
+   * for expired entries and leaves live ones in place.
+   */
+  private evictionCursor: Iterator<string> | undefined;
+  private sweepCursor: Iterator<[string, Entry]> | undefined;
 
   constructor(options: MemoryRateLimitStoreOptions = {}) {
     this.maxKeys = options.maxKeys ?? 100_000;
@@ -76,17 +87,29 @@ export class MemoryRateLimitStore implements RateLimitStore {
   /** Drops everything. */
   clear(): void {
     this.entries.clear();
+    this.evictionCursor = undefined;
+    this.sweepCursor = undefined;
   }
 
   private sweep(nowMs: number): void {
     while (this.entries.size > this.maxKeys) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
+      this.evictionCursor ??= this.entries.keys();
+      const oldest = this.evictionCursor.next();
+      if (oldest.done) {
+        this.evictionCursor = undefined;
+        continue;
+      }
+      this.entries.delete(oldest.value);
     }
-    let examined = 0;
-    for (const [key, entry] of this.entries) {
-      if (++examined > SWEEP_PER_CALL) break;
-      if (entry.expiresAtMs <= nowMs) this.entries.delete(key);
+    for (let examined = 0; examined < SWEEP_PER_CALL; examined++) {
+      this.sweepCursor ??= this.entries.entries();
+      const step = this.sweepCursor.next();
+      if (step.done) {
+        this.sweepCursor = undefined; // wrap around on the next call
+        break;
+      }
+      const [key, entry] = step.value;
+      if (entry.expiresAtMs <= nowMs && this.entries.get(key) === entry) this.entries.delete(key);
     }
   }
 }

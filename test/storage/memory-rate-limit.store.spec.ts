@@ -16,6 +16,28 @@ describe('MemoryRateLimitStore', () => {
     expect(await store.get('c', rule, T0)).not.toBeNull();
   });
 
+  it('keeps exactly the most recently used keys through many evictions (compared with a reference LRU)', async () => {
+    const maxKeys = 50;
+    const store = new MemoryRateLimitStore({ maxKeys });
+    const reference: string[] = []; // least recently used first
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed / 2147483648);
+    const wide: StoreRule = { ...rule, limit: 1_000_000, windowMs: 3_600_000 };
+    for (let i = 0; i < 5_000; i++) {
+      const key = `k${Math.floor(random() * 200)}`;
+      await store.consume(key, wide, T0, 1);
+      const at = reference.indexOf(key);
+      if (at >= 0) reference.splice(at, 1);
+      reference.push(key);
+      if (reference.length > maxKeys) reference.shift();
+    }
+    expect(store.size).toBe(maxKeys);
+    for (let k = 0; k < 200; k++) {
+      const key = `k${k}`;
+      expect([key, (await store.get(key, wide, T0)) !== null]).toEqual([key, reference.includes(key)]);
+    }
+  });
+
   it('treats expired state as absent and sweeps it without a timer', async () => {
     const store = new MemoryRateLimitStore();
     await store.consume('old', rule, T0, 2);
