@@ -20,6 +20,8 @@ module.exports = {
     '^nest-rampart$': '<rootDir>/lib/index.ts',
     '^nest-rampart/mongo$': '<rootDir>/lib/storage/mongo/index.ts',
   },
+  // The default reporter, then one plain closing line: `tests: N passed, N failed, N skipped`.
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
   globalSetup: '<rootDir>/test/harness/global-setup.ts',
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
 };

@@ -18,6 +18,8 @@ import { RouteRulesResolver, type RouteRule, type RouteRules } from './route-rul
 
 /** Client keys longer than this are stored as a hash, so hostile identities cannot bloat the store. */
 const MAX_CLIENT_KEY_LENGTH = 128;
+/** Peers whose parsed address is remembered (the cache is emptied when full). */
+const PEER_CACHE_SIZE = 10_000;
 
 /**
  * What a key resolver returned, as a client key: a non-empty string as it is, a number (a numeric
@@ -68,6 +70,10 @@ interface RuleResult extends HeaderItem {
  */
 @Injectable()
 export class RateLimitGuard implements CanActivate {
+  private readonly peerAddresses = new Map<string, string | null>();
+  /** `RateLimit-Policy` of each route, which only changes with the rules that were counted. */
+  private readonly policies = new WeakMap<RouteRules, string>();
+
   constructor(
     @Inject(RATE_LIMIT_CONFIG) protected readonly config: RateLimitConfig,
     protected readonly routeRules: RouteRulesResolver,
@@ -128,7 +134,7 @@ export class RateLimitGuard implements CanActivate {
     if (refusal) return this.refuse(context, response, refusal, nowMs);
     const counted = results.filter((r): r is RuleResult => r !== undefined);
     if (counted.length === 0) return true;
-    this.writeHeaders(response, counted, nowMs);
+    this.writeHeaders(response, counted, nowMs, counted.length === route.rules.length ? route : undefined);
 
     let violated: RuleResult | undefined;
     for (const r of counted) {
@@ -160,7 +166,16 @@ export class RateLimitGuard implements CanActivate {
    * proxy); null when it cannot be known. Allow/deny lists and range bans match it.
    */
   protected getClientAddress(request: unknown): string | null {
-    return resolveClientAddress(peerAddress(request), requestHeaders(request), this.config.trust);
+    const peer = peerAddress(request);
+    if (this.config.trust !== null || peer === undefined) return resolveClientAddress(peer, requestHeaders(request), this.config.trust);
+    // Without trusted proxies the address depends on the peer alone: parse each peer once.
+    let address = this.peerAddresses.get(peer);
+    if (address === undefined) {
+      address = resolveClientAddress(peer, {}, null);
+      if (this.peerAddresses.size >= PEER_CACHE_SIZE) this.peerAddresses.clear();
+      this.peerAddresses.set(peer, address);
+    }
+    return address;
   }
 
   /**
@@ -275,9 +290,20 @@ export class RateLimitGuard implements CanActivate {
     return tracker.length > MAX_CLIENT_KEY_LENGTH ? `sha256:${createHash('sha256').update(tracker).digest('base64url')}` : tracker;
   }
 
-  private writeHeaders(response: unknown, items: readonly RuleResult[], nowMs: number): void {
+  /** The policy header of `items`, formatted once per route when every rule of the route was counted. */
+  private policyHeader(items: readonly RuleResult[], route: RouteRules | undefined): string {
+    if (route === undefined) return formatRateLimitPolicy(items);
+    let policy = this.policies.get(route);
+    if (policy === undefined) {
+      policy = formatRateLimitPolicy(items);
+      this.policies.set(route, policy);
+    }
+    return policy;
+  }
+
+  private writeHeaders(response: unknown, items: readonly RuleResult[], nowMs: number, route?: RouteRules): void {
     if (this.config.standardHeaders) {
-      setHeader(response, 'RateLimit-Policy', formatRateLimitPolicy(items));
+      setHeader(response, 'RateLimit-Policy', this.policyHeader(items, route));
       setHeader(response, 'RateLimit', formatRateLimit(items, nowMs));
     }
     if (this.config.legacyHeaders) {
