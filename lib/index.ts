@@ -8,6 +8,7 @@ export { RateLimitExceededException, type RateLimitProblem } from './rate-limit.
 export { RateLimitConfigurationError } from './errors/rate-limit-configuration.error.js';
 export { ClientBannedException, type ClientBannedProblem, type ClientBanReason } from './errors/client-banned.exception.js';
 export { ClientBlockedException, type ClientBlockedProblem, type ClientBlock } from './errors/client-blocked.exception.js';
+export { StoreUnavailableException, type StoreUnavailableProblem } from './errors/store-unavailable.exception.js';
 export { ProtectionService, type ClientStatus, type ViolationReport } from './protection/protection.service.js';
 export type { ProtectionVerdict, ViolationOutcome } from './protection/protection-verdict.js';
 export { DEFAULT_ESCALATION_POLICY, decideEscalation, type EscalationPolicy, type EscalationDecision, type EscalationInput } from './core/escalation.js';
@@ -20,6 +21,8 @@ export {
   type BlockEvent,
   type BanEvent,
   type UnbanEvent,
+  type StoreDownEvent,
+  type StoreUpEvent,
 } from './events/rate-limit-events.js';
 export type { RateLimitModuleOptions, RateLimitModuleExtras, RateLimitViolation } from './rate-limit-options.interface.js';
 export type { RateLimitAdminOptions } from './admin/admin-options.interface.js';
@@ -35,7 +38,7 @@ export type {
   AdminViolationPage,
   AdminViolationView,
 } from './admin/dto/views.dto.js';
-export type { RateLimitRule, ThrottleRule, ClientKeyResolver } from './rate-limit-rule.interface.js';
+export type { RateLimitRule, ThrottleRule, ClientKeyResolver, StoreErrorPolicy } from './rate-limit-rule.interface.js';
 export type { RouteRule, RouteRules } from './route-rules.resolver.js';
 export type { RateLimitStore } from './storage/rate-limit-store.interface.js';
 export type { RampartStorage } from './storage/rampart-storage.interface.js';

@@ -4,7 +4,7 @@ import type { Clock } from './core/clock.js';
 import type { EscalationPolicy } from './core/escalation.js';
 import type { TrustProxyOptions } from './core/ip/trust-proxy.js';
 import type { RateLimitEventHandlers } from './events/rate-limit-events.js';
-import type { ClientKeyResolver, RateLimitRule } from './rate-limit-rule.interface.js';
+import type { ClientKeyResolver, RateLimitRule, StoreErrorPolicy } from './rate-limit-rule.interface.js';
 import type { MemoryRateLimitStoreOptions } from './storage/memory-rate-limit.store.js';
 import type { RampartStorage } from './storage/rampart-storage.interface.js';
 import type { RateLimitStore } from './storage/rate-limit-store.interface.js';
@@ -26,6 +26,25 @@ export interface RateLimitModuleOptions {
   storage?: RampartStorage;
   /** Where rate-limit counters live; overrides `storage.rateLimits`. @default `storage.rateLimits` */
   store?: RateLimitStore;
+  /**
+   * Longest wait for the rate-limit store on a request, in milliseconds. A call that fails or takes
+   * longer marks the store down, and the request is answered by `onStoreError` (or `storeFallback`).
+   * The store is still tried on every request, so the first answer in time brings it back.
+   * @default 500
+   */
+  storeTimeoutMs?: number;
+  /**
+   * What rules answer while the store is down: `'allow'` admits requests uncounted (fail open),
+   * `'deny'` answers 503 with `Retry-After: 1` (fail closed). A rule's own `onStoreError` wins.
+   * @default 'allow'
+   */
+  onStoreError?: StoreErrorPolicy;
+  /**
+   * While the store is down, count requests in an in-process memory store instead of applying
+   * `onStoreError`, so that limits still hold (per instance, not across instances).
+   * @default false
+   */
+  storeFallback?: boolean;
   /** Options of the default memory counter store (ignored when `store` or `storage` is given). */
   memoryStore?: MemoryRateLimitStoreOptions;
   /**
@@ -51,9 +70,10 @@ export interface RateLimitModuleOptions {
    */
   banSyncIntervalMs?: number;
   /**
-   * Callbacks for violations, blocks, bans and unbans. They never change a response: a callback
-   * that throws is logged. With `@nestjs/event-emitter` in the app the same events are also
-   * emitted as `rampart.violation`, `rampart.block`, `rampart.ban` and `rampart.unban`.
+   * Callbacks for violations, blocks, bans, unbans and store outages. They never change a response:
+   * a callback that throws is logged. With `@nestjs/event-emitter` in the app the same events are
+   * also emitted as `rampart.violation`, `rampart.block`, `rampart.ban`, `rampart.unban`,
+   * `rampart.store.down` and `rampart.store.up`.
    */
   events?: RateLimitEventHandlers;
   /** Identity for every rule: user id, API key... Falls back to the client address when it returns nothing. */

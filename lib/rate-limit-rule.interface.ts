@@ -10,6 +10,13 @@ import type { EscalationPolicy } from './core/escalation.js';
 export type ClientKeyResolver = (context: ExecutionContext) => string | undefined | Promise<string | undefined>;
 
 /**
+ * What a rule answers while the rate-limit store is down (failing or slower than `storeTimeoutMs`):
+ * `'allow'` admits the request without counting it (no rate-limit headers); `'deny'` answers 503
+ * with `Retry-After: 1`.
+ */
+export type StoreErrorPolicy = 'allow' | 'deny';
+
+/**
  * One rate-limit rule. Durations are milliseconds throughout.
  *
  * @example
@@ -65,6 +72,15 @@ export interface RateLimitRule {
    * { name: 'login', limit: 5, windowMs: 60_000, escalation: { blockAfterViolations: 2, blockDurationMs: 3_600_000 } }
    */
   escalation?: Partial<EscalationPolicy> | false;
+  /**
+   * What this rule answers while the store is down: `'allow'` (fail open) or `'deny'` (fail
+   * closed: 503). Ignored when the module's `storeFallback` is on.
+   * @default the module's `onStoreError`
+   *
+   * @example
+   * { name: 'login', limit: 5, windowMs: 60_000, onStoreError: 'deny' }
+   */
+  onStoreError?: StoreErrorPolicy;
 }
 
 /** What `@Throttle` accepts: a full rule, or fields overriding the module rule of the same name. */

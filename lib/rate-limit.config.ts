@@ -11,7 +11,7 @@ import * as messages from './errors/messages.js';
 import { RateLimitConfigurationError } from './errors/rate-limit-configuration.error.js';
 import type { RateLimitEventHandlers } from './events/rate-limit-events.js';
 import type { RateLimitModuleOptions, RateLimitViolation } from './rate-limit-options.interface.js';
-import type { ClientKeyResolver, RateLimitRule, ThrottleRule } from './rate-limit-rule.interface.js';
+import type { ClientKeyResolver, RateLimitRule, StoreErrorPolicy, ThrottleRule } from './rate-limit-rule.interface.js';
 import { memoryStorage } from './storage/memory-storage.js';
 import type { RampartStorage } from './storage/rampart-storage.interface.js';
 import type { RateLimitStore } from './storage/rate-limit-store.interface.js';
@@ -30,6 +30,8 @@ export interface ResolvedRule {
   readonly skipIf?: (context: ExecutionContext) => boolean | Promise<boolean>;
   /** The rule's own escalation settings, checked but not yet merged (see `ruleEscalation`). */
   readonly escalation?: Partial<EscalationPolicy> | false;
+  /** The rule's own store-outage policy; the module's applies when absent. */
+  readonly onStoreError?: StoreErrorPolicy;
   /** What the store receives. */
   readonly storeRule: StoreRule;
 }
@@ -45,6 +47,12 @@ export interface RateLimitConfig {
   readonly escalation: EscalationPolicy | false;
   readonly violationRetentionMs: number;
   readonly banSyncIntervalMs: number;
+  /** Longest wait for a rate-limit store call on a request. */
+  readonly storeTimeoutMs: number;
+  /** What rules without their own `onStoreError` answer while the store is down. */
+  readonly onStoreError: StoreErrorPolicy;
+  /** Count in an in-process memory store while the store is down. */
+  readonly storeFallback: boolean;
   readonly events?: RateLimitEventHandlers;
   readonly keyResolver?: ClientKeyResolver;
   readonly trust: CompiledTrust | null;
@@ -62,6 +70,10 @@ export interface RateLimitConfig {
 export const DEFAULT_VIOLATION_RETENTION_MS = 30 * 86_400_000;
 /** Each instance fetches ban and list changes every second unless `banSyncIntervalMs` says otherwise. */
 export const DEFAULT_BAN_SYNC_INTERVAL_MS = 1_000;
+/** A rate-limit store call on a request waits at most this long unless `storeTimeoutMs` says otherwise. */
+export const DEFAULT_STORE_TIMEOUT_MS = 500;
+
+const STORE_ERROR_POLICIES: readonly unknown[] = ['allow', 'deny'];
 
 export const DEFAULT_RULE: RateLimitRule = Object.freeze({
   name: 'default',
@@ -102,6 +114,9 @@ export function resolveRule(rule: ThrottleRule, path: string, problems: string[]
     problems.push(messages.badScope(`${path}.scope`, rule.scope));
   }
   checkEscalation(rule.escalation, `${path}.escalation`, problems);
+  if (rule.onStoreError !== undefined && !STORE_ERROR_POLICIES.includes(rule.onStoreError)) {
+    problems.push(messages.badStoreErrorPolicy(`${path}.onStoreError`, rule.onStoreError));
+  }
   const storeRule: StoreRule = Object.freeze({
     name,
     algorithm,
@@ -122,6 +137,7 @@ export function resolveRule(rule: ThrottleRule, path: string, problems: string[]
     ...(rule.scope !== undefined ? { scope: rule.scope } : {}),
     ...(rule.skipIf ? { skipIf: rule.skipIf } : {}),
     ...(rule.escalation !== undefined ? { escalation: rule.escalation } : {}),
+    ...(rule.onStoreError !== undefined ? { onStoreError: rule.onStoreError } : {}),
     storeRule,
   });
 }
@@ -252,6 +268,11 @@ export function resolveRateLimitConfig(options: RateLimitModuleOptions = {}): Ra
   }
   const banSyncIntervalMs = options.banSyncIntervalMs ?? DEFAULT_BAN_SYNC_INTERVAL_MS;
   if (!isPositiveInteger(banSyncIntervalMs)) problems.push(messages.notPositiveInteger('banSyncIntervalMs', banSyncIntervalMs));
+  const storeTimeoutMs = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+  if (!isPositiveInteger(storeTimeoutMs)) problems.push(messages.notPositiveInteger('storeTimeoutMs', storeTimeoutMs));
+  const onStoreError = options.onStoreError ?? 'allow';
+  if (!STORE_ERROR_POLICIES.includes(onStoreError)) problems.push(messages.badStoreErrorPolicy('onStoreError', onStoreError));
+  if (options.storeFallback !== undefined && typeof options.storeFallback !== 'boolean') problems.push(messages.badBoolean('storeFallback', options.storeFallback));
   const escalationProblems = problems.length;
   checkEscalation(options.escalation, 'escalation', problems);
   const escalation: EscalationPolicy | false =
@@ -267,7 +288,7 @@ export function resolveRateLimitConfig(options: RateLimitModuleOptions = {}): Ra
   if (events !== undefined) {
     if (typeof events !== 'object' || events === null || Array.isArray(events)) problems.push(messages.badEvents(events));
     else {
-      for (const name of ['onViolation', 'onBlock', 'onBan', 'onUnban'] as const) {
+      for (const name of ['onViolation', 'onBlock', 'onBan', 'onUnban', 'onStoreDown', 'onStoreUp'] as const) {
         if (events[name] !== undefined && typeof events[name] !== 'function') problems.push(messages.notAFunction(`events.${name}`, events[name]));
       }
     }
@@ -282,6 +303,9 @@ export function resolveRateLimitConfig(options: RateLimitModuleOptions = {}): Ra
     escalation,
     violationRetentionMs,
     banSyncIntervalMs,
+    storeTimeoutMs,
+    onStoreError,
+    storeFallback: options.storeFallback ?? false,
     ...(events ? { events } : {}),
     ...(options.keyResolver ? { keyResolver: options.keyResolver } : {}),
     trust,

@@ -6,15 +6,19 @@ import { clientKeyForAddress } from './core/ip/client-key.js';
 import type { ConsumeResult, StoreRule } from './core/rule-decision.js';
 import { ClientBannedException, type ClientBanReason } from './errors/client-banned.exception.js';
 import { ClientBlockedException, type ClientBlock } from './errors/client-blocked.exception.js';
-import { bannedDetail, blockedDetail, defaultViolationDetail, denyListedDetail } from './errors/messages.js';
+import { bannedDetail, blockedDetail, defaultViolationDetail, denyListedDetail, storeUnavailableDetail } from './errors/messages.js';
+import { StoreUnavailableException } from './errors/store-unavailable.exception.js';
 import { peerAddress, requestHeaders, setHeader } from './http-exchange.js';
 import { ProtectionService } from './protection/protection.service.js';
 import { NO_OUTCOME, type ProtectionVerdict, type ViolationOutcome } from './protection/protection-verdict.js';
-import { ruleEscalation, type RateLimitConfig } from './rate-limit.config.js';
+import { withTimeout } from './protection/store-health.js';
+import { ruleEscalation, type RateLimitConfig, type ResolvedRule } from './rate-limit.config.js';
 import { RATE_LIMIT_CONFIG } from './rate-limit.constants.js';
 import { RateLimitExceededException } from './rate-limit.exception.js';
 import type { RateLimitViolation } from './rate-limit-options.interface.js';
 import { RouteRulesResolver, type RouteRule, type RouteRules } from './route-rules.resolver.js';
+import { MemoryRateLimitStore } from './storage/memory-rate-limit.store.js';
+import type { RateLimitStore } from './storage/rate-limit-store.interface.js';
 
 /** Client keys longer than this are stored as a hash, so hostile identities cannot bloat the store. */
 const MAX_CLIENT_KEY_LENGTH = 128;
@@ -73,6 +77,8 @@ export class RateLimitGuard implements CanActivate {
   private readonly peerAddresses = new Map<string, string | null>();
   /** `RateLimit-Policy` of each route, which only changes with the rules that were counted. */
   private readonly policies = new WeakMap<RouteRules, string>();
+  /** Counts requests while the store is down, with `storeFallback` (created on the first outage). */
+  private fallbackStore: RateLimitStore | undefined;
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) protected readonly config: RateLimitConfig,
@@ -97,6 +103,7 @@ export class RateLimitGuard implements CanActivate {
     if (verdict.status !== 'none') return this.refuse(context, response, verdict, nowMs);
 
     let refusal: ProtectionVerdict | undefined;
+    let storeDenied = false;
     const results = await Promise.all(
       route.rules.map(async (routeRule): Promise<RuleResult | undefined> => {
         const { rule } = routeRule;
@@ -117,7 +124,12 @@ export class RateLimitGuard implements CanActivate {
         }
         const cost = typeof rule.cost === 'number' ? rule.cost : requestCost(await rule.cost(context), rule.storeRule);
         const key = this.generateKey(context, ruleTracker, routeRule);
-        const result = await this.config.store.consume(key, rule.storeRule, nowMs, cost);
+        const result = await this.consume(key, rule, nowMs, cost);
+        if (result === 'allow') return undefined;
+        if (result === 'deny') {
+          storeDenied = true;
+          return undefined;
+        }
         return {
           routeRule,
           clientKey: ruleClientKey,
@@ -132,6 +144,10 @@ export class RateLimitGuard implements CanActivate {
       }),
     );
     if (refusal) return this.refuse(context, response, refusal, nowMs);
+    if (storeDenied) {
+      setHeader(response, 'Retry-After', '1');
+      return this.throwStoreUnavailableException(context);
+    }
     const counted = results.filter((r): r is RuleResult => r !== undefined);
     if (counted.length === 0) return true;
     this.writeHeaders(response, counted, nowMs, counted.length === route.rules.length ? route : undefined);
@@ -228,6 +244,37 @@ export class RateLimitGuard implements CanActivate {
    */
   protected throwClientBannedException(_context: ExecutionContext, reason: ClientBanReason): never {
     throw new ClientBannedException(reason, reason === 'banned' ? bannedDetail() : denyListedDetail());
+  }
+
+  /**
+   * Answers a request that a rule with `onStoreError: 'deny'` refuses while the store is down.
+   * `Retry-After: 1` is already set. The default throws `StoreUnavailableException` (503, problem details).
+   */
+  protected throwStoreUnavailableException(_context: ExecutionContext): never {
+    throw new StoreUnavailableException(storeUnavailableDetail(), 1);
+  }
+
+  /**
+   * One rule's decision from the store, waiting at most `storeTimeoutMs`. When the store fails or
+   * times out: the fallback memory store's decision with `storeFallback`, otherwise the rule's
+   * `onStoreError` policy. The store is tried on every request, so it is used again as soon as it answers.
+   */
+  private async consume(key: string, rule: ResolvedRule, nowMs: number, cost: number): Promise<ConsumeResult | 'allow' | 'deny'> {
+    const { store, storeTimeoutMs } = this.config;
+    const health = this.protection.storeHealth;
+    const call = health.start();
+    try {
+      const result = await withTimeout(() => store.consume(key, rule.storeRule, nowMs, cost), storeTimeoutMs);
+      health.succeeded(call);
+      return result;
+    } catch (error) {
+      health.failed(call, error);
+    }
+    if (this.config.storeFallback) {
+      this.fallbackStore ??= new MemoryRateLimitStore();
+      return this.fallbackStore.consume(key, rule.storeRule, nowMs, cost);
+    }
+    return rule.onStoreError ?? this.config.onStoreError;
   }
 
   private refuse(context: ExecutionContext, response: unknown, verdict: ProtectionVerdict, nowMs: number): never {

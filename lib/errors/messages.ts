@@ -62,7 +62,19 @@ export const retentionBelowBanWindow = (path: string, window: number, retention:
   `${path}.permanentBanWindowMs (${window}) is longer than violationRetentionMs (${retention}): violations would be purged before they count. Raise violationRetentionMs or shorten the window.`;
 
 export const badEvents = (value: unknown) =>
-  `events must be an object of callbacks (onViolation, onBlock, onBan, onUnban), got ${describe(value)}.`;
+  `events must be an object of callbacks (onViolation, onBlock, onBan, onUnban, onStoreDown, onStoreUp), got ${describe(value)}.`;
+
+export const badStoreErrorPolicy = (path: string, value: unknown) =>
+  `${path} must be 'allow' (admit requests uncounted while the store is down) or 'deny' (answer 503), got ${describe(value)}.`;
+
+export const storeDown = (reason: string, fallback: boolean) =>
+  `Rate-limit store unavailable (${reason}): answering by ${fallback ? 'the in-process fallback store (limits hold per instance)' : 'each rule\'s onStoreError policy'} until it answers again.`;
+
+export const storeUp = (downForMs: number) => `Rate-limit store available again after ${downForMs} ms.`;
+
+export const storeTimedOut = (timeoutMs: number) => `timed out after ${timeoutMs} ms`;
+
+export const storeUnavailableDetail = () => 'The rate-limit store is unavailable, so this request cannot be admitted. Retry in 1 s.';
 
 export const listenerFailed = (event: string, where: string, error: unknown) =>
   `${where} failed on ${event}: ${errorText(error)}. The request was answered as usual.`;

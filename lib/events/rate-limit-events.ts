@@ -13,6 +13,8 @@ export const RAMPART_EVENTS = Object.freeze({
   block: 'rampart.block',
   ban: 'rampart.ban',
   unban: 'rampart.unban',
+  storeDown: 'rampart.store.down',
+  storeUp: 'rampart.store.up',
 } as const);
 
 export type RampartEventName = (typeof RAMPART_EVENTS)[keyof typeof RAMPART_EVENTS];
@@ -80,12 +82,30 @@ export interface UnbanEvent {
   readonly atMs: number;
 }
 
+/** The rate-limit store failed or timed out after answering before (or since startup). */
+export interface StoreDownEvent {
+  /** What went wrong: the store's error message, or `timed out after <n> ms`. */
+  readonly reason: string;
+  /** Epoch ms. */
+  readonly atMs: number;
+}
+
+/** The rate-limit store answered again after being down. */
+export interface StoreUpEvent {
+  /** How long it was down, in milliseconds. */
+  readonly downForMs: number;
+  /** Epoch ms. */
+  readonly atMs: number;
+}
+
 /** Payload of each event, by name. */
 export interface RampartEventMap {
   'rampart.violation': ViolationEvent;
   'rampart.block': BlockEvent;
   'rampart.ban': BanEvent;
   'rampart.unban': UnbanEvent;
+  'rampart.store.down': StoreDownEvent;
+  'rampart.store.up': StoreUpEvent;
 }
 
 /**
@@ -98,6 +118,10 @@ export interface RateLimitEventHandlers {
   onBlock?: (event: BlockEvent) => void | Promise<void>;
   onBan?: (event: BanEvent) => void | Promise<void>;
   onUnban?: (event: UnbanEvent) => void | Promise<void>;
+  /** The rate-limit store stopped answering (once per outage). */
+  onStoreDown?: (event: StoreDownEvent) => void | Promise<void>;
+  /** The rate-limit store answers again (once per outage). */
+  onStoreUp?: (event: StoreUpEvent) => void | Promise<void>;
 }
 
 /** The `events` handler of each event. */
@@ -106,4 +130,6 @@ export const EVENT_HANDLERS: { readonly [N in RampartEventName]: keyof RateLimit
   'rampart.block': 'onBlock',
   'rampart.ban': 'onBan',
   'rampart.unban': 'onUnban',
+  'rampart.store.down': 'onStoreDown',
+  'rampart.store.up': 'onStoreUp',
 });

@@ -10,6 +10,7 @@ import { isBanActive, type Ban, type BanKind, type BanTarget, type NewBan } from
 import type { Violation } from '../storage/violation-store.interface.js';
 import { entryId, ProtectionCache } from './protection-cache.js';
 import { NO_OUTCOME, outcomeOfBan, type ProtectionVerdict, type ViolationOutcome } from './protection-verdict.js';
+import { StoreHealth } from './store-health.js';
 
 /**
  * Each poll re-reads changes from this long before the previous poll started, so that a record
@@ -91,11 +92,15 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
    */
   private writeSeq = 0;
   private readonly localWrites = new Map<string, number>();
+  /** Whether the rate-limit store answers the guard's calls (logged and announced on each change). */
+  readonly storeHealth: StoreHealth;
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) private readonly config: RateLimitConfig,
     private readonly events: RateLimitEventsPublisher,
-  ) {}
+  ) {
+    this.storeHealth = new StoreHealth(config.clock, events, config.storeFallback);
+  }
 
   async onModuleInit(): Promise<void> {
     await this.config.storage.init?.();
