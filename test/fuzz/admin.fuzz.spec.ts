@@ -313,7 +313,7 @@ const VARIANTS: Variant[] = [
   { name: 'fastify', adapter: 'fastify' },
 ];
 
-for (const variant of VARIANTS) defineProperties(`${variant.name}, memory storage`, variant, () => memoryStorage(), 200);
+for (const variant of VARIANTS) defineProperties(`${variant.name}, memory storage`, variant, () => memoryStorage(), 120);
 
 describeMongo('admin API (property-based) on the MongoDB storage', () => {
   const dbName = uniqueDbName('admin_fuzz');

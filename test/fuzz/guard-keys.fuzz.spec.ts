@@ -115,7 +115,7 @@ describe.each(ADAPTERS)('guard keys (property-based) on %s', (adapter) => {
         if (id !== '') expect(first!.endsWith(storedClientKey(id))).toBe(true);
         expect(await store.get(first!, { name: 'default', limit: 2, windowMs: 60_000, algorithm: 'fixed-window' } as StoreRule, clock.now())).not.toBeNull();
       }),
-      fuzzParams(250),
+      fuzzParams(150),
     );
   });
 
@@ -142,7 +142,7 @@ describe.each(ADAPTERS)('guard keys (property-based) on %s', (adapter) => {
           for (const key of keys) expect(key.length).toBeLessThanOrEqual(MAX_STORED_KEY);
         },
       ),
-      fuzzParams(100),
+      fuzzParams(60),
     );
   });
 });
