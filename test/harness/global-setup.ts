@@ -5,7 +5,7 @@
  * - Otherwise the mongo-java-server stand-in is started and its URL exported as MONGO_URL; workers are
  *   started after this and inherit the environment (in-band runs share it).
  * - If it cannot start: under CI the whole run fails; locally a warning is printed and
- *   RAMPART_MONGO_UNAVAILABLE carries the reason, so describeMongo() suites are skipped.
+ *   RAMPART_MONGO_UNAVAILABLE carries the reason, and each describeMongo() suite fails with it.
  *
  * It is started for every run, Mongo suites selected or not: it is ready in about 1 s on an idle
  * 2-core machine (under 3 s under load, plus one Maven fetch of the jars the first time), too little to
@@ -55,7 +55,7 @@ export default async function globalSetup(): Promise<void> {
     process.env['RAMPART_MONGO_UNAVAILABLE'] = reason;
     const bar = '!'.repeat(78);
     process.stderr.write(
-      `\n${bar}\n!! MongoDB UNAVAILABLE: the Mongo suites will be SKIPPED.\n!! ${reason.split('\n').join('\n!! ')}\n` +
+      `\n${bar}\n!! MongoDB UNAVAILABLE: the Mongo suites will FAIL.\n!! ${reason.split('\n').join('\n!! ')}\n` +
         `!! (Under CI this fails the run. Set MONGO_URL to use a running MongoDB instead.)\n${bar}\n\n`,
     );
   }

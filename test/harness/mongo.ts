@@ -28,15 +28,14 @@ export function mongoUrl(): string {
   throw new Error(
     isCi()
       ? `MongoDB is required under CI but is unavailable: ${reason}`
-      : `MongoDB is unavailable (${reason}); wrap Mongo suites in describeMongo() so they are skipped locally`,
+      : `MongoDB is unavailable (${reason}): install a JDK 17+ and Maven, or set MONGO_URL`,
   );
 }
 
-let warned = false; // once per spec file (each file has its own module registry)
-
 /**
- * `describe` when MongoDB is available. Otherwise, locally, `describe.skip` with a warning; under CI
- * the suite fails instead of being skipped.
+ * `describe` when MongoDB is available. Otherwise the suite fails with the reason and how to fix it
+ * (install a JDK 17+ and Maven for the stand-in, or set MONGO_URL): a Mongo suite never passes
+ * without having run.
  */
 export function describeMongo(name: string, fn: () => void): void {
   const reason = mongoUnavailableReason();
@@ -44,20 +43,11 @@ export function describeMongo(name: string, fn: () => void): void {
     describe(name, fn);
     return;
   }
-  if (isCi()) {
-    describe(name, () => {
-      it('has a MongoDB to run against', () => {
-        throw new Error(`MongoDB is required under CI but is unavailable: ${reason}`);
-      });
+  describe(name, () => {
+    it('has a MongoDB to run against', () => {
+      throw new Error(`MongoDB is unavailable${isCi() ? ' under CI' : ''}: ${reason}`);
     });
-    return;
-  }
-  if (!warned) {
-    warned = true;
-    // Straight to stderr: Jest does not show console output of a file whose tests are all skipped.
-    process.stderr.write(`WARNING: SKIPPING Mongo suite "${name}": MongoDB is unavailable: ${reason}\n`);
-  }
-  describe.skip(name, fn);
+  });
 }
 
 /**
