@@ -49,6 +49,11 @@ export function checkCollectionName(value: unknown, storeName: string, fallback:
   return value;
 }
 
+/** Whether `error` is MongoDB's duplicate-key error (E11000). */
+export function isDuplicateKey(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 11000;
+}
+
 /**
  * Runs a single-document upsert again once when it loses a duplicate-key race: two first upserts
  * of one `_id` at the same moment may both try to insert, and the loser's retry finds the document.
@@ -58,7 +63,7 @@ export async function retryOnDuplicateKey<T>(operation: () => Promise<T>, onRetr
   try {
     return await operation();
   } catch (error) {
-    if ((error as { code?: unknown } | null)?.code !== 11000) throw error;
+    if (!isDuplicateKey(error)) throw error;
     onRetry?.();
     return operation();
   }

@@ -1,12 +1,12 @@
 import type { Collection, Connection, Model } from 'mongoose';
 import { gridOf } from '../../core/algorithms/gcra.algorithm.js';
-import { getAlgorithm } from '../../core/algorithms/index.js';
 import type { FixedWindowState } from '../../core/algorithms/fixed-window.algorithm.js';
 import type { SlidingLogState } from '../../core/algorithms/sliding-log.algorithm.js';
 import type { SlidingWindowCounterState } from '../../core/algorithms/sliding-window-counter.algorithm.js';
 import type { TokenBucketState } from '../../core/algorithms/token-bucket.algorithm.js';
 import { decideRule, peekRule, type ConsumeResult, type RuleState, type StoreRule } from '../../core/rule-decision.js';
 import type { RateLimitStore } from '../rate-limit-store.interface.js';
+import { isDuplicateKey, retryOnDuplicateKey } from './mongo-collection.js';
 import { RateLimitState, RateLimitStateSchema } from './schemas/rate-limit-state.schema.js';
 
 /** Options of the Mongo rate-limit store. */
@@ -48,8 +48,6 @@ interface StateDocument {
   [counter: `c${number}`]: number | undefined;
 }
 
-const DUPLICATE_KEY = 11000;
-const isDuplicateKey = (error: unknown) => (error as { code?: unknown } | null)?.code === DUPLICATE_KEY;
 
 /**
  * Rate-limit state in MongoDB, shared by every instance of an app. Each decision is one atomic
@@ -112,7 +110,7 @@ export class MongoRateLimitStore implements RateLimitStore {
   async consume(key: string, rule: StoreRule, nowMs: number, cost: number): Promise<ConsumeResult> {
     const blockedUntil = this.blocks.get(key);
     if (blockedUntil !== undefined) {
-      if (blockedUntil > nowMs) return this.blockedResult(rule, nowMs, blockedUntil);
+      if (blockedUntil > nowMs) return peekRule({ blockedUntilMs: blockedUntil }, rule, nowMs);
       this.blocks.delete(key);
     }
     switch (rule.algorithm) {
@@ -349,31 +347,15 @@ export class MongoRateLimitStore implements RateLimitStore {
     }
   }
 
-  private blockedResult(rule: StoreRule, nowMs: number, blockedUntilMs: number): ConsumeResult {
-    const capacity = rule.algorithm === 'token-bucket' || rule.algorithm === 'gcra' ? (rule.burst ?? rule.limit) : rule.limit;
-    return {
-      allowed: false,
-      limit: capacity,
-      remaining: 0,
-      resetAtMs: Math.max(blockedUntilMs, getAlgorithm(rule.algorithm).peek(undefined, rule, nowMs).resetAtMs),
-      retryAfterMs: blockedUntilMs - nowMs,
-      blockedUntilMs,
-      ongoingBlock: true,
-    } as ConsumeResult;
-  }
 
   /** Upserts and returns the pre-image (`null` when this call created the document). */
-  private async upsertWithRetry(key: string, update: Record<string, unknown>): Promise<StateDocument | null> {
-    const run = () => this.collection.findOneAndUpdate({ _id: key }, update, { upsert: true, returnDocument: 'before' });
-    try {
-      return await run();
-    } catch (error) {
-      // Two first upserts of one key raced and this one lost the insert: the document exists now.
-      if (!isDuplicateKey(error)) throw error;
-      this.stats.duplicateKeyRetries++;
-      return run();
-    }
+  private upsertWithRetry(key: string, update: Record<string, unknown>): Promise<StateDocument | null> {
+    return retryOnDuplicateKey(
+      () => this.collection.findOneAndUpdate({ _id: key }, update, { upsert: true, returnDocument: 'before' }),
+      () => this.stats.duplicateKeyRetries++,
+    );
   }
+
 
   private remember(key: string, doc: StateDocument): void {
     this.hints.delete(key);
