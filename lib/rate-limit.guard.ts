@@ -75,6 +75,8 @@ interface RuleResult extends HeaderItem {
 @Injectable()
 export class RateLimitGuard implements CanActivate {
   private readonly peerAddresses = new Map<string, string | null>();
+  private readonly addressKeys = new Map<string, string>();
+  private lastHashed: { tracker: string; key: string } | undefined;
   /** `RateLimit-Policy` of each route, which only changes with the rules that were counted. */
   private readonly policies = new WeakMap<RouteRules, string>();
   /** Counts requests while the store is down, with `storeFallback` (created on the first outage). */
@@ -207,7 +209,15 @@ export class RateLimitGuard implements CanActivate {
       if (key !== undefined) return key;
     }
     const resolved = address === undefined ? this.getClientAddress(request) : address;
-    return resolved === null ? 'unknown' : clientKeyForAddress(resolved, this.config.ipv6PrefixLength);
+    if (resolved === null) return 'unknown';
+    // The key of an address never changes (IPv6 is masked to its prefix): compute it once per address.
+    let key = this.addressKeys.get(resolved);
+    if (key === undefined) {
+      key = clientKeyForAddress(resolved, this.config.ipv6PrefixLength);
+      if (this.addressKeys.size >= PEER_CACHE_SIZE) this.addressKeys.clear();
+      this.addressKeys.set(resolved, key);
+    }
+    return key;
   }
 
   /**
@@ -334,7 +344,12 @@ export class RateLimitGuard implements CanActivate {
 
   /** A tracker as stored: hashed when longer than MAX_CLIENT_KEY_LENGTH. */
   private clientKey(tracker: string): string {
-    return tracker.length > MAX_CLIENT_KEY_LENGTH ? `sha256:${createHash('sha256').update(tracker).digest('base64url')}` : tracker;
+    if (tracker.length <= MAX_CLIENT_KEY_LENGTH) return tracker;
+    // A request asks for the key of its tracker once for the ban check and once per rule: hash it once.
+    if (tracker !== this.lastHashed?.tracker) {
+      this.lastHashed = { tracker, key: `sha256:${createHash('sha256').update(tracker).digest('base64url')}` };
+    }
+    return this.lastHashed.key;
   }
 
   /** The policy header of `items`, formatted once per route when every rule of the route was counted. */
