@@ -3,6 +3,7 @@
  * nothing (called before each test).
  */
 import { isBanActive, type Ban, type BanStore, type BanTarget, type NewBan } from '../../../lib/storage/ban-store.interface.js';
+import { listAll } from './list-all.js';
 
 const T0 = Date.UTC(2030, 0, 1);
 const MINUTE = 60_000;
@@ -18,20 +19,6 @@ function permanent(target: BanTarget, extra: Partial<NewBan> = {}): NewBan {
   return { target, kind: 'permanent', reason: 'abuse', source: 'admin', createdBy: 'alice', violationCount: 10, ...extra };
 }
 
-async function listAll(store: BanStore, filter: Parameters<BanStore['list']>[0], limit: number): Promise<{ items: Ban[]; pages: number }> {
-  const items: Ban[] = [];
-  let cursor: string | undefined;
-  let pages = 0;
-  do {
-    const page = await store.list(filter, cursor === undefined ? { limit } : { limit, cursor });
-    pages++;
-    expect(page.items.length).toBeLessThanOrEqual(limit);
-    items.push(...page.items);
-    cursor = page.nextCursor;
-    if (pages > 1000) throw new Error('pagination does not end');
-  } while (cursor !== undefined);
-  return { items, pages };
-}
 
 export interface BanStoreContractOptions {
   /**
@@ -231,7 +218,7 @@ export function banStoreContract(
           all.push(ban.id);
         }
         for (const limit of [1, 5, 7, 23, 500]) {
-          const { items, pages } = await listAll(store, {}, limit);
+          const { items, pages } = await listAll(store.list.bind(store), {}, limit);
           expect(items.map((b) => b.id).sort()).toEqual([...all].sort());
           expect(new Set(items.map((b) => b.id)).size).toBe(23);
           expect(pages).toBe(Math.ceil(23 / limit));
@@ -255,7 +242,7 @@ export function banStoreContract(
       it('pages through a filtered list', async () => {
         for (let i = 0; i < 12; i++) await store.put(temporary(key(`t${i}`), T0 + (i % 2 === 0 ? MINUTE : 1)), T0);
         for (let i = 0; i < 5; i++) await store.put(permanent(key(`p${i}`)), T0);
-        const { items } = await listAll(store, { kind: 'temporary', activeAtMs: T0 + 10 }, 2);
+        const { items } = await listAll(store.list.bind(store), { kind: 'temporary', activeAtMs: T0 + 10 }, 2);
         expect(items.map((b) => b.id).sort()).toEqual(['key:t0', 'key:t10', 'key:t2', 'key:t4', 'key:t6', 'key:t8']);
       });
 

@@ -3,6 +3,7 @@
  * holding nothing (called before each test).
  */
 import type { Violation, ViolationFilter, ViolationStore } from '../../../lib/storage/violation-store.interface.js';
+import { listAll } from './list-all.js';
 
 const T0 = Date.UTC(2030, 0, 1);
 
@@ -10,20 +11,6 @@ function violation(key: string, atMs: number, extra: Partial<Violation> = {}): V
   return { key, rule: 'default', route: 'AppController.get', method: 'GET', hits: 11, limit: 10, atMs, ...extra };
 }
 
-async function listAll(store: ViolationStore, filter: ViolationFilter, limit: number): Promise<{ items: Violation[]; pages: number }> {
-  const items: Violation[] = [];
-  let cursor: string | undefined;
-  let pages = 0;
-  do {
-    const page = await store.list(filter, cursor === undefined ? { limit } : { limit, cursor });
-    pages++;
-    expect(page.items.length).toBeLessThanOrEqual(limit);
-    items.push(...page.items);
-    cursor = page.nextCursor;
-    if (pages > 1000) throw new Error('pagination does not end');
-  } while (cursor !== undefined);
-  return { items, pages };
-}
 
 export function violationStoreContract(name: string, create: () => Promise<ViolationStore> | ViolationStore): void {
   describe(`ViolationStore contract: ${name}`, () => {
@@ -79,12 +66,12 @@ export function violationStoreContract(name: string, create: () => Promise<Viola
         await store.record(v);
       }
       for (const limit of [1, 4, 6, 31, 500]) {
-        const { items, pages } = await listAll(store, {}, limit);
+        const { items, pages } = await listAll(store.list.bind(store), {}, limit);
         expect(items.map((v) => v.hits).sort((a, b) => a - b)).toEqual(recorded.map((v) => v.hits));
         expect(pages).toBe(Math.ceil(31 / limit));
         for (let i = 1; i < items.length; i++) expect(items[i - 1]!.atMs).toBeGreaterThanOrEqual(items[i]!.atMs);
       }
-      const { items } = await listAll(store, { key: 'x', fromMs: T0 + 1 }, 2);
+      const { items } = await listAll(store.list.bind(store), { key: 'x', fromMs: T0 + 1 }, 2);
       expect(items.map((v) => v.hits).sort((a, b) => a - b)).toEqual(
         recorded.filter((v) => v.key === 'x' && v.atMs >= T0 + 1).map((v) => v.hits),
       );
