@@ -267,18 +267,21 @@ export class RateLimitGuard implements CanActivate {
   /**
    * One rule's decision from the store, waiting at most `storeTimeoutMs`. When the store fails or
    * times out: the fallback memory store's decision with `storeFallback`, otherwise the rule's
-   * `onStoreError` policy. The store is tried on every request, so it is used again as soon as it answers.
+   * `onStoreError` policy. While the store is down, one request at a time tries it and the others
+   * are answered at once, so it is used again as soon as it answers.
    */
   private async consume(key: string, rule: ResolvedRule, nowMs: number, cost: number): Promise<ConsumeResult | 'allow' | 'deny'> {
     const { store, storeTimeoutMs } = this.config;
     const health = this.protection.storeHealth;
-    const call = health.start();
-    try {
-      const result = await withTimeout(() => store.consume(key, rule.storeRule, nowMs, cost), storeTimeoutMs);
-      health.succeeded(call);
-      return result;
-    } catch (error) {
-      health.failed(call, error);
+    const call = health.begin();
+    if (call !== undefined) {
+      try {
+        const result = await withTimeout(() => store.consume(key, rule.storeRule, nowMs, cost), storeTimeoutMs);
+        health.succeeded(call);
+        return result;
+      } catch (error) {
+        health.failed(call, error);
+      }
     }
     if (this.config.storeFallback) {
       this.fallbackStore ??= new MemoryRateLimitStore();

@@ -37,6 +37,10 @@ export function withTimeout<T>(call: () => Promise<T>, timeoutMs: number): Promi
  * or timeout marks it down and the next success up again, each transition logged once and
  * announced (`storeDown` / `storeUp`). Only calls started after the last transition's call may
  * change the state, so a slow call that began before a recovery cannot mark the store down again.
+ *
+ * While the store is down, one call at a time probes it (`begin()` hands out one number at a time);
+ * the other requests are answered at once by the outage policy instead of each waiting for the
+ * timeout and leaving a command queued in the driver.
  */
 export class StoreHealth {
   private readonly logger = new Logger('RateLimit');
@@ -45,6 +49,9 @@ export class StoreHealth {
   private transitionCall = 0;
   /** Clock time at which the store went down; undefined while up. */
   private downSinceMs: number | undefined;
+  /** The call probing the store while it is down. */
+  private probeCall: number | undefined;
+  private readonly upListeners: Array<() => void> = [];
 
   constructor(
     private readonly clock: Clock,
@@ -61,7 +68,24 @@ export class StoreHealth {
     return ++this.calls;
   }
 
+  /**
+   * Numbers a store call about to start, like `start()`, while the store is up or no other call is
+   * probing it; undefined when the store is down and another call is probing it: answer without it.
+   */
+  begin(): number | undefined {
+    if (this.downSinceMs === undefined) return ++this.calls;
+    if (this.probeCall !== undefined) return undefined;
+    this.probeCall = ++this.calls;
+    return this.probeCall;
+  }
+
+  /** Runs `listener` after each transition to up (after the log line and the event). */
+  onUp(listener: () => void): void {
+    this.upListeners.push(listener);
+  }
+
   succeeded(call: number): void {
+    if (call === this.probeCall) this.probeCall = undefined;
     if (this.downSinceMs === undefined || call <= this.transitionCall) return;
     const atMs = this.clock.now();
     const downForMs = Math.max(0, atMs - this.downSinceMs);
@@ -69,9 +93,11 @@ export class StoreHealth {
     this.transitionCall = call;
     this.logger.log(messages.storeUp(downForMs));
     this.events.publish(RAMPART_EVENTS.storeUp, { downForMs, atMs });
+    for (const listener of this.upListeners) listener();
   }
 
   failed(call: number, error: unknown): void {
+    if (call === this.probeCall) this.probeCall = undefined;
     if (this.downSinceMs !== undefined || call <= this.transitionCall) return;
     const atMs = this.clock.now();
     const reason = error instanceof Error ? error.message : String(error);
