@@ -42,6 +42,7 @@ export type { RateLimitRule, ThrottleRule, ClientKeyResolver, StoreErrorPolicy }
 export type { RouteRule, RouteRules } from './route-rules.resolver.js';
 export type { RateLimitStore } from './storage/rate-limit-store.interface.js';
 export type { RampartStorage } from './storage/rampart-storage.interface.js';
+export { StorageSetupError } from './storage/storage-setup.error.js';
 export { memoryStorage, type MemoryStorage, type MemoryStorageOptions } from './storage/memory-storage.js';
 export type { Ban, BanKind, BanSource, BanTarget } from './storage/ban-store.interface.js';
 export type { AccessListEntry, AccessListKind } from './storage/access-list-store.interface.js';

@@ -29,10 +29,25 @@ export interface RateLimitModuleOptions {
   /**
    * Longest wait for the rate-limit store on a request, in milliseconds. A call that fails or takes
    * longer marks the store down, and the request is answered by `onStoreError` (or `storeFallback`).
-   * The store is still tried on every request, so the first answer in time brings it back.
+   * While it is down, one request at a time tries it (the others are answered at once), so the
+   * first answer in time brings it back.
    * @default 500
    */
   storeTimeoutMs?: number;
+  /**
+   * How long startup waits for the storage to be ready: its `init()` (for MongoDB: connected,
+   * indexes in place) and the first load of bans and allow/deny lists. When it is not ready by
+   * then, the app starts anyway (unless `requireStore`): requests are answered by `onStoreError`
+   * (or `storeFallback`), and the storage is tried again every `banSyncIntervalMs` until it is.
+   * @default 5000
+   */
+  storeStartupTimeoutMs?: number;
+  /**
+   * Refuse to start when the storage is not ready within `storeStartupTimeoutMs`: startup fails
+   * with an error that names the cause, instead of starting without the storage.
+   * @default false
+   */
+  requireStore?: boolean;
   /**
    * What rules answer while the store is down: `'allow'` admits requests uncounted (fail open),
    * `'deny'` answers 503 with `Retry-After: 1` (fail closed). A rule's own `onStoreError` wins.

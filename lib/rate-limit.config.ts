@@ -53,6 +53,10 @@ export interface RateLimitConfig {
   readonly onStoreError: StoreErrorPolicy;
   /** Count in an in-process memory store while the store is down. */
   readonly storeFallback: boolean;
+  /** How long startup waits for the storage to be ready. */
+  readonly storeStartupTimeoutMs: number;
+  /** Whether startup fails when the storage is not ready in time. */
+  readonly requireStore: boolean;
   readonly events?: RateLimitEventHandlers;
   readonly keyResolver?: ClientKeyResolver;
   readonly trust: CompiledTrust | null;
@@ -72,6 +76,8 @@ export const DEFAULT_VIOLATION_RETENTION_MS = 30 * 86_400_000;
 export const DEFAULT_BAN_SYNC_INTERVAL_MS = 1_000;
 /** A rate-limit store call on a request waits at most this long unless `storeTimeoutMs` says otherwise. */
 export const DEFAULT_STORE_TIMEOUT_MS = 500;
+/** Startup waits at most this long for the storage unless `storeStartupTimeoutMs` says otherwise. */
+export const DEFAULT_STORE_STARTUP_TIMEOUT_MS = 5_000;
 
 const STORE_ERROR_POLICIES: readonly unknown[] = ['allow', 'deny'];
 
@@ -272,7 +278,11 @@ export function resolveRateLimitConfig(options: RateLimitModuleOptions = {}): Ra
   if (!isPositiveInteger(storeTimeoutMs)) problems.push(messages.notPositiveInteger('storeTimeoutMs', storeTimeoutMs));
   const onStoreError = options.onStoreError ?? 'allow';
   if (!STORE_ERROR_POLICIES.includes(onStoreError)) problems.push(messages.badStoreErrorPolicy('onStoreError', onStoreError));
-  if (options.storeFallback !== undefined && typeof options.storeFallback !== 'boolean') problems.push(messages.badBoolean('storeFallback', options.storeFallback));
+  for (const flag of ['storeFallback', 'requireStore'] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== 'boolean') problems.push(messages.badBoolean(flag, options[flag]));
+  }
+  const storeStartupTimeoutMs = options.storeStartupTimeoutMs ?? DEFAULT_STORE_STARTUP_TIMEOUT_MS;
+  if (!isPositiveInteger(storeStartupTimeoutMs)) problems.push(messages.notPositiveInteger('storeStartupTimeoutMs', storeStartupTimeoutMs));
   const escalationProblems = problems.length;
   checkEscalation(options.escalation, 'escalation', problems);
   const escalation: EscalationPolicy | false =
@@ -306,6 +316,8 @@ export function resolveRateLimitConfig(options: RateLimitModuleOptions = {}): Ra
     storeTimeoutMs,
     onStoreError,
     storeFallback: options.storeFallback ?? false,
+    storeStartupTimeoutMs,
+    requireStore: options.requireStore ?? false,
     ...(events ? { events } : {}),
     ...(options.keyResolver ? { keyResolver: options.keyResolver } : {}),
     trust,

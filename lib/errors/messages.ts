@@ -72,6 +72,20 @@ export const storeDown = (reason: string, fallback: boolean) =>
 
 export const storeUp = (downForMs: number) => `Rate-limit store available again after ${downForMs} ms.`;
 
+export const storageNotReady = (timeoutMs: number, reason: string, retryMs: number, fallback: boolean) =>
+  `Storage not ready after ${timeoutMs} ms (${reason}). Starting without it: requests are answered by ${fallback ? 'the in-process fallback store' : 'each rule\'s onStoreError policy'}, and stored bans and allow/deny lists are not enforced until it is ready. Retrying every ${retryMs} ms.`;
+
+export const storageRequired = (timeoutMs: number, reason: string) =>
+  `RateLimitModule: the storage was not ready within storeStartupTimeoutMs (${timeoutMs} ms): ${reason}. Start the database or fix its connection string, raise storeStartupTimeoutMs, or drop requireStore to start without it.`;
+
+export const storagePrepareFailed = (reason: string, retryMs: number) =>
+  `Storage still not ready (${reason}). Retrying every ${retryMs} ms.`;
+
+export const storageReady = (afterMs: number) => `Storage ready after ${afterMs} ms: stored bans and allow/deny lists are enforced.`;
+
+export const violationsHeld = (recorded: number, failed: number, dropped: number, capacity: number) =>
+  `Wrote ${recorded} violation${recorded === 1 ? '' : 's'} held while the store was down${failed > 0 ? `; ${failed} failed again and were logged` : ''}${dropped > 0 ? `; ${dropped} more were not held (at most ${capacity} are)` : ''}.`;
+
 export const storeTimedOut = (timeoutMs: number) => `timed out after ${timeoutMs} ms`;
 
 export const storeUnavailableDetail = () => 'The rate-limit store is unavailable, so this request cannot be admitted. Retry in 1 s.';

@@ -10,7 +10,8 @@ import { isBanActive, type Ban, type BanKind, type BanTarget, type NewBan } from
 import type { Violation } from '../storage/violation-store.interface.js';
 import { entryId, ProtectionCache } from './protection-cache.js';
 import { NO_OUTCOME, outcomeOfBan, type ProtectionVerdict, type ViolationOutcome } from './protection-verdict.js';
-import { StoreHealth } from './store-health.js';
+import { StorageSetupError } from '../storage/storage-setup.error.js';
+import { StoreHealth, withTimeout } from './store-health.js';
 
 /**
  * Each poll re-reads changes from this long before the previous poll started, so that a record
@@ -32,6 +33,8 @@ const CHANGES_PAGE = 1_000;
 const LIST_PAGE = 500;
 /** Name written as `createdBy` on automatic blocks and bans. */
 const AUTO_CREATOR = 'rampart';
+/** Violations held in memory while the store is down, written when it is back. */
+export const MAX_HELD_VIOLATIONS = 10_000;
 
 /** A request denied by a rule's algorithm, as the guard reports it. */
 export interface ViolationReport {
@@ -94,21 +97,49 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
   private readonly localWrites = new Map<string, number>();
   /** Whether the rate-limit store answers the guard's calls (logged and announced on each change). */
   readonly storeHealth: StoreHealth;
+  /** Whether the storage's `init()` and the first load of bans and lists have succeeded. */
+  private ready = false;
+  /** The storage's preparation in flight (at startup, then retried by the timer until ready). */
+  private preparing: Promise<void> | undefined;
+  /** Last preparation failure logged, so that a retry failing the same way is not logged again. */
+  private lastPrepareFailure: string | undefined;
+  private startupAtMs = 0;
+  /** Violations met while the store was down, written when it is back (at most MAX_HELD_VIOLATIONS). */
+  private held: Violation[] = [];
+  private droppedHeld = 0;
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) private readonly config: RateLimitConfig,
     private readonly events: RateLimitEventsPublisher,
   ) {
     this.storeHealth = new StoreHealth(config.clock, events, config.storeFallback);
+    this.storeHealth.onUp(() => void this.writeHeldViolations());
   }
 
+  /** Whether the storage is prepared and the stored bans and lists are loaded. */
+  get storageReady(): boolean {
+    return this.ready;
+  }
+
+  /**
+   * Prepares the storage and loads the bans and lists, waiting at most `storeStartupTimeoutMs`.
+   * When that is not enough, the app starts without the storage (requests are answered by the
+   * outage policy) and the timer tries again until it is ready; with `requireStore`, startup fails.
+   * A StorageSetupError (the database answered, but cannot be used as it is) always fails startup.
+   */
   async onModuleInit(): Promise<void> {
-    await this.config.storage.init?.();
+    this.startupAtMs = Date.now();
+    const { storeStartupTimeoutMs, requireStore } = this.config;
     try {
-      await this.syncNow();
+      await withTimeout(() => this.prepare(), storeStartupTimeoutMs);
     } catch (error) {
-      // Start anyway: requests are still limited, and the timer retries the load.
-      this.logger.error(messages.banSyncFailed(error));
+      const reason = errorText(error);
+      if (error instanceof StorageSetupError) throw error;
+      if (requireStore) throw new Error(messages.storageRequired(storeStartupTimeoutMs, reason), { cause: error });
+      this.lastPrepareFailure = reason;
+      this.logger.warn(messages.storageNotReady(storeStartupTimeoutMs, reason, this.config.banSyncIntervalMs, this.config.storeFallback));
+      // Requests answer by the outage policy at once rather than each waiting for the timeout.
+      this.storeHealth.failed(this.storeHealth.start(), error);
     }
     this.timer = setInterval(() => this.tick(), this.config.banSyncIntervalMs);
     this.timer.unref?.();
@@ -150,8 +181,14 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
    *
    * Violations of one key are handled one after another on this instance; across instances, a
    * ban already in force in the store is adopted instead of escalating again.
+   *
+   * Resolves within `storeTimeoutMs`: a slower escalation goes on in the background (its block is
+   * enforced as soon as it is written) while the request is answered by its rule alone. While the
+   * store is down, the violation is held and written when the store is back.
    */
   recordViolation(report: ViolationReport): Promise<ViolationOutcome> {
+    // The store is down: answer at once by the rule alone, and keep the violation for later.
+    if (this.storeHealth.isDown) return Promise.resolve(this.holdViolation(report));
     const previous = this.pendingByKey.get(report.key) ?? Promise.resolve();
     const run = previous.then(() => this.recordInTurn(report));
     const tail = run.then(
@@ -162,7 +199,7 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
     void tail.then(() => {
       if (this.pendingByKey.get(report.key) === tail) this.pendingByKey.delete(report.key);
     });
-    return run;
+    return withTimeout(() => run, this.config.storeTimeoutMs).catch(() => NO_OUTCOME);
   }
 
   /**
@@ -269,8 +306,36 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
     return this.cache.sizes;
   }
 
+  /** The storage's `init()` then the first full load; one run at a time. */
+  private prepare(): Promise<void> {
+    this.preparing ??= (async () => {
+      try {
+        await this.config.storage.init?.();
+        await this.syncNow();
+        this.ready = true;
+        if (this.lastPrepareFailure !== undefined) this.logger.log(messages.storageReady(Date.now() - this.startupAtMs));
+      } finally {
+        this.preparing = undefined;
+      }
+    })();
+    return this.preparing;
+  }
+
+  /** Tries the storage again after a failed or slow startup. */
+  private retryPrepare(): void {
+    if (this.preparing !== undefined) return;
+    this.prepare().catch((error: unknown) => {
+      const reason = errorText(error);
+      if (this.stopped || reason === this.lastPrepareFailure) return;
+      this.lastPrepareFailure = reason;
+      this.logger.error(messages.storagePrepareFailed(reason, this.config.banSyncIntervalMs));
+    });
+  }
+
   private tick(): void {
-    if (this.polling || this.stopped) return; // a slow store: skip rather than pile polls up
+    if (this.stopped) return;
+    if (!this.ready) return this.retryPrepare();
+    if (this.polling) return; // a slow store: skip rather than pile polls up
     this.syncNow().catch((error: unknown) => {
       if (!this.stopped) this.logger.error(messages.banSyncFailed(error));
     });
@@ -356,21 +421,42 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
       }
     }
 
-    const violation: Violation = {
-      key,
-      rule: report.rule,
-      route: report.route,
-      method: report.method,
-      hits: report.hits,
-      limit: report.limit,
-      atMs: nowMs,
-    };
+    const violation = toViolation(report);
     // Violations of a rule without escalation are only announced: written, they would count
     // towards other rules' blocks (the store counts per key, across rules).
     const recorded = report.escalation !== false && (await this.recordDurably(violation));
     this.events.publish(RAMPART_EVENTS.violation, { ...violation, address: report.address, recorded });
     if (report.escalation === false || previous === undefined) return NO_OUTCOME;
     return this.escalate(report, report.escalation, target, previous, recorded);
+  }
+
+  /**
+   * A violation met while the store is down: a running block still answers; otherwise the
+   * violation is announced and held (up to MAX_HELD_VIOLATIONS) to be written when the store is
+   * back, where it counts towards the key's next escalation.
+   */
+  private holdViolation(report: ViolationReport): ViolationOutcome {
+    const known = this.cache.checkKey(report.key, report.nowMs);
+    if (known.status === 'banned' || known.status === 'blocked') return outcomeOfBan(known.ban);
+    const violation = toViolation(report);
+    if (report.escalation !== false) {
+      if (this.held.length < MAX_HELD_VIOLATIONS) this.held.push(violation);
+      else this.droppedHeld++;
+    }
+    this.events.publish(RAMPART_EVENTS.violation, { ...violation, address: report.address, recorded: false });
+    return NO_OUTCOME;
+  }
+
+  /** Writes the violations held during an outage, off any request's path. */
+  private async writeHeldViolations(): Promise<void> {
+    const held = this.held;
+    const dropped = this.droppedHeld;
+    this.held = [];
+    this.droppedHeld = 0;
+    if (held.length === 0 && dropped === 0) return;
+    let recorded = 0;
+    for (const violation of held) if (await this.recordDurably(violation)) recorded++;
+    this.logger.log(messages.violationsHeld(recorded, held.length - recorded, dropped, MAX_HELD_VIOLATIONS));
   }
 
   /** Writes a violation, retrying once; logs it as an error line when both attempts fail. */
@@ -469,6 +555,15 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
       });
     }
   }
+}
+
+function toViolation(report: ViolationReport): Violation {
+  const { key, rule, route, method, hits, limit, nowMs } = report;
+  return { key, rule, route, method, hits, limit, atMs: nowMs };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**

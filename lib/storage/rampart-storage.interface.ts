@@ -12,7 +12,11 @@ export interface RampartStorage {
   readonly bans: BanStore;
   readonly violations: ViolationStore;
   readonly accessList: AccessListStore;
-  /** Prepares the storage (indexes, connections) at startup. */
+  /**
+   * Prepares the storage (indexes, connections) at startup. Called again, every `banSyncIntervalMs`,
+   * until it succeeds, so it must be safe to call more than once. Throw a `StorageSetupError` for a
+   * problem that trying again cannot fix.
+   */
   init?(): Promise<void>;
   /** Releases what the storage opened itself (never a connection the app owns). */
   close?(): Promise<void>;

@@ -156,16 +156,16 @@ describe('protection options', () => {
     expect(calls).toEqual(['init', 'close']);
   });
 
-  it('stops the app at startup when the storage cannot be opened', async () => {
+  it('stops the app at startup when the storage cannot be opened and requireStore is set', async () => {
     const storage: RampartStorage = {
       ...memoryStorage(),
       init: async () => {
         throw new Error('ECONNREFUSED 127.0.0.1:27017');
       },
     };
-    const moduleRef = await Test.createTestingModule({ imports: [RateLimitModule.forRoot({ storage })], controllers: [PingController] }).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [RateLimitModule.forRoot({ storage, requireStore: true })], controllers: [PingController] }).compile();
     const app = moduleRef.createNestApplication({ logger: false });
-    await expect(app.init()).rejects.toThrow('ECONNREFUSED');
+    await expect(app.init()).rejects.toThrow('the storage was not ready within storeStartupTimeoutMs (5000 ms): ECONNREFUSED 127.0.0.1:27017');
     await app.close();
   });
 });

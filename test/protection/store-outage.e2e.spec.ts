@@ -20,6 +20,15 @@ import { ADAPTERS, startApp, type TestApp } from '../support/http-app.js';
 import { protectionModule } from './protection.app.js';
 
 const START = Date.UTC(2030, 0, 1);
+
+/** Resolves once `condition()` holds, checking between turns of the event loop (background work, not time). */
+async function until(condition: () => boolean, limitMs = 2_000): Promise<void> {
+  const deadline = performance.now() + limitMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`condition not met within ${limitMs} ms: ${condition.toString()}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
 const CLIENT = '203.0.113.7';
 
 /** The memory store, behind a switch: 'up' delegates, 'fail' rejects, 'hang' never answers. */
@@ -76,9 +85,9 @@ describe('withTimeout', () => {
 });
 
 describe('store outage options', () => {
-  it('defaults to a 500 ms timeout, fail open, no fallback', () => {
+  it('defaults to a 500 ms timeout, fail open, no fallback, and a 5 s startup wait that does not require the store', () => {
     const config = resolveRateLimitConfig({});
-    expect(config).toMatchObject({ storeTimeoutMs: 500, onStoreError: 'allow', storeFallback: false });
+    expect(config).toMatchObject({ storeTimeoutMs: 500, onStoreError: 'allow', storeFallback: false, storeStartupTimeoutMs: 5_000, requireStore: false });
   });
 
   it('reports bad values with the other problems', () => {
@@ -88,6 +97,8 @@ describe('store outage options', () => {
         storeTimeoutMs: 0,
         onStoreError: 'open' as never,
         storeFallback: 'yes' as never,
+        requireStore: 1 as never,
+        storeStartupTimeoutMs: -5,
         rules: [{ limit: 1, windowMs: 1000, onStoreError: 'closed' as never }],
       });
     } catch (error) {
@@ -99,6 +110,8 @@ describe('store outage options', () => {
       'storeTimeoutMs must be a positive integer, got 0.',
       `onStoreError must be 'allow' (admit requests uncounted while the store is down) or 'deny' (answer 503), got "open".`,
       'storeFallback must be true or false, got "yes".',
+      'requireStore must be true or false, got 1.',
+      'storeStartupTimeoutMs must be a positive integer, got -5.',
     ]);
   });
 });
@@ -251,9 +264,59 @@ describe.each(ADAPTERS)('store outage on %s', (adapter) => {
     await from().expect(200);
     await from().expect(200);
     await from().expect(429).expect('retry-after', '60');
+    const errors = () => spies[2]!.mock.calls.map(([m]) => String(m));
+    // Held while the store is down, written when it is back: there the ViolationStore fails too.
+    expect(errors()).toEqual([]);
+    store.mode = 'up';
+    await from().expect(200);
+    await until(() => errors().length > 0);
     expect(logged('error')).toEqual([]);
-    const errors = spies[2]!.mock.calls.map(([m]) => String(m));
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^Violation not recorded \(ViolationStore failed twice: connection reset\)/);
+    expect(errors()).toHaveLength(1);
+    expect(errors()[0]).toMatch(/^Violation not recorded \(ViolationStore failed twice: connection reset\)/);
+    expect(spies[0]!.mock.calls.map(([m]) => String(m))).toContain('Wrote 0 violations held while the store was down; 1 failed again and were logged.');
+  });
+
+  it('holds violations met while the store is down and writes them when it is back, where they count towards a block', async () => {
+    const storage = memoryStorage();
+    const violations: Array<{ recorded: boolean }> = [];
+    t = await start({
+      storeFallback: true,
+      storage,
+      escalation: { blockAfterViolations: 2 },
+      events: { onViolation: (v) => void violations.push({ recorded: v.recorded }) },
+    });
+    store.mode = 'fail';
+    await from().expect(200);
+    await from().expect(200);
+    await from().expect(429); // the first violation, from the fallback store: held
+    expect(violations).toEqual([{ recorded: false }]);
+    expect(await storage.violations.count(CLIENT, 0)).toBe(0);
+    store.mode = 'up';
+    await from().expect(200); // the shared store answers again: the held violation is written
+    await until(() => spies[0]!.mock.calls.some(([m]) => String(m).startsWith('Wrote ')));
+    expect(spies[0]!.mock.calls.map(([m]) => String(m))).toContain('Wrote 1 violation held while the store was down.');
+    expect(await storage.violations.count(CLIENT, 0)).toBe(1);
+    await from().expect(200);
+    // The second violation counts with the held one: blocked for 15 min.
+    await from().expect(429).expect('retry-after', '900');
+    expect(violations).toEqual([{ recorded: false }, { recorded: true }]);
+  });
+
+  it('lets one request at a time try a store that is down; the others are answered at once', async () => {
+    t = await start({ storeTimeoutMs: 200 });
+    store.mode = 'fail';
+    await from().expect(200); // marks the store down
+    store.mode = 'hang';
+    const callsBefore = store.calls;
+    const probe = from().then((res) => res.status); // tries the store and waits for the timeout
+    await until(() => store.calls === callsBefore + 1);
+    const startedAt = performance.now();
+    await Promise.all([from().expect(200), from().expect(200), from().expect(200)]);
+    expect(performance.now() - startedAt).toBeLessThan(150);
+    expect(store.calls).toBe(callsBefore + 1);
+    expect(await probe).toBe(200);
+    store.mode = 'up';
+    await from().expect(200).expect('ratelimit', /;r=1;/); // the first request the store counted
+    expect(up).toHaveLength(1);
   });
 });

@@ -4,6 +4,7 @@
  * a duplicate-key race on a first upsert.
  */
 import type { Connection, Model, mongo, Schema } from 'mongoose';
+import { StorageSetupError } from '../storage-setup.error.js';
 
 /** An index as a store needs it: taken from its schema's `index()` declarations. */
 export interface IndexSpec {
@@ -132,7 +133,7 @@ export class MongoCollection<T extends mongo.Document> {
         // MongoDB refuses an index whose name or key is taken with other options (codes 85, 86):
         // report it as verifyIndexes does, with how to fix it.
         const problems = await this.problems().catch(() => []);
-        if (problems.length > 0) throw new Error(this.message(problems), { cause: error });
+        if (problems.length > 0) throw new StorageSetupError(this.message(problems), { cause: error });
         throw new Error(
           `${this.storeName}: creating index '${index.name}' on collection '${this.collectionName}' failed: ${(error as Error).message}`,
           { cause: error },
@@ -142,10 +143,10 @@ export class MongoCollection<T extends mongo.Document> {
     await this.verifyIndexes();
   }
 
-  /** Resolves when every index is present with its key and options; otherwise rejects with an Error listing each problem and its fix. */
+  /** Resolves when every index is present with its key and options; otherwise rejects with a StorageSetupError listing each problem and its fix. */
   async verifyIndexes(): Promise<void> {
     const problems = await this.problems();
-    if (problems.length > 0) throw new Error(this.message(problems));
+    if (problems.length > 0) throw new StorageSetupError(this.message(problems));
   }
 
   private async problems(): Promise<string[]> {

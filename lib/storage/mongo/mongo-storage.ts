@@ -45,7 +45,11 @@ export interface MongoStorage extends RampartStorage {
   readonly violations: MongoViolationStore;
   readonly accessList: MongoAccessListStore;
   readonly sweeper: MongoSweeper;
-  /** Creates the indexes (and checks them), waits for the connection, starts the sweeper. */
+  /**
+   * Waits for the connection, creates the indexes (and checks them), starts the sweeper. Safe to
+   * call again after a failure: a connection opened from `uri` whose first attempt failed is opened
+   * again. Index problems reject with a StorageSetupError.
+   */
   init(): Promise<void>;
   /** Stops the sweeper and closes the connection when Rampart opened it. */
   close(): Promise<void>;
@@ -70,6 +74,18 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
   }
   const owned = options.connection === undefined;
   const connection = options.connection ?? mongoose.createConnection(options.uri as string, options.connectOptions);
+  let opened = connection.readyState === 1;
+  connection.once('connected', () => (opened = true));
+  let closed = false;
+  /** Mongoose does not retry a failed first connection: one opened from `uri` is opened again here. */
+  const connect = async (): Promise<void> => {
+    if (connection.readyState === 1) return;
+    if (owned && !opened && !closed && connection.readyState === 0) {
+      await connection.openUri(options.uri as string, options.connectOptions);
+      return;
+    }
+    await connection.asPromise();
+  };
   const retentionMs = options.violationRetentionMs;
   const names = options.collections ?? {};
   const rateLimits = new MongoRateLimitStore(connection, { ...options.rateLimits, ...(names.rateLimits ? { collectionName: names.rateLimits } : {}) });
@@ -95,11 +111,12 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     accessList,
     sweeper,
     async init() {
-      await connection.asPromise();
+      await connect();
       await Promise.all([rateLimits.init(), bans.init(), violations.init(), accessList.init()]);
-      if (options.sweepIntervalMs !== false) sweeper.start();
+      if (options.sweepIntervalMs !== false && !closed) sweeper.start();
     },
     async close() {
+      closed = true;
       sweeper.stop();
       await rateLimits.flush();
       if (owned) await connection.close();
