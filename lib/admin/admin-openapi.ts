@@ -23,6 +23,8 @@ export interface PropertyDoc {
   readonly maximum?: number;
   readonly minLength?: number;
   readonly maxLength?: number;
+  /** An ECMA-262 regular expression the whole value matches (anchored with `^...$`). */
+  readonly pattern?: string;
   readonly nullable?: boolean;
 }
 
@@ -31,6 +33,8 @@ export interface ResponseDoc {
   readonly status: number;
   readonly description: string;
   readonly type?: Type<unknown>;
+  /** The body is any of these models (instead of `type`). */
+  readonly anyOf?: readonly Type<unknown>[];
 }
 
 export interface OperationDoc {
@@ -46,6 +50,8 @@ export interface SwaggerDecorators {
   ApiResponse(options: object): MethodDecorator;
   ApiTags(...tags: string[]): ClassDecorator;
   ApiBearerAuth(name?: string): ClassDecorator;
+  ApiExtraModels(...models: Type<unknown>[]): ClassDecorator;
+  getSchemaPath(model: Type<unknown>): string;
 }
 
 /** Documented properties, by the class declaring them (class definitions: filled once, at load). */
@@ -76,7 +82,7 @@ export function AdminOperation(doc: OperationDoc): MethodDecorator {
 export async function loadSwagger(): Promise<SwaggerDecorators | null> {
   try {
     const swagger = (await import('@nestjs/swagger')) as unknown as Partial<SwaggerDecorators>;
-    const names: (keyof SwaggerDecorators)[] = ['ApiProperty', 'ApiOperation', 'ApiResponse', 'ApiTags', 'ApiBearerAuth'];
+    const names: (keyof SwaggerDecorators)[] = ['ApiProperty', 'ApiOperation', 'ApiResponse', 'ApiTags', 'ApiBearerAuth', 'ApiExtraModels', 'getSchemaPath'];
     return names.every((name) => typeof swagger[name] === 'function') ? (swagger as SwaggerDecorators) : null;
   } catch (error) {
     if (!isModuleNotFound(error)) new Logger('RateLimit').warn(`@nestjs/swagger could not be loaded (${String(error)}); the admin API is not described in OpenAPI documents.`);
@@ -105,7 +111,15 @@ export function applyOpenApi(swagger: SwaggerDecorators, controller: Type<unknow
     const doc = descriptor && typeof descriptor.value === 'function' ? operationDocs.get(descriptor.value as object) : undefined;
     if (!doc || !descriptor) continue;
     swagger.ApiOperation({ summary: doc.summary, ...(doc.description ? { description: doc.description } : {}) })(prototype, name, descriptor);
-    for (const response of doc.responses) swagger.ApiResponse({ ...response })(prototype, name, descriptor);
+    for (const { anyOf, ...response } of doc.responses) {
+      if (anyOf) {
+        // Models named only here are not reached from any property: list them, so they land in `components`.
+        swagger.ApiExtraModels(...anyOf)(controller);
+        swagger.ApiResponse({ ...response, schema: { anyOf: anyOf.map((model) => ({ $ref: swagger.getSchemaPath(model) })) } })(prototype, name, descriptor);
+      } else {
+        swagger.ApiResponse({ ...response })(prototype, name, descriptor);
+      }
+    }
   }
 }
 

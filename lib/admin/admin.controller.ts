@@ -12,6 +12,7 @@ import { ListViolationsQuery } from './dto/violation.dto.js';
 import {
   AdminAccessEntryView,
   AdminAccessList,
+  AdminAppErrorView,
   AdminBanPage,
   AdminBanView,
   AdminClientView,
@@ -26,6 +27,18 @@ const errors = (...statuses: number[]): ResponseDoc[] => [
   { status: 403, description: 'The admin guard denied access.', type: AdminProblemView },
 ];
 const ERROR_TEXT: Record<number, string> = { 400: 'Invalid request (every problem is listed).', 404: 'Nothing to act on.' };
+/**
+ * The errors of an operation with a JSON body: a body that is not JSON is refused by the app's body
+ * parser before the admin API sees it, so that 400 has the app's error shape, not a problem.
+ */
+const bodyErrors = (): ResponseDoc[] => [
+  {
+    status: 400,
+    description: `${ERROR_TEXT[400]} A body that is not JSON is refused by the app's body parser, before the admin API (and its authentication) sees it, in the app's error shape (Nest's default: statusCode, message, error).`,
+    anyOf: [AdminProblemView, AdminAppErrorView],
+  },
+  ...errors(),
+];
 
 /**
  * The admin REST API at `/<path>`. Made per module definition, so that the prefix is configurable;
@@ -55,7 +68,7 @@ export function createAdminController(path: string): Type<unknown> {
     @AdminOperation({
       summary: 'Ban a client key or an address range',
       description: 'Permanent (403 until lifted) or temporary (429 with Retry-After until it ends). Replaces a ban of the same target. Enforced on this instance at once, on the others within banSyncIntervalMs.',
-      responses: [{ status: 201, description: 'The ban as stored.', type: AdminBanView }, ...errors(400)],
+      responses: [{ status: 201, description: 'The ban as stored.', type: AdminBanView }, ...bodyErrors()],
     })
     @Post('bans')
     @HttpCode(HttpStatus.CREATED)
@@ -76,7 +89,17 @@ export function createAdminController(path: string): Type<unknown> {
     @AdminOperation({
       summary: 'Status of one client',
       description: 'What the guard answers the client now, its ban record, recent violations and live counters.',
-      responses: [{ status: 200, description: 'The client\'s status.', type: AdminClientView }, ...errors(400)],
+      responses: [
+        { status: 200, description: 'The client\'s status.', type: AdminClientView },
+        ...errors(400),
+        {
+          status: 414,
+          description:
+            'Fastify only: a key longer than the router\'s maxParamLength (100 characters by default), refused by Fastify itself; ' +
+            'new FastifyAdapter({ maxParamLength: 128 }) admits every client key.',
+          type: AdminAppErrorView,
+        },
+      ],
     })
     @Get('clients/:key')
     client(@Param() params: ClientParams): Promise<AdminClientView> {
@@ -105,7 +128,7 @@ export function createAdminController(path: string): Type<unknown> {
     @AdminOperation({
       summary: 'Add an allow- or deny-list entry',
       description: 'Adds or replaces the entry of (kind, cidr). Allow-listed clients skip every rule and ban; deny-listed ones get 403.',
-      responses: [{ status: 201, description: 'The entry as stored.', type: AdminAccessEntryView }, ...errors(400)],
+      responses: [{ status: 201, description: 'The entry as stored.', type: AdminAccessEntryView }, ...bodyErrors()],
     })
     @Post('access-list')
     @HttpCode(HttpStatus.CREATED)

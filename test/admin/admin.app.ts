@@ -39,6 +39,8 @@ export interface AdminScenario {
   readonly controllers?: Type<unknown>[];
   /** Express only: `'extended'` parses `a[b]=c` into objects, as many apps configure. */
   readonly expressQueryParser?: 'simple' | 'extended';
+  /** Fastify only: the adapter's options (`maxParamLength`...). */
+  readonly fastifyOptions?: ConstructorParameters<typeof FastifyAdapter>[0];
 }
 
 export interface AdminTestApp extends TestApp {
@@ -71,7 +73,7 @@ export async function startAdminApp(adapter: AdapterName, scenario: AdminScenari
   const moduleRef = await Test.createTestingModule(metadata).compile();
   const app =
     adapter === 'fastify'
-      ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false })
+      ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(scenario.fastifyOptions), { logger: false })
       : moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
   if (adapter === 'express' && scenario.expressQueryParser) (app as NestExpressApplication).set('query parser', scenario.expressQueryParser);
   await app.init();

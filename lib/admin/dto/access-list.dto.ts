@@ -2,7 +2,7 @@ import { IsIn, IsInt, IsString, Length, Max, Min } from 'class-validator';
 import type { AccessListKind } from '../../storage/access-list-store.interface.js';
 import { MAX_REASON_LENGTH } from '../admin.constants.js';
 import { ApiDoc } from '../admin-openapi.js';
-import { IsCidr, Optional } from './admin-validators.js';
+import { CIDR_SCHEMA, IsCidr, Optional } from './admin-validators.js';
 
 export const ACCESS_KINDS: readonly AccessListKind[] = ['allow', 'deny'];
 
@@ -23,7 +23,7 @@ export class CreateAccessEntryBody {
   @IsIn(ACCESS_KINDS)
   kind!: AccessListKind;
 
-  @ApiDoc({ description: CIDR_DOC, type: 'string', example: '198.51.100.0/24' })
+  @ApiDoc({ description: CIDR_DOC, ...CIDR_SCHEMA, example: '198.51.100.0/24' })
   @IsCidr()
   cidr!: string;
 
@@ -47,7 +47,7 @@ export class RemoveAccessEntryQuery {
   @IsIn(ACCESS_KINDS)
   kind!: AccessListKind;
 
-  @ApiDoc({ description: `The entry's address or range, as added (any spelling of the same network). ${CIDR_DOC}`, type: 'string' })
+  @ApiDoc({ description: `The entry's address or range, as added (any spelling of the same network). ${CIDR_DOC}`, ...CIDR_SCHEMA })
   @IsCidr()
   cidr!: string;
 }

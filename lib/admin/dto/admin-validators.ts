@@ -17,6 +17,13 @@ const EPOCH_MS = /^\d{1,15}$/;
 /** ISO 8601: a date, or a date and time with a zone (a time without zone would depend on the server's). */
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2}))?$/;
 
+/** The OpenAPI description of a client key: what IsClientKey accepts. */
+export const CLIENT_KEY_SCHEMA = { type: 'string', minLength: 1, maxLength: MAX_CLIENT_KEY_LENGTH, pattern: `^[^${CONTROL.source.slice(1, -1)}]+$` } as const;
+/** The OpenAPI description of address or range text: the characters and length IsCidr accepts (the address itself is checked by parsing it). */
+export const CIDR_SCHEMA = { type: 'string', minLength: 2, maxLength: MAX_CIDR_LENGTH, pattern: '^[0-9A-Fa-f:.]+(?:/[0-9]{1,3})?$' } as const;
+/** The OpenAPI description of a time in a query: what ToTime converts. */
+export const TIME_SCHEMA = { type: 'string', pattern: `^(?:${EPOCH_MS.source.slice(1, -1)}|${ISO_TIME.source.slice(1, -1)})$` } as const;
+
 /** Validates the property only when it is present: unlike `@IsOptional()`, `null` is not taken for absent. */
 export const Optional = (): PropertyDecorator => ValidateIf((_object: object, value: unknown) => value !== undefined);
 

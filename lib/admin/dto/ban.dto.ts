@@ -3,7 +3,7 @@ import * as messages from '../../errors/messages.js';
 import type { BanKind, BanSource } from '../../storage/ban-store.interface.js';
 import { MAX_BAN_DURATION_MS, MAX_REASON_LENGTH, MIN_BAN_DURATION_MS } from '../admin.constants.js';
 import { ApiDoc } from '../admin-openapi.js';
-import { IsBooleanQuery, IsCidr, IsClientKey, NotWith, OnlyWhen, Optional, ToBoolean } from './admin-validators.js';
+import { CIDR_SCHEMA, CLIENT_KEY_SCHEMA, IsBooleanQuery, IsCidr, IsClientKey, NotWith, OnlyWhen, Optional, ToBoolean } from './admin-validators.js';
 import { PageQuery } from './page.dto.js';
 
 export const BAN_KINDS: readonly BanKind[] = ['permanent', 'temporary'];
@@ -27,12 +27,12 @@ export class ListBansQuery extends PageQuery {
   @Optional()
   source?: BanSource;
 
-  @ApiDoc({ description: `Only the ban of this client key. ${KEY_DOC}`, type: 'string', required: false })
+  @ApiDoc({ description: `Only the ban of this client key. ${KEY_DOC}`, ...CLIENT_KEY_SCHEMA, required: false })
   @IsClientKey()
   @Optional()
   key?: string;
 
-  @ApiDoc({ description: `Only the ban of this range. ${CIDR_DOC}`, type: 'string', required: false })
+  @ApiDoc({ description: `Only the ban of this range. ${CIDR_DOC}`, ...CIDR_SCHEMA, required: false })
   @NotWith('key', messages.adminKeyAndCidr())
   @IsCidr()
   @Optional()
@@ -47,13 +47,13 @@ export class ListBansQuery extends PageQuery {
 
 /** Body of `POST /bans`. */
 export class CreateBanBody {
-  @ApiDoc({ description: `The client key to ban (exactly one of key or cidr). ${KEY_DOC}`, type: 'string', required: false, maxLength: 128 })
+  @ApiDoc({ description: `The client key to ban (exactly one of key or cidr). ${KEY_DOC}`, ...CLIENT_KEY_SCHEMA, required: false })
   @IsClientKey()
   @IsDefined({ message: messages.adminTargetRequired() })
   @ValidateIf(keyUnlessCidr)
   key?: string;
 
-  @ApiDoc({ description: `The addresses to ban (exactly one of key or cidr). ${CIDR_DOC}`, type: 'string', required: false, example: '203.0.113.0/24' })
+  @ApiDoc({ description: `The addresses to ban (exactly one of key or cidr). ${CIDR_DOC}`, ...CIDR_SCHEMA, required: false, example: '203.0.113.0/24' })
   @NotWith('key', messages.adminKeyAndCidr())
   @IsCidr()
   @Optional()
@@ -87,13 +87,13 @@ export class CreateBanBody {
 
 /** Query of `DELETE /bans`. */
 export class LiftBanQuery {
-  @ApiDoc({ description: `The client key whose ban to lift (exactly one of key or cidr). ${KEY_DOC}`, type: 'string', required: false })
+  @ApiDoc({ description: `The client key whose ban to lift (exactly one of key or cidr). ${KEY_DOC}`, ...CLIENT_KEY_SCHEMA, required: false })
   @IsClientKey()
   @IsDefined({ message: messages.adminTargetRequired() })
   @ValidateIf(keyUnlessCidr)
   key?: string;
 
-  @ApiDoc({ description: `The range whose ban to lift (exactly one of key or cidr). ${CIDR_DOC}`, type: 'string', required: false })
+  @ApiDoc({ description: `The range whose ban to lift (exactly one of key or cidr). ${CIDR_DOC}`, ...CIDR_SCHEMA, required: false })
   @NotWith('key', messages.adminKeyAndCidr())
   @IsCidr()
   @Optional()

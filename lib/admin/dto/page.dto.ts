@@ -16,7 +16,7 @@ export class PageQuery {
   @ToInteger()
   limit: number = DEFAULT_ADMIN_PAGE_LIMIT;
 
-  @ApiDoc({ description: 'The `nextCursor` of the previous page, unchanged; absent for the first page.', type: 'string', required: false })
+  @ApiDoc({ description: 'The `nextCursor` of the previous page, unchanged; absent for the first page.', type: 'string', pattern: CURSOR.source, required: false })
   @Matches(CURSOR, { message: (args) => messages.adminBadCursorFormat(args.property) })
   @IsString()
   @Optional()

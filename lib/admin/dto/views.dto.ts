@@ -166,3 +166,18 @@ export class AdminProblemView {
   @ApiDoc({ description: 'Every validation problem (400).', type: 'string', isArray: true, required: false })
   errors?: string[];
 }
+
+/**
+ * The app's own answer to a request refused before the admin API sees it: a body its body parser
+ * cannot read (not JSON), or on Fastify a path parameter longer than the router's `maxParamLength`.
+ * This is Nest's default error shape; an app with its own global exception filter answers with that
+ * filter's.
+ */
+export class AdminAppErrorView {
+  @ApiDoc({ description: 'HTTP status.', type: 'integer', example: 400 })
+  statusCode!: number;
+  @ApiDoc({ description: 'What was refused.', type: 'string', example: 'Unexpected token \'}\', "{"key":}" is not valid JSON' })
+  message!: string;
+  @ApiDoc({ description: 'HTTP status text.', type: 'string', required: false, example: 'Bad Request' })
+  error?: string;
+}
