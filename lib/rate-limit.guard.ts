@@ -1,5 +1,6 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext, type Type } from '@nestjs/common';
 import { createHash } from 'node:crypto';
+import { ServerResponse } from 'node:http';
 import { formatRateLimit, formatRateLimitPolicy, mostRestrictive, secondsUntil, type HeaderItem } from './core/headers.js';
 import { resolveClientAddress } from './core/ip/client-address.js';
 import { clientKeyForAddress } from './core/ip/client-key.js';
@@ -49,12 +50,35 @@ function requestCost(value: unknown, rule: StoreRule): number {
   return Math.min(Math.ceil(value), capacity + 1);
 }
 
+/** Whether a hook returned a promise (or any thenable) rather than a plain value. */
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
 interface RuleResult extends HeaderItem {
   readonly routeRule: RouteRule;
   /** The client key this rule counted (hashed when long). */
   readonly clientKey: string;
   readonly cost: number;
   readonly result: ConsumeResult;
+}
+
+function setNodeHeader(response: unknown, name: string, value: string): void {
+  (response as ServerResponse).setHeader(name, value);
+}
+
+function ruleResult(routeRule: RouteRule, clientKey: string, cost: number, result: ConsumeResult): RuleResult {
+  return {
+    routeRule,
+    clientKey,
+    cost,
+    result,
+    name: routeRule.rule.name,
+    limit: result.limit,
+    windowMs: routeRule.rule.windowMs,
+    remaining: result.remaining,
+    resetAtMs: result.resetAtMs,
+  };
 }
 
 /**
@@ -80,7 +104,7 @@ export class RateLimitGuard implements CanActivate {
   /** `RateLimit-Policy` of each route, which only changes with the rules that were counted. */
   private readonly policies = new WeakMap<RouteRules, string>();
   /** Counts requests while the store is down, with `storeFallback` (created on the first outage). */
-  private fallbackStore: RateLimitStore | undefined;
+  private fallbackStore: MemoryRateLimitStore | undefined;
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) protected readonly config: RateLimitConfig,
@@ -88,69 +112,140 @@ export class RateLimitGuard implements CanActivate {
     protected readonly protection: ProtectionService,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (context.getType() !== 'http') return true;
-    const route = this.routeRules.resolve(context.getHandler() as (...args: unknown[]) => unknown, context.getClass() as Type);
-    if (route.rules.length === 0 || (await this.shouldSkip(context))) return true;
+  /**
+   * Answers synchronously (a boolean) when every step does: the memory store, resolvers that return
+   * plain values and a request that records no violation. Otherwise a promise. Errors always come
+   * back as a rejected promise.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    try {
+      if (context.getType() !== 'http') return true;
+      const route = this.routeRules.resolve(context.getHandler() as (...args: unknown[]) => unknown, context.getClass() as Type);
+      if (route.rules.length === 0) return true;
+      const skip = this.shouldSkip(context);
+      if (isThenable(skip)) return skip.then((skipped) => (skipped ? true : this.activate(context, route)));
+      return skip ? true : this.activate(context, route);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
 
+  /** Identifies the client, applies bans and lists, then counts the request against the route's rules. */
+  private activate(context: ExecutionContext, route: RouteRules): boolean | Promise<boolean> {
     const http = context.switchToHttp();
     const request = http.getRequest<unknown>();
     const response = http.getResponse<unknown>();
     const nowMs = this.config.clock.now();
     const address = this.getClientAddress(request);
-    const tracker = await this.getTracker(context, request, address);
+    // The default getTracker, inlined so that a synchronous key resolver costs no promise.
+    const tracker =
+      this.getTracker === RateLimitGuard.prototype.getTracker
+        ? this.defaultTracker(context, request, address)
+        : this.getTracker(context, request, address);
+    if (isThenable(tracker)) return tracker.then((t) => this.decide(context, route, request, response, nowMs, address, t));
+    return this.decide(context, route, request, response, nowMs, address, tracker);
+  }
+
+  private decide(
+    context: ExecutionContext,
+    route: RouteRules,
+    request: unknown,
+    response: unknown,
+    nowMs: number,
+    address: string | null,
+    tracker: string,
+  ): boolean | Promise<boolean> {
     const clientKey = this.clientKey(tracker);
     const verdict = this.protection.check(clientKey, address, nowMs);
     if (verdict.status === 'allow-listed') return true;
     if (verdict.status !== 'none') return this.refuse(context, response, verdict, nowMs);
 
+    const store = this.config.store;
+    if (route.plain && store instanceof MemoryRateLimitStore && store.consume === MemoryRateLimitStore.prototype.consume) {
+      // The memory store decides synchronously: no promise, no timer.
+      const counted: RuleResult[] = [];
+      let storeDenied = false;
+      for (const routeRule of route.rules) {
+        const { rule } = routeRule;
+        const cost = rule.cost as number;
+        const result = this.consumeNow(store, this.generateKey(context, tracker, routeRule), rule, nowMs, cost);
+        if (result === 'allow') continue;
+        if (result === 'deny') storeDenied = true;
+        else counted.push(ruleResult(routeRule, clientKey, cost, result));
+      }
+      return this.conclude(context, request, response, route, counted, undefined, storeDenied, address, nowMs);
+    }
+    return this.countAll(context, request, response, route, nowMs, address, tracker, clientKey);
+  }
+
+  /** Counts the request against every rule of the route, each with its own store call, concurrently. */
+  private async countAll(
+    context: ExecutionContext,
+    request: unknown,
+    response: unknown,
+    route: RouteRules,
+    nowMs: number,
+    address: string | null,
+    tracker: string,
+    clientKey: string,
+  ): Promise<boolean> {
     let refusal: ProtectionVerdict | undefined;
     let storeDenied = false;
-    const results = await Promise.all(
-      route.rules.map(async (routeRule): Promise<RuleResult | undefined> => {
-        const { rule } = routeRule;
-        if (rule.skipIf && (await rule.skipIf(context))) return undefined;
-        let ruleTracker = tracker;
-        let ruleClientKey = clientKey;
-        if (rule.keyResolver) {
-          ruleTracker = identityText(await rule.keyResolver(context)) ?? tracker;
-          if (ruleTracker !== tracker) {
-            // A rule's own identity (an API key...) may be banned too: refused, it is not counted.
-            ruleClientKey = this.clientKey(ruleTracker);
-            const ruleVerdict = this.protection.checkKey(ruleClientKey, nowMs);
-            if (ruleVerdict.status !== 'none') {
-              refusal ??= ruleVerdict;
-              return undefined;
-            }
+    const countOne = async (routeRule: RouteRule): Promise<RuleResult | undefined> => {
+      const { rule } = routeRule;
+      if (rule.skipIf && (await rule.skipIf(context))) return undefined;
+      let ruleTracker = tracker;
+      let ruleClientKey = clientKey;
+      if (rule.keyResolver) {
+        ruleTracker = identityText(await rule.keyResolver(context)) ?? tracker;
+        if (ruleTracker !== tracker) {
+          // A rule's own identity (an API key...) may be banned too: refused, it is not counted.
+          ruleClientKey = this.clientKey(ruleTracker);
+          const ruleVerdict = this.protection.checkKey(ruleClientKey, nowMs);
+          if (ruleVerdict.status !== 'none') {
+            refusal ??= ruleVerdict;
+            return undefined;
           }
         }
-        const cost = typeof rule.cost === 'number' ? rule.cost : requestCost(await rule.cost(context), rule.storeRule);
-        const key = this.generateKey(context, ruleTracker, routeRule);
-        const result = await this.consume(key, rule, nowMs, cost);
-        if (result === 'allow') return undefined;
-        if (result === 'deny') {
-          storeDenied = true;
-          return undefined;
-        }
-        return {
-          routeRule,
-          clientKey: ruleClientKey,
-          cost,
-          result,
-          name: rule.name,
-          limit: result.limit,
-          windowMs: rule.windowMs,
-          remaining: result.remaining,
-          resetAtMs: result.resetAtMs,
-        };
-      }),
-    );
+      }
+      const cost = typeof rule.cost === 'number' ? rule.cost : requestCost(await rule.cost(context), rule.storeRule);
+      const key = this.generateKey(context, ruleTracker, routeRule);
+      const result = await this.consume(key, rule, nowMs, cost);
+      if (result === 'allow') return undefined;
+      if (result === 'deny') {
+        storeDenied = true;
+        return undefined;
+      }
+      return ruleResult(routeRule, ruleClientKey, cost, result);
+    };
+    const { rules } = route;
+    let counted: RuleResult[];
+    if (rules.length === 1) {
+      const only = await countOne(rules[0]);
+      counted = only === undefined ? [] : [only];
+    } else {
+      counted = (await Promise.all(rules.map(countOne))).filter((r): r is RuleResult => r !== undefined);
+    }
+    return this.conclude(context, request, response, route, counted, refusal, storeDenied, address, nowMs);
+  }
+
+  /** Answers from the rules' results: headers, then a refusal, a denial (recorded as a violation) or true. */
+  private conclude(
+    context: ExecutionContext,
+    request: unknown,
+    response: unknown,
+    route: RouteRules,
+    counted: RuleResult[],
+    refusal: ProtectionVerdict | undefined,
+    storeDenied: boolean,
+    address: string | null,
+    nowMs: number,
+  ): boolean | Promise<boolean> {
     if (refusal) return this.refuse(context, response, refusal, nowMs);
     if (storeDenied) {
       setHeader(response, 'Retry-After', '1');
       return this.throwStoreUnavailableException(context);
     }
-    const counted = results.filter((r): r is RuleResult => r !== undefined);
     if (counted.length === 0) return true;
     this.writeHeaders(response, counted, nowMs, counted.length === route.rules.length ? route : undefined);
 
@@ -159,6 +254,20 @@ export class RateLimitGuard implements CanActivate {
       if (!r.result.allowed && (!violated || r.result.retryAfterMs > violated.result.retryAfterMs)) violated = r;
     }
     if (!violated) return true;
+    return this.deny(context, request, response, route, counted, violated, address, nowMs);
+  }
+
+  /** A rule denied: the violation is recorded (it may escalate) and the request refused. */
+  private async deny(
+    context: ExecutionContext,
+    request: unknown,
+    response: unknown,
+    route: RouteRules,
+    counted: readonly RuleResult[],
+    violated: RuleResult,
+    address: string | null,
+    nowMs: number,
+  ): Promise<never> {
     const outcome = await this.recordViolations(request, route, counted, address, nowMs);
     if (outcome.action === 'ban') return this.refuse(context, response, { status: 'banned', ban: outcome.ban }, nowMs);
     if (outcome.action === 'block') return this.refuse(context, response, { status: 'blocked', ban: outcome.ban, untilMs: outcome.untilMs }, nowMs);
@@ -204,10 +313,22 @@ export class RateLimitGuard implements CanActivate {
    * @param address what `getClientAddress` returned for this request
    */
   protected async getTracker(context: ExecutionContext, request: unknown, address?: string | null): Promise<string> {
+    return this.defaultTracker(context, request, address);
+  }
+
+  /** `getTracker`'s answer, synchronous unless the module's `keyResolver` returns a promise. */
+  private defaultTracker(context: ExecutionContext, request: unknown, address?: string | null): string | Promise<string> {
     if (this.config.keyResolver) {
-      const key = identityText(await this.config.keyResolver(context));
+      const resolved = this.config.keyResolver(context);
+      if (isThenable(resolved)) return resolved.then((value) => identityText(value) ?? this.addressTracker(request, address));
+      const key = identityText(resolved);
       if (key !== undefined) return key;
     }
+    return this.addressTracker(request, address);
+  }
+
+  /** The client address as a tracker: IPv6 grouped by `ipv6PrefixLength`, `unknown` when there is none. */
+  private addressTracker(request: unknown, address?: string | null): string {
     const resolved = address === undefined ? this.getClientAddress(request) : address;
     if (resolved === null) return 'unknown';
     // The key of an address never changes (IPv6 is masked to its prefix): compute it once per address.
@@ -290,6 +411,24 @@ export class RateLimitGuard implements CanActivate {
     return rule.onStoreError ?? this.config.onStoreError;
   }
 
+  /** `consume` for the memory store, which answers synchronously and so can never time out. */
+  private consumeNow(store: MemoryRateLimitStore, key: string, rule: ResolvedRule, nowMs: number, cost: number): ConsumeResult | 'allow' | 'deny' {
+    const health = this.protection.storeHealth;
+    const call = health.start();
+    try {
+      const result = store.consumeSync(key, rule.storeRule, nowMs, cost);
+      health.succeeded(call);
+      return result;
+    } catch (error) {
+      health.failed(call, error);
+    }
+    if (this.config.storeFallback) {
+      this.fallbackStore ??= new MemoryRateLimitStore();
+      return this.fallbackStore.consumeSync(key, rule.storeRule, nowMs, cost);
+    }
+    return rule.onStoreError ?? this.config.onStoreError;
+  }
+
   private refuse(context: ExecutionContext, response: unknown, verdict: ProtectionVerdict, nowMs: number): never {
     switch (verdict.status) {
       case 'blocked': {
@@ -367,16 +506,19 @@ export class RateLimitGuard implements CanActivate {
   }
 
   private writeHeaders(response: unknown, items: readonly RuleResult[], nowMs: number, route?: RouteRules): void {
+    // A Node response (Express's is one) takes string headers directly; Express's `res.header` would
+    // only convert the value to a string and look for Content-Type first. A Fastify reply needs `header`.
+    const set = response instanceof ServerResponse ? setNodeHeader : setHeader;
     if (this.config.standardHeaders) {
-      setHeader(response, 'RateLimit-Policy', this.policyHeader(items, route));
-      setHeader(response, 'RateLimit', formatRateLimit(items, nowMs));
+      set(response, 'RateLimit-Policy', this.policyHeader(items, route));
+      set(response, 'RateLimit', formatRateLimit(items, nowMs));
     }
     if (this.config.legacyHeaders) {
       const item = mostRestrictive(items);
       if (item) {
-        setHeader(response, 'X-RateLimit-Limit', String(item.limit));
-        setHeader(response, 'X-RateLimit-Remaining', String(item.remaining));
-        setHeader(response, 'X-RateLimit-Reset', String(secondsUntil(item.resetAtMs, nowMs)));
+        set(response, 'X-RateLimit-Limit', String(item.limit));
+        set(response, 'X-RateLimit-Remaining', String(item.remaining));
+        set(response, 'X-RateLimit-Reset', String(secondsUntil(item.resetAtMs, nowMs)));
       }
     }
   }

@@ -11,6 +11,11 @@ export interface RouteRules {
   /** `Controller.handler`: what a rule without `scope` counts per. */
   readonly routeKey: string;
   readonly rules: readonly RouteRule[];
+  /**
+   * Whether every rule counts the module's client at a fixed cost, unconditionally (no `skipIf`,
+   * `keyResolver` or cost function): such a route needs nothing but the store per request.
+   */
+  readonly plain: boolean;
 }
 
 export interface RouteRule {
@@ -98,7 +103,8 @@ export class RouteRulesResolver implements OnModuleInit {
         rules.push({ rule, keyPrefix: `${rule.name}:${rule.scope ?? routeKey}:` });
       }
     }
-    const resolved: RouteRules = Object.freeze({ routeKey, rules: Object.freeze(rules) });
+    const plain = rules.every(({ rule }) => !rule.skipIf && !rule.keyResolver && typeof rule.cost === 'number');
+    const resolved: RouteRules = Object.freeze({ routeKey, rules: Object.freeze(rules), plain });
     byHandler.set(handler, resolved);
     return resolved;
   }

@@ -19,9 +19,19 @@ export function secondsUntil(atMs: number, nowMs: number): number {
   return Math.max(0, Math.ceil((atMs - nowMs) / 1000));
 }
 
+/** Quoted rule names: a handful per app, quoted once each. */
+const quotedNames = new Map<string, string>();
+const MAX_QUOTED_NAMES = 1_000;
+
 /** A Structured Field sf-string: quoted, with `"` and `\` escaped. */
 function sfString(value: string): string {
-  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  let quoted = quotedNames.get(value);
+  if (quoted === undefined) {
+    quoted = `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+    if (quotedNames.size >= MAX_QUOTED_NAMES) quotedNames.clear();
+    quotedNames.set(value, quoted);
+  }
+  return quoted;
 }
 
 /** `RateLimit-Policy: "default";q=100;w=60, "login";q=5;w=60` */
@@ -31,7 +41,11 @@ export function formatRateLimitPolicy(items: readonly HeaderItem[]): string {
 
 /** `RateLimit: "default";r=99;t=60, "login";r=4;t=60` */
 export function formatRateLimit(items: readonly HeaderItem[], nowMs: number): string {
-  return items.map((i) => `${sfString(i.name)};r=${i.remaining};t=${secondsUntil(i.resetAtMs, nowMs)}`).join(', ');
+  let header = '';
+  for (const i of items) {
+    header += `${header === '' ? '' : ', '}${sfString(i.name)};r=${i.remaining};t=${secondsUntil(i.resetAtMs, nowMs)}`;
+  }
+  return header;
 }
 
 /** The item legacy `X-RateLimit-*` headers describe: the one with the fewest requests left. */
