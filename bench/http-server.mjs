@@ -71,6 +71,11 @@ async function caseImports() {
   switch (caseId) {
     case 'none':
       return { imports: [], providers: [] };
+    case 'empty-guard':
+      // Reference: the cost of Nest's guard machinery itself, with a guard that does nothing.
+      return { imports: [], providers: [{ provide: APP_GUARD, useValue: { canActivate: () => true } }] };
+    case 'empty-guard-async':
+      return { imports: [], providers: [{ provide: APP_GUARD, useValue: { canActivate: async () => true } }] };
     case 'throttler':
       return {
         imports: [ThrottlerModule.forRoot({ throttlers: [{ ttl: WINDOW_MS, limit: NEVER_DENY }], getTracker: clientKey })],

@@ -11,10 +11,12 @@
 // the most requests per second is reported: other load on the machine can only slow a round down, so
 // use 2 or more on a shared machine. The default, 1, keeps `npm run bench` within about 3 minutes.
 // Environment: BENCH_DURATION_S (default 5), BENCH_WARMUP_S (1), BENCH_CONNECTIONS (50), BENCH_ROUNDS (1),
-// BENCH_CASES (comma-separated case ids, default all), BENCH_CPU_PROF (a folder: each case server
-// writes a V8 CPU profile there).
+// BENCH_CASES (comma-separated case ids; default all but the opt-in references empty-guard and
+// empty-guard-async), BENCH_CPU_PROF (a folder: each case server
+// writes a V8 CPU profile there), BENCH_PERF=1 (instructions per request of the app and the database,
+// counted by Linux `perf stat`, which hardly depend on other load on the machine).
 import autocannon from 'autocannon';
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
@@ -30,6 +32,8 @@ const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 1);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+/** With BENCH_PERF=1, `perf stat` counts the instructions the app (and the database) execute in the window. */
+const PERF = process.env.BENCH_PERF === '1';
 /** Each connection cycles through keys of its own, so no key is ever in flight twice at once. */
 const KEYS_PER_CONNECTION = 20;
 const KEYS = CONNECTIONS * KEYS_PER_CONNECTION;
@@ -43,7 +47,10 @@ const CASES = [
   { id: 'rampart-mongo', label: '5. Rampart Mongo store', mongo: true },
   { id: 'rampart-mongo-blocked', label: '6. Rampart Mongo, blocked client', mongo: true, blocked: true },
   { id: 'rlf-mongo-blocked', label: '7. rate-limiter-flexible Mongo, blocked (ref.)', mongo: true, blocked: true },
-].filter((spec) => !process.env.BENCH_CASES || process.env.BENCH_CASES.split(',').includes(spec.id));
+  // References, run only when BENCH_CASES names them: Nest's guard machinery with a guard that does nothing.
+  { id: 'empty-guard', label: '8. empty guard, returns true (ref.)', optIn: true },
+  { id: 'empty-guard-async', label: '9. empty async guard (ref.)', optIn: true },
+].filter((spec) => (process.env.BENCH_CASES ? process.env.BENCH_CASES.split(',').includes(spec.id) : !spec.optIn));
 
 /** The test harness's stand-in launcher (TypeScript), loaded through tsx only when needed. */
 async function startStandIn() {
@@ -121,6 +128,7 @@ async function startServer(caseId, mongoUrl, runId) {
   ]);
   return {
     port: ready.port,
+    pid: child.pid,
     async ask(type, answer) {
       const reply = nextMessage(child, answer);
       child.send({ type });
@@ -184,6 +192,27 @@ async function primeBlocked(port) {
   return statuses;
 }
 
+/**
+ * Counts the instructions (user and kernel) a process executes until `stop()` resolves with them,
+ * with Linux `perf stat`: unlike CPU time, the count hardly depends on other load on the machine.
+ */
+function countInstructions(pid) {
+  const perf = spawn('perf', ['stat', '-x', ',', '-e', 'instructions:u,instructions:k', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let text = '';
+  perf.stderr.on('data', (chunk) => (text += chunk));
+  const exited = once(perf, 'exit');
+  return {
+    async stop() {
+      perf.kill('SIGINT');
+      await exited;
+      const count = (event) => Number(text.split('\n').find((line) => line.includes(event))?.split(',')[0]);
+      const user = count('instructions:u');
+      const kernel = count('instructions:k');
+      return Number.isFinite(user) && Number.isFinite(kernel) ? { user, kernel } : undefined;
+    },
+  };
+}
+
 /** CPU time (ms) used so far by a local process (Linux /proc); undefined elsewhere. */
 function processCpuMs(pid) {
   try {
@@ -204,8 +233,12 @@ async function runCase(spec, mongo, runId, track) {
     if (WARMUP_S > 0) await load(server.port, WARMUP_S);
     await server.ask('start', 'started');
     const dbCpuBefore = spec.mongo && mongo.pid ? processCpuMs(mongo.pid) : undefined;
+    const perfApp = PERF ? countInstructions(server.pid) : undefined;
+    const perfDb = PERF && spec.mongo && mongo.pid ? countInstructions(mongo.pid) : undefined;
     const result = await load(server.port, DURATION_S);
     const dbCpuAfter = dbCpuBefore !== undefined ? processCpuMs(mongo.pid) : undefined;
+    const appInstructions = await perfApp?.stop();
+    const dbInstructions = await perfDb?.stop();
     const { counts } = await server.ask('stop', 'counts');
     const requests = Math.max(1, counts.requests);
     const row = {
@@ -221,6 +254,11 @@ async function runCase(spec, mongo, runId, track) {
       serverCpuMsPerRequest: round(counts.cpuUs / 1000 / requests, 3),
       serverStatuses: counts.byStatus,
     };
+    // Thousands of instructions per request (user + kernel); the window is the load generator's run.
+    const perRequest = (n) => (n ? round((n.user + n.kernel) / 1000 / Math.max(1, result.requests.total), 1) : undefined);
+    if (appInstructions) row.appKiloInstructionsPerRequest = perRequest(appInstructions);
+    if (appInstructions) process.stderr.write(`bench:   ${row.reqPerSec} req/s; app ${row.appKiloInstructionsPerRequest} k instructions/request${dbInstructions ? `, database ${row.dbKiloInstructionsPerRequest}` : ''}\n`);
+    if (dbInstructions) row.dbKiloInstructionsPerRequest = perRequest(dbInstructions);
     if (spec.mongo) {
       row.serverRequests = counts.requests;
       row.dbCommands = counts.commands;
@@ -318,6 +356,7 @@ function report(results, mongo, mongoNote, elapsedMs, load1) {
       'db CPU ms/req': row.dbCpuMsPerRequest ?? '',
       'db cmds/req': row.commandsPerRequest ?? '',
       'rate-limit cmds/req': row.decisionCommandsPerRequest ?? '',
+      ...(PERF ? { 'app kinstr/req': row.appKiloInstructionsPerRequest ?? '', 'db kinstr/req': row.dbKiloInstructionsPerRequest ?? '' } : {}),
     };
   }
   console.table(table);
