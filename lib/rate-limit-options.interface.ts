@@ -29,11 +29,17 @@ export interface RateLimitModuleOptions {
   /**
    * Longest wait for the rate-limit store on a request, in milliseconds. A call that fails or takes
    * longer marks the store down, and the request is answered by `onStoreError` (or `storeFallback`).
-   * While it is down, one request at a time tries it (the others are answered at once), so the
-   * first answer in time brings it back.
+   * While it is down, requests do not wait for it: a probe tries it every `storeProbeIntervalMs`
+   * in the background, and its first answer in time brings the store back.
    * @default 500
    */
   storeTimeoutMs?: number;
+  /**
+   * How often a store that is down is probed (one read, bounded by `storeTimeoutMs`), in
+   * milliseconds. The store is used again within this interval plus one round trip of its return.
+   * @default 250
+   */
+  storeProbeIntervalMs?: number;
   /**
    * How long startup waits for the storage to be ready: its `init()` (for MongoDB: connected,
    * indexes in place) and the first load of bans and allow/deny lists. When it is not ready by

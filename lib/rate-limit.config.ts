@@ -53,6 +53,8 @@ export interface RateLimitConfig {
   readonly onStoreError: StoreErrorPolicy;
   /** Count in an in-process memory store while the store is down. */
   readonly storeFallback: boolean;
+  /** Pause between two probes of a store that is down. */
+  readonly storeProbeIntervalMs: number;
   /** How long startup waits for the storage to be ready. */
   readonly storeStartupTimeoutMs: number;
   /** Whether startup fails when the storage is not ready in time. */
@@ -76,6 +78,8 @@ export const DEFAULT_VIOLATION_RETENTION_MS = 30 * 86_400_000;
 export const DEFAULT_BAN_SYNC_INTERVAL_MS = 1_000;
 /** A rate-limit store call on a request waits at most this long unless `storeTimeoutMs` says otherwise. */
 export const DEFAULT_STORE_TIMEOUT_MS = 500;
+/** A store that is down is probed this often unless `storeProbeIntervalMs` says otherwise. */
+export const DEFAULT_STORE_PROBE_INTERVAL_MS = 250;
 /** Startup waits at most this long for the storage unless `storeStartupTimeoutMs` says otherwise. */
 export const DEFAULT_STORE_STARTUP_TIMEOUT_MS = 5_000;
 
@@ -281,6 +285,8 @@ export function resolveRateLimitConfig(options: RateLimitModuleOptions = {}): Ra
   for (const flag of ['storeFallback', 'requireStore'] as const) {
     if (options[flag] !== undefined && typeof options[flag] !== 'boolean') problems.push(messages.badBoolean(flag, options[flag]));
   }
+  const storeProbeIntervalMs = options.storeProbeIntervalMs ?? DEFAULT_STORE_PROBE_INTERVAL_MS;
+  if (!isPositiveInteger(storeProbeIntervalMs)) problems.push(messages.notPositiveInteger('storeProbeIntervalMs', storeProbeIntervalMs));
   const storeStartupTimeoutMs = options.storeStartupTimeoutMs ?? DEFAULT_STORE_STARTUP_TIMEOUT_MS;
   if (!isPositiveInteger(storeStartupTimeoutMs)) problems.push(messages.notPositiveInteger('storeStartupTimeoutMs', storeStartupTimeoutMs));
   const escalationProblems = problems.length;
@@ -316,6 +322,7 @@ export function resolveRateLimitConfig(options: RateLimitModuleOptions = {}): Ra
     storeTimeoutMs,
     onStoreError,
     storeFallback: options.storeFallback ?? false,
+    storeProbeIntervalMs,
     storeStartupTimeoutMs,
     requireStore: options.requireStore ?? false,
     ...(events ? { events } : {}),

@@ -11,6 +11,7 @@ import type { Violation } from '../storage/violation-store.interface.js';
 import { entryId, ProtectionCache } from './protection-cache.js';
 import { NO_OUTCOME, outcomeOfBan, type ProtectionVerdict, type ViolationOutcome } from './protection-verdict.js';
 import { StorageSetupError } from '../storage/storage-setup.error.js';
+import type { StoreRule } from '../core/rule-decision.js';
 import { StoreHealth, withTimeout } from './store-health.js';
 
 /**
@@ -33,6 +34,9 @@ const CHANGES_PAGE = 1_000;
 const LIST_PAGE = 500;
 /** Name written as `createdBy` on automatic blocks and bans. */
 const AUTO_CREATOR = 'rampart';
+/** What the probe of a store that is down reads: a key no client can have (client keys start with a rule name and ':'). */
+const PROBE_KEY = ':rampart-probe';
+const PROBE_RULE: StoreRule = Object.freeze({ name: 'probe', algorithm: 'fixed-window', limit: 1, windowMs: 1_000, blockDurationMs: 0 });
 /** Violations held in memory while the store is down, written when it is back. */
 export const MAX_HELD_VIOLATIONS = 10_000;
 
@@ -112,7 +116,11 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
     @Inject(RATE_LIMIT_CONFIG) private readonly config: RateLimitConfig,
     private readonly events: RateLimitEventsPublisher,
   ) {
-    this.storeHealth = new StoreHealth(config.clock, events, config.storeFallback);
+    this.storeHealth = new StoreHealth(config.clock, events, config.storeFallback, {
+      run: () => config.store.get(PROBE_KEY, PROBE_RULE, config.clock.now()),
+      timeoutMs: config.storeTimeoutMs,
+      intervalMs: config.storeProbeIntervalMs,
+    });
     this.storeHealth.onUp(() => void this.writeHeldViolations());
   }
 
@@ -147,6 +155,7 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
 
   onModuleDestroy(): void {
     this.stopped = true;
+    this.storeHealth.stop();
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
   }

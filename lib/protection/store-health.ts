@@ -32,15 +32,25 @@ export function withTimeout<T>(call: () => Promise<T>, timeoutMs: number): Promi
   return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** How a StoreHealth checks a store that is down. */
+export interface StoreProbe {
+  /** A cheap call to the store (a read); its success brings the store back. */
+  readonly run: () => Promise<unknown>;
+  /** Longest wait for one probe. */
+  readonly timeoutMs: number;
+  /** Pause between the end of one probe and the next. */
+  readonly intervalMs: number;
+}
+
 /**
  * Whether the rate-limit store is answering, as seen by this instance's requests. The first failure
  * or timeout marks it down and the next success up again, each transition logged once and
  * announced (`storeDown` / `storeUp`). Only calls started after the last transition's call may
  * change the state, so a slow call that began before a recovery cannot mark the store down again.
  *
- * While the store is down, one call at a time probes it (`begin()` hands out one number at a time);
- * the other requests are answered at once by the outage policy instead of each waiting for the
- * timeout and leaving a command queued in the driver.
+ * While the store is down, requests do not call it (`begin()` returns undefined): they are answered
+ * at once by the outage policy, and a probe in the background (never keeping the process alive)
+ * tries the store every `intervalMs` until it answers.
  */
 export class StoreHealth {
   private readonly logger = new Logger('RateLimit');
@@ -49,14 +59,15 @@ export class StoreHealth {
   private transitionCall = 0;
   /** Clock time at which the store went down; undefined while up. */
   private downSinceMs: number | undefined;
-  /** The call probing the store while it is down. */
-  private probeCall: number | undefined;
+  private probeTimer: ReturnType<typeof setTimeout> | undefined;
+  private stopped = false;
   private readonly upListeners: Array<() => void> = [];
 
   constructor(
     private readonly clock: Clock,
     private readonly events: RateLimitEventsPublisher,
     private readonly fallback: boolean,
+    private readonly probe?: StoreProbe,
   ) {}
 
   get isDown(): boolean {
@@ -69,14 +80,11 @@ export class StoreHealth {
   }
 
   /**
-   * Numbers a store call about to start, like `start()`, while the store is up or no other call is
-   * probing it; undefined when the store is down and another call is probing it: answer without it.
+   * Numbers a request's store call about to start, like `start()`, while the store is up; undefined
+   * while it is down: answer without it.
    */
   begin(): number | undefined {
-    if (this.downSinceMs === undefined) return ++this.calls;
-    if (this.probeCall !== undefined) return undefined;
-    this.probeCall = ++this.calls;
-    return this.probeCall;
+    return this.downSinceMs === undefined ? ++this.calls : undefined;
   }
 
   /** Runs `listener` after each transition to up (after the log line and the event). */
@@ -85,7 +93,6 @@ export class StoreHealth {
   }
 
   succeeded(call: number): void {
-    if (call === this.probeCall) this.probeCall = undefined;
     if (this.downSinceMs === undefined || call <= this.transitionCall) return;
     const atMs = this.clock.now();
     const downForMs = Math.max(0, atMs - this.downSinceMs);
@@ -97,7 +104,6 @@ export class StoreHealth {
   }
 
   failed(call: number, error: unknown): void {
-    if (call === this.probeCall) this.probeCall = undefined;
     if (this.downSinceMs !== undefined || call <= this.transitionCall) return;
     const atMs = this.clock.now();
     const reason = error instanceof Error ? error.message : String(error);
@@ -105,5 +111,29 @@ export class StoreHealth {
     this.transitionCall = call;
     this.logger.warn(messages.storeDown(reason, this.fallback));
     this.events.publish(RAMPART_EVENTS.storeDown, { reason, atMs });
+    this.scheduleProbe();
+  }
+
+  /** Stops probing (at shutdown). */
+  stop(): void {
+    this.stopped = true;
+    if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+  }
+
+  private scheduleProbe(): void {
+    const probe = this.probe;
+    if (probe === undefined || this.stopped || this.probeTimer !== undefined) return;
+    this.probeTimer = setTimeout(() => {
+      const call = this.start();
+      withTimeout(probe.run, probe.timeoutMs).then(
+        () => this.succeeded(call),
+        () => undefined,
+      ).finally(() => {
+        this.probeTimer = undefined;
+        if (this.isDown) this.scheduleProbe();
+      });
+    }, probe.intervalMs);
+    this.probeTimer.unref?.();
   }
 }

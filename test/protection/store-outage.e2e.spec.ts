@@ -14,6 +14,7 @@ import {
 } from '../../lib/index.js';
 import { StoreTimeoutError, withTimeout } from '../../lib/protection/store-health.js';
 import { resolveRateLimitConfig } from '../../lib/rate-limit.config.js';
+import { ProtectionService } from '../../lib/protection/protection.service.js';
 import { memoryStorage } from '../../lib/storage/memory-storage.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { ADAPTERS, startApp, type TestApp } from '../support/http-app.js';
@@ -35,6 +36,7 @@ const CLIENT = '203.0.113.7';
 class SwitchableStore implements RateLimitStore {
   mode: 'up' | 'fail' | 'hang' = 'up';
   calls = 0;
+  gets = 0;
   readonly inner = new MemoryRateLimitStore();
 
   consume(key: string, rule: StoreRule, nowMs: number, cost: number): Promise<ConsumeResult> {
@@ -44,6 +46,9 @@ class SwitchableStore implements RateLimitStore {
     return this.inner.consume(key, rule, nowMs, cost);
   }
   get(key: string, rule: StoreRule, nowMs: number): Promise<ConsumeResult | null> {
+    this.gets++;
+    if (this.mode === 'fail') return Promise.reject(new Error('connection refused'));
+    if (this.mode === 'hang') return new Promise<ConsumeResult | null>(() => undefined);
     return this.inner.get(key, rule, nowMs);
   }
   reset(key: string): Promise<void> {
@@ -144,14 +149,21 @@ describe.each(ADAPTERS)('store outage on %s', (adapter) => {
         store,
         storage: memoryStorage(),
         events: { onStoreDown: (e) => void down.push(e), onStoreUp: (e) => void up.push(e) },
+        storeProbeIntervalMs: 5,
         ...options,
       }),
     );
   const from = () => t.http().get('/data').set('X-Forwarded-For', CLIENT);
+  /** The store answers again; resolves once the background probe has seen it. */
+  const backUp = async () => {
+    store.mode = 'up';
+    const health = t.app.get(ProtectionService).storeHealth;
+    await until(() => !health.isDown);
+  };
   const logged = (level: 'log' | 'warn' | 'error') =>
     spies[['log', 'warn', 'error'].indexOf(level)]!.mock.calls.map(([message]) => String(message)).filter((m) => m.startsWith('Rate-limit store'));
 
-  it('admits uncounted requests without rate-limit headers while the store fails (allow), and recovers on the next success', async () => {
+  it('admits uncounted requests without rate-limit headers while the store fails (allow), and recovers once the probe gets an answer', async () => {
     t = await start();
     await from().expect(200).expect('ratelimit', /;r=1;/);
     store.mode = 'fail';
@@ -166,13 +178,14 @@ describe.each(ADAPTERS)('store outage on %s', (adapter) => {
     expect(down).toEqual([{ reason: 'connection refused', atMs: START }]);
 
     clock.advance(5_000);
-    store.mode = 'up';
+    await backUp();
     await from().expect(200).expect('ratelimit', /;r=0;/); // the store's count resumes where it was
     await from().expect(429);
     expect(logged('log')).toEqual(['Rate-limit store available again after 5000 ms.']);
     expect(up).toEqual([{ downForMs: 5_000, atMs: START + 5_000 }]);
     expect(logged('warn')).toHaveLength(1);
-    expect(store.calls).toBe(7); // tried on every request while down
+    expect(store.calls).toBe(4); // not called by requests while down: the probe reads it
+    expect(store.gets).toBeGreaterThan(0);
   });
 
   it('answers 503 with Retry-After: 1 and a problem body while the store fails (deny)', async () => {
@@ -187,7 +200,7 @@ describe.each(ADAPTERS)('store outage on %s', (adapter) => {
       retryAfterSeconds: 1,
     });
     await from().expect(503);
-    store.mode = 'up';
+    await backUp();
     await from().expect(200);
     expect(down).toHaveLength(1);
     expect(up).toHaveLength(1);
@@ -213,7 +226,7 @@ describe.each(ADAPTERS)('store outage on %s', (adapter) => {
     expect(logged('warn')).toEqual([
       'Rate-limit store unavailable (connection refused): answering by the in-process fallback store (limits hold per instance) until it answers again.',
     ]);
-    store.mode = 'up';
+    await backUp();
     await from().expect(200).expect('ratelimit', /;r=1;/); // the shared store decides again
     expect(up).toHaveLength(1);
   });
@@ -229,7 +242,7 @@ describe.each(ADAPTERS)('store outage on %s', (adapter) => {
     expect(tookMs).toBeLessThan(200);
     expect(res.headers['ratelimit']).toBeUndefined();
     expect(down).toEqual([{ reason: 'timed out after 50 ms', atMs: START }]);
-    store.mode = 'up';
+    await backUp();
     await from().expect(200).expect('ratelimit', /;r=0;/);
     expect(up).toHaveLength(1);
   });
@@ -244,7 +257,7 @@ describe.each(ADAPTERS)('store outage on %s', (adapter) => {
     store.mode = 'fail';
     await from().expect(200);
     await from().expect(200);
-    store.mode = 'up';
+    await backUp();
     await from().expect(200);
     expect(emitted).toEqual(['down', 'up']);
   });
@@ -267,7 +280,7 @@ describe.each(ADAPTERS)('store outage on %s', (adapter) => {
     const errors = () => spies[2]!.mock.calls.map(([m]) => String(m));
     // Held while the store is down, written when it is back: there the ViolationStore fails too.
     expect(errors()).toEqual([]);
-    store.mode = 'up';
+    await backUp();
     await from().expect(200);
     await until(() => errors().length > 0);
     expect(logged('error')).toEqual([]);
@@ -291,7 +304,7 @@ describe.each(ADAPTERS)('store outage on %s', (adapter) => {
     await from().expect(429); // the first violation, from the fallback store: held
     expect(violations).toEqual([{ recorded: false }]);
     expect(await storage.violations.count(CLIENT, 0)).toBe(0);
-    store.mode = 'up';
+    await backUp();
     await from().expect(200); // the shared store answers again: the held violation is written
     await until(() => spies[0]!.mock.calls.some(([m]) => String(m).startsWith('Wrote ')));
     expect(spies[0]!.mock.calls.map(([m]) => String(m))).toContain('Wrote 1 violation held while the store was down.');
@@ -302,20 +315,18 @@ describe.each(ADAPTERS)('store outage on %s', (adapter) => {
     expect(violations).toEqual([{ recorded: false }, { recorded: true }]);
   });
 
-  it('lets one request at a time try a store that is down; the others are answered at once', async () => {
-    t = await start({ storeTimeoutMs: 200 });
-    store.mode = 'fail';
-    await from().expect(200); // marks the store down
+  it('never makes a request wait for a store that is down: only the background probe tries it', async () => {
+    t = await start({ storeTimeoutMs: 200, storeProbeIntervalMs: 20 });
     store.mode = 'hang';
+    await from().expect(200); // waits for the timeout, and marks the store down
     const callsBefore = store.calls;
-    const probe = from().then((res) => res.status); // tries the store and waits for the timeout
-    await until(() => store.calls === callsBefore + 1);
     const startedAt = performance.now();
+    for (let i = 0; i < 5; i++) await from().expect(200);
     await Promise.all([from().expect(200), from().expect(200), from().expect(200)]);
     expect(performance.now() - startedAt).toBeLessThan(150);
-    expect(store.calls).toBe(callsBefore + 1);
-    expect(await probe).toBe(200);
-    store.mode = 'up';
+    expect(store.calls).toBe(callsBefore);
+    await until(() => store.gets >= 2); // probes: one every 20 ms after the last one ended
+    await backUp();
     await from().expect(200).expect('ratelimit', /;r=1;/); // the first request the store counted
     expect(up).toHaveLength(1);
   });
