@@ -464,8 +464,19 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
     this.droppedHeld = 0;
     if (held.length === 0 && dropped === 0) return;
     let recorded = 0;
-    for (const violation of held) if (await this.recordDurably(violation)) recorded++;
-    this.logger.log(messages.violationsHeld(recorded, held.length - recorded, dropped, MAX_HELD_VIOLATIONS));
+    let failed = 0;
+    for (let i = 0; i < held.length; i++) {
+      if (this.storeHealth.isDown) {
+        // Down again: keep the rest for the next recovery rather than log each one as lost.
+        const kept = [...held.slice(i), ...this.held];
+        this.droppedHeld += Math.max(0, kept.length - MAX_HELD_VIOLATIONS);
+        this.held = kept.slice(0, MAX_HELD_VIOLATIONS);
+        break;
+      }
+      if (await this.recordDurably(held[i]!)) recorded++;
+      else failed++;
+    }
+    this.logger.log(messages.violationsHeld(recorded, failed, dropped, MAX_HELD_VIOLATIONS));
   }
 
   /** Writes a violation, retrying once; logs it as an error line when both attempts fail. */

@@ -289,6 +289,42 @@ describe.each(ADAPTERS)('store outage on %s', (adapter) => {
     expect(spies[0]!.mock.calls.map(([m]) => String(m))).toContain('Wrote 0 violations held while the store was down; 1 failed again and were logged.');
   });
 
+  it('keeps the held violations it has not written yet when the store goes down again during the catch-up', async () => {
+    const inner = memoryStorage();
+    let releaseFirstWrite!: () => void;
+    const firstWrite = new Promise<void>((resolve) => (releaseFirstWrite = resolve));
+    let writes = 0;
+    const storage = {
+      ...inner,
+      violations: Object.assign(Object.create(inner.violations) as typeof inner.violations, {
+        record: async (violation: Violation) => {
+          if (++writes === 1) await firstWrite;
+          return inner.violations.record(violation);
+        },
+      }),
+    };
+    t = await start({ storeFallback: true, storage, escalation: { blockAfterViolations: 10 } });
+    store.mode = 'fail';
+    await from().expect(200);
+    await from().expect(200);
+    await from().expect(429);
+    await from().expect(429); // two violations held
+    await backUp(); // the catch-up starts, its first write stalls
+    await until(() => writes === 1);
+    store.mode = 'fail';
+    await from().expect(429); // down again (a third violation, held)
+    releaseFirstWrite();
+    await until(() => spies[0]!.mock.calls.some(([m]) => String(m).startsWith('Wrote ')));
+    expect(await inner.violations.count(CLIENT, 0)).toBe(1);
+    await backUp();
+    await until(() => spies[0]!.mock.calls.filter(([m]) => String(m).startsWith('Wrote ')).length === 2);
+    expect(spies[0]!.mock.calls.map(([m]) => String(m)).filter((m) => m.startsWith('Wrote '))).toEqual([
+      'Wrote 1 violation held while the store was down.',
+      'Wrote 2 violations held while the store was down.',
+    ]);
+    expect(await inner.violations.count(CLIENT, 0)).toBe(3);
+  });
+
   it('holds violations met while the store is down and writes them when it is back, where they count towards a block', async () => {
     const storage = memoryStorage();
     const violations: Array<{ recorded: boolean }> = [];
