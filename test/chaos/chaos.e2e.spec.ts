@@ -213,9 +213,9 @@ describe('chaos: the database server stops and restarts under load', () => {
     // No crash, no failed request, every phase under load.
     expect(unexpected).toEqual([]);
     expect(samples.filter((s) => s.error !== undefined || s.status >= 500 && s.status !== 503)).toEqual([]);
-    expect(figures.byPhase.before).toBeGreaterThan(100);
+    expect(figures.byPhase.before).toBeGreaterThan(50);
     expect(figures.byPhase.outage).toBeGreaterThan(100);
-    expect(figures.byPhase.after).toBeGreaterThan(100);
+    expect(figures.byPhase.after).toBeGreaterThan(50);
 
     // Every response within the configured policy.
     const outside = samples.filter((s) => {
