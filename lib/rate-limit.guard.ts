@@ -12,7 +12,7 @@ import { StoreUnavailableException } from './errors/store-unavailable.exception.
 import { peerAddress, requestHeaders, setHeader } from './http-exchange.js';
 import { ProtectionService } from './protection/protection.service.js';
 import { NO_OUTCOME, type ProtectionVerdict, type ViolationOutcome } from './protection/protection-verdict.js';
-import { withTimeout } from './protection/store-health.js';
+import { StoreTimeoutError } from './protection/store-health.js';
 import { ruleEscalation, type RateLimitConfig, type ResolvedRule } from './rate-limit.config.js';
 import { RATE_LIMIT_CONFIG } from './rate-limit.constants.js';
 import { RateLimitExceededException } from './rate-limit.exception.js';
@@ -174,6 +174,15 @@ export class RateLimitGuard implements CanActivate {
         else counted.push(ruleResult(routeRule, clientKey, cost, result));
       }
       return this.conclude(context, request, response, route, counted, undefined, storeDenied, address, nowMs);
+    }
+    if (route.plain && route.rules.length === 1) {
+      // One store call: its answer is the request's.
+      const routeRule = route.rules[0];
+      const cost = routeRule.rule.cost as number;
+      return this.consume(this.generateKey(context, tracker, routeRule), routeRule.rule, nowMs, cost).then((result) => {
+        const counted = result === 'allow' || result === 'deny' ? [] : [ruleResult(routeRule, clientKey, cost, result)];
+        return this.conclude(context, request, response, route, counted, undefined, result === 'deny', address, nowMs);
+      });
     }
     return this.countAll(context, request, response, route, nowMs, address, tracker, clientKey);
   }
@@ -388,40 +397,69 @@ export class RateLimitGuard implements CanActivate {
   /**
    * One rule's decision from the store, waiting at most `storeTimeoutMs`. When the store fails or
    * times out: the fallback memory store's decision with `storeFallback`, otherwise the rule's
-   * `onStoreError` policy. While the store is down, one request at a time tries it and the others
-   * are answered at once, so it is used again as soon as it answers.
+   * `onStoreError` policy. While the store is down, requests do not call it and are answered at
+   * once; the background probe (StoreHealth) brings it back.
    */
-  private async consume(key: string, rule: ResolvedRule, nowMs: number, cost: number): Promise<ConsumeResult | 'allow' | 'deny'> {
+  private consume(key: string, rule: ResolvedRule, nowMs: number, cost: number): Promise<ConsumeResult | 'allow' | 'deny'> {
     const { store, storeTimeoutMs } = this.config;
+    const health = this.protection.storeHealth;
+    const call = health.begin();
+    if (call === undefined) return Promise.resolve(this.withoutStore(key, rule, nowMs, cost));
+    let pending: Promise<ConsumeResult>;
+    try {
+      pending = Promise.resolve(store.consume(key, rule.storeRule, nowMs, cost));
+    } catch (error) {
+      pending = Promise.reject(error as Error);
+    }
+    // One promise and one timer per call; whichever settles first answers, and a late rejection of
+    // an abandoned call is handled here, so nothing outlives the request.
+    return new Promise((resolve) => {
+      let settled = false;
+      const fail = (error: unknown) => {
+        health.failed(call, error);
+        resolve(this.withoutStore(key, rule, nowMs, cost));
+      };
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        fail(new StoreTimeoutError(storeTimeoutMs));
+      }, storeTimeoutMs);
+      pending.then(
+        (result) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          health.succeeded(call);
+          resolve(result);
+        },
+        (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          fail(error);
+        },
+      );
+    });
+  }
+
+  /** `consume` for the memory store, which answers synchronously and so can never time out. */
+  private consumeNow(store: MemoryRateLimitStore, key: string, rule: ResolvedRule, nowMs: number, cost: number): ConsumeResult | 'allow' | 'deny' {
     const health = this.protection.storeHealth;
     const call = health.begin();
     if (call !== undefined) {
       try {
-        const result = await withTimeout(() => store.consume(key, rule.storeRule, nowMs, cost), storeTimeoutMs);
+        const result = store.consumeSync(key, rule.storeRule, nowMs, cost);
         health.succeeded(call);
         return result;
       } catch (error) {
         health.failed(call, error);
       }
     }
-    if (this.config.storeFallback) {
-      this.fallbackStore ??= new MemoryRateLimitStore();
-      return this.fallbackStore.consume(key, rule.storeRule, nowMs, cost);
-    }
-    return rule.onStoreError ?? this.config.onStoreError;
+    return this.withoutStore(key, rule, nowMs, cost);
   }
 
-  /** `consume` for the memory store, which answers synchronously and so can never time out. */
-  private consumeNow(store: MemoryRateLimitStore, key: string, rule: ResolvedRule, nowMs: number, cost: number): ConsumeResult | 'allow' | 'deny' {
-    const health = this.protection.storeHealth;
-    const call = health.start();
-    try {
-      const result = store.consumeSync(key, rule.storeRule, nowMs, cost);
-      health.succeeded(call);
-      return result;
-    } catch (error) {
-      health.failed(call, error);
-    }
+  /** The answer while the store is down or failed: the fallback memory store's, or the outage policy. */
+  private withoutStore(key: string, rule: ResolvedRule, nowMs: number, cost: number): ConsumeResult | 'allow' | 'deny' {
     if (this.config.storeFallback) {
       this.fallbackStore ??= new MemoryRateLimitStore();
       return this.fallbackStore.consumeSync(key, rule.storeRule, nowMs, cost);
