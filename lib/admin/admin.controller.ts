@@ -1,9 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, UseGuards, UsePipes, type Type } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, UseGuards, UseInterceptors, UsePipes, type Type } from '@nestjs/common';
 import { SkipThrottle } from '../decorators/skip-throttle.decorator.js';
 import { AdminActor } from './admin-actor.decorator.js';
 import { AdminAuthGuard } from './admin-auth.guard.js';
 import { AdminOperation, type ResponseDoc } from './admin-openapi.js';
 import { AdminService } from './admin.service.js';
+import { AdminStoreErrorsInterceptor } from './admin-store-errors.interceptor.js';
 import { createAdminValidationPipe } from './admin-validation.pipe.js';
 import { CreateAccessEntryBody, ListAccessListQuery, RemoveAccessEntryQuery } from './dto/access-list.dto.js';
 import { CreateBanBody, LiftBanQuery, ListBansQuery } from './dto/ban.dto.js';
@@ -25,6 +26,11 @@ const errors = (...statuses: number[]): ResponseDoc[] => [
   ...statuses.map((status) => ({ status, description: ERROR_TEXT[status] ?? 'Error', type: AdminProblemView })),
   { status: 401, description: 'Missing or invalid credentials.', type: AdminProblemView },
   { status: 403, description: 'The admin guard denied access.', type: AdminProblemView },
+  {
+    status: 503,
+    description: 'The rate-limit storage failed or did not answer in time; a change may or may not have been made. Retry-After says when to retry.',
+    type: AdminProblemView,
+  },
 ];
 const ERROR_TEXT: Record<number, string> = { 400: 'Invalid request (every problem is listed).', 404: 'Nothing to act on.' };
 /**
@@ -51,6 +57,7 @@ export function createAdminController(path: string): Type<unknown> {
   @Controller(path)
   @SkipThrottle()
   @UseGuards(AdminAuthGuard)
+  @UseInterceptors(AdminStoreErrorsInterceptor)
   @UsePipes(createAdminValidationPipe())
   class RateLimitAdminController {
     constructor(private readonly admin: AdminService) {}

@@ -176,6 +176,11 @@ export const adminExpiryNotInFuture = (nowIso: string) => `expiresAtMs must be i
 
 export const adminFromNotBeforeTo = () => 'from must be earlier than to.';
 
+export const adminStoreUnavailable = (reason: string, retryAfterSeconds: number) =>
+  `The rate-limit storage did not answer (${reason}). A change may or may not have been made: check with a GET, or retry in ${retryAfterSeconds} s.`;
+
+export const adminStoreFailed = (request: string, reason: string) => `Admin request ${request} failed in the storage: ${reason}. Answered 503.`;
+
 // Admin API: request validation.
 
 export const adminTargetRequired = () => 'give exactly one of key (a client key) or cidr (an address or range)';

@@ -53,8 +53,8 @@ describe.each(ADAPTERS)('admin API OpenAPI document on %s (with @nestjs/swagger 
       required: true,
       content: { 'application/json': { schema: { $ref: '#/components/schemas/CreateBanBody' } } },
     });
-    expect(Object.keys(operation('/ops/rate-limit/bans', 'post')!.responses).sort()).toEqual(['201', '400', '401', '403']);
-    expect(Object.keys(operation('/ops/rate-limit/bans', 'delete')!.responses).sort()).toEqual(['200', '400', '401', '403', '404']);
+    expect(Object.keys(operation('/ops/rate-limit/bans', 'post')!.responses).sort()).toEqual(['201', '400', '401', '403', '503']);
+    expect(Object.keys(operation('/ops/rate-limit/bans', 'delete')!.responses).sort()).toEqual(['200', '400', '401', '403', '404', '503']);
 
     const schemas = document.components?.schemas as Record<string, { properties: Record<string, { enum?: string[]; type?: string }>; required?: string[] }>;
     expect(Object.keys(schemas.CreateBanBody!.properties).sort()).toEqual(['cidr', 'durationMs', 'key', 'kind', 'reason']);
