@@ -32,6 +32,11 @@ export interface Ban {
   readonly liftedBy?: string;
   /** Last change, for propagation to other instances. */
   readonly updatedAtMs: number;
+  /**
+   * Incremented by every write of the record (put, lift, forgetting its blocks): what a conditional
+   * `put` compares. Absent on a record written before records carried one.
+   */
+  readonly version?: number;
 }
 
 /** Whether a ban is in force at `nowMs`. */
@@ -72,17 +77,36 @@ export interface PageRequest {
   readonly cursor?: string;
 }
 
+/**
+ * The precondition of a conditional `put` (a compare-and-set on the target's record), for a
+ * decision made from a record read earlier.
+ */
+export interface PutCondition {
+  /**
+   * The `version` of the record the decision was made from: `null` when there was no record (or a
+   * record without `version`), so the put applies only if there still is none; a number, so it
+   * applies only if the record is still at that version.
+   */
+  readonly expectedVersion: number | null;
+}
+
 /** Durable ban records, shared by every instance. */
 export interface BanStore {
   /**
    * Creates or replaces the ban of `ban.target` at `nowMs`. A temporary ban increments the
-   * target's `blockCount`; every put clears `liftedAtMs`.
+   * target's `blockCount`; every put clears `liftedAtMs` and increments `version`.
+   *
+   * With a `condition`, the put is one atomic compare-and-set: it applies only if the target's
+   * record is still as `condition.expectedVersion` says, and resolves `null` (nothing written)
+   * when it is not.
    */
   put(ban: NewBan, nowMs: number): Promise<Ban>;
+  put(ban: NewBan, nowMs: number, condition: PutCondition): Promise<Ban | null>;
   /**
    * Lifts the ban of `target` (it stays as a lifted record, so that other instances see the lift).
    * With `forgetBlocks`, its `blockCount` is reset to 0 too (even when it was already lifted), so
-   * the next block is a first one again. `null` when there is no record.
+   * the next block is a first one again. Each change increments `version`. `null` when there is no
+   * record.
    */
   lift(target: BanTarget, by: string, nowMs: number, options?: { forgetBlocks?: boolean }): Promise<Ban | null>;
   /** The record of `target`, active or not; `null` when there is none. */

@@ -1,4 +1,14 @@
-import { isBanActive, type Ban, type BanFilter, type BanStore, type BanTarget, type NewBan, type Page, type PageRequest } from './ban-store.interface.js';
+import {
+  isBanActive,
+  type Ban,
+  type BanFilter,
+  type BanStore,
+  type BanTarget,
+  type NewBan,
+  type Page,
+  type PageRequest,
+  type PutCondition,
+} from './ban-store.interface.js';
 import {
   checkBanFilter,
   checkBanTarget,
@@ -6,6 +16,7 @@ import {
   checkDurationOption,
   checkNewBan,
   checkPageRequest,
+  checkPutCondition,
   checkSizeOption,
   checkTime,
   decodeCursor,
@@ -54,10 +65,15 @@ export class MemoryBanStore implements BanStore {
     return this.records.size;
   }
 
-  async put(ban: NewBan, nowMs: number): Promise<Ban> {
+  put(ban: NewBan, nowMs: number): Promise<Ban>;
+  put(ban: NewBan, nowMs: number, condition: PutCondition): Promise<Ban | null>;
+  async put(ban: NewBan, nowMs: number, condition?: PutCondition): Promise<Ban | null> {
     const checked = checkNewBan(ban);
     checkTime(nowMs, 'nowMs');
+    const expected = checkPutCondition(condition);
     const previous = this.records.get(checked.id);
+    // Checked and written in one synchronous step: nothing runs in between.
+    if (expected !== undefined && (previous?.version ?? null) !== expected.expectedVersion) return null;
     const blockCount = (previous?.blockCount ?? 0) + (checked.kind === 'temporary' ? 1 : 0);
     const stored: Ban = freeze({
       id: checked.id,
@@ -71,6 +87,7 @@ export class MemoryBanStore implements BanStore {
       violationCount: checked.violationCount,
       blockCount,
       updatedAtMs: nowMs,
+      version: (previous?.version ?? 0) + 1,
     });
     this.write(stored, nowMs);
     return stored;
@@ -88,6 +105,7 @@ export class MemoryBanStore implements BanStore {
       ...(previous.liftedAtMs === undefined ? { liftedAtMs: nowMs, liftedBy: by } : {}),
       ...(options.forgetBlocks ? { blockCount: 0 } : {}),
       updatedAtMs: nowMs,
+      version: (previous.version ?? 0) + 1,
     });
     this.write(lifted, nowMs);
     return lifted;

@@ -10,7 +10,7 @@ import ipaddr from 'ipaddr.js';
 
 import { formatAddress, parseBareAddress } from '../core/ip/client-address.js';
 import type { AccessListEntry, AccessListKind } from './access-list-store.interface.js';
-import type { BanFilter, BanKind, BanSource, BanTarget, NewBan, PageRequest } from './ban-store.interface.js';
+import type { BanFilter, BanKind, BanSource, BanTarget, NewBan, PageRequest, PutCondition } from './ban-store.interface.js';
 import type { Violation, ViolationFilter } from './violation-store.interface.js';
 
 const DAY_MS = 86_400_000;
@@ -190,6 +190,18 @@ export function checkNewBan(value: unknown): CheckedNewBan {
     ...(expiresAtMs === undefined ? {} : { expiresAtMs }),
     violationCount: count(ban['violationCount'], 'ban.violationCount'),
   };
+}
+
+/** The precondition of a conditional ban `put`: `expectedVersion` null, or an integer of 0 or more. */
+export function checkPutCondition(value: unknown): PutCondition | undefined {
+  if (value === undefined) return undefined;
+  const condition = record(value, 'condition');
+  const expected = condition['expectedVersion'];
+  if (expected === null) return { expectedVersion: null };
+  if (typeof expected !== 'number' || !Number.isSafeInteger(expected) || expected < 0) {
+    throw new TypeError(`condition.expectedVersion must be null or an integer of 0 or more, got ${describe(expected)}.`);
+  }
+  return { expectedVersion: expected };
 }
 
 export interface CheckedBanFilter {

@@ -213,6 +213,44 @@ describeMongo('Mongo stores', () => {
     });
   });
 
+  describe('records written before versions', () => {
+    /** A record as stores wrote it before records carried a version. */
+    async function unversioned(bans: MongoBanStore, k: string) {
+      await bans.collection.insertOne({
+        _id: `key:${k}`,
+        targetType: 'key',
+        target: k,
+        kind: 'temporary',
+        reason: 'old',
+        source: 'auto',
+        createdBy: 'rampart',
+        createdAtMs: T0,
+        expiresAtMs: T0 + 1_000,
+        violationCount: 3,
+        blockCount: 1,
+        updatedAtMs: T0,
+        purgeAt: new Date(T0 + 1_000 + DAY),
+      });
+    }
+
+    it('read without a version, matched by expectedVersion null, and versioned by their next write', async () => {
+      const bans = new MongoBanStore(connection, { collectionName: fresh('bans') });
+      await bans.init();
+      await unversioned(bans, 'old');
+      const old = await bans.get(key('old'));
+      expect(old).toMatchObject({ blockCount: 1 });
+      expect(old !== null && 'version' in old).toBe(false);
+      expect(await bans.put(temporary('old', T0 + 5_000), T0 + 2_000, { expectedVersion: 0 })).toBeNull();
+      const next = await bans.put(temporary('old', T0 + 5_000), T0 + 2_000, { expectedVersion: null });
+      expect(next).toMatchObject({ blockCount: 2, version: 1, expiresAtMs: T0 + 5_000 });
+      expect(await bans.put(temporary('old', T0 + 9_000), T0 + 3_000, { expectedVersion: null })).toBeNull();
+      expect(bans.duplicateKeyRetries).toBe(0);
+
+      await unversioned(bans, 'lifted');
+      expect(await bans.lift(key('lifted'), 'bob', T0 + 1)).toMatchObject({ liftedBy: 'bob', version: 1 });
+    });
+  });
+
   describe('persistence', () => {
     it('keeps every record across a new connection', async () => {
       const db = uniqueDbName('mongo_persist');

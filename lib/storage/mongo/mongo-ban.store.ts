@@ -1,6 +1,6 @@
 import type { Connection, mongo } from 'mongoose';
 
-import type { Ban, BanFilter, BanStore, BanTarget, NewBan, Page, PageRequest } from '../ban-store.interface.js';
+import type { Ban, BanFilter, BanStore, BanTarget, NewBan, Page, PageRequest, PutCondition } from '../ban-store.interface.js';
 import {
   checkBanFilter,
   checkBanTarget,
@@ -8,12 +8,13 @@ import {
   checkDurationOption,
   checkNewBan,
   checkPageRequest,
+  checkPutCondition,
   checkTime,
   decodeCursor,
   DEFAULT_RETENTION_MS,
   encodeCursor,
 } from '../store-input.js';
-import { checkCollectionName, MongoCollection, retryOnDuplicateKey, toDate } from './mongo-collection.js';
+import { checkCollectionName, isDuplicateKey, MongoCollection, retryOnDuplicateKey, toDate } from './mongo-collection.js';
 import { BAN_COLLECTION, BanRecord, BanSchema } from './schemas/ban.schema.js';
 
 /** Options of `MongoBanStore`. */
@@ -38,6 +39,12 @@ type BanDoc = BanRecord;
 
 /** Bans not lifted: in a MongoDB filter, `null` matches a missing field. */
 const NOT_LIFTED = { liftedAtMs: null } as unknown as mongo.Filter<BanDoc>;
+/**
+ * A record without `version` (none yet, or one written before records carried one). Not
+ * `version: null`: an upsert copies the equality fields of its filter into the document it inserts,
+ * and MongoDB refuses `$inc` on the `null` it would copy.
+ */
+const UNVERSIONED = { version: { $exists: false } } as unknown as mongo.Filter<BanDoc>;
 
 /**
  * Bans in MongoDB, shared by every instance of an app: one document per target, `_id` =
@@ -84,9 +91,12 @@ export class MongoBanStore implements BanStore {
     return this.records.verifyIndexes();
   }
 
-  async put(ban: NewBan, nowMs: number): Promise<Ban> {
+  put(ban: NewBan, nowMs: number): Promise<Ban>;
+  put(ban: NewBan, nowMs: number, condition: PutCondition): Promise<Ban | null>;
+  async put(ban: NewBan, nowMs: number, condition?: PutCondition): Promise<Ban | null> {
     const checked = checkNewBan(ban);
     checkTime(nowMs, 'nowMs');
+    const expected = checkPutCondition(condition);
     const target = checked.target.type === 'key' ? checked.target.key : checked.target.cidr;
     const set: Partial<BanDoc> = {
       targetType: checked.target.type,
@@ -100,22 +110,46 @@ export class MongoBanStore implements BanStore {
       updatedAtMs: nowMs,
     };
     const unset: Record<string, ''> = { liftedAtMs: '', liftedBy: '' };
-    const update: mongo.UpdateFilter<BanDoc> = { $set: set, $unset: unset };
+    const inc: Record<string, number> = { version: 1 };
+    const update: mongo.UpdateFilter<BanDoc> = { $set: set, $unset: unset, $inc: inc };
     if (checked.kind === 'temporary') {
       set.expiresAtMs = checked.expiresAtMs!;
       set.purgeAt = toDate(checked.expiresAtMs! + this.historyRetentionMs);
-      update.$inc = { blockCount: 1 };
+      inc['blockCount'] = 1;
     } else {
       unset['expiresAtMs'] = '';
       unset['purgeAt'] = '';
       update.$setOnInsert = { blockCount: 0 };
     }
-    const doc = await retryOnDuplicateKey(
-      () => this.records.collection.findOneAndUpdate({ _id: checked.id }, update, { upsert: true, returnDocument: 'after' }),
-      () => this.duplicateKeyRetries++,
+    if (expected === undefined) {
+      const doc = await retryOnDuplicateKey(
+        () => this.records.collection.findOneAndUpdate({ _id: checked.id }, update, { upsert: true, returnDocument: 'after' }),
+        () => this.duplicateKeyRetries++,
+      );
+      if (doc === null) throw new Error(`MongoBanStore: the upsert of '${checked.id}' returned no document.`);
+      return toBan(doc as BanDoc);
+    }
+    if (expected.expectedVersion === null) {
+      // Only where there is no versioned record: an upsert that finds one tries to insert a second
+      // document with its _id, and the duplicate key means the precondition failed (no retry).
+      try {
+        const doc = await this.records.collection.findOneAndUpdate({ _id: checked.id, ...UNVERSIONED }, update, {
+          upsert: true,
+          returnDocument: 'after',
+        });
+        return doc === null ? null : toBan(doc as BanDoc);
+      } catch (error) {
+        if (isDuplicateKey(error)) return null;
+        throw error;
+      }
+    }
+    // Only the record at that version; no upsert, so a record removed meanwhile is not recreated.
+    const doc = await this.records.collection.findOneAndUpdate(
+      { _id: checked.id, version: expected.expectedVersion } as mongo.Filter<BanDoc>,
+      update,
+      { returnDocument: 'after' },
     );
-    if (doc === null) throw new Error(`MongoBanStore: the upsert of '${checked.id}' returned no document.`);
-    return toBan(doc as BanDoc);
+    return doc === null ? null : toBan(doc as BanDoc);
   }
 
   async lift(target: BanTarget, by: string, nowMs: number, options: { forgetBlocks?: boolean } = {}): Promise<Ban | null> {
@@ -127,6 +161,7 @@ export class MongoBanStore implements BanStore {
       { _id: id, ...NOT_LIFTED },
       {
         $set: { liftedAtMs: nowMs, liftedBy: by, updatedAtMs: nowMs, ...(options.forgetBlocks ? { blockCount: 0 } : {}) },
+        $inc: { version: 1 },
         // Kept as history for the retention period after the later of its expiry and its lift.
         $max: { purgeAt: toDate(nowMs + this.historyRetentionMs) },
       },
@@ -137,7 +172,7 @@ export class MongoBanStore implements BanStore {
       // Already lifted: only the block count is forgotten (a change other instances see).
       const forgotten = await this.records.collection.findOneAndUpdate(
         { _id: id },
-        { $set: { blockCount: 0, updatedAtMs: nowMs } },
+        { $set: { blockCount: 0, updatedAtMs: nowMs }, $inc: { version: 1 } },
         { returnDocument: 'after' },
       );
       return forgotten === null ? null : toBan(forgotten as BanDoc);
@@ -210,5 +245,6 @@ function toBan(doc: BanDoc): Ban {
     ...(typeof doc.liftedAtMs === 'number' ? { liftedAtMs: doc.liftedAtMs } : {}),
     ...(typeof doc.liftedBy === 'string' ? { liftedBy: doc.liftedBy } : {}),
     updatedAtMs: doc.updatedAtMs,
+    ...(typeof doc.version === 'number' ? { version: doc.version } : {}),
   };
 }

@@ -58,6 +58,7 @@ export function banStoreContract(
           violationCount: 3,
           blockCount: 1,
           updatedAtMs: T0,
+          version: 1,
         };
         expect(ban).toStrictEqual(expected);
         expect(await store.get(key('203.0.113.7'))).toStrictEqual(expected);
@@ -120,6 +121,102 @@ export function banStoreContract(
         await expect(store.put({ ...temporary(key('a'), 0), expiresAtMs: undefined }, T0)).rejects.toThrow(TypeError);
         await expect(store.put({ ...permanent(key('a')), expiresAtMs: T0 + MINUTE }, T0)).rejects.toThrow(TypeError);
         await expect(store.put(temporary(key(''), T0 + MINUTE), T0)).rejects.toThrow(TypeError);
+      });
+    });
+
+    describe('versions and conditional put', () => {
+      it('increments the version with every write of the record: put, lift, forgetting blocks', async () => {
+        const target = key('v');
+        expect((await store.put(temporary(target, T0 + MINUTE), T0)).version).toBe(1);
+        expect((await store.put(permanent(target), T0 + 1)).version).toBe(2);
+        expect((await store.lift(target, 'bob', T0 + 2))?.version).toBe(3);
+        // A second lift changes nothing, so neither does it change the version.
+        expect((await store.lift(target, 'carol', T0 + 3))?.version).toBe(3);
+        expect((await store.lift(target, 'carol', T0 + 4, { forgetBlocks: true }))?.version).toBe(4);
+        expect((await store.get(target))?.version).toBe(4);
+        // Removed, the target starts again from no record.
+        await store.remove(target);
+        expect((await store.put(temporary(target, T0 + MINUTE), T0 + 5)).version).toBe(1);
+      });
+
+      it('expectedVersion null writes only where the target has no record', async () => {
+        const target = key('first');
+        const first = await store.put(temporary(target, T0 + MINUTE), T0, { expectedVersion: null });
+        expect(first).toMatchObject({ id: 'key:first', kind: 'temporary', blockCount: 1, version: 1, updatedAtMs: T0 });
+        expect(await store.get(target)).toStrictEqual(first);
+
+        // A record exists now: the precondition fails and nothing is written.
+        expect(await store.put(temporary(target, T0 + 10 * MINUTE), T0 + 1, { expectedVersion: null })).toBeNull();
+        expect(await store.put(permanent(target), T0 + 1, { expectedVersion: null })).toBeNull();
+        expect(await store.get(target)).toStrictEqual(first);
+
+        // A lifted record is still a record.
+        await store.lift(target, 'bob', T0 + 2);
+        expect(await store.put(temporary(target, T0 + MINUTE), T0 + 3, { expectedVersion: null })).toBeNull();
+        expect((await store.get(target))?.blockCount).toBe(1);
+      });
+
+      it('a numeric expectedVersion writes only while the record is at that version', async () => {
+        const target = key('cas');
+        const first = await store.put(temporary(target, T0 + MINUTE), T0);
+        const second = await store.put(temporary(target, T0 + 10 * MINUTE), T0 + 1, { expectedVersion: first.version! });
+        expect(second).toMatchObject({ blockCount: 2, version: 2, expiresAtMs: T0 + 10 * MINUTE, updatedAtMs: T0 + 1 });
+
+        // Decided from version 1, which is gone: refused, the record stays as it is.
+        expect(await store.put(temporary(target, T0 + 20 * MINUTE), T0 + 2, { expectedVersion: 1 })).toBeNull();
+        expect(await store.put(permanent(target), T0 + 2, { expectedVersion: 1 })).toBeNull();
+        expect(await store.put(permanent(target), T0 + 2, { expectedVersion: 3 })).toBeNull();
+        expect(await store.get(target)).toStrictEqual(second);
+
+        // A lift moves the version on: a decision made from the record before it no longer applies.
+        const lifted = await store.lift(target, 'bob', T0 + 3);
+        expect(await store.put(temporary(target, T0 + 20 * MINUTE), T0 + 4, { expectedVersion: 2 })).toBeNull();
+        expect(await store.get(target)).toStrictEqual(lifted);
+        const after = await store.put(permanent(target), T0 + 5, { expectedVersion: lifted!.version! });
+        expect(after).toMatchObject({ kind: 'permanent', blockCount: 2, version: 4 });
+        expect(after !== null && 'liftedAtMs' in after).toBe(false);
+      });
+
+      it('a numeric expectedVersion never recreates a removed record', async () => {
+        const target = key('gone');
+        const ban = await store.put(temporary(target, T0 + MINUTE), T0);
+        await store.remove(target);
+        expect(await store.put(temporary(target, T0 + MINUTE), T0 + 1, { expectedVersion: ban.version! })).toBeNull();
+        expect(await store.get(target)).toBeNull();
+        expect(await store.put(temporary(target, T0 + MINUTE), T0 + 1, { expectedVersion: 0 })).toBeNull();
+        expect(await store.get(target)).toBeNull();
+      });
+
+      it('lets exactly one of concurrent conditional puts from one version write', async () => {
+        const fresh = key('race-new');
+        const fromNothing = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => store.put(temporary(fresh, T0 + MINUTE + i), T0, { expectedVersion: null })),
+        );
+        const wonFromNothing = fromNothing.filter((b) => b !== null);
+        expect(wonFromNothing).toHaveLength(1);
+        expect(await store.get(fresh)).toMatchObject({ blockCount: 1, version: 1, expiresAtMs: wonFromNothing[0]!.expiresAtMs });
+
+        const existing = key('race-existing');
+        const base = await store.put(temporary(existing, T0 + MINUTE), T0);
+        const fromBase = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            store.put(i % 2 === 0 ? temporary(existing, T0 + 10 * MINUTE) : permanent(existing), T0 + 1, { expectedVersion: base.version! }),
+          ),
+        );
+        const wonFromBase = fromBase.filter((b) => b !== null);
+        expect(wonFromBase).toHaveLength(1);
+        const stored = await store.get(existing);
+        expect(stored).toMatchObject({ version: 2, kind: wonFromBase[0]!.kind, blockCount: wonFromBase[0]!.kind === 'temporary' ? 2 : 1 });
+      });
+
+      it('rejects a malformed condition, writing nothing', async () => {
+        for (const expectedVersion of [-1, 1.5, Number.NaN, '1', { $gt: 0 }, undefined]) {
+          await expect(
+            store.put(permanent(key('bad')), T0, { expectedVersion } as unknown as { expectedVersion: number }),
+          ).rejects.toThrow(TypeError);
+        }
+        await expect(store.put(permanent(key('bad')), T0, 'x' as unknown as { expectedVersion: null })).rejects.toThrow(TypeError);
+        expect(await store.get(key('bad'))).toBeNull();
       });
     });
 

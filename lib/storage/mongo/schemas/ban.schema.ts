@@ -58,6 +58,13 @@ export class BanRecord {
   updatedAtMs!: number;
 
   /**
+   * Incremented (`$inc`) by every write of the record: what a conditional put compares. Absent on
+   * records written before records carried one; the first write adds it.
+   */
+  @Prop({ type: Number })
+  version?: number;
+
+  /**
    * When the record may be deleted: the end of the ban (expiry or lift) plus the history retention.
    * Absent while a permanent ban is in force.
    */
