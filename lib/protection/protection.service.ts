@@ -546,12 +546,29 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
             createdBy: AUTO_CREATOR,
             violationCount: violationsInBanWindow,
           };
-    let ban: Ban;
+    let ban: Ban | null;
     try {
-      ban = await this.config.storage.bans.put(newBan, nowMs);
+      // Written only if the record is still the one the decision was made from: another instance
+      // may be escalating the same key from the same record at this very moment.
+      ban = await this.config.storage.bans.put(newBan, nowMs, { expectedVersion: previous?.version ?? null });
     } catch (error) {
       this.logger.error(messages.escalationFailed(key, `writing its ${newBan.kind} ban ${JSON.stringify(newBan)}`, error));
       return NO_OUTCOME;
+    }
+    if (ban === null) {
+      // The record changed since it was read (another instance's escalation, an operator's ban or
+      // lift): this decision is dropped. A ban now in force is adopted (its writer announced it);
+      // otherwise nothing is due, and the next violation escalates from the record as it now is.
+      let current: Ban | null;
+      try {
+        current = await this.config.storage.bans.get(target);
+      } catch (error) {
+        this.logger.error(messages.escalationFailed(key, 'reading its ban record', error));
+        return NO_OUTCOME;
+      }
+      if (current === null || !isBanActive(current, nowMs)) return NO_OUTCOME;
+      this.applyLocally(current, nowMs);
+      return outcomeOfBan(current);
     }
     this.applyLocally(ban, nowMs);
     this.announceBan(ban, nowMs);
