@@ -132,9 +132,9 @@ export class RateLimitGuard implements CanActivate {
 
   /** Identifies the client, applies bans and lists, then counts the request against the route's rules. */
   private activate(context: ExecutionContext, route: RouteRules): boolean | Promise<boolean> {
-    const http = context.switchToHttp();
-    const request = http.getRequest<unknown>();
-    const response = http.getResponse<unknown>();
+    // What switchToHttp().getRequest() and getResponse() return, without the object switchToHttp builds.
+    const request = context.getArgByIndex<unknown>(0);
+    const response = context.getArgByIndex<unknown>(1);
     const nowMs = this.config.clock.now();
     const address = this.getClientAddress(request);
     // The default getTracker, inlined so that a synchronous key resolver costs no promise.
@@ -165,7 +165,9 @@ export class RateLimitGuard implements CanActivate {
       // The memory store decides synchronously: no promise, no timer.
       const counted: RuleResult[] = [];
       let storeDenied = false;
-      for (const routeRule of route.rules) {
+      const { rules } = route;
+      for (let i = 0; i < rules.length; i++) {
+        const routeRule = rules[i];
         const { rule } = routeRule;
         const cost = rule.cost as number;
         const result = this.consumeNow(store, this.generateKey(context, tracker, routeRule), rule, nowMs, cost);
@@ -259,7 +261,8 @@ export class RateLimitGuard implements CanActivate {
     this.writeHeaders(response, counted, nowMs, counted.length === route.rules.length ? route : undefined);
 
     let violated: RuleResult | undefined;
-    for (const r of counted) {
+    for (let i = 0; i < counted.length; i++) {
+      const r = counted[i];
       if (!r.result.allowed && (!violated || r.result.retryAfterMs > violated.result.retryAfterMs)) violated = r;
     }
     if (!violated) return true;

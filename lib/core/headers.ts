@@ -42,8 +42,9 @@ export function formatRateLimitPolicy(items: readonly HeaderItem[]): string {
 /** `RateLimit: "default";r=99;t=60, "login";r=4;t=60` */
 export function formatRateLimit(items: readonly HeaderItem[], nowMs: number): string {
   let header = '';
-  for (const i of items) {
-    header += `${header === '' ? '' : ', '}${sfString(i.name)};r=${i.remaining};t=${secondsUntil(i.resetAtMs, nowMs)}`;
+  for (let n = 0; n < items.length; n++) {
+    const i = items[n];
+    header += `${n === 0 ? '' : ', '}${sfString(i.name)};r=${i.remaining};t=${secondsUntil(i.resetAtMs, nowMs)}`;
   }
   return header;
 }
