@@ -74,6 +74,24 @@ async function caseImports() {
     case 'empty-guard':
       // Reference: the cost of Nest's guard machinery itself, with a guard that does nothing.
       return { imports: [], providers: [{ provide: APP_GUARD, useValue: { canActivate: () => true } }] };
+    case 'headers-guard':
+      // Reference: a guard that only writes headers of Rampart's size (IETF RateLimit-Policy and RateLimit).
+      return {
+        imports: [],
+        providers: [
+          {
+            provide: APP_GUARD,
+            useValue: {
+              canActivate(context) {
+                const response = context.switchToHttp().getResponse();
+                response.setHeader('RateLimit-Policy', '"default";q=1000000000;w=60');
+                response.setHeader('RateLimit', '"default";r=999999999;t=120');
+                return true;
+              },
+            },
+          },
+        ],
+      };
     case 'empty-guard-async':
       return { imports: [], providers: [{ provide: APP_GUARD, useValue: { canActivate: async () => true } }] };
     case 'throttler':

@@ -11,8 +11,8 @@
 // the most requests per second is reported: other load on the machine can only slow a round down, so
 // use 2 or more on a shared machine. The default, 1, keeps `npm run bench` within about 3 minutes.
 // Environment: BENCH_DURATION_S (default 5), BENCH_WARMUP_S (1), BENCH_CONNECTIONS (50), BENCH_ROUNDS (1),
-// BENCH_CASES (comma-separated case ids; default all but the opt-in references empty-guard and
-// empty-guard-async), BENCH_CPU_PROF (a folder: each case server
+// BENCH_CASES (comma-separated case ids; default all but the opt-in references empty-guard,
+// empty-guard-async and headers-guard), BENCH_CPU_PROF (a folder: each case server
 // writes a V8 CPU profile there), BENCH_PERF=1 (instructions per request of the app and the database,
 // counted by Linux `perf stat`, which hardly depend on other load on the machine).
 import autocannon from 'autocannon';
@@ -50,6 +50,7 @@ const CASES = [
   // References, run only when BENCH_CASES names them: Nest's guard machinery with a guard that does nothing.
   { id: 'empty-guard', label: '8. empty guard, returns true (ref.)', optIn: true },
   { id: 'empty-guard-async', label: '9. empty async guard (ref.)', optIn: true },
+  { id: 'headers-guard', label: '10. guard writing two fixed headers (ref.)', optIn: true },
 ].filter((spec) => (process.env.BENCH_CASES ? process.env.BENCH_CASES.split(',').includes(spec.id) : !spec.optIn));
 
 /** The test harness's stand-in launcher (TypeScript), loaded through tsx only when needed. */
@@ -197,7 +198,7 @@ async function primeBlocked(port) {
  * with Linux `perf stat`: unlike CPU time, the count hardly depends on other load on the machine.
  */
 function countInstructions(pid) {
-  const perf = spawn('perf', ['stat', '-x', ',', '-e', 'instructions:u,instructions:k', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const perf = spawn('perf', ['stat', '-x', ',', '-e', 'instructions:u,instructions:k,cycles', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let text = '';
   perf.stderr.on('data', (chunk) => (text += chunk));
   const exited = once(perf, 'exit');
@@ -208,7 +209,8 @@ function countInstructions(pid) {
       const count = (event) => Number(text.split('\n').find((line) => line.includes(event))?.split(',')[0]);
       const user = count('instructions:u');
       const kernel = count('instructions:k');
-      return Number.isFinite(user) && Number.isFinite(kernel) ? { user, kernel } : undefined;
+      const cycles = count('cycles');
+      return Number.isFinite(user) && Number.isFinite(kernel) ? { user, kernel, cycles } : undefined;
     },
   };
 }
@@ -257,7 +259,8 @@ async function runCase(spec, mongo, runId, track) {
     // Thousands of instructions per request (user + kernel); the window is the load generator's run.
     const perRequest = (n) => (n ? round((n.user + n.kernel) / 1000 / Math.max(1, result.requests.total), 1) : undefined);
     if (appInstructions) row.appKiloInstructionsPerRequest = perRequest(appInstructions);
-    if (appInstructions) process.stderr.write(`bench:   ${row.reqPerSec} req/s; app ${row.appKiloInstructionsPerRequest} k instructions/request${dbInstructions ? `, database ${row.dbKiloInstructionsPerRequest}` : ''}\n`);
+    if (appInstructions?.cycles) row.appKiloCyclesPerRequest = round(appInstructions.cycles / 1000 / Math.max(1, result.requests.total), 1);
+    if (appInstructions) process.stderr.write(`bench:   ${row.reqPerSec} req/s; app ${row.appKiloInstructionsPerRequest} k instructions/request, ${row.appKiloCyclesPerRequest} k cycles/request${dbInstructions ? `, database ${row.dbKiloInstructionsPerRequest}` : ''}\n`);
     if (dbInstructions) row.dbKiloInstructionsPerRequest = perRequest(dbInstructions);
     if (spec.mongo) {
       row.serverRequests = counts.requests;
