@@ -11,6 +11,7 @@ import {
 import { catchError, throwError, timeout, type Observable } from 'rxjs';
 import * as messages from '../errors/messages.js';
 import { setHeader } from '../http-exchange.js';
+import { StoreTimeoutError } from '../protection/store-health.js';
 import type { RateLimitConfig } from '../rate-limit.config.js';
 import { RATE_LIMIT_CONFIG } from '../rate-limit.constants.js';
 import { AdminProblemException } from './admin-problem.js';
@@ -36,13 +37,15 @@ export class AdminStoreErrorsInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     return next.handle().pipe(
-      timeout({ first: this.timeoutMs, with: () => throwError(() => new Error(messages.storeTimedOut(this.timeoutMs))) }),
+      timeout({ first: this.timeoutMs, with: () => throwError(() => new StoreTimeoutError(this.timeoutMs)) }),
       catchError((error: unknown) => {
         if (error instanceof HttpException) return throwError(() => error);
         const http = context.switchToHttp();
         const { method, url } = http.getRequest<{ method?: string; url?: string }>();
         const reason = error instanceof Error ? error.message : String(error);
-        this.logger.error(messages.adminStoreFailed(`${method ?? ''} ${url ?? ''}`.trim(), reason), error instanceof Error ? error.stack : undefined);
+        // A timeout's stack says nothing; a failure's shows where the storage threw.
+        const stack = error instanceof Error && !(error instanceof StoreTimeoutError) ? error.stack : undefined;
+        this.logger.error(messages.adminStoreFailed(`${method ?? ''} ${url ?? ''}`.trim(), reason), stack);
         setHeader(http.getResponse(), 'Retry-After', String(ADMIN_RETRY_AFTER_SECONDS));
         return throwError(() => new AdminProblemException(HttpStatus.SERVICE_UNAVAILABLE, messages.adminStoreUnavailable(reason, ADMIN_RETRY_AFTER_SECONDS)));
       }),
