@@ -237,7 +237,9 @@ async function runCase(spec, mongo, runId, track) {
     const dbCpuBefore = spec.mongo && mongo.pid ? processCpuMs(mongo.pid) : undefined;
     const perfApp = PERF ? countInstructions(server.pid) : undefined;
     const perfDb = PERF && spec.mongo && mongo.pid ? countInstructions(mongo.pid) : undefined;
+    const loadCpuBefore = process.cpuUsage();
     const result = await load(server.port, DURATION_S);
+    const loadCpu = process.cpuUsage(loadCpuBefore);
     const dbCpuAfter = dbCpuBefore !== undefined ? processCpuMs(mongo.pid) : undefined;
     const appInstructions = await perfApp?.stop();
     const dbInstructions = await perfDb?.stop();
@@ -255,6 +257,8 @@ async function runCase(spec, mongo, runId, track) {
       serverCpuPercent: Math.round((counts.cpuUs / counts.elapsedUs) * 100),
       serverCpuMsPerRequest: round(counts.cpuUs / 1000 / requests, 3),
       serverStatuses: counts.byStatus,
+      // The load generator (this process) shares the machine: its CPU per request, for the CPU split.
+      loadGeneratorCpuMsPerRequest: round((loadCpu.user + loadCpu.system) / 1000 / Math.max(1, result.requests.total), 3),
     };
     // Thousands of instructions per request (user + kernel); the window is the load generator's run.
     const perRequest = (n) => (n ? round((n.user + n.kernel) / 1000 / Math.max(1, result.requests.total), 1) : undefined);
@@ -357,6 +361,7 @@ function report(results, mongo, mongoNote, elapsedMs, load1) {
       'app CPU %': row.serverCpuPercent,
       'app CPU ms/req': row.serverCpuMsPerRequest,
       'db CPU ms/req': row.dbCpuMsPerRequest ?? '',
+      'loadgen CPU ms/req': row.loadGeneratorCpuMsPerRequest,
       'db cmds/req': row.commandsPerRequest ?? '',
       'rate-limit cmds/req': row.decisionCommandsPerRequest ?? '',
       ...(PERF ? { 'app kinstr/req': row.appKiloInstructionsPerRequest ?? '', 'db kinstr/req': row.dbKiloInstructionsPerRequest ?? '' } : {}),
