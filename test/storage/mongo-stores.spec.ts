@@ -5,6 +5,7 @@ import { MongoBanStore } from '../../lib/storage/mongo/mongo-ban.store.js';
 import { retryOnDuplicateKey } from '../../lib/storage/mongo/mongo-collection.js';
 import { MongoSweeper, type SweepableStore } from '../../lib/storage/mongo/mongo-sweeper.js';
 import { MongoViolationStore } from '../../lib/storage/mongo/mongo-violation.store.js';
+import { StorageSetupError } from '../../lib/storage/storage-setup.error.js';
 import { AccessListEntrySchema } from '../../lib/storage/mongo/schemas/access-list-entry.schema.js';
 import { BanSchema } from '../../lib/storage/mongo/schemas/ban.schema.js';
 import { ViolationSchema } from '../../lib/storage/mongo/schemas/violation.schema.js';
@@ -132,7 +133,10 @@ describeMongo('Mongo stores', () => {
         // MongoDB refuses the createIndex (IndexOptionsConflict); the stand-in accepts a second index of
         // the same name. Either way init fails with the same explanation.
         expect(initError?.message).toBe(expected);
+        // Retrying cannot fix it: startup fails on it whatever requireStore says.
+        expect(initError).toBeInstanceOf(StorageSetupError);
         await expect(store.verifyIndexes()).rejects.toThrow(expected);
+        await expect(store.verifyIndexes()).rejects.toBeInstanceOf(StorageSetupError);
 
         // Following the advice fixes it.
         await own.db!.collection(name).dropIndex('purgeAt_1');
