@@ -17,19 +17,12 @@ import { resolveRateLimitConfig } from '../../lib/rate-limit.config.js';
 import { ProtectionService } from '../../lib/protection/protection.service.js';
 import { memoryStorage } from '../../lib/storage/memory-storage.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { until } from '../support/until.js';
 import { ADAPTERS, startApp, type TestApp } from '../support/http-app.js';
 import { protectionModule } from './protection.app.js';
 
 const START = Date.UTC(2030, 0, 1);
 
-/** Resolves once `condition()` holds, checking between turns of the event loop (background work, not time). */
-async function until(condition: () => boolean, limitMs = 2_000): Promise<void> {
-  const deadline = performance.now() + limitMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${limitMs} ms: ${condition.toString()}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
 const CLIENT = '203.0.113.7';
 
 /** The memory store, behind a switch: 'up' delegates, 'fail' rejects, 'hang' never answers. */

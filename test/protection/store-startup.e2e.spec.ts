@@ -9,6 +9,7 @@ import { StorageSetupError, type RampartStorage, type RateLimitModuleOptions, ty
 import { ProtectionService } from '../../lib/protection/protection.service.js';
 import { memoryStorage } from '../../lib/storage/memory-storage.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { until } from '../support/until.js';
 import { ADAPTERS, startApp, type TestApp } from '../support/http-app.js';
 import { protectionModule } from './protection.app.js';
 
@@ -17,14 +18,6 @@ const CLIENT = '203.0.113.7';
 const OTHER = '203.0.113.8';
 const BANNED = '198.51.100.9';
 
-/** Resolves once `condition()` holds, checking between turns of the event loop (background work, not time). */
-async function until(condition: () => boolean, limitMs = 2_000): Promise<void> {
-  const deadline = performance.now() + limitMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${limitMs} ms: ${condition.toString()}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
 
 /**
  * A memory storage that is not reachable until `open()`, as a database connection that is not up yet:
