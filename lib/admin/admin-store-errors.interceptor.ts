@@ -11,20 +11,18 @@ import {
 import { catchError, throwError, timeout, type Observable } from 'rxjs';
 import * as messages from '../errors/messages.js';
 import { setHeader } from '../http-exchange.js';
-import { StoreTimeoutError } from '../protection/store-health.js';
+import { STORAGE_STEP_TIMEOUT_FACTOR, StoreTimeoutError } from '../protection/store-health.js';
 import type { RateLimitConfig } from '../rate-limit.config.js';
 import { RATE_LIMIT_CONFIG } from '../rate-limit.constants.js';
 import { AdminProblemException } from './admin-problem.js';
 
-/** An admin request waits at most this many times `storeTimeoutMs` for the storage (5 s by default). */
-export const ADMIN_TIMEOUT_FACTOR = 10;
 /** `Retry-After` of an admin request the storage could not answer, in seconds. */
 const ADMIN_RETRY_AFTER_SECONDS = 5;
 
 /**
  * Turns a storage that fails or does not answer into `503` with a problem body and `Retry-After`,
  * instead of a 500 or a request that hangs: each admin request waits at most
- * `ADMIN_TIMEOUT_FACTOR × storeTimeoutMs`. The cause is logged. HTTP errors (400, 404...) pass as they are.
+ * `STORAGE_STEP_TIMEOUT_FACTOR × storeTimeoutMs`. The cause is logged. HTTP errors (400, 404...) pass as they are.
  */
 @Injectable()
 export class AdminStoreErrorsInterceptor implements NestInterceptor {
@@ -32,7 +30,7 @@ export class AdminStoreErrorsInterceptor implements NestInterceptor {
   private readonly timeoutMs: number;
 
   constructor(@Inject(RATE_LIMIT_CONFIG) config: RateLimitConfig) {
-    this.timeoutMs = ADMIN_TIMEOUT_FACTOR * config.storeTimeoutMs;
+    this.timeoutMs = STORAGE_STEP_TIMEOUT_FACTOR * config.storeTimeoutMs;
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {

@@ -12,7 +12,7 @@ import { entryId, ProtectionCache } from './protection-cache.js';
 import { NO_OUTCOME, outcomeOfBan, type ProtectionVerdict, type ViolationOutcome } from './protection-verdict.js';
 import { StorageSetupError } from '../storage/storage-setup.error.js';
 import type { StoreRule } from '../core/rule-decision.js';
-import { StoreHealth, withTimeout } from './store-health.js';
+import { STORAGE_STEP_TIMEOUT_FACTOR, StoreHealth, withTimeout } from './store-health.js';
 
 /**
  * Each poll re-reads changes from this long before the previous poll started, so that a record
@@ -34,11 +34,20 @@ const CHANGES_PAGE = 1_000;
 const LIST_PAGE = 500;
 /** Name written as `createdBy` on automatic blocks and bans. */
 const AUTO_CREATOR = 'rampart';
-/** What the probe of a store that is down reads: a key no client can have (client keys start with a rule name and ':'). */
-const PROBE_KEY = ':rampart-probe';
-const PROBE_RULE: StoreRule = Object.freeze({ name: 'probe', algorithm: 'fixed-window', limit: 1, windowMs: 1_000, blockDurationMs: 0 });
+/**
+ * What the probe of a store that is down counts, as a request would (a write, so that a store that
+ * answers reads but not writes stays down): a key no client can have (client keys start with a
+ * rule name and ':'), under a limit it never reaches (no second command to give a denial back).
+ */
+export const PROBE_KEY = ':rampart-probe';
+const PROBE_RULE: StoreRule = Object.freeze({ name: 'probe', algorithm: 'fixed-window', limit: 1_000_000_000, windowMs: 1_000, blockDurationMs: 0 });
 /** Violations held in memory while the store is down, written when it is back. */
 export const MAX_HELD_VIOLATIONS = 10_000;
+/**
+ * Violations of one key waiting for their turn on this instance. A key that violates faster than
+ * its violations can be written (a storage that has become slow) has the rest held instead.
+ */
+export const MAX_QUEUED_PER_KEY = 16;
 
 /** A request denied by a rule's algorithm, as the guard reports it. */
 export interface ViolationReport {
@@ -111,17 +120,28 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
   /** Violations met while the store was down, written when it is back (at most MAX_HELD_VIOLATIONS). */
   private held: Violation[] = [];
   private droppedHeld = 0;
+  private writingHeld = false;
+  /** Violations of each key queued in pendingByKey. */
+  private readonly queuedByKey = new Map<string, number>();
+  /** Longest wait for one storage call made off a request's path (escalation, polls, startup). */
+  private readonly stepTimeoutMs: number;
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) private readonly config: RateLimitConfig,
     private readonly events: RateLimitEventsPublisher,
   ) {
     this.storeHealth = new StoreHealth(config.clock, events, config.storeFallback, {
-      run: () => config.store.get(PROBE_KEY, PROBE_RULE, config.clock.now()),
+      run: () => config.store.consume(PROBE_KEY, PROBE_RULE, config.clock.now(), 1),
       timeoutMs: config.storeTimeoutMs,
       intervalMs: config.storeProbeIntervalMs,
     });
     this.storeHealth.onUp(() => void this.writeHeldViolations());
+    this.stepTimeoutMs = STORAGE_STEP_TIMEOUT_FACTOR * config.storeTimeoutMs;
+  }
+
+  /** A storage call off the request path, bounded so that a silent storage never stalls a queue for good. */
+  private bounded<T>(call: () => Promise<T>): Promise<T> {
+    return withTimeout(call, this.stepTimeoutMs);
   }
 
   /** Whether the storage is prepared and the stored bans and lists are loaded. */
@@ -133,7 +153,8 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
    * Prepares the storage and loads the bans and lists, waiting at most `storeStartupTimeoutMs`.
    * When that is not enough, the app starts without the storage (requests are answered by the
    * outage policy) and the timer tries again until it is ready; with `requireStore`, startup fails.
-   * A StorageSetupError (the database answered, but cannot be used as it is) always fails startup.
+   * A StorageSetupError (the database answered, but cannot be used as it is) met within that wait
+   * fails startup; met later, it is logged and retried like any other failure, until it is fixed.
    */
   async onModuleInit(): Promise<void> {
     this.startupAtMs = Date.now();
@@ -198,15 +219,22 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
   recordViolation(report: ViolationReport): Promise<ViolationOutcome> {
     // The store is down: answer at once by the rule alone, and keep the violation for later.
     if (this.storeHealth.isDown) return Promise.resolve(this.holdViolation(report));
-    const previous = this.pendingByKey.get(report.key) ?? Promise.resolve();
+    const { key } = report;
+    const queued = this.queuedByKey.get(key) ?? 0;
+    if (queued >= MAX_QUEUED_PER_KEY) return Promise.resolve(this.holdViolation(report));
+    this.queuedByKey.set(key, queued + 1);
+    const previous = this.pendingByKey.get(key) ?? Promise.resolve();
     const run = previous.then(() => this.recordInTurn(report));
     const tail = run.then(
       () => undefined,
       () => undefined,
     );
-    this.pendingByKey.set(report.key, tail);
+    this.pendingByKey.set(key, tail);
     void tail.then(() => {
-      if (this.pendingByKey.get(report.key) === tail) this.pendingByKey.delete(report.key);
+      const left = (this.queuedByKey.get(key) ?? 1) - 1;
+      if (left > 0) this.queuedByKey.set(key, left);
+      else this.queuedByKey.delete(key);
+      if (this.pendingByKey.get(key) === tail) this.pendingByKey.delete(key);
     });
     return withTimeout(() => run, this.config.storeTimeoutMs).catch(() => NO_OUTCOME);
   }
@@ -319,7 +347,9 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
   private prepare(): Promise<void> {
     this.preparing ??= (async () => {
       try {
-        await this.config.storage.init?.();
+        const { init } = this.config.storage;
+        // Bounded so that an init() that never answers is tried again (Mongo: the same connection attempt is awaited).
+        if (init) await withTimeout(() => init.call(this.config.storage), this.config.storeStartupTimeoutMs);
         await this.syncNow();
         this.ready = true;
         if (this.lastPrepareFailure !== undefined) this.logger.log(messages.storageReady(Date.now() - this.startupAtMs));
@@ -384,20 +414,20 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
     const active: Ban[] = [];
     let cursor: string | undefined;
     do {
-      const page = await bans.list({ activeAtMs: listedAtMs }, { limit: LIST_PAGE, ...(cursor !== undefined ? { cursor } : {}) });
+      const page = await this.bounded(() => bans.list({ activeAtMs: listedAtMs }, { limit: LIST_PAGE, ...(cursor !== undefined ? { cursor } : {}) }));
       active.push(...page.items);
       cursor = page.nextCursor;
     } while (cursor !== undefined);
-    const entries = await accessList.list();
+    const entries = await this.bounded(() => accessList.list());
     this.cache.replaceAll(active, entries, this.config.clock.now(), keep);
   }
 
   private async fetchChanges(sinceMs: number, keep: (id: string) => boolean): Promise<void> {
     const { bans, accessList } = this.config.storage;
-    await pageThrough(sinceMs, (since) => bans.changedSince(since, CHANGES_PAGE), (ban) => {
+    await pageThrough(sinceMs, (since) => this.bounded(() => bans.changedSince(since, CHANGES_PAGE)), (ban) => {
       if (!keep(ban.id)) this.cache.applyBan(ban, this.config.clock.now());
     });
-    await pageThrough(sinceMs, (since) => accessList.changedSince(since, CHANGES_PAGE), (entry) => {
+    await pageThrough(sinceMs, (since) => this.bounded(() => accessList.changedSince(since, CHANGES_PAGE)), (entry) => {
       if (!keep(entryId(entry))) this.cache.applyEntry(entry, this.config.clock.now());
     });
   }
@@ -419,7 +449,7 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
     let previous: Ban | null | undefined;
     if (report.escalation !== false) {
       try {
-        previous = await this.config.storage.bans.get(target);
+        previous = await this.bounded(() => this.config.storage.bans.get(target));
       } catch (error) {
         this.logger.error(messages.escalationFailed(key, 'reading its ban record', error));
       }
@@ -434,6 +464,8 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
     // Violations of a rule without escalation are only announced: written, they would count
     // towards other rules' blocks (the store counts per key, across rules).
     const recorded = report.escalation !== false && (await this.recordDurably(violation));
+    // The storage takes writes: violations held meanwhile (a queue that was full) can go too.
+    if (recorded && this.held.length > 0 && !this.storeHealth.isDown) void this.writeHeldViolations();
     this.events.publish(RAMPART_EVENTS.violation, { ...violation, address: report.address, recorded });
     if (report.escalation === false || previous === undefined) return NO_OUTCOME;
     return this.escalate(report, report.escalation, target, previous, recorded);
@@ -458,6 +490,16 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
 
   /** Writes the violations held during an outage, off any request's path. */
   private async writeHeldViolations(): Promise<void> {
+    if (this.writingHeld) return;
+    this.writingHeld = true;
+    try {
+      await this.writeHeldOnce();
+    } finally {
+      this.writingHeld = false;
+    }
+  }
+
+  private async writeHeldOnce(): Promise<void> {
     const held = this.held;
     const dropped = this.droppedHeld;
     this.held = [];
@@ -483,11 +525,11 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
   private async recordDurably(violation: Violation): Promise<boolean> {
     const { violations } = this.config.storage;
     try {
-      await violations.record(violation);
+      await this.bounded(() => violations.record(violation));
       return true;
     } catch {
       try {
-        await violations.record(violation);
+        await this.bounded(() => violations.record(violation));
         return true;
       } catch (error) {
         this.logger.error(messages.violationNotRecorded(violation, error));
@@ -517,8 +559,8 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
     try {
       const { violations } = this.config.storage;
       [violationsSinceLastBlock, violationsInBanWindow] = await Promise.all([
-        violations.count(key, sinceBlockMs),
-        sinceLiftMs === sinceBlockMs ? undefined : violations.count(key, sinceLiftMs),
+        this.bounded(() => violations.count(key, sinceBlockMs)),
+        sinceLiftMs === sinceBlockMs ? undefined : this.bounded(() => violations.count(key, sinceLiftMs)),
       ]).then(([a, b]) => [a + unrecorded, (b ?? a) + unrecorded]);
     } catch (error) {
       this.logger.error(messages.escalationFailed(key, 'counting its violations', error));
@@ -550,7 +592,7 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
     try {
       // Written only if the record is still the one the decision was made from: another instance
       // may be escalating the same key from the same record at this very moment.
-      ban = await this.config.storage.bans.put(newBan, nowMs, { expectedVersion: previous?.version ?? null });
+      ban = await this.bounded(() => this.config.storage.bans.put(newBan, nowMs, { expectedVersion: previous?.version ?? null }));
     } catch (error) {
       this.logger.error(messages.escalationFailed(key, `writing its ${newBan.kind} ban ${JSON.stringify(newBan)}`, error));
       return NO_OUTCOME;
@@ -561,7 +603,7 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
       // otherwise nothing is due, and the next violation escalates from the record as it now is.
       let current: Ban | null;
       try {
-        current = await this.config.storage.bans.get(target);
+        current = await this.bounded(() => this.config.storage.bans.get(target));
       } catch (error) {
         this.logger.error(messages.escalationFailed(key, 'reading its ban record', error));
         return NO_OUTCOME;

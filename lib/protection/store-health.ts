@@ -4,6 +4,12 @@ import * as messages from '../errors/messages.js';
 import { RAMPART_EVENTS } from '../events/rate-limit-events.js';
 import type { RateLimitEventsPublisher } from '../events/rate-limit-events.publisher.js';
 
+/**
+ * Storage calls off a request's path (escalation, ban polls, admin requests) wait at most this many
+ * times `storeTimeoutMs` (5 s by default): longer than a request would, but never forever.
+ */
+export const STORAGE_STEP_TIMEOUT_FACTOR = 10;
+
 /** A store call that took longer than `storeTimeoutMs`. */
 export class StoreTimeoutError extends Error {
   constructor(readonly timeoutMs: number) {
@@ -34,7 +40,7 @@ export function withTimeout<T>(call: () => Promise<T>, timeoutMs: number): Promi
 
 /** How a StoreHealth checks a store that is down. */
 export interface StoreProbe {
-  /** A cheap call to the store (a read); its success brings the store back. */
+  /** A call to the store like a request's; its success brings the store back. */
   readonly run: () => Promise<unknown>;
   /** Longest wait for one probe. */
   readonly timeoutMs: number;
