@@ -35,8 +35,8 @@ export interface RateLimitModuleOptions {
    */
   storeTimeoutMs?: number;
   /**
-   * How often a store that is down is probed (one read, bounded by `storeTimeoutMs`), in
-   * milliseconds. The store is used again within this interval plus one round trip of its return.
+   * How often a store that is down is probed (one counter update on a key of its own, bounded by
+   * `storeTimeoutMs`), in milliseconds. The store is used again within this interval plus one round trip of its return.
    * @default 250
    */
   storeProbeIntervalMs?: number;
