@@ -9,7 +9,7 @@ import type { Ban } from '../../lib/storage/ban-store.interface.js';
 import type { ViolationOutcome } from '../../lib/protection/protection-verdict.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { startApp, type TestApp } from '../support/http-app.js';
-import { protectionModule } from './protection.app.js';
+import { protectionModule, violationReport } from './protection.app.js';
 
 export const RACE_TRIALS = 20;
 const START = Date.UTC(2030, 0, 1);
@@ -66,17 +66,7 @@ export function escalationRaceSuite(name: string, options: EscalationRaceOptions
       await b.t.close();
     });
 
-    const report = (key: string, nowMs: number): ViolationReport => ({
-      key,
-      address: null,
-      rule: 'default',
-      route: 'ProtectedController.data',
-      method: 'GET',
-      hits: 3,
-      limit: 2,
-      nowMs,
-      escalation: POLICY,
-    });
+    const report = (key: string, nowMs: number): ViolationReport => violationReport(key, nowMs, POLICY);
 
     /** `count` violations of `key` already recorded, from `atMs` on. */
     async function violationsBefore(key: string, count: number, atMs: number): Promise<void> {

@@ -10,21 +10,11 @@ import { memoryStorage } from '../../lib/storage/memory-storage.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { startApp, type TestApp } from '../support/http-app.js';
 import { until } from '../support/until.js';
-import { protectionModule } from './protection.app.js';
+import { protectionModule, violationReport } from './protection.app.js';
 
 const START = Date.UTC(2030, 0, 1);
 const POLICY = { ...DEFAULT_ESCALATION_POLICY, blockAfterViolations: 3 };
-const report = (key: string, escalation = POLICY): ViolationReport => ({
-  key,
-  address: null,
-  rule: 'default',
-  route: 'ProtectedController.data',
-  method: 'GET',
-  hits: 3,
-  limit: 2,
-  nowMs: START,
-  escalation,
-});
+const report = (key: string, escalation = POLICY): ViolationReport => violationReport(key, START, escalation);
 
 describe('escalation on a storage that stops answering', () => {
   let t: TestApp;

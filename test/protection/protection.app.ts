@@ -1,5 +1,5 @@
 import { Controller, Get, type ExecutionContext } from '@nestjs/common';
-import { RateLimitModule, SkipThrottle, Throttle, type RateLimitModuleOptions } from '../../lib/index.js';
+import { RateLimitModule, SkipThrottle, Throttle, type RateLimitModuleOptions, type ViolationReport } from '../../lib/index.js';
 
 const header = (name: string) => (context: ExecutionContext) =>
   context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>().headers[name] || undefined;
@@ -32,3 +32,16 @@ export const protectionModule = (options: RateLimitModuleOptions = {}) => ({
 });
 
 export const userHeader = header('x-user');
+
+/** A violation of the module's default rule on `/data`, as the guard reports it to ProtectionService. */
+export const violationReport = (key: string, nowMs: number, escalation: ViolationReport['escalation']): ViolationReport => ({
+  key,
+  address: null,
+  rule: 'default',
+  route: 'ProtectedController.data',
+  method: 'GET',
+  hits: 3,
+  limit: 2,
+  nowMs,
+  escalation,
+});
