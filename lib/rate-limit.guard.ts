@@ -12,7 +12,7 @@ import { StoreUnavailableException } from './errors/store-unavailable.exception.
 import { peerAddress, requestHeaders, setHeader } from './http-exchange.js';
 import { ProtectionService } from './protection/protection.service.js';
 import { NO_OUTCOME, type ProtectionVerdict, type ViolationOutcome } from './protection/protection-verdict.js';
-import { StoreTimeoutError } from './protection/store-health.js';
+import { settleWithin } from './protection/store-health.js';
 import { ruleEscalation, type RateLimitConfig, type ResolvedRule } from './rate-limit.config.js';
 import { RATE_LIMIT_CONFIG } from './rate-limit.constants.js';
 import { RateLimitExceededException } from './rate-limit.exception.js';
@@ -408,41 +408,20 @@ export class RateLimitGuard implements CanActivate {
     const health = this.protection.storeHealth;
     const call = health.begin();
     if (call === undefined) return Promise.resolve(this.withoutStore(key, rule, nowMs, cost));
-    let pending: Promise<ConsumeResult>;
-    try {
-      pending = Promise.resolve(store.consume(key, rule.storeRule, nowMs, cost));
-    } catch (error) {
-      pending = Promise.reject(error as Error);
-    }
-    // One promise and one timer per call; whichever settles first answers, and a late rejection of
-    // an abandoned call is handled here, so nothing outlives the request.
-    return new Promise((resolve) => {
-      let settled = false;
-      const fail = (error: unknown) => {
-        health.failed(call, error);
-        resolve(this.withoutStore(key, rule, nowMs, cost));
-      };
-      const timer = setTimeout(() => {
-        if (settled) return;
-        settled = true;
-        fail(new StoreTimeoutError(storeTimeoutMs));
-      }, storeTimeoutMs);
-      pending.then(
+    return new Promise((resolve) =>
+      settleWithin(
+        () => store.consume(key, rule.storeRule, nowMs, cost),
+        storeTimeoutMs,
         (result) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
           health.succeeded(call);
           resolve(result);
         },
-        (error: unknown) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          fail(error);
+        (error) => {
+          health.failed(call, error);
+          resolve(this.withoutStore(key, rule, nowMs, cost));
         },
-      );
-    });
+      ),
+    );
   }
 
   /** `consume` for the memory store, which answers synchronously and so can never time out. */

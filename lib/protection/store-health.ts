@@ -19,23 +19,43 @@ export class StoreTimeoutError extends Error {
 }
 
 /**
- * `call()`'s result, or a StoreTimeoutError after `timeoutMs`. A call that throws synchronously
- * rejects instead. The timer is cleared as soon as either side settles, and a late rejection of
- * the abandoned call is caught, so neither a timer nor an unhandled rejection outlives the request.
+ * Calls `call()` and hands its result to `onValue`, or its error (also one thrown synchronously) or
+ * a StoreTimeoutError after `timeoutMs` to `onError`: whichever comes first, exactly once. One
+ * timer, cleared as soon as the call settles; a late rejection of an abandoned call is absorbed, so
+ * neither a timer nor an unhandled rejection outlives the caller.
  */
-export function withTimeout<T>(call: () => Promise<T>, timeoutMs: number): Promise<T> {
+export function settleWithin<T>(call: () => Promise<T>, timeoutMs: number, onValue: (value: T) => void, onError: (error: unknown) => void): void {
   let pending: Promise<T>;
   try {
-    pending = call();
+    pending = Promise.resolve(call());
   } catch (error) {
-    return Promise.reject(error as Error);
+    pending = Promise.reject(error as Error);
   }
-  pending.catch(() => undefined);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreTimeoutError(timeoutMs)), timeoutMs);
-  });
-  return Promise.race([pending, timeout]).finally(() => clearTimeout(timer));
+  let settled = false;
+  const timer = setTimeout(() => {
+    if (settled) return;
+    settled = true;
+    onError(new StoreTimeoutError(timeoutMs));
+  }, timeoutMs);
+  pending.then(
+    (value) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      onValue(value);
+    },
+    (error: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      onError(error);
+    },
+  );
+}
+
+/** `call()`'s result, or a StoreTimeoutError after `timeoutMs` (see settleWithin). */
+export function withTimeout<T>(call: () => Promise<T>, timeoutMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => settleWithin(call, timeoutMs, resolve, reject));
 }
 
 /** How a StoreHealth checks a store that is down. */
