@@ -90,8 +90,11 @@ export interface ClientStatus {
 export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnApplicationShutdown {
   private readonly logger = new Logger('RateLimit');
   private readonly cache = new ProtectionCache();
-  /** One promise chain per client key, so one instance never escalates the same key twice at once. */
-  private readonly pendingByKey = new Map<string, Promise<unknown>>();
+  /**
+   * One promise chain per client key, so one instance never escalates the same key twice at once:
+   * its tail and how many violations wait in it. Removed when the chain runs dry.
+   */
+  private readonly pendingByKey = new Map<string, { tail: Promise<void>; queued: number }>();
   private timer: ReturnType<typeof setInterval> | undefined;
   /** Local clock at the start of the last successful poll; undefined until the first full load. */
   private cursorMs: number | undefined;
@@ -121,8 +124,6 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
   private held: Violation[] = [];
   private droppedHeld = 0;
   private writingHeld = false;
-  /** Violations of each key queued in pendingByKey. */
-  private readonly queuedByKey = new Map<string, number>();
   /** Longest wait for one storage call made off a request's path (escalation, polls, startup). */
   private readonly stepTimeoutMs: number;
 
@@ -220,21 +221,17 @@ export class ProtectionService implements OnModuleInit, OnModuleDestroy, OnAppli
     // The store is down: answer at once by the rule alone, and keep the violation for later.
     if (this.storeHealth.isDown) return Promise.resolve(this.holdViolation(report));
     const { key } = report;
-    const queued = this.queuedByKey.get(key) ?? 0;
-    if (queued >= MAX_QUEUED_PER_KEY) return Promise.resolve(this.holdViolation(report));
-    this.queuedByKey.set(key, queued + 1);
-    const previous = this.pendingByKey.get(key) ?? Promise.resolve();
-    const run = previous.then(() => this.recordInTurn(report));
-    const tail = run.then(
+    const chain = this.pendingByKey.get(key) ?? { tail: Promise.resolve(), queued: 0 };
+    if (chain.queued >= MAX_QUEUED_PER_KEY) return Promise.resolve(this.holdViolation(report));
+    const run = chain.tail.then(() => this.recordInTurn(report));
+    chain.tail = run.then(
       () => undefined,
       () => undefined,
     );
-    this.pendingByKey.set(key, tail);
-    void tail.then(() => {
-      const left = (this.queuedByKey.get(key) ?? 1) - 1;
-      if (left > 0) this.queuedByKey.set(key, left);
-      else this.queuedByKey.delete(key);
-      if (this.pendingByKey.get(key) === tail) this.pendingByKey.delete(key);
+    chain.queued++;
+    this.pendingByKey.set(key, chain);
+    void chain.tail.then(() => {
+      if (--chain.queued === 0 && this.pendingByKey.get(key) === chain) this.pendingByKey.delete(key);
     });
     return withTimeout(() => run, this.config.storeTimeoutMs).catch(() => NO_OUTCOME);
   }
