@@ -1,4 +1,5 @@
 import type { Ban, BanSource, BanTarget } from '../storage/ban-store.interface.js';
+import type { Violation } from '../storage/violation-store.interface.js';
 
 /**
  * Names under which Rampart's events are emitted on `@nestjs/event-emitter`'s `EventEmitter2`, when
@@ -19,27 +20,18 @@ export const RAMPART_EVENTS = Object.freeze({
 
 export type RampartEventName = (typeof RAMPART_EVENTS)[keyof typeof RAMPART_EVENTS];
 
-/** A request denied by a rule's algorithm (requests denied by a running block are not violations). */
-export interface ViolationEvent {
-  /** The client key counted by the rule (an address key such as `203.0.113.7`, or a custom identity). */
-  readonly key: string;
+/**
+ * A request denied by a rule's algorithm (requests denied by a running block are not violations):
+ * the violation as stored, with the client address and whether it was written.
+ */
+export interface ViolationEvent extends Violation {
   /** The client address, when known. */
   readonly address: string | null;
-  /** Name of the rule exceeded. */
-  readonly rule: string;
-  /** `Controller.handler`, or the rule's scope. */
-  readonly route: string;
-  /** HTTP method. */
-  readonly method: string;
-  /** Requests counted against the rule when it denied. */
-  readonly hits: number;
-  readonly limit: number;
-  /** Epoch ms. */
-  readonly atMs: number;
   /**
    * Whether the violation was written to the ViolationStore. False when escalation is off for its
-   * rule (such violations are only announced, so they never count towards a block), or when the
-   * store failed twice (the violation was then logged as an error line).
+   * rule (such violations are only announced, so they never count towards a block), when the store
+   * failed twice (the violation was then logged as an error line), and when it was held to be
+   * written later (the store was down, or the key's queue was full).
    */
   readonly recorded: boolean;
 }

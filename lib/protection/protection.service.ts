@@ -49,17 +49,9 @@ export const MAX_HELD_VIOLATIONS = 10_000;
  */
 export const MAX_QUEUED_PER_KEY = 16;
 
-/** A request denied by a rule's algorithm, as the guard reports it. */
-export interface ViolationReport {
-  /** The client key the rule counted (the tracker, or the rule's own identity). */
-  readonly key: string;
+/** A request denied by a rule's algorithm, as the guard reports it: the violation to store, at `nowMs`. */
+export interface ViolationReport extends Omit<Violation, 'atMs'> {
   readonly address: string | null;
-  readonly rule: string;
-  /** `Controller.handler`, or the rule's scope. */
-  readonly route: string;
-  readonly method: string;
-  readonly hits: number;
-  readonly limit: number;
   readonly nowMs: number;
   /** The rule's escalation policy; false to only announce the violation (no record, no escalation). */
   readonly escalation: EscalationPolicy | false;
