@@ -11,7 +11,7 @@ import {
   DEFAULT_RETENTION_MS,
   type NewAccessListEntry,
 } from '../store-input.js';
-import { checkCollectionName, MongoCollection, retryOnDuplicateKey, toDate } from './mongo-collection.js';
+import { MongoRecordStore, retryOnDuplicateKey, toDate } from './mongo-collection.js';
 import { ACCESS_LIST_COLLECTION, AccessListEntryRecord, AccessListEntrySchema } from './schemas/access-list-entry.schema.js';
 
 /** Options of `MongoAccessListStore`. */
@@ -46,44 +46,14 @@ const NOT_REMOVED = { removedAtMs: null } as unknown as mongo.Filter<AccessListD
  * const accessList = new MongoAccessListStore(connection);
  * await accessList.init();
  */
-export class MongoAccessListStore implements AccessListStore {
-  private readonly records: MongoCollection<AccessListDoc>;
+export class MongoAccessListStore extends MongoRecordStore<AccessListDoc> implements AccessListStore {
   private readonly historyRetentionMs: number;
   /** Duplicate-key races lost on a first upsert and retried (for tests and metrics). */
   duplicateKeyRetries = 0;
 
   constructor(connection: Connection, options: MongoAccessListStoreOptions = {}) {
-    this.historyRetentionMs = checkDurationOption(
-      options.historyRetentionMs,
-      'MongoAccessListStore: historyRetentionMs',
-      DEFAULT_RETENTION_MS,
-    );
-    this.records = new MongoCollection<AccessListDoc>(connection, {
-      storeName: 'MongoAccessListStore',
-      modelName: 'RampartAccessListEntry',
-      schema: AccessListEntrySchema,
-      collectionName: checkCollectionName(options.collectionName, 'MongoAccessListStore', ACCESS_LIST_COLLECTION),
-      ttlIndex: options.ttlIndex ?? true,
-    });
-  }
-
-  get collectionName(): string {
-    return this.records.collectionName;
-  }
-
-  /** The native collection (for tests and operators' tools). */
-  get collection(): mongo.Collection<AccessListDoc> {
-    return this.records.collection;
-  }
-
-  /** Creates the indexes (see the schema), then checks them like `verifyIndexes()`. */
-  init(): Promise<void> {
-    return this.records.init();
-  }
-
-  /** Rejects with an Error naming the collection, each missing or conflicting index, and the fix. */
-  verifyIndexes(): Promise<void> {
-    return this.records.verifyIndexes();
+    super(connection, { storeName: 'MongoAccessListStore', modelName: 'RampartAccessListEntry', schema: AccessListEntrySchema, defaultCollectionName: ACCESS_LIST_COLLECTION }, options);
+    this.historyRetentionMs = checkDurationOption(options.historyRetentionMs, 'MongoAccessListStore: historyRetentionMs', DEFAULT_RETENTION_MS);
   }
 
   async put(entry: NewAccessListEntry, nowMs: number): Promise<AccessListEntry> {

@@ -14,7 +14,7 @@ import {
   DEFAULT_RETENTION_MS,
   encodeCursor,
 } from '../store-input.js';
-import { checkCollectionName, isDuplicateKey, MongoCollection, retryOnDuplicateKey, toDate } from './mongo-collection.js';
+import { isDuplicateKey, MongoRecordStore, retryOnDuplicateKey, toDate } from './mongo-collection.js';
 import { BAN_COLLECTION, BanRecord, BanSchema } from './schemas/ban.schema.js';
 
 /** Options of `MongoBanStore`. */
@@ -55,40 +55,14 @@ const UNVERSIONED = { version: { $exists: false } } as unknown as mongo.Filter<B
  * const bans = new MongoBanStore(connection, { collectionName: 'rampart_bans' });
  * await bans.init(); // creates the indexes, then checks them
  */
-export class MongoBanStore implements BanStore {
-  private readonly records: MongoCollection<BanDoc>;
+export class MongoBanStore extends MongoRecordStore<BanDoc> implements BanStore {
   private readonly historyRetentionMs: number;
   /** Duplicate-key races lost on a first upsert and retried (for tests and metrics). */
   duplicateKeyRetries = 0;
 
   constructor(connection: Connection, options: MongoBanStoreOptions = {}) {
+    super(connection, { storeName: 'MongoBanStore', modelName: 'RampartBan', schema: BanSchema, defaultCollectionName: BAN_COLLECTION }, options);
     this.historyRetentionMs = checkDurationOption(options.historyRetentionMs, 'MongoBanStore: historyRetentionMs', DEFAULT_RETENTION_MS);
-    this.records = new MongoCollection<BanDoc>(connection, {
-      storeName: 'MongoBanStore',
-      modelName: 'RampartBan',
-      schema: BanSchema,
-      collectionName: checkCollectionName(options.collectionName, 'MongoBanStore', BAN_COLLECTION),
-      ttlIndex: options.ttlIndex ?? true,
-    });
-  }
-
-  get collectionName(): string {
-    return this.records.collectionName;
-  }
-
-  /** The native collection (for tests and operators' tools). */
-  get collection(): mongo.Collection<BanDoc> {
-    return this.records.collection;
-  }
-
-  /** Creates the indexes (see the schema), then checks them like `verifyIndexes()`. */
-  init(): Promise<void> {
-    return this.records.init();
-  }
-
-  /** Rejects with an Error naming the collection, each missing or conflicting index, and the fix. */
-  verifyIndexes(): Promise<void> {
-    return this.records.verifyIndexes();
   }
 
   put(ban: NewBan, nowMs: number): Promise<Ban>;

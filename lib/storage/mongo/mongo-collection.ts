@@ -202,3 +202,59 @@ function describeIndex(key: unknown, expireAfterSeconds: unknown): string {
   const ttl = typeof expireAfterSeconds === 'number' ? `, expireAfterSeconds: ${expireAfterSeconds}` : '';
   return `{ key: { ${fields.join(', ')} }${ttl} }`;
 }
+
+/** Who a record store is, for MongoRecordStore. */
+export interface MongoRecordStoreIdentity {
+  /** Class name of the store, for messages (`MongoBanStore`). */
+  readonly storeName: string;
+  /** Prefix of the Mongoose model name. */
+  readonly modelName: string;
+  readonly schema: Schema;
+  /** Collection used when the options name none. */
+  readonly defaultCollectionName: string;
+}
+
+/** The options every record store takes about its collection. */
+export interface MongoRecordStoreOptions {
+  /** @default the store's own (rampart_bans...) */
+  readonly collectionName?: string;
+  /** Create TTL indexes as such; `false` for servers that refuse them. @default true */
+  readonly ttlIndex?: boolean;
+}
+
+/**
+ * What the ban, violation and access-list stores share: their collection, checked by name, and its
+ * indexes, created by `init()` and checked by `verifyIndexes()`.
+ */
+export abstract class MongoRecordStore<T extends mongo.Document> {
+  protected readonly records: MongoCollection<T>;
+
+  protected constructor(connection: Connection, identity: MongoRecordStoreIdentity, options: MongoRecordStoreOptions) {
+    this.records = new MongoCollection<T>(connection, {
+      storeName: identity.storeName,
+      modelName: identity.modelName,
+      schema: identity.schema,
+      collectionName: checkCollectionName(options.collectionName, identity.storeName, identity.defaultCollectionName),
+      ttlIndex: options.ttlIndex ?? true,
+    });
+  }
+
+  get collectionName(): string {
+    return this.records.collectionName;
+  }
+
+  /** The native collection (for tests and operators' tools). */
+  get collection(): mongo.Collection<T> {
+    return this.records.collection;
+  }
+
+  /** Creates the indexes (see the schema), then checks them like `verifyIndexes()`. */
+  init(): Promise<void> {
+    return this.records.init();
+  }
+
+  /** Rejects with a StorageSetupError naming the collection, each missing or conflicting index, and the fix. */
+  verifyIndexes(): Promise<void> {
+    return this.records.verifyIndexes();
+  }
+}

@@ -13,7 +13,7 @@ import {
   encodeCursor,
 } from '../store-input.js';
 import type { Violation, ViolationFilter, ViolationStore } from '../violation-store.interface.js';
-import { checkCollectionName, MongoCollection, toDate } from './mongo-collection.js';
+import { MongoRecordStore, toDate } from './mongo-collection.js';
 import { VIOLATION_COLLECTION, ViolationRecord, ViolationSchema } from './schemas/violation.schema.js';
 
 /** Options of `MongoViolationStore`. */
@@ -46,38 +46,12 @@ const OBJECT_ID = /^[0-9a-f]{24}$/;
  * const violations = new MongoViolationStore(connection, { retentionMs: 7 * 86_400_000 });
  * await violations.init();
  */
-export class MongoViolationStore implements ViolationStore {
-  private readonly records: MongoCollection<ViolationDoc>;
+export class MongoViolationStore extends MongoRecordStore<ViolationDoc> implements ViolationStore {
   private readonly retentionMs: number;
 
   constructor(connection: Connection, options: MongoViolationStoreOptions = {}) {
+    super(connection, { storeName: 'MongoViolationStore', modelName: 'RampartViolation', schema: ViolationSchema, defaultCollectionName: VIOLATION_COLLECTION }, options);
     this.retentionMs = checkDurationOption(options.retentionMs, 'MongoViolationStore: retentionMs', DEFAULT_RETENTION_MS);
-    this.records = new MongoCollection<ViolationDoc>(connection, {
-      storeName: 'MongoViolationStore',
-      modelName: 'RampartViolation',
-      schema: ViolationSchema,
-      collectionName: checkCollectionName(options.collectionName, 'MongoViolationStore', VIOLATION_COLLECTION),
-      ttlIndex: options.ttlIndex ?? true,
-    });
-  }
-
-  get collectionName(): string {
-    return this.records.collectionName;
-  }
-
-  /** The native collection (for tests and operators' tools). */
-  get collection(): mongo.Collection<ViolationDoc> {
-    return this.records.collection;
-  }
-
-  /** Creates the indexes (see the schema), then checks them like `verifyIndexes()`. */
-  init(): Promise<void> {
-    return this.records.init();
-  }
-
-  /** Rejects with an Error naming the collection, each missing or conflicting index, and the fix. */
-  verifyIndexes(): Promise<void> {
-    return this.records.verifyIndexes();
   }
 
   async record(violation: Violation): Promise<void> {
