@@ -1,0 +1,307 @@
+// The cost of one rate-limit decision, in process: each guard's `canActivate` is called on the same
+// prepared execution contexts of 1,000 clients, side by side in one run, with no HTTP, sockets or
+// load generator to add noise. Cases: no guard (the loop alone), an empty guard, @nestjs/throttler's
+// ThrottlerGuard on its own storage (one and three throttlers), Rampart's guard on the memory store
+// (one and three rules), and Rampart's engine called directly.
+//
+// Run: npm run bench:guard        (builds, then node --expose-gc bench/guard.mjs)
+//
+// Every guard comes from a real Nest application context (the modules' forRoot, one controller with
+// a decorated handler). A round builds every case afresh (empty stores), then each client makes
+// BENCH_GUARD_REQUESTS_PER_CLIENT requests in turn: @nestjs/throttler's storage keeps one timestamp
+// per request of a key within its window, so its cost grows with that number; 50 is about what a key
+// sees in the HTTP benchmark (bench/http.mjs). Every decision must admit (the limits are far out of
+// reach): this measures the admit path. Rounds alternate the order of the cases; the warm-up rounds
+// are not counted, and each case reports the median over the measured rounds.
+//
+// Environment: BENCH_GUARD_ROUNDS (default 7), BENCH_GUARD_WARMUP_ROUNDS (2), BENCH_GUARD_CLIENTS
+// (1000), BENCH_GUARD_REQUESTS_PER_CLIENT (50), BENCH_GUARD_CASES (comma-separated case ids; default
+// all). A smoke run: BENCH_GUARD_ROUNDS=1 BENCH_GUARD_WARMUP_ROUNDS=0 BENCH_GUARD_REQUESTS_PER_CLIENT=5.
+import 'reflect-metadata';
+import { Controller, Get, Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
+import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import * as rampart from 'nest-rampart';
+
+if (typeof globalThis.gc !== 'function') {
+  console.error('Run with node --expose-gc, so that every measured round starts from a collected heap.');
+  process.exit(2);
+}
+
+const ROUNDS = positiveInteger('BENCH_GUARD_ROUNDS', 7);
+const WARMUP_ROUNDS = positiveInteger('BENCH_GUARD_WARMUP_ROUNDS', 2, 0);
+const CLIENTS = positiveInteger('BENCH_GUARD_CLIENTS', 1000);
+const REQUESTS_PER_CLIENT = positiveInteger('BENCH_GUARD_REQUESTS_PER_CLIENT', 50);
+const DECISIONS = CLIENTS * REQUESTS_PER_CLIENT;
+const NEVER_DENY = 1e9;
+/** Three windows for the three-rule cases: per second, per minute, per hour. */
+const WINDOWS_MS = [1_000, 60_000, 3_600_000];
+
+function positiveInteger(name, fallback, min = 1) {
+  const value = process.env[name] === undefined ? fallback : Number(process.env[name]);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got ${process.env[name]}`);
+  return value;
+}
+
+// ---- the app ------------------------------------------------------------------------------------
+
+class BenchController {
+  one() {
+    return { hello: 'world' };
+  }
+}
+Controller('bench')(BenchController);
+Get('one')(BenchController.prototype, 'one', Object.getOwnPropertyDescriptor(BenchController.prototype, 'one'));
+const HANDLER = BenchController.prototype.one;
+/** What Rampart's engine is told the request targets: the route key its rules count per. */
+const ENGINE_TARGET = 'BenchController.one';
+
+class EmptyGuard {
+  canActivate() {
+    return true;
+  }
+}
+Injectable()(EmptyGuard);
+
+/** A Nest application context of the controller and `imports`, and the guard it holds. */
+async function guardOf(imports, providers, guardClass) {
+  class BenchModule {}
+  Module({ imports, controllers: [BenchController], providers })(BenchModule);
+  const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error', 'warn'] });
+  return { subject: app.get(guardClass), close: () => app.close() };
+}
+
+const throttlerGuard = (windowsMs) =>
+  guardOf(
+    [ThrottlerModule.forRoot({ throttlers: windowsMs.map((ttl, i) => ({ name: windowsMs.length === 1 ? 'default' : `t${i}`, ttl, limit: NEVER_DENY })) })],
+    [ThrottlerGuard],
+    ThrottlerGuard,
+  );
+
+const rampartGuard = (windowsMs) =>
+  guardOf(
+    [
+      rampart.RateLimitModule.forRoot({
+        rules: windowsMs.map((windowMs, i) => ({ name: windowsMs.length === 1 ? 'default' : `r${i}`, limit: NEVER_DENY, windowMs })),
+        registerGlobalGuard: false,
+      }),
+    ],
+    [],
+    rampart.RateLimitGuard,
+  );
+
+/** Rampart's engine without Nest, when the built package exports it. */
+async function rampartEngine() {
+  if (typeof rampart.createRampart !== 'function') return { unavailable: 'engine not built' };
+  const engine = rampart.createRampart({ rules: [{ limit: NEVER_DENY, windowMs: WINDOWS_MS[1] }] });
+  await engine.start();
+  return { subject: engine, close: () => engine.stop() };
+}
+
+// ---- the cases ----------------------------------------------------------------------------------
+
+const AsyncFunction = (async () => {}).constructor;
+
+/**
+ * The measuring loop of one case, compiled from source for that case alone, so that its call sites
+ * only ever see one guard (a loop shared by every case would turn megamorphic and slow all of them
+ * down). It awaits a decision only when it is a promise, and counts decisions that did not admit.
+ */
+function compileLoop(decide, admitted) {
+  return new AsyncFunction(
+    'subject',
+    'inputs',
+    'count',
+    `let refused = 0;
+    const size = inputs.length;
+    const started = process.hrtime.bigint();
+    for (let i = 0, k = 0; i < count; i++) {
+      const input = inputs[k];
+      if (++k === size) k = 0;
+      let decision = ${decide};
+      if (typeof decision === 'object' && decision !== null && typeof decision.then === 'function') decision = await decision;
+      if (!(${admitted})) refused++;
+    }
+    return { ns: Number(process.hrtime.bigint() - started), refused };`,
+  );
+}
+
+const guardLoop = () => compileLoop('subject.canActivate(input)', 'decision === true');
+
+const CASES = [
+  { id: 'none', label: 'no guard (the loop alone)', inputs: 'contexts', setup: async () => ({ subject: null }), loop: compileLoop('true', 'decision === true') },
+  { id: 'empty-guard', label: 'empty guard (returns true)', inputs: 'contexts', setup: async () => ({ subject: new EmptyGuard() }), loop: guardLoop() },
+  { id: 'throttler', label: '@nestjs/throttler, 1 throttler', inputs: 'contexts', setup: () => throttlerGuard(WINDOWS_MS.slice(1, 2)), loop: guardLoop() },
+  { id: 'throttler-3', label: '@nestjs/throttler, 3 throttlers', inputs: 'contexts', setup: () => throttlerGuard(WINDOWS_MS), loop: guardLoop() },
+  { id: 'rampart', label: 'Rampart guard, memory store, 1 rule', inputs: 'contexts', setup: () => rampartGuard(WINDOWS_MS.slice(1, 2)), loop: guardLoop() },
+  { id: 'rampart-3', label: 'Rampart guard, memory store, 3 rules', inputs: 'contexts', setup: () => rampartGuard(WINDOWS_MS), loop: guardLoop() },
+  // Optional: reported as n/a (with the reason) when the built package has no engine or it fails to start.
+  { id: 'engine', label: 'Rampart engine, decide(), 1 rule', inputs: 'engineRequests', setup: rampartEngine, optional: true, loop: compileLoop('subject.decide(input)', "decision?.outcome === 'admitted'") },
+].filter((spec) => (process.env.BENCH_GUARD_CASES ? process.env.BENCH_GUARD_CASES.split(',').includes(spec.id) : true));
+
+// ---- the clients --------------------------------------------------------------------------------
+
+const addressOf = (i) => `10.0.${i >> 8}.${i & 255}`;
+
+/**
+ * One execution context per client, as Nest builds them for an HTTP request on Express. The request
+ * carries what the guards read (socket peer, `ip`, headers, method). The response is a real Node
+ * `ServerResponse` (Express's is one): both guards write their headers into it with `setHeader`.
+ * (Express's `res.header`, which @nestjs/throttler prefers, would add its own cost to that guard only.)
+ */
+function prepareContexts() {
+  return Array.from({ length: CLIENTS }, (_, i) => {
+    const address = addressOf(i);
+    const request = { method: 'GET', url: '/bench/one', headers: { host: 'localhost' }, ip: address, socket: { remoteAddress: address } };
+    const response = new ServerResponse(new IncomingMessage(new Socket()));
+    const context = new ExecutionContextHost([request, response, () => {}], BenchController, HANDLER);
+    context.setType('http');
+    // switchToHttp() adds three methods to the context the first time: give every context its final
+    // shape now, so that the order in which guards first meet it changes nothing.
+    context.switchToHttp();
+    return context;
+  });
+}
+
+const prepareEngineRequests = () => Array.from({ length: CLIENTS }, (_, i) => ({ target: ENGINE_TARGET, address: addressOf(i), protocol: 'http', method: 'GET' }));
+
+// ---- main ---------------------------------------------------------------------------------------
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+const round = (n, digits = 1) => (n === null || n === undefined ? null : Number(n.toFixed(digits)) + 0); // + 0: no -0
+
+/** Why an optional case could not run, by case id. */
+const unavailable = new Map();
+
+/** A fresh instance of a case; undefined (the reason kept in `unavailable`) when an optional case cannot run. */
+async function start(spec) {
+  try {
+    const instance = await spec.setup();
+    if (instance.unavailable) unavailable.set(spec.id, instance.unavailable);
+    return instance.unavailable ? undefined : instance;
+  } catch (error) {
+    if (!spec.optional) throw error;
+    process.stderr.write(`bench:guard: ${spec.label}: could not start: ${error instanceof Error ? error.stack : error}\n`);
+    unavailable.set(spec.id, `could not start: ${error instanceof Error ? error.message : error}`);
+    return undefined;
+  }
+}
+
+/** One measurement of one case: a fresh instance, a collected heap, DECISIONS decisions. */
+async function measure(spec, inputs) {
+  const instance = await start(spec);
+  if (instance === undefined) return undefined;
+  try {
+    globalThis.gc();
+    const { ns, refused } = await spec.loop(instance.subject, inputs[spec.inputs], DECISIONS);
+    if (refused > 0) throw new Error(`${spec.label}: ${refused} of ${DECISIONS} decisions did not admit; this benchmark measures the admit path`);
+    return ns / DECISIONS;
+  } finally {
+    await instance.close?.();
+  }
+}
+
+async function main() {
+  const load1 = loadavg()[0];
+  const started = Date.now();
+  const inputs = { contexts: prepareContexts(), engineRequests: prepareEngineRequests() };
+  const nsByRound = Object.fromEntries(CASES.map((spec) => [spec.id, []]));
+  for (let pass = 0; pass < WARMUP_ROUNDS + ROUNDS; pass++) {
+    const warmup = pass < WARMUP_ROUNDS;
+    process.stderr.write(`bench:guard: ${warmup ? `warm-up round ${pass + 1}/${WARMUP_ROUNDS}` : `round ${pass - WARMUP_ROUNDS + 1}/${ROUNDS}`} ...\n`);
+    for (const spec of pass % 2 === 0 ? CASES : [...CASES].reverse()) {
+      if (unavailable.has(spec.id)) continue;
+      const ns = await measure(spec, inputs);
+      if (ns !== undefined && !warmup) nsByRound[spec.id].push(ns);
+    }
+  }
+  report(nsByRound, Date.now() - started, load1);
+}
+
+function report(nsByRound, elapsedMs, load1) {
+  const results = {};
+  for (const spec of CASES) {
+    const rounds = nsByRound[spec.id];
+    results[spec.id] = rounds.length === 0 ? { label: spec.label, nsPerDecision: null, unavailable: unavailable.get(spec.id) ?? 'not run' } : { label: spec.label, nsPerDecision: median(rounds), nsByRound: rounds };
+  }
+  const base = results.none?.nsPerDecision ?? null;
+  const added = (id) => (base === null || results[id]?.nsPerDecision == null ? null : results[id].nsPerDecision - base);
+  const per = (a, b) => (a === null || b === null || b <= 0 ? null : a / b);
+  for (const [id, row] of Object.entries(results)) {
+    row.addedNs = added(id);
+    row.addedVsThrottler = per(added(id), added('throttler'));
+  }
+
+  console.log(
+    `\nGuard benchmark: canActivate on prepared execution contexts, in process; ${CLIENTS} clients × ${REQUESTS_PER_CLIENT} requests = ${DECISIONS.toLocaleString('en')} decisions per round, fresh stores each round; median of ${ROUNDS} round(s) after ${WARMUP_ROUNDS} warm-up round(s).`,
+  );
+  console.log(`Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} CPUs, load average ${load1.toFixed(2)} at start; Node ${process.version}.`);
+  if (ROUNDS < 5) console.log(`!! Only ${ROUNDS} round(s): a smoke run, not a measurement.`);
+  console.log("added ns: over no guard; added ÷ throttler's: over @nestjs/throttler's with 1 throttler.");
+  const table = {};
+  for (const row of Object.values(results)) {
+    const [min, max] = row.nsByRound ? [Math.min(...row.nsByRound), Math.max(...row.nsByRound)] : [];
+    table[row.label] =
+      row.nsPerDecision === null
+        ? { 'ns/decision': `n/a (${row.unavailable})` }
+        : {
+            'ns/decision': round(row.nsPerDecision),
+            'rounds min–max': `${round(min)}–${round(max)}`,
+            'added ns': round(row.addedNs),
+            "added ÷ throttler's": row.addedNs === 0 ? '' : (round(row.addedVsThrottler, 3) ?? ''),
+          };
+  }
+  console.table(table);
+
+  const ratios = {
+    rampartAddedVsThrottlerAdded: per(added('rampart'), added('throttler')),
+    rampartThreeRulesAddedVsThrottlerThreeAdded: per(added('rampart-3'), added('throttler-3')),
+    engineAddedVsThrottlerAdded: per(added('engine'), added('throttler')),
+    rampartAddedVsEmptyGuardAdded: per(added('rampart'), added('empty-guard')),
+  };
+  const target = ratios.rampartAddedVsThrottlerAdded;
+  const targets = [{ target: "Rampart guard's added cost per decision <= 0.5x @nestjs/throttler's (1 rule)", value: round(target, 3), met: target === null ? null : target <= 0.5 }];
+  console.log('\nRatios of added cost (ns per decision over no guard):');
+  for (const [name, value] of Object.entries(ratios)) console.log(`  ${name}: ${value === null ? 'n/a' : round(value, 3)}`);
+  console.log('Targets:');
+  for (const t of targets) console.log(`  [${t.met === null ? 'n/a' : t.met ? 'MET' : 'NOT MET'}] ${t.target} (measured ${t.value ?? 'n/a'})`);
+
+  const json = {};
+  for (const [id, row] of Object.entries(results)) {
+    json[id] = {
+      ...row,
+      nsPerDecision: round(row.nsPerDecision),
+      ...(row.nsByRound ? { nsByRound: row.nsByRound.map((ns) => round(ns)) } : {}),
+      addedNs: round(row.addedNs),
+      addedVsThrottler: round(row.addedVsThrottler, 3),
+    };
+  }
+  console.log(
+    JSON.stringify({
+      bench: 'guard',
+      clients: CLIENTS,
+      requestsPerClient: REQUESTS_PER_CLIENT,
+      decisionsPerRound: DECISIONS,
+      rounds: ROUNDS,
+      warmupRounds: WARMUP_ROUNDS,
+      machine: { cpus: availableParallelism(), cpu: cpus()[0]?.model ?? null, node: process.version, loadAverageAtStart: round(load1, 2) },
+      cases: json,
+      ratios: Object.fromEntries(Object.entries(ratios).map(([name, value]) => [name, round(value, 3)])),
+      targets,
+      elapsedS: round(elapsedMs / 1000),
+    }),
+  );
+}
+
+main().catch((error) => {
+  console.error('bench/guard.mjs failed:', error);
+  process.exitCode = 1;
+});
