@@ -269,8 +269,8 @@ async function runCase(spec, mongo, runId, track) {
     const perRequest = (n) => (n ? round((n.user + n.kernel) / 1000 / Math.max(1, result.requests.total), 1) : undefined);
     if (appInstructions) row.appKiloInstructionsPerRequest = perRequest(appInstructions);
     if (appInstructions?.cycles) row.appKiloCyclesPerRequest = round(appInstructions.cycles / 1000 / Math.max(1, result.requests.total), 1);
-    if (appInstructions) process.stderr.write(`bench:   ${row.reqPerSec} req/s; app ${row.appKiloInstructionsPerRequest} k instructions/request, ${row.appKiloCyclesPerRequest} k cycles/request${dbInstructions ? `, database ${row.dbKiloInstructionsPerRequest}` : ''}\n`);
     if (dbInstructions) row.dbKiloInstructionsPerRequest = perRequest(dbInstructions);
+    if (appInstructions) process.stderr.write(`bench:   ${row.reqPerSec} req/s; app ${row.appKiloInstructionsPerRequest} k instructions/request, ${row.appKiloCyclesPerRequest} k cycles/request${dbInstructions ? `, database ${row.dbKiloInstructionsPerRequest}` : ''}\n`);
     if (spec.mongo) {
       row.serverRequests = counts.requests;
       row.dbCommands = counts.commands;
