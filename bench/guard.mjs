@@ -6,8 +6,8 @@
 //
 // Run: npm run bench:guard        (builds, then node --expose-gc bench/guard.mjs)
 //
-// Every guard comes from a real Nest application context (the modules' forRoot, one controller with
-// a decorated handler). A round builds every case afresh (empty stores), then each client makes
+// The limiters' guards come from real Nest application contexts (their modules' forRoot, one
+// controller with a decorated handler). A round builds every case afresh (empty stores), then each client makes
 // BENCH_GUARD_REQUESTS_PER_CLIENT requests in turn: @nestjs/throttler's storage keeps one timestamp
 // per request of a key within its window, so its cost grows with that number; 50 is about what a key
 // sees in the HTTP benchmark (bench/http.mjs). Every decision must admit (the limits are far out of
@@ -18,7 +18,7 @@
 // (1000), BENCH_GUARD_REQUESTS_PER_CLIENT (50), BENCH_GUARD_CASES (comma-separated case ids; default
 // all). A smoke run: BENCH_GUARD_ROUNDS=1 BENCH_GUARD_WARMUP_ROUNDS=0 BENCH_GUARD_REQUESTS_PER_CLIENT=5.
 import 'reflect-metadata';
-import { Controller, Get, Injectable, Module } from '@nestjs/common';
+import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
@@ -65,7 +65,6 @@ class EmptyGuard {
     return true;
   }
 }
-Injectable()(EmptyGuard);
 
 /** A Nest application context of the controller and `imports`, and the guard it holds. */
 async function guardOf(imports, providers, guardClass) {
@@ -149,7 +148,8 @@ const addressOf = (i) => `10.0.${i >> 8}.${i & 255}`;
 
 /**
  * One execution context per client, as Nest builds them for an HTTP request on Express. The request
- * carries what the guards read (socket peer, `ip`, headers, method). The response is a real Node
+ * carries what the guards read (socket peer, `ip`, headers, method); both limiters tell clients apart
+ * by address, as they do by default (@nestjs/throttler by `ip`, Rampart by the socket peer). The response is a real Node
  * `ServerResponse` (Express's is one): both guards write their headers into it with `setHeader`.
  * (Express's `res.header`, which @nestjs/throttler prefers, would add its own cost to that guard only.)
  */
