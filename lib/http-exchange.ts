@@ -25,9 +25,13 @@ export function requestHeaders(request: unknown): Headers {
   return (request as AnyRequest).headers ?? {};
 }
 
-/** Sets a response header on an Express response or a Fastify reply. */
+/**
+ * Sets a response header: straight on a Node response (Express's is one; its `res.header` would
+ * only convert the value to a string and look for Content-Type first), else through `header` (a
+ * Fastify reply).
+ */
 export function setHeader(response: unknown, name: string, value: string): void {
   const res = response as AnyResponse;
-  if (typeof res.header === 'function') res.header(name, value);
-  else if (typeof res.setHeader === 'function') res.setHeader(name, value);
+  if (typeof res.setHeader === 'function') res.setHeader(name, value);
+  else if (typeof res.header === 'function') res.header(name, value);
 }

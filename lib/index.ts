@@ -9,8 +9,24 @@ export { RateLimitConfigurationError } from './errors/rate-limit-configuration.e
 export { ClientBannedException, type ClientBannedProblem, type ClientBanReason } from './errors/client-banned.exception.js';
 export { ClientBlockedException, type ClientBlockedProblem, type ClientBlock } from './errors/client-blocked.exception.js';
 export { StoreUnavailableException, type StoreUnavailableProblem } from './errors/store-unavailable.exception.js';
-export { ProtectionService, type ClientStatus, type ViolationReport } from './protection/protection.service.js';
-export type { ProtectionVerdict, ViolationOutcome } from './protection/protection-verdict.js';
+export { RateLimitService, type ClientStatus, type ClientCounter } from './protection/rate-limit.service.js';
+export type { ProtectionVerdict } from './protection/protection-verdict.js';
+export { Rampart, createRampart } from './engine/rampart.js';
+export type { RampartEngine } from './engine/rampart-engine.js';
+export type { RampartOptions } from './engine/rampart-options.interface.js';
+export type { RampartRequest, StoreKeyHook } from './engine/rampart-request.js';
+export type { TargetRule, TargetRules } from './engine/target-rules.js';
+export { RateLimitHeaders, type HeaderSetter } from './engine/rate-limit-headers.js';
+export type {
+  Verdict,
+  AdmittedVerdict,
+  LimitedVerdict,
+  BlockedVerdict,
+  BannedVerdict,
+  UnavailableVerdict,
+  RuleResult,
+} from './engine/verdict.js';
+export type { RampartLogger } from './core/logger.js';
 export { DEFAULT_ESCALATION_POLICY, decideEscalation, type EscalationPolicy, type EscalationDecision, type EscalationInput } from './core/escalation.js';
 export {
   RAMPART_EVENTS,
@@ -39,7 +55,6 @@ export type {
   AdminViolationView,
 } from './admin/dto/views.dto.js';
 export type { RateLimitRule, ThrottleRule, ClientKeyResolver, StoreErrorPolicy } from './rate-limit-rule.interface.js';
-export type { RouteRule, RouteRules } from './route-rules.resolver.js';
 export type { RateLimitStore } from './storage/rate-limit-store.interface.js';
 export type { RampartStorage } from './storage/rampart-storage.interface.js';
 export { StorageSetupError } from './storage/storage-setup.error.js';
@@ -48,8 +63,7 @@ export type { Ban, BanKind, BanSource, BanTarget } from './storage/ban-store.int
 export type { AccessListEntry, AccessListKind } from './storage/access-list-store.interface.js';
 export type { Violation } from './storage/violation-store.interface.js';
 export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from './storage/memory-rate-limit.store.js';
-export type { StoreRule, ConsumeResult, RuleState } from './core/rule-decision.js';
-export { decideRule, peekRule } from './core/rule-decision.js';
+export type { StoreRule, ConsumeResult } from './core/rule-decision.js';
 export type { AlgorithmName, AlgorithmRule, Decision } from './core/algorithms/algorithm.interface.js';
 export type { Clock } from './core/clock.js';
 export { systemClock } from './core/clock.js';

@@ -1,8 +1,9 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { RateLimitEventsPublisher } from './events/rate-limit-events.publisher.js';
-import { ProtectionService } from './protection/protection.service.js';
+import { Rampart } from './engine/rampart.js';
+import { RateLimitService } from './protection/rate-limit.service.js';
 import { resolveRateLimitConfig, type RateLimitConfig } from './rate-limit.config.js';
+import { RateLimitLifecycle } from './rate-limit.lifecycle.js';
 import { RATE_LIMIT_CONFIG, RATE_LIMIT_STORAGE, RATE_LIMIT_STORE } from './rate-limit.constants.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
 import { ConfigurableModuleClass, RATE_LIMIT_OPTIONS } from './rate-limit.module-definition.js';
@@ -33,13 +34,14 @@ import { RouteRulesResolver } from './route-rules.resolver.js';
     {
       provide: RATE_LIMIT_CONFIG,
       inject: [RATE_LIMIT_OPTIONS],
-      useFactory: (options: RateLimitModuleOptions) => resolveRateLimitConfig(options),
+      useFactory: (options: RateLimitModuleOptions) => resolveRateLimitConfig({ ...options, logger: options?.logger ?? new Logger('RateLimit') }),
     },
+    { provide: Rampart, inject: [RATE_LIMIT_CONFIG], useFactory: (config: RateLimitConfig) => new Rampart(config) },
+    { provide: RateLimitService, inject: [Rampart], useFactory: (rampart: Rampart) => rampart.service },
     { provide: RATE_LIMIT_STORE, inject: [RATE_LIMIT_CONFIG], useFactory: (config: RateLimitConfig) => config.store },
     { provide: RATE_LIMIT_STORAGE, inject: [RATE_LIMIT_CONFIG], useFactory: (config: RateLimitConfig) => config.storage },
     RouteRulesResolver,
-    RateLimitEventsPublisher,
-    ProtectionService,
+    RateLimitLifecycle,
     RateLimitGuard,
   ],
   exports: [
@@ -48,7 +50,8 @@ import { RouteRulesResolver } from './route-rules.resolver.js';
     RATE_LIMIT_STORE,
     RATE_LIMIT_STORAGE,
     RouteRulesResolver,
-    ProtectionService,
+    Rampart,
+    RateLimitService,
     RateLimitGuard,
   ],
 })

@@ -1,28 +1,12 @@
-import { Inject, Injectable, type OnModuleInit, type Type } from '@nestjs/common';
+import { Inject, Injectable, type ExecutionContext, type OnModuleInit, type Type } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import * as messages from './errors/messages.js';
 import { RateLimitConfigurationError } from './errors/rate-limit-configuration.error.js';
-import { checkUniqueNames, resolveRule, type RateLimitConfig, type ResolvedRule } from './rate-limit.config.js';
+import { checkUniqueNames, resolveRule, type ResolvedRule } from './engine/rule-resolution.js';
+import { targetRules, type TargetRules } from './engine/target-rules.js';
+import type { RateLimitConfig } from './rate-limit.config.js';
 import { RATE_LIMIT_CONFIG, SKIP_THROTTLE_METADATA, THROTTLE_METADATA } from './rate-limit.constants.js';
 import type { ThrottleRule } from './rate-limit-rule.interface.js';
-
-/** The rules that apply to one route, with each rule's key prefix precomputed. */
-export interface RouteRules {
-  /** `Controller.handler`: what a rule without `scope` counts per. */
-  readonly routeKey: string;
-  readonly rules: readonly RouteRule[];
-  /**
-   * Whether every rule counts the module's client at a fixed cost, unconditionally (no `skipIf`,
-   * `keyResolver` or cost function): such a route needs nothing but the store per request.
-   */
-  readonly plain: boolean;
-}
-
-export interface RouteRule {
-  readonly rule: ResolvedRule;
-  /** `<rule>:<scope or route>:`; the client's key is appended. */
-  readonly keyPrefix: string;
-}
 
 type Handler = (...args: unknown[]) => unknown;
 
@@ -38,7 +22,7 @@ export class RouteRulesResolver implements OnModuleInit {
    * By controller, then handler: controllers that inherit one base class share its handler
    * functions, yet each has its own decorators and its own route key.
    */
-  private readonly cache = new WeakMap<Type, WeakMap<Handler, RouteRules>>();
+  private readonly cache = new WeakMap<Type, WeakMap<Handler, TargetRules<ExecutionContext>>>();
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) private readonly config: RateLimitConfig,
@@ -61,7 +45,7 @@ export class RouteRulesResolver implements OnModuleInit {
   }
 
   /** The rules of the route served by `handler` in controller `controller`. */
-  resolve(handler: Handler, controller: Type): RouteRules {
+  resolve(handler: Handler, controller: Type): TargetRules<ExecutionContext> {
     const cached = this.cache.get(controller)?.get(handler);
     if (cached) return cached;
     const problems: string[] = [];
@@ -70,13 +54,13 @@ export class RouteRulesResolver implements OnModuleInit {
     return resolved;
   }
 
-  private resolveInto(handler: Handler, controller: Type, problems: string[]): RouteRules {
+  private resolveInto(handler: Handler, controller: Type, problems: string[]): TargetRules<ExecutionContext> {
     let byHandler = this.cache.get(controller);
     if (!byHandler) this.cache.set(controller, (byHandler = new WeakMap()));
     const cached = byHandler.get(handler);
     if (cached) return cached;
     const routeKey = `${controller.name}.${handler.name}`;
-    const byName = new Map<string, ResolvedRule>(this.config.rules.map((r) => [r.name, r]));
+    const byName = new Map<string, ResolvedRule<ExecutionContext>>(this.config.rules.map((r) => [r.name, r]));
     const layers: [ThrottleRule[] | undefined, string][] = [
       [this.reflector.get<ThrottleRule[]>(THROTTLE_METADATA, controller), controller.name],
       [this.reflector.get<ThrottleRule[]>(THROTTLE_METADATA, handler), routeKey],
@@ -91,20 +75,16 @@ export class RouteRulesResolver implements OnModuleInit {
           problems.push(messages.incompleteRouteRule(`@Throttle on ${where}`, name));
           return;
         }
-        const { storeRule: _ignored, ...baseFields } = base ?? ({ storeRule: undefined } as Partial<ResolvedRule>);
+        const { storeRule: _ignored, ...baseFields } = base ?? ({ storeRule: undefined } as Partial<ResolvedRule<ExecutionContext>>);
         byName.set(name, resolveRule({ ...baseFields, ...override, name }, `@Throttle on ${where} [${i}]`, problems));
       });
     }
     const skip = this.reflector.getAllAndOverride<boolean | string[] | undefined>(SKIP_THROTTLE_METADATA, [handler, controller]);
-    const rules: RouteRule[] = [];
+    const rules: ResolvedRule<ExecutionContext>[] = [];
     if (skip !== true) {
-      for (const rule of byName.values()) {
-        if (Array.isArray(skip) && skip.includes(rule.name)) continue;
-        rules.push({ rule, keyPrefix: `${rule.name}:${rule.scope ?? routeKey}:` });
-      }
+      for (const rule of byName.values()) if (!(Array.isArray(skip) && skip.includes(rule.name))) rules.push(rule);
     }
-    const plain = rules.every(({ rule }) => !rule.skipIf && !rule.keyResolver && typeof rule.cost === 'number');
-    const resolved: RouteRules = Object.freeze({ routeKey, rules: Object.freeze(rules), plain });
+    const resolved = targetRules(routeKey, rules);
     byHandler.set(handler, resolved);
     return resolved;
   }

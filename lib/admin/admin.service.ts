@@ -1,12 +1,10 @@
-import { HttpStatus, Inject, Injectable, type Type } from '@nestjs/common';
+import { HttpStatus, Injectable, type ExecutionContext, type Type } from '@nestjs/common';
 import { PATH_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { formatAddress, parseBareAddress } from '../core/ip/client-address.js';
-import type { StoreRule } from '../core/rule-decision.js';
+import type { TargetRule } from '../engine/target-rules.js';
 import * as messages from '../errors/messages.js';
-import { ProtectionService } from '../protection/protection.service.js';
-import type { RateLimitConfig } from '../rate-limit.config.js';
-import { RATE_LIMIT_CONFIG } from '../rate-limit.constants.js';
+import { RateLimitService } from '../protection/rate-limit.service.js';
 import { RouteRulesResolver } from '../route-rules.resolver.js';
 import { isBanActive, type Ban, type BanFilter, type BanTarget, type Page } from '../storage/ban-store.interface.js';
 import { AdminProblemException } from './admin-problem.js';
@@ -32,25 +30,16 @@ const MAX_FILTERED_PAGES = 10;
 /** Counters looked up at most for one client (one store read each). */
 const MAX_COUNTER_LOOKUPS = 200;
 
-/** A rule as the guard counts it on one route (or scope): the store key is `prefix + client key`. */
-interface CountedRule {
-  readonly prefix: string;
-  readonly rule: string;
-  readonly route: string;
-  readonly storeRule: StoreRule;
-}
-
 /**
- * What the admin endpoints do, over ProtectionService (which keeps this instance's cache in step)
- * and the storage. Inputs arrive validated by the DTOs; a cursor a store refuses is a 400.
+ * What the admin endpoints do, over RateLimitService (which keeps this instance's cache in step).
+ * Inputs arrive validated by the DTOs; a cursor a store refuses is a 400.
  */
 @Injectable()
 export class AdminService {
-  private countedRules: readonly CountedRule[] | undefined;
+  private countedRules: readonly TargetRule<ExecutionContext>[] | undefined;
 
   constructor(
-    @Inject(RATE_LIMIT_CONFIG) private readonly config: RateLimitConfig,
-    private readonly protection: ProtectionService,
+    private readonly protection: RateLimitService,
     private readonly routeRules: RouteRulesResolver,
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
@@ -74,7 +63,7 @@ export class AdminService {
     // yields some (or MAX_FILTERED_PAGES were read), so a page may hold fewer than `limit` items.
     do {
       const from = cursor;
-      page = await this.paged(from, () => this.config.storage.bans.list(filter, { limit: query.limit, ...(from !== undefined ? { cursor: from } : {}) }));
+      page = await this.paged(from, () => this.protection.listBans(filter, { limit: query.limit, ...(from !== undefined ? { cursor: from } : {}) }));
       items = query.active === false ? page.items.filter((ban) => !isBanActive(ban, nowMs)) : [...page.items];
       cursor = page.nextCursor;
     } while (query.active === false && items.length === 0 && cursor !== undefined && ++pages < MAX_FILTERED_PAGES);
@@ -90,7 +79,7 @@ export class AdminService {
   async liftBan(query: LiftBanQuery, actor: string): Promise<AdminLiftResult> {
     const target = targetOf(query);
     const clearHistory = query.clearHistory === true;
-    const record = await this.config.storage.bans.get(target);
+    const record = await this.protection.getBan(target);
     if (record === null) throw new AdminProblemException(HttpStatus.NOT_FOUND, messages.adminNoBan(describeTarget(target)));
     if (!isBanActive(record, this.now()) && !clearHistory) {
       throw new AdminProblemException(HttpStatus.NOT_FOUND, messages.adminNoBanInForce(describeTarget(target)));
@@ -103,7 +92,7 @@ export class AdminService {
     const parsed = parseBareAddress(key);
     const status = await this.protection.status(key, parsed === null ? null : formatAddress(parsed));
     const [latest, counters] = await Promise.all([
-      this.config.storage.violations.list({ key }, { limit: LATEST_VIOLATIONS }),
+      this.protection.listViolations({ key }, { limit: LATEST_VIOLATIONS }),
       this.counters(key),
     ]);
     const nowMs = this.now();
@@ -132,12 +121,12 @@ export class AdminService {
       ...(query.to !== undefined ? { toMs: query.to } : {}),
     };
     const { cursor } = query;
-    const page = await this.paged(cursor, () => this.config.storage.violations.list(filter, { limit: query.limit, ...(cursor !== undefined ? { cursor } : {}) }));
+    const page = await this.paged(cursor, () => this.protection.listViolations(filter, { limit: query.limit, ...(cursor !== undefined ? { cursor } : {}) }));
     return { items: page.items.map(toViolationView), ...(page.nextCursor !== undefined ? { nextCursor: page.nextCursor } : {}) };
   }
 
   async listAccessList(query: ListAccessListQuery): Promise<AdminAccessList> {
-    const entries = await this.config.storage.accessList.list(query.kind);
+    const entries = await this.protection.listAccessEntries(query.kind);
     const nowMs = this.now();
     return { items: entries.map((entry) => toAccessEntryView(entry, nowMs)) };
   }
@@ -160,7 +149,7 @@ export class AdminService {
   }
 
   private now(): number {
-    return this.config.clock.now();
+    return this.protection.now();
   }
 
   /**
@@ -180,30 +169,22 @@ export class AdminService {
 
   /** Live counters of `key` under every rule of every route, read without counting. */
   private async counters(key: string): Promise<AdminCounterView[]> {
-    const nowMs = this.now();
-    const rules = this.routesCounted().slice(0, MAX_COUNTER_LOOKUPS);
-    const results = await Promise.all(rules.map((r) => this.config.store.get(r.prefix + key, r.storeRule, nowMs)));
-    const counters: AdminCounterView[] = [];
-    results.forEach((result, i) => {
-      if (result === null) return;
-      const { rule, route } = rules[i]!;
-      counters.push({
-        rule,
-        route,
-        limit: result.limit,
-        // `get` answers for one more request of cost 1: what is left now is one more, when it would pass.
-        remaining: result.allowed ? result.remaining + 1 : 0,
-        resetAt: new Date(result.resetAtMs).toISOString(),
-        ...(result.blockedUntilMs !== undefined ? { blockedUntil: new Date(result.blockedUntilMs).toISOString() } : {}),
-      });
-    });
-    return counters;
+    const counted = await this.protection.counters(key, this.routesCounted().slice(0, MAX_COUNTER_LOOKUPS));
+    return counted.map(({ rule: { rule, countsPer }, result }) => ({
+      rule: rule.name,
+      route: countsPer,
+      limit: result.limit,
+      // `get` answers for one more request of cost 1: what is left now is one more, when it would pass.
+      remaining: result.allowed ? result.remaining + 1 : 0,
+      resetAt: new Date(result.resetAtMs).toISOString(),
+      ...(result.blockedUntilMs !== undefined ? { blockedUntil: new Date(result.blockedUntilMs).toISOString() } : {}),
+    }));
   }
 
   /** Every (rule, route or scope) the guard counts, once; routes are fixed after startup. */
-  private routesCounted(): readonly CountedRule[] {
+  private routesCounted(): readonly TargetRule<ExecutionContext>[] {
     if (this.countedRules) return this.countedRules;
-    const byPrefix = new Map<string, CountedRule>();
+    const byPrefix = new Map<string, TargetRule<ExecutionContext>>();
     for (const wrapper of this.discovery.getControllers()) {
       const { instance, metatype } = wrapper;
       if (!instance || !metatype) continue;
@@ -212,8 +193,8 @@ export class AdminService {
         const handler = prototype[method]!;
         if (this.reflector.get<unknown>(PATH_METADATA, handler) === undefined) continue;
         const route = this.routeRules.resolve(handler, metatype as Type);
-        for (const { rule, keyPrefix } of route.rules) {
-          if (!byPrefix.has(keyPrefix)) byPrefix.set(keyPrefix, { prefix: keyPrefix, rule: rule.name, route: rule.scope ?? route.routeKey, storeRule: rule.storeRule });
+        for (const targetRule of route.rules) {
+          if (!byPrefix.has(targetRule.keyPrefix)) byPrefix.set(targetRule.keyPrefix, targetRule);
         }
       }
     }

@@ -33,6 +33,7 @@ export const badStore = (value: unknown) =>
 export const badBoolean = (path: string, value: unknown) => `${path} must be true or false, got ${describe(value)}.`;
 
 export const badClock = (value: unknown) => `clock must be an object with a now() method returning epoch ms, got ${describe(value)}.`;
+export const badLogger = (value: unknown) => `logger must be an object with log(), warn() and error() methods (Nest's Logger is one), got ${describe(value)}.`;
 
 export const incompleteRouteRule = (where: string, name: string) =>
   `${where}: @Throttle rule '${name}' names no module rule, so it needs its own limit and windowMs. Add them, or name one of the module's rules.`;
@@ -101,6 +102,8 @@ export const escalationFailed = (key: string, step: string, error: unknown) =>
 
 export const banSyncFailed = (error: unknown) =>
   `Fetching ban and allow/deny-list changes failed: ${errorText(error)}. Retrying at the next interval; other instances' changes are not seen until then.`;
+
+export const purgeFailed = (error: unknown) => `Purging old violations failed: ${errorText(error)}. Retrying within the hour.`;
 
 export const blockedDetail = (untilIso: string, retryAfterSeconds: number) =>
   `Blocked after repeated rate-limit violations until ${untilIso}. Retry in ${retryAfterSeconds} s.`;

@@ -1,11 +1,10 @@
-import ipaddr from 'ipaddr.js';
-import type { IPv6 } from 'ipaddr.js';
 import { parseBareAddress, type ParsedAddress } from '../core/ip/client-address.js';
+import { inIpRange, parseIpRange, type IpRange } from '../core/ip/ip-range.js';
 import type { AccessListEntry, AccessListKind } from '../storage/access-list-store.interface.js';
 import { isBanActive, type Ban } from '../storage/ban-store.interface.js';
 import { NO_VERDICT, verdictOfBan, type ProtectionVerdict } from './protection-verdict.js';
 
-type Range = [ParsedAddress, number];
+type Range = IpRange;
 
 interface Ranged<T> {
   readonly range: Range;
@@ -14,21 +13,11 @@ interface Ranged<T> {
 
 /** Parses a canonical CIDR once; null for text that is not one (such a record is ignored). */
 function parseRange(cidr: string): Range | null {
-  try {
-    const [address, prefix] = ipaddr.parseCIDR(cidr);
-    // Client addresses arrive with IPv4-mapped IPv6 already turned into IPv4; ranges must match that.
-    if (address.kind() === 'ipv6' && (address as IPv6).isIPv4MappedAddress() && prefix >= 96) {
-      return [(address as IPv6).toIPv4Address(), prefix - 96];
-    }
-    return [address, prefix];
-  } catch {
-    return null;
-  }
+  const parsed = parseIpRange(cidr);
+  return 'range' in parsed ? parsed.range : null;
 }
 
-function inRange(address: ParsedAddress, range: Range): boolean {
-  return address.kind() === range[0].kind() && address.match(range);
-}
+const inRange = inIpRange;
 
 /** One list of ranges, kept in a map by id and in an array rebuilt on change for the hot path. */
 class RangeSet<T> {
@@ -60,7 +49,7 @@ class RangeSet<T> {
  *
  * Records are applied as read: each read returns a record's current state, so a later read always
  * wins, and applying one twice is harmless. Which reads may be applied is the caller's business
- * (ProtectionService never lets a poll override a local write made while the poll ran).
+ * (BanSync never lets a poll override a local write made while the poll ran).
  */
 export class ProtectionCache {
   private readonly keyBans = new Map<string, Ban>();

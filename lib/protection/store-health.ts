@@ -1,8 +1,8 @@
-import { Logger } from '@nestjs/common';
 import type { Clock } from '../core/clock.js';
+import type { RampartLogger } from '../core/logger.js';
 import * as messages from '../errors/messages.js';
+import type { EventPublisher } from '../events/event-publisher.js';
 import { RAMPART_EVENTS } from '../events/rate-limit-events.js';
-import type { RateLimitEventsPublisher } from '../events/rate-limit-events.publisher.js';
 
 /**
  * Storage calls off a request's path (escalation, ban polls, admin requests) wait at most this many
@@ -79,7 +79,6 @@ export interface StoreProbe {
  * tries the store every `intervalMs` until it answers.
  */
 export class StoreHealth {
-  private readonly logger = new Logger('RateLimit');
   private calls = 0;
   /** Number of the call that made the last transition. */
   private transitionCall = 0;
@@ -91,7 +90,8 @@ export class StoreHealth {
 
   constructor(
     private readonly clock: Clock,
-    private readonly events: RateLimitEventsPublisher,
+    private readonly events: EventPublisher,
+    private readonly logger: RampartLogger,
     private readonly fallback: boolean,
     private readonly probe?: StoreProbe,
   ) {}

@@ -51,12 +51,8 @@ export class MemoryRateLimitStore implements RateLimitStore {
     return this.entries.size;
   }
 
-  consume(key: string, rule: StoreRule, nowMs: number, cost: number): Promise<ConsumeResult> {
-    return Promise.resolve(this.consumeSync(key, rule, nowMs, cost));
-  }
-
-  /** The synchronous body of `consume`, for callers that need no promise. */
-  consumeSync(key: string, rule: StoreRule, nowMs: number, cost: number): ConsumeResult {
+  /** Decides synchronously: the engine needs no promise for it (see RateLimitStore). */
+  consume(key: string, rule: StoreRule, nowMs: number, cost: number): ConsumeResult {
     const entry = this.entries.get(key);
     const live = entry !== undefined && entry.expiresAtMs > nowMs ? entry : undefined;
     const outcome = decideRule(live?.state, rule, nowMs, cost);

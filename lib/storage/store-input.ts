@@ -8,15 +8,15 @@
  */
 import ipaddr from 'ipaddr.js';
 
+import { days } from '../core/duration.js';
 import { formatAddress, parseBareAddress } from '../core/ip/client-address.js';
+import { parseIpRange } from '../core/ip/ip-range.js';
 import type { AccessListEntry, AccessListKind } from './access-list-store.interface.js';
 import type { BanFilter, BanKind, BanSource, BanTarget, NewBan, PageRequest, PutCondition } from './ban-store.interface.js';
 import type { Violation, ViolationFilter } from './violation-store.interface.js';
 
-const DAY_MS = 86_400_000;
-
 /** How long history (violations, lifted or expired bans, removed entries) is kept by default: 30 days. */
-export const DEFAULT_RETENTION_MS = 30 * DAY_MS;
+export const DEFAULT_RETENTION_MS = days(30);
 /** Largest `limit` of one page. */
 export const MAX_PAGE_LIMIT = 500;
 /** Largest `limit` of one `changedSince` call. */
@@ -118,28 +118,21 @@ export function checkSizeOption(value: unknown, path: string, fallback: number):
  */
 export function canonicalCidr(value: unknown, path = 'cidr'): string {
   if (typeof value !== 'string') throw new TypeError(`${path} must be a string, got ${describe(value)}.`);
-  const text = value.trim();
-  const slash = text.indexOf('/');
-  const addressText = slash < 0 ? text : text.slice(0, slash);
-  const address = parseBareAddress(addressText);
-  if (address === null) {
-    throw new TypeError(`${path} must be an IP address or a CIDR range such as 203.0.113.0/24 or 2001:db8::/48, got ${describe(value)}.`);
+  const parsed = parseIpRange(value.trim());
+  if (!('range' in parsed)) {
+    switch (parsed.problem) {
+      case 'address':
+        throw new TypeError(`${path} must be an IP address or a CIDR range such as 203.0.113.0/24 or 2001:db8::/48, got ${describe(value)}.`);
+      case 'prefix-syntax':
+        throw new TypeError(`${path} has no valid prefix length after '/', got ${describe(value)}.`);
+      case 'mapped-prefix':
+        throw new RangeError(`${path}: an IPv4-mapped range needs a prefix of 96 to 128, got ${describe(value)}.`);
+      default:
+        throw new RangeError(`${path}: the prefix length must be 0 to ${parsed.max}, got ${describe(value)}.`);
+    }
   }
+  const [address, prefix] = parsed.range;
   const max = address.kind() === 'ipv4' ? 32 : 128;
-  let prefix = max;
-  if (slash >= 0) {
-    const prefixText = text.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(prefixText)) {
-      throw new TypeError(`${path} has no valid prefix length after '/', got ${describe(value)}.`);
-    }
-    prefix = Number(prefixText);
-    // parseBareAddress turns ::ffff:a.b.c.d into IPv4; its prefix then counts 96 bits of IPv6 first.
-    if (address.kind() === 'ipv4' && addressText.includes(':')) {
-      if (prefix < 96) throw new RangeError(`${path}: an IPv4-mapped range needs a prefix of 96 to 128, got ${describe(value)}.`);
-      prefix -= 96;
-    }
-    if (prefix > max) throw new RangeError(`${path}: the prefix length must be 0 to ${max}, got ${describe(value)}.`);
-  }
   const bytes = address.toByteArray();
   for (let bit = prefix; bit < bytes.length * 8; bit++) bytes[bit >> 3] &= ~(0x80 >> (bit & 7));
   const network = formatAddress(ipaddr.fromByteArray(bytes));

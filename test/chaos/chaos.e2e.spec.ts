@@ -21,7 +21,8 @@ import { join } from 'node:path';
 import mongoose, { type ConnectOptions } from 'mongoose';
 import { createServer } from 'node:net';
 import { RateLimitModule, Throttle, type RateLimitModuleOptions } from '../../lib/index.js';
-import { ProtectionService } from '../../lib/protection/protection.service.js';
+import { Rampart } from '../../lib/engine/rampart.js';
+import { RateLimitService } from '../../lib/protection/rate-limit.service.js';
 import { mongoStorage } from '../../lib/storage/mongo/mongo-storage.js';
 import { findRepoRoot, startMongoStandIn, type MongoStandIn } from '../harness/mongo-server.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -129,8 +130,8 @@ describe('chaos: the database server stops and restarts under load', () => {
     server = await startMongoStandIn({ root, backend: `h2:${h2File}` });
     const a = await startInstance(server.url, {});
     const b = await startInstance(server.url, { storeFallback: true });
-    await a.app.get(ProtectionService).ban({ type: 'key', key: BANNED }, 'permanent', undefined, 'abuse', 'ops');
-    await b.app.get(ProtectionService).syncNow();
+    await a.app.get(RateLimitService).ban({ type: 'key', key: BANNED }, 'permanent', undefined, 'abuse', 'ops');
+    await b.app.get(RateLimitService).syncNow();
 
     const agent = new Agent({ keepAlive: true, maxSockets: 64 });
     const samples: Sample[] = [];
@@ -179,7 +180,7 @@ describe('chaos: the database server stops and restarts under load', () => {
     const outageMs = returnedAt - stoppedAt;
     phase = 'after';
     const recoveredBy = returnedAt + 5_000;
-    const healthOf = (instance: { app: INestApplication }) => instance.app.get(ProtectionService).storeHealth;
+    const healthOf = (instance: { app: INestApplication }) => instance.app.get(Rampart).health;
     while ((healthOf(a).isDown || healthOf(b).isDown) && performance.now() < recoveredBy) await sleep(20);
     await sleep(500);
     running = false;
@@ -273,7 +274,7 @@ describe('chaos: the database server stops and restarts under load', () => {
     const startedAt = performance.now();
     const d = await startInstance(url, { storeStartupTimeoutMs: 300, banSyncIntervalMs: 100, storeProbeIntervalMs: 50 }, quick);
     expect(performance.now() - startedAt).toBeLessThan(2_000);
-    const protection = d.app.get(ProtectionService);
+    const protection = d.app.get(Rampart);
     expect(protection.storageReady).toBe(false);
     const status = async (path: string, client: string) => {
       const response = await fetch(`${d.base}${path}`, { headers: { 'x-client-id': client } });
@@ -288,11 +289,11 @@ describe('chaos: the database server stops and restarts under load', () => {
     const late = await startMongoStandIn({ root, port });
     try {
       const cameAt = performance.now();
-      while ((!protection.storageReady || protection.storeHealth.isDown) && performance.now() - cameAt < 5_000) {
+      while ((!protection.storageReady || protection.health.isDown) && performance.now() - cameAt < 5_000) {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       expect(protection.storageReady).toBe(true);
-      expect(protection.storeHealth.isDown).toBe(false);
+      expect(protection.health.isDown).toBe(false);
       writeFileSync(join(root, '.cache', 'chaos-startup-figures.json'), `${JSON.stringify({ readyAfterServerMs: Math.round(performance.now() - cameAt) })}\n`);
       const strict = [];
       for (let i = 0; i <= STRICT_LIMIT; i++) strict.push(await status('/strict', 'late'));

@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check';
 
-import { MAX_FORWARDED_HEADER_LENGTH, normalizeAddress, resolveClientAddress } from '../../lib/core/ip/client-address.js';
+import { MAX_FORWARDED_HEADER_LENGTH, normalizeAddress } from '../../lib/core/ip/client-address.js';
+import { resolveClientAddress } from '../../lib/core/ip/forwarded-address.js';
 import { clientKeyForAddress } from '../../lib/core/ip/client-key.js';
 import { compileTrustProxy, type CompiledTrust } from '../../lib/core/ip/trust-proxy.js';
 import { anyText, fuzzParams } from './fuzz-settings.js';

@@ -24,7 +24,7 @@ const DAY_MS = 86_400_000;
 /** A memory store that remembers, in order, every key it was asked to count. */
 class RecordingStore extends MemoryRateLimitStore {
   readonly keys: string[] = [];
-  override consume(key: string, rule: StoreRule, nowMs: number, cost: number): Promise<ConsumeResult> {
+  override consume(key: string, rule: StoreRule, nowMs: number, cost: number): ConsumeResult {
     this.keys.push(key);
     return super.consume(key, rule, nowMs, cost);
   }

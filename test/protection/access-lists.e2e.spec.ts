@@ -1,4 +1,4 @@
-import { ProtectionService } from '../../lib/index.js';
+import { RateLimitService } from '../../lib/index.js';
 import { memoryStorage, type MemoryStorage } from '../../lib/storage/memory-storage.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { ADAPTERS, startApp, type TestApp } from '../support/http-app.js';
@@ -10,13 +10,13 @@ describe.each(ADAPTERS)('allow and deny lists on %s', (adapter) => {
   let clock: FakeClock;
   let storage: MemoryStorage;
   let t: TestApp;
-  let protection: ProtectionService;
+  let protection: RateLimitService;
 
   beforeEach(async () => {
     clock = new FakeClock();
     storage = memoryStorage();
     t = await startApp(adapter, protectionModule({ clock, storage }));
-    protection = t.app.get(ProtectionService);
+    protection = t.app.get(RateLimitService);
   });
   afterEach(() => t.close());
 

@@ -1,4 +1,4 @@
-import { ProtectionService } from '../../lib/index.js';
+import { RateLimitService } from '../../lib/index.js';
 import { memoryStorage, type MemoryStorage } from '../../lib/storage/memory-storage.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { ADAPTERS, startApp, type TestApp } from '../support/http-app.js';
@@ -11,13 +11,13 @@ describe.each(ADAPTERS)('bans on %s', (adapter) => {
   let clock: FakeClock;
   let storage: MemoryStorage;
   let t: TestApp;
-  let protection: ProtectionService;
+  let protection: RateLimitService;
 
   async function start(options = {}) {
     clock = new FakeClock(START);
     storage = memoryStorage();
     t = await startApp(adapter, protectionModule({ clock, storage, ...options }));
-    protection = t.app.get(ProtectionService);
+    protection = t.app.get(RateLimitService);
   }
   afterEach(() => t.close());
 

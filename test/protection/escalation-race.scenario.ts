@@ -4,7 +4,8 @@
  * come of it (blockCount counts it once), and both instances must answer with that block.
  * Shared by the memory and the Mongo suites.
  */
-import { DEFAULT_ESCALATION_POLICY, ProtectionService, type RampartStorage, type ViolationReport } from '../../lib/index.js';
+import { DEFAULT_ESCALATION_POLICY, Rampart, type RampartStorage } from '../../lib/index.js';
+import type { ViolationReport } from '../../lib/protection/escalator.js';
 import type { Ban } from '../../lib/storage/ban-store.interface.js';
 import type { ViolationOutcome } from '../../lib/protection/protection-verdict.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -18,7 +19,7 @@ const POLICY = DEFAULT_ESCALATION_POLICY;
 
 export interface RaceInstance {
   readonly t: TestApp;
-  readonly protection: ProtectionService;
+  readonly protection: Rampart;
   readonly storage: RampartStorage;
   /** Blocks and bans this instance announced. */
   readonly announced: Ban[];
@@ -52,7 +53,7 @@ export function escalationRaceSuite(name: string, options: EscalationRaceOptions
           events: { onBlock: (event) => void announced.push(event.ban), onBan: (event) => void announced.push(event.ban) },
         }),
       );
-      return { t, protection: t.app.get(ProtectionService), storage, announced };
+      return { t, protection: t.app.get(Rampart), storage, announced };
     }
 
     beforeEach(async () => {
@@ -78,7 +79,7 @@ export function escalationRaceSuite(name: string, options: EscalationRaceOptions
     /** Both instances record a violation of `key` at the same moment. */
     function race(key: string): Promise<[ViolationOutcome, ViolationOutcome]> {
       const nowMs = clock.now();
-      return Promise.all([a.protection.recordViolation(report(key, nowMs)), b.protection.recordViolation(report(key, nowMs))]);
+      return Promise.all([a.protection.escalator.recordViolation(report(key, nowMs)), b.protection.escalator.recordViolation(report(key, nowMs))]);
     }
 
     /** One block, announced once, stored with `blockCount`, and answered by both instances. */
@@ -92,7 +93,7 @@ export function escalationRaceSuite(name: string, options: EscalationRaceOptions
         expect(outcome).toMatchObject({ action: 'block', untilMs: nowMs + durationMs, ban: { blockCount, version: stored!.version } });
       }
       for (const { protection } of [a, b]) {
-        expect(protection.checkKey(key, nowMs)).toMatchObject({ status: 'blocked', untilMs: nowMs + durationMs, ban: { blockCount } });
+        expect(protection.bans.checkKey(key, nowMs)).toMatchObject({ status: 'blocked', untilMs: nowMs + durationMs, ban: { blockCount } });
       }
     }
 

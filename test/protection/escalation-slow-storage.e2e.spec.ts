@@ -4,8 +4,8 @@
  * violations for good, and a key's queue is capped, the rest held and written later.
  */
 import { Logger } from '@nestjs/common';
-import { DEFAULT_ESCALATION_POLICY, ProtectionService, type RampartStorage, type ViolationReport } from '../../lib/index.js';
-import { MAX_QUEUED_PER_KEY } from '../../lib/protection/protection.service.js';
+import { DEFAULT_ESCALATION_POLICY, Rampart, type RampartStorage } from '../../lib/index.js';
+import { MAX_QUEUED_PER_KEY, type ViolationReport } from '../../lib/protection/escalator.js';
 import { memoryStorage } from '../../lib/storage/memory-storage.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { startApp, type TestApp } from '../support/http-app.js';
@@ -38,11 +38,11 @@ describe('escalation on a storage that stops answering', () => {
       }),
     };
     t = await startApp('express', protectionModule({ clock: new FakeClock(START), storage, storeTimeoutMs: 20 }));
-    const protection = t.app.get(ProtectionService);
-    const outcomes = await Promise.all(Array.from({ length: 4 }, () => protection.recordViolation(report('k'))));
+    const protection = t.app.get(Rampart);
+    const outcomes = await Promise.all(Array.from({ length: 4 }, () => protection.escalator.recordViolation(report('k'))));
     // Each request got its answer within storeTimeoutMs, by its rule alone.
     expect(outcomes.map((o) => o.action)).toEqual(['none', 'none', 'none', 'none']);
-    await until(() => protection.checkKey('k', START).status === 'blocked');
+    await until(() => protection.bans.checkKey('k', START).status === 'blocked');
     expect(spies[2]!.mock.calls.map(([m]) => String(m))).toContain(
       "Escalation of 'k' stopped at reading its ban record: timed out after 200 ms. The request was answered by its rule alone.",
     );
@@ -72,11 +72,11 @@ describe('escalation on a storage that stops answering', () => {
         events: { onViolation: (v) => void recorded.push(v.recorded) },
       }),
     );
-    const protection = t.app.get(ProtectionService);
+    const protection = t.app.get(Rampart);
     const total = MAX_QUEUED_PER_KEY + 10;
     const startedAt = performance.now();
     // A policy that never blocks: every violation is one.
-    const answered = Array.from({ length: total }, () => protection.recordViolation(report('k', { ...POLICY, blockAfterViolations: 1_000, permanentBanAfter: 1_000 })));
+    const answered = Array.from({ length: total }, () => protection.escalator.recordViolation(report('k', { ...POLICY, blockAfterViolations: 1_000, permanentBanAfter: 1_000 })));
     // The ten beyond the queue are answered at once, announced as not recorded (held).
     await Promise.all(answered.slice(MAX_QUEUED_PER_KEY));
     expect(performance.now() - startedAt).toBeLessThan(500);

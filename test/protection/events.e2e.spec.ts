@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2, EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
 import {
-  ProtectionService,
+  RateLimitService,
   RAMPART_EVENTS,
   type BanEvent,
   type BlockEvent,
@@ -101,7 +101,7 @@ describe.each(ADAPTERS)('events on %s', (adapter) => {
       ban: { kind: 'temporary', source: 'auto', violationCount: 3 },
     });
 
-    const protection = t.app.get(ProtectionService);
+    const protection = t.app.get(RateLimitService);
     received.length = 0;
     await protection.ban({ type: 'cidr', cidr: '198.51.100.0/24' }, 'permanent', undefined, 'botnet', 'alice');
     await protection.unban({ type: 'key', key: CLIENT }, 'bob', true);
@@ -118,7 +118,7 @@ describe.each(ADAPTERS)('events on %s', (adapter) => {
       providers: [RampartListener],
     });
     await untilBlocked();
-    const protection = t.app.get(ProtectionService);
+    const protection = t.app.get(RateLimitService);
     await protection.ban({ type: 'key', key: 'user-1' }, 'permanent', undefined, 'abuse', 'alice');
     await protection.unban({ type: 'key', key: 'user-1' }, 'alice');
     expect(RampartListener.received.map(([name]) => name)).toEqual([

@@ -3,7 +3,7 @@
  * connection to one database, as two servers of one app would run.
  */
 import mongoose from 'mongoose';
-import { ProtectionService } from '../../lib/index.js';
+import { RateLimitService } from '../../lib/index.js';
 import { mongoStorage } from '../../lib/storage/mongo/mongo-storage.js';
 import { describeMongo, mongoUrl, uniqueDbName } from '../harness/mongo.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -28,11 +28,11 @@ describeMongo('protection with the Mongo storage', () => {
     let clock: FakeClock;
     const running: TestApp[] = [];
 
-    async function instance(): Promise<{ t: TestApp; protection: ProtectionService }> {
+    async function instance(): Promise<{ t: TestApp; protection: RateLimitService }> {
       const storage = mongoStorage({ uri: mongoUrl(), connectOptions: { dbName }, sweepIntervalMs: false, clock });
       const t = await startApp(adapter, protectionModule({ clock, storage }));
       running.push(t);
-      return { t, protection: t.app.get(ProtectionService) };
+      return { t, protection: t.app.get(RateLimitService) };
     }
 
     beforeEach(() => {

@@ -1,5 +1,5 @@
-import { BAN_SYNC_OVERLAP_MS } from '../../lib/protection/protection.service.js';
-import { ProtectionService } from '../../lib/index.js';
+import { BAN_SYNC_OVERLAP_MS } from '../../lib/protection/ban-sync.js';
+import { RateLimitService } from '../../lib/index.js';
 import { memoryStorage, type MemoryStorage } from '../../lib/storage/memory-storage.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { ADAPTERS, startApp, type TestApp } from '../support/http-app.js';
@@ -19,8 +19,8 @@ describe.each(ADAPTERS)('propagation between two instances sharing one storage o
   let storage: MemoryStorage;
   let a: TestApp;
   let b: TestApp;
-  let protectionA: ProtectionService;
-  let protectionB: ProtectionService;
+  let protectionA: RateLimitService;
+  let protectionB: RateLimitService;
 
   async function startBoth(banSyncIntervalMs?: number) {
     clock = new FakeClock(START);
@@ -28,8 +28,8 @@ describe.each(ADAPTERS)('propagation between two instances sharing one storage o
     const options = { clock, storage, ...(banSyncIntervalMs ? { banSyncIntervalMs } : {}) };
     a = await startApp(adapter, protectionModule(options));
     b = await startApp(adapter, protectionModule(options));
-    protectionA = a.app.get(ProtectionService);
-    protectionB = b.app.get(ProtectionService);
+    protectionA = a.app.get(RateLimitService);
+    protectionB = b.app.get(RateLimitService);
   }
 
   afterEach(async () => {

@@ -1,5 +1,6 @@
 import { Controller, Get, type ExecutionContext } from '@nestjs/common';
-import { RateLimitModule, SkipThrottle, Throttle, type RateLimitModuleOptions, type ViolationReport } from '../../lib/index.js';
+import { RateLimitModule, SkipThrottle, Throttle, type RateLimitModuleOptions } from '../../lib/index.js';
+import type { ViolationReport } from '../../lib/protection/escalator.js';
 
 const header = (name: string) => (context: ExecutionContext) =>
   context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>().headers[name] || undefined;
@@ -33,7 +34,7 @@ export const protectionModule = (options: RateLimitModuleOptions = {}) => ({
 
 export const userHeader = header('x-user');
 
-/** A violation of the module's default rule on `/data`, as the guard reports it to ProtectionService. */
+/** A violation of the module's default rule on `/data`, as the engine reports it to the Escalator. */
 export const violationReport = (key: string, nowMs: number, escalation: ViolationReport['escalation']): ViolationReport => ({
   key,
   address: null,

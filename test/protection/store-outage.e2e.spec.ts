@@ -14,7 +14,8 @@ import {
 } from '../../lib/index.js';
 import { StoreTimeoutError, withTimeout } from '../../lib/protection/store-health.js';
 import { resolveRateLimitConfig } from '../../lib/rate-limit.config.js';
-import { PROBE_KEY, ProtectionService } from '../../lib/protection/protection.service.js';
+import { Rampart } from '../../lib/engine/rampart.js';
+import { PROBE_KEY } from '../../lib/engine/store-keys.js';
 import { memoryStorage } from '../../lib/storage/memory-storage.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { until } from '../support/until.js';
@@ -40,7 +41,7 @@ class SwitchableStore implements RateLimitStore {
     else this.calls++;
     if (this.mode === 'fail') return Promise.reject(new Error('connection refused'));
     if (this.mode === 'hang') return new Promise<ConsumeResult>(() => undefined);
-    return this.inner.consume(key, rule, nowMs, cost);
+    return Promise.resolve(this.inner.consume(key, rule, nowMs, cost));
   }
   get(key: string, rule: StoreRule, nowMs: number): Promise<ConsumeResult | null> {
     if (this.mode === 'fail') return Promise.reject(new Error('connection refused'));
@@ -153,7 +154,7 @@ describe.each(ADAPTERS)('store outage on %s', (adapter) => {
   /** The store answers again; resolves once the background probe has seen it. */
   const backUp = async () => {
     store.mode = 'up';
-    const health = t.app.get(ProtectionService).storeHealth;
+    const health = t.app.get(Rampart).health;
     await until(() => !health.isDown);
   };
   const logged = (level: 'log' | 'warn' | 'error') =>

@@ -6,7 +6,7 @@
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { StorageSetupError, type RampartStorage, type RateLimitModuleOptions, type StoreDownEvent } from '../../lib/index.js';
-import { ProtectionService } from '../../lib/protection/protection.service.js';
+import { Rampart } from '../../lib/engine/rampart.js';
 import { memoryStorage } from '../../lib/storage/memory-storage.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { until } from '../support/until.js';
@@ -87,7 +87,7 @@ describe.each(ADAPTERS)('storage at startup on %s', (adapter) => {
       "Storage not ready after 50 ms (timed out after 50 ms). Starting without it: requests are answered by each rule's onStoreError policy, and stored bans and allow/deny lists are not enforced until it is ready. Retrying every 10 ms.",
     );
     expect(down).toEqual([{ reason: 'timed out after 50 ms', atMs: START }]);
-    const protection = t.app.get(ProtectionService);
+    const protection = t.app.get(Rampart);
     expect(protection.storageReady).toBe(false);
     // Not ready: the ban is not known yet, and requests pass uncounted (onStoreError 'allow').
     await from(BANNED).expect(200);
@@ -97,7 +97,7 @@ describe.each(ADAPTERS)('storage at startup on %s', (adapter) => {
     }
 
     open();
-    await until(() => protection.storageReady && !protection.storeHealth.isDown);
+    await until(() => protection.storageReady && !protection.health.isDown);
     expect(messages('log').some((m) => /^Storage ready after \d+ ms: stored bans and allow\/deny lists are enforced\.$/.test(m))).toBe(true);
     await from(BANNED).expect(403);
     // Requests made while it was not ready were not counted.
@@ -115,8 +115,8 @@ describe.each(ADAPTERS)('storage at startup on %s', (adapter) => {
     await from(OTHER).expect(503);
     expect(performance.now() - startedAt).toBeLessThan(500);
     open();
-    const protection = t.app.get(ProtectionService);
-    await until(() => protection.storageReady && !protection.storeHealth.isDown);
+    const protection = t.app.get(Rampart);
+    await until(() => protection.storageReady && !protection.health.isDown);
     await from(CLIENT).expect(200);
   });
 
@@ -135,8 +135,8 @@ describe.each(ADAPTERS)('storage at startup on %s', (adapter) => {
     expect(messages('error')).toEqual(['Storage still not ready (getaddrinfo ENOTFOUND mongo). Retrying every 10 ms.']);
     state.failWith = undefined;
     open();
-    const protection = t.app.get(ProtectionService);
-    await until(() => protection.storageReady && !protection.storeHealth.isDown);
+    const protection = t.app.get(Rampart);
+    await until(() => protection.storageReady && !protection.health.isDown);
     const initCalls = state.initCalls;
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(state.initCalls).toBe(initCalls); // not called again once ready
@@ -166,7 +166,7 @@ describe.each(ADAPTERS)('storage at startup on %s', (adapter) => {
     const { storage, open } = gatedStorage();
     open();
     t = await start(storage, { requireStore: true });
-    expect(t.app.get(ProtectionService).storageReady).toBe(true);
+    expect(t.app.get(Rampart).storageReady).toBe(true);
     expect(messages('warn')).toEqual([]);
     expect(down).toEqual([]);
   });

@@ -55,3 +55,11 @@ export interface Algorithm<S = unknown> {
    */
   expiresAtMs(state: S | undefined, rule: AlgorithmRule): number;
 }
+
+/**
+ * Most cost units one request can be admitted with: `burst ?? limit` for the bucket algorithms
+ * (token bucket, GCRA), `limit` for the window algorithms.
+ */
+export function ruleCapacity(rule: Pick<AlgorithmRule, 'limit' | 'burst'> & { readonly algorithm: AlgorithmName }): number {
+  return rule.algorithm === 'token-bucket' || rule.algorithm === 'gcra' ? (rule.burst ?? rule.limit) : rule.limit;
+}

@@ -1,5 +1,6 @@
 import type { IPv4, IPv6 } from 'ipaddr.js';
 import { formatAddress, MAX_FORWARDED_HOPS, parseBareAddress, type ParsedAddress } from './client-address.js';
+import { parseIpRange, type IpRange } from './ip-range.js';
 
 /** A header that carries the forwarded chain. */
 export type TrustProxyHeader = 'x-forwarded-for' | 'forwarded' | 'x-real-ip';
@@ -41,32 +42,18 @@ const NAMED_RANGES: Readonly<Record<string, readonly string[]>> = {
 };
 const NAMES = Object.keys(NAMED_RANGES).map((n) => `'${n}'`).join(', ');
 
-const PREFIX = /^\d{1,3}$/;
-
-type Range = [ParsedAddress, number];
-
 /** Parses `address` or `address/prefix`; a reason string when it is not one. */
-function parseRange(entry: string): Range | string {
-  const slash = entry.indexOf('/');
-  const addressText = slash < 0 ? entry : entry.slice(0, slash);
-  const address = parseBareAddress(addressText);
-  if (address === null) return 'is not an IP address, CIDR range or named range';
-  const writtenAsV6 = addressText.includes(':');
-  const max = writtenAsV6 ? 128 : 32;
-  let bits = max;
-  if (slash >= 0) {
-    const prefixText = entry.slice(slash + 1);
-    if (!PREFIX.test(prefixText) || Number(prefixText) > max) {
-      return `has an invalid prefix length (use 0 to ${max} for ${writtenAsV6 ? 'IPv6' : 'IPv4'})`;
-    }
-    bits = Number(prefixText);
+function parseRange(entry: string): IpRange | string {
+  const parsed = parseIpRange(entry);
+  if ('range' in parsed) return parsed.range;
+  switch (parsed.problem) {
+    case 'address':
+      return 'is not an IP address, CIDR range or named range';
+    case 'mapped-prefix':
+      return 'mixes IPv4-mapped and other IPv6 addresses (write the IPv4 range instead)';
+    default:
+      return `has an invalid prefix length (use 0 to ${parsed.max} for ${parsed.max === 128 ? 'IPv6' : 'IPv4'})`;
   }
-  if (writtenAsV6 && address.kind() === 'ipv4') {
-    // IPv4-mapped range such as ::ffff:10.0.0.0/104: addresses are matched as IPv4.
-    if (bits < 96) return 'mixes IPv4-mapped and other IPv6 addresses (write the IPv4 range instead)';
-    bits -= 96;
-  }
-  return [address, bits];
 }
 
 function describe(value: unknown): string {

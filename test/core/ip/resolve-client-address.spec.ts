@@ -1,4 +1,4 @@
-import { resolveClientAddress } from '../../../lib/core/ip/client-address.js';
+import { resolveClientAddress } from '../../../lib/core/ip/forwarded-address.js';
 import { compileTrustProxy, type CompiledTrust, type TrustProxyOptions } from '../../../lib/core/ip/trust-proxy.js';
 
 type Headers = Record<string, string | string[] | undefined>;

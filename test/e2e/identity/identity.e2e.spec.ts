@@ -1,4 +1,4 @@
-import { ProtectionService } from '../../../lib/index.js';
+import { RateLimitService } from '../../../lib/index.js';
 import { memoryStorage } from '../../../lib/storage/memory-storage.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { ADAPTERS, startApp, type TestApp } from '../../support/http-app.js';
@@ -81,7 +81,7 @@ describe.each(ADAPTERS)('client identity on %s', (adapter) => {
         adapter,
         identityModule({ clock: new FakeClock(), keyResolver: numericUserId, storage, escalation: { blockAfterViolations: 2 } }),
       );
-      await t.app.get(ProtectionService).ban({ type: 'key', key: '42' }, 'permanent', undefined, 'abuse', 'ops');
+      await t.app.get(RateLimitService).ban({ type: 'key', key: '42' }, 'permanent', undefined, 'abuse', 'ops');
       await t.http().get('/ip').set('x-user-id', '42').expect(403);
 
       for (let i = 0; i < 2; i++) await t.http().get('/ip').set('x-user-id', '7').expect(200);

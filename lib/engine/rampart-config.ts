@@ -1,0 +1,209 @@
+import { systemClock, type Clock } from '../core/clock.js';
+import { DEFAULT_ESCALATION_POLICY, mergeEscalationPolicy, type EscalationPolicy } from '../core/escalation.js';
+import { compileTrustProxy, type CompiledTrust } from '../core/ip/trust-proxy.js';
+import { validateIpv6PrefixLength } from '../core/ip/client-key.js';
+import { consoleLogger, type RampartLogger } from '../core/logger.js';
+import * as messages from '../errors/messages.js';
+import { RateLimitConfigurationError } from '../errors/rate-limit-configuration.error.js';
+import type { RateLimitEventHandlers } from '../events/rate-limit-events.js';
+import { memoryStorage } from '../storage/memory-storage.js';
+import { DEFAULT_RETENTION_MS } from '../storage/store-input.js';
+import type { RampartStorage } from '../storage/rampart-storage.interface.js';
+import type { RateLimitStore } from '../storage/rate-limit-store.interface.js';
+import type { RampartOptions, RateLimitViolation } from './rampart-options.interface.js';
+import {
+  checkEscalation,
+  checkMergedEscalation,
+  checkUniqueNames,
+  DEFAULT_RULE,
+  isPositiveInteger,
+  resolveRule,
+  ruleEscalation,
+  STORE_ERROR_POLICIES,
+  type ResolvedRule,
+} from './rule-resolution.js';
+import type { ClientKeyResolver, StoreErrorPolicy } from './rule.interface.js';
+
+/** The validated configuration the engine runs on (the public options are kept apart from it). */
+export interface RampartConfig<C = unknown> {
+  readonly rules: readonly ResolvedRule<C>[];
+  /** Counters: the `store` option, or `storage.rateLimits`. */
+  readonly store: RateLimitStore;
+  /** Bans, violations and allow/deny lists (and, unless `store` overrides it, counters). */
+  readonly storage: RampartStorage;
+  /** The module's escalation policy, defaults filled in; false when off. */
+  readonly escalation: EscalationPolicy | false;
+  readonly violationRetentionMs: number;
+  readonly banSyncIntervalMs: number;
+  /** Longest wait for a rate-limit store call on a request. */
+  readonly storeTimeoutMs: number;
+  /** What rules without their own `onStoreError` answer while the store is down. */
+  readonly onStoreError: StoreErrorPolicy;
+  /** Count in an in-process memory store while the store is down. */
+  readonly storeFallback: boolean;
+  /** Pause between two probes of a store that is down. */
+  readonly storeProbeIntervalMs: number;
+  /** How long startup waits for the storage to be ready. */
+  readonly storeStartupTimeoutMs: number;
+  /** Whether startup fails when the storage is not ready in time. */
+  readonly requireStore: boolean;
+  readonly events?: RateLimitEventHandlers;
+  readonly keyResolver?: ClientKeyResolver<C>;
+  readonly trust: CompiledTrust | null;
+  readonly ipv6PrefixLength: number;
+  readonly standardHeaders: boolean;
+  readonly legacyHeaders: boolean;
+  readonly skipIf?: (context: C) => boolean | Promise<boolean>;
+  readonly clock: Clock;
+  readonly errorMessage?: string | ((violation: RateLimitViolation) => string);
+  readonly logger: RampartLogger;
+}
+
+/** Violation history is kept 30 days unless `violationRetentionMs` says otherwise. */
+export const DEFAULT_VIOLATION_RETENTION_MS = DEFAULT_RETENTION_MS;
+/** Each instance fetches ban and list changes every second unless `banSyncIntervalMs` says otherwise. */
+export const DEFAULT_BAN_SYNC_INTERVAL_MS = 1_000;
+/** A rate-limit store call on a request waits at most this long unless `storeTimeoutMs` says otherwise. */
+export const DEFAULT_STORE_TIMEOUT_MS = 500;
+/** A store that is down is probed this often unless `storeProbeIntervalMs` says otherwise. */
+export const DEFAULT_STORE_PROBE_INTERVAL_MS = 250;
+/** Startup waits at most this long for the storage unless `storeStartupTimeoutMs` says otherwise. */
+export const DEFAULT_STORE_STARTUP_TIMEOUT_MS = 5_000;
+
+const STORE_METHODS: Record<Exclude<keyof RampartStorage, 'init' | 'close'>, readonly string[]> = {
+  rateLimits: ['consume', 'get', 'reset'],
+  bans: ['put', 'lift', 'get', 'list', 'changedSince', 'remove'],
+  violations: ['record', 'list', 'count', 'deleteByKey', 'purge'],
+  accessList: ['put', 'remove', 'list', 'changedSince'],
+};
+
+/** What a storage lacks, as `bans.changedSince`-style paths (`rateLimits` is skipped when `store` replaces it). */
+function missingStorageParts(storage: unknown, withRateLimits: boolean): string[] {
+  if (typeof storage !== 'object' || storage === null) return Object.keys(STORE_METHODS);
+  const missing: string[] = [];
+  for (const [part, methods] of Object.entries(STORE_METHODS)) {
+    if (part === 'rateLimits' && !withRateLimits) continue;
+    const store = (storage as Record<string, unknown>)[part] as Record<string, unknown> | undefined;
+    for (const method of methods) {
+      if (typeof store?.[method] !== 'function') missing.push(`${part}.${method}()`);
+    }
+  }
+  for (const hook of ['init', 'close']) {
+    const fn = (storage as Record<string, unknown>)[hook];
+    if (fn !== undefined && typeof fn !== 'function') missing.push(`${hook}()`);
+  }
+  return missing;
+}
+
+/**
+ * Validates the engine's options once, at startup. Problems are appended to `problems`; the
+ * returned configuration is only meaningful when none were added (see `resolveRampartConfig`).
+ */
+export function checkRampartOptions<C>(options: RampartOptions<C>, problems: string[]): RampartConfig<C> {
+  const given = options.rules === undefined ? [DEFAULT_RULE] : Array.isArray(options.rules) ? options.rules : [options.rules];
+  const rules = given.map((rule, i) => resolveRule(rule ?? {}, `rules[${i}]`, problems));
+  checkUniqueNames(given, 'rules', problems);
+
+  const violationRetentionMs = options.violationRetentionMs ?? DEFAULT_VIOLATION_RETENTION_MS;
+  if (!isPositiveInteger(violationRetentionMs)) problems.push(messages.notPositiveInteger('violationRetentionMs', violationRetentionMs));
+  const storage =
+    options.storage ??
+    memoryStorage({
+      ...(options.memoryStore !== undefined ? { rateLimits: options.memoryStore } : {}),
+      ...(isPositiveInteger(violationRetentionMs) ? { violations: { retentionMs: violationRetentionMs } } : {}),
+    });
+  const missing = missingStorageParts(storage, options.store === undefined);
+  if (missing.length > 0) problems.push(messages.badStorage(options.storage, missing));
+  const store = options.store ?? storage?.rateLimits;
+  const candidate = (store ?? {}) as Partial<RateLimitStore>;
+  if (options.store !== undefined && (typeof candidate.consume !== 'function' || typeof candidate.get !== 'function' || typeof candidate.reset !== 'function')) {
+    problems.push(messages.badStore(options.store));
+  }
+  const { trust, problems: trustProblems } = compileTrustProxy(options.trustProxy);
+  problems.push(...trustProblems);
+  const ipv6PrefixLength = options.ipv6PrefixLength ?? 64;
+  const prefixProblem = validateIpv6PrefixLength(ipv6PrefixLength);
+  if (prefixProblem) problems.push(prefixProblem);
+  for (const flag of ['standardHeaders', 'legacyHeaders'] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== 'boolean') problems.push(messages.badBoolean(flag, options[flag]));
+  }
+  for (const fn of ['keyResolver', 'skipIf'] as const) {
+    if (options[fn] !== undefined && typeof options[fn] !== 'function') problems.push(messages.notAFunction(fn, options[fn]));
+  }
+  const clock = options.clock ?? systemClock;
+  if (typeof clock?.now !== 'function') problems.push(messages.badClock(options.clock));
+  const { errorMessage } = options;
+  if (errorMessage !== undefined && typeof errorMessage !== 'string' && typeof errorMessage !== 'function') {
+    problems.push(messages.badErrorMessage(errorMessage));
+  }
+  const banSyncIntervalMs = options.banSyncIntervalMs ?? DEFAULT_BAN_SYNC_INTERVAL_MS;
+  if (!isPositiveInteger(banSyncIntervalMs)) problems.push(messages.notPositiveInteger('banSyncIntervalMs', banSyncIntervalMs));
+  const storeTimeoutMs = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
+  if (!isPositiveInteger(storeTimeoutMs)) problems.push(messages.notPositiveInteger('storeTimeoutMs', storeTimeoutMs));
+  const onStoreError = options.onStoreError ?? 'allow';
+  if (!STORE_ERROR_POLICIES.includes(onStoreError)) problems.push(messages.badStoreErrorPolicy('onStoreError', onStoreError));
+  for (const flag of ['storeFallback', 'requireStore'] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== 'boolean') problems.push(messages.badBoolean(flag, options[flag]));
+  }
+  const storeProbeIntervalMs = options.storeProbeIntervalMs ?? DEFAULT_STORE_PROBE_INTERVAL_MS;
+  if (!isPositiveInteger(storeProbeIntervalMs)) problems.push(messages.notPositiveInteger('storeProbeIntervalMs', storeProbeIntervalMs));
+  const storeStartupTimeoutMs = options.storeStartupTimeoutMs ?? DEFAULT_STORE_STARTUP_TIMEOUT_MS;
+  if (!isPositiveInteger(storeStartupTimeoutMs)) problems.push(messages.notPositiveInteger('storeStartupTimeoutMs', storeStartupTimeoutMs));
+  const escalationProblems = problems.length;
+  checkEscalation(options.escalation, 'escalation', problems);
+  const escalation: EscalationPolicy | false =
+    options.escalation === false ? false : mergeEscalationPolicy(DEFAULT_ESCALATION_POLICY, (options.escalation ?? {}) as Partial<EscalationPolicy>);
+  if (problems.length === escalationProblems && isPositiveInteger(violationRetentionMs)) {
+    if (escalation) checkMergedEscalation(escalation, 'escalation', violationRetentionMs, problems);
+    rules.forEach((rule, i) => {
+      const policy = ruleEscalation({ escalation }, rule);
+      if (policy && rule.escalation) checkMergedEscalation(policy, `rules[${i}].escalation`, violationRetentionMs, problems);
+    });
+  }
+  const { events } = options;
+  if (events !== undefined) {
+    if (typeof events !== 'object' || events === null || Array.isArray(events)) problems.push(messages.badEvents(events));
+    else {
+      for (const name of ['onViolation', 'onBlock', 'onBan', 'onUnban', 'onStoreDown', 'onStoreUp'] as const) {
+        if (events[name] !== undefined && typeof events[name] !== 'function') problems.push(messages.notAFunction(`events.${name}`, events[name]));
+      }
+    }
+  }
+  const { logger } = options;
+  if (logger !== undefined && !['log', 'warn', 'error'].every((m) => typeof (logger as unknown as Record<string, unknown>)?.[m] === 'function')) {
+    problems.push(messages.badLogger(logger));
+  }
+
+  return Object.freeze({
+    rules,
+    store: store as RateLimitStore,
+    storage,
+    escalation,
+    violationRetentionMs,
+    banSyncIntervalMs,
+    storeTimeoutMs,
+    onStoreError,
+    storeFallback: options.storeFallback ?? false,
+    storeProbeIntervalMs,
+    storeStartupTimeoutMs,
+    requireStore: options.requireStore ?? false,
+    ...(events ? { events } : {}),
+    ...(options.keyResolver ? { keyResolver: options.keyResolver } : {}),
+    trust,
+    ipv6PrefixLength,
+    standardHeaders: options.standardHeaders ?? true,
+    legacyHeaders: options.legacyHeaders ?? false,
+    ...(options.skipIf ? { skipIf: options.skipIf } : {}),
+    clock,
+    ...(errorMessage !== undefined ? { errorMessage } : {}),
+    logger: logger ?? consoleLogger,
+  });
+}
+
+/** Validates the engine's options into one error that lists every problem. */
+export function resolveRampartConfig<C>(options: RampartOptions<C> = {}): RampartConfig<C> {
+  const problems: string[] = [];
+  const config = checkRampartOptions(options, problems);
+  if (problems.length > 0) throw new RateLimitConfigurationError(problems);
+  return config;
+}

@@ -1,0 +1,289 @@
+import type { Clock } from '../core/clock.js';
+import { ruleCapacity } from '../core/algorithms/algorithm.interface.js';
+import { resolveClientAddress } from '../core/ip/forwarded-address.js';
+
+import { isThenable } from '../core/thenable.js';
+import type { BanSync } from '../protection/ban-sync.js';
+import type { Escalator } from '../protection/escalator.js';
+import { NO_OUTCOME, type ProtectionVerdict, type ViolationOutcome } from '../protection/protection-verdict.js';
+import type { Counted, StoreGateway } from '../protection/store-gateway.js';
+import type { RampartConfig } from './rampart-config.js';
+import { identityText, requestCost, type RampartRequest, type StoreKeyHook } from './rampart-request.js';
+import { ruleEscalation } from './rule-resolution.js';
+import type { StoreKeys } from './store-keys.js';
+import { targetRules, type TargetRule, type TargetRules } from './target-rules.js';
+import type { RuleResult, Verdict } from './verdict.js';
+
+/** Peers whose parsed address is remembered, and targets whose rules are (each emptied when full). */
+const CACHE_SIZE = 10_000;
+const NONE: readonly never[] = Object.freeze([]);
+
+/** The parts the engine asks. */
+export interface EngineParts {
+  readonly keys: StoreKeys;
+  readonly bans: BanSync;
+  readonly gateway: StoreGateway;
+  readonly escalator: Escalator;
+}
+
+/** One request being decided: what every step needs, in one object. */
+interface Decision<C> {
+  readonly request: RampartRequest<C>;
+  readonly rules: TargetRules<C>;
+  readonly identity: string;
+  readonly clientKey: string;
+  readonly nowMs: number;
+}
+
+/** What counting the rules gave: results for headers, and whether the request must be refused. */
+interface Tally<C> {
+  readonly results: RuleResult<C>[];
+  /** A rule's outage policy refused the request. */
+  storeDenied: boolean;
+  /** A rule's own identity is banned or blocked. */
+  refusal?: ProtectionVerdict;
+}
+
+/**
+ * The decision, for every protocol: identify the client, check the allow/deny lists, bans and
+ * blocks (in memory), count the request against every rule of its target (one store call per
+ * rule), record a violation and escalate, and answer with a verdict. It knows no protocol and no
+ * store: adapters describe requests (`RampartRequest`) and turn verdicts into their answer.
+ *
+ * `decide` answers synchronously when every step does (a store that answers synchronously, hooks
+ * that return plain values, no violation to record), otherwise with a promise.
+ */
+export class RampartEngine<C = unknown> {
+  private readonly peerAddresses = new Map<string, string | null>();
+  private readonly targets = new Map<string, TargetRules<C>>();
+  /** The store key hook adapters last counted with: the admin API reads counters by the same keys. */
+  private storeKeyHook: StoreKeyHook<C> | undefined;
+
+  constructor(
+    private readonly config: RampartConfig<C>,
+    private readonly parts: EngineParts,
+  ) {}
+
+  get clock(): Clock {
+    return this.config.clock;
+  }
+
+  /**
+   * The client address in canonical form: the socket peer, or a forwarded address (`Forwarded`,
+   * `X-Forwarded-For`, `X-Real-IP`) only when the peer is a trusted proxy; null when unknown.
+   */
+  clientAddress(peer: string | undefined, headers: Readonly<Record<string, string | string[] | undefined>>): string | null {
+    if (this.config.trust !== null || peer === undefined) return resolveClientAddress(peer, headers, this.config.trust);
+    // Without trusted proxies the address depends on the peer alone: parse each peer once.
+    let address = this.peerAddresses.get(peer);
+    if (address === undefined) {
+      address = resolveClientAddress(peer, {}, null);
+      if (this.peerAddresses.size >= CACHE_SIZE) this.peerAddresses.clear();
+      this.peerAddresses.set(peer, address);
+    }
+    return address;
+  }
+
+  /**
+   * The client's identity: the `keyResolver`'s answer when it gives one, otherwise the address
+   * (IPv6 grouped by `ipv6PrefixLength`; `unknown` without one). Synchronous unless the resolver
+   * returns a promise.
+   */
+  identify(context: C, address: string | null): string | Promise<string> {
+    const { keyResolver } = this.config;
+    if (keyResolver) {
+      const resolved = keyResolver(context);
+      if (isThenable(resolved)) return Promise.resolve(resolved).then((value) => identityText(value) ?? this.parts.keys.addressIdentity(address));
+      const key = identityText(resolved);
+      if (key !== undefined) return key;
+    }
+    return this.parts.keys.addressIdentity(address);
+  }
+
+  /** The module's rules on a named target (cached). */
+  rulesFor(target: string): TargetRules<C> {
+    let rules = this.targets.get(target);
+    if (rules === undefined) {
+      rules = targetRules(target, this.config.rules);
+      if (this.targets.size >= CACHE_SIZE) this.targets.clear();
+      this.targets.set(target, rules);
+    }
+    return rules;
+  }
+
+  /** The store key of `identity` under `rule`, as requests are counted (an adapter's hook included). */
+  storeKey(rule: TargetRule<C>, identity: string, context?: C, hook: StoreKeyHook<C> | undefined = this.storeKeyHook): string {
+    return hook ? hook(context, identity, rule) : this.defaultStoreKey(rule, identity);
+  }
+
+  /** The store key of `identity` under `rule` in Rampart's own format: `<rule>:<scope or target>:<client key>`. */
+  defaultStoreKey(rule: TargetRule<C>, identity: string): string {
+    return this.parts.keys.storeKey(rule.keyPrefix, identity);
+  }
+
+  decide(request: RampartRequest<C>): Verdict<C> | Promise<Verdict<C>> {
+    const nowMs = request.nowMs ?? this.config.clock.now();
+    const rules = typeof request.target === 'string' ? this.rulesFor(request.target) : request.target;
+    if (rules.rules.length === 0) return { outcome: 'admitted', results: NONE, nowMs };
+    if (request.storeKey !== undefined) this.storeKeyHook = request.storeKey;
+    const identity = request.identity ?? this.parts.keys.addressIdentity(request.address);
+    const clientKey = this.parts.keys.clientKey(identity);
+    const known = this.parts.bans.check(clientKey, request.address, nowMs);
+    if (known.status === 'allow-listed') return { outcome: 'admitted', results: NONE, nowMs };
+    if (known.status !== 'none') return refusal(known, nowMs, NONE);
+    const decision: Decision<C> = { request, rules, identity, clientKey, nowMs };
+    return rules.plain ? this.countPlain(decision) : this.countAll(decision);
+  }
+
+  /** Every rule at a fixed cost for the request's client: straight to the store, synchronous when it is. */
+  private countPlain(decision: Decision<C>): Verdict<C> | Promise<Verdict<C>> {
+    const { rules } = decision.rules;
+    const answers = new Array<Counted | Promise<Counted>>(rules.length);
+    let pending = false;
+    for (let i = 0; i < rules.length; i++) {
+      const answer = this.count(decision, rules[i], decision.identity, fixedCost(decision, rules[i]));
+      answers[i] = answer;
+      if (isThenable(answer)) pending = true;
+    }
+    if (!pending) return this.conclude(decision, this.tally(decision, answers as Counted[]));
+    return Promise.all(answers).then((settled) => this.conclude(decision, this.tally(decision, settled)));
+  }
+
+  private tally(decision: Decision<C>, answers: readonly Counted[]): Tally<C> {
+    const tally: Tally<C> = { results: [], storeDenied: false };
+    const { rules } = decision.rules;
+    for (let i = 0; i < answers.length; i++) {
+      const answer = answers[i];
+      if (answer === 'deny') tally.storeDenied = true;
+      else if (answer !== 'allow') tally.results.push(ruleResult(rules[i], decision.clientKey, fixedCost(decision, rules[i]), answer));
+    }
+    return tally;
+  }
+
+  /** Every rule with its hooks (skipIf, its own identity, a cost function), concurrently. */
+  private async countAll(decision: Decision<C>): Promise<Verdict<C>> {
+    const tally: Tally<C> = { results: [], storeDenied: false };
+    const { context } = decision.request;
+    const countOne = async (targetRule: TargetRule<C>): Promise<RuleResult<C> | undefined> => {
+      const { rule } = targetRule;
+      if (rule.skipIf && (await rule.skipIf(context as C))) return undefined;
+      let identity = decision.identity;
+      let clientKey = decision.clientKey;
+      if (rule.keyResolver) {
+        identity = identityText(await rule.keyResolver(context as C)) ?? identity;
+        if (identity !== decision.identity) {
+          // A rule's own identity (an API key...) may be banned too: refused, it is not counted.
+          clientKey = this.parts.keys.clientKey(identity);
+          const known = this.parts.bans.checkKey(clientKey, decision.nowMs);
+          if (known.status !== 'none') {
+            tally.refusal ??= known;
+            return undefined;
+          }
+        }
+      }
+      const cost = typeof rule.cost === 'number' ? fixedCost(decision, targetRule) : requestCost(await rule.cost(context as C), ruleCapacity(rule.storeRule));
+      const answer = await this.count(decision, targetRule, identity, cost);
+      if (answer === 'allow') return undefined;
+      if (answer === 'deny') {
+        tally.storeDenied = true;
+        return undefined;
+      }
+      return ruleResult(targetRule, clientKey, cost, answer);
+    };
+    const counted = await Promise.all(decision.rules.rules.map(countOne));
+    for (const result of counted) if (result !== undefined) tally.results.push(result);
+    return this.conclude(decision, tally);
+  }
+
+  private count(decision: Decision<C>, targetRule: TargetRule<C>, identity: string, cost: number): Counted | Promise<Counted> {
+    const { rule } = targetRule;
+    const key = this.storeKey(targetRule, identity, decision.request.context, decision.request.storeKey);
+    return this.parts.gateway.consume(key, rule.storeRule, rule.onStoreError, decision.nowMs, cost);
+  }
+
+  /** The verdict from the rules' answers: a refusal, the outage policy, admitted, or a violation. */
+  private conclude(decision: Decision<C>, tally: Tally<C>): Verdict<C> | Promise<Verdict<C>> {
+    const { nowMs } = decision;
+    if (tally.refusal) return refusal(tally.refusal, nowMs, NONE);
+    if (tally.storeDenied) return { outcome: 'unavailable', retryAfterMs: 1_000, results: NONE, nowMs };
+    const { results } = tally;
+    if (results.length === 0) return { outcome: 'admitted', results: NONE, nowMs };
+    const complete = results.length === decision.rules.rules.length ? decision.rules : undefined;
+    let violated: RuleResult<C> | undefined;
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i];
+      if (!r.result.allowed && (!violated || r.result.retryAfterMs > violated.result.retryAfterMs)) violated = r;
+    }
+    if (!violated) return complete ? { outcome: 'admitted', results, complete, nowMs } : { outcome: 'admitted', results, nowMs };
+    return this.violation(decision, results, violated, complete);
+  }
+
+  /** A rule denied: the violation is recorded (it may escalate), and the verdict says what followed. */
+  private async violation(decision: Decision<C>, results: readonly RuleResult<C>[], violated: RuleResult<C>, complete: TargetRules<C> | undefined): Promise<Verdict<C>> {
+    const outcome = await this.recordViolations(decision, results);
+    const { nowMs } = decision;
+    const base = complete ? { results, complete, nowMs } : { results, nowMs };
+    if (outcome.action === 'ban') return { ...base, outcome: 'banned', reason: 'banned' };
+    if (outcome.action === 'block') return { ...base, outcome: 'blocked', ban: outcome.ban, untilMs: outcome.untilMs, retryAfterMs: outcome.untilMs - nowMs };
+    return { ...base, outcome: 'limited', rule: violated, retryAfterMs: violated.result.retryAfterMs };
+  }
+
+  /**
+   * Records the violations of this request: one per client key, for the rule whose algorithm
+   * denied with the longest wait (requests denied by a running block are not violations). Returns
+   * the strongest escalation that followed.
+   */
+  private async recordViolations(decision: Decision<C>, results: readonly RuleResult<C>[]): Promise<ViolationOutcome> {
+    const byKey = new Map<string, RuleResult<C>>();
+    for (const r of results) {
+      if (r.result.allowed || r.result.ongoingBlock) continue;
+      const seen = byKey.get(r.clientKey);
+      if (!seen || r.result.retryAfterMs > seen.result.retryAfterMs) byKey.set(r.clientKey, r);
+    }
+    if (byKey.size === 0) return NO_OUTCOME;
+    const { request, nowMs } = decision;
+    const outcomes = await Promise.all(
+      [...byKey.values()].map(({ targetRule, clientKey, cost, result }) =>
+        this.parts.escalator.recordViolation({
+          key: clientKey,
+          address: request.address,
+          rule: targetRule.rule.name,
+          route: targetRule.countsPer,
+          method: request.method ?? 'GET',
+          hits: result.limit + cost,
+          limit: result.limit,
+          nowMs,
+          escalation: ruleEscalation(this.config, targetRule.rule),
+        }),
+      ),
+    );
+    const weight = (o: ViolationOutcome) => (o.action === 'ban' ? Infinity : o.action === 'block' ? o.untilMs : -Infinity);
+    return outcomes.reduce((a, b) => (weight(b) > weight(a) ? b : a), NO_OUTCOME);
+  }
+}
+
+/** A fixed-cost rule's cost for this request: the request's own cost when it has one, else the rule's. */
+function fixedCost<C>(decision: Decision<C>, targetRule: TargetRule<C>): number {
+  const { cost } = decision.request;
+  const { rule } = targetRule;
+  return cost === undefined ? (rule.cost as number) : requestCost(cost, ruleCapacity(rule.storeRule));
+}
+
+function ruleResult<C>(targetRule: TargetRule<C>, clientKey: string, cost: number, result: Exclude<Counted, 'allow' | 'deny'>): RuleResult<C> {
+  const { rule } = targetRule;
+  return { targetRule, clientKey, cost, result, name: rule.name, limit: result.limit, windowMs: rule.windowMs, remaining: result.remaining, resetAtMs: result.resetAtMs };
+}
+
+/** The verdict of a client the lists or bans refuse before any rule. */
+function refusal<C>(known: ProtectionVerdict, nowMs: number, results: readonly RuleResult<C>[]): Verdict<C> {
+  switch (known.status) {
+    case 'blocked':
+      return { outcome: 'blocked', ban: known.ban, untilMs: known.untilMs, retryAfterMs: known.untilMs - nowMs, results, nowMs };
+    case 'banned':
+      return { outcome: 'banned', reason: 'banned', results, nowMs };
+    case 'deny-listed':
+      return { outcome: 'banned', reason: 'deny-listed', results, nowMs };
+    default:
+      throw new Error(`Unexpected protection verdict ${known.status}`);
+  }
+}

@@ -1,0 +1,149 @@
+import type { Clock } from '../core/clock.js';
+import type { EscalationPolicy } from '../core/escalation.js';
+import type { RampartLogger } from '../core/logger.js';
+import type { TrustProxyOptions } from '../core/ip/trust-proxy.js';
+import type { RateLimitEventHandlers } from '../events/rate-limit-events.js';
+import type { MemoryRateLimitStoreOptions } from '../storage/memory-rate-limit.store.js';
+import type { RampartStorage } from '../storage/rampart-storage.interface.js';
+import type { RateLimitStore } from '../storage/rate-limit-store.interface.js';
+import type { ClientKeyResolver, RateLimitRule, StoreErrorPolicy } from './rule.interface.js';
+
+/**
+ * Options of the engine: what `createRampart` takes, and what `RateLimitModule.forRoot` takes besides
+ * `adminApiKey`. `C` is what rule hooks receive (Nest's `ExecutionContext` in the Nest module).
+ */
+export interface RampartOptions<C = unknown> {
+  /**
+   * Rules applied to every route (unless skipped or overridden by `@Throttle`).
+   * Pass `[]` to limit only the routes that carry `@Throttle`.
+   * @default [{ name: 'default', limit: 100, windowMs: 60_000, algorithm: 'sliding-window' }]
+   */
+  rules?: RateLimitRule<C> | RateLimitRule<C>[];
+  /**
+   * Where counters, bans, violation history and allow/deny lists live. Give every instance of an
+   * app the same storage (`mongoStorage(...)`) so that they share limits and bans. Its `init()` is
+   * called at startup and its `close()` at shutdown.
+   * @default memoryStorage() (one process)
+   */
+  storage?: RampartStorage;
+  /** Where rate-limit counters live; overrides `storage.rateLimits`. @default `storage.rateLimits` */
+  store?: RateLimitStore;
+  /**
+   * Longest wait for the rate-limit store on a request, in milliseconds. A call that fails or takes
+   * longer marks the store down, and the request is answered by `onStoreError` (or `storeFallback`).
+   * While it is down, requests do not wait for it: a probe tries it every `storeProbeIntervalMs`
+   * in the background, and its first answer in time brings the store back.
+   * @default 500
+   */
+  storeTimeoutMs?: number;
+  /**
+   * How often a store that is down is probed (one counter update on a key of its own, bounded by
+   * `storeTimeoutMs`), in milliseconds. The store is used again within this interval plus one round trip of its return.
+   * @default 250
+   */
+  storeProbeIntervalMs?: number;
+  /**
+   * How long startup waits for the storage to be ready: its `init()` (for MongoDB: connected,
+   * indexes in place) and the first load of bans and allow/deny lists. When it is not ready by
+   * then, the app starts anyway (unless `requireStore`): requests are answered by `onStoreError`
+   * (or `storeFallback`), and the storage is tried again every `banSyncIntervalMs` until it is.
+   * @default 5000
+   */
+  storeStartupTimeoutMs?: number;
+  /**
+   * Refuse to start when the storage is not ready within `storeStartupTimeoutMs`: startup fails
+   * with an error that names the cause, instead of starting without the storage.
+   * @default false
+   */
+  requireStore?: boolean;
+  /**
+   * What rules answer while the store is down: `'allow'` admits requests uncounted (fail open),
+   * `'deny'` answers 503 with `Retry-After: 1` (fail closed). A rule's own `onStoreError` wins.
+   * @default 'allow'
+   */
+  onStoreError?: StoreErrorPolicy;
+  /**
+   * While the store is down, count requests in an in-process memory store instead of applying
+   * `onStoreError`, so that limits still hold (per instance, not across instances).
+   * @default false
+   */
+  storeFallback?: boolean;
+  /** Options of the default memory counter store (ignored when `store` or `storage` is given). */
+  memoryStore?: MemoryRateLimitStoreOptions;
+  /**
+   * What happens to clients that keep exceeding limits: temporary blocks that grow with each
+   * repeat, then a permanent ban (403) until an operator lifts it. Fields given here replace the
+   * defaults; a rule's own `escalation` is merged over this. `false` turns escalation off: denied
+   * requests are then answered by their rule alone, announced to `events` but not recorded.
+   * @default { blockAfterViolations: 3, blockDurationMs: 900_000, blockMultiplier: 2,
+   *   maxBlockDurationMs: 86_400_000, permanentBanAfter: 10, permanentBanWindowMs: 86_400_000 }
+   */
+  escalation?: Partial<EscalationPolicy> | false;
+  /**
+   * How long violation history is kept, in milliseconds; older violations are purged. At least
+   * every `permanentBanWindowMs` in use.
+   * @default 2_592_000_000 (30 days)
+   */
+  violationRetentionMs?: number;
+  /**
+   * How often each instance fetches ban and allow/deny-list changes made by the others, in
+   * milliseconds. A ban made on one instance is enforced by every other within this interval plus
+   * one store round trip: ≤ 2 s with the defaults. The timer never keeps the process alive.
+   * @default 1000
+   */
+  banSyncIntervalMs?: number;
+  /**
+   * Callbacks for violations, blocks, bans, unbans and store outages. They never change a response:
+   * a callback that throws is logged. With `@nestjs/event-emitter` in the app the same events are
+   * also emitted as `rampart.violation`, `rampart.block`, `rampart.ban`, `rampart.unban`,
+   * `rampart.store.down` and `rampart.store.up`.
+   */
+  events?: RateLimitEventHandlers;
+  /** Identity for every rule: user id, API key... Falls back to the client address when it returns nothing. */
+  keyResolver?: ClientKeyResolver<C>;
+  /**
+   * Proxies whose forwarded headers are believed. Without it only the socket peer address is used,
+   * whatever `X-Forwarded-For`, `Forwarded` or `X-Real-IP` say.
+   * @default false
+   */
+  trustProxy?: TrustProxyOptions | false;
+  /**
+   * IPv6 clients are counted per network of this prefix length, since one host usually holds a
+   * whole /64. 128 counts each address.
+   * @default 64
+   */
+  ipv6PrefixLength?: number;
+  /**
+   * Send the IETF `RateLimit-Policy` and `RateLimit` headers.
+   * @default true
+   */
+  standardHeaders?: boolean;
+  /**
+   * Also send `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (seconds until
+   * reset) for the rule with the fewest requests left.
+   * @default false
+   */
+  legacyHeaders?: boolean;
+  /** Return true to let a request through every rule without counting it. */
+  skipIf?: (context: C) => boolean | Promise<boolean>;
+  /** Time source. @default the system clock */
+  clock?: Clock;
+  /** The `detail` of the 429 body; a function receives the violated rule and seconds to wait. */
+  errorMessage?: string | ((violation: RateLimitViolation) => string);
+  /**
+   * Where operational messages go (store down and up, violations that could not be recorded, failed
+   * background writes). The Nest module uses Nest's `Logger('RateLimit')`.
+   * @default the console
+   */
+  logger?: RampartLogger;
+}
+
+/** Describes a denied request (for error messages and hooks). */
+export interface RateLimitViolation {
+  readonly rule: string;
+  readonly limit: number;
+  readonly windowMs: number;
+  readonly retryAfterSeconds: number;
+  /** Present when the client is inside a block started by the rule's `blockDurationMs`. */
+  readonly blockedUntilMs?: number;
+}

@@ -1,0 +1,64 @@
+import type { TargetRule, TargetRules } from './target-rules.js';
+
+/**
+ * Builds the store key of one client under one rule, in place of the default
+ * `<rule>:<scope or target>:<client key>` (the HTTP guard's `generateKey` hook).
+ */
+export type StoreKeyHook<C = unknown> = (context: C | undefined, identity: string, rule: TargetRule<C>) => string;
+
+/**
+ * One request, as an adapter describes it to the engine. Only `target` and `address` are required.
+ *
+ * @example
+ * // A plain Node HTTP server
+ * engine.decide({ target: 'GET /search', address: req.socket.remoteAddress ?? null, protocol: 'http', method: 'GET' })
+ */
+export interface RampartRequest<C = unknown> {
+  /**
+   * What is being called: a name (the module's rules apply, counted per this name: `GET /search`,
+   * `chat.message`, `Query.users`), or the rules an adapter resolved for it (decorators).
+   */
+  readonly target: string | TargetRules<C>;
+  /** The client address in canonical form (see `Rampart.clientAddress`), null when unknown. */
+  readonly address: string | null;
+  /**
+   * Who the client is (a user id, an API key). Bans by key match it. Default: the address, IPv6
+   * grouped by `ipv6PrefixLength`; `unknown` when there is no address either.
+   */
+  readonly identity?: string;
+  /** The method or operation (`GET`, `mutation`...), recorded with violations. @default 'GET' */
+  readonly method?: string;
+  /** Which protocol the request came by (`http`, `ws`, `graphql`, `rpc`...). @default 'http' */
+  readonly protocol?: string;
+  /** Units this request costs; a rule's own cost function wins over it. @default each rule's `cost` */
+  readonly cost?: number;
+  /** When the request arrived (epoch ms). @default the configured clock */
+  readonly nowMs?: number;
+  /** Handed to the rules' hooks (`keyResolver`, `skipIf`, `cost`): Nest's ExecutionContext in Nest. */
+  readonly context?: C;
+  /** Replaces the default store key format for this request's rules. */
+  readonly storeKey?: StoreKeyHook<C>;
+}
+
+/**
+ * What a key resolver returned, as an identity: a non-empty string as it is, a number (a numeric
+ * user id) as its text, and anything else (nothing, an empty string, an array or object from parsed
+ * request data) undefined, meaning the client address. A non-string key would match no ban by key
+ * and no violation could be recorded for it, so escalation would never reach it.
+ */
+export function identityText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.length > 0 ? value : undefined;
+  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'bigint') return String(value);
+  return undefined;
+}
+
+/**
+ * A cost as whole units the store can count: rounded up, at least 1 (a negative cost would give
+ * quota back; NaN or a non-number counts as 1), and at most one more than the rule's capacity (any
+ * cost above it is denied alike; a huge one would lose precision in a counter that is incremented
+ * and then given back).
+ */
+export function requestCost(value: unknown, capacity: number): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 1) return 1;
+  return Math.min(Math.ceil(value), capacity + 1);
+}

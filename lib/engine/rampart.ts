@@ -1,0 +1,107 @@
+import { BanSync } from '../protection/ban-sync.js';
+import { Escalator } from '../protection/escalator.js';
+import { RateLimitService } from '../protection/rate-limit.service.js';
+import { StorageLifecycle } from '../protection/storage-lifecycle.js';
+import { StoreGateway } from '../protection/store-gateway.js';
+import { STORAGE_STEP_TIMEOUT_FACTOR, StoreHealth, withTimeout } from '../protection/store-health.js';
+import { ViolationWriter } from '../protection/violation-writer.js';
+import { EventPublisher } from '../events/event-publisher.js';
+import { resolveRampartConfig, type RampartConfig } from './rampart-config.js';
+import { RampartEngine } from './rampart-engine.js';
+import { RateLimitHeaders } from './rate-limit-headers.js';
+import type { RampartOptions } from './rampart-options.interface.js';
+import type { RampartRequest } from './rampart-request.js';
+import { PROBE_KEY, PROBE_RULE, StoreKeys } from './store-keys.js';
+import type { Verdict } from './verdict.js';
+
+/**
+ * Rampart, assembled from its parts: the engine that decides requests, the service operators use,
+ * and the parts with one job each (storage lifecycle, ban and list sync, escalation, store health).
+ * The Nest module builds one per app; `createRampart` builds one for use without Nest.
+ */
+export class Rampart<C = unknown> {
+  readonly engine: RampartEngine<C>;
+  /** Bans, unbans, client status, allow/deny lists. */
+  readonly service: RateLimitService;
+  readonly events: EventPublisher;
+  /** Whether the rate-limit store answers (down and up are logged and announced). */
+  readonly health: StoreHealth;
+  readonly bans: BanSync;
+  readonly escalator: Escalator;
+  readonly lifecycle: StorageLifecycle;
+  /** Writes a verdict's `RateLimit`, `RateLimit-Policy` (and legacy) and `Retry-After` headers. */
+  readonly headers: RateLimitHeaders;
+
+  constructor(readonly config: RampartConfig<C>) {
+    const { storage, store, clock, logger, storeTimeoutMs } = config;
+    this.events = new EventPublisher(config.events, logger);
+    this.health = new StoreHealth(clock, this.events, logger, config.storeFallback, {
+      run: () => Promise.resolve(store.consume(PROBE_KEY, PROBE_RULE, clock.now(), 1)),
+      timeoutMs: storeTimeoutMs,
+      intervalMs: config.storeProbeIntervalMs,
+    });
+    // A storage call off the request path waits longer than a request would, but never forever.
+    const stepTimeoutMs = STORAGE_STEP_TIMEOUT_FACTOR * storeTimeoutMs;
+    const bounded = <T>(call: () => Promise<T>) => withTimeout(call, stepTimeoutMs);
+    this.bans = new BanSync(storage, clock, bounded);
+    const writer = new ViolationWriter(storage.violations, this.health, logger, bounded);
+    this.escalator = new Escalator({ storage, bans: this.bans, writer, health: this.health, events: this.events, logger, bounded, requestTimeoutMs: storeTimeoutMs });
+    const gateway = new StoreGateway(store, this.health, config);
+    this.engine = new RampartEngine(config, { keys: new StoreKeys(config.ipv6PrefixLength), bans: this.bans, gateway, escalator: this.escalator });
+    this.service = new RateLimitService({
+      storage,
+      store,
+      clock,
+      escalation: config.escalation,
+      bans: this.bans,
+      events: this.events,
+      engine: this.engine as unknown as RampartEngine<never>,
+    });
+    this.lifecycle = new StorageLifecycle({ ...config, bans: this.bans, health: this.health });
+    this.headers = new RateLimitHeaders(config);
+  }
+
+  /** Whether the storage is prepared and the stored bans and lists are loaded. */
+  get storageReady(): boolean {
+    return this.lifecycle.storageReady;
+  }
+
+  /**
+   * Prepares the storage and loads the bans and lists (see `storeStartupTimeoutMs` and
+   * `requireStore`), then keeps them in step with the other instances until `stop`.
+   */
+  start(): Promise<void> {
+    return this.lifecycle.start();
+  }
+
+  /** Stops the timers, then closes the storage. */
+  async stop(): Promise<void> {
+    this.lifecycle.stop();
+    await this.lifecycle.close();
+  }
+
+  /** Decides one request: see `RampartEngine.decide`. */
+  decide(request: RampartRequest<C>): Verdict<C> | Promise<Verdict<C>> {
+    return this.engine.decide(request);
+  }
+
+  /** The client address of a peer and its headers (forwarded headers only from trusted proxies). */
+  clientAddress(peer: string | undefined, headers: Readonly<Record<string, string | string[] | undefined>> = {}): string | null {
+    return this.engine.clientAddress(peer, headers);
+  }
+}
+
+/**
+ * Rampart without Nest: for a plain Node HTTP server, a script or a queue consumer. Options are
+ * validated at once (a RateLimitConfigurationError lists every problem); call `start()` before the
+ * first decision and `stop()` at shutdown.
+ *
+ * @example
+ * const rampart = createRampart({ rules: [{ limit: 5, windowMs: 60_000 }] });
+ * await rampart.start();
+ * const verdict = await rampart.decide({ target: 'GET /search', address: rampart.clientAddress(req.socket.remoteAddress) });
+ * if (verdict.outcome !== 'admitted') res.writeHead(verdict.outcome === 'banned' ? 403 : 429).end();
+ */
+export function createRampart<C = unknown>(options: RampartOptions<C> = {}): Rampart<C> {
+  return new Rampart(resolveRampartConfig(options));
+}

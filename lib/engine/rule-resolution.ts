@@ -1,0 +1,156 @@
+import { ALGORITHM_NAMES } from '../core/algorithms/index.js';
+import { ruleCapacity, type AlgorithmName } from '../core/algorithms/algorithm.interface.js';
+import { DEFAULT_ESCALATION_POLICY, ESCALATION_POLICY_FIELDS, mergeEscalationPolicy, type EscalationPolicy } from '../core/escalation.js';
+import type { StoreRule } from '../core/rule-decision.js';
+import * as messages from '../errors/messages.js';
+import type { ClientKeyResolver, RateLimitRule, StoreErrorPolicy, ThrottleRule } from './rule.interface.js';
+
+/** A rule with its defaults applied, checked, ready for the engine. */
+export interface ResolvedRule<C = unknown> {
+  readonly name: string;
+  readonly limit: number;
+  readonly windowMs: number;
+  readonly algorithm: AlgorithmName;
+  readonly burst?: number;
+  readonly blockDurationMs: number;
+  readonly cost: number | ((context: C) => number | Promise<number>);
+  readonly keyResolver?: ClientKeyResolver<C>;
+  readonly scope?: string;
+  readonly skipIf?: (context: C) => boolean | Promise<boolean>;
+  /** The rule's own escalation settings, checked but not yet merged (see `ruleEscalation`). */
+  readonly escalation?: Partial<EscalationPolicy> | false;
+  /** The rule's own store-outage policy; the module's applies when absent. */
+  readonly onStoreError?: StoreErrorPolicy;
+  /** What the store receives. */
+  readonly storeRule: StoreRule;
+}
+
+export const STORE_ERROR_POLICIES: readonly unknown[] = ['allow', 'deny'];
+
+export const DEFAULT_RULE: RateLimitRule = Object.freeze({
+  name: 'default',
+  limit: 100,
+  windowMs: 60_000,
+  algorithm: 'sliding-window',
+});
+
+export const isPositiveInteger = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+const isNonNegativeInteger = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/**
+ * Checks a complete rule and fills in its defaults. Problems are appended to `problems`; the
+ * returned rule is only meaningful when none were added.
+ */
+export function resolveRule<C>(rule: ThrottleRule<C>, path: string, problems: string[]): ResolvedRule<C> {
+  const name = rule.name ?? 'default';
+  if (typeof name !== 'string' || !messages.RULE_NAME_PATTERN.test(name)) problems.push(messages.badRuleName(`${path}.name`, name));
+  if (!isPositiveInteger(rule.limit)) problems.push(messages.notPositiveInteger(`${path}.limit`, rule.limit));
+  if (!isPositiveInteger(rule.windowMs)) problems.push(messages.notPositiveInteger(`${path}.windowMs`, rule.windowMs));
+  const algorithm = rule.algorithm ?? 'sliding-window';
+  if (!ALGORITHM_NAMES.includes(algorithm)) problems.push(messages.unknownAlgorithm(`${path}.algorithm`, algorithm, ALGORITHM_NAMES));
+  if (rule.burst !== undefined && !isPositiveInteger(rule.burst)) problems.push(messages.burstBelowOne(`${path}.burst`, rule.burst));
+  const blockDurationMs = rule.blockDurationMs ?? 0;
+  if (!isNonNegativeInteger(blockDurationMs)) problems.push(messages.notNonNegativeInteger(`${path}.blockDurationMs`, blockDurationMs));
+  const cost = rule.cost ?? 1;
+  if (typeof cost === 'number') {
+    if (!isPositiveInteger(cost)) problems.push(messages.notPositiveInteger(`${path}.cost`, cost));
+    else {
+      const capacity = ruleCapacity({ algorithm, limit: rule.limit as number, ...(rule.burst !== undefined ? { burst: rule.burst } : {}) });
+      if (isPositiveInteger(capacity) && cost > capacity) problems.push(messages.costAboveCapacity(`${path}.cost`, cost, capacity));
+    }
+  } else if (typeof cost !== 'function') problems.push(messages.notAFunction(`${path}.cost`, cost));
+  for (const fn of ['keyResolver', 'skipIf'] as const) {
+    if (rule[fn] !== undefined && typeof rule[fn] !== 'function') problems.push(messages.notAFunction(`${path}.${fn}`, rule[fn]));
+  }
+  if (rule.scope !== undefined && (typeof rule.scope !== 'string' || rule.scope.length === 0 || rule.scope.length > 128)) {
+    problems.push(messages.badScope(`${path}.scope`, rule.scope));
+  }
+  checkEscalation(rule.escalation, `${path}.escalation`, problems);
+  if (rule.onStoreError !== undefined && !STORE_ERROR_POLICIES.includes(rule.onStoreError)) {
+    problems.push(messages.badStoreErrorPolicy(`${path}.onStoreError`, rule.onStoreError));
+  }
+  const storeRule: StoreRule = Object.freeze({
+    name,
+    algorithm,
+    limit: rule.limit as number,
+    windowMs: rule.windowMs as number,
+    ...(rule.burst !== undefined ? { burst: rule.burst } : {}),
+    blockDurationMs,
+  });
+  return Object.freeze({
+    name,
+    limit: rule.limit as number,
+    windowMs: rule.windowMs as number,
+    algorithm,
+    ...(rule.burst !== undefined ? { burst: rule.burst } : {}),
+    blockDurationMs,
+    cost,
+    ...(rule.keyResolver ? { keyResolver: rule.keyResolver } : {}),
+    ...(rule.scope !== undefined ? { scope: rule.scope } : {}),
+    ...(rule.skipIf ? { skipIf: rule.skipIf } : {}),
+    ...(rule.escalation !== undefined ? { escalation: rule.escalation } : {}),
+    ...(rule.onStoreError !== undefined ? { onStoreError: rule.onStoreError } : {}),
+    storeRule,
+  });
+}
+
+const mergedRuleEscalation = new WeakMap<ResolvedRule<never>, EscalationPolicy>();
+
+/**
+ * The escalation policy of `rule`'s violations: the module's, or the rule's own settings merged
+ * over it (over the defaults when the module's escalation is off); false when off for the rule.
+ */
+export function ruleEscalation(config: { readonly escalation: EscalationPolicy | false }, rule: ResolvedRule<never>): EscalationPolicy | false {
+  const override = rule.escalation;
+  if (override === undefined) return config.escalation;
+  if (override === false) return false;
+  let merged = mergedRuleEscalation.get(rule);
+  if (!merged) {
+    merged = mergeEscalationPolicy(config.escalation || DEFAULT_ESCALATION_POLICY, override);
+    mergedRuleEscalation.set(rule, merged);
+  }
+  return merged;
+}
+
+const isFiniteAtLeastOne = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 1;
+
+/** Checks escalation settings as given (a partial policy or false); problems are appended. */
+export function checkEscalation(value: unknown, path: string, problems: string[]): void {
+  if (value === undefined || value === false) return;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.push(messages.badEscalation(path, value));
+    return;
+  }
+  const given = value as Record<string, unknown>;
+  for (const field of Object.keys(given)) {
+    if (!(ESCALATION_POLICY_FIELDS as readonly string[]).includes(field)) problems.push(messages.unknownEscalationField(path, field, ESCALATION_POLICY_FIELDS));
+  }
+  const checks: [keyof EscalationPolicy, (v: unknown) => boolean, (p: string, v: unknown) => string][] = [
+    ['blockAfterViolations', isPositiveInteger, messages.notPositiveInteger],
+    ['blockDurationMs', isPositiveInteger, messages.notPositiveInteger],
+    ['blockMultiplier', isFiniteAtLeastOne, messages.badMultiplier],
+    ['maxBlockDurationMs', isPositiveInteger, messages.notPositiveInteger],
+    ['permanentBanAfter', isNonNegativeInteger, messages.notNonNegativeCount],
+    ['permanentBanWindowMs', isPositiveInteger, messages.notPositiveInteger],
+  ];
+  for (const [field, valid, message] of checks) {
+    if (given[field] !== undefined && !valid(given[field])) problems.push(message(`${path}.${field}`, given[field]));
+  }
+}
+
+/** Checks a complete policy against itself and the retention period. */
+export function checkMergedEscalation(policy: EscalationPolicy, path: string, retentionMs: number, problems: string[]): void {
+  if (policy.maxBlockDurationMs < policy.blockDurationMs) problems.push(messages.maxBlockBelowBlock(path, policy.maxBlockDurationMs, policy.blockDurationMs));
+  if (policy.permanentBanWindowMs > retentionMs) problems.push(messages.retentionBelowBanWindow(path, policy.permanentBanWindowMs, retentionMs));
+}
+
+/** Reports two rules of one list that share a name. */
+export function checkUniqueNames(rules: readonly { name?: string }[], path: string, problems: string[]): void {
+  const seen = new Set<string>();
+  for (const rule of rules) {
+    const name = rule.name ?? 'default';
+    if (seen.has(name)) problems.push(messages.duplicateRuleName(path, name));
+    seen.add(name);
+  }
+}
+

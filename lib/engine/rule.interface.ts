@@ -1,0 +1,89 @@
+import type { AlgorithmName } from '../core/algorithms/algorithm.interface.js';
+import type { EscalationPolicy } from '../core/escalation.js';
+
+/**
+ * Resolves the identity a rule counts against: a user id, an API key, anything from the request.
+ * Return `undefined` (or an empty string) to fall back to the client address. A number (a numeric
+ * user id) counts as its text; any other non-string value falls back to the address.
+ *
+ * `C` is what the adapter hands to hooks: Nest's `ExecutionContext` in the Nest module, whatever the
+ * caller passes as `context` when the engine is used on its own.
+ */
+export type ClientKeyResolver<C = unknown> = (context: C) => string | undefined | Promise<string | undefined>;
+
+/**
+ * What a rule answers while the rate-limit store is down (failing or slower than `storeTimeoutMs`):
+ * `'allow'` admits the request without counting it (no rate-limit headers); `'deny'` answers 503
+ * with `Retry-After: 1`.
+ */
+export type StoreErrorPolicy = 'allow' | 'deny';
+
+/**
+ * One rate-limit rule. Durations are milliseconds throughout.
+ *
+ * @example
+ * { name: 'login', limit: 5, windowMs: 60_000, algorithm: 'fixed-window', blockDurationMs: 300_000 }
+ */
+export interface RateLimitRule<C = unknown> {
+  /**
+   * Identifies the rule in headers, errors and keys; a `@Throttle` with the same name overrides it.
+   * Letters, digits, `_`, `-` and `.`, at most 64 characters.
+   * @default 'default'
+   */
+  name?: string;
+  /** Requests (cost units) allowed per window. For token bucket and GCRA: the sustained rate per window. */
+  limit: number;
+  /** Window length in milliseconds. */
+  windowMs: number;
+  /**
+   * How requests are counted.
+   * @default 'sliding-window'
+   */
+  algorithm?: AlgorithmName;
+  /** Token bucket and GCRA: how many requests may arrive at once. @default limit */
+  burst?: number;
+  /**
+   * After this rule denies a request, deny every request from the client for this long.
+   * @default 0 (no block: the client is admitted again as soon as the algorithm allows)
+   */
+  blockDurationMs?: number;
+  /**
+   * Units each request consumes, or a function of the request. A function's result is rounded up to
+   * whole units, and anything below 1 (or not a number) counts as 1.
+   * @default 1
+   */
+  cost?: number | ((context: C) => number | Promise<number>);
+  /** Identity for this rule only; overrides the module's `keyResolver`. */
+  keyResolver?: ClientKeyResolver<C>;
+  /**
+   * Count across every route that names the same scope (one pool shared by several routes)
+   * instead of per route.
+   * @default undefined (per route)
+   */
+  scope?: string;
+  /** Return true to let a request through this rule without counting it. */
+  skipIf?: (context: C) => boolean | Promise<boolean>;
+  /**
+   * Escalation of this rule's violations: fields merged over the module's `escalation` (over the
+   * defaults when the module's is off), or `false` for a rule whose violations never lead to a
+   * block: they are announced to `events` but not recorded, so they do not count towards the
+   * blocks of other rules either.
+   * @default the module's `escalation`
+   *
+   * @example
+   * { name: 'login', limit: 5, windowMs: 60_000, escalation: { blockAfterViolations: 2, blockDurationMs: 3_600_000 } }
+   */
+  escalation?: Partial<EscalationPolicy> | false;
+  /**
+   * What this rule answers while the store is down: `'allow'` (fail open) or `'deny'` (fail
+   * closed: 503). Ignored when the module's `storeFallback` is on.
+   * @default the module's `onStoreError`
+   *
+   * @example
+   * { name: 'login', limit: 5, windowMs: 60_000, onStoreError: 'deny' }
+   */
+  onStoreError?: StoreErrorPolicy;
+}
+
+/** What `@Throttle` accepts: a full rule, or fields overriding the module rule of the same name. */
+export type ThrottleRule<C = unknown> = Partial<RateLimitRule<C>>;

@@ -1,0 +1,33 @@
+import type { ResolvedRule } from './rule-resolution.js';
+import { StoreKeys } from './store-keys.js';
+
+/** One rule as it counts on one target. */
+export interface TargetRule<C = unknown> {
+  readonly rule: ResolvedRule<C>;
+  /** What the rule counts per here: its `scope`, or the target. */
+  readonly countsPer: string;
+  /** `<rule>:<scope or target>:`; the client key is appended (see StoreKeys). */
+  readonly keyPrefix: string;
+}
+
+/** The rules that apply to one target (a route, a gateway message, a resolver field, a queue...). */
+export interface TargetRules<C = unknown> {
+  /** What a rule without `scope` counts per: `Controller.handler` for a Nest route. */
+  readonly target: string;
+  readonly rules: readonly TargetRule<C>[];
+  /**
+   * Whether every rule counts the request's client at a fixed cost, unconditionally (no `skipIf`,
+   * `keyResolver` or cost function): such a target needs nothing but the store per request.
+   */
+  readonly plain: boolean;
+}
+
+/** The rules of `target`, each with its key prefix. */
+export function targetRules<C>(target: string, rules: readonly ResolvedRule<C>[]): TargetRules<C> {
+  const counted = rules.map((rule) => {
+    const countsPer = rule.scope ?? target;
+    return Object.freeze({ rule, countsPer, keyPrefix: StoreKeys.prefix(rule.name, countsPer) });
+  });
+  const plain = rules.every((rule) => !rule.skipIf && !rule.keyResolver && typeof rule.cost === 'number');
+  return Object.freeze({ target, rules: Object.freeze(counted), plain });
+}

@@ -1,0 +1,65 @@
+import type { HeaderItem } from '../core/headers.js';
+import type { ConsumeResult } from '../core/rule-decision.js';
+import type { Ban } from '../storage/ban-store.interface.js';
+import type { TargetRule, TargetRules } from './target-rules.js';
+
+/** One rule's answer for one request. */
+export interface RuleResult<C = unknown> extends HeaderItem {
+  readonly targetRule: TargetRule<C>;
+  /** The client key this rule counted (the request's, or the rule's own `keyResolver`'s). */
+  readonly clientKey: string;
+  readonly cost: number;
+  readonly result: ConsumeResult;
+}
+
+interface VerdictBase<C> {
+  /** The rules that counted this request, for `RateLimit` headers; empty when none did. */
+  readonly results: readonly RuleResult<C>[];
+  /** The target's rules when every one of them counted (its `RateLimit-Policy` is then cached). */
+  readonly complete?: TargetRules<C>;
+  /** The clock time the decision was taken at. */
+  readonly nowMs: number;
+}
+
+/** The request may proceed. */
+export interface AdmittedVerdict<C = unknown> extends VerdictBase<C> {
+  readonly outcome: 'admitted';
+}
+
+/** A rule's algorithm (or the rule's own `blockDurationMs`) refused the request. */
+export interface LimitedVerdict<C = unknown> extends VerdictBase<C> {
+  readonly outcome: 'limited';
+  /** The refusing rule with the longest wait. */
+  readonly rule: RuleResult<C>;
+  readonly retryAfterMs: number;
+}
+
+/** The client is inside a temporary block (escalation or operator). */
+export interface BlockedVerdict<C = unknown> extends VerdictBase<C> {
+  readonly outcome: 'blocked';
+  readonly untilMs: number;
+  readonly retryAfterMs: number;
+  readonly ban: Ban;
+}
+
+/** The client is permanently banned or deny-listed. */
+export interface BannedVerdict<C = unknown> extends VerdictBase<C> {
+  readonly outcome: 'banned';
+  readonly reason: 'banned' | 'deny-listed';
+}
+
+/** The store is down and a rule's outage policy is `deny`. */
+export interface UnavailableVerdict<C = unknown> extends VerdictBase<C> {
+  readonly outcome: 'unavailable';
+  readonly retryAfterMs: number;
+}
+
+/** What the engine answers for one request. */
+export type Verdict<C = unknown> = AdmittedVerdict<C> | LimitedVerdict<C> | BlockedVerdict<C> | BannedVerdict<C> | UnavailableVerdict<C>;
+
+/** `Retry-After` of a verdict, in whole seconds (at least 1); undefined for an admitted or banned one. */
+export function retryAfterSeconds(verdict: Verdict<never>): number | undefined {
+  return verdict.outcome === 'limited' || verdict.outcome === 'blocked' || verdict.outcome === 'unavailable'
+    ? Math.max(1, Math.ceil(verdict.retryAfterMs / 1000))
+    : undefined;
+}

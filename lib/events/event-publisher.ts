@@ -1,0 +1,60 @@
+import type { RampartLogger } from '../core/logger.js';
+import { listenerFailed } from '../errors/messages.js';
+import { EVENT_HANDLERS, type RampartEventMap, type RampartEventName, type RateLimitEventHandlers } from './rate-limit-events.js';
+
+/** The methods of an EventEmitter2 (or any emitter) used here. */
+export interface EventEmitterLike {
+  emit(event: string, ...values: unknown[]): unknown;
+  /** Returns the listeners' results, so that an async listener's rejection can be caught. */
+  emitAsync?(event: string, ...values: unknown[]): Promise<unknown>;
+}
+
+/**
+ * Delivers Rampart's events to the `events` callbacks and, once one is attached, to an emitter (the
+ * app's EventEmitter2 in a Nest app). Nothing a listener does reaches the request: a throw or a
+ * rejection is logged.
+ */
+export class EventPublisher {
+  private emitter: EventEmitterLike | undefined;
+
+  constructor(
+    private readonly handlers: RateLimitEventHandlers | undefined,
+    private readonly logger: RampartLogger,
+  ) {}
+
+  /** Also emits every event on `emitter`, under its `rampart.*` name. */
+  attachEmitter(emitter: EventEmitterLike | undefined): void {
+    this.emitter = emitter;
+  }
+
+  /** Whether an emitter receives the events. */
+  get emitsToEventEmitter(): boolean {
+    return this.emitter !== undefined;
+  }
+
+  publish<N extends RampartEventName>(name: N, event: RampartEventMap[N]): void {
+    const handlerName = EVENT_HANDLERS[name];
+    const handler = this.handlers?.[handlerName] as ((payload: RampartEventMap[N]) => unknown) | undefined;
+    if (handler) this.run(name, `events.${handlerName}`, () => handler(event));
+    const emitter = this.emitter;
+    // emit() drops what async listeners return: a rejection would be unhandled and end the process.
+    if (emitter) this.run(name, 'an EventEmitter2 listener', () => (emitter.emitAsync ? emitter.emitAsync(name, event) : emitter.emit(name, event)));
+  }
+
+  private run(name: RampartEventName, where: string, deliver: () => unknown): void {
+    try {
+      const result = deliver();
+      if (isThenable(result)) result.then(undefined, (error: unknown) => this.report(name, where, error));
+    } catch (error) {
+      this.report(name, where, error);
+    }
+  }
+
+  private report(name: RampartEventName, where: string, error: unknown): void {
+    this.logger.error(listenerFailed(name, where, error), error instanceof Error ? error.stack : undefined);
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+}

@@ -1,0 +1,147 @@
+import { createRampart, type RampartOptions, type RateLimitStore, type Verdict } from '../../lib/engine/index.js';
+import { MemoryRateLimitStore } from '../../lib/storage/memory-rate-limit.store.js';
+import { memoryStorage } from '../../lib/storage/memory-storage.js';
+import { FakeClock } from '../support/fake-clock.js';
+
+const T0 = Date.UTC(2030, 0, 1);
+const CLIENT = '203.0.113.7';
+const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
+
+async function started<C = unknown>(options: RampartOptions<C> = {}) {
+  const clock = new FakeClock(T0);
+  const rampart = createRampart<C>({ clock, logger: silent, rules: [{ limit: 2, windowMs: 60_000, algorithm: 'fixed-window' }], ...options });
+  await rampart.start();
+  return { rampart, clock };
+}
+
+/** Asks for one decision and waits for it when it came as a promise. */
+async function decide(rampart: { decide(r: never): unknown }, request: object): Promise<Verdict> {
+  return (await rampart.decide(request as never)) as Verdict;
+}
+
+describe('RampartEngine (through createRampart, without Nest)', () => {
+  it('admits, with each rule result for headers, then limits with the rule and the wait', async () => {
+    const { rampart } = await started();
+    const first = await decide(rampart, { target: 'GET /search', address: CLIENT });
+    expect(first).toMatchObject({ outcome: 'admitted', nowMs: T0, results: [{ name: 'default', limit: 2, remaining: 1, clientKey: CLIENT }] });
+    await decide(rampart, { target: 'GET /search', address: CLIENT });
+    const third = await decide(rampart, { target: 'GET /search', address: CLIENT });
+    expect(third).toMatchObject({ outcome: 'limited', retryAfterMs: 60_000, rule: { name: 'default', result: { allowed: false } } });
+    // Another target counts on its own; another client too.
+    expect((await decide(rampart, { target: 'GET /other', address: CLIENT })).outcome).toBe('admitted');
+    expect((await decide(rampart, { target: 'GET /search', address: '203.0.113.8' })).outcome).toBe('admitted');
+    await rampart.stop();
+  });
+
+  it('answers synchronously with a store that answers synchronously, and with a promise otherwise', async () => {
+    const { rampart } = await started();
+    const sync = rampart.decide({ target: 't', address: CLIENT });
+    expect(sync).not.toBeInstanceOf(Promise);
+    expect((sync as Verdict).outcome).toBe('admitted');
+    await rampart.stop();
+
+    const inner = new MemoryRateLimitStore();
+    const asyncStore: RateLimitStore = {
+      consume: (...args) => Promise.resolve(inner.consume(...args)),
+      get: (...args) => inner.get(...args),
+      reset: (key) => inner.reset(key),
+    };
+    const { rampart: other } = await started({ store: asyncStore });
+    const answer = other.decide({ target: 't', address: CLIENT });
+    expect(answer).toBeInstanceOf(Promise);
+    expect((await answer).outcome).toBe('admitted');
+    await other.stop();
+  });
+
+  it('counts an identity instead of the address, and refuses a banned identity before any rule', async () => {
+    const { rampart } = await started();
+    await rampart.service.ban({ type: 'key', key: 'user-42' }, 'permanent', undefined, 'abuse', 'ops');
+    expect(await decide(rampart, { target: 't', address: CLIENT, identity: 'user-42' })).toMatchObject({ outcome: 'banned', reason: 'banned', results: [] });
+    expect((await decide(rampart, { target: 't', address: CLIENT, identity: 'user-43' })).outcome).toBe('admitted');
+    // An address's range ban applies whatever identity the client presents.
+    await rampart.service.ban({ type: 'cidr', cidr: '203.0.113.0/24' }, 'temporary', 60_000, 'abuse', 'ops');
+    expect(await decide(rampart, { target: 't', address: CLIENT, identity: 'user-43' })).toMatchObject({ outcome: 'blocked', retryAfterMs: 60_000 });
+    await rampart.stop();
+  });
+
+  it('answers deny-listed clients as banned and lets allow-listed ones through uncounted', async () => {
+    const { rampart } = await started();
+    await rampart.service.putAccessEntry('deny', '198.51.100.0/24', 'ops');
+    await rampart.service.putAccessEntry('allow', CLIENT, 'ops');
+    expect(await decide(rampart, { target: 't', address: '198.51.100.9' })).toMatchObject({ outcome: 'banned', reason: 'deny-listed' });
+    for (let i = 0; i < 5; i++) expect(await decide(rampart, { target: 't', address: CLIENT })).toMatchObject({ outcome: 'admitted', results: [] });
+    await rampart.stop();
+  });
+
+  it('escalates repeated violations to a block, which answers the very request', async () => {
+    const { rampart } = await started({ escalation: { blockAfterViolations: 2, blockDurationMs: 600_000 } });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 5; i++) outcomes.push((await decide(rampart, { target: 't', address: CLIENT, method: 'POST', protocol: 'rpc' })).outcome);
+    expect(outcomes).toEqual(['admitted', 'admitted', 'limited', 'blocked', 'blocked']);
+    const status = await rampart.service.status(CLIENT);
+    expect(status.ban).toMatchObject({ kind: 'temporary', source: 'auto', blockCount: 1 });
+    await rampart.stop();
+  });
+
+  it('charges the request cost, rounded up and bounded by the rule capacity', async () => {
+    const { rampart } = await started({ rules: [{ limit: 10, windowMs: 60_000, algorithm: 'fixed-window' }] });
+    expect(await decide(rampart, { target: 't', address: CLIENT, cost: 3.2 })).toMatchObject({ outcome: 'admitted', results: [{ cost: 4, remaining: 6 }] });
+    expect(await decide(rampart, { target: 't', address: CLIENT, cost: 1e9 })).toMatchObject({ outcome: 'limited', rule: { cost: 11 } });
+    expect(await decide(rampart, { target: 't', address: CLIENT, cost: -5 })).toMatchObject({ outcome: 'admitted', results: [{ cost: 1, remaining: 5 }] });
+    await rampart.stop();
+  });
+
+  it("is unavailable while the store is down for a rule that fails closed, and admits uncounted for one that fails open", async () => {
+    const failing: RateLimitStore = {
+      consume: () => Promise.reject(new Error('connection refused')),
+      get: () => Promise.resolve(null),
+      reset: () => Promise.resolve(),
+    };
+    const { rampart } = await started({
+      store: failing,
+      rules: [
+        { name: 'strict', limit: 2, windowMs: 60_000, onStoreError: 'deny' },
+        { name: 'lenient', limit: 2, windowMs: 60_000 },
+      ],
+    });
+    expect(await decide(rampart, { target: 't', address: CLIENT })).toMatchObject({ outcome: 'unavailable', retryAfterMs: 1_000 });
+    const { rampart: open } = await started({ store: failing });
+    expect(await decide(open, { target: 't', address: CLIENT })).toMatchObject({ outcome: 'admitted', results: [] });
+    await Promise.all([rampart.stop(), open.stop()]);
+  });
+
+  it("hands the request's context to the rules' hooks", async () => {
+    const { rampart } = await started<{ user: string; weight: number }>({
+      rules: [{ name: 'per-user', limit: 5, windowMs: 60_000, keyResolver: (c) => c.user, cost: (c) => c.weight }],
+    });
+    const verdict = await decide(rampart, { target: 'job', address: null, context: { user: 'u-1', weight: 2 } });
+    expect(verdict).toMatchObject({ outcome: 'admitted', results: [{ clientKey: 'u-1', cost: 2, remaining: 3 }] });
+    await rampart.stop();
+  });
+
+  it('writes RateLimit headers and Retry-After for a verdict', async () => {
+    const { rampart } = await started();
+    const headers: Record<string, string> = {};
+    const set = (h: Record<string, string>, name: string, value: string) => void (h[name] = value);
+    rampart.headers.write(await decide(rampart, { target: 't', address: CLIENT }), headers, set);
+    expect(headers).toEqual({ 'RateLimit-Policy': '"default";q=2;w=60', RateLimit: '"default";r=1;t=60' });
+    await decide(rampart, { target: 't', address: CLIENT });
+    rampart.headers.write(await decide(rampart, { target: 't', address: CLIENT }), headers, set);
+    expect(headers).toMatchObject({ RateLimit: '"default";r=0;t=60', 'Retry-After': '60' });
+    await rampart.stop();
+  });
+
+  it('reports every bad option at once', () => {
+    expect(() => createRampart({ rules: [{ limit: 0, windowMs: -1 }], logger: {} as never })).toThrow(/rules\[0\]\.limit[\s\S]*rules\[0\]\.windowMs[\s\S]*logger/);
+  });
+
+  it('shares one storage between two instances: a ban on one is enforced by the other after a sync', async () => {
+    const storage = memoryStorage();
+    const a = await started({ storage });
+    const b = await started({ storage });
+    await a.rampart.service.ban({ type: 'key', key: CLIENT }, 'permanent', undefined, 'abuse', 'ops');
+    await b.rampart.service.syncNow();
+    expect((await decide(b.rampart, { target: 't', address: CLIENT })).outcome).toBe('banned');
+    await Promise.all([a.rampart.stop(), b.rampart.stop()]);
+  });
+});

@@ -1,0 +1,52 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The built package: `npm test` builds `dist/` first. */
+const root = join(__dirname, '..', '..');
+const entry = (name: string) => join(root, 'dist', ...name.split('/'));
+
+/**
+ * Runs `source` as an ES module in a fresh Node process whose module resolution refuses every
+ * specifier matching `refused`; prints what the module printed, or `refused <specifier>`.
+ */
+function runRefusing(refused: RegExp, source: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rampart-entry-'));
+  writeFileSync(
+    join(dir, 'hooks.mjs'),
+    `export async function resolve(specifier, context, next) {
+       if (${refused.toString()}.test(specifier)) throw new Error('refused ' + specifier);
+       return next(specifier, context);
+     }`,
+  );
+  writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module'; register('./hooks.mjs', import.meta.url);`);
+  writeFileSync(join(dir, 'app.mjs'), source);
+  try {
+    return execFileSync(process.execPath, ['--import', join(dir, 'register.mjs'), join(dir, 'app.mjs')], { cwd: root, stdio: 'pipe' }).toString().trim();
+  } catch (error) {
+    const stderr = String((error as { stderr?: Buffer }).stderr ?? error);
+    return /refused (\S+)/.exec(stderr)?.[0] ?? stderr;
+  }
+}
+
+describe('entry points', () => {
+  it('nest-rampart/engine decides requests without loading Nest, Express or Fastify', () => {
+    const out = runRefusing(
+      /^(@nestjs\/|express$|fastify$|class-validator|class-transformer)/,
+      `const { createRampart } = await import(${JSON.stringify(entry('engine/index.js'))});
+       const rampart = createRampart({ rules: [{ limit: 1, windowMs: 1000 }], logger: { log() {}, warn() {}, error() {} } });
+       await rampart.start();
+       const a = await rampart.decide({ target: 'job', address: '192.0.2.1' });
+       const b = await rampart.decide({ target: 'job', address: '192.0.2.1' });
+       await rampart.stop();
+       console.log(a.outcome, b.outcome);`,
+    );
+    expect(out).toBe('admitted limited');
+  });
+
+  it('the refusing loader does refuse: the main entry needs Nest', () => {
+    const out = runRefusing(/^@nestjs\//, `await import(${JSON.stringify(entry('index.js'))}); console.log('loaded');`);
+    expect(out).toMatch(/^refused @nestjs\//);
+  });
+});
