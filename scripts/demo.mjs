@@ -88,6 +88,7 @@ const COLUMNS = [
 
 /** Pads by visible width, so coloured cells stay aligned. */
 function cell(text, { width, align }) {
+  // eslint-disable-next-line no-control-regex -- strips ANSI colour codes, which start with ESC
   const pad = ' '.repeat(Math.max(0, width - String(text).replace(/\x1b\[[0-9;]*m/g, '').length));
   return align === 'right' ? pad + text : text + pad;
 }

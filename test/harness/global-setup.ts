@@ -18,6 +18,7 @@ import type { MongoStandIn } from './mongo-server.js';
 
 // Jest requires globalSetup outside its module registry, so moduleNameMapper (which maps './x.js' to
 // './x') does not apply here; require without the extension, which Jest's TypeScript hook resolves.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { startMongoStandIn, isCi } = require('./mongo-server') as typeof import('./mongo-server.js');
 
 /** Where globalTeardown finds the running server (both run in Jest's main process). */
@@ -50,7 +51,7 @@ export default async function globalSetup(): Promise<void> {
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     if (isCi()) {
-      throw new Error(`MongoDB is required under CI (CI=${process.env['CI']}) but the stand-in could not start:\n${reason}`);
+      throw new Error(`MongoDB is required under CI (CI=${process.env['CI']}) but the stand-in could not start:\n${reason}`, { cause: error });
     }
     process.env['RAMPART_MONGO_UNAVAILABLE'] = reason;
     const bar = '!'.repeat(78);

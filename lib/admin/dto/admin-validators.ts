@@ -12,6 +12,7 @@ import { MAX_CLIENT_KEY_LENGTH } from '../admin.constants.js';
 
 /** Longest address or range text accepted (an IPv6 address with an IPv4 tail and a prefix fits). */
 const MAX_CIDR_LENGTH = 64;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const EPOCH_MS = /^\d{1,15}$/;
 /** ISO 8601: a date, or a date and time with a zone (a time without zone would depend on the server's). */
