@@ -91,4 +91,71 @@ describeMongo('mongoStorage', () => {
   it('refuses to start without exactly one of connection or uri', () => {
     expect(() => mongoStorage({})).toThrow(/exactly one of `connection`/);
   });
+
+  describe('expired documents: TTL indexes, or the sweeper', () => {
+    const T0 = Date.UTC(2030, 0, 1);
+    const rule = { name: 'r', algorithm: 'fixed-window', limit: 5, windowMs: 10_000, blockDurationMs: 0 } as const;
+    let fresh = 0;
+    /** Collections of their own, so that TTL and plain indexes never meet. */
+    const collections = () => {
+      const n = ++fresh;
+      return { rateLimits: `sw_limits_${n}`, bans: `sw_bans_${n}`, violations: `sw_violations_${n}`, accessList: `sw_access_${n}` };
+    };
+    const ttlOf = async (storage: MongoStorage, collection: string, index: string) =>
+      (await storage.connection.db!.collection(collection).listIndexes().toArray()).find((i) => i['name'] === index)?.['expireAfterSeconds'];
+
+    it('leaves them to the TTL indexes by default: the sweeper does not run', async () => {
+      const names = collections();
+      const storage = mongoStorage({ uri: mongoUrl(), connectOptions: { dbName }, collections: names });
+      try {
+        await storage.init();
+        expect(storage.sweeper.started).toBe(false);
+        expect(await ttlOf(storage, names.rateLimits, 'e_ttl')).toBe(0);
+        expect(await ttlOf(storage, names.bans, 'purgeAt_1')).toBe(0);
+      } finally {
+        await storage.close();
+      }
+    });
+
+    it('runs the sweeper with sweeper: true, deleting expired counters as well, until closed', async () => {
+      const names = collections();
+      const storage = mongoStorage({ uri: mongoUrl(), connectOptions: { dbName }, collections: names, sweeper: true, clock });
+      try {
+        await storage.init();
+        expect(storage.sweeper.started).toBe(true);
+        await storage.rateLimits.consume('swept', rule, T0, 1);
+        expect(await storage.sweeper.sweepOnce(T0 + 9_999)).toMatchObject({ rateLimits: 0 });
+        expect(await storage.sweeper.sweepOnce(T0 + 10_001)).toMatchObject({ rateLimits: 1 });
+        expect(await storage.rateLimits.collection.countDocuments({})).toBe(0);
+      } finally {
+        await storage.close();
+      }
+      expect(storage.sweeper.started).toBe(false);
+    });
+
+    it('with ttlIndexes: false creates plain expiry indexes and runs the sweeper (unless sweepIntervalMs is false)', async () => {
+      const names = collections();
+      const storage = mongoStorage({ uri: mongoUrl(), connectOptions: { dbName }, collections: names, ttlIndexes: false });
+      try {
+        await storage.init();
+        expect(storage.sweeper.started).toBe(true);
+        expect(await ttlOf(storage, names.rateLimits, 'e_ttl')).toBeUndefined();
+        expect(await ttlOf(storage, names.violations, 'purgeAt_1')).toBeUndefined();
+      } finally {
+        await storage.close();
+      }
+      const off = mongoStorage({ uri: mongoUrl(), connectOptions: { dbName }, collections: names, ttlIndexes: false, sweepIntervalMs: false });
+      try {
+        await off.init();
+        expect(off.sweeper.started).toBe(false);
+      } finally {
+        await off.close();
+      }
+    });
+
+    it('refuses a sweeper or ttlIndexes that is not a boolean', () => {
+      expect(() => mongoStorage({ uri: mongoUrl(), sweeper: 'auto' as unknown as boolean })).toThrow(/sweeper must be true or false/);
+      expect(() => mongoStorage({ uri: mongoUrl(), ttlIndexes: 0 as unknown as boolean })).toThrow(/ttlIndexes must be true or false/);
+    });
+  });
 });

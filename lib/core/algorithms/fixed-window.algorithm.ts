@@ -28,8 +28,11 @@ export interface FixedWindowState {
   readonly count: number;
 }
 
-/** Start of the epoch-aligned window containing `t`; `%` is exact for doubles, unlike floor(t / w) * w. */
-function windowStart(t: number, windowMs: number): number {
+/**
+ * Start of the epoch-aligned window containing `t`; `%` is exact for doubles, unlike floor(t / w) * w.
+ * Shared with the sliding window counter and with stores that keep one counter per window.
+ */
+export function windowStart(t: number, windowMs: number): number {
   const offset = t % windowMs;
   return t - (offset < 0 ? offset + windowMs : offset);
 }

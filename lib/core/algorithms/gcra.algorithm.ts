@@ -53,6 +53,38 @@ export function gridOf({ limit, windowMs }: AlgorithmRule): Grid {
 }
 
 /**
+ * A request of `cost` at `nowMs` on the grid of its rule, for stores that keep the TAT as a whole
+ * number of grid units so that the database compares and adds exactly. A stored TAT at or before
+ * `now` is idle (the request sets it to `now + step`); one after `now` and at most `latestTat` still
+ * admits it (the request adds `step`); a later one denies it.
+ */
+export interface GridRequest {
+  /** `nowMs` in grid units. */
+  readonly now: number;
+  /** What the request adds to the TAT. */
+  readonly step: number;
+  /** The latest stored TAT that still admits the request. */
+  readonly latestTat: number;
+  /** Epoch ms by which a TAT this request writes is idle again. */
+  readonly idleByMs: number;
+}
+
+/** The request on the grid; `undefined` when its cost exceeds the burst, so that it never fits. */
+export function gridRequest(rule: AlgorithmRule, nowMs: number, cost: number): GridRequest | undefined {
+  const grid = gridOf(rule);
+  const tolerance = (rule.burst ?? rule.limit) * grid.interval;
+  const step = cost * grid.interval;
+  if (step > tolerance) return undefined;
+  const now = nowMs * grid.perMs;
+  return { now, step, latestTat: now + tolerance - step, idleByMs: nowMs + Math.ceil(tolerance / grid.perMs) };
+}
+
+/** The state a TAT kept in grid units (see `gridRequest`) stands for. */
+export function gcraStateOnGrid(tat: number, rule: AlgorithmRule): GcraState {
+  return { tatMs: tat / gridOf(rule).perMs };
+}
+
+/**
  * The TAT as `baseMs` (whole ms) plus `fraction` grid units. Kept apart because epoch ms × perMs
  * can exceed the range in which doubles are exact integers.
  */

@@ -27,6 +27,7 @@
  *   decision is taken at that later time, so a lagging clock never discards newer counts.
  */
 import type { Algorithm, AlgorithmRule, Decision, Outcome } from './algorithm.interface.js';
+import { windowStart } from './fixed-window.algorithm.js';
 
 export interface SlidingWindowCounterState {
   /** Epoch ms at which the current window starts (a multiple of `windowMs`). */
@@ -35,12 +36,6 @@ export interface SlidingWindowCounterState {
   readonly current: number;
   /** Cost units admitted in the window just before it. */
   readonly previous: number;
-}
-
-/** Start of the epoch-aligned window containing `t`; `%` is exact for doubles, unlike floor(t / w) * w. */
-function windowStart(t: number, windowMs: number): number {
-  const offset = t % windowMs;
-  return t - (offset < 0 ? offset + windowMs : offset);
 }
 
 /** When the estimate of a window starting at `start` with these counts reaches 0 for good. */

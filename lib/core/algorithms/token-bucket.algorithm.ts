@@ -22,6 +22,7 @@
  *   decision is taken at that later time, so a lagging clock never refills the bucket twice.
  */
 import type { Algorithm, AlgorithmRule, Decision, Outcome } from './algorithm.interface.js';
+import { gridOf } from './gcra.algorithm.js';
 
 export interface TokenBucketState {
   /** Tokens in the bucket at `updatedAtMs` (may be fractional). */
@@ -88,6 +89,17 @@ function consume(
     retryAfterMs: retryAtMs - nowMs,
   };
   return { state, decision };
+}
+
+/**
+ * The bucket at `nowMs` given a GCRA TAT kept in grid units (see `gridRequest` in GCRA): both admit
+ * alike, the bucket holding `capacity − (TAT − now) / T` tokens. For stores that keep token buckets
+ * as a TAT, which the database can compare and advance in one operation.
+ */
+export function tokenBucketStateOnGrid(tat: number, rule: AlgorithmRule, nowMs: number): TokenBucketState {
+  const grid = gridOf(rule);
+  const ahead = Math.max(0, tat - nowMs * grid.perMs);
+  return { tokens: ((rule.burst ?? rule.limit) * grid.interval - ahead) / grid.interval, updatedAtMs: nowMs };
 }
 
 export const tokenBucket: Algorithm<TokenBucketState> = {

@@ -1,5 +1,6 @@
 import mongoose, { type ConnectOptions, type Connection } from 'mongoose';
 import type { Clock } from '../../core/clock.js';
+import { consoleLogger, type RampartLogger } from '../../core/logger.js';
 import type { RampartStorage } from '../rampart-storage.interface.js';
 import { MongoAccessListStore } from './mongo-access-list.store.js';
 import { MongoBanStore } from './mongo-ban.store.js';
@@ -26,15 +27,31 @@ export interface MongoStorageOptions {
    */
   violationRetentionMs?: number;
   /**
-   * Interval of the sweeper that deletes expired documents where the server does not enforce TTL
-   * indexes; `false` leaves it to TTL alone. Correctness never waits for either.
+   * Create the expiry indexes as TTL indexes. `false` for a server that refuses TTL indexes: they
+   * are created as plain indexes, and the sweeper runs instead (see `sweeper`).
+   * @default true
+   */
+  ttlIndexes?: boolean;
+  /**
+   * Run `MongoSweeper`, which deletes expired documents every `sweepIntervalMs`. MongoDB deletes
+   * them through the TTL indexes, so it is off unless TTL indexes are off; turn it on for a server
+   * that accepts TTL indexes but never expires documents (MongoDB started with
+   * `ttlMonitorEnabled: false`, mongo-java-server). Correctness never waits for either: every
+   * decision compares the stored expiry with the clock.
+   * @default true with `ttlIndexes: false`, otherwise false
+   */
+  sweeper?: boolean;
+  /**
+   * Time between sweeps, when the sweeper runs; `false` keeps it off whatever `sweeper` says.
    * @default 60_000
    */
   sweepIntervalMs?: number | false;
   /** Options of the rate-limit store. */
-  rateLimits?: Omit<MongoRateLimitStoreOptions, 'collectionName'>;
+  rateLimits?: Omit<MongoRateLimitStoreOptions, 'collectionName' | 'ttlIndex'>;
   /** Clock of the sweeper (the app's clock). @default the system clock */
   clock?: Clock;
+  /** Where failed background writes and failed sweeps are reported. @default consoleLogger */
+  logger?: RampartLogger;
 }
 
 /** What `mongoStorage()` returns: the storage with each store's concrete type. */
@@ -44,9 +61,11 @@ export interface MongoStorage extends RampartStorage {
   readonly bans: MongoBanStore;
   readonly violations: MongoViolationStore;
   readonly accessList: MongoAccessListStore;
+  /** Deletes expired documents; started by `init()` only where `sweeper` says (see the option). */
   readonly sweeper: MongoSweeper;
   /**
-   * Waits for the connection, creates the indexes (and checks them), starts the sweeper. Safe to
+   * Waits for the connection, creates the indexes (and checks them), starts the sweeper when it is
+   * on. Safe to
    * call again after a failure: a connection opened from `uri` whose first attempt failed is opened
    * again. Index problems reject with a StorageSetupError.
    */
@@ -72,6 +91,9 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
   if ((options.connection === undefined) === (options.uri === undefined)) {
     throw new TypeError('mongoStorage: give exactly one of `connection` (an open Mongoose connection) or `uri` (a MongoDB connection string).');
   }
+  for (const flag of ['ttlIndexes', 'sweeper'] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== 'boolean') throw new TypeError(`mongoStorage: ${flag} must be true or false.`);
+  }
   const owned = options.connection === undefined;
   const connection = options.connection ?? mongoose.createConnection(options.uri as string, options.connectOptions);
   let opened = connection.readyState === 1;
@@ -86,21 +108,36 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     }
     await connection.asPromise();
   };
+  const ttlIndex = options.ttlIndexes ?? true;
+  // Not detected from the server: see "Expired documents" in the README for why.
+  const sweeps = options.sweepIntervalMs !== false && (options.sweeper ?? !ttlIndex);
+  const logger = options.logger ?? consoleLogger;
   const retentionMs = options.violationRetentionMs;
   const names = options.collections ?? {};
-  const rateLimits = new MongoRateLimitStore(connection, { ...options.rateLimits, ...(names.rateLimits ? { collectionName: names.rateLimits } : {}) });
+  const rateLimits = new MongoRateLimitStore(connection, {
+    logger,
+    ...options.rateLimits,
+    ttlIndex,
+    ...(names.rateLimits ? { collectionName: names.rateLimits } : {}),
+  });
   const bans = new MongoBanStore(connection, {
+    ttlIndex,
     ...(names.bans ? { collectionName: names.bans } : {}),
     ...(retentionMs !== undefined ? { historyRetentionMs: retentionMs } : {}),
   });
   const violations = new MongoViolationStore(connection, {
+    ttlIndex,
     ...(names.violations ? { collectionName: names.violations } : {}),
     ...(retentionMs !== undefined ? { retentionMs } : {}),
   });
-  const accessList = new MongoAccessListStore(connection, names.accessList ? { collectionName: names.accessList } : {});
+  const accessList = new MongoAccessListStore(connection, { ttlIndex, ...(names.accessList ? { collectionName: names.accessList } : {}) });
   const sweeper = new MongoSweeper(
     { rateLimits, bans, violations, accessList },
-    { ...(options.sweepIntervalMs ? { intervalMs: options.sweepIntervalMs } : {}), ...(options.clock ? { clock: options.clock } : {}) },
+    {
+      ...(options.sweepIntervalMs ? { intervalMs: options.sweepIntervalMs } : {}),
+      ...(options.clock ? { clock: options.clock } : {}),
+      onError: (error) => logger.warn(`MongoSweeper: a sweep failed (the next one runs as planned): ${error instanceof Error ? error.message : String(error)}`),
+    },
   );
 
   return {
@@ -113,7 +150,7 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     async init() {
       await connect();
       await Promise.all([rateLimits.init(), bans.init(), violations.init(), accessList.init()]);
-      if (options.sweepIntervalMs !== false && !closed) sweeper.start();
+      if (sweeps && !closed) sweeper.start();
     },
     async close() {
       closed = true;

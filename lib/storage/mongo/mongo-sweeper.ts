@@ -31,7 +31,8 @@ export type SweepCounts<K extends string = string> = Record<K, number>;
  * access-list entries (and whatever another `SweepableStore` counts as expired). It does what TTL
  * indexes do on MongoDB, for servers that do not enforce TTL (the mongo-java-server stand-in accepts
  * and lists TTL indexes but never expires anything). Running it next to TTL indexes is harmless:
- * both delete the same records.
+ * both delete the same records. `mongoStorage()` starts it only with `sweeper: true` or
+ * `ttlIndexes: false`.
  *
  * Nothing depends on it for correctness: every read compares the stored expiry with the caller's
  * clock. The timer is unref'd, so it never keeps the process alive; sweeps never overlap.

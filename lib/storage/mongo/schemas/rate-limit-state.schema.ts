@@ -33,3 +33,6 @@ export class RateLimitState {
 }
 
 export const RateLimitStateSchema = SchemaFactory.createForClass(RateLimitState);
+
+/** Deletes a document once it expires, where the server enforces TTL (`MongoSweeper` elsewhere). */
+RateLimitStateSchema.index({ e: 1 }, { name: 'e_ttl', expireAfterSeconds: 0 });
