@@ -42,18 +42,6 @@ export {
 } from './events/rate-limit-events.js';
 export type { RateLimitModuleOptions, RateLimitModuleExtras, RateLimitViolation } from './rate-limit-options.interface.js';
 export type { RateLimitAdminOptions } from './admin/admin-options.interface.js';
-export type { AdminProblem } from './admin/admin-problem.js';
-export type {
-  AdminAccessEntryView,
-  AdminAccessList,
-  AdminBanPage,
-  AdminBanView,
-  AdminClientView,
-  AdminCounterView,
-  AdminLiftResult,
-  AdminViolationPage,
-  AdminViolationView,
-} from './admin/dto/views.dto.js';
 export type { RateLimitRule, ThrottleRule, ClientKeyResolver, StoreErrorPolicy } from './rate-limit-rule.interface.js';
 export type { RateLimitStore } from './storage/rate-limit-store.interface.js';
 export type { RampartStorage } from './storage/rampart-storage.interface.js';

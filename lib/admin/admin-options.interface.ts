@@ -28,3 +28,15 @@ export interface RateLimitAdminOptions {
    */
   guard?: Type<CanActivate>;
 }
+
+/**
+ * Options of `RateLimitAdminModule.forRoot` / the `useFactory` of `forRootAsync` (besides `path` and
+ * `guard`, which decide which routes exist and so are given outside the factory).
+ */
+export interface RateLimitAdminModuleOptions {
+  /**
+   * API keys of the admin API, sent as `Authorization: Bearer <key>`; at least 16 characters each.
+   * Accepted together with RateLimitModule's `adminApiKey`.
+   */
+  apiKey?: string | string[];
+}

@@ -25,20 +25,31 @@ export function sha256(text: string): Buffer {
  * Checks `adminApiKey` (a key, or several for rotation) and returns their SHA-256 digests.
  * Problems are appended to `problems`. The keys never appear in a message.
  */
-export function checkAdminApiKeys(value: unknown, problems: string[]): Buffer[] {
+export function checkAdminApiKeys(value: unknown, problems: string[], name = 'adminApiKey'): Buffer[] {
   if (value === undefined) return [];
   const keys = typeof value === 'string' ? [value] : value;
   if (!Array.isArray(keys) || keys.length === 0) {
-    problems.push(messages.badAdminApiKey(value));
+    problems.push(messages.badAdminApiKey(value, name));
     return [];
   }
   const digests: Buffer[] = [];
   keys.forEach((key: unknown, i) => {
-    const path = typeof value === 'string' ? 'adminApiKey' : `adminApiKey[${i}]`;
+    const path = typeof value === 'string' ? name : `${name}[${i}]`;
     if (typeof key !== 'string') problems.push(messages.badAdminApiKey(key, path));
     else if (key.length < MIN_ADMIN_API_KEY_LENGTH) problems.push(messages.adminApiKeyTooShort(path, key.length, MIN_ADMIN_API_KEY_LENGTH));
     else digests.push(sha256(key));
   });
+  return digests;
+}
+
+/**
+ * The digests of the admin module's own `apiKey`.
+ * @throws RateLimitConfigurationError listing every problem of the keys
+ */
+export function adminKeyDigests(apiKey: unknown): Buffer[] {
+  const problems: string[] = [];
+  const digests = checkAdminApiKeys(apiKey, problems, 'apiKey');
+  if (problems.length > 0) throw new RateLimitConfigurationError(problems);
   return digests;
 }
 

@@ -1,5 +1,7 @@
 /** Route prefix of the admin API when `admin.path` is not given. */
 export const DEFAULT_ADMIN_PATH = 'rate-limit';
+/** Injection token of RateLimitAdminModule's options (its `apiKey`). */
+export const RATE_LIMIT_ADMIN_OPTIONS = Symbol('nest-rampart:admin-options');
 /** Injection token of the checked admin settings. */
 export const ADMIN_SETTINGS = Symbol('nest-rampart:admin-settings');
 /** Injection token of the admin OpenAPI decoration (done once the swagger package is looked for). */

@@ -1,15 +1,16 @@
 import type { Provider, Type } from '@nestjs/common';
 import type { RateLimitConfig } from '../rate-limit.config.js';
 import { RATE_LIMIT_CONFIG } from '../rate-limit.constants.js';
-import { ADMIN_OPENAPI, ADMIN_SETTINGS } from './admin.constants.js';
+import { ADMIN_OPENAPI, ADMIN_SETTINGS, RATE_LIMIT_ADMIN_OPTIONS } from './admin.constants.js';
 import { createAdminController } from './admin.controller.js';
 import { applyOpenApi, loadSwagger } from './admin-openapi.js';
 import type { RateLimitAdminOptions } from './admin-options.interface.js';
 import { AdminService } from './admin.service.js';
-import { checkAdminExtras, resolveAdminSettings, type AdminSettings } from './admin-settings.js';
+import { adminKeyDigests, checkAdminExtras, resolveAdminSettings, type AdminSettings } from './admin-settings.js';
+import type { RateLimitAdminModuleOptions } from './admin-options.interface.js';
 
 /**
- * The controller and providers that mount the admin API in RateLimitModule (its `admin` extra).
+ * The controller and providers of RateLimitAdminModule (and so of RateLimitModule's `admin` extra).
  *
  * @throws RateLimitConfigurationError for a bad `admin.path` or `admin.guard`, at once; the lack of
  *   credentials is reported when the module starts (the API key may come from the async factory).
@@ -22,8 +23,9 @@ export function adminModuleParts(admin: RateLimitAdminOptions): { controllers: T
     providers: [
       {
         provide: ADMIN_SETTINGS,
-        inject: [RATE_LIMIT_CONFIG],
-        useFactory: (config: RateLimitConfig) => resolveAdminSettings(extras, config.adminApiKeyDigests),
+        inject: [RATE_LIMIT_CONFIG, RATE_LIMIT_ADMIN_OPTIONS],
+        useFactory: (config: RateLimitConfig, options: RateLimitAdminModuleOptions | undefined) =>
+          resolveAdminSettings(extras, [...(config.adminApiKeyDigests ?? []), ...adminKeyDigests(options?.apiKey)]),
       },
       {
         // Decorates the controller and DTOs for OpenAPI while the app is being built, before a

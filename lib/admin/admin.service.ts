@@ -57,7 +57,7 @@ export class AdminService {
     };
     let cursor = query.cursor;
     let page: Page<Ban>;
-    let items: Ban[] = [];
+    let items: Ban[];
     let pages = 0;
     // The stores filter by "in force" only; ended bans are picked out here, reading on until a page
     // yields some (or MAX_FILTERED_PAGES were read), so a page may hold fewer than `limit` items.

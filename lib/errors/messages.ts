@@ -135,6 +135,9 @@ function describe(value: unknown): string {
 
 // Admin API: configuration.
 
+export const adminNeedsGlobalModule = () =>
+  'admin needs RateLimitModule to be global (isGlobal: true, the default): the admin API finds RateLimitService through the global scope. Remove isGlobal: false, or leave admin out.';
+
 export const badAdminApiKey = (value: unknown, path = 'adminApiKey') =>
   `${path} must be a string of at least 16 characters, or a non-empty array of such strings (several keys allow rotation), got ${typeof value === 'string' ? 'a string' : describe(value)}.`;
 

@@ -45,6 +45,18 @@ describe('entry points', () => {
     expect(out).toBe('admitted limited');
   });
 
+  it('the main entry loads no admin controller, DTO, class-validator or class-transformer; nest-rampart/admin does', () => {
+    const refused = /^class-(validator|transformer)$|admin\.controller|\/dto\//;
+    const main = runRefusing(
+      refused,
+      `const { RateLimitModule, RateLimitGuard } = await import(${JSON.stringify(entry('index.js'))});
+       RateLimitModule.forRoot({ rules: [{ limit: 1, windowMs: 1000 }] });
+       console.log(typeof RateLimitGuard);`,
+    );
+    expect(main).toBe('function');
+    expect(runRefusing(refused, `await import(${JSON.stringify(entry('admin/index.js'))}); console.log('loaded');`)).toMatch(/^refused /);
+  });
+
   it('the refusing loader does refuse: the main entry needs Nest', () => {
     const out = runRefusing(/^@nestjs\//, `await import(${JSON.stringify(entry('index.js'))}); console.log('loaded');`);
     expect(out).toMatch(/^refused @nestjs\//);
