@@ -11,8 +11,8 @@ interface AnyRequest {
 }
 
 interface AnyResponse {
-  header?: (name: string, value: string) => unknown;
-  setHeader?: (name: string, value: string) => unknown;
+  header?: (name: string, value: string | number) => unknown;
+  setHeader?: (name: string, value: string | number) => unknown;
 }
 
 /** The address of the TCP peer (Express `req.socket`, Fastify `request.socket` or `request.raw.socket`). */
@@ -30,7 +30,7 @@ export function requestHeaders(request: unknown): Headers {
  * only convert the value to a string and look for Content-Type first), else through `header` (a
  * Fastify reply).
  */
-export function setHeader(response: unknown, name: string, value: string): void {
+export function setHeader(response: unknown, name: string, value: string | number): void {
   const res = response as AnyResponse;
   if (typeof res.setHeader === 'function') res.setHeader(name, value);
   else if (typeof res.header === 'function') res.header(name, value);

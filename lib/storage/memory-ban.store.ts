@@ -10,19 +10,16 @@ import {
   type PutCondition,
 } from './ban-store.interface.js';
 import {
-  checkBanFilter,
-  checkBanTarget,
   checkChangedSince,
   checkDurationOption,
-  checkNewBan,
   checkPageRequest,
-  checkPutCondition,
   checkSizeOption,
   checkTime,
   decodeCursor,
   DEFAULT_RETENTION_MS,
   encodeCursor,
 } from './store-input.js';
+import { checkBanFilter, checkBanTarget, checkNewBan, checkPutCondition } from './ban-input.js';
 
 /** Options of the in-memory ban store. */
 export interface MemoryBanStoreOptions {

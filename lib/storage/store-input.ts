@@ -9,10 +9,10 @@
 import ipaddr from 'ipaddr.js';
 
 import { days } from '../core/duration.js';
-import { formatAddress, parseBareAddress } from '../core/ip/client-address.js';
+import { formatAddress } from '../core/ip/client-address.js';
 import { parseIpRange } from '../core/ip/ip-range.js';
 import type { AccessListEntry, AccessListKind } from './access-list-store.interface.js';
-import type { BanFilter, BanKind, BanSource, BanTarget, NewBan, PageRequest, PutCondition } from './ban-store.interface.js';
+import type { BanKind, BanSource, PageRequest } from './ban-store.interface.js';
 import type { Violation, ViolationFilter } from './violation-store.interface.js';
 
 /** How long history (violations, lifted or expired bans, removed entries) is kept by default: 30 days. */
@@ -22,11 +22,11 @@ export const MAX_PAGE_LIMIT = 500;
 /** Largest `limit` of one `changedSince` call. */
 export const MAX_CHANGES_LIMIT = 10_000;
 
-const BAN_KINDS: readonly BanKind[] = ['temporary', 'permanent'];
-const BAN_SOURCES: readonly BanSource[] = ['auto', 'admin'];
+export const BAN_KINDS: readonly BanKind[] = ['temporary', 'permanent'];
+export const BAN_SOURCES: readonly BanSource[] = ['auto', 'admin'];
 const ACCESS_KINDS: readonly AccessListKind[] = ['allow', 'deny'];
 
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
   if (typeof value === 'number' || typeof value === 'boolean' || value === undefined || value === null) return String(value);
   return Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : typeof value;
@@ -36,46 +36,46 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function record(value: unknown, path: string): Record<string, unknown> {
+export function record(value: unknown, path: string): Record<string, unknown> {
   if (!isRecord(value)) throw new TypeError(`${path} must be an object, got ${describe(value)}.`);
   return value;
 }
 
-function string(value: unknown, path: string): string {
+export function string(value: unknown, path: string): string {
   if (typeof value !== 'string') throw new TypeError(`${path} must be a string, got ${describe(value)}.`);
   return value;
 }
 
-function nonEmptyString(value: unknown, path: string): string {
+export function nonEmptyString(value: unknown, path: string): string {
   if (typeof value !== 'string' || value.length === 0) {
     throw new TypeError(`${path} must be a non-empty string, got ${describe(value)}.`);
   }
   return value;
 }
 
-function optionalString(value: unknown, path: string): string | undefined {
+export function optionalString(value: unknown, path: string): string | undefined {
   return value === undefined ? undefined : string(value, path);
 }
 
-function finite(value: unknown, path: string): number {
+export function finite(value: unknown, path: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     throw new TypeError(`${path} must be a finite number (epoch ms), got ${describe(value)}.`);
   }
   return value;
 }
 
-function optionalFinite(value: unknown, path: string): number | undefined {
+export function optionalFinite(value: unknown, path: string): number | undefined {
   return value === undefined ? undefined : finite(value, path);
 }
 
-function count(value: unknown, path: string): number {
+export function count(value: unknown, path: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
     throw new TypeError(`${path} must be an integer of 0 or more, got ${describe(value)}.`);
   }
   return value;
 }
 
-function oneOf<T extends string>(value: unknown, allowed: readonly T[], path: string): T {
+export function oneOf<T extends string>(value: unknown, allowed: readonly T[], path: string): T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
     throw new TypeError(`${path} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}.`);
   }
@@ -143,91 +143,6 @@ export function canonicalCidr(value: unknown, path = 'cidr'): string {
     );
   }
   return `${written}/${prefix}`;
-}
-
-/** The stable id of a ban target (`key:<key>` or `cidr:<canonical cidr>`) and the target in canonical form. */
-export function checkBanTarget(value: unknown, path = 'target'): { id: string; target: BanTarget } {
-  const target = record(value, path);
-  const type = oneOf(target['type'], ['key', 'cidr'] as const, `${path}.type`);
-  if (type === 'key') {
-    const key = nonEmptyString(target['key'], `${path}.key`);
-    return { id: `key:${key}`, target: { type, key } };
-  }
-  const cidr = canonicalCidr(target['cidr'], `${path}.cidr`);
-  return { id: `cidr:${cidr}`, target: { type, cidr } };
-}
-
-export interface CheckedNewBan extends NewBan {
-  readonly id: string;
-}
-
-/** A ban to put, with its target canonical and its id. */
-export function checkNewBan(value: unknown): CheckedNewBan {
-  const ban = record(value, 'ban');
-  const { id, target } = checkBanTarget(ban['target'], 'ban.target');
-  const kind = oneOf(ban['kind'], BAN_KINDS, 'ban.kind');
-  const expiresAtMs = optionalFinite(ban['expiresAtMs'], 'ban.expiresAtMs');
-  if (kind === 'temporary' && expiresAtMs === undefined) {
-    throw new TypeError('ban.expiresAtMs is required for a temporary ban (epoch ms); use kind \'permanent\' for a ban without end.');
-  }
-  if (kind === 'permanent' && expiresAtMs !== undefined) {
-    throw new TypeError('ban.expiresAtMs must be absent for a permanent ban; use kind \'temporary\' for a ban with an end.');
-  }
-  return {
-    id,
-    target,
-    kind,
-    reason: string(ban['reason'], 'ban.reason'),
-    source: oneOf(ban['source'], BAN_SOURCES, 'ban.source'),
-    createdBy: nonEmptyString(ban['createdBy'], 'ban.createdBy'),
-    ...(expiresAtMs === undefined ? {} : { expiresAtMs }),
-    violationCount: count(ban['violationCount'], 'ban.violationCount'),
-  };
-}
-
-/** The precondition of a conditional ban `put`: `expectedVersion` null, or an integer of 0 or more. */
-export function checkPutCondition(value: unknown): PutCondition | undefined {
-  if (value === undefined) return undefined;
-  const condition = record(value, 'condition');
-  const expected = condition['expectedVersion'];
-  if (expected === null) return { expectedVersion: null };
-  if (typeof expected !== 'number' || !Number.isSafeInteger(expected) || expected < 0) {
-    throw new TypeError(`condition.expectedVersion must be null or an integer of 0 or more, got ${describe(expected)}.`);
-  }
-  return { expectedVersion: expected };
-}
-
-export interface CheckedBanFilter {
-  readonly kind?: BanKind;
-  readonly source?: BanSource;
-  /** Ids a `target` filter may match: the key's, and the CIDR's when the text is one. */
-  readonly ids?: readonly string[];
-  readonly activeAtMs?: number;
-}
-
-/** A ban filter: every field optional, each checked for its type. */
-export function checkBanFilter(value: unknown): CheckedBanFilter {
-  const filter: Partial<Record<keyof BanFilter, unknown>> = record(value ?? {}, 'filter');
-  const out: { -readonly [K in keyof CheckedBanFilter]: CheckedBanFilter[K] } = {};
-  if (filter.kind !== undefined) out.kind = oneOf(filter.kind, BAN_KINDS, 'filter.kind');
-  if (filter.source !== undefined) out.source = oneOf(filter.source, BAN_SOURCES, 'filter.source');
-  if (filter.activeAtMs !== undefined) out.activeAtMs = finite(filter.activeAtMs, 'filter.activeAtMs');
-  if (filter.target !== undefined) {
-    const text = string(filter.target, 'filter.target');
-    const ids = [`key:${text}`];
-    const cidr = tryCanonicalCidr(text);
-    if (cidr !== null) ids.push(`cidr:${cidr}`);
-    out.ids = ids;
-  }
-  return out;
-}
-
-function tryCanonicalCidr(text: string): string | null {
-  try {
-    return canonicalCidr(text);
-  } catch {
-    return null;
-  }
 }
 
 /** A page request: `limit` an integer from 1 to 500, `cursor` absent or a string. */

@@ -1,6 +1,14 @@
 import type { ExecutionContext, ModuleMetadata, Type } from '@nestjs/common';
-import type { ThrottlerStorage } from './throttler-storage.interface.js';
-import type { ThrottlerLimitDetail } from './throttler.guard.interface.js';
+import type { ThrottlerStorage, ThrottlerStorageRecord } from './throttler-storage.interface.js';
+
+/** What is known about a refused request, for `errorMessage` and `throwThrottlingException`. */
+export interface ThrottlerLimitDetail extends ThrottlerStorageRecord {
+  ttl: number;
+  limit: number;
+  key: string;
+  tracker: string;
+}
+
 
 /** A value, or a function of the execution context that returns it (possibly asynchronously). */
 export type Resolvable<T extends number | string | boolean> = T | ((context: ExecutionContext) => T | Promise<T>);

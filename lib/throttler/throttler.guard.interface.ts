@@ -4,15 +4,8 @@ import type {
   ThrottlerGetTrackerFunction,
   ThrottlerOptions,
 } from './throttler-module-options.interface.js';
-import type { ThrottlerStorageRecord } from './throttler-storage.interface.js';
 
-/** What is known about a refused request, for `errorMessage` and `throwThrottlingException`. */
-export interface ThrottlerLimitDetail extends ThrottlerStorageRecord {
-  ttl: number;
-  limit: number;
-  key: string;
-  tracker: string;
-}
+export type { ThrottlerLimitDetail } from './throttler-module-options.interface.js';
 
 /** One request checked against one throttler, as `handleRequest` receives it. */
 export interface ThrottlerRequest {

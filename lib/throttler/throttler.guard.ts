@@ -1,6 +1,7 @@
 import { Injectable, Logger, type CanActivate, type ExecutionContext, type OnModuleInit } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { createHash } from 'node:crypto';
+import { setHeader } from '../http-exchange.js';
 import { DEFAULT_IPV6_SUBNET_PREFIX, normalizeIp } from './ip.js';
 import type {
   Resolvable,
@@ -162,8 +163,7 @@ export class ThrottlerGuard implements CanActivate, OnModuleInit {
 
   /** Sets a header on an Express response, a Fastify reply or a Node response. */
   protected setResponseHeader(res: Record<string, any>, name: string, value: string | number): void {
-    if (typeof res.header === 'function') res.header(name, value);
-    else if (typeof res.setHeader === 'function') res.setHeader(name, value);
+    setHeader(res, name, value);
   }
 
   /** The request and response of an HTTP context; override it for WebSocket or GraphQL. */

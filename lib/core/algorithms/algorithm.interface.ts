@@ -56,10 +56,15 @@ export interface Algorithm<S = unknown> {
   expiresAtMs(state: S | undefined, rule: AlgorithmRule): number;
 }
 
+/** How many cost units a bucket algorithm (token bucket, GCRA) admits at once: `burst ?? limit`. */
+export function bucketCapacity(rule: Pick<AlgorithmRule, 'limit' | 'burst'>): number {
+  return rule.burst ?? rule.limit;
+}
+
 /**
  * Most cost units one request can be admitted with: `burst ?? limit` for the bucket algorithms
  * (token bucket, GCRA), `limit` for the window algorithms.
  */
 export function ruleCapacity(rule: Pick<AlgorithmRule, 'limit' | 'burst'> & { readonly algorithm: AlgorithmName }): number {
-  return rule.algorithm === 'token-bucket' || rule.algorithm === 'gcra' ? (rule.burst ?? rule.limit) : rule.limit;
+  return rule.algorithm === 'token-bucket' || rule.algorithm === 'gcra' ? bucketCapacity(rule) : rule.limit;
 }

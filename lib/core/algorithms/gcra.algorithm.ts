@@ -22,7 +22,7 @@
  * - A cost larger than the burst can never pass: it is denied with `retryAfterMs = resetAtMs - now`
  *   (the time until the client is idle; 0 when it already is).
  */
-import type { Algorithm, AlgorithmRule, Decision, Outcome } from './algorithm.interface.js';
+import { bucketCapacity, type Algorithm, type AlgorithmRule, type Decision, type Outcome } from './algorithm.interface.js';
 
 export interface GcraState {
   /** Theoretical arrival time, epoch ms (may be fractional). */
@@ -72,7 +72,7 @@ export interface GridRequest {
 /** The request on the grid; `undefined` when its cost exceeds the burst, so that it never fits. */
 export function gridRequest(rule: AlgorithmRule, nowMs: number, cost: number): GridRequest | undefined {
   const grid = gridOf(rule);
-  const tolerance = (rule.burst ?? rule.limit) * grid.interval;
+  const tolerance = bucketCapacity(rule) * grid.interval;
   const step = cost * grid.interval;
   if (step > tolerance) return undefined;
   const now = nowMs * grid.perMs;
@@ -118,7 +118,7 @@ function idleAtMs(state: GcraState | undefined, grid: Grid): number {
 function consume(state: GcraState | undefined, rule: AlgorithmRule, nowMs: number, cost: number): Outcome<GcraState> {
   const grid = gridOf(rule);
   const { interval } = grid;
-  const capacity = rule.burst ?? rule.limit;
+  const capacity = bucketCapacity(rule);
   const tolerance = capacity * interval; // how far ahead of now the TAT may be after admitting
   const tat = read(state, grid);
   const ahead = aheadAt(tat, grid, nowMs);

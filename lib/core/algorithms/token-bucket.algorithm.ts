@@ -21,7 +21,7 @@
  * - If the state was updated at a later time than `nowMs` (a writer whose clock runs ahead), the
  *   decision is taken at that later time, so a lagging clock never refills the bucket twice.
  */
-import type { Algorithm, AlgorithmRule, Decision, Outcome } from './algorithm.interface.js';
+import { bucketCapacity, type Algorithm, type AlgorithmRule, type Decision, type Outcome } from './algorithm.interface.js';
 import { gridOf } from './gcra.algorithm.js';
 
 export interface TokenBucketState {
@@ -39,7 +39,7 @@ interface Units {
 }
 
 function read(state: TokenBucketState | undefined, rule: AlgorithmRule, nowMs: number): Units {
-  const full = (rule.burst ?? rule.limit) * rule.windowMs;
+  const full = bucketCapacity(rule) * rule.windowMs;
   if (state === undefined) return { units: full, atMs: nowMs, full };
   const units = Math.min(full, Math.max(0, Math.round(state.tokens * rule.windowMs)));
   return { units, atMs: state.updatedAtMs, full };
@@ -62,7 +62,7 @@ function consume(
   cost: number,
 ): Outcome<TokenBucketState> {
   const { windowMs: w } = rule;
-  const capacity = rule.burst ?? rule.limit;
+  const capacity = bucketCapacity(rule);
   const bucket = read(state, rule, nowMs);
   const at = Math.max(nowMs, bucket.atMs);
   const available = unitsAt(bucket, rule, at);
@@ -99,7 +99,7 @@ function consume(
 export function tokenBucketStateOnGrid(tat: number, rule: AlgorithmRule, nowMs: number): TokenBucketState {
   const grid = gridOf(rule);
   const ahead = Math.max(0, tat - nowMs * grid.perMs);
-  return { tokens: ((rule.burst ?? rule.limit) * grid.interval - ahead) / grid.interval, updatedAtMs: nowMs };
+  return { tokens: (bucketCapacity(rule) * grid.interval - ahead) / grid.interval, updatedAtMs: nowMs };
 }
 
 export const tokenBucket: Algorithm<TokenBucketState> = {

@@ -2,18 +2,15 @@ import type { Connection, mongo } from 'mongoose';
 
 import type { Ban, BanFilter, BanStore, BanTarget, NewBan, Page, PageRequest, PutCondition } from '../ban-store.interface.js';
 import {
-  checkBanFilter,
-  checkBanTarget,
   checkChangedSince,
   checkDurationOption,
-  checkNewBan,
   checkPageRequest,
-  checkPutCondition,
   checkTime,
   decodeCursor,
   DEFAULT_RETENTION_MS,
   encodeCursor,
 } from '../store-input.js';
+import { checkBanFilter, checkBanTarget, checkNewBan, checkPutCondition } from '../ban-input.js';
 import { isDuplicateKey, MongoRecordStore, retryOnDuplicateKey, toDate } from './mongo-collection.js';
 import { BAN_COLLECTION, BanRecord, BanSchema } from './schemas/ban.schema.js';
 
