@@ -19,6 +19,12 @@ export default defineConfig(
     },
   },
   { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs' } },
+  {
+    // The Nest 11 consumer app is a CommonJS app on purpose: it proves the package loads through require().
+    files: ['test/package/consumers/**/*.js'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   { files: ['test/**'], languageOptions: { globals: globals.jest } },
   {
     // Drop-in compatibility: these signatures are @nestjs/throttler's (`req: Record<string, any>` and friends),

@@ -1,5 +1,5 @@
 import type { IPv4, IPv6 } from 'ipaddr.js';
-import { formatAddress, MAX_FORWARDED_HOPS, parseBareAddress, type ParsedAddress } from './client-address.js';
+import { formatAddress, MAX_FORWARDED_HOPS, type ParsedAddress } from './client-address.js';
 import { parseIpRange, type IpRange } from './ip-range.js';
 
 /** A header that carries the forwarded chain. */
