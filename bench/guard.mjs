@@ -93,9 +93,8 @@ const rampartGuard = (windowsMs) =>
     rampart.RateLimitGuard,
   );
 
-/** Rampart's engine without Nest, when the built package exports it. */
+/** Rampart's engine without Nest (`createRampart`, as `nest-rampart/engine` serves it). */
 async function rampartEngine() {
-  if (typeof rampart.createRampart !== 'function') return { unavailable: 'engine not built' };
   const engine = rampart.createRampart({ rules: [{ limit: NEVER_DENY, windowMs: WINDOWS_MS[1] }] });
   await engine.start();
   return { subject: engine, close: () => engine.stop() };
@@ -132,14 +131,27 @@ function compileLoop(decide, admitted) {
 const guardLoop = () => compileLoop('subject.canActivate(input)', 'decision === true');
 
 const CASES = [
-  { id: 'none', label: 'no guard (the loop alone)', inputs: 'contexts', setup: async () => ({ subject: null }), loop: compileLoop('true', 'decision === true') },
+  {
+    id: 'none',
+    label: 'no guard (the loop alone)',
+    inputs: 'contexts',
+    setup: async () => ({ subject: null }),
+    loop: compileLoop('true', 'decision === true'),
+  },
   { id: 'empty-guard', label: 'empty guard (returns true)', inputs: 'contexts', setup: async () => ({ subject: new EmptyGuard() }), loop: guardLoop() },
   { id: 'throttler', label: '@nestjs/throttler, 1 throttler', inputs: 'contexts', setup: () => throttlerGuard(WINDOWS_MS.slice(1, 2)), loop: guardLoop() },
   { id: 'throttler-3', label: '@nestjs/throttler, 3 throttlers', inputs: 'contexts', setup: () => throttlerGuard(WINDOWS_MS), loop: guardLoop() },
   { id: 'rampart', label: 'Rampart guard, memory store, 1 rule', inputs: 'contexts', setup: () => rampartGuard(WINDOWS_MS.slice(1, 2)), loop: guardLoop() },
   { id: 'rampart-3', label: 'Rampart guard, memory store, 3 rules', inputs: 'contexts', setup: () => rampartGuard(WINDOWS_MS), loop: guardLoop() },
   // Optional: reported as n/a (with the reason) when the built package has no engine or it fails to start.
-  { id: 'engine', label: 'Rampart engine, decide(), 1 rule', inputs: 'engineRequests', setup: rampartEngine, optional: true, loop: compileLoop('subject.decide(input)', "decision?.outcome === 'admitted'") },
+  {
+    id: 'engine',
+    label: 'Rampart engine, decide(), 1 rule',
+    inputs: 'engineRequests',
+    setup: rampartEngine,
+    optional: true,
+    loop: compileLoop('subject.decide(input)', "decision?.outcome === 'admitted'"),
+  },
 ].filter((spec) => (process.env.BENCH_GUARD_CASES ? process.env.BENCH_GUARD_CASES.split(',').includes(spec.id) : true));
 
 // ---- the clients --------------------------------------------------------------------------------
@@ -167,7 +179,8 @@ function prepareContexts() {
   });
 }
 
-const prepareEngineRequests = () => Array.from({ length: CLIENTS }, (_, i) => ({ target: ENGINE_TARGET, address: addressOf(i), protocol: 'http', method: 'GET' }));
+const prepareEngineRequests = () =>
+  Array.from({ length: CLIENTS }, (_, i) => ({ target: ENGINE_TARGET, address: addressOf(i), protocol: 'http', method: 'GET' }));
 
 // ---- main ---------------------------------------------------------------------------------------
 
@@ -230,7 +243,10 @@ function report(nsByRound, elapsedMs, load1) {
   const results = {};
   for (const spec of CASES) {
     const rounds = nsByRound[spec.id];
-    results[spec.id] = rounds.length === 0 ? { label: spec.label, nsPerDecision: null, unavailable: unavailable.get(spec.id) ?? 'not run' } : { label: spec.label, nsPerDecision: median(rounds), nsByRound: rounds };
+    results[spec.id] =
+      rounds.length === 0
+        ? { label: spec.label, nsPerDecision: null, unavailable: unavailable.get(spec.id) ?? 'not run' }
+        : { label: spec.label, nsPerDecision: median(rounds), nsByRound: rounds };
   }
   const base = results.none?.nsPerDecision ?? null;
   const added = (id) => (base === null || results[id]?.nsPerDecision == null ? null : results[id].nsPerDecision - base);
@@ -243,7 +259,9 @@ function report(nsByRound, elapsedMs, load1) {
   console.log(
     `\nGuard benchmark: canActivate on prepared execution contexts, in process; ${CLIENTS} clients × ${REQUESTS_PER_CLIENT} requests = ${DECISIONS.toLocaleString('en')} decisions per round, fresh stores each round; median of ${ROUNDS} round(s) after ${WARMUP_ROUNDS} warm-up round(s).`,
   );
-  console.log(`Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} CPUs, load average ${load1.toFixed(2)} at start; Node ${process.version}.`);
+  console.log(
+    `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} CPUs, load average ${load1.toFixed(2)} at start; Node ${process.version}.`,
+  );
   if (ROUNDS < 5) console.log(`!! Only ${ROUNDS} round(s): a smoke run, not a measurement.`);
   console.log("added ns: over no guard; added ÷ throttler's: over @nestjs/throttler's with 1 throttler.");
   const table = {};
@@ -268,7 +286,13 @@ function report(nsByRound, elapsedMs, load1) {
     rampartAddedVsEmptyGuardAdded: per(added('rampart'), added('empty-guard')),
   };
   const target = ratios.rampartAddedVsThrottlerAdded;
-  const targets = [{ target: "Rampart guard's added cost per decision <= 0.5x @nestjs/throttler's (1 rule)", value: round(target, 3), met: target === null ? null : target <= 0.5 }];
+  const targets = [
+    {
+      target: "Rampart guard's added cost per decision <= 0.5x @nestjs/throttler's (1 rule)",
+      value: round(target, 3),
+      met: target === null ? null : target <= 0.5,
+    },
+  ];
   console.log('\nRatios of added cost (ns per decision over no guard):');
   for (const [name, value] of Object.entries(ratios)) console.log(`  ${name}: ${value === null ? 'n/a' : round(value, 3)}`);
   console.log('Targets:');

@@ -101,7 +101,13 @@ async function caseImports() {
       };
     case 'rampart-memory':
       return {
-        imports: [RateLimitModule.forRoot({ rules: [{ limit: NEVER_DENY, windowMs: WINDOW_MS }], escalation: false, keyResolver: (c) => clientKey(c.switchToHttp().getRequest()) })],
+        imports: [
+          RateLimitModule.forRoot({
+            rules: [{ limit: NEVER_DENY, windowMs: WINDOW_MS }],
+            escalation: false,
+            keyResolver: (c) => clientKey(c.switchToHttp().getRequest()),
+          }),
+        ],
         providers: [],
       };
     case 'rlf-mongo':
@@ -184,7 +190,7 @@ const onCommandEnded = () => pendingCommands--;
 /** Resolves once nothing has been in progress for 100 ms in a row (at most 3 s). */
 async function quiescence() {
   let quietSince = Date.now();
-  for (const deadline = Date.now() + 3000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 3000; Date.now() < deadline;) {
     await new Promise((resolve) => setTimeout(resolve, 5));
     if (openRequests > 0 || pendingCommands > 0) quietSince = Date.now();
     else if (Date.now() - quietSince >= 100) return;

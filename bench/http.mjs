@@ -106,7 +106,11 @@ async function warmDatabase(url, dbName, seconds = 3) {
             { $setOnInsert: { key, expire }, $inc: { points: 1 } },
             { upsert: true, returnDocument: 'after' },
           );
-          await byId.findOneAndUpdate({ _id: key }, { $inc: { c1: 1 }, $max: { e: expire }, $setOnInsert: { b: 0 }, $unset: { c0: '' } }, { upsert: true, returnDocument: 'before' });
+          await byId.findOneAndUpdate(
+            { _id: key },
+            { $inc: { c1: 1 }, $max: { e: expire }, $setOnInsert: { b: 0 }, $unset: { c0: '' } },
+            { upsert: true, returnDocument: 'before' },
+          );
         }
       }),
     );
@@ -129,7 +133,9 @@ async function startServer(caseId, mongoUrl, runId) {
   const exited = once(child, 'exit');
   const ready = await Promise.race([
     nextMessage(child, 'ready'),
-    exited.then(([code]) => { throw new Error(`case server ${caseId} exited with code ${code} before it was ready`); }),
+    exited.then(([code]) => {
+      throw new Error(`case server ${caseId} exited with code ${code} before it was ready`);
+    }),
     new Promise((_, reject) => setTimeout(() => reject(new Error(`case server ${caseId} not ready within 30 s`)), 30_000).unref()),
   ]);
   return {
@@ -176,7 +182,9 @@ function load(port, durationS) {
     // Prebuilt requests, one per key of this connection: no per-request work in the load generator.
     setupClient(client) {
       const own = connection++ % CONNECTIONS;
-      client.setRequests(Array.from({ length: KEYS_PER_CONNECTION }, (_, slot) => ({ method: 'GET', path: '/', headers: { [CLIENT_HEADER]: keyOf(own, slot) } })));
+      client.setRequests(
+        Array.from({ length: KEYS_PER_CONNECTION }, (_, slot) => ({ method: 'GET', path: '/', headers: { [CLIENT_HEADER]: keyOf(own, slot) } })),
+      );
     },
   });
 }
@@ -211,7 +219,13 @@ function countInstructions(pid) {
     async stop() {
       perf.kill('SIGINT');
       await exited;
-      const count = (event) => Number(text.split('\n').find((line) => line.includes(event))?.split(',')[0]);
+      const count = (event) =>
+        Number(
+          text
+            .split('\n')
+            .find((line) => line.includes(event))
+            ?.split(',')[0],
+        );
       const user = count('instructions:u');
       const kernel = count('instructions:k');
       const cycles = count('cycles');
@@ -270,7 +284,10 @@ async function runCase(spec, mongo, runId, track) {
     if (appInstructions) row.appKiloInstructionsPerRequest = perRequest(appInstructions);
     if (appInstructions?.cycles) row.appKiloCyclesPerRequest = round(appInstructions.cycles / 1000 / Math.max(1, result.requests.total), 1);
     if (dbInstructions) row.dbKiloInstructionsPerRequest = perRequest(dbInstructions);
-    if (appInstructions) process.stderr.write(`bench:   ${row.reqPerSec} req/s; app ${row.appKiloInstructionsPerRequest} k instructions/request, ${row.appKiloCyclesPerRequest} k cycles/request${dbInstructions ? `, database ${row.dbKiloInstructionsPerRequest}` : ''}\n`);
+    if (appInstructions)
+      process.stderr.write(
+        `bench:   ${row.reqPerSec} req/s; app ${row.appKiloInstructionsPerRequest} k instructions/request, ${row.appKiloCyclesPerRequest} k cycles/request${dbInstructions ? `, database ${row.dbKiloInstructionsPerRequest}` : ''}\n`,
+      );
     if (spec.mongo) {
       row.serverRequests = counts.requests;
       row.dbCommands = counts.commands;
@@ -386,10 +403,14 @@ async function main() {
 }
 
 function report(results, mongo, mongoNote, elapsedMs, load1) {
-  console.log(`\nHTTP benchmark: GET / on Nest (Express), ${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s measured per case, each case in a fresh process; ${ROUNDS} round(s).`);
+  console.log(
+    `\nHTTP benchmark: GET / on Nest (Express), ${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s measured per case, each case in a fresh process; ${ROUNDS} round(s).`,
+  );
   console.log(`Each figure is the median over the rounds, except 2xx, non-2xx, errors and database commands per request: totals over every round.`);
   if (ROUNDS < MIN_ROUNDS) console.log(`!! Only ${ROUNDS} round(s), fewer than ${MIN_ROUNDS}: a smoke run, not a measurement.`);
-  console.log(`Clients: ${KEYING}. Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} CPUs, ${Math.round(totalmem() / 2 ** 30)} GiB, load average ${load1.toFixed(2)} at start; Node ${process.version}. Load generator, app and database share the machine.`);
+  console.log(
+    `Clients: ${KEYING}. Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} CPUs, ${Math.round(totalmem() / 2 ** 30)} GiB, load average ${load1.toFixed(2)} at start; Node ${process.version}. Load generator, app and database share the machine.`,
+  );
   console.log(mongo ? `MongoDB: ${mongo.description}` : `!! ${mongoNote}`);
 
   const table = {};
@@ -427,7 +448,11 @@ function report(results, mongo, mongoNote, elapsedMs, load1) {
   const targets = [
     { target: 'Rampart memory >= 0.95x no limiter (req/s)', value: ratios.rampartMemoryVsNoLimiter, met: atLeast(ratios.rampartMemoryVsNoLimiter, 0.95) },
     { target: 'Rampart memory >= 1.1x @nestjs/throttler (req/s)', value: ratios.rampartMemoryVsThrottler, met: atLeast(ratios.rampartMemoryVsThrottler, 1.1) },
-    { target: 'Rampart Mongo >= 1.5x rate-limiter-flexible Mongo (req/s)', value: ratios.rampartMongoVsRateLimiterFlexibleMongo, met: atLeast(ratios.rampartMongoVsRateLimiterFlexibleMongo, 1.5) },
+    {
+      target: 'Rampart Mongo >= 1.5x rate-limiter-flexible Mongo (req/s)',
+      value: ratios.rampartMongoVsRateLimiterFlexibleMongo,
+      met: atLeast(ratios.rampartMongoVsRateLimiterFlexibleMongo, 1.5),
+    },
     {
       target: 'Rampart Mongo: 1 database command per allowed decision',
       value: allowed?.decisionCommandsPerRequest ?? null,
@@ -449,7 +474,10 @@ function report(results, mongo, mongoNote, elapsedMs, load1) {
     console.log(`  [${t.met === null ? 'n/a' : t.met ? 'MET' : 'NOT MET'}] ${t.target} (measured ${t.value ?? 'n/a'}${total})`);
   }
   for (const row of Object.values(results)) {
-    if (row.commandsBy) console.log(`  ${row.label}: ${row.serverRequests} requests in the windows of ${ROUNDS} round(s) (statuses ${JSON.stringify(row.serverStatuses)}), commands ${JSON.stringify(row.commandsBy)}`);
+    if (row.commandsBy)
+      console.log(
+        `  ${row.label}: ${row.serverRequests} requests in the windows of ${ROUNDS} round(s) (statuses ${JSON.stringify(row.serverStatuses)}), commands ${JSON.stringify(row.commandsBy)}`,
+      );
   }
 
   console.log(

@@ -71,7 +71,9 @@ for (const maxKeys of [undefined, clients]) {
   });
 }
 console.log(`\nHeap held by the memory store after ${clients.toLocaleString('en')} distinct clients (one request each, sliding window):`);
-console.table(runs.map(({ heapMiBAfter, ...row }) => ({ ...row, ...Object.fromEntries(Object.entries(heapMiBAfter).map(([n, v]) => [`MiB @${Number(n) / 1000}k`, v])) })));
+console.table(
+  runs.map(({ heapMiBAfter, ...row }) => ({ ...row, ...Object.fromEntries(Object.entries(heapMiBAfter).map(([n, v]) => [`MiB @${Number(n) / 1000}k`, v])) })),
+);
 const bounded = runs[0];
 const growthAfterCap = bounded.heapMiBAfter[clients] - bounded.heapMiBAfter[100_000];
 const isBounded = bounded.keysHeld <= 100_000 && growthAfterCap < 0.1 * bounded.heapMiBAfter[100_000] + 1;

@@ -17,15 +17,7 @@ export type { RampartOptions } from './engine/rampart-options.interface.js';
 export type { RampartRequest, StoreKeyHook } from './engine/rampart-request.js';
 export type { TargetRule, TargetRules } from './engine/target-rules.js';
 export { RateLimitHeaders, type HeaderSetter } from './engine/rate-limit-headers.js';
-export type {
-  Verdict,
-  AdmittedVerdict,
-  LimitedVerdict,
-  BlockedVerdict,
-  BannedVerdict,
-  UnavailableVerdict,
-  RuleResult,
-} from './engine/verdict.js';
+export type { Verdict, AdmittedVerdict, LimitedVerdict, BlockedVerdict, BannedVerdict, UnavailableVerdict, RuleResult } from './engine/verdict.js';
 export type { RampartLogger } from './core/logger.js';
 export { DEFAULT_ESCALATION_POLICY, decideEscalation, type EscalationPolicy, type EscalationDecision, type EscalationInput } from './core/escalation.js';
 export {

@@ -67,7 +67,15 @@ export class RateLimitGuard implements CanActivate {
     const address = this.getClientAddress(request);
     const identity = this.getTracker(context, request, address);
     const decide = (id: string) => {
-      const verdict = this.rampart.engine.decide({ target: rules, address, identity: id, method: request.method ?? 'GET', protocol: 'http', context, storeKey: this.storeKey });
+      const verdict = this.rampart.engine.decide({
+        target: rules,
+        address,
+        identity: id,
+        method: request.method ?? 'GET',
+        protocol: 'http',
+        context,
+        storeKey: this.storeKey,
+      });
       return isThenable(verdict) ? Promise.resolve(verdict).then((v) => this.answer(context, v)) : this.answer(context, verdict);
     };
     return isThenable(identity) ? Promise.resolve(identity).then(decide) : decide(identity);
@@ -80,7 +88,10 @@ export class RateLimitGuard implements CanActivate {
       case 'admitted':
         return true;
       case 'limited': {
-        const { targetRule: { rule }, result } = verdict.rule;
+        const {
+          targetRule: { rule },
+          result,
+        } = verdict.rule;
         return this.throwRateLimitException(context, {
           rule: rule.name,
           limit: result.limit,

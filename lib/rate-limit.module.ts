@@ -44,15 +44,6 @@ import { RouteRulesResolver } from './route-rules.resolver.js';
     RateLimitLifecycle,
     RateLimitGuard,
   ],
-  exports: [
-    RATE_LIMIT_OPTIONS,
-    RATE_LIMIT_CONFIG,
-    RATE_LIMIT_STORE,
-    RATE_LIMIT_STORAGE,
-    RouteRulesResolver,
-    Rampart,
-    RateLimitService,
-    RateLimitGuard,
-  ],
+  exports: [RATE_LIMIT_OPTIONS, RATE_LIMIT_CONFIG, RATE_LIMIT_STORE, RATE_LIMIT_STORAGE, RouteRulesResolver, Rampart, RateLimitService, RateLimitGuard],
 })
 export class RateLimitModule extends ConfigurableModuleClass {}

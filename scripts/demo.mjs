@@ -94,7 +94,13 @@ function cell(text, { width, align }) {
 }
 
 function row(cells) {
-  console.log('  ' + cells.map((text, i) => cell(text, COLUMNS[i])).join('  ').trimEnd());
+  console.log(
+    '  ' +
+      cells
+        .map((text, i) => cell(text, COLUMNS[i]))
+        .join('  ')
+        .trimEnd(),
+  );
 }
 
 function heading(number, title, { table = true } = {}) {
@@ -343,8 +349,10 @@ async function main() {
   const startedAt = Date.now();
   console.log(
     bold('nest-rampart demo') +
-      dim(`: the sample app on a free port, login window shortened to ${LOGIN_WINDOW_MS / 1000} s, ` +
-        `blocks to ${BLOCK_MS / 1000} s, permanent ban after ${BAN_AFTER} violations`),
+      dim(
+        `: the sample app on a free port, login window shortened to ${LOGIN_WINDOW_MS / 1000} s, ` +
+          `blocks to ${BLOCK_MS / 1000} s, permanent ban after ${BAN_AFTER} violations`,
+      ),
   );
   let watchdog;
   let storage;
@@ -556,7 +564,10 @@ async function main() {
       note(`ban: ${b.key ?? b.cidr}  ${b.kind} (${b.source}), ${b.active ? 'in force' : 'not in force'} ${until}; block count ${b.blockCount}; ${b.reason}`);
     }
     const record = listed.json.items.find((b) => b.key === OFFENDER);
-    expect(record?.kind === 'permanent' && record.active, `the bans listed hold no permanent ban in force for ${OFFENDER}: ${JSON.stringify(listed.json.items)}`);
+    expect(
+      record?.kind === 'permanent' && record.active,
+      `the bans listed hold no permanent ban in force for ${OFFENDER}: ${JSON.stringify(listed.json.items)}`,
+    );
     const liftPath = `/rate-limit/bans?key=${encodeURIComponent(OFFENDER)}&clearHistory=true`;
     note(`DELETE ${liftPath}`);
     const lift = await send('DELETE', liftPath, { auth: ADMIN_KEY, label: 'DELETE /rate-limit/bans' });
@@ -578,7 +589,7 @@ async function main() {
     return 0;
   } catch (error) {
     if (interrupted) return 130;
-    const message = error instanceof DemoFailure ? error.message : error?.stack ?? String(error);
+    const message = error instanceof DemoFailure ? error.message : (error?.stack ?? String(error));
     console.error(`\n${red('✘ demo failed:')} ${message}`);
     if (storage?.log) console.error(dim(`(the database server's log: ${storage.log})`));
     return 1;

@@ -79,7 +79,11 @@ const CHECKS = [
  * checks still run). Every other operation keeps it.
  */
 const POSITIVE_DATA_EXCEPTIONS = [
-  ['GET', '/bans', '`key` and `cidr` are exclusive (parameters cannot exclude each other); `cidr` must not have host bits set (203.0.113.7/24); `cursor` is an opaque token only the server mints'],
+  [
+    'GET',
+    '/bans',
+    '`key` and `cidr` are exclusive (parameters cannot exclude each other); `cidr` must not have host bits set (203.0.113.7/24); `cursor` is an opaque token only the server mints',
+  ],
   ['POST', '/bans', 'exactly one of `key` and `cidr`; `durationMs` required for temporary bans and refused for permanent ones; `cidr` without host bits'],
   ['DELETE', '/bans', 'exactly one of the optional `key` and `cidr` parameters; `cidr` without host bits'],
   ['GET', '/violations', '`from` must be earlier than `to`; `cursor` is an opaque token only the server mints'],
@@ -113,7 +117,10 @@ function positiveInteger(name, fallback) {
 }
 
 /** Never print the admin key or MongoDB credentials. */
-const redact = (text) => String(text).replaceAll(ADMIN_KEY, '<admin key>').replace(/\/\/[^@/\s]*@/g, '//***@');
+const redact = (text) =>
+  String(text)
+    .replaceAll(ADMIN_KEY, '<admin key>')
+    .replace(/\/\/[^@/\s]*@/g, '//***@');
 
 // ---------------------------------------------------------------------------------------------
 // Schemathesis in a venv
@@ -268,7 +275,8 @@ async function checkUnauthenticated(baseUrl) {
       const where = `${method} ${path} (${label})`;
       if (response.status !== 401) problems.push(`${where}: ${response.status} instead of 401: ${text.slice(0, 200)}`);
       else if (!/^Bearer\b/.test(response.headers.get('www-authenticate') ?? '')) problems.push(`${where}: 401 without WWW-Authenticate: Bearer`);
-      else if (!(response.headers.get('content-type') ?? '').includes('json')) problems.push(`${where}: 401 with content type ${response.headers.get('content-type')}`);
+      else if (!(response.headers.get('content-type') ?? '').includes('json'))
+        problems.push(`${where}: 401 with content type ${response.headers.get('content-type')}`);
     }
   }
   return { operations: operations.length, requests, problems };
@@ -327,7 +335,14 @@ async function runSchemathesis(baseUrl, label) {
     'false',
     ...(useColor ? [] : ['--no-color']),
   ];
-  log(dim(`$ ${[SCHEMATHESIS, ...args].map((arg) => (/[\s"'$^|()]/.test(arg) ? `'${arg}'` : arg)).join(' ').replace(ADMIN_KEY, '<admin key>')}`));
+  log(
+    dim(
+      `$ ${[SCHEMATHESIS, ...args]
+        .map((arg) => (/[\s"'$^|()]/.test(arg) ? `'${arg}'` : arg))
+        .join(' ')
+        .replace(ADMIN_KEY, '<admin key>')}`,
+    ),
+  );
   const child = spawn(SCHEMATHESIS, args, { cwd: WORK_DIR, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
   let output = '';
   child.stdout.on('data', (chunk) => {
@@ -435,14 +450,19 @@ async function main() {
       log(`app at ${app.baseUrl}, document at ${app.baseUrl}${DOCUMENT_PATH}`);
       const auth = await checkUnauthenticated(app.baseUrl);
       for (const problem of auth.problems) log(red(`  unauthenticated: ${problem}`));
-      log(`unauthenticated requests: ${auth.requests} to ${auth.operations} operations, ${auth.problems.length === 0 ? green('all refused with 401') : red(`${auth.problems.length} not refused properly`)}`);
+      log(
+        `unauthenticated requests: ${auth.requests} to ${auth.operations} operations, ${auth.problems.length === 0 ? green('all refused with 401') : red(`${auth.problems.length} not refused properly`)}`,
+      );
       const schemathesis = await runSchemathesis(app.baseUrl, storage.label);
       result = { label: storage.label, auth, schemathesis };
     } finally {
       await app.stop();
       if (storage.env.MONGO_DB) await dropDatabase(mongoUrl, storage.env.MONGO_DB);
     }
-    const serverErrors = app.output().split('\n').filter((line) => /\bERROR\b/.test(line));
+    const serverErrors = app
+      .output()
+      .split('\n')
+      .filter((line) => /\bERROR\b/.test(line));
     if (serverErrors.length > 0) log(red(`the app logged errors:\n  ${serverErrors.slice(0, 20).join('\n  ')}`));
     results.push(result);
   }
@@ -454,9 +474,14 @@ async function main() {
     const { numbers, code } = schemathesis;
     const ok = code === 0 && auth.problems.length === 0;
     failed ||= !ok;
-    const junit = numbers.junit?.tests !== undefined ? `; JUnit: ${numbers.junit.tests} tests, ${numbers.junit.failures} failed, ${numbers.junit.errors} errors, ${numbers.junit.skipped} skipped` : '';
-    log(`${ok ? green('PASS') : red('FAIL')} ${label}: unauthenticated ${auth.requests - auth.problems.length}/${auth.requests} refused; ` +
-      `operations ${numbers.tested ?? '?'} tested (${numbers.selected ?? '?'} selected); test cases ${numbers.testCases ?? '?'}; ${numbers.result ?? `exit code ${code}`}${junit}`);
+    const junit =
+      numbers.junit?.tests !== undefined
+        ? `; JUnit: ${numbers.junit.tests} tests, ${numbers.junit.failures} failed, ${numbers.junit.errors} errors, ${numbers.junit.skipped} skipped`
+        : '';
+    log(
+      `${ok ? green('PASS') : red('FAIL')} ${label}: unauthenticated ${auth.requests - auth.problems.length}/${auth.requests} refused; ` +
+        `operations ${numbers.tested ?? '?'} tested (${numbers.selected ?? '?'} selected); test cases ${numbers.testCases ?? '?'}; ${numbers.result ?? `exit code ${code}`}${junit}`,
+    );
   }
   if (failed) log(red(`replay with SCHEMATHESIS_SEED=${SEED}; reports in ${WORK_DIR}`));
   return failed ? 1 : 0;

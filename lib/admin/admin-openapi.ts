@@ -85,7 +85,8 @@ export async function loadSwagger(): Promise<SwaggerDecorators | null> {
     const names: (keyof SwaggerDecorators)[] = ['ApiProperty', 'ApiOperation', 'ApiResponse', 'ApiTags', 'ApiBearerAuth', 'ApiExtraModels', 'getSchemaPath'];
     return names.every((name) => typeof swagger[name] === 'function') ? (swagger as SwaggerDecorators) : null;
   } catch (error) {
-    if (!isModuleNotFound(error)) new Logger('RateLimit').warn(`@nestjs/swagger could not be loaded (${String(error)}); the admin API is not described in OpenAPI documents.`);
+    if (!isModuleNotFound(error))
+      new Logger('RateLimit').warn(`@nestjs/swagger could not be loaded (${String(error)}); the admin API is not described in OpenAPI documents.`);
     return null;
   }
 }

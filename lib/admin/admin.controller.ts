@@ -74,7 +74,8 @@ export function createAdminController(path: string): Type<unknown> {
 
     @AdminOperation({
       summary: 'Ban a client key or an address range',
-      description: 'Permanent (403 until lifted) or temporary (429 with Retry-After until it ends). Replaces a ban of the same target. Enforced on this instance at once, on the others within banSyncIntervalMs.',
+      description:
+        'Permanent (403 until lifted) or temporary (429 with Retry-After until it ends). Replaces a ban of the same target. Enforced on this instance at once, on the others within banSyncIntervalMs.',
       responses: [{ status: 201, description: 'The ban as stored.', type: AdminBanView }, ...bodyErrors()],
     })
     @Post('bans')
@@ -85,7 +86,7 @@ export function createAdminController(path: string): Type<unknown> {
 
     @AdminOperation({
       summary: 'Lift a ban',
-      description: 'Lifts the ban of a key or range; with clearHistory=true also forgets the key\'s violations and block count.',
+      description: "Lifts the ban of a key or range; with clearHistory=true also forgets the key's violations and block count.",
       responses: [{ status: 200, description: 'The lifted ban.', type: AdminLiftResult }, ...errors(400, 404)],
     })
     @Delete('bans')
@@ -97,12 +98,12 @@ export function createAdminController(path: string): Type<unknown> {
       summary: 'Status of one client',
       description: 'What the guard answers the client now, its ban record, recent violations and live counters.',
       responses: [
-        { status: 200, description: 'The client\'s status.', type: AdminClientView },
+        { status: 200, description: "The client's status.", type: AdminClientView },
         ...errors(400),
         {
           status: 414,
           description:
-            'Fastify only: a key longer than the router\'s maxParamLength (100 characters by default), refused by Fastify itself; ' +
+            "Fastify only: a key longer than the router's maxParamLength (100 characters by default), refused by Fastify itself; " +
             'new FastifyAdapter({ maxParamLength: 128 }) admits every client key.',
           type: AdminAppErrorView,
         },

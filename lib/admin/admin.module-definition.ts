@@ -11,7 +11,10 @@ export const {
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createRateLimitAdminOptions')
   .setExtras<RateLimitAdminOptions>({ path: undefined, guard: undefined }, (definition, extras) => {
-    const parts = adminModuleParts({ ...(extras.path !== undefined ? { path: extras.path } : {}), ...(extras.guard !== undefined ? { guard: extras.guard } : {}) });
+    const parts = adminModuleParts({
+      ...(extras.path !== undefined ? { path: extras.path } : {}),
+      ...(extras.guard !== undefined ? { guard: extras.guard } : {}),
+    });
     return {
       ...definition,
       controllers: [...(definition.controllers ?? []), ...parts.controllers],

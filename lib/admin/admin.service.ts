@@ -91,10 +91,7 @@ export class AdminService {
   async client(key: string): Promise<AdminClientView> {
     const parsed = parseBareAddress(key);
     const status = await this.protection.status(key, parsed === null ? null : formatAddress(parsed));
-    const [latest, counters] = await Promise.all([
-      this.protection.listViolations({ key }, { limit: LATEST_VIOLATIONS }),
-      this.counters(key),
-    ]);
+    const [latest, counters] = await Promise.all([this.protection.listViolations({ key }, { limit: LATEST_VIOLATIONS }), this.counters(key)]);
     const nowMs = this.now();
     const { verdict } = status;
     return {

@@ -62,10 +62,7 @@ export interface EscalationInput {
   readonly previousBlocks: number;
 }
 
-export type EscalationDecision =
-  | { readonly action: 'none' }
-  | { readonly action: 'block'; readonly durationMs: number }
-  | { readonly action: 'ban' };
+export type EscalationDecision = { readonly action: 'none' } | { readonly action: 'block'; readonly durationMs: number } | { readonly action: 'ban' };
 
 const NONE: EscalationDecision = Object.freeze({ action: 'none' });
 const BAN: EscalationDecision = Object.freeze({ action: 'ban' });

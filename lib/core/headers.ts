@@ -53,11 +53,7 @@ export function formatRateLimit(items: readonly HeaderItem[], nowMs: number): st
 export function mostRestrictive<T extends HeaderItem>(items: readonly T[]): T | undefined {
   let chosen: T | undefined;
   for (const item of items) {
-    if (
-      chosen === undefined ||
-      item.remaining < chosen.remaining ||
-      (item.remaining === chosen.remaining && item.resetAtMs > chosen.resetAtMs)
-    ) {
+    if (chosen === undefined || item.remaining < chosen.remaining || (item.remaining === chosen.remaining && item.resetAtMs > chosen.resetAtMs)) {
       chosen = item;
     }
   }

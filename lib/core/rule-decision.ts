@@ -41,12 +41,7 @@ export interface RuleOutcome {
  * Decides one request for one rule: a running block answers first, then the algorithm; a denial
  * starts a block when the rule has one. Pure: the clock is the `nowMs` argument.
  */
-export function decideRule(
-  state: RuleState | undefined,
-  rule: StoreRule,
-  nowMs: number,
-  cost: number,
-): RuleOutcome {
+export function decideRule(state: RuleState | undefined, rule: StoreRule, nowMs: number, cost: number): RuleOutcome {
   const algorithm = getAlgorithm(rule.algorithm);
   const blockedUntilMs = state?.blockedUntilMs;
   if (state && blockedUntilMs !== undefined && blockedUntilMs > nowMs) {

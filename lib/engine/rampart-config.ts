@@ -116,7 +116,10 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
   if (missing.length > 0) problems.push(messages.badStorage(options.storage, missing));
   const store = options.store ?? storage?.rateLimits;
   const candidate = (store ?? {}) as Partial<RateLimitStore>;
-  if (options.store !== undefined && (typeof candidate.consume !== 'function' || typeof candidate.get !== 'function' || typeof candidate.reset !== 'function')) {
+  if (
+    options.store !== undefined &&
+    (typeof candidate.consume !== 'function' || typeof candidate.get !== 'function' || typeof candidate.reset !== 'function')
+  ) {
     problems.push(messages.badStore(options.store));
   }
   const { trust, problems: trustProblems } = compileTrustProxy(options.trustProxy);

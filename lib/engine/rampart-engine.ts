@@ -12,7 +12,7 @@ import { identityText, requestCost, type RampartRequest, type StoreKeyHook } fro
 import { ruleEscalation } from './rule-resolution.js';
 import type { StoreKeys } from './store-keys.js';
 import { targetRules, type TargetRule, type TargetRules } from './target-rules.js';
-import type { RuleResult, Verdict } from './verdict.js';
+import { refusal, ruleResult, type RuleResult, type Verdict } from './verdict.js';
 
 /** Peers whose parsed address is remembered, and targets whose rules are (each emptied when full). */
 const CACHE_SIZE = 10_000;
@@ -219,7 +219,12 @@ export class RampartEngine<C = unknown> {
   }
 
   /** A rule denied: the violation is recorded (it may escalate), and the verdict says what followed. */
-  private async violation(decision: Decision<C>, results: readonly RuleResult<C>[], violated: RuleResult<C>, complete: TargetRules<C> | undefined): Promise<Verdict<C>> {
+  private async violation(
+    decision: Decision<C>,
+    results: readonly RuleResult<C>[],
+    violated: RuleResult<C>,
+    complete: TargetRules<C> | undefined,
+  ): Promise<Verdict<C>> {
     const outcome = await this.recordViolations(decision, results);
     const { nowMs } = decision;
     const base = complete ? { results, complete, nowMs } : { results, nowMs };
@@ -267,23 +272,4 @@ function fixedCost<C>(decision: Decision<C>, targetRule: TargetRule<C>): number 
   const { cost } = decision.request;
   const { rule } = targetRule;
   return cost === undefined ? (rule.cost as number) : requestCost(cost, ruleCapacity(rule.storeRule));
-}
-
-function ruleResult<C>(targetRule: TargetRule<C>, clientKey: string, cost: number, result: Exclude<Counted, 'allow' | 'deny'>): RuleResult<C> {
-  const { rule } = targetRule;
-  return { targetRule, clientKey, cost, result, name: rule.name, limit: result.limit, windowMs: rule.windowMs, remaining: result.remaining, resetAtMs: result.resetAtMs };
-}
-
-/** The verdict of a client the lists or bans refuse before any rule. */
-function refusal<C>(known: ProtectionVerdict, nowMs: number, results: readonly RuleResult<C>[]): Verdict<C> {
-  switch (known.status) {
-    case 'blocked':
-      return { outcome: 'blocked', ban: known.ban, untilMs: known.untilMs, retryAfterMs: known.untilMs - nowMs, results, nowMs };
-    case 'banned':
-      return { outcome: 'banned', reason: 'banned', results, nowMs };
-    case 'deny-listed':
-      return { outcome: 'banned', reason: 'deny-listed', results, nowMs };
-    default:
-      throw new Error(`Unexpected protection verdict ${known.status}`);
-  }
 }

@@ -45,7 +45,16 @@ export class Rampart<C = unknown> {
     const bounded = <T>(call: () => Promise<T>) => withTimeout(call, stepTimeoutMs);
     this.bans = new BanSync(storage, clock, bounded);
     const writer = new ViolationWriter(storage.violations, this.health, logger, bounded);
-    this.escalator = new Escalator({ storage, bans: this.bans, writer, health: this.health, events: this.events, logger, bounded, requestTimeoutMs: storeTimeoutMs });
+    this.escalator = new Escalator({
+      storage,
+      bans: this.bans,
+      writer,
+      health: this.health,
+      events: this.events,
+      logger,
+      bounded,
+      requestTimeoutMs: storeTimeoutMs,
+    });
     const gateway = new StoreGateway(store, this.health, config);
     this.engine = new RampartEngine(config, { keys: new StoreKeys(config.ipv6PrefixLength), bans: this.bans, gateway, escalator: this.escalator });
     this.service = new RateLimitService({

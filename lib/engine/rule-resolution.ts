@@ -153,4 +153,3 @@ export function checkUniqueNames(rules: readonly { name?: string }[], path: stri
     seen.add(name);
   }
 }
-

@@ -1,6 +1,7 @@
 import type { HeaderItem } from '../core/headers.js';
 import type { ConsumeResult } from '../core/rule-decision.js';
 import type { Ban } from '../storage/ban-store.interface.js';
+import type { ProtectionVerdict } from '../protection/protection-verdict.js';
 import type { TargetRule, TargetRules } from './target-rules.js';
 
 /** One rule's answer for one request. */
@@ -62,4 +63,34 @@ export function retryAfterSeconds(verdict: Verdict<never>): number | undefined {
   return verdict.outcome === 'limited' || verdict.outcome === 'blocked' || verdict.outcome === 'unavailable'
     ? Math.max(1, Math.ceil(verdict.retryAfterMs / 1000))
     : undefined;
+}
+
+/** One rule's result for a request. */
+export function ruleResult<C>(targetRule: TargetRule<C>, clientKey: string, cost: number, result: ConsumeResult): RuleResult<C> {
+  const { rule } = targetRule;
+  return {
+    targetRule,
+    clientKey,
+    cost,
+    result,
+    name: rule.name,
+    limit: result.limit,
+    windowMs: rule.windowMs,
+    remaining: result.remaining,
+    resetAtMs: result.resetAtMs,
+  };
+}
+
+/** The verdict of a client the lists or bans refuse before any rule. */
+export function refusal<C>(known: ProtectionVerdict, nowMs: number, results: readonly RuleResult<C>[]): Verdict<C> {
+  switch (known.status) {
+    case 'blocked':
+      return { outcome: 'blocked', ban: known.ban, untilMs: known.untilMs, retryAfterMs: known.untilMs - nowMs, results, nowMs };
+    case 'banned':
+      return { outcome: 'banned', reason: 'banned', results, nowMs };
+    case 'deny-listed':
+      return { outcome: 'banned', reason: 'deny-listed', results, nowMs };
+    default:
+      throw new Error(`Unexpected protection verdict ${known.status}`);
+  }
 }

@@ -2,23 +2,18 @@
 
 export const RULE_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
-export const configurationHeader = (count: number) =>
-  `RateLimitModule is misconfigured (${count} problem${count === 1 ? '' : 's'}):`;
+export const configurationHeader = (count: number) => `RateLimitModule is misconfigured (${count} problem${count === 1 ? '' : 's'}):`;
 
-export const notPositiveInteger = (path: string, value: unknown) =>
-  `${path} must be a positive integer, got ${describe(value)}.`;
+export const notPositiveInteger = (path: string, value: unknown) => `${path} must be a positive integer, got ${describe(value)}.`;
 
-export const notNonNegativeInteger = (path: string, value: unknown) =>
-  `${path} must be an integer of 0 or more (milliseconds), got ${describe(value)}.`;
+export const notNonNegativeInteger = (path: string, value: unknown) => `${path} must be an integer of 0 or more (milliseconds), got ${describe(value)}.`;
 
 export const unknownAlgorithm = (path: string, value: unknown, names: readonly string[]) =>
   `${path} must be one of ${names.map((n) => `'${n}'`).join(', ')}, got ${describe(value)}.`;
 
-export const badRuleName = (path: string, value: unknown) =>
-  `${path} must be 1-64 letters, digits, '_', '-' or '.', got ${describe(value)}.`;
+export const badRuleName = (path: string, value: unknown) => `${path} must be 1-64 letters, digits, '_', '-' or '.', got ${describe(value)}.`;
 
-export const duplicateRuleName = (path: string, name: string) =>
-  `${path}: two rules are named '${name}'. Give each rule its own name.`;
+export const duplicateRuleName = (path: string, name: string) => `${path}: two rules are named '${name}'. Give each rule its own name.`;
 
 export const notAFunction = (path: string, value: unknown) => `${path} must be a function, got ${describe(value)}.`;
 
@@ -69,18 +64,17 @@ export const badStoreErrorPolicy = (path: string, value: unknown) =>
   `${path} must be 'allow' (admit requests uncounted while the store is down) or 'deny' (answer 503), got ${describe(value)}.`;
 
 export const storeDown = (reason: string, fallback: boolean) =>
-  `Rate-limit store unavailable (${reason}): answering by ${fallback ? 'the in-process fallback store (limits hold per instance)' : 'each rule\'s onStoreError policy'} until it answers again.`;
+  `Rate-limit store unavailable (${reason}): answering by ${fallback ? 'the in-process fallback store (limits hold per instance)' : "each rule's onStoreError policy"} until it answers again.`;
 
 export const storeUp = (downForMs: number) => `Rate-limit store available again after ${downForMs} ms.`;
 
 export const storageNotReady = (timeoutMs: number, reason: string, retryMs: number, fallback: boolean) =>
-  `Storage not ready after ${timeoutMs} ms (${reason}). Starting without it: requests are answered by ${fallback ? 'the in-process fallback store' : 'each rule\'s onStoreError policy'}, and stored bans and allow/deny lists are not enforced until it is ready. Retrying every ${retryMs} ms.`;
+  `Storage not ready after ${timeoutMs} ms (${reason}). Starting without it: requests are answered by ${fallback ? 'the in-process fallback store' : "each rule's onStoreError policy"}, and stored bans and allow/deny lists are not enforced until it is ready. Retrying every ${retryMs} ms.`;
 
 export const storageRequired = (timeoutMs: number, reason: string) =>
   `RateLimitModule: the storage was not ready within storeStartupTimeoutMs (${timeoutMs} ms): ${reason}. Start the database or fix its connection string, raise storeStartupTimeoutMs, or drop requireStore to start without it.`;
 
-export const storagePrepareFailed = (reason: string, retryMs: number) =>
-  `Storage still not ready (${reason}). Retrying every ${retryMs} ms.`;
+export const storagePrepareFailed = (reason: string, retryMs: number) => `Storage still not ready (${reason}). Retrying every ${retryMs} ms.`;
 
 export const storageReady = (afterMs: number) => `Storage ready after ${afterMs} ms: stored bans and allow/deny lists are enforced.`;
 
@@ -144,14 +138,12 @@ export const badAdminApiKey = (value: unknown, path = 'adminApiKey') =>
 export const adminApiKeyTooShort = (path: string, length: number, min: number) =>
   `${path} is ${length} character${length === 1 ? '' : 's'} long; an admin API key needs at least ${min}. Use a long random key, e.g. the output of \`openssl rand -base64 32\`.`;
 
-export const badAdminOptions = (value: unknown) =>
-  `admin must be an object ({ path?, guard? }) to mount the admin API, or left out, got ${describe(value)}.`;
+export const badAdminOptions = (value: unknown) => `admin must be an object ({ path?, guard? }) to mount the admin API, or left out, got ${describe(value)}.`;
 
 export const badAdminPath = (value: unknown) =>
   `admin.path must be a route prefix of letters, digits, '-', '_', '.', '~' and '/' such as 'rate-limit' or 'ops/rate-limit', got ${describe(value)}.`;
 
-export const badAdminGuard = (value: unknown) =>
-  `admin.guard must be a guard class (implementing CanActivate), got ${describe(value)}.`;
+export const badAdminGuard = (value: unknown) => `admin.guard must be a guard class (implementing CanActivate), got ${describe(value)}.`;
 
 export const adminWithoutCredentials = (path: string) =>
   `The admin API is mounted at /${path} without credentials. Set adminApiKey (in forRoot or the forRootAsync factory) or admin.guard; anonymous access is never allowed.`;
@@ -176,7 +168,8 @@ export const adminNoBanInForce = (target: string) =>
 
 export const adminNoAccessEntry = (kind: string, cidr: string) => `There is no ${kind}-list entry for ${cidr}.`;
 
-export const adminBadCursor = () => 'cursor is not one this endpoint returned: pass the nextCursor of the previous page unchanged, with the same filters, or omit it for the first page.';
+export const adminBadCursor = () =>
+  'cursor is not one this endpoint returned: pass the nextCursor of the previous page unchanged, with the same filters, or omit it for the first page.';
 
 export const adminExpiryNotInFuture = (nowIso: string) => `expiresAtMs must be in the future (epoch milliseconds after ${nowIso}).`;
 
@@ -193,8 +186,7 @@ export const adminTargetRequired = () => 'give exactly one of key (a client key)
 
 export const adminKeyAndCidr = () => 'give key or cidr, not both';
 
-export const adminDurationRequired = (minMs: number, maxMs: number) =>
-  `durationMs is required for a temporary ban (${minMs} to ${maxMs} milliseconds)`;
+export const adminDurationRequired = (minMs: number, maxMs: number) => `durationMs is required for a temporary ban (${minMs} to ${maxMs} milliseconds)`;
 
 export const adminDurationOnlyTemporary = () => 'durationMs is only for temporary bans; a permanent ban lasts until it is lifted';
 
@@ -203,8 +195,7 @@ export const adminZoneId = (path: string) => `${path} must not carry an IPv6 zon
 export const adminBadClientKey = (path: string, max: number) =>
   `${path} must be a client key of 1 to ${max} characters without control characters (longer identities are named by their sha256:... form, as in violations)`;
 
-export const adminBadTime = (path: string) =>
-  `${path} must be an ISO 8601 time such as 2030-01-01T00:00:00Z, or epoch milliseconds`;
+export const adminBadTime = (path: string) => `${path} must be an ISO 8601 time such as 2030-01-01T00:00:00Z, or epoch milliseconds`;
 
 export const adminBadBoolean = (path: string) => `${path} must be true or false`;
 

@@ -136,12 +136,20 @@ export class BanSync {
 
   private async fetchChanges(sinceMs: number, keep: (id: string) => boolean): Promise<void> {
     const { bans, accessList } = this.storage;
-    await pageThrough(sinceMs, (since) => this.bounded(() => bans.changedSince(since, CHANGES_PAGE)), (ban) => {
-      if (!keep(ban.id)) this.cache.applyBan(ban, this.clock.now());
-    });
-    await pageThrough(sinceMs, (since) => this.bounded(() => accessList.changedSince(since, CHANGES_PAGE)), (entry) => {
-      if (!keep(entryId(entry))) this.cache.applyEntry(entry, this.clock.now());
-    });
+    await pageThrough(
+      sinceMs,
+      (since) => this.bounded(() => bans.changedSince(since, CHANGES_PAGE)),
+      (ban) => {
+        if (!keep(ban.id)) this.cache.applyBan(ban, this.clock.now());
+      },
+    );
+    await pageThrough(
+      sinceMs,
+      (since) => this.bounded(() => accessList.changedSince(since, CHANGES_PAGE)),
+      (entry) => {
+        if (!keep(entryId(entry))) this.cache.applyEntry(entry, this.clock.now());
+      },
+    );
   }
 }
 

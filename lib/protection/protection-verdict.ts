@@ -17,9 +17,7 @@ export const NO_VERDICT: ProtectionVerdict = Object.freeze({ status: 'none' });
 
 /** What recording a violation led to. */
 export type ViolationOutcome =
-  | { readonly action: 'none' }
-  | { readonly action: 'block'; readonly ban: Ban; readonly untilMs: number }
-  | { readonly action: 'ban'; readonly ban: Ban };
+  { readonly action: 'none' } | { readonly action: 'block'; readonly ban: Ban; readonly untilMs: number } | { readonly action: 'ban'; readonly ban: Ban };
 
 export const NO_OUTCOME: ViolationOutcome = Object.freeze({ action: 'none' });
 

@@ -125,9 +125,7 @@ export class StorageLifecycle {
     const nowMs = clock.now();
     if (nowMs - this.lastPurgeMs >= PURGE_INTERVAL_MS) {
       this.lastPurgeMs = nowMs;
-      storage.violations
-        .purge(nowMs - violationRetentionMs)
-        .catch((error: unknown) => logger.warn(messages.purgeFailed(error)));
+      storage.violations.purge(nowMs - violationRetentionMs).catch((error: unknown) => logger.warn(messages.purgeFailed(error)));
     }
   }
 }

@@ -152,13 +152,15 @@ export class StoreHealth {
     if (probe === undefined || this.stopped || this.probeTimer !== undefined) return;
     this.probeTimer = setTimeout(() => {
       const call = this.start();
-      withTimeout(probe.run, probe.timeoutMs).then(
-        () => this.succeeded(call),
-        () => undefined,
-      ).finally(() => {
-        this.probeTimer = undefined;
-        if (this.isDown) this.scheduleProbe();
-      });
+      withTimeout(probe.run, probe.timeoutMs)
+        .then(
+          () => this.succeeded(call),
+          () => undefined,
+        )
+        .finally(() => {
+          this.probeTimer = undefined;
+          if (this.isDown) this.scheduleProbe();
+        });
     }, probe.intervalMs);
     this.probeTimer.unref?.();
   }

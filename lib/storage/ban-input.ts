@@ -28,10 +28,10 @@ export function checkNewBan(value: unknown): CheckedNewBan {
   const kind = oneOf(ban['kind'], BAN_KINDS, 'ban.kind');
   const expiresAtMs = optionalFinite(ban['expiresAtMs'], 'ban.expiresAtMs');
   if (kind === 'temporary' && expiresAtMs === undefined) {
-    throw new TypeError('ban.expiresAtMs is required for a temporary ban (epoch ms); use kind \'permanent\' for a ban without end.');
+    throw new TypeError("ban.expiresAtMs is required for a temporary ban (epoch ms); use kind 'permanent' for a ban without end.");
   }
   if (kind === 'permanent' && expiresAtMs !== undefined) {
-    throw new TypeError('ban.expiresAtMs must be absent for a permanent ban; use kind \'temporary\' for a ban with an end.');
+    throw new TypeError("ban.expiresAtMs must be absent for a permanent ban; use kind 'temporary' for a ban with an end.");
   }
   return {
     id,

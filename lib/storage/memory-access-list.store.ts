@@ -39,11 +39,7 @@ export class MemoryAccessListStore implements AccessListStore {
 
   constructor(options: MemoryAccessListStoreOptions = {}) {
     this.maxEntries = checkSizeOption(options.maxEntries, 'MemoryAccessListStore: maxEntries', 10_000);
-    this.historyRetentionMs = checkDurationOption(
-      options.historyRetentionMs,
-      'MemoryAccessListStore: historyRetentionMs',
-      DEFAULT_RETENTION_MS,
-    );
+    this.historyRetentionMs = checkDurationOption(options.historyRetentionMs, 'MemoryAccessListStore: historyRetentionMs', DEFAULT_RETENTION_MS);
   }
 
   /** Number of entries held, removed ones included. */
@@ -115,8 +111,6 @@ export class MemoryAccessListStore implements AccessListStore {
       return;
     }
     this.entries.delete(keepId);
-    throw new RangeError(
-      `MemoryAccessListStore: the access list holds maxEntries (${this.maxEntries}) entries in force; remove some, or raise maxEntries.`,
-    );
+    throw new RangeError(`MemoryAccessListStore: the access list holds maxEntries (${this.maxEntries}) entries in force; remove some, or raise maxEntries.`);
   }
 }

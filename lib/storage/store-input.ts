@@ -138,9 +138,7 @@ export function canonicalCidr(value: unknown, path = 'cidr'): string {
   const network = formatAddress(ipaddr.fromByteArray(bytes));
   const written = formatAddress(address);
   if (network !== written) {
-    throw new RangeError(
-      `${path} ${describe(value)} has host bits set: write the network ${network}/${prefix}, or ${written}/${max} for the single address.`,
-    );
+    throw new RangeError(`${path} ${describe(value)} has host bits set: write the network ${network}/${prefix}, or ${written}/${max} for the single address.`);
   }
   return `${written}/${prefix}`;
 }

@@ -40,7 +40,7 @@ function mask(groups: readonly number[], prefix: number): number[] {
 function format(groups: readonly number[]): string {
   let bestAt = -1;
   let bestLength = 1;
-  for (let i = 0; i < groups.length; ) {
+  for (let i = 0; i < groups.length;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -77,8 +77,6 @@ export function normalizeIp(ip: string, ipv6SubnetPrefix: number = DEFAULT_IPV6_
   if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
     return [groups[6]! >> 8, groups[6]! & 0xff, groups[7]! >> 8, groups[7]! & 0xff].join('.');
   }
-  const prefix = Number.isFinite(ipv6SubnetPrefix)
-    ? Math.min(128, Math.max(0, Math.trunc(ipv6SubnetPrefix)))
-    : DEFAULT_IPV6_SUBNET_PREFIX;
+  const prefix = Number.isFinite(ipv6SubnetPrefix) ? Math.min(128, Math.max(0, Math.trunc(ipv6SubnetPrefix))) : DEFAULT_IPV6_SUBNET_PREFIX;
   return `${format(mask(groups, prefix))}/${prefix}`;
 }

@@ -9,7 +9,6 @@ export interface ThrottlerLimitDetail extends ThrottlerStorageRecord {
   tracker: string;
 }
 
-
 /** A value, or a function of the execution context that returns it (possibly asynchronously). */
 export type Resolvable<T extends number | string | boolean> = T | ((context: ExecutionContext) => T | Promise<T>);
 

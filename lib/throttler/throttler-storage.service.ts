@@ -111,13 +111,7 @@ export class ThrottlerStorageService implements ThrottlerStorage, OnApplicationS
     return this.records;
   }
 
-  async increment(
-    key: string,
-    ttl: number,
-    limit: number,
-    blockDuration: number,
-    throttlerName: string,
-  ): Promise<ThrottlerStorageRecord> {
+  async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
     const now = this.clock.now();
     const record = this.recordFor(key, ttl, now);
     const hits = record.liveHits(throttlerName, now);
@@ -128,9 +122,10 @@ export class ThrottlerStorageService implements ThrottlerStorage, OnApplicationS
       timeToExpire = secondsUntil(record.expiresAt, now);
     }
 
-    const result = blockDuration <= 0
-      ? this.countWithoutBlock(record, hits, throttlerName, ttl, limit, now, timeToExpire)
-      : this.countWithBlock(record, hits, throttlerName, ttl, limit, blockDuration, now, timeToExpire);
+    const result =
+      blockDuration <= 0
+        ? this.countWithoutBlock(record, hits, throttlerName, ttl, limit, now, timeToExpire)
+        : this.countWithBlock(record, hits, throttlerName, ttl, limit, blockDuration, now, timeToExpire);
     this.sweep(now);
     return result;
   }

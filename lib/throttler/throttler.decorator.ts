@@ -1,9 +1,5 @@
 import { Inject } from '@nestjs/common';
-import type {
-  Resolvable,
-  ThrottlerGenerateKeyFunction,
-  ThrottlerGetTrackerFunction,
-} from './throttler-module-options.interface.js';
+import type { Resolvable, ThrottlerGenerateKeyFunction, ThrottlerGetTrackerFunction } from './throttler-module-options.interface.js';
 import {
   DEFAULT_THROTTLER_NAME,
   THROTTLER_BLOCK_DURATION,

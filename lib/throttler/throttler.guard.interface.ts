@@ -1,9 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type {
-  ThrottlerGenerateKeyFunction,
-  ThrottlerGetTrackerFunction,
-  ThrottlerOptions,
-} from './throttler-module-options.interface.js';
+import type { ThrottlerGenerateKeyFunction, ThrottlerGetTrackerFunction, ThrottlerOptions } from './throttler-module-options.interface.js';
 
 export type { ThrottlerLimitDetail } from './throttler-module-options.interface.js';
 

@@ -67,9 +67,7 @@ export class ThrottlerGuard implements CanActivate, OnModuleInit {
   async onModuleInit(): Promise<void> {
     const options = this.options;
     const declared = Array.isArray(options) ? options : options.throttlers;
-    this.throttlers = [...declared]
-      .sort(byTtl)
-      .map((throttler) => ({ ...throttler, name: throttler.name ?? DEFAULT_THROTTLER_NAME }));
+    this.throttlers = [...declared].sort(byTtl).map((throttler) => ({ ...throttler, name: throttler.name ?? DEFAULT_THROTTLER_NAME }));
     if (this.throttlers.length === 0) {
       this.logger.warn(
         'ThrottlerModule has no throttler configured: no request will be limited. ' +
@@ -93,8 +91,7 @@ export class ThrottlerGuard implements CanActivate, OnModuleInit {
     if (await this.shouldSkip(context)) return true;
 
     const targets = [context.getHandler(), context.getClass()];
-    const override = <T>(metadataKey: string, name: string): T | undefined =>
-      this.reflector.getAllAndOverride<T | undefined>(metadataKey + name, targets);
+    const override = <T>(metadataKey: string, name: string): T | undefined => this.reflector.getAllAndOverride<T | undefined>(metadataKey + name, targets);
 
     let allowed = true;
     for (const throttler of this.throttlers) {
@@ -104,18 +101,9 @@ export class ThrottlerGuard implements CanActivate, OnModuleInit {
 
       const limit = await this.numberOf(context, override(THROTTLER_LIMIT, name) ?? throttler.limit, 'limit', name);
       const ttl = await this.numberOf(context, override(THROTTLER_TTL, name) ?? throttler.ttl, 'ttl', name);
-      const blockDuration = await this.numberOf(
-        context,
-        override(THROTTLER_BLOCK_DURATION, name) ?? throttler.blockDuration ?? ttl,
-        'blockDuration',
-        name,
-      );
-      const getTracker =
-        override<ThrottlerGetTrackerFunction>(THROTTLER_TRACKER, name) || throttler.getTracker || this.commonOptions.getTracker!;
-      const generateKey =
-        override<ThrottlerGenerateKeyFunction>(THROTTLER_KEY_GENERATOR, name) ||
-        throttler.generateKey ||
-        this.commonOptions.generateKey!;
+      const blockDuration = await this.numberOf(context, override(THROTTLER_BLOCK_DURATION, name) ?? throttler.blockDuration ?? ttl, 'blockDuration', name);
+      const getTracker = override<ThrottlerGetTrackerFunction>(THROTTLER_TRACKER, name) || throttler.getTracker || this.commonOptions.getTracker!;
+      const generateKey = override<ThrottlerGenerateKeyFunction>(THROTTLER_KEY_GENERATOR, name) || throttler.generateKey || this.commonOptions.generateKey!;
       const passed = await this.handleRequest({ context, limit, ttl, throttler, blockDuration, getTracker, generateKey });
       allowed &&= passed;
     }

@@ -12,8 +12,7 @@ export function createThrottlerProviders(options: ThrottlerModuleOptions): Provi
 /** The storage: the one in the options (object form), otherwise a new in-memory storage. */
 export const ThrottlerStorageProvider: FactoryProvider<ThrottlerStorage> = {
   provide: ThrottlerStorage,
-  useFactory: (options: ThrottlerModuleOptions): ThrottlerStorage =>
-    (!Array.isArray(options) && options.storage) || new ThrottlerStorageService(),
+  useFactory: (options: ThrottlerModuleOptions): ThrottlerStorage => (!Array.isArray(options) && options.storage) || new ThrottlerStorageService(),
   inject: [THROTTLER_OPTIONS],
 };
 

@@ -80,7 +80,10 @@ export function readSettings(env: NodeJS.ProcessEnv): { settings: Settings; prob
     mongoDb: text('MONGO_DB') ?? 'rampart_sample',
     adminApiKey,
     escalation,
-    trustedProxies: (text('TRUST_PROXY') ?? '').split(',').map((p) => p.trim()).filter((p) => p !== ''),
+    trustedProxies: (text('TRUST_PROXY') ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== ''),
   };
   return { settings, problems };
 }

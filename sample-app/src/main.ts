@@ -8,7 +8,11 @@ import { describeStorage } from './storage.js';
 
 /** `4 s`, `15 min`, `24 h`, `1500 ms`. */
 function duration(ms: number): string {
-  for (const [unit, size] of [['h', 3_600_000], ['min', 60_000], ['s', 1000]] as const) {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['min', 60_000],
+    ['s', 1000],
+  ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size} ${unit}`;
   }
   return `${ms} ms`;
@@ -40,8 +44,7 @@ async function bootstrap(): Promise<void> {
   // With PORT=0 the system picks the port: report the one actually bound. Printed last: once it is
   // out, the app is ready.
   const { port } = app.getHttpServer().address() as AddressInfo;
-  const per = (limit: number, windowMs: number) =>
-    `${limit} per ${windowMs % 1000 === 0 ? `${windowMs / 1000} s` : `${windowMs} ms`}`;
+  const per = (limit: number, windowMs: number) => `${limit} per ${windowMs % 1000 === 0 ? `${windowMs / 1000} s` : `${windowMs} ms`}`;
   console.log(
     `nest-rampart sample app listening on http://127.0.0.1:${port} ` +
       `(default ${per(settings.defaultLimit, settings.defaultWindowMs)}, login ${per(settings.loginLimit, settings.loginWindowMs)})`,

@@ -44,7 +44,12 @@ describe.each(ADAPTERS)('admin API access on %s', (adapter) => {
         ['post', '/rate-limit/access-list'],
         ['delete', '/rate-limit/access-list?kind=deny&cidr=10.0.0.0/8'],
       ] as const) {
-        const res = await t.http()[method](path).set(headers).send(method === 'post' ? BAN : undefined).expect(401);
+        const res = await t
+          .http()
+          [method](path)
+          .set(headers)
+          .send(method === 'post' ? BAN : undefined)
+          .expect(401);
         expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="rate-limit-admin"/);
         expect(res.headers['cache-control']).toBe('no-store');
         expect(res.body).toMatchObject({ type: 'about:blank', title: 'Unauthorized', status: 401 });
@@ -83,7 +88,7 @@ describe.each(ADAPTERS)('admin API access on %s', (adapter) => {
     });
   });
 
-  describe('with the app\'s own guard', () => {
+  describe("with the app's own guard", () => {
     beforeEach(async () => {
       t = await startAdminApp(adapter, { admin: { guard: OperatorHeaderGuard }, options: { adminApiKey: undefined } });
     });
@@ -142,9 +147,7 @@ describe('admin API startup errors', () => {
   });
 
   it('refuses short and malformed keys, listing each with the other problems, never showing a key', async () => {
-    const failure = compile([
-      RateLimitModule.forRoot({ admin: {}, adminApiKey: [ADMIN_KEY, 'short-secret', 42 as unknown as string], banSyncIntervalMs: -1 }),
-    ]);
+    const failure = compile([RateLimitModule.forRoot({ admin: {}, adminApiKey: [ADMIN_KEY, 'short-secret', 42 as unknown as string], banSyncIntervalMs: -1 })]);
     await expect(failure).rejects.toThrow(RateLimitConfigurationError);
     const error = (await failure.catch((e: unknown) => e)) as RateLimitConfigurationError;
     expect(error.problems).toEqual([
@@ -158,7 +161,7 @@ describe('admin API startup errors', () => {
   });
 
   it('refuses a bad path or guard when the module is defined', () => {
-    expect(() => RateLimitModule.forRoot({ admin: { path: 'has space' }, adminApiKey: ADMIN_KEY })).toThrow("admin.path must be a route prefix");
+    expect(() => RateLimitModule.forRoot({ admin: { path: 'has space' }, adminApiKey: ADMIN_KEY })).toThrow('admin.path must be a route prefix');
     expect(() => RateLimitModule.forRoot({ admin: { path: '/' }, adminApiKey: ADMIN_KEY })).toThrow(RateLimitConfigurationError);
     expect(() => RateLimitModule.forRoot({ admin: { guard: 'yes' as never } })).toThrow('admin.guard must be a guard class');
   });

@@ -120,7 +120,15 @@ describe.each(ADAPTERS)('admin API: bans on %s', (adapter) => {
   it('shows a client: verdict, ban record, recent violations and live counters', async () => {
     await from('198.51.100.1').expect(200);
     await from('198.51.100.1').expect(200);
-    await t.storage.violations.record({ key: '198.51.100.1', rule: 'default', route: 'PingController.ping', method: 'GET', hits: 101, limit: 100, atMs: START });
+    await t.storage.violations.record({
+      key: '198.51.100.1',
+      rule: 'default',
+      route: 'PingController.ping',
+      method: 'GET',
+      hits: 101,
+      limit: 100,
+      atMs: START,
+    });
 
     const res = await admin.get('/clients/198.51.100.1').expect(200);
     expect(res.body).toEqual({
@@ -169,7 +177,18 @@ describe.each(ADAPTERS)('admin API: bans on %s', (adapter) => {
     await admin.post('/bans', { key: 'b', kind: 'temporary', durationMs: MINUTE, reason: 'r' }).expect(201);
     await admin.post('/bans', { key: 'c', kind: 'permanent', reason: 'r' }).expect(201);
     await admin.delete('/bans?key=c').expect(200);
-    await t.storage.bans.put({ target: { type: 'key', key: 'd' }, kind: 'temporary', reason: 'auto', source: 'auto', createdBy: 'rampart', expiresAtMs: START + 10 * MINUTE, violationCount: 3 }, START);
+    await t.storage.bans.put(
+      {
+        target: { type: 'key', key: 'd' },
+        kind: 'temporary',
+        reason: 'auto',
+        source: 'auto',
+        createdBy: 'rampart',
+        expiresAtMs: START + 10 * MINUTE,
+        violationCount: 3,
+      },
+      START,
+    );
     t.clock.advance(2 * MINUTE); // b has expired
 
     const ids = async (query: string) => ((await admin.get(`/bans${query}`).expect(200)).body.items as { key: string }[]).map((b) => b.key).sort();

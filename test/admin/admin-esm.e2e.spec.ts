@@ -61,7 +61,19 @@ describe('the admin API in an ES module build', () => {
     try {
       execFileSync(
         process.execPath,
-        [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(out, 'lib'), '--declaration', 'false', '--declarationMap', 'false', '--sourceMap', 'false'],
+        [
+          join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+          '-p',
+          join(root, 'tsconfig.build.json'),
+          '--outDir',
+          join(out, 'lib'),
+          '--declaration',
+          'false',
+          '--declarationMap',
+          'false',
+          '--sourceMap',
+          'false',
+        ],
         { cwd: root, stdio: 'pipe' },
       );
     } catch {
@@ -86,6 +98,8 @@ describe('the admin API in an ES module build', () => {
     expect(`${stdout}${stderr}`).not.toMatch(/swagger/i);
     expect(JSON.parse(stdout)).toEqual({ paths: null, statuses: [201, 400, 401], createdBy: expect.stringMatching(/^api-key:/) });
     // The hook does hide the package.
-    expect(() => run(['--import', './without-swagger.mjs', '--input-type=module', '-e', "await import('@nestjs/swagger')"])).toThrow(/Cannot find package '@nestjs\/swagger'/);
+    expect(() => run(['--import', './without-swagger.mjs', '--input-type=module', '-e', "await import('@nestjs/swagger')"])).toThrow(
+      /Cannot find package '@nestjs\/swagger'/,
+    );
   }, 60_000);
 });

@@ -10,7 +10,10 @@ const iso = (ms: number) => new Date(ms).toISOString();
 @Controller()
 class TightController {
   @Throttle({ name: 'tight', limit: 1, windowMs: 60_000 })
-  @Get('tight') tight() { return 'ok'; }
+  @Get('tight')
+  tight() {
+    return 'ok';
+  }
 }
 
 describe.each(ADAPTERS)('admin API: violations and allow/deny lists on %s', (adapter) => {
@@ -47,7 +50,8 @@ describe.each(ADAPTERS)('admin API: violations and allow/deny lists on %s', (ada
       await record('a', 'login', START + MINUTE);
       await record('b', 'default', START + 2 * MINUTE);
       await record('a', 'default', START + 3 * MINUTE);
-      const at = async (query: string) => ((await admin.get(`/violations${query}`).expect(200)).body.items as { key: string; at: string }[]).map((v) => `${v.key}@${v.at.slice(11, 16)}`);
+      const at = async (query: string) =>
+        ((await admin.get(`/violations${query}`).expect(200)).body.items as { key: string; at: string }[]).map((v) => `${v.key}@${v.at.slice(11, 16)}`);
       expect(await at('')).toEqual(['a@00:03', 'b@00:02', 'a@00:01', 'a@00:00']);
       expect(await at('?key=a')).toEqual(['a@00:03', 'a@00:01', 'a@00:00']);
       expect(await at('?key=a&rule=default')).toEqual(['a@00:03', 'a@00:00']);

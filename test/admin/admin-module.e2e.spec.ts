@@ -36,7 +36,11 @@ describe.each(ADAPTERS)('RateLimitAdminModule on %s', (adapter) => {
     t = await startApp(adapter, {
       imports: [
         RateLimitModule.forRoot({ adminApiKey: moduleKey }),
-        RateLimitAdminModule.forRootAsync({ imports: [SettingsModule], inject: [Settings], useFactory: (settings: Settings) => ({ apiKey: settings.adminKey }) }),
+        RateLimitAdminModule.forRootAsync({
+          imports: [SettingsModule],
+          inject: [Settings],
+          useFactory: (settings: Settings) => ({ apiKey: settings.adminKey }),
+        }),
       ],
     });
     await request(t.app.getHttpServer()).get('/rate-limit/bans').set(bearer(KEY)).expect(200);
@@ -53,14 +57,16 @@ describe('RateLimitAdminModule registration errors', () => {
     await expect(compile([RateLimitModule.forRoot({}), RateLimitAdminModule.forRoot({ apiKey: 'short' })])).rejects.toThrow(
       'apiKey is 5 characters long; an admin API key needs at least 16.',
     );
-    await expect(compile([RateLimitModule.forRoot({}), RateLimitAdminModule.forRootAsync({ useFactory: () => ({}) })])).rejects.toThrow(RateLimitConfigurationError);
+    await expect(compile([RateLimitModule.forRoot({}), RateLimitAdminModule.forRootAsync({ useFactory: () => ({}) })])).rejects.toThrow(
+      RateLimitConfigurationError,
+    );
   });
 
   it('refuses a bad path when the module is defined', () => {
     expect(() => RateLimitAdminModule.forRoot({ path: 'has space', apiKey: KEY })).toThrow('admin.path must be a route prefix');
   });
 
-  it("refuses the admin extra on a module that is not global, saying why", () => {
+  it('refuses the admin extra on a module that is not global, saying why', () => {
     expect(() => RateLimitModule.forRoot({ isGlobal: false, admin: {}, adminApiKey: KEY })).toThrow('admin needs RateLimitModule to be global');
   });
 });

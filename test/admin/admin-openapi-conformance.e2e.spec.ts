@@ -21,7 +21,11 @@ type Schema = {
   properties?: Record<string, Schema>;
   items?: Schema;
 };
-type Operation = { parameters?: { name: string; in: string; schema: Schema }[]; requestBody?: { content: Record<string, { schema: Schema }> }; responses: Record<string, { content?: Record<string, { schema: Schema }> }> };
+type Operation = {
+  parameters?: { name: string; in: string; schema: Schema }[];
+  requestBody?: { content: Record<string, { schema: Schema }> };
+  responses: Record<string, { content?: Record<string, { schema: Schema }> }>;
+};
 
 describe.each(ADAPTERS)('admin API answers as its OpenAPI document says, on %s', (adapter) => {
   let t: AdminTestApp;
@@ -53,20 +57,30 @@ describe.each(ADAPTERS)('admin API answers as its OpenAPI document says, on %s',
     if (s.anyOf) return s.anyOf.some((option) => conforms(value, option));
     if (s.allOf && !s.allOf.every((part) => conforms(value, part))) return false;
     switch (s.type) {
-      case 'string': return typeof value === 'string';
-      case 'integer': return Number.isInteger(value);
-      case 'number': return typeof value === 'number';
-      case 'boolean': return typeof value === 'boolean';
-      case 'array': return Array.isArray(value) && value.every((item) => conforms(item, s.items ?? {}));
+      case 'string':
+        return typeof value === 'string';
+      case 'integer':
+        return Number.isInteger(value);
+      case 'number':
+        return typeof value === 'number';
+      case 'boolean':
+        return typeof value === 'boolean';
+      case 'array':
+        return Array.isArray(value) && value.every((item) => conforms(item, s.items ?? {}));
       case 'object': {
         if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
         const record = value as Record<string, unknown>;
-        return (s.required ?? []).every((name) => name in record) && Object.entries(s.properties ?? {}).every(([name, property]) => record[name] === undefined || conforms(record[name], property));
+        return (
+          (s.required ?? []).every((name) => name in record) &&
+          Object.entries(s.properties ?? {}).every(([name, property]) => record[name] === undefined || conforms(record[name], property))
+        );
       }
-      default: return true;
+      default:
+        return true;
     }
   };
-  const responseSchema = (path: string, method: string, status: number) => operation(path, method).responses[String(status)]!.content!['application/json']!.schema;
+  const responseSchema = (path: string, method: string, status: number) =>
+    operation(path, method).responses[String(status)]!.content!['application/json']!.schema;
 
   describe('a client key', () => {
     const CASES: [string, string, boolean][] = [
@@ -88,7 +102,8 @@ describe.each(ADAPTERS)('admin API answers as its OpenAPI document says, on %s',
         parameter('/clients/{key}', 'get', 'key'),
         bodyProperty('/bans', 'key'),
       ];
-      for (const schema of schemas) expect(schema).toEqual(expect.objectContaining({ type: 'string', minLength: 1, maxLength: 128, pattern: expect.any(String) }));
+      for (const schema of schemas)
+        expect(schema).toEqual(expect.objectContaining({ type: 'string', minLength: 1, maxLength: 128, pattern: expect.any(String) }));
     });
 
     it.each(CASES)('%s: documented as allowed exactly when the API accepts it', async (_name, key, valid) => {
@@ -97,7 +112,10 @@ describe.each(ADAPTERS)('admin API answers as its OpenAPI document says, on %s',
       const list = await t.http().get('/rate-limit/bans').query({ key }).set('Authorization', BEARER);
       expect(list.status).toBe(valid ? 200 : 400);
       if (key !== '') {
-        const client = await t.http().get(`/rate-limit/clients/${encodeURIComponent(key)}`).set('Authorization', BEARER);
+        const client = await t
+          .http()
+          .get(`/rate-limit/clients/${encodeURIComponent(key)}`)
+          .set('Authorization', BEARER);
         // Fastify's router refuses longer path parameters itself (maxParamLength, 100 by default).
         const status = adapter === 'fastify' && key.length > 100 ? 414 : valid ? 200 : 400;
         expect(client.status).toBe(status);
@@ -110,9 +128,17 @@ describe.each(ADAPTERS)('admin API answers as its OpenAPI document says, on %s',
         expect(JSON.stringify(operation('/clients/{key}', 'get').responses['414'])).toContain('maxParamLength: 128');
         const wide = await startAdminApp('fastify', { fastifyOptions: { maxParamLength: 128 } });
         try {
-          await wide.http().get(`/rate-limit/clients/${'k'.repeat(128)}`).set('Authorization', BEARER).expect(200);
+          await wide
+            .http()
+            .get(`/rate-limit/clients/${'k'.repeat(128)}`)
+            .set('Authorization', BEARER)
+            .expect(200);
           // Longer than any client key: still Fastify's documented 414.
-          await wide.http().get(`/rate-limit/clients/${'k'.repeat(129)}`).set('Authorization', BEARER).expect(414);
+          await wide
+            .http()
+            .get(`/rate-limit/clients/${'k'.repeat(129)}`)
+            .set('Authorization', BEARER)
+            .expect(414);
         } finally {
           await wide.close();
         }
@@ -130,7 +156,12 @@ describe.each(ADAPTERS)('admin API answers as its OpenAPI document says, on %s',
       ['a trailing space', '203.0.113.7 ', false],
       ['65 characters', '1'.repeat(65), false],
     ])('%s: refused by the API whenever the document refuses it', async (_name, cidr, allowed) => {
-      for (const schema of [parameter('/bans', 'get', 'cidr'), parameter('/access-list', 'delete', 'cidr'), bodyProperty('/access-list', 'cidr'), bodyProperty('/bans', 'cidr')]) {
+      for (const schema of [
+        parameter('/bans', 'get', 'cidr'),
+        parameter('/access-list', 'delete', 'cidr'),
+        bodyProperty('/access-list', 'cidr'),
+        bodyProperty('/bans', 'cidr'),
+      ]) {
         expect(allows(schema, cidr)).toBe(allowed);
       }
       const response = await t.http().get('/rate-limit/bans').query({ cidr }).set('Authorization', BEARER);
@@ -139,9 +170,19 @@ describe.each(ADAPTERS)('admin API answers as its OpenAPI document says, on %s',
   });
 
   it('documents the cursor, rule and time formats the API checks', async () => {
-    for (const [path, name, refused] of [['/bans', 'cursor', ''], ['/violations', 'cursor', 'a.b'], ['/violations', 'rule', 'a b'], ['/violations', 'from', 'yesterday'], ['/violations', 'to', '2030-01-01T00:00:00']] as const) {
+    for (const [path, name, refused] of [
+      ['/bans', 'cursor', ''],
+      ['/violations', 'cursor', 'a.b'],
+      ['/violations', 'rule', 'a b'],
+      ['/violations', 'from', 'yesterday'],
+      ['/violations', 'to', '2030-01-01T00:00:00'],
+    ] as const) {
       expect(allows(parameter(path, 'get', name), refused)).toBe(false);
-      const response = await t.http().get(`/rate-limit${path}`).query({ [name]: refused }).set('Authorization', BEARER);
+      const response = await t
+        .http()
+        .get(`/rate-limit${path}`)
+        .query({ [name]: refused })
+        .set('Authorization', BEARER);
       expect(response.status).toBe(400);
     }
     expect(allows(parameter('/violations', 'get', 'from'), '2030-01-01T00:00:00Z')).toBe(true);
@@ -150,7 +191,11 @@ describe.each(ADAPTERS)('admin API answers as its OpenAPI document says, on %s',
   });
 
   it('gives examples that make a valid request together (found: GET /violations?from=2030-01-01T00:00:00Z&to=1893456000000, the same instant)', async () => {
-    const examples = Object.fromEntries(operation('/violations', 'get').parameters!.filter((p) => p.name === 'from' || p.name === 'to').map((p) => [p.name, (p.schema as { example?: string }).example]));
+    const examples = Object.fromEntries(
+      operation('/violations', 'get')
+        .parameters!.filter((p) => p.name === 'from' || p.name === 'to')
+        .map((p) => [p.name, (p.schema as { example?: string }).example]),
+    );
     expect(Object.keys(examples).sort()).toEqual(['from', 'to']);
     await t.http().get('/rate-limit/violations').query(examples).set('Authorization', BEARER).expect(200);
   });
@@ -167,7 +212,7 @@ describe.each(ADAPTERS)('admin API answers as its OpenAPI document says, on %s',
       expect(conforms(response.body, responseSchema(path, 'post', 400))).toBe(true);
     });
 
-    it('is documented as the app\'s own error shape besides the problem details', () => {
+    it("is documented as the app's own error shape besides the problem details", () => {
       for (const path of ['/bans', '/access-list']) {
         const schema = resolve(responseSchema(path, 'post', 400));
         expect(schema.anyOf?.map((option) => option.$ref)).toEqual(['#/components/schemas/AdminProblemView', '#/components/schemas/AdminAppErrorView']);

@@ -4,7 +4,13 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 import { ADAPTERS } from '../support/http-app.js';
 import { BEARER, OperatorHeaderGuard, startAdminApp, type AdminTestApp } from './admin.app.js';
 
-type Operation = { parameters?: { name: string; in: string; required?: boolean }[]; requestBody?: unknown; responses: Record<string, unknown>; summary?: string; security?: unknown };
+type Operation = {
+  parameters?: { name: string; in: string; required?: boolean }[];
+  requestBody?: unknown;
+  responses: Record<string, unknown>;
+  summary?: string;
+  security?: unknown;
+};
 
 describe.each(ADAPTERS)('admin API OpenAPI document on %s (with @nestjs/swagger installed)', (adapter) => {
   let t: AdminTestApp;
@@ -17,7 +23,8 @@ describe.each(ADAPTERS)('admin API OpenAPI document on %s (with @nestjs/swagger 
   afterAll(() => t.close());
 
   const operation = (path: string, method: string) => (document.paths[path] as Record<string, Operation> | undefined)?.[method];
-  const parameters = (path: string, method: string) => (operation(path, method)?.parameters ?? []).map((p) => `${p.in}:${p.name}${p.required ? '!' : ''}`).sort();
+  const parameters = (path: string, method: string) =>
+    (operation(path, method)?.parameters ?? []).map((p) => `${p.in}:${p.name}${p.required ? '!' : ''}`).sort();
 
   it('describes every admin endpoint', () => {
     const admin = Object.entries(document.paths)
@@ -38,12 +45,23 @@ describe.each(ADAPTERS)('admin API OpenAPI document on %s (with @nestjs/swagger 
     expect(operation('/ops/rate-limit/bans', 'post')?.security).toEqual([{ bearer: [] }]);
 
     // The metadata the no-swagger suite checks is absent is indeed what swagger reads.
-    const controller = t.app.get(DiscoveryService).getControllers().find((w) => w.name === 'RateLimitAdminController')!.metatype as Type<unknown>;
+    const controller = t.app
+      .get(DiscoveryService)
+      .getControllers()
+      .find((w) => w.name === 'RateLimitAdminController')!.metatype as Type<unknown>;
     expect(Reflect.getMetadataKeys((controller.prototype as Record<string, object>)['listBans']!)).toContain('swagger/apiOperation');
   });
 
   it('describes queries, parameters, bodies and responses', () => {
-    expect(parameters('/ops/rate-limit/bans', 'get')).toEqual(['query:active', 'query:cidr', 'query:cursor', 'query:key', 'query:kind', 'query:limit', 'query:source']);
+    expect(parameters('/ops/rate-limit/bans', 'get')).toEqual([
+      'query:active',
+      'query:cidr',
+      'query:cursor',
+      'query:key',
+      'query:kind',
+      'query:limit',
+      'query:source',
+    ]);
     expect(parameters('/ops/rate-limit/bans', 'delete')).toEqual(['query:cidr', 'query:clearHistory', 'query:key']);
     expect(parameters('/ops/rate-limit/violations', 'get')).toEqual(['query:cursor', 'query:from', 'query:key', 'query:limit', 'query:rule', 'query:to']);
     expect(parameters('/ops/rate-limit/clients/{key}', 'get')).toEqual(['path:key!']);
@@ -60,7 +78,9 @@ describe.each(ADAPTERS)('admin API OpenAPI document on %s (with @nestjs/swagger 
     expect(Object.keys(schemas.CreateBanBody!.properties).sort()).toEqual(['cidr', 'durationMs', 'key', 'kind', 'reason']);
     expect(schemas.CreateBanBody!.required?.sort()).toEqual(['kind', 'reason']);
     expect(schemas.CreateBanBody!.properties.kind!.enum).toEqual(['permanent', 'temporary']);
-    expect(Object.keys(schemas.AdminBanView!.properties)).toEqual(expect.arrayContaining(['id', 'key', 'cidr', 'kind', 'active', 'createdAt', 'expiresAt', 'blockCount']));
+    expect(Object.keys(schemas.AdminBanView!.properties)).toEqual(
+      expect.arrayContaining(['id', 'key', 'cidr', 'kind', 'active', 'createdAt', 'expiresAt', 'blockCount']),
+    );
     expect(schemas.AdminBanPage!.properties).toMatchObject({ items: { type: 'array' }, nextCursor: { type: 'string' } });
     expect(Object.keys(schemas.AdminClientView!.properties)).toEqual(expect.arrayContaining(['status', 'ban', 'latestViolations', 'counters']));
     expect(schemas.AdminProblemView).toBeDefined();
@@ -71,7 +91,7 @@ describe.each(ADAPTERS)('admin API OpenAPI document on %s (with @nestjs/swagger 
   });
 });
 
-describe('admin API OpenAPI document with the app\'s guard', () => {
+describe("admin API OpenAPI document with the app's guard", () => {
   it('does not claim Bearer authentication', async () => {
     const t = await startAdminApp('express', { admin: { guard: OperatorHeaderGuard }, options: { adminApiKey: undefined } });
     try {

@@ -73,7 +73,9 @@ describe.each(ADAPTERS)('admin API while the storage is down, on %s', (adapter) 
       detail: 'The rate-limit storage did not answer (connection refused). A change may or may not have been made: check with a GET, or retry in 5 s.',
     });
     const logged = errors.mock.calls.map(([message]) => String(message));
-    expect(logged).toContainEqual(expect.stringMatching(new RegExp(`^Admin request ${name.split(' ')[0]} /rate-limit/\\S+ failed in the storage: connection refused\\. Answered 503\\.$`)));
+    expect(logged).toContainEqual(
+      expect.stringMatching(new RegExp(`^Admin request ${name.split(' ')[0]} /rate-limit/\\S+ failed in the storage: connection refused\\. Answered 503\\.$`)),
+    );
   });
 
   it.each(OPERATIONS)('$name answers 503 within 10 × storeTimeoutMs when the storage hangs', async ({ send }) => {
@@ -81,7 +83,9 @@ describe.each(ADAPTERS)('admin API while the storage is down, on %s', (adapter) 
     const startedAt = performance.now();
     const res = await send(t).set('Authorization', BEARER).expect(503).expect('retry-after', '5');
     expect(performance.now() - startedAt).toBeLessThan(1_000);
-    expect(res.body.detail).toBe('The rate-limit storage did not answer (timed out after 200 ms). A change may or may not have been made: check with a GET, or retry in 5 s.');
+    expect(res.body.detail).toBe(
+      'The rate-limit storage did not answer (timed out after 200 ms). A change may or may not have been made: check with a GET, or retry in 5 s.',
+    );
   });
 
   it('still answers 401 without credentials and 400 for a bad body, without touching the storage', async () => {

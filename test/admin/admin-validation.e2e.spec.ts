@@ -49,7 +49,13 @@ const HOSTILE: HostileCase[] = [
   ['a null key', 'post', '/bans', { ...BAN, key: null }, 'give exactly one of key (a client key) or cidr'],
   ['an empty key', 'post', '/bans', { ...BAN, key: '' }, 'key must be a client key of 1 to 128 characters'],
   ['an unknown ban kind', 'post', '/bans', { ...BAN, kind: 'eternal' }, 'kind must be one of the following values: permanent, temporary'],
-  ['a temporary ban without duration', 'post', '/bans', { ...TEMPORARY, durationMs: undefined }, 'durationMs is required for a temporary ban (1000 to 31536000000 milliseconds)'],
+  [
+    'a temporary ban without duration',
+    'post',
+    '/bans',
+    { ...TEMPORARY, durationMs: undefined },
+    'durationMs is required for a temporary ban (1000 to 31536000000 milliseconds)',
+  ],
   ['a duration under a second', 'post', '/bans', { ...TEMPORARY, durationMs: 999 }, 'durationMs must not be less than 1000'],
   ['a duration over a year', 'post', '/bans', { ...TEMPORARY, durationMs: 365 * DAY + 1 }, 'durationMs must not be greater than 31536000000'],
   ['a duration as text', 'post', '/bans', { ...TEMPORARY, durationMs: '60000' }, 'durationMs must be an integer number'],
@@ -69,20 +75,44 @@ const HOSTILE: HostileCase[] = [
   ['an array body', 'post', '/bans', [BAN], 'property 0 should not exist'],
   ['a list entry of unknown kind', 'post', '/access-list', { kind: 'maybe', cidr: '10.0.0.0/8' }, 'kind must be one of the following values: allow, deny'],
   ['a list entry with a bad prefix', 'post', '/access-list', { kind: 'allow', cidr: '10.0.0.0/33' }, 'cidr: the prefix length must be 0 to 32'],
-  ['a list entry expiring "tomorrow"', 'post', '/access-list', { kind: 'allow', cidr: '10.0.0.0/8', expiresAtMs: 'tomorrow' }, 'expiresAtMs must be an integer number'],
+  [
+    'a list entry expiring "tomorrow"',
+    'post',
+    '/access-list',
+    { kind: 'allow', cidr: '10.0.0.0/8', expiresAtMs: 'tomorrow' },
+    'expiresAtMs must be an integer number',
+  ],
   ['a list entry with a null note', 'post', '/access-list', { kind: 'allow', cidr: '10.0.0.0/8', note: null }, 'note must be a string'],
 ];
 
 /** Refused by the service after validation (so it asks no store for the request's data). */
 const REFUSED_LATER: HostileCase[] = [
   ['a time range ending before it starts', 'get', '/violations?from=2030-01-02T00:00:00Z&to=2030-01-01T00:00:00Z', undefined, 'from must be earlier than to.'],
-  ['a list entry that has already expired', 'post', '/access-list', { kind: 'deny', cidr: '10.0.0.0/8', expiresAtMs: START - 1 }, 'expiresAtMs must be in the future'],
+  [
+    'a list entry that has already expired',
+    'post',
+    '/access-list',
+    { kind: 'deny', cidr: '10.0.0.0/8', expiresAtMs: START - 1 },
+    'expiresAtMs must be in the future',
+  ],
 ];
 
 /** Refused by the store the admin API asked: still a 400. */
 const BAD_CURSORS: HostileCase[] = [
-  ['a ban cursor no store made', 'get', `/bans?cursor=${Buffer.from('not a cursor').toString('base64url')}`, undefined, 'cursor is not one this endpoint returned'],
-  ['a violation cursor no store made', 'get', `/violations?cursor=${Buffer.from('[1,2,3]').toString('base64url')}`, undefined, 'cursor is not one this endpoint returned'],
+  [
+    'a ban cursor no store made',
+    'get',
+    `/bans?cursor=${Buffer.from('not a cursor').toString('base64url')}`,
+    undefined,
+    'cursor is not one this endpoint returned',
+  ],
+  [
+    'a violation cursor no store made',
+    'get',
+    `/violations?cursor=${Buffer.from('[1,2,3]').toString('base64url')}`,
+    undefined,
+    'cursor is not one this endpoint returned',
+  ],
 ];
 
 const STORE_METHODS: Record<'bans' | 'violations' | 'accessList', string[]> = {
@@ -172,7 +202,11 @@ describe.each(SETUPS)('admin API input validation on %s', (_name, adapter, expre
   });
 
   it('ignores a __proto__ field instead of letting it reach the ban', async () => {
-    const res = await t.http().post('/rate-limit/bans').set('Authorization', BEARER).set('Content-Type', 'application/json')
+    const res = await t
+      .http()
+      .post('/rate-limit/bans')
+      .set('Authorization', BEARER)
+      .set('Content-Type', 'application/json')
       .send('{"key":"proto-test","kind":"permanent","reason":"r","__proto__":{"kind":"temporary"}}');
     expect([201, 400]).toContain(res.status);
     if (res.status === 201) expect(res.body.kind).toBe('permanent');

@@ -11,7 +11,9 @@ jest.mock('@nestjs/swagger', () => {
 });
 
 const swaggerKeys = (target: object, property?: string) =>
-  (property === undefined ? Reflect.getMetadataKeys(target) : Reflect.getMetadataKeys(target, property)).filter((key: unknown) => String(key).startsWith('swagger/'));
+  (property === undefined ? Reflect.getMetadataKeys(target) : Reflect.getMetadataKeys(target, property)).filter((key: unknown) =>
+    String(key).startsWith('swagger/'),
+  );
 
 describe.each(ADAPTERS)('admin API without @nestjs/swagger on %s', (adapter) => {
   let t: AdminTestApp;
@@ -37,7 +39,10 @@ describe.each(ADAPTERS)('admin API without @nestjs/swagger on %s', (adapter) => 
       expect(swaggerKeys(type.prototype)).toEqual([]);
       expect(swaggerKeys(type.prototype, 'kind')).toEqual([]);
     }
-    const controller = t.app.get(DiscoveryService).getControllers().find((w) => w.name === 'RateLimitAdminController')!.metatype as Type<unknown>;
+    const controller = t.app
+      .get(DiscoveryService)
+      .getControllers()
+      .find((w) => w.name === 'RateLimitAdminController')!.metatype as Type<unknown>;
     expect(swaggerKeys(controller)).toEqual([]);
     expect(swaggerKeys((controller.prototype as Record<string, object>)['listBans']!)).toEqual([]);
     expect(warnings.mock.calls.filter(([message]) => String(message).includes('swagger'))).toEqual([]);

@@ -17,7 +17,9 @@ export const BEARER = `Bearer ${ADMIN_KEY}`;
 
 @Controller()
 export class PingController {
-  @Get('ping') ping() { return 'pong'; }
+  @Get('ping') ping() {
+    return 'pong';
+  }
 }
 
 /** Lets a request in when it carries `x-operator: <id>`, as `request.user = { id }`. */

@@ -39,11 +39,17 @@ const clientId = (context: ExecutionContext) =>
 class ChaosController {
   /** A generous limit that load never reaches: answered 200 whatever the store does (fail open). */
   @Throttle({ name: 'open', limit: 1_000_000, windowMs: 60_000, algorithm: 'fixed-window', onStoreError: 'allow' })
-  @Get('open') open() { return { ok: true }; }
+  @Get('open')
+  open() {
+    return { ok: true };
+  }
 
   /** A tight limit that fails closed (503) while the store is down, unless the instance has a fallback. */
   @Throttle({ name: 'strict', limit: STRICT_LIMIT, windowMs: 60_000, algorithm: 'fixed-window', onStoreError: 'deny' })
-  @Get('strict') strict() { return { ok: true }; }
+  @Get('strict')
+  strict() {
+    return { ok: true };
+  }
 }
 
 type Phase = 'before' | 'outage' | 'after';
@@ -141,7 +147,17 @@ describe('chaos: the database server stops and restarts under load', () => {
         const startedPhase = phase;
         const startedAt = performance.now();
         const record = (status: number, retryAfter: string | undefined, error?: string) => {
-          samples.push({ app, path, client, phase: startedPhase, status, retryAfter, latencyMs: performance.now() - startedAt, startedAt, ...(error ? { error } : {}) });
+          samples.push({
+            app,
+            path,
+            client,
+            phase: startedPhase,
+            status,
+            retryAfter,
+            latencyMs: performance.now() - startedAt,
+            startedAt,
+            ...(error ? { error } : {}),
+          });
           resolve();
         };
         const req = httpRequest(`${base}${path}`, { agent, headers: { 'x-client-id': client } }, (res) => {
@@ -160,7 +176,10 @@ describe('chaos: the database server stops and restarts under load', () => {
       }
     };
     const loops: Array<Promise<void>> = [];
-    for (const [name, instance] of [['A', a], ['B', b]] as const) {
+    for (const [name, instance] of [
+      ['A', a],
+      ['B', b],
+    ] as const) {
       for (let n = 0; n < OPEN_LOOPS / 2; n++) loops.push(loop(name, instance.base, '/open', (i) => `open-${name}-${n}-${i % 50}`));
       loops.push(loop(name, instance.base, '/open', () => BANNED, 5));
       // One strict client per instance, a request every 25 ms: over its limit before the outage ends.
@@ -201,7 +220,10 @@ describe('chaos: the database server stops and restarts under load', () => {
       recoveryMs,
       marks: { stoppedAt: Math.round(stoppedAt), returnedAt: Math.round(returnedAt) },
       diagnostics,
-      slowDuringOutage: during.filter((s) => s.latencyMs > 100).map((s) => `${Math.round(s.startedAt - stoppedAt)} ${Math.round(s.latencyMs)} ${s.app} ${s.path} ${s.client} ${s.status}`).slice(0, 80),
+      slowDuringOutage: during
+        .filter((s) => s.latencyMs > 100)
+        .map((s) => `${Math.round(s.startedAt - stoppedAt)} ${Math.round(s.latencyMs)} ${s.app} ${s.path} ${s.client} ${s.status}`)
+        .slice(0, 80),
       statuses: Object.fromEntries(
         [...new Set(samples.map((s) => `${s.app} ${s.path}${s.client === BANNED ? ' (banned)' : ''} ${s.phase} ${s.status}`))]
           .sort()
@@ -213,7 +235,7 @@ describe('chaos: the database server stops and restarts under load', () => {
 
     // No crash, no failed request, every phase under load.
     expect(unexpected).toEqual([]);
-    expect(samples.filter((s) => s.error !== undefined || s.status >= 500 && s.status !== 503)).toEqual([]);
+    expect(samples.filter((s) => s.error !== undefined || (s.status >= 500 && s.status !== 503))).toEqual([]);
     expect(figures.byPhase.before).toBeGreaterThan(50);
     expect(figures.byPhase.outage).toBeGreaterThan(100);
     expect(figures.byPhase.after).toBeGreaterThan(50);

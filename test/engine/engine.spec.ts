@@ -91,7 +91,7 @@ describe('RampartEngine (through createRampart, without Nest)', () => {
     await rampart.stop();
   });
 
-  it("is unavailable while the store is down for a rule that fails closed, and admits uncounted for one that fails open", async () => {
+  it('is unavailable while the store is down for a rule that fails closed, and admits uncounted for one that fails open', async () => {
     const failing: RateLimitStore = {
       consume: () => Promise.reject(new Error('connection refused')),
       get: () => Promise.resolve(null),
@@ -132,7 +132,9 @@ describe('RampartEngine (through createRampart, without Nest)', () => {
   });
 
   it('reports every bad option at once', () => {
-    expect(() => createRampart({ rules: [{ limit: 0, windowMs: -1 }], logger: {} as never })).toThrow(/rules\[0\]\.limit[\s\S]*rules\[0\]\.windowMs[\s\S]*logger/);
+    expect(() => createRampart({ rules: [{ limit: 0, windowMs: -1 }], logger: {} as never })).toThrow(
+      /rules\[0\]\.limit[\s\S]*rules\[0\]\.windowMs[\s\S]*logger/,
+    );
   });
 
   it('shares one storage between two instances: a ban on one is enforced by the other after a sync', async () => {

@@ -97,7 +97,14 @@ describe.each(ADAPTERS)('escalation on %s', (adapter) => {
 
   it('starts one block, not several, when violations arrive at once', async () => {
     await t.http().get('/data').expect(200);
-    const statuses = await Promise.all(Array.from({ length: 8 }, () => t.http().get('/data').then((r) => [r.status, r.headers['retry-after']])));
+    const statuses = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        t
+          .http()
+          .get('/data')
+          .then((r) => [r.status, r.headers['retry-after']]),
+      ),
+    );
     expect(statuses.every(([status]) => status === 429)).toBe(true);
     // The two violations before the block are answered by the rule, every later one by the block.
     expect(statuses.filter(([, retryAfter]) => retryAfter === '900')).toHaveLength(6);
@@ -150,7 +157,7 @@ describe.each(ADAPTERS)('escalation on %s', (adapter) => {
     await expectBlockStarts(15);
   });
 
-  it('applies a rule\'s own escalation settings, merged over the module\'s', async () => {
+  it("applies a rule's own escalation settings, merged over the module's", async () => {
     await t.http().post('/otp').expect(201);
     await t.http().post('/otp').expect(429);
     const blocked = await t.http().post('/otp').expect(429);

@@ -25,7 +25,9 @@ describe('escalation policy', () => {
 
   it('does nothing below the block threshold', () => {
     for (const since of [0, 1, 2]) {
-      expect(decideEscalation({ violationsSinceLastBlock: since, violationsInBanWindow: since, previousBlocks: 0 }, DEFAULT_ESCALATION_POLICY)).toEqual({ action: 'none' });
+      expect(decideEscalation({ violationsSinceLastBlock: since, violationsInBanWindow: since, previousBlocks: 0 }, DEFAULT_ESCALATION_POLICY)).toEqual({
+        action: 'none',
+      });
     }
   });
 
@@ -38,7 +40,10 @@ describe('escalation policy', () => {
     for (let i = 0; i < 10; i++) {
       since++;
       inWindow++;
-      const decision = decideEscalation({ violationsSinceLastBlock: since, violationsInBanWindow: inWindow, previousBlocks: blocks }, DEFAULT_ESCALATION_POLICY);
+      const decision = decideEscalation(
+        { violationsSinceLastBlock: since, violationsInBanWindow: inWindow, previousBlocks: blocks },
+        DEFAULT_ESCALATION_POLICY,
+      );
       timeline.push(decision);
       if (decision.action === 'block') {
         since = 0;
@@ -46,15 +51,23 @@ describe('escalation policy', () => {
       }
     }
     expect(timeline.map((d) => (d.action === 'block' ? d.durationMs / MIN : d.action))).toEqual([
-      'none', 'none', 15,
-      'none', 'none', 30,
-      'none', 'none', 60,
+      'none',
+      'none',
+      15,
+      'none',
+      'none',
+      30,
+      'none',
+      'none',
+      60,
       'ban',
     ]);
   });
 
   it('prefers a permanent ban over a block when both thresholds are met', () => {
-    expect(decideEscalation({ violationsSinceLastBlock: 3, violationsInBanWindow: 10, previousBlocks: 0 }, DEFAULT_ESCALATION_POLICY)).toEqual({ action: 'ban' });
+    expect(decideEscalation({ violationsSinceLastBlock: 3, violationsInBanWindow: 10, previousBlocks: 0 }, DEFAULT_ESCALATION_POLICY)).toEqual({
+      action: 'ban',
+    });
   });
 
   it('never bans permanently when permanentBanAfter is 0', () => {

@@ -26,7 +26,9 @@ const BEARER = `Bearer ${ADMIN_KEY}`;
 
 @Controller()
 class PingController {
-  @Get('ping') ping() { return 'pong'; }
+  @Get('ping') ping() {
+    return 'pong';
+  }
 }
 
 interface Variant {
@@ -70,9 +72,14 @@ async function start(variant: Variant, storage: RampartStorage): Promise<Running
 
 const OPERATORS = ['$gt', '$gte', '$ne', '$in', '$nin', '$where', '$regex', '$exists', '$expr', '$or', '$function', '__proto__', 'constructor', 'prototype'];
 
-const hugeString = fc.tuple(fc.constantFrom('a', '$', '\u00e9', '\ud83d\ude00', '\u0000', '%'), fc.integer({ min: 200, max: 150_000 })).map(([c, n]) => c.repeat(n));
+const hugeString = fc
+  .tuple(fc.constantFrom('a', '$', '\u00e9', '\ud83d\ude00', '\u0000', '%'), fc.integer({ min: 200, max: 150_000 }))
+  .map(([c, n]) => c.repeat(n));
 
-const operatorObject: fc.Arbitrary<Record<string, unknown>> = fc.dictionary(fc.constantFrom(...OPERATORS), fc.jsonValue({ maxDepth: 2 }), { minKeys: 1, maxKeys: 3 });
+const operatorObject: fc.Arbitrary<Record<string, unknown>> = fc.dictionary(fc.constantFrom(...OPERATORS), fc.jsonValue({ maxDepth: 2 }), {
+  minKeys: 1,
+  maxKeys: 3,
+});
 
 const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
@@ -80,7 +87,30 @@ const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 2, arbitrary: fc.array(fc.oneof(fc.string(), operatorObject), { maxLength: 4 }) },
   { weight: 1, arbitrary: hugeString },
   { weight: 2, arbitrary: anyText(80) },
-  { weight: 1, arbitrary: fc.constantFrom(null, true, false, 0, -1, 1.5, 1e308, -0, '', ' ', '1', 'permanent', 'temporary', 'allow', 'deny', '::1', '10.0.0.0/8', '10.0.0.5/8', 'fe80::1%eth0') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      null,
+      true,
+      false,
+      0,
+      -1,
+      1.5,
+      1e308,
+      -0,
+      '',
+      ' ',
+      '1',
+      'permanent',
+      'temporary',
+      'allow',
+      'deny',
+      '::1',
+      '10.0.0.0/8',
+      '10.0.0.5/8',
+      'fe80::1%eth0',
+    ),
+  },
   { weight: 1, arbitrary: fc.object({ maxDepth: 3, key: fc.oneof(fc.string(), fc.constantFrom(...OPERATORS)) }) },
 );
 
@@ -99,7 +129,12 @@ const FIELDS = Object.keys(validField);
 /** Complete, valid bodies of each endpoint, to mutate. */
 const banBody = fc.oneof(
   fc.record({ key: validField['key']!, kind: fc.constant('permanent'), reason: validField['reason']! }),
-  fc.record({ cidr: validField['cidr']!, kind: fc.constant('temporary'), durationMs: fc.integer({ min: 1000, max: 86_400_000 }), reason: validField['reason']! }),
+  fc.record({
+    cidr: validField['cidr']!,
+    kind: fc.constant('temporary'),
+    durationMs: fc.integer({ min: 1000, max: 86_400_000 }),
+    reason: validField['reason']!,
+  }),
 );
 const accessBody = fc.record(
   { kind: fc.constantFrom('allow', 'deny'), cidr: validField['cidr']!, note: validField['note']!, expiresAtMs: fc.constant(Date.UTC(2031, 0, 1)) },
@@ -108,7 +143,9 @@ const accessBody = fc.record(
 
 const plausibleFields = fc
   .subarray(FIELDS)
-  .chain((fields) => fc.tuple(...fields.map((f) => validField[f]!.map((v) => [f, v] as const))).map((pairs) => Object.fromEntries(pairs) as Record<string, unknown>));
+  .chain((fields) =>
+    fc.tuple(...fields.map((f) => validField[f]!.map((v) => [f, v] as const))).map((pairs) => Object.fromEntries(pairs) as Record<string, unknown>),
+  );
 
 /**
  * `valid` with up to two fields replaced by hostile values and up to two stray fields (`$where`,
@@ -124,7 +161,8 @@ function mutated(valid: fc.Arbitrary<Record<string, unknown>>): fc.Arbitrary<Rec
     .map(([fields, hostile, stray]) => {
       const body: Record<string, unknown> = {};
       // defineProperty: a `__proto__` field stays an own field and is sent.
-      for (const [f, v] of [...Object.entries(fields), ...hostile, ...stray]) Object.defineProperty(body, f, { value: v, enumerable: true, writable: true, configurable: true });
+      for (const [f, v] of [...Object.entries(fields), ...hostile, ...stray])
+        Object.defineProperty(body, f, { value: v, enumerable: true, writable: true, configurable: true });
       return body;
     });
 }
@@ -148,24 +186,76 @@ function bodyFor(path: string): fc.Arbitrary<unknown> {
 
 const PARAMS = ['key', 'cidr', 'kind', 'source', 'active', 'limit', 'cursor', 'clearHistory', 'rule', 'from', 'to'];
 const QUERY_PIECES = [
-  'key[$gt]=', 'key[$ne]=x', 'key[]=a', 'key[0]=a', 'key[$where]=1', 'cidr[$regex]=.*', 'kind[$in][]=allow', 'kind[$ne]=x',
-  '__proto__[x]=1', 'constructor[prototype][x]=1', 'limit=1e3', 'limit=-1', 'limit=0', 'limit=99999999999999999999', 'limit[$gt]=0',
-  'cursor=%', 'cursor=%zz', 'cursor=%E0%A4%A', 'key=%00', 'key=%C0%AF', 'key=%FF%FE', 'key=%ED%A0%80', 'key=%F0%9F%98%80',
-  'from=2030-13-45', 'from=2030-01-01T00:00:00Z', 'to=0', 'from=5&to=5', 'active=TRUE', 'active=true', 'active[]=true',
-  'clearHistory=1', 'clearHistory=true', 'key=a&key=b', 'cidr=10.0.0.0/8&cidr=10.0.0.0/8', 'key=a&cidr=10.0.0.0/8', '&&&', '=', '==', 'key',
-  'source=auto', 'kind=temporary', 'rule=default', 'rule[$regex]=.*',
+  'key[$gt]=',
+  'key[$ne]=x',
+  'key[]=a',
+  'key[0]=a',
+  'key[$where]=1',
+  'cidr[$regex]=.*',
+  'kind[$in][]=allow',
+  'kind[$ne]=x',
+  '__proto__[x]=1',
+  'constructor[prototype][x]=1',
+  'limit=1e3',
+  'limit=-1',
+  'limit=0',
+  'limit=99999999999999999999',
+  'limit[$gt]=0',
+  'cursor=%',
+  'cursor=%zz',
+  'cursor=%E0%A4%A',
+  'key=%00',
+  'key=%C0%AF',
+  'key=%FF%FE',
+  'key=%ED%A0%80',
+  'key=%F0%9F%98%80',
+  'from=2030-13-45',
+  'from=2030-01-01T00:00:00Z',
+  'to=0',
+  'from=5&to=5',
+  'active=TRUE',
+  'active=true',
+  'active[]=true',
+  'clearHistory=1',
+  'clearHistory=true',
+  'key=a&key=b',
+  'cidr=10.0.0.0/8&cidr=10.0.0.0/8',
+  'key=a&cidr=10.0.0.0/8',
+  '&&&',
+  '=',
+  '==',
+  'key',
+  'source=auto',
+  'kind=temporary',
+  'rule=default',
+  'rule[$regex]=.*',
 ];
 /** ASCII a client can put raw in a request target: visible characters except `#`. */
 const rawAscii = (maxLength: number) =>
-  fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).filter((c) => c !== 0x23).map((c) => String.fromCharCode(c)), maxLength });
-const paramName = fc.oneof(fc.constantFrom(...PARAMS), fc.constantFrom(...PARAMS).map((p) => `${p}[${OPERATORS[p.length % OPERATORS.length]}]`), anyText(10).map(encodeText), rawAscii(10));
+  fc.string({
+    unit: fc
+      .integer({ min: 0x21, max: 0x7e })
+      .filter((c) => c !== 0x23)
+      .map((c) => String.fromCharCode(c)),
+    maxLength,
+  });
+const paramName = fc.oneof(
+  fc.constantFrom(...PARAMS),
+  fc.constantFrom(...PARAMS).map((p) => `${p}[${OPERATORS[p.length % OPERATORS.length]}]`),
+  anyText(10).map(encodeText),
+  rawAscii(10),
+);
 const paramValue = fc.oneof(
   fc.constantFrom('203.0.113.7', '203.0.113.0/24', 'permanent', 'allow', 'true', 'false', '10', '500', '501', 'AAAA', '1893456000000', '$gt', ''),
   anyText(60).map(encodeText),
   rawAscii(60),
   fc.integer({ min: 100, max: 12_000 }).map((n) => 'z'.repeat(n)),
 );
-const queryPiece = fc.oneof(fc.constantFrom(...QUERY_PIECES), fc.tuple(paramName, paramValue).map(([n, v]) => `${n}=${v}`), rawAscii(30));
+const queryPiece = fc.oneof(
+  fc.constantFrom(...QUERY_PIECES),
+  fc.tuple(paramName, paramValue).map(([n, v]) => `${n}=${v}`),
+  rawAscii(30),
+);
 const queryString: fc.Arbitrary<string> = fc.array(queryPiece, { maxLength: 6 }).map((pieces) => pieces.join('&'));
 
 /** Valid queries of each endpoint, to which hostile pieces are added. */
@@ -189,18 +279,31 @@ function queryFor(method: Method, path: string): fc.Arbitrary<string> {
 }
 
 /** A `/clients/:key` segment: encoded text of any kind, or raw garbage (never a path separator). */
-const clientSegment: fc.Arbitrary<string> = fc.oneof(
-  anyText(140).map(encodeText),
-  rawAscii(40).map((s) => s.replace(/[/?]/g, '')),
-  fc.constantFrom('%', '%zz', '%2F', '..', '%2e%2e', '%00', '%ED%A0%80', '$gt', '%24gt', 'key[$gt]', '__proto__', 'constructor', 'a'.repeat(129), '%20'),
-).filter((s) => s.length > 0);
+const clientSegment: fc.Arbitrary<string> = fc
+  .oneof(
+    anyText(140).map(encodeText),
+    rawAscii(40).map((s) => s.replace(/[/?]/g, '')),
+    fc.constantFrom('%', '%zz', '%2F', '..', '%2e%2e', '%00', '%ED%A0%80', '$gt', '%24gt', 'key[$gt]', '__proto__', 'constructor', 'a'.repeat(129), '%20'),
+  )
+  .filter((s) => s.length > 0);
 
 type Method = 'get' | 'post' | 'delete';
 const QUERY_ENDPOINTS: ReadonlyArray<readonly [Method, string]> = [
-  ['get', '/bans'], ['delete', '/bans'], ['get', '/violations'], ['get', '/access-list'], ['delete', '/access-list'], ['post', '/bans'], ['post', '/access-list'],
+  ['get', '/bans'],
+  ['delete', '/bans'],
+  ['get', '/violations'],
+  ['get', '/access-list'],
+  ['delete', '/access-list'],
+  ['post', '/bans'],
+  ['post', '/access-list'],
 ];
 const BODY_ENDPOINTS: ReadonlyArray<readonly [Method, string]> = [
-  ['post', '/bans'], ['post', '/access-list'], ['post', '/bans'], ['post', '/access-list'], ['delete', '/bans'], ['get', '/bans'],
+  ['post', '/bans'],
+  ['post', '/access-list'],
+  ['post', '/bans'],
+  ['post', '/access-list'],
+  ['delete', '/bans'],
+  ['get', '/bans'],
 ];
 
 // ---- the properties -------------------------------------------------------------------------
@@ -235,21 +338,32 @@ function defineProperties(label: string, variant: Variant, storage: () => Rampar
 
     it('hostile JSON bodies: only 2xx/4xx, nothing but plain values reaches a store', async () => {
       await fc.assert(
-        fc.asyncProperty(fc.constantFrom(...BODY_ENDPOINTS).chain(([m, p]) => fc.tuple(fc.constant(m), fc.constant(p), bodyFor(p))), async ([method, path, body]) => {
-          const res = await t.http()[method](`/rate-limit${path}`).set('Authorization', BEARER).set('Content-Type', 'application/json').send(JSON.stringify(body));
-          expectSafe(res.status, `${method.toUpperCase()} ${path} with ${JSON.stringify(body).slice(0, 200)}`);
-        }),
+        fc.asyncProperty(
+          fc.constantFrom(...BODY_ENDPOINTS).chain(([m, p]) => fc.tuple(fc.constant(m), fc.constant(p), bodyFor(p))),
+          async ([method, path, body]) => {
+            const res = await t
+              .http()
+              [method](`/rate-limit${path}`)
+              .set('Authorization', BEARER)
+              .set('Content-Type', 'application/json')
+              .send(JSON.stringify(body));
+            expectSafe(res.status, `${method.toUpperCase()} ${path} with ${JSON.stringify(body).slice(0, 200)}`);
+          },
+        ),
         fuzzParams(runs),
       );
     });
 
     it('hostile query strings: only 2xx/4xx, nothing but plain values reaches a store', async () => {
       await fc.assert(
-        fc.asyncProperty(fc.constantFrom(...QUERY_ENDPOINTS).chain(([m, p]) => fc.tuple(fc.constant(m), fc.constant(p), queryFor(m, p))), async ([method, path, qs]) => {
-          const url = `/rate-limit${path}?${qs}`;
-          const res = await t.http()[method](url).set('Authorization', BEARER);
-          expectSafe(res.status, `${method.toUpperCase()} ${url.slice(0, 300)}`);
-        }),
+        fc.asyncProperty(
+          fc.constantFrom(...QUERY_ENDPOINTS).chain(([m, p]) => fc.tuple(fc.constant(m), fc.constant(p), queryFor(m, p))),
+          async ([method, path, qs]) => {
+            const url = `/rate-limit${path}?${qs}`;
+            const res = await t.http()[method](url).set('Authorization', BEARER);
+            expectSafe(res.status, `${method.toUpperCase()} ${url.slice(0, 300)}`);
+          },
+        ),
         fuzzParams(runs),
       );
     });
@@ -317,9 +431,15 @@ for (const variant of VARIANTS) defineProperties(`${variant.name}, memory storag
 
 describeMongo('admin API (property-based) on the MongoDB storage', () => {
   const dbName = uniqueDbName('admin_fuzz');
-  defineProperties('express (extended query parser), MongoDB storage', VARIANTS[1]!, () => mongoStorage({ uri: mongoUrl(), connectOptions: { dbName }, sweepIntervalMs: false }), 60, async () => {
-    const connection = await mongoose.createConnection(mongoUrl(), { dbName }).asPromise();
-    await connection.dropDatabase();
-    await connection.close();
-  });
+  defineProperties(
+    'express (extended query parser), MongoDB storage',
+    VARIANTS[1]!,
+    () => mongoStorage({ uri: mongoUrl(), connectOptions: { dbName }, sweepIntervalMs: false }),
+    60,
+    async () => {
+      const connection = await mongoose.createConnection(mongoUrl(), { dbName }).asPromise();
+      await connection.dropDatabase();
+      await connection.close();
+    },
+  );
 });

@@ -46,7 +46,29 @@ const decoratedAddress: fc.Arbitrary<string> = fc.oneof(
 const rawAddress: fc.Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: decoratedAddress },
   { weight: 2, arbitrary: anyText(64) },
-  { weight: 1, arbitrary: fc.constantFrom('', ' ', '[]', '[', ']', ':', '::', '[::]:', '%', 'unknown', '_hidden', '0', '1.2.3', '01.2.3.4', '0x7f.0.0.1', '::1.2.3.4', '[1.2.3.4]', '1.2.3.4%eth0') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '',
+      ' ',
+      '[]',
+      '[',
+      ']',
+      ':',
+      '::',
+      '[::]:',
+      '%',
+      'unknown',
+      '_hidden',
+      '0',
+      '1.2.3',
+      '01.2.3.4',
+      '0x7f.0.0.1',
+      '::1.2.3.4',
+      '[1.2.3.4]',
+      '1.2.3.4%eth0',
+    ),
+  },
   { weight: 1, arbitrary: fc.integer({ min: 101, max: 20_000 }).map((n) => '1'.repeat(n)) },
   { weight: 1, arbitrary: fc.tuple(ipv6, fc.integer({ min: 60, max: 5_000 })).map(([a, n]) => `${a}%${'z'.repeat(n)}`) },
 );
@@ -60,7 +82,10 @@ const headerValue: fc.Arbitrary<string | string[] | undefined> = fc.oneof(
   anyText(200),
   fc.array(hop, { maxLength: 40 }).map((hops) => hops.join(',')),
   fc.array(hop, { maxLength: 3_000 }).map((hops) => hops.join(', ')),
-  fc.array(fc.array(hop, { maxLength: 10 }).map((h) => h.join(',')), { maxLength: 20 }),
+  fc.array(
+    fc.array(hop, { maxLength: 10 }).map((h) => h.join(',')),
+    { maxLength: 20 },
+  ),
   fc.array(hop, { maxLength: 20 }).map((hops) => hops.map((h) => `for=${h}`).join(', ')),
   fc.array(hop, { maxLength: 20 }).map((hops) => hops.map((h) => `for="${h}";proto=https`).join(',')),
 );
@@ -146,11 +171,13 @@ describe('client address (property-based)', () => {
     fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffff })).map(([a, b]) => `2001:db8::${a.toString(16)}:${b.toString(16)}`),
   );
   /** An untrusted address as a proxy may write it: with a port, brackets or surrounding spaces. */
-  const writtenUntrusted = fc.tuple(untrusted, fc.integer({ min: 1, max: 65_535 }), fc.constantFrom('bare', 'port', 'spaces', 'mapped')).map(([a, port, form]) => {
-    const v6 = a.includes(':');
-    const text = form === 'port' ? (v6 ? `[${a}]:${port}` : `${a}:${port}`) : form === 'spaces' ? ` ${a}\t` : form === 'mapped' && !v6 ? `::ffff:${a}` : a;
-    return [a, text] as const;
-  });
+  const writtenUntrusted = fc
+    .tuple(untrusted, fc.integer({ min: 1, max: 65_535 }), fc.constantFrom('bare', 'port', 'spaces', 'mapped'))
+    .map(([a, port, form]) => {
+      const v6 = a.includes(':');
+      const text = form === 'port' ? (v6 ? `[${a}]:${port}` : `${a}:${port}`) : form === 'spaces' ? ` ${a}\t` : form === 'mapped' && !v6 ? `::ffff:${a}` : a;
+      return [a, text] as const;
+    });
   const loopback = fc.oneof(
     fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: 254 })).map(([a, b]) => `127.0.${a}.${b}`),
     fc.constantFrom('::1', '[::1]:8080', '127.0.0.1:3000', '::ffff:127.0.0.1'),

@@ -27,12 +27,14 @@ export function fuzzParams<T>(numRuns: number): fc.Parameters<T> {
 
 /** `encodeURIComponent`, with lone surrogates (which it refuses) replaced first. */
 export function encodeText(text: string): string {
-  return encodeURIComponent(text.replace(/[\ud800-\udfff]/g, (c, i: number, all: string) => {
-    const code = c.charCodeAt(0);
-    const pairedAfter = code < 0xdc00 && i + 1 < all.length && all.charCodeAt(i + 1) >= 0xdc00 && all.charCodeAt(i + 1) <= 0xdfff;
-    const pairedBefore = code >= 0xdc00 && i > 0 && all.charCodeAt(i - 1) >= 0xd800 && all.charCodeAt(i - 1) < 0xdc00;
-    return pairedAfter || pairedBefore ? c : '\ufffd';
-  }));
+  return encodeURIComponent(
+    text.replace(/[\ud800-\udfff]/g, (c, i: number, all: string) => {
+      const code = c.charCodeAt(0);
+      const pairedAfter = code < 0xdc00 && i + 1 < all.length && all.charCodeAt(i + 1) >= 0xdc00 && all.charCodeAt(i + 1) <= 0xdfff;
+      const pairedBefore = code >= 0xdc00 && i > 0 && all.charCodeAt(i - 1) >= 0xd800 && all.charCodeAt(i - 1) < 0xdc00;
+      return pairedAfter || pairedBefore ? c : '\ufffd';
+    }),
+  );
 }
 
 /** Text of any kind: ASCII, full unicode (lone surrogates included), control characters. */
@@ -40,6 +42,9 @@ export function anyText(maxLength = 64): fc.Arbitrary<string> {
   return fc.oneof(
     fc.string({ maxLength }),
     fc.string({ unit: 'binary', maxLength }),
-    fc.string({ unit: fc.constantFrom('\u0000', '\r', '\n', '\t', ' ', '\u00a0', '\u200b', '\ufeff', '\ud800', ',', ';', '"', '\\', '[', ']', ':', '%', '='), maxLength }),
+    fc.string({
+      unit: fc.constantFrom('\u0000', '\r', '\n', '\t', ' ', '\u00a0', '\u200b', '\ufeff', '\ud800', ',', ';', '"', '\\', '[', ']', ':', '%', '='),
+      maxLength,
+    }),
   );
 }

@@ -32,7 +32,9 @@ class RecordingStore extends MemoryRateLimitStore {
 
 @Controller()
 class PingController {
-  @Get('ping') ping() { return 'pong'; }
+  @Get('ping') ping() {
+    return 'pong';
+  }
 }
 
 /** The identity the resolver returns for the next request. */
@@ -46,7 +48,21 @@ function storedClientKey(id: string): string {
 const identities: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: anyText(40) },
   { weight: 1, arbitrary: fc.constant('') },
-  { weight: 1, arbitrary: fc.constantFrom('unknown', '127.0.0.1', '::1', 'sha256:x', '$gt', '__proto__', 'constructor', '\u0000', 'a'.repeat(HASH_THRESHOLD), 'a'.repeat(HASH_THRESHOLD + 1)) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'unknown',
+      '127.0.0.1',
+      '::1',
+      'sha256:x',
+      '$gt',
+      '__proto__',
+      'constructor',
+      '\u0000',
+      'a'.repeat(HASH_THRESHOLD),
+      'a'.repeat(HASH_THRESHOLD + 1),
+    ),
+  },
   { weight: 1, arbitrary: fc.tuple(anyText(4), fc.integer({ min: 100, max: 100_000 })).map(([unit, n]) => (unit || 'x').repeat(n).slice(0, 100_000)) },
 );
 
@@ -59,7 +75,14 @@ const headerName = fc.oneof(
   fc.constantFrom('x-forwarded-for', 'forwarded', 'x-real-ip', 'x-api-key', 'authorization', 'cookie', 'user-agent', 'accept'),
   fc.stringMatching(/^x-[a-z0-9-]{1,20}$/),
 );
-const headerSets = fc.dictionary(headerName, fc.oneof(headerText, fc.array(fc.ipV4(), { maxLength: 50 }).map((a) => a.join(', '))), { maxKeys: 6 });
+const headerSets = fc.dictionary(
+  headerName,
+  fc.oneof(
+    headerText,
+    fc.array(fc.ipV4(), { maxLength: 50 }).map((a) => a.join(', ')),
+  ),
+  { maxKeys: 6 },
+);
 
 describe.each(ADAPTERS)('guard keys (property-based) on %s', (adapter) => {
   let app: TestApp;
@@ -134,9 +157,7 @@ describe.each(ADAPTERS)('guard keys (property-based) on %s', (adapter) => {
             identity = id;
             return (await ping({})).status;
           };
-          expect([await send(a), await send(a), await send(b), await send(b), await send(a), await send(b)]).toEqual([
-            200, 200, 200, 200, 429, 429,
-          ]);
+          expect([await send(a), await send(a), await send(b), await send(b), await send(a), await send(b)]).toEqual([200, 200, 200, 200, 429, 429]);
           const keys = new Set(store.keys);
           expect(keys.size).toBe(2);
           for (const key of keys) expect(key.length).toBeLessThanOrEqual(MAX_STORED_KEY);

@@ -39,7 +39,25 @@ const SIGNATURES: Readonly<Record<string, Readonly<Record<string, readonly Expec
 };
 
 /** Fields that, wherever they appear in an argument, hold text (or null for `address`). */
-const STRING_FIELDS = new Set(['key', 'cidr', 'kind', 'source', 'reason', 'note', 'by', 'createdBy', 'liftedBy', 'cursor', 'rule', 'route', 'method', 'type', 'id', 'name', 'algorithm']);
+const STRING_FIELDS = new Set([
+  'key',
+  'cidr',
+  'kind',
+  'source',
+  'reason',
+  'note',
+  'by',
+  'createdBy',
+  'liftedBy',
+  'cursor',
+  'rule',
+  'route',
+  'method',
+  'type',
+  'id',
+  'name',
+  'algorithm',
+]);
 const NULLABLE_STRING_FIELDS = new Set(['address']);
 /** Fields that hold numbers. */
 const NUMBER_FIELDS = new Set(['nowMs', 'limit', 'fromMs', 'toMs', 'activeAtMs', 'expiresAtMs', 'durationMs', 'atMs', 'hits', 'sinceMs', 'windowMs']);

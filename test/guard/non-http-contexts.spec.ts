@@ -5,7 +5,9 @@ import { MemoryRateLimitStore, RateLimitGuard, RateLimitModule } from '../../lib
 
 @Controller()
 class EventsController {
-  @Get() handle() { return 'ok'; }
+  @Get() handle() {
+    return 'ok';
+  }
 }
 
 describe('RateLimitGuard outside HTTP', () => {

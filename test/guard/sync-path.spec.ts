@@ -6,7 +6,9 @@ import { FakeClock } from '../support/fake-clock.js';
 
 @Controller()
 class ItemsController {
-  @Get() list() { return []; }
+  @Get() list() {
+    return [];
+  }
 }
 
 /** An Express-like response that records its headers. */

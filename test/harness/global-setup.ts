@@ -47,7 +47,9 @@ export default async function globalSetup(): Promise<void> {
     (globalThis as Record<symbol, MongoStandIn | undefined>)[STAND_IN] = server;
     process.env['MONGO_URL'] = server.url;
     process.env['RAMPART_MONGO_STAND_IN'] = 'mongo-java-server';
-    process.stderr.write(`MongoDB stand-in (mongo-java-server, ${server.backend}) listening at ${server.url}, ready in ${Date.now() - began} ms; server log: ${logPath}\n`);
+    process.stderr.write(
+      `MongoDB stand-in (mongo-java-server, ${server.backend}) listening at ${server.url}, ready in ${Date.now() - began} ms; server log: ${logPath}\n`,
+    );
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     if (isCi()) {

@@ -100,7 +100,9 @@ export async function mongoJavaServerVersion(root: string = findRepoRoot()): Pro
 export async function ensureJars(options: EnsureJarsOptions = {}): Promise<string> {
   const root = options.root ?? findRepoRoot();
   const pomPath = join(root, POM);
-  const pomHash = createHash('sha256').update(await readFile(pomPath)).digest('hex');
+  const pomHash = createHash('sha256')
+    .update(await readFile(pomPath))
+    .digest('hex');
   const version = await mongoJavaServerVersion(root);
   const cacheParent = join(root, '.cache', 'mongo-java-server');
   const jarDir = join(cacheParent, version);
@@ -114,16 +116,17 @@ export async function ensureJars(options: EnsureJarsOptions = {}): Promise<strin
   options.log?.(`fetching mongo-java-server ${version} jars with Maven into ${jarDir} ...`);
   const started = Date.now();
   try {
-    const result = await run(
-      'mvn',
-      ['-q', '-B', '-f', pomPath, 'dependency:copy-dependencies', `-DoutputDirectory=${staging}`],
-      { cwd: root, timeoutMs: options.timeoutMs ?? 5 * 60_000 },
-    );
+    const result = await run('mvn', ['-q', '-B', '-f', pomPath, 'dependency:copy-dependencies', `-DoutputDirectory=${staging}`], {
+      cwd: root,
+      timeoutMs: options.timeoutMs ?? 5 * 60_000,
+    });
     if (result.error?.code === 'ENOENT') {
       throw new MongoStandInError(`Maven (mvn) is not on PATH, and it is needed once to fetch the mongo-java-server jars: ${INSTALL_MAVEN}, ${OR_REAL_MONGO}`);
     }
     if (result.timedOut) {
-      throw new MongoStandInError(`Maven did not finish fetching the mongo-java-server jars within ${(options.timeoutMs ?? 300_000) / 1000} s (is Maven Central reachable?)\n${tail(result.output)}`);
+      throw new MongoStandInError(
+        `Maven did not finish fetching the mongo-java-server jars within ${(options.timeoutMs ?? 300_000) / 1000} s (is Maven Central reachable?)\n${tail(result.output)}`,
+      );
     }
     if (result.error || result.code !== 0) {
       throw new MongoStandInError(
@@ -158,11 +161,10 @@ export async function startMongoStandIn(options: StartMongoStandInOptions = {}):
   const jarDir = await ensureJars(options);
   const java = process.env['JAVA_HOME'] ? join(process.env['JAVA_HOME'], 'bin', 'java') : 'java';
 
-  const child = spawn(
-    java,
-    [...(options.jvmArgs ?? DEFAULT_JVM_ARGS), '-cp', join(jarDir, '*'), join(root, LAUNCHER), String(port), backend],
-    { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] },
-  );
+  const child = spawn(java, [...(options.jvmArgs ?? DEFAULT_JVM_ARGS), '-cp', join(jarDir, '*'), join(root, LAUNCHER), String(port), backend], {
+    cwd: root,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   // The server exits when its stdin closes, so it cannot outlive this process; never write to it.
   child.stdin.on('error', () => undefined);
 
@@ -183,8 +185,11 @@ export async function startMongoStandIn(options: StartMongoStandInOptions = {}):
       reject(new MongoStandInError(message));
     };
     const timer = setTimeout(() => {
-      fail(`the MongoDB stand-in did not print LISTENING within ${startTimeoutMs} ms (backend ${backend}, port ${port}); ` +
-        `it needs a JDK 17+ (${INSTALL_JAVA}), ${OR_REAL_MONGO}` + detail(stderrTail));
+      fail(
+        `the MongoDB stand-in did not print LISTENING within ${startTimeoutMs} ms (backend ${backend}, port ${port}); ` +
+          `it needs a JDK 17+ (${INSTALL_JAVA}), ${OR_REAL_MONGO}` +
+          detail(stderrTail),
+      );
     }, startTimeoutMs);
     child.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') {
@@ -200,8 +205,11 @@ export async function startMongoStandIn(options: StartMongoStandInOptions = {}):
       if (code === 2) fail(`the MongoDB stand-in rejected its arguments (backend ${backend}, port ${port})` + detail(stderrTail));
       else if (code === 3) fail(`the MongoDB stand-in could not start (backend ${backend}, port ${port})` + detail(stderrTail));
       else {
-        fail(`the MongoDB stand-in exited before it was listening (${signal ?? `exit code ${code}`}); ` +
-          `it needs a JDK 17+, not just a JRE (${INSTALL_JAVA}), ${OR_REAL_MONGO}` + detail(stderrTail));
+        fail(
+          `the MongoDB stand-in exited before it was listening (${signal ?? `exit code ${code}`}); ` +
+            `it needs a JDK 17+, not just a JRE (${INSTALL_JAVA}), ${OR_REAL_MONGO}` +
+            detail(stderrTail),
+        );
       }
     });
     forEachLine(child.stdout, (line) => {

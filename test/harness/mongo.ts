@@ -26,9 +26,7 @@ export function mongoUrl(): string {
   if (url) return url;
   const reason = mongoUnavailableReason();
   throw new Error(
-    isCi()
-      ? `MongoDB is required under CI but is unavailable: ${reason}`
-      : `MongoDB is unavailable (${reason}): install a JDK 17+ and Maven, or set MONGO_URL`,
+    isCi() ? `MongoDB is required under CI but is unavailable: ${reason}` : `MongoDB is unavailable (${reason}): install a JDK 17+ and Maven, or set MONGO_URL`,
   );
 }
 

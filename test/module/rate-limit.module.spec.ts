@@ -15,24 +15,32 @@ import { FakeClock } from '../support/fake-clock.js';
 
 @Controller()
 class PingController {
-  @Get('ping') ping() { return 'pong'; }
+  @Get('ping') ping() {
+    return 'pong';
+  }
 }
 
 @Controller()
 @UseGuards(RateLimitGuard)
 class GuardedController {
-  @Get('guarded') guarded() { return 'guarded'; }
+  @Get('guarded') guarded() {
+    return 'guarded';
+  }
 }
 
 const OPTIONS: RateLimitModuleOptions = { rules: [{ limit: 1, windowMs: 60_000 }], clock: new FakeClock() };
 
 @Injectable()
 class OptionsFactory {
-  createRateLimitOptions(): RateLimitModuleOptions { return OPTIONS; }
+  createRateLimitOptions(): RateLimitModuleOptions {
+    return OPTIONS;
+  }
 }
 
 @Injectable()
-class Settings { readonly limit = 1; }
+class Settings {
+  readonly limit = 1;
+}
 
 @Module({ providers: [Settings, OptionsFactory], exports: [Settings, OptionsFactory] })
 class SettingsModule {}
@@ -143,8 +151,12 @@ describe('RateLimitModule registration', () => {
   it('stops the app at startup when a @Throttle rule is incomplete or invalid', async () => {
     @Controller()
     class BrokenController {
-      @Throttle({ name: 'orphan', limit: 3 }) @Get('x') x() { return 'x'; }
-      @Throttle({ limit: -1 }) @Get('y') y() { return 'y'; }
+      @Throttle({ name: 'orphan', limit: 3 }) @Get('x') x() {
+        return 'x';
+      }
+      @Throttle({ limit: -1 }) @Get('y') y() {
+        return 'y';
+      }
     }
     const moduleRef = await Test.createTestingModule({
       imports: [RateLimitModule.forRoot(OPTIONS)],

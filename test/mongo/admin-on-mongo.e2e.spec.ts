@@ -15,7 +15,9 @@ const KEY = 'mongo-admin-key-0123456789abcdef';
 
 @Controller()
 class PingController {
-  @Get('ping') ping() { return 'pong'; }
+  @Get('ping') ping() {
+    return 'pong';
+  }
 }
 
 describeMongo('admin API on the MongoDB storage', () => {
@@ -75,7 +77,9 @@ describeMongo('admin API on the MongoDB storage', () => {
       const listed = await admin().get('/bans?active=true').expect(200);
       expect(listed.body.items.map((b: { key?: string; cidr?: string }) => b.key ?? b.cidr).sort()).toEqual(['2001:db8:bad::/48', '203.0.113.9']);
       await admin().delete('/bans?key=203.0.113.9').expect(200);
-      await admin().delete(`/bans?cidr=${encodeURIComponent('2001:db8:bad::/48')}`).expect(200);
+      await admin()
+        .delete(`/bans?cidr=${encodeURIComponent('2001:db8:bad::/48')}`)
+        .expect(200);
       await from('203.0.113.9').expect(200);
       await from('2001:db8:bad:1::5').expect(200);
     } finally {

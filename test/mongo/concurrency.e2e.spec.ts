@@ -20,11 +20,12 @@ const TRIALS = 10;
 
 @Controller()
 class HotController {
-  @Get('hot') hot() { return 'ok'; }
+  @Get('hot') hot() {
+    return 'ok';
+  }
 }
 
-const clientHeader = (ctx: ExecutionContext) =>
-  ctx.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>().headers['x-client'];
+const clientHeader = (ctx: ExecutionContext) => ctx.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>().headers['x-client'];
 
 interface Instance {
   app: INestApplication;
@@ -94,7 +95,10 @@ describeMongo('Mongo store under concurrency, several app instances', () => {
         const client = `${algorithm}-trial-${trial}`;
         const statuses = await Promise.all(
           Array.from({ length: REQUESTS }, (_, i) =>
-            request(instances[i % INSTANCES].app.getHttpServer()).get('/hot').set('x-client', client).then((r) => r.status),
+            request(instances[i % INSTANCES].app.getHttpServer())
+              .get('/hot')
+              .set('x-client', client)
+              .then((r) => r.status),
           ),
         );
         expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);

@@ -67,9 +67,7 @@ describeMongo('MongoDB smoke (Mongoose 9)', () => {
       reply = await admin.command({ isMaster: 1 });
     }
     const buildInfo = await admin.command({ buildInfo: 1 });
-    console.info(
-      `${serverLabel()}: version ${String(buildInfo['version'])}, maxWireVersion ${String(reply['maxWireVersion'])} (via ${via})`,
-    );
+    console.info(`${serverLabel()}: version ${String(buildInfo['version'])}, maxWireVersion ${String(reply['maxWireVersion'])} (via ${via})`);
     // The Node driver in Mongoose 9 refuses servers below wire version 9 (MongoDB 4.4).
     expect(reply['maxWireVersion']).toBeGreaterThanOrEqual(9);
   });
@@ -128,11 +126,7 @@ describeMongo('MongoDB smoke (Mongoose 9)', () => {
     const later = new Date('2026-06-01T00:00:00.000Z');
     const options = { upsert: true, returnDocument: 'after' as const };
     await Counters.findOneAndUpdate({ _id: 'soi:1' }, { $inc: { hits: 1 }, $setOnInsert: { bucket: 's', createdAt: first } }, options);
-    const again = await Counters.findOneAndUpdate(
-      { _id: 'soi:1' },
-      { $inc: { hits: 1 }, $setOnInsert: { bucket: 's', createdAt: later } },
-      options,
-    ).lean();
+    const again = await Counters.findOneAndUpdate({ _id: 'soi:1' }, { $inc: { hits: 1 }, $setOnInsert: { bucket: 's', createdAt: later } }, options).lean();
     expect(again?.createdAt?.toISOString()).toBe(first.toISOString());
   });
 

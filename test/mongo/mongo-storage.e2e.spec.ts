@@ -14,7 +14,9 @@ import { describeMongo, mongoUrl, uniqueDbName } from '../harness/mongo.js';
 
 @Controller()
 class PingController {
-  @Get('ping') ping() { return 'pong'; }
+  @Get('ping') ping() {
+    return 'pong';
+  }
 }
 
 const RULES = [{ limit: 2, windowMs: 60_000, algorithm: 'fixed-window' as const }];

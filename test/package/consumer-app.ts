@@ -30,7 +30,9 @@ export function startApp(dir: string, main: string, env: Record<string, string>)
       .slice(0, -1) // the last line is not complete yet
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as unknown);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   const describe = () => `${main} in ${dir}\nstdout:\n${stdout}\nstderr:\n${stderr}`;
 
   const stop = async () => {

@@ -69,7 +69,9 @@ describe('the built package', () => {
     const load = (entry: string) => {
       writeFileSync(join(dir, 'app.mjs'), `await import(${JSON.stringify(entry)}); console.log('loaded');`);
       try {
-        return execFileSync(process.execPath, ['--import', join(dir, 'register.mjs'), join(dir, 'app.mjs')], { cwd: root, stdio: 'pipe' }).toString().trim();
+        return execFileSync(process.execPath, ['--import', join(dir, 'register.mjs'), join(dir, 'app.mjs')], { cwd: root, stdio: 'pipe' })
+          .toString()
+          .trim();
       } catch (error) {
         return String((error as { stderr?: Buffer }).stderr ?? error).includes('refused: mongoose') ? 'refused mongoose' : String(error);
       }

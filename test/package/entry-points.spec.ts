@@ -23,7 +23,9 @@ function runRefusing(refused: RegExp, source: string): string {
   writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module'; register('./hooks.mjs', import.meta.url);`);
   writeFileSync(join(dir, 'app.mjs'), source);
   try {
-    return execFileSync(process.execPath, ['--import', join(dir, 'register.mjs'), join(dir, 'app.mjs')], { cwd: root, stdio: 'pipe' }).toString().trim();
+    return execFileSync(process.execPath, ['--import', join(dir, 'register.mjs'), join(dir, 'app.mjs')], { cwd: root, stdio: 'pipe' })
+      .toString()
+      .trim();
   } catch (error) {
     const stderr = String((error as { stderr?: Buffer }).stderr ?? error);
     return /refused (\S+)/.exec(stderr)?.[0] ?? stderr;

@@ -17,7 +17,11 @@ function sources(dir: string): string[] {
 }
 
 /** The package a bare specifier names: `@scope/name` or `name`. */
-const packageOf = (specifier: string) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+const packageOf = (specifier: string) =>
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 
 describe('package manifest', () => {
   it('declares every package the library imports', () => {

@@ -68,7 +68,10 @@ describe.each(ADAPTERS)('allow and deny lists on %s', (adapter) => {
   });
 
   it('enforces entries written by another instance once synced, and lifts removed or expired ones', async () => {
-    await storage.accessList.put({ kind: 'deny', cidr: '192.0.2.0/24', createdBy: 'ops', createdAtMs: clock.now(), expiresAtMs: clock.now() + 10 * MINUTE }, clock.now());
+    await storage.accessList.put(
+      { kind: 'deny', cidr: '192.0.2.0/24', createdBy: 'ops', createdAtMs: clock.now(), expiresAtMs: clock.now() + 10 * MINUTE },
+      clock.now(),
+    );
     await from('192.0.2.1').expect(200); // not fetched yet
     await protection.syncNow();
     await from('192.0.2.1').expect(403);

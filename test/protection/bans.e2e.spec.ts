@@ -96,7 +96,9 @@ describe.each(ADAPTERS)('bans on %s', (adapter) => {
         await from(client).expect(200);
         await from(client).expect(429);
         await from(client).expect(429);
-        await from(client).expect(429).expect('retry-after', String(minutes * 60));
+        await from(client)
+          .expect(429)
+          .expect('retry-after', String(minutes * 60));
         clock.advance(minutes * MINUTE);
       }
       expect((await protection.status(client)).ban).toMatchObject({ blockCount: 2 });
@@ -137,7 +139,7 @@ describe.each(ADAPTERS)('bans on %s', (adapter) => {
       await t.http().get('/data').set('x-user', 'user-43').set('X-Forwarded-For', '192.0.2.1').expect(403);
     });
 
-    it('checks a rule\'s own identity (API key) against the bans', async () => {
+    it("checks a rule's own identity (API key) against the bans", async () => {
       await protection.ban({ type: 'key', key: 'key-1' }, 'permanent', undefined, 'leaked', 'alice');
       await t.http().get('/api').set('x-api-key', 'key-1').set('x-user', 'user-1').expect(403);
       await t.http().get('/api').set('x-api-key', 'key-2').set('x-user', 'user-1').expect(200);

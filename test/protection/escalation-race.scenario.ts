@@ -111,7 +111,15 @@ export function escalationRaceSuite(name: string, options: EscalationRaceOptions
         const nowMs = clock.now();
         // A first block that ended an hour ago, then violations since.
         await a.storage.bans.put(
-          { target: { type: 'key', key }, kind: 'temporary', reason: 'earlier', source: 'auto', createdBy: 'rampart', expiresAtMs: nowMs - 60 * MINUTE, violationCount: 3 },
+          {
+            target: { type: 'key', key },
+            kind: 'temporary',
+            reason: 'earlier',
+            source: 'auto',
+            createdBy: 'rampart',
+            expiresAtMs: nowMs - 60 * MINUTE,
+            violationCount: 3,
+          },
           nowMs - 75 * MINUTE,
         );
         await violationsBefore(key, POLICY.blockAfterViolations - 1, nowMs - 30 * MINUTE);

@@ -76,7 +76,9 @@ describe('escalation on a storage that stops answering', () => {
     const total = MAX_QUEUED_PER_KEY + 10;
     const startedAt = performance.now();
     // A policy that never blocks: every violation is one.
-    const answered = Array.from({ length: total }, () => protection.escalator.recordViolation(report('k', { ...POLICY, blockAfterViolations: 1_000, permanentBanAfter: 1_000 })));
+    const answered = Array.from({ length: total }, () =>
+      protection.escalator.recordViolation(report('k', { ...POLICY, blockAfterViolations: 1_000, permanentBanAfter: 1_000 })),
+    );
     // The ten beyond the queue are answered at once, announced as not recorded (held).
     await Promise.all(answered.slice(MAX_QUEUED_PER_KEY));
     expect(performance.now() - startedAt).toBeLessThan(500);

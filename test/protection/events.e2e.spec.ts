@@ -29,10 +29,18 @@ class RampartListener {
   onAny(event: unknown) {
     RampartListener.record('any', event);
   }
-  @OnEvent(RAMPART_EVENTS.violation) onViolation(event: ViolationEvent) { RampartListener.record(RAMPART_EVENTS.violation, event); }
-  @OnEvent(RAMPART_EVENTS.block) onBlock(event: BlockEvent) { RampartListener.record(RAMPART_EVENTS.block, event); }
-  @OnEvent(RAMPART_EVENTS.ban) onBan(event: BanEvent) { RampartListener.record(RAMPART_EVENTS.ban, event); }
-  @OnEvent(RAMPART_EVENTS.unban) onUnban(event: UnbanEvent) { RampartListener.record(RAMPART_EVENTS.unban, event); }
+  @OnEvent(RAMPART_EVENTS.violation) onViolation(event: ViolationEvent) {
+    RampartListener.record(RAMPART_EVENTS.violation, event);
+  }
+  @OnEvent(RAMPART_EVENTS.block) onBlock(event: BlockEvent) {
+    RampartListener.record(RAMPART_EVENTS.block, event);
+  }
+  @OnEvent(RAMPART_EVENTS.ban) onBan(event: BanEvent) {
+    RampartListener.record(RAMPART_EVENTS.ban, event);
+  }
+  @OnEvent(RAMPART_EVENTS.unban) onUnban(event: UnbanEvent) {
+    RampartListener.record(RAMPART_EVENTS.unban, event);
+  }
 
   private static record(name: string, event: unknown) {
     if (name !== 'any') RampartListener.received.push([name, event]);
@@ -107,11 +115,14 @@ describe.each(ADAPTERS)('events on %s', (adapter) => {
     await protection.unban({ type: 'key', key: CLIENT }, 'bob', true);
     expect(received).toEqual([
       ['ban', expect.objectContaining({ target: { type: 'cidr', cidr: '198.51.100.0/24' }, source: 'admin', reason: 'botnet', atMs: START })],
-      ['unban', expect.objectContaining({ target: { type: 'key', key: CLIENT }, by: 'bob', clearHistory: true, ban: expect.objectContaining({ liftedBy: 'bob' }) })],
+      [
+        'unban',
+        expect.objectContaining({ target: { type: 'key', key: CLIENT }, by: 'bob', clearHistory: true, ban: expect.objectContaining({ liftedBy: 'bob' }) }),
+      ],
     ]);
   });
 
-  it('emits the same events on the app\'s EventEmitter2', async () => {
+  it("emits the same events on the app's EventEmitter2", async () => {
     t = await startApp(adapter, {
       imports: [EventEmitterModule.forRoot({ wildcard: true }), ...protectionModule({ clock, storage: memoryStorage() }).imports],
       controllers: protectionModule().controllers,

@@ -18,7 +18,9 @@ import { FakeClock } from '../support/fake-clock.js';
 
 @Controller()
 class PingController {
-  @Get('ping') ping() { return 'pong'; }
+  @Get('ping') ping() {
+    return 'pong';
+  }
 }
 
 function problemsOf(options: RateLimitModuleOptions): readonly string[] {
@@ -42,7 +44,7 @@ describe('protection options', () => {
     expect(config.events).toBeUndefined();
   });
 
-  it('merges partial escalation settings over the defaults, and rule settings over the module\'s', () => {
+  it("merges partial escalation settings over the defaults, and rule settings over the module's", () => {
     const config = resolveRateLimitConfig({
       escalation: { blockAfterViolations: 5, permanentBanAfter: 0 },
       rules: [
@@ -72,7 +74,15 @@ describe('protection options', () => {
 
   it('lists every problem of the new options in the one startup error', () => {
     const problems = problemsOf({
-      escalation: { blockAfterViolations: 0, blockDurationMs: 1.5, blockMultiplier: 0.5, maxBlockDurationMs: -1, permanentBanAfter: -2, permanentBanWindowMs: 0, banAfter: 3 } as never,
+      escalation: {
+        blockAfterViolations: 0,
+        blockDurationMs: 1.5,
+        blockMultiplier: 0.5,
+        maxBlockDurationMs: -1,
+        permanentBanAfter: -2,
+        permanentBanWindowMs: 0,
+        banAfter: 3,
+      } as never,
       violationRetentionMs: 0,
       banSyncIntervalMs: 0,
       events: { onBlock: 'https://hooks.example' } as never,
@@ -118,10 +128,12 @@ describe('protection options', () => {
     expect(problemsOf({ storage: { ...memoryStorage(), rateLimits: undefined } as unknown as RampartStorage, store: new MemoryRateLimitStore() })).toEqual([]);
   });
 
-  it('validates a @Throttle rule\'s escalation at startup', async () => {
+  it("validates a @Throttle rule's escalation at startup", async () => {
     @Controller()
     class BrokenController {
-      @Throttle({ limit: 1, windowMs: 1000, escalation: { blockMultiplier: Infinity } }) @Get('x') x() { return 'x'; }
+      @Throttle({ limit: 1, windowMs: 1000, escalation: { blockMultiplier: Infinity } }) @Get('x') x() {
+        return 'x';
+      }
     }
     const moduleRef = await Test.createTestingModule({ imports: [RateLimitModule.forRoot({})], controllers: [BrokenController] }).compile();
     const app = moduleRef.createNestApplication({ logger: false });
@@ -163,7 +175,10 @@ describe('protection options', () => {
         throw new Error('ECONNREFUSED 127.0.0.1:27017');
       },
     };
-    const moduleRef = await Test.createTestingModule({ imports: [RateLimitModule.forRoot({ storage, requireStore: true })], controllers: [PingController] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [RateLimitModule.forRoot({ storage, requireStore: true })],
+      controllers: [PingController],
+    }).compile();
     const app = moduleRef.createNestApplication({ logger: false });
     await expect(app.init()).rejects.toThrow('the storage was not ready within storeStartupTimeoutMs (5000 ms): ECONNREFUSED 127.0.0.1:27017');
     await app.close();

@@ -96,7 +96,10 @@ describe.each(ADAPTERS)('propagation between two instances sharing one storage o
     it('applies a change written by an instance whose clock is behind, within the overlap', async () => {
       await protectionB.syncNow(); // B's cursor: now
       const behind = clock.now() - BAN_SYNC_OVERLAP_MS + 1;
-      await storage.bans.put({ target: { type: 'key', key: CLIENT }, kind: 'permanent', reason: 'x', source: 'admin', createdBy: 'alice', violationCount: 0 }, behind);
+      await storage.bans.put(
+        { target: { type: 'key', key: CLIENT }, kind: 'permanent', reason: 'x', source: 'admin', createdBy: 'alice', violationCount: 0 },
+        behind,
+      );
       await protectionB.syncNow();
       await on(b).expect(403);
     });
@@ -104,7 +107,23 @@ describe.each(ADAPTERS)('propagation between two instances sharing one storage o
 
   describe('with the sync timer', () => {
     it('enforces a ban made on A on B after banSyncIntervalMs, from a timer that is stopped on shutdown', async () => {
-      jest.useFakeTimers({ doNotFake: ['Date', 'hrtime', 'nextTick', 'performance', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout'] });
+      jest.useFakeTimers({
+        doNotFake: [
+          'Date',
+          'hrtime',
+          'nextTick',
+          'performance',
+          'queueMicrotask',
+          'requestAnimationFrame',
+          'cancelAnimationFrame',
+          'requestIdleCallback',
+          'cancelIdleCallback',
+          'setImmediate',
+          'clearImmediate',
+          'setTimeout',
+          'clearTimeout',
+        ],
+      });
       await startBoth(2_000);
       expect(jest.getTimerCount()).toBe(2); // one interval per instance
 

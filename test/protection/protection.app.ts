@@ -7,14 +7,21 @@ const header = (name: string) => (context: ExecutionContext) =>
 
 @Controller()
 export class ProtectedController {
-  @Get('data') data() { return { ok: true }; }
+  @Get('data') data() {
+    return { ok: true };
+  }
 
   /** Counted per API key (a rule-level identity) when one is sent. */
   @SkipThrottle('default')
   @Throttle({ name: 'api', limit: 5, windowMs: 60_000, algorithm: 'fixed-window', keyResolver: header('x-api-key') })
-  @Get('api') api() { return { api: true }; }
+  @Get('api')
+  api() {
+    return { api: true };
+  }
 
-  @SkipThrottle() @Get('health') health() { return { ok: true }; }
+  @SkipThrottle() @Get('health') health() {
+    return { ok: true };
+  }
 }
 
 /**

@@ -100,6 +100,8 @@ describe.each(ADAPTERS)('store failures on %s', (adapter) => {
     await from().expect(429);
     await from().expect(429).expect('retry-after', '60');
     expect(logged()).toHaveLength(1);
-    expect(logged()[0]).toMatch(/^Escalation of '203\.0\.113\.7' stopped at writing its temporary ban .*: write concern timeout\. The request was answered by its rule alone\.$/);
+    expect(logged()[0]).toMatch(
+      /^Escalation of '203\.0\.113\.7' stopped at writing its temporary ban .*: write concern timeout\. The request was answered by its rule alone\.$/,
+    );
   });
 });

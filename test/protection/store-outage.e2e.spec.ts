@@ -82,7 +82,11 @@ describe('withTimeout', () => {
   });
 
   it('turns a synchronous throw into a rejection', async () => {
-    await expect(withTimeout(() => { throw new Error('bad'); }, 50)).rejects.toThrow('bad');
+    await expect(
+      withTimeout(() => {
+        throw new Error('bad');
+      }, 50),
+    ).rejects.toThrow('bad');
   });
 });
 
@@ -169,9 +173,7 @@ describe.each(ADAPTERS)('store outage on %s', (adapter) => {
       expect(res.headers['ratelimit']).toBeUndefined();
       expect(res.headers['ratelimit-policy']).toBeUndefined();
     }
-    expect(logged('warn')).toEqual([
-      "Rate-limit store unavailable (connection refused): answering by each rule's onStoreError policy until it answers again.",
-    ]);
+    expect(logged('warn')).toEqual(["Rate-limit store unavailable (connection refused): answering by each rule's onStoreError policy until it answers again."]);
     expect(down).toEqual([{ reason: 'connection refused', atMs: START }]);
 
     clock.advance(5_000);
@@ -244,7 +246,7 @@ describe.each(ADAPTERS)('store outage on %s', (adapter) => {
     expect(up).toHaveLength(1);
   });
 
-  it('emits rampart.store.down and rampart.store.up on the app\'s EventEmitter2', async () => {
+  it("emits rampart.store.down and rampart.store.up on the app's EventEmitter2", async () => {
     const app = protectionModule({ clock, store, storage: memoryStorage() });
     t = await startApp(adapter, { imports: [EventEmitterModule.forRoot(), ...app.imports], controllers: app.controllers });
     const emitted: string[] = [];

@@ -18,7 +18,6 @@ const CLIENT = '203.0.113.7';
 const OTHER = '203.0.113.8';
 const BANNED = '198.51.100.9';
 
-
 /**
  * A memory storage that is not reachable until `open()`, as a database connection that is not up yet:
  * init() and counter calls wait for `open()`, and init() fails while `failWith` is set.
@@ -79,7 +78,10 @@ describe.each(ADAPTERS)('storage at startup on %s', (adapter) => {
 
   it('starts without a storage that is not ready in time, answers by the policy meanwhile and enforces stored bans once it is', async () => {
     const { storage, inner, open } = gatedStorage();
-    await inner.bans.put({ target: { type: 'key', key: BANNED }, kind: 'permanent', reason: 'abuse', source: 'admin', createdBy: 'ops', violationCount: 0 }, START);
+    await inner.bans.put(
+      { target: { type: 'key', key: BANNED }, kind: 'permanent', reason: 'abuse', source: 'admin', createdBy: 'ops', violationCount: 0 },
+      START,
+    );
     const startedAt = performance.now();
     t = await start(storage);
     expect(performance.now() - startedAt).toBeLessThan(1_000);

@@ -302,7 +302,12 @@ describeMongo('Mongo stores', () => {
         const bans = new MongoBanStore(opening);
         const accessList = new MongoAccessListStore(opening);
         const violations = new MongoViolationStore(opening);
-        const reads = Promise.all([bans.list({}, { limit: 5 }), accessList.list(), violations.list({}, { limit: 5 }), bans.verifyIndexes().catch(() => 'missing')]);
+        const reads = Promise.all([
+          bans.list({}, { limit: 5 }),
+          accessList.list(),
+          violations.list({}, { limit: 5 }),
+          bans.verifyIndexes().catch(() => 'missing'),
+        ]);
         await bans.put(permanent('early'), T0);
         const [banPage, entries, violationPage, verified] = await reads;
         expect([banPage.items.length, entries.length, violationPage.items.length, verified]).toEqual([expect.any(Number), 0, 0, 'missing']);

@@ -18,9 +18,7 @@ export interface TestApp {
 export async function startApp(adapter: AdapterName, metadata: ModuleMetadata): Promise<TestApp> {
   const moduleRef = await Test.createTestingModule(metadata).compile();
   const app =
-    adapter === 'fastify'
-      ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter())
-      : moduleRef.createNestApplication({ logger: false });
+    adapter === 'fastify' ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter()) : moduleRef.createNestApplication({ logger: false });
   if (adapter === 'fastify') app.useLogger(false);
   await app.init();
   if (adapter === 'fastify') await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();

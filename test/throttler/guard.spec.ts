@@ -21,7 +21,9 @@ describe.each(LIBS)('%s: ThrottlerGuard without throttlers', (_name, lib) => {
     try {
       @Controller()
       class Open {
-        @Get() root() { return 'root'; }
+        @Get() root() {
+          return 'root';
+        }
       }
       const t = await startApp(adapter, {
         imports: [lib.ThrottlerModule.forRoot()],

@@ -78,11 +78,37 @@ describe('public API of nest-rampart/throttler against @nestjs/throttler', () =>
 
   it('normalizes client addresses identically', () => {
     const fixed = [
-      '127.0.0.1', '203.0.113.9', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '::FFFF:192.0.2.1', '::ffff:c000:201',
-      '::', '::0', '2001:db8::1', '2001:DB8:0:0:1:0:0:1', '2001:db8:0:1:2:3:4:5', 'fe80::1%eth0', 'fe80::1%25',
-      '1.2.3.4%eth0', '::1.2.3.4', '64:ff9b::192.0.2.33', '2001:db8:1::ab9:c0a8:102', '1::', '1:2:3:4:5:6:7::',
-      '::2:3:4:5:6:7:8', '1:0:0:2:0:0:0:3', 'not an ip', '', '1.2.3', '12345::1', ':::1', '1:2:3:4:5:6:7:8:9',
-      'localhost', '[::1]', '::ffff:1.2.3.256',
+      '127.0.0.1',
+      '203.0.113.9',
+      '::1',
+      '0:0:0:0:0:0:0:1',
+      '::ffff:127.0.0.1',
+      '::FFFF:192.0.2.1',
+      '::ffff:c000:201',
+      '::',
+      '::0',
+      '2001:db8::1',
+      '2001:DB8:0:0:1:0:0:1',
+      '2001:db8:0:1:2:3:4:5',
+      'fe80::1%eth0',
+      'fe80::1%25',
+      '1.2.3.4%eth0',
+      '::1.2.3.4',
+      '64:ff9b::192.0.2.33',
+      '2001:db8:1::ab9:c0a8:102',
+      '1::',
+      '1:2:3:4:5:6:7::',
+      '::2:3:4:5:6:7:8',
+      '1:0:0:2:0:0:0:3',
+      'not an ip',
+      '',
+      '1.2.3',
+      '12345::1',
+      ':::1',
+      '1:2:3:4:5:6:7:8:9',
+      'localhost',
+      '[::1]',
+      '::ffff:1.2.3.256',
     ];
     const prefixes = [undefined, 0, 1, 15, 16, 17, 48, 56, 63.9, 64, 100, 127, 128, 129, -5, NaN, Infinity];
     const next = random(42);
@@ -114,8 +140,7 @@ describe('public API of nest-rampart/throttler against @nestjs/throttler', () =>
         lib.SkipThrottle({ long: false, medium: true })(Target),
         lib.Throttle({ long: { limit: 1 } })(Target),
       ];
-      const metadata = (target: object) =>
-        Object.fromEntries(Reflect.getOwnMetadataKeys(target).map((key) => [key, Reflect.getOwnMetadata(key, target)]));
+      const metadata = (target: object) => Object.fromEntries(Reflect.getOwnMetadataKeys(target).map((key) => [key, Reflect.getOwnMetadata(key, target)]));
       return { returned, onHandler: metadata(Target.prototype.handler), onClass: metadata(Target), descriptor, Target };
     };
     const a = decorate(ours);

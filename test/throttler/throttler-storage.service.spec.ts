@@ -56,7 +56,12 @@ describe('ThrottlerStorageService (nest-rampart/throttler)', () => {
     expect((await storage.increment('b', 10_000, 5, 0, 'default')).totalHits).toBe(1);
     expect((await storage.increment('a', 10_000, 5, 0, 'other')).totalHits).toBe(1);
     expect((await storage.increment('a', 10_000, 5, 0, 'default')).totalHits).toBe(3);
-    expect(storage.storage.get('a')?.totalHits).toEqual(new Map([['default', 3], ['other', 1]]));
+    expect(storage.storage.get('a')?.totalHits).toEqual(
+      new Map([
+        ['default', 3],
+        ['other', 1],
+      ]),
+    );
   });
 
   it('orders hits by expiry when ttl varies between requests', async () => {

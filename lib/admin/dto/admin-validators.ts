@@ -28,7 +28,12 @@ export const TIME_SCHEMA = { type: 'string', pattern: `^(?:${EPOCH_MS.source.sli
 /** Validates the property only when it is present: unlike `@IsOptional()`, `null` is not taken for absent. */
 export const Optional = (): PropertyDecorator => ValidateIf((_object: object, value: unknown) => value !== undefined);
 
-function custom(name: string, validate: (value: unknown, args: ValidationArguments) => boolean, message: (args: ValidationArguments) => string, options?: ValidationOptions): PropertyDecorator {
+function custom(
+  name: string,
+  validate: (value: unknown, args: ValidationArguments) => boolean,
+  message: (args: ValidationArguments) => string,
+  options?: ValidationOptions,
+): PropertyDecorator {
   return (prototype, property) =>
     registerDecorator({
       name,
@@ -49,7 +54,11 @@ export const IsClientKey = (): PropertyDecorator =>
 
 /** One IPv4 or IPv6 address, or a CIDR range with no host bits set; no zone id. */
 export const IsCidr = (): PropertyDecorator =>
-  custom('isCidr', (value) => cidrProblem(value, 'cidr') === null, (args) => cidrProblem(args.value, args.property) ?? '');
+  custom(
+    'isCidr',
+    (value) => cidrProblem(value, 'cidr') === null,
+    (args) => cidrProblem(args.value, args.property) ?? '',
+  );
 
 function cidrProblem(value: unknown, path: string): string | null {
   if (typeof value !== 'string') return `${path} must be a string holding an IP address or a CIDR range such as 203.0.113.0/24 or 2001:db8::/48`;
@@ -66,27 +75,42 @@ function cidrProblem(value: unknown, path: string): string | null {
 
 /** Fails when `other` is present too. */
 export const NotWith = (other: string, message: string): PropertyDecorator =>
-  custom('notWith', (_value, args) => (args.object as Record<string, unknown>)[other] === undefined, () => message);
+  custom(
+    'notWith',
+    (_value, args) => (args.object as Record<string, unknown>)[other] === undefined,
+    () => message,
+  );
 
 /** Fails unless `allowed(object)`. */
 export const OnlyWhen = (allowed: (object: Record<string, unknown>) => boolean, message: string): PropertyDecorator =>
-  custom('onlyWhen', (_value, args) => allowed(args.object as Record<string, unknown>), () => message);
+  custom(
+    'onlyWhen',
+    (_value, args) => allowed(args.object as Record<string, unknown>),
+    () => message,
+  );
 
 /** A time in epoch ms, converted from the query by `ToTime`. */
 export const IsTime = (): PropertyDecorator =>
-  custom('isTime', (value) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0, (args) => messages.adminBadTime(args.property));
+  custom(
+    'isTime',
+    (value) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0,
+    (args) => messages.adminBadTime(args.property),
+  );
 
 /** A boolean, converted from the query by `ToBoolean`. */
 export const IsBooleanQuery = (): PropertyDecorator =>
-  custom('isBooleanQuery', (value) => typeof value === 'boolean', (args) => messages.adminBadBoolean(args.property));
+  custom(
+    'isBooleanQuery',
+    (value) => typeof value === 'boolean',
+    (args) => messages.adminBadBoolean(args.property),
+  );
 
 /** Query text of decimal digits to a number; anything else is left for validation to refuse. */
 export const ToInteger = (): PropertyDecorator =>
   Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value));
 
 /** `true` / `false` to a boolean; anything else is left for validation to refuse. */
-export const ToBoolean = (): PropertyDecorator =>
-  Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value));
+export const ToBoolean = (): PropertyDecorator => Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value));
 
 /** Epoch ms text or ISO 8601 text to epoch ms; anything else is left for validation to refuse. */
 export const ToTime = (): PropertyDecorator => Transform(({ value }: { value: unknown }) => parseTime(value) ?? value);

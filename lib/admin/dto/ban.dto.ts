@@ -22,7 +22,7 @@ export class ListBansQuery extends PageQuery {
   @Optional()
   kind?: BanKind;
 
-  @ApiDoc({ description: 'Only automatic bans (escalation) or only operators\' ones.', enum: BAN_SOURCES, required: false })
+  @ApiDoc({ description: "Only automatic bans (escalation) or only operators' ones.", enum: BAN_SOURCES, required: false })
   @IsIn(BAN_SOURCES)
   @Optional()
   source?: BanSource;
@@ -100,7 +100,7 @@ export class LiftBanQuery {
   cidr?: string;
 
   @ApiDoc({
-    description: '`true` also forgets the key\'s violations and the ban record with its block count, so the client starts afresh.',
+    description: "`true` also forgets the key's violations and the ban record with its block count, so the client starts afresh.",
     type: 'boolean',
     required: false,
     default: false,

@@ -48,7 +48,11 @@ export class AdminBanView {
 export class AdminBanPage {
   @ApiDoc({ description: 'Bans, most recently changed first.', type: AdminBanView, isArray: true })
   items!: AdminBanView[];
-  @ApiDoc({ description: 'Pass as `cursor` for the next page; absent on the last page. A page may hold fewer than `limit` items.', type: 'string', required: false })
+  @ApiDoc({
+    description: 'Pass as `cursor` for the next page; absent on the last page. A page may hold fewer than `limit` items.',
+    type: 'string',
+    required: false,
+  })
   nextCursor?: string;
 }
 
@@ -65,13 +69,13 @@ export class AdminViolationView {
   key!: string;
   @ApiDoc({ description: 'Name of the rule exceeded.', type: 'string' })
   rule!: string;
-  @ApiDoc({ description: '`Controller.handler`, or the rule\'s scope.', type: 'string' })
+  @ApiDoc({ description: "`Controller.handler`, or the rule's scope.", type: 'string' })
   route!: string;
   @ApiDoc({ description: 'HTTP method.', type: 'string' })
   method!: string;
   @ApiDoc({ description: 'Requests counted against the rule when it denied.', type: 'number' })
   hits!: number;
-  @ApiDoc({ description: 'The rule\'s limit.', type: 'number' })
+  @ApiDoc({ description: "The rule's limit.", type: 'number' })
   limit!: number;
   @ApiDoc({ description: 'When.', ...ISO })
   at!: string;
@@ -92,7 +96,7 @@ export class AdminAccessEntryView {
   cidr!: string;
   @ApiDoc({ description: 'Whether the entry applies now (not expired).', type: 'boolean' })
   active!: boolean;
-  @ApiDoc({ description: 'Operator\'s note.', type: 'string', required: false })
+  @ApiDoc({ description: "Operator's note.", type: 'string', required: false })
   note?: string;
   @ApiDoc({ description: 'Who added it.', type: 'string' })
   createdBy!: string;
@@ -121,7 +125,7 @@ export class AdminCounterView {
   remaining!: number;
   @ApiDoc({ description: 'When the quota is fully available again.', ...ISO })
   resetAt!: string;
-  @ApiDoc({ description: 'End of a block started by the rule\'s `blockDurationMs`.', ...ISO, required: false })
+  @ApiDoc({ description: "End of a block started by the rule's `blockDurationMs`.", ...ISO, required: false })
   blockedUntil?: string;
 }
 
@@ -135,18 +139,23 @@ export class AdminClientView {
   status!: (typeof CLIENT_STATUSES)[number];
   @ApiDoc({ description: 'End of the block in force (status `blocked`).', ...ISO, required: false })
   blockedUntil?: string;
-  @ApiDoc({ description: 'The ban in force that decides the status (the key\'s, or a range\'s when the key is an address).', type: AdminBanView, required: false })
+  @ApiDoc({
+    description: "The ban in force that decides the status (the key's, or a range's when the key is an address).",
+    type: AdminBanView,
+    required: false,
+  })
   matchedBan?: AdminBanView;
   @ApiDoc({ description: 'The allow- or deny-list entry that decides the status.', type: AdminAccessEntryView, required: false })
   matchedEntry?: AdminAccessEntryView;
-  @ApiDoc({ description: 'The key\'s ban record, in force or not (it carries the block count); null when none.', type: AdminBanView, nullable: true })
+  @ApiDoc({ description: "The key's ban record, in force or not (it carries the block count); null when none.", type: AdminBanView, nullable: true })
   ban!: AdminBanView | null;
-  @ApiDoc({ description: 'Violations within the escalation policy\'s `permanentBanWindowMs`.', type: 'integer' })
+  @ApiDoc({ description: "Violations within the escalation policy's `permanentBanWindowMs`.", type: 'integer' })
   recentViolations!: number;
   @ApiDoc({ description: 'The latest violations (at most 20), newest first.', type: AdminViolationView, isArray: true })
   latestViolations!: AdminViolationView[];
   @ApiDoc({
-    description: 'Live counters of the rules that have counted this key, per route or scope. Read with the module\'s key layout; a guard subclass that overrides `generateKey` is not reflected.',
+    description:
+      "Live counters of the rules that have counted this key, per route or scope. Read with the module's key layout; a guard subclass that overrides `generateKey` is not reflected.",
     type: AdminCounterView,
     isArray: true,
   })

@@ -14,7 +14,7 @@ export class ListViolationsQuery extends PageQuery {
   key?: string;
 
   @ApiDoc({ description: 'Only the violations of this rule (its name).', type: 'string', pattern: RULE_NAME_PATTERN.source, required: false })
-  @Matches(RULE_NAME_PATTERN, { message: 'rule must be a rule name: 1 to 64 letters, digits, \'_\', \'-\' or \'.\'' })
+  @Matches(RULE_NAME_PATTERN, { message: "rule must be a rule name: 1 to 64 letters, digits, '_', '-' or '.'" })
   @IsString()
   @Optional()
   rule?: string;

@@ -37,12 +37,7 @@ export function windowStart(t: number, windowMs: number): number {
   return t - (offset < 0 ? offset + windowMs : offset);
 }
 
-function consume(
-  state: FixedWindowState | undefined,
-  rule: AlgorithmRule,
-  nowMs: number,
-  cost: number,
-): Outcome<FixedWindowState> {
+function consume(state: FixedWindowState | undefined, rule: AlgorithmRule, nowMs: number, cost: number): Outcome<FixedWindowState> {
   const { limit, windowMs } = rule;
   const start = windowStart(state === undefined ? nowMs : Math.max(nowMs, state.windowStartMs), windowMs);
   const resetAtMs = start + windowMs;

@@ -21,13 +21,7 @@ const ALGORITHMS: { readonly [N in AlgorithmName]: Algorithm } = {
 };
 
 /** Every algorithm name, the default (`sliding-window`) first. */
-export const ALGORITHM_NAMES: readonly AlgorithmName[] = Object.freeze([
-  'sliding-window',
-  'fixed-window',
-  'sliding-log',
-  'token-bucket',
-  'gcra',
-]);
+export const ALGORITHM_NAMES: readonly AlgorithmName[] = Object.freeze(['sliding-window', 'fixed-window', 'sliding-log', 'token-bucket', 'gcra']);
 
 /** The algorithm registered under `name`; throws for a name that is not one (e.g. from plain JS). */
 export function getAlgorithm(name: AlgorithmName): Algorithm {

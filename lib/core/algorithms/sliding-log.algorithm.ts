@@ -29,12 +29,7 @@ export interface SlidingLogState {
   readonly log: readonly number[];
 }
 
-function consume(
-  state: SlidingLogState | undefined,
-  rule: AlgorithmRule,
-  nowMs: number,
-  cost: number,
-): Outcome<SlidingLogState> {
+function consume(state: SlidingLogState | undefined, rule: AlgorithmRule, nowMs: number, cost: number): Outcome<SlidingLogState> {
   const { limit, windowMs } = rule;
   const log = state?.log ?? [];
   const at = log.length > 0 ? Math.max(nowMs, log[log.length - 2]) : nowMs;
@@ -87,6 +82,5 @@ export const slidingLog: Algorithm<SlidingLogState> = {
   name: 'sliding-log',
   consume,
   peek: (state, rule, nowMs) => consume(state, rule, nowMs, 1).decision,
-  expiresAtMs: (state, rule) =>
-    state === undefined || state.log.length === 0 ? 0 : state.log[state.log.length - 2] + rule.windowMs,
+  expiresAtMs: (state, rule) => (state === undefined || state.log.length === 0 ? 0 : state.log[state.log.length - 2] + rule.windowMs),
 };

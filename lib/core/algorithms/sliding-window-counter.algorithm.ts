@@ -45,12 +45,7 @@ function zeroAtMs(start: number, current: number, previous: number, windowMs: nu
   return start;
 }
 
-function consume(
-  state: SlidingWindowCounterState | undefined,
-  rule: AlgorithmRule,
-  nowMs: number,
-  cost: number,
-): Outcome<SlidingWindowCounterState> {
+function consume(state: SlidingWindowCounterState | undefined, rule: AlgorithmRule, nowMs: number, cost: number): Outcome<SlidingWindowCounterState> {
   const { limit, windowMs: w } = rule;
   const at = state === undefined ? nowMs : Math.max(nowMs, state.windowStartMs);
   const start = windowStart(at, w);
@@ -107,6 +102,5 @@ export const slidingWindowCounter: Algorithm<SlidingWindowCounterState> = {
   name: 'sliding-window',
   consume,
   peek: (state, rule, nowMs) => consume(state, rule, nowMs, 1).decision,
-  expiresAtMs: (state, rule) =>
-    state === undefined ? 0 : zeroAtMs(state.windowStartMs, state.current, state.previous, rule.windowMs),
+  expiresAtMs: (state, rule) => (state === undefined ? 0 : zeroAtMs(state.windowStartMs, state.current, state.previous, rule.windowMs)),
 };

@@ -55,12 +55,7 @@ function reachesMs(bucket: Units, rule: AlgorithmRule, needed: number): number {
   return bucket.atMs + Math.max(0, Math.ceil((needed - bucket.units) / rule.limit));
 }
 
-function consume(
-  state: TokenBucketState | undefined,
-  rule: AlgorithmRule,
-  nowMs: number,
-  cost: number,
-): Outcome<TokenBucketState> {
+function consume(state: TokenBucketState | undefined, rule: AlgorithmRule, nowMs: number, cost: number): Outcome<TokenBucketState> {
   const { windowMs: w } = rule;
   const capacity = bucketCapacity(rule);
   const bucket = read(state, rule, nowMs);

@@ -16,7 +16,6 @@ const ZONE = /^[0-9A-Za-z._~-]+$/;
 /** `::a.b.c.d`, the deprecated IPv4-compatible form, which ipaddr.js would read as IPv4-mapped. */
 const IPV4_COMPATIBLE = /^::[0-9.]+$/;
 
-
 function isPort(text: string): boolean {
   return PORT.test(text) && Number(text) <= 65535;
 }

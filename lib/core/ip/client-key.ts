@@ -9,10 +9,7 @@ import { formatAddress, parseAddress } from './client-address.js';
 export function validateIpv6PrefixLength(n: unknown, optionName = 'ipv6PrefixLength'): string | null {
   if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 128) return null;
   const got = typeof n === 'string' ? `'${n}'` : typeof n === 'number' ? String(n) : typeof n;
-  return (
-    `${optionName} must be an integer from 1 to 128 (64 groups one customer network, 128 keys every ` +
-    `IPv6 address separately); got ${got}.`
-  );
+  return `${optionName} must be an integer from 1 to 128 (64 groups one customer network, 128 keys every ` + `IPv6 address separately); got ${got}.`;
 }
 
 /**

@@ -6,9 +6,7 @@ export type IpRange = [ParsedAddress, number];
 /** Why a text is not a range. */
 export type IpRangeProblem = 'address' | 'prefix-syntax' | 'prefix-range' | 'mapped-prefix';
 
-export type ParsedRange =
-  | { readonly range: IpRange; readonly address: ParsedAddress }
-  | { readonly problem: IpRangeProblem; readonly max: number };
+export type ParsedRange = { readonly range: IpRange; readonly address: ParsedAddress } | { readonly problem: IpRangeProblem; readonly max: number };
 
 const PREFIX = /^\d{1,3}$/;
 

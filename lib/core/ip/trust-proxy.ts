@@ -40,7 +40,9 @@ const NAMED_RANGES: Readonly<Record<string, readonly string[]>> = {
   uniquelocal: UNIQUELOCAL,
   private: [...LOOPBACK, ...LINKLOCAL, ...UNIQUELOCAL],
 };
-const NAMES = Object.keys(NAMED_RANGES).map((n) => `'${n}'`).join(', ');
+const NAMES = Object.keys(NAMED_RANGES)
+  .map((n) => `'${n}'`)
+  .join(', ');
 
 /** Parses `address` or `address/prefix`; a reason string when it is not one. */
 function parseRange(entry: string): IpRange | string {
@@ -109,9 +111,7 @@ export function compileTrustProxy(
     if (h !== undefined && (HEADERS as readonly string[]).includes(h)) {
       header = h as TrustProxyHeader;
     } else {
-      problems.push(
-        `${optionName}.header ${describe(opts.header)} is not supported; use 'x-forwarded-for', 'forwarded' or 'x-real-ip'.`,
-      );
+      problems.push(`${optionName}.header ${describe(opts.header)} is not supported; use 'x-forwarded-for', 'forwarded' or 'x-real-ip'.`);
     }
   }
 
@@ -121,8 +121,7 @@ export function compileTrustProxy(
     problems.push(`${optionName} sets both 'proxies' and 'hops'; keep only one of them.`);
   } else if (!hasProxies && !hasHops) {
     problems.push(
-      `${optionName} names no proxies; give 'proxies' or 'hops' (e.g. ${example}), or set ${optionName}: false ` +
-        `to use only the socket address.`,
+      `${optionName} names no proxies; give 'proxies' or 'hops' (e.g. ${example}), or set ${optionName}: false ` + `to use only the socket address.`,
     );
   }
 
@@ -130,9 +129,7 @@ export function compileTrustProxy(
   if (hasHops) {
     const h = opts.hops;
     if (typeof h !== 'number' || !Number.isInteger(h) || h < 1) {
-      problems.push(
-        `${optionName}.hops must be a positive integer (1 = the socket peer is your only proxy); got ${describe(h)}.`,
-      );
+      problems.push(`${optionName}.hops must be a positive integer (1 = the socket peer is your only proxy); got ${describe(h)}.`);
     } else if (h > MAX_FORWARDED_HOPS) {
       problems.push(`${optionName}.hops is ${h}; at most ${MAX_FORWARDED_HOPS} proxy hops are supported.`);
     } else if (header === 'x-real-ip' && h !== 1) {
@@ -152,13 +149,11 @@ export function compileTrustProxy(
     const list = opts.proxies;
     if (!Array.isArray(list)) {
       problems.push(
-        `${optionName}.proxies must be an array of addresses, CIDR ranges or named ranges; got ${describe(list)}. ` +
-          `Write e.g. proxies: ['10.0.0.0/8'].`,
+        `${optionName}.proxies must be an array of addresses, CIDR ranges or named ranges; got ${describe(list)}. ` + `Write e.g. proxies: ['10.0.0.0/8'].`,
       );
     } else if (list.length === 0) {
       problems.push(
-        `${optionName}.proxies is empty; list your proxies (e.g. proxies: ['10.0.0.0/8']), or set ` +
-          `${optionName}: false to use only the socket address.`,
+        `${optionName}.proxies is empty; list your proxies (e.g. proxies: ['10.0.0.0/8']), or set ` + `${optionName}: false to use only the socket address.`,
       );
     } else {
       list.forEach((item: unknown, index: number) => {
@@ -174,16 +169,14 @@ export function compileTrustProxy(
           const range = parseRange(text);
           if (typeof range === 'string') {
             problems.push(
-              `${where} '${item}' ${range}. Write an address ('10.0.0.1', '2001:db8::1'), a range ('10.0.0.0/8', ` +
-                `'fd00::/8') or one of ${NAMES}.`,
+              `${where} '${item}' ${range}. Write an address ('10.0.0.1', '2001:db8::1'), a range ('10.0.0.0/8', ` + `'fd00::/8') or one of ${NAMES}.`,
             );
             continue;
           }
           const [address, bits] = range;
           if (bits === 0) {
             problems.push(
-              `${where} '${item}' matches every address, so any client could choose its own address. ` +
-                `List only your proxies' addresses or ranges.`,
+              `${where} '${item}' matches every address, so any client could choose its own address. ` + `List only your proxies' addresses or ranges.`,
             );
             continue;
           }

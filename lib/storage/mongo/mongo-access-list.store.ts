@@ -52,7 +52,11 @@ export class MongoAccessListStore extends MongoRecordStore<AccessListDoc> implem
   duplicateKeyRetries = 0;
 
   constructor(connection: Connection, options: MongoAccessListStoreOptions = {}) {
-    super(connection, { storeName: 'MongoAccessListStore', modelName: 'RampartAccessListEntry', schema: AccessListEntrySchema, defaultCollectionName: ACCESS_LIST_COLLECTION }, options);
+    super(
+      connection,
+      { storeName: 'MongoAccessListStore', modelName: 'RampartAccessListEntry', schema: AccessListEntrySchema, defaultCollectionName: ACCESS_LIST_COLLECTION },
+      options,
+    );
     this.historyRetentionMs = checkDurationOption(options.historyRetentionMs, 'MongoAccessListStore: historyRetentionMs', DEFAULT_RETENTION_MS);
   }
 

@@ -1,15 +1,7 @@
 import type { Connection, mongo } from 'mongoose';
 
 import type { Ban, BanFilter, BanStore, BanTarget, NewBan, Page, PageRequest, PutCondition } from '../ban-store.interface.js';
-import {
-  checkChangedSince,
-  checkDurationOption,
-  checkPageRequest,
-  checkTime,
-  decodeCursor,
-  DEFAULT_RETENTION_MS,
-  encodeCursor,
-} from '../store-input.js';
+import { checkChangedSince, checkDurationOption, checkPageRequest, checkTime, decodeCursor, DEFAULT_RETENTION_MS, encodeCursor } from '../store-input.js';
 import { checkBanFilter, checkBanTarget, checkNewBan, checkPutCondition } from '../ban-input.js';
 import { isDuplicateKey, MongoRecordStore, retryOnDuplicateKey, toDate } from './mongo-collection.js';
 import { BAN_COLLECTION, BanRecord, BanSchema } from './schemas/ban.schema.js';
@@ -115,11 +107,9 @@ export class MongoBanStore extends MongoRecordStore<BanDoc> implements BanStore 
       }
     }
     // Only the record at that version; no upsert, so a record removed meanwhile is not recreated.
-    const doc = await this.records.collection.findOneAndUpdate(
-      { _id: checked.id, version: expected.expectedVersion } as mongo.Filter<BanDoc>,
-      update,
-      { returnDocument: 'after' },
-    );
+    const doc = await this.records.collection.findOneAndUpdate({ _id: checked.id, version: expected.expectedVersion } as mongo.Filter<BanDoc>, update, {
+      returnDocument: 'after',
+    });
     return doc === null ? null : toBan(doc as BanDoc);
   }
 

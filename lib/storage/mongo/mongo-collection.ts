@@ -134,10 +134,9 @@ export class MongoCollection<T extends mongo.Document> {
         // report it as verifyIndexes does, with how to fix it.
         const problems = await this.problems().catch(() => []);
         if (problems.length > 0) throw new StorageSetupError(this.message(problems), { cause: error });
-        throw new Error(
-          `${this.storeName}: creating index '${index.name}' on collection '${this.collectionName}' failed: ${(error as Error).message}`,
-          { cause: error },
-        );
+        throw new Error(`${this.storeName}: creating index '${index.name}' on collection '${this.collectionName}' failed: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
     }
     await this.verifyIndexes();

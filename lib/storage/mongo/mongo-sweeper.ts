@@ -57,8 +57,7 @@ export class MongoSweeper<K extends string = string> {
     this.intervalMs = checkDurationOption(options.intervalMs, 'MongoSweeper: intervalMs', 60_000);
     this.clock = options.clock ?? systemClock;
     this.onError =
-      options.onError ??
-      ((error) => process.emitWarning(`MongoSweeper: a sweep failed: ${error instanceof Error ? error.message : String(error)}`));
+      options.onError ?? ((error) => process.emitWarning(`MongoSweeper: a sweep failed: ${error instanceof Error ? error.message : String(error)}`));
   }
 
   /** Whether the timer is running. */

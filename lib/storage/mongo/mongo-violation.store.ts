@@ -50,7 +50,11 @@ export class MongoViolationStore extends MongoRecordStore<ViolationDoc> implemen
   private readonly retentionMs: number;
 
   constructor(connection: Connection, options: MongoViolationStoreOptions = {}) {
-    super(connection, { storeName: 'MongoViolationStore', modelName: 'RampartViolation', schema: ViolationSchema, defaultCollectionName: VIOLATION_COLLECTION }, options);
+    super(
+      connection,
+      { storeName: 'MongoViolationStore', modelName: 'RampartViolation', schema: ViolationSchema, defaultCollectionName: VIOLATION_COLLECTION },
+      options,
+    );
     this.retentionMs = checkDurationOption(options.retentionMs, 'MongoViolationStore: retentionMs', DEFAULT_RETENTION_MS);
   }
 

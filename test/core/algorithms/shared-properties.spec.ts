@@ -23,8 +23,7 @@ function deepFreeze<T>(value: T): T {
 }
 
 const BUCKETS: readonly AlgorithmName[] = ['token-bucket', 'gcra'];
-const capacityOf = (name: AlgorithmName, rule: AlgorithmRule): number =>
-  BUCKETS.includes(name) ? (rule.burst ?? rule.limit) : rule.limit;
+const capacityOf = (name: AlgorithmName, rule: AlgorithmRule): number => (BUCKETS.includes(name) ? (rule.burst ?? rule.limit) : rule.limit);
 
 const RULES: readonly AlgorithmRule[] = [
   { limit: 1, windowMs: 1000 },
@@ -208,9 +207,7 @@ describe.each(ALGORITHM_NAMES)('%s: shared properties', (name) => {
       const expiresAtMs = algorithm.expiresAtMs(after, rule);
       for (const t of [expiresAtMs, expiresAtMs + 1, expiresAtMs + 3 * rule.windowMs]) {
         expect(algorithm.peek(after, rule, t)).toEqual(algorithm.peek(undefined, rule, t));
-        expect(algorithm.consume(after, rule, t, capacity).decision).toEqual(
-          algorithm.consume(undefined, rule, t, capacity).decision,
-        );
+        expect(algorithm.consume(after, rule, t, capacity).decision).toEqual(algorithm.consume(undefined, rule, t, capacity).decision);
       }
     }
   });

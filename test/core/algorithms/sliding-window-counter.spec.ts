@@ -1,8 +1,5 @@
 import type { AlgorithmRule } from '../../../lib/core/algorithms/algorithm.interface.js';
-import {
-  slidingWindowCounter as counter,
-  type SlidingWindowCounterState,
-} from '../../../lib/core/algorithms/sliding-window-counter.algorithm.js';
+import { slidingWindowCounter as counter, type SlidingWindowCounterState } from '../../../lib/core/algorithms/sliding-window-counter.algorithm.js';
 
 const rule: AlgorithmRule = { limit: 10, windowMs: 1000 };
 /** A window start: a multiple of 1000. */

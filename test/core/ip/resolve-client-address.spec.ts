@@ -42,9 +42,7 @@ describe('resolveClientAddress', () => {
 
     it('ignores a chain made only of trusted-looking addresses', () => {
       const trust = trustOf({ proxies: ['10.0.0.0/8'] });
-      expect(resolveClientAddress('203.0.113.5', { 'x-forwarded-for': '10.0.0.1, 10.0.0.2' }, trust)).toBe(
-        '203.0.113.5',
-      );
+      expect(resolveClientAddress('203.0.113.5', { 'x-forwarded-for': '10.0.0.1, 10.0.0.2' }, trust)).toBe('203.0.113.5');
     });
   });
 
@@ -62,9 +60,7 @@ describe('resolveClientAddress', () => {
     });
 
     it('two proxies', () => {
-      expect(resolveClientAddress('10.0.0.1', { 'x-forwarded-for': '203.0.113.5, 10.0.0.2' }, trust)).toBe(
-        '203.0.113.5',
-      );
+      expect(resolveClientAddress('10.0.0.1', { 'x-forwarded-for': '203.0.113.5, 10.0.0.2' }, trust)).toBe('203.0.113.5');
     });
 
     it('does not use fake entries the client put to the left of its real address', () => {
@@ -97,9 +93,7 @@ describe('resolveClientAddress', () => {
 
     it('matches an IPv4-mapped socket peer against an IPv4 range', () => {
       const loopback = trustOf({ proxies: ['127.0.0.1/8'] });
-      expect(resolveClientAddress('::ffff:127.0.0.1', { 'x-forwarded-for': '203.0.113.5' }, loopback)).toBe(
-        '203.0.113.5',
-      );
+      expect(resolveClientAddress('::ffff:127.0.0.1', { 'x-forwarded-for': '203.0.113.5' }, loopback)).toBe('203.0.113.5');
       expect(resolveClientAddress('::ffff:127.0.0.1', {}, loopback)).toBe('127.0.0.1');
     });
 
@@ -108,9 +102,7 @@ describe('resolveClientAddress', () => {
       const headers = { 'x-forwarded-for': '2001:DB8:1:2:0:0:0:9, 2001:db8:ffff::2' };
       expect(resolveClientAddress('::1', headers, v6)).toBe('2001:db8:1:2::9');
       expect(resolveClientAddress('2001:db8:ffff::1', { 'x-forwarded-for': '203.0.113.5' }, v6)).toBe('203.0.113.5');
-      expect(resolveClientAddress('2001:db8:fffe::1', { 'x-forwarded-for': '203.0.113.5' }, v6)).toBe(
-        '2001:db8:fffe::1',
-      );
+      expect(resolveClientAddress('2001:db8:fffe::1', { 'x-forwarded-for': '203.0.113.5' }, v6)).toBe('2001:db8:fffe::1');
     });
   });
 
@@ -225,13 +217,9 @@ describe('resolveClientAddress', () => {
     it('only looks at the rightmost 8 KiB of a header', () => {
       const trust = trustOf({ proxies: ['10.0.0.0/8'] });
       const padding = 'x'.repeat(20_000);
-      expect(resolveClientAddress('10.0.0.1', { 'x-forwarded-for': `${padding}, 203.0.113.5` }, trust)).toBe(
-        '203.0.113.5',
-      );
+      expect(resolveClientAddress('10.0.0.1', { 'x-forwarded-for': `${padding}, 203.0.113.5` }, trust)).toBe('203.0.113.5');
       // A single huge entry is cut by the limit and counts as invalid.
-      expect(resolveClientAddress('10.0.0.1', { 'x-forwarded-for': `${padding}203.0.113.5` }, trust)).toBe(
-        '10.0.0.1',
-      );
+      expect(resolveClientAddress('10.0.0.1', { 'x-forwarded-for': `${padding}203.0.113.5` }, trust)).toBe('10.0.0.1');
     });
 
     it('handles a 1000-element Forwarded header with unbalanced quotes', () => {

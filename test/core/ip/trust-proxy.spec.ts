@@ -155,12 +155,9 @@ describe('compileTrustProxy', () => {
       expect(problemsOf({ proxies: '10.0.0.1' })[0]).toMatch(/must be an array/);
     });
 
-    it.each([[0], [-1], [1.5], [Number.NaN], [Number.POSITIVE_INFINITY], ['1'], [true]])(
-      'rejects hops %j',
-      (hops) => {
-        expect(problemsOf({ hops })).toEqual([expect.stringMatching(/hops must be a positive integer/)]);
-      },
-    );
+    it.each([[0], [-1], [1.5], [Number.NaN], [Number.POSITIVE_INFINITY], ['1'], [true]])('rejects hops %j', (hops) => {
+      expect(problemsOf({ hops })).toEqual([expect.stringMatching(/hops must be a positive integer/)]);
+    });
 
     it('rejects more hops than are examined', () => {
       expect(problemsOf({ hops: 33 })[0]).toMatch(/at most 32/);
@@ -168,9 +165,7 @@ describe('compileTrustProxy', () => {
     });
 
     it('rejects an unknown header', () => {
-      expect(problemsOf({ proxies: ['loopback'], header: 'x-client-ip' })[0]).toMatch(
-        /'x-forwarded-for', 'forwarded' or 'x-real-ip'/,
-      );
+      expect(problemsOf({ proxies: ['loopback'], header: 'x-client-ip' })[0]).toMatch(/'x-forwarded-for', 'forwarded' or 'x-real-ip'/);
     });
 
     it('rejects more than one hop with x-real-ip', () => {
@@ -179,16 +174,11 @@ describe('compileTrustProxy', () => {
     });
 
     it('rejects misspelt option names', () => {
-      expect(problemsOf({ proxy: ['loopback'], proxies: ['loopback'] })).toEqual([
-        expect.stringMatching(/trustProxy\.proxy is not an option/),
-      ]);
+      expect(problemsOf({ proxy: ['loopback'], proxies: ['loopback'] })).toEqual([expect.stringMatching(/trustProxy\.proxy is not an option/)]);
     });
 
     it('gathers every problem at once and uses the given option name', () => {
-      const { trust, problems } = compileTrustProxy(
-        { proxies: ['bad'], hops: 0, header: 'nope' } as unknown as TrustProxyOptions,
-        'rampart.trustProxy',
-      );
+      const { trust, problems } = compileTrustProxy({ proxies: ['bad'], hops: 0, header: 'nope' } as unknown as TrustProxyOptions, 'rampart.trustProxy');
       expect(trust).toBeNull();
       expect(problems).toHaveLength(4);
       for (const p of problems) expect(p).toContain('rampart.trustProxy');

@@ -22,7 +22,9 @@ describe.each(ADAPTERS)('a RateLimitGuard subclass overriding every hook (%s)', 
     const limited = await get({ 'x-test-address': '198.51.100.3', 'x-tenant': 'acme' }).expect(420);
     expect(limited.body).toEqual({ custom: 'limited', rule: 'default', retryAfterSeconds: 60 });
     const store = t.app.get<RateLimitStore>(RATE_LIMIT_STORE);
-    expect(await store.get('custom|default|tenant:acme', { name: 'default', algorithm: 'fixed-window', limit: 2, windowMs: 60_000, blockDurationMs: 0 }, START)).toMatchObject({ allowed: false });
+    expect(
+      await store.get('custom|default|tenant:acme', { name: 'default', algorithm: 'fixed-window', limit: 2, windowMs: 60_000, blockDurationMs: 0 }, START),
+    ).toMatchObject({ allowed: false });
     // Without a tenant, the default getTracker: the address from getClientAddress.
     await get({ 'x-test-address': '198.51.100.3' }).expect(200);
   });

@@ -8,27 +8,47 @@ function header(context: ExecutionContext, name: string): string | undefined {
 
 @Controller()
 export class IdentityController {
-  @Get('ip') ip() { return 'ip'; }
+  @Get('ip') ip() {
+    return 'ip';
+  }
 
   /** Counted per API key when one is sent (rule-level resolver), by address otherwise. */
   @Throttle({ name: 'per-key', limit: 2, windowMs: 60_000, keyResolver: (ctx) => header(ctx, 'x-api-key') })
   @SkipThrottle('default')
-  @Get('keyed') keyed() { return 'keyed'; }
+  @Get('keyed')
+  keyed() {
+    return 'keyed';
+  }
 
   /** Two routes sharing one pool (the per-route default rule is skipped to show the pool alone). */
   @SkipThrottle('default')
-  @Throttle({ name: 'reports', limit: 3, windowMs: 60_000, scope: 'reports' }) @Get('reports/a') reportA() { return 'a'; }
+  @Throttle({ name: 'reports', limit: 3, windowMs: 60_000, scope: 'reports' })
+  @Get('reports/a')
+  reportA() {
+    return 'a';
+  }
   @SkipThrottle('default')
-  @Throttle({ name: 'reports', limit: 3, windowMs: 60_000, scope: 'reports' }) @Get('reports/b') reportB() { return 'b'; }
+  @Throttle({ name: 'reports', limit: 3, windowMs: 60_000, scope: 'reports' })
+  @Get('reports/b')
+  reportB() {
+    return 'b';
+  }
 
   /** Each request costs 2 units. */
   @SkipThrottle('default')
-  @Throttle({ name: 'heavy', limit: 4, windowMs: 60_000, cost: 2 }) @Get('heavy') heavy() { return 'heavy'; }
+  @Throttle({ name: 'heavy', limit: 4, windowMs: 60_000, cost: 2 })
+  @Get('heavy')
+  heavy() {
+    return 'heavy';
+  }
 
   /** The cost comes from the request, as an app computing it from a batch size would. */
   @SkipThrottle('default')
   @Throttle({ name: 'batch', limit: 4, windowMs: 60_000, algorithm: 'fixed-window', cost: (ctx) => Number(header(ctx, 'x-batch') ?? 1) })
-  @Get('batch') batch() { return 'batch'; }
+  @Get('batch')
+  batch() {
+    return 'batch';
+  }
 }
 
 /**
@@ -50,5 +70,4 @@ export const numericUserId = (ctx: ExecutionContext) => {
   const id = header(ctx, 'x-user-id');
   return (id === undefined ? undefined : Number(id)) as unknown as string | undefined;
 };
-export const queryUser = (ctx: ExecutionContext) =>
-  ctx.switchToHttp().getRequest<{ query: Record<string, unknown> }>().query['user'] as string | undefined;
+export const queryUser = (ctx: ExecutionContext) => ctx.switchToHttp().getRequest<{ query: Record<string, unknown> }>().query['user'] as string | undefined;

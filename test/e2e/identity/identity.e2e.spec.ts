@@ -77,10 +77,7 @@ describe.each(ADAPTERS)('client identity on %s', (adapter) => {
   describe('with a key resolver returning something other than a string', () => {
     it('takes a numeric id as its text: bans by key and escalation apply to it', async () => {
       const storage = memoryStorage();
-      t = await startApp(
-        adapter,
-        identityModule({ clock: new FakeClock(), keyResolver: numericUserId, storage, escalation: { blockAfterViolations: 2 } }),
-      );
+      t = await startApp(adapter, identityModule({ clock: new FakeClock(), keyResolver: numericUserId, storage, escalation: { blockAfterViolations: 2 } }));
       await t.app.get(RateLimitService).ban({ type: 'key', key: '42' }, 'permanent', undefined, 'abuse', 'ops');
       await t.http().get('/ip').set('x-user-id', '42').expect(403);
 
@@ -129,10 +126,7 @@ describe.each(ADAPTERS)('client identity on %s', (adapter) => {
 
   describe('with an IPv6 prefix of /128', () => {
     beforeEach(async () => {
-      t = await startApp(
-        adapter,
-        identityModule({ clock: new FakeClock(), trustProxy: { proxies: ['127.0.0.1/8', '::1'] }, ipv6PrefixLength: 128 }),
-      );
+      t = await startApp(adapter, identityModule({ clock: new FakeClock(), trustProxy: { proxies: ['127.0.0.1/8', '::1'] }, ipv6PrefixLength: 128 }));
     });
 
     it('counts each IPv6 address', async () => {

@@ -4,43 +4,64 @@ import type { FakeClock } from '../../support/fake-clock.js';
 
 @Controller()
 export class DefaultController {
-  @Get('a') a() { return { route: 'a' }; }
-  @Get('b') b() { return { route: 'b' }; }
-  @SkipThrottle() @Get('health') health() { return { ok: true }; }
+  @Get('a') a() {
+    return { route: 'a' };
+  }
+  @Get('b') b() {
+    return { route: 'b' };
+  }
+  @SkipThrottle() @Get('health') health() {
+    return { ok: true };
+  }
   @Throttle({ name: 'login', limit: 2, windowMs: 60_000, algorithm: 'fixed-window' })
-  @Post('login') login() { return { token: 't' }; }
-  @Throttle({ limit: 1 }) @Get('strict') strict() { return { route: 'strict' }; }
+  @Post('login')
+  login() {
+    return { token: 't' };
+  }
+  @Throttle({ limit: 1 }) @Get('strict') strict() {
+    return { route: 'strict' };
+  }
 }
 
 /** Controller-level override of the default rule, a handler that lifts it, one that skips one rule. */
 @Throttle({ limit: 2 })
 @Controller('ctl')
 export class OverrideController {
-  @Get('inherit') inherit() { return 'inherit'; }
-  @Throttle({ limit: 4 }) @Get('handler-wins') handlerWins() { return 'handler'; }
+  @Get('inherit') inherit() {
+    return 'inherit';
+  }
+  @Throttle({ limit: 4 }) @Get('handler-wins') handlerWins() {
+    return 'handler';
+  }
 }
 
 @SkipThrottle()
 @Controller('open')
 export class OpenController {
-  @Get() open() { return 'open'; }
-  @SkipThrottle(false) @Get('counted') counted() { return 'counted'; }
+  @Get() open() {
+    return 'open';
+  }
+  @SkipThrottle(false) @Get('counted') counted() {
+    return 'counted';
+  }
 }
 
 /** Two module rules: a short burst rule and a longer sustained one. */
 @Controller('multi')
 export class MultiController {
-  @Get() both() { return 'both'; }
-  @SkipThrottle('burst') @Get('sustained-only') sustainedOnly() { return 'sustained'; }
+  @Get() both() {
+    return 'both';
+  }
+  @SkipThrottle('burst') @Get('sustained-only') sustainedOnly() {
+    return 'sustained';
+  }
 }
 
 // These scenarios are about counting and overriding rules, not about repeat offenders: escalation
 // is off so that a denied request is answered by its rule alone, however many a test sends.
 export function rulesModule(clock: FakeClock) {
   return {
-    imports: [
-      RateLimitModule.forRoot({ clock, rules: [{ limit: 3, windowMs: 10_000, algorithm: 'fixed-window' }], legacyHeaders: true, escalation: false }),
-    ],
+    imports: [RateLimitModule.forRoot({ clock, rules: [{ limit: 3, windowMs: 10_000, algorithm: 'fixed-window' }], legacyHeaders: true, escalation: false })],
     controllers: [DefaultController, OverrideController, OpenController],
   };
 }
@@ -63,7 +84,9 @@ export function multiModule(clock: FakeClock) {
 
 /** A base controller whose handlers several controllers inherit (one function, several routes). */
 abstract class CrudController {
-  @Get() list() { return 'list'; }
+  @Get() list() {
+    return 'list';
+  }
 }
 
 @SkipThrottle()

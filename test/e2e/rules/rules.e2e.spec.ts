@@ -122,7 +122,7 @@ describe.each(ADAPTERS)('rules on %s', (adapter) => {
       t = await startApp(adapter, inheritedModule(clock));
     });
 
-    it('applies each controller\'s own decorators and counts each route apart', async () => {
+    it("applies each controller's own decorators and counts each route apart", async () => {
       // Internal skips every rule; it must not lend that to the other controllers.
       for (let i = 0; i < 4; i++) await t.http().get('/internal').expect(200);
       await t.http().get('/orders').expect(200).expect('ratelimit-policy', '"default";q=1;w=10');

@@ -135,9 +135,7 @@ export function accessListStoreContract(name: string, create: () => Promise<Acce
       await expect(store.remove('deny', { $gt: '' } as unknown as string, T0)).rejects.toThrow(TypeError);
       await expect(store.put({ ...entry('10.0.0.0/8'), note: { $set: 'x' } as unknown as string }, T0)).rejects.toThrow(TypeError);
       await expect(store.put({ ...entry('10.0.0.0/8'), createdBy: '' }, T0)).rejects.toThrow(TypeError);
-      expect(await store.list()).toStrictEqual([
-        { cidr: '10.0.0.0/8', kind: 'deny', createdBy: 'alice', createdAtMs: T0, updatedAtMs: T0 },
-      ]);
+      expect(await store.list()).toStrictEqual([{ cidr: '10.0.0.0/8', kind: 'deny', createdBy: 'alice', createdAtMs: T0, updatedAtMs: T0 }]);
     });
   });
 }

@@ -19,7 +19,6 @@ function permanent(target: BanTarget, extra: Partial<NewBan> = {}): NewBan {
   return { target, kind: 'permanent', reason: 'abuse', source: 'admin', createdBy: 'alice', violationCount: 10, ...extra };
 }
 
-
 export interface BanStoreContractOptions {
   /**
    * Whether each of concurrent puts returns the record as its own write left it (distinct block
@@ -30,11 +29,7 @@ export interface BanStoreContractOptions {
   readonly exactConcurrentResults?: boolean;
 }
 
-export function banStoreContract(
-  name: string,
-  create: () => Promise<BanStore> | BanStore,
-  options: BanStoreContractOptions = {},
-): void {
+export function banStoreContract(name: string, create: () => Promise<BanStore> | BanStore, options: BanStoreContractOptions = {}): void {
   const exactConcurrentResults = options.exactConcurrentResults ?? true;
   describe(`BanStore contract: ${name}`, () => {
     let store: BanStore;
@@ -211,9 +206,7 @@ export function banStoreContract(
 
       it('rejects a malformed condition, writing nothing', async () => {
         for (const expectedVersion of [-1, 1.5, Number.NaN, '1', { $gt: 0 }, undefined]) {
-          await expect(
-            store.put(permanent(key('bad')), T0, { expectedVersion } as unknown as { expectedVersion: number }),
-          ).rejects.toThrow(TypeError);
+          await expect(store.put(permanent(key('bad')), T0, { expectedVersion } as unknown as { expectedVersion: number })).rejects.toThrow(TypeError);
         }
         await expect(store.put(permanent(key('bad')), T0, 'x' as unknown as { expectedVersion: null })).rejects.toThrow(TypeError);
         expect(await store.get(key('bad'))).toBeNull();
@@ -293,8 +286,7 @@ export function banStoreContract(
         await store.put(permanent(key('user:1'), { source: 'auto' }), T0);
         await store.put(permanent(cidr('10.1.1.1')), T0);
         await store.put(permanent(cidr('10.2.0.0/16')), T0);
-        const ids = async (filter: Parameters<BanStore['list']>[0]) =>
-          (await store.list(filter, { limit: 10 })).items.map((b) => b.id).sort();
+        const ids = async (filter: Parameters<BanStore['list']>[0]) => (await store.list(filter, { limit: 10 })).items.map((b) => b.id).sort();
         expect(await ids({ kind: 'temporary' })).toEqual(['key:10.1.1.1']);
         expect(await ids({ kind: 'permanent', source: 'admin' })).toEqual(['cidr:10.1.1.1/32', 'cidr:10.2.0.0/16']);
         expect(await ids({ source: 'auto' })).toEqual(['key:10.1.1.1', 'key:user:1']);

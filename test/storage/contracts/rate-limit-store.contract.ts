@@ -117,9 +117,7 @@ export function rateLimitStoreContract(name: string, harness: RateLimitStoreHarn
           const peer = await harness.createPeer!();
           const hot: StoreRule = { ...rule, limit: 50, windowMs: 60_000 };
           const key = freshKey(`${algorithm}-shared`);
-          const results = await Promise.all(
-            Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? store : peer).consume(key, hot, T0 + 1, 1)),
-          );
+          const results = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? store : peer).consume(key, hot, T0 + 1, 1)));
           expect(results.filter((r) => r.allowed)).toHaveLength(50);
         });
       }

@@ -11,7 +11,6 @@ function violation(key: string, atMs: number, extra: Partial<Violation> = {}): V
   return { key, rule: 'default', route: 'AppController.get', method: 'GET', hits: 11, limit: 10, atMs, ...extra };
 }
 
-
 export function violationStoreContract(name: string, create: () => Promise<ViolationStore> | ViolationStore): void {
   describe(`ViolationStore contract: ${name}`, () => {
     let store: ViolationStore;
@@ -72,9 +71,7 @@ export function violationStoreContract(name: string, create: () => Promise<Viola
         for (let i = 1; i < items.length; i++) expect(items[i - 1]!.atMs).toBeGreaterThanOrEqual(items[i]!.atMs);
       }
       const { items } = await listAll(store.list.bind(store), { key: 'x', fromMs: T0 + 1 }, 2);
-      expect(items.map((v) => v.hits).sort((a, b) => a - b)).toEqual(
-        recorded.filter((v) => v.key === 'x' && v.atMs >= T0 + 1).map((v) => v.hits),
-      );
+      expect(items.map((v) => v.hits).sort((a, b) => a - b)).toEqual(recorded.filter((v) => v.key === 'x' && v.atMs >= T0 + 1).map((v) => v.hits));
     });
 
     it('deletes the history of a key', async () => {

@@ -9,26 +9,46 @@ import type { ThrottlerLib } from '../support/libs.js';
 export function basicApp({ ThrottlerModule, ThrottlerGuard, Throttle, SkipThrottle }: ThrottlerLib): ModuleMetadata {
   @Controller()
   class AppController {
-    @Get() root() { return { hello: 'world' }; }
-    @Get('other') other() { return 'other'; }
-    @Post('items') create() { return { created: true }; }
-    @SkipThrottle() @Get('health') health() { return { status: 'ok' }; }
-    @Throttle({ default: { limit: 1, ttl: 10_000 } }) @Get('strict') strict() { return 'strict'; }
-    @Throttle({ default: { limit: 5 } }) @Get('roomy') roomy() { return 'roomy'; }
+    @Get() root() {
+      return { hello: 'world' };
+    }
+    @Get('other') other() {
+      return 'other';
+    }
+    @Post('items') create() {
+      return { created: true };
+    }
+    @SkipThrottle() @Get('health') health() {
+      return { status: 'ok' };
+    }
+    @Throttle({ default: { limit: 1, ttl: 10_000 } }) @Get('strict') strict() {
+      return 'strict';
+    }
+    @Throttle({ default: { limit: 5 } }) @Get('roomy') roomy() {
+      return 'roomy';
+    }
   }
 
   @Throttle({ default: { limit: 2 } })
   @Controller('limited')
   class LimitedController {
-    @Get() inherit() { return 'inherit'; }
-    @Throttle({ default: { limit: 4 } }) @Get('handler') handler() { return 'handler'; }
+    @Get() inherit() {
+      return 'inherit';
+    }
+    @Throttle({ default: { limit: 4 } }) @Get('handler') handler() {
+      return 'handler';
+    }
   }
 
   @SkipThrottle()
   @Controller('open')
   class OpenController {
-    @Get() open() { return 'open'; }
-    @SkipThrottle({ default: false }) @Get('counted') counted() { return 'counted'; }
+    @Get() open() {
+      return 'open';
+    }
+    @SkipThrottle({ default: false }) @Get('counted') counted() {
+      return 'counted';
+    }
   }
 
   return {

@@ -1,28 +1,32 @@
 import { Controller, Get } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import * as real from '@nestjs/throttler';
-import {
-  SkipThrottle,
-  Throttle,
-  ThrottlerGuard,
-  ThrottlerModule,
-  ThrottlerStorageService,
-} from '../../../lib/throttler/index.js';
+import { SkipThrottle, Throttle, ThrottlerGuard, ThrottlerModule, ThrottlerStorageService } from '../../../lib/throttler/index.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { ADAPTERS, limitHeaders, startApp, type RunningApp } from '../support/http.js';
 
 @Controller()
 class AppController {
-  @Get() root() { return 'root'; }
-  @Throttle({ short: { limit: 1 } }) @Get('strict') strict() { return 'strict'; }
-  @SkipThrottle({ long: true }) @Get('short-only') shortOnly() { return 'short-only'; }
+  @Get() root() {
+    return 'root';
+  }
+  @Throttle({ short: { limit: 1 } }) @Get('strict') strict() {
+    return 'strict';
+  }
+  @SkipThrottle({ long: true }) @Get('short-only') shortOnly() {
+    return 'short-only';
+  }
 }
 
 /** Decorated with @nestjs/throttler's decorators, guarded by ours: an app half-way through migrating. */
 @Controller('legacy')
 class LegacyController {
-  @real.Throttle({ short: { limit: 1 } }) @Get() root() { return 'legacy'; }
-  @real.SkipThrottle({ short: true, long: true }) @Get('open') open() { return 'open'; }
+  @real.Throttle({ short: { limit: 1 } }) @Get() root() {
+    return 'legacy';
+  }
+  @real.SkipThrottle({ short: true, long: true }) @Get('open') open() {
+    return 'open';
+  }
 }
 
 /**

@@ -1,15 +1,4 @@
-import {
-  Controller,
-  Get,
-  HttpException,
-  HttpStatus,
-  Inject,
-  Injectable,
-  Module,
-  UseGuards,
-  type ExecutionContext,
-  type ModuleMetadata,
-} from '@nestjs/common';
+import { Controller, Get, HttpException, HttpStatus, Inject, Injectable, Module, UseGuards, type ExecutionContext, type ModuleMetadata } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type {
   ThrottlerLimitDetail,
@@ -34,7 +23,9 @@ export function proxyGuardApp({ ThrottlerModule, ThrottlerGuard }: ThrottlerLib)
 
   @Controller()
   class AppController {
-    @Get() root() { return 'root'; }
+    @Get() root() {
+      return 'root';
+    }
   }
   return {
     imports: [ThrottlerModule.forRoot([{ ttl: 60_000, limit: 1 }])],
@@ -86,25 +77,35 @@ export function extendedGuardsApp({ ThrottlerModule, ThrottlerGuard }: Throttler
   @UseGuards(CustomGuard)
   @Controller('custom')
   class CustomController {
-    @Get('a') a() { return 'a'; }
-    @Get('b') b() { return 'b'; }
+    @Get('a') a() {
+      return 'a';
+    }
+    @Get('b') b() {
+      return 'b';
+    }
   }
 
   @UseGuards(ProblemGuard)
   @Controller('problem')
   class ProblemController {
-    @Get() root() { return 'problem'; }
+    @Get() root() {
+      return 'problem';
+    }
   }
 
   @UseGuards(PlanGuard)
   @Controller('plan')
   class PlanController {
-    @Get() root() { return 'plan'; }
+    @Get() root() {
+      return 'plan';
+    }
   }
 
   @Controller('unguarded')
   class UnguardedController {
-    @Get() root() { return 'unguarded'; }
+    @Get() root() {
+      return 'unguarded';
+    }
   }
 
   return {
@@ -148,7 +149,9 @@ export function customStorageApp(
   @Controller()
   class AppController {
     constructor(@Inject(LimitsService) private readonly limits: LimitsService) {}
-    @Get() root() { return 'root'; }
+    @Get() root() {
+      return 'root';
+    }
     @Get('introspect') introspect() {
       const { options } = this.limits;
       return {
@@ -214,7 +217,9 @@ export function asyncApp({ ThrottlerModule, ThrottlerGuard }: ThrottlerLib, mode
 
   @Controller()
   class AppController {
-    @Get() root() { return 'root'; }
+    @Get() root() {
+      return 'root';
+    }
   }
   return { imports: [throttler], controllers: [AppController], providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }] };
 }

@@ -21,7 +21,11 @@ describe.each(LIBS)('%s: extending and configuring', (_name, lib) => {
       await t.http().get('/').set('X-Forwarded-For', '203.0.113.7').expect(429);
       // Express lists forwarded addresses client first; Fastify lists the socket peer first, so
       // the documented guard tracks the proxy there (with either package).
-      await t.http().get('/').set('X-Forwarded-For', '203.0.113.8').expect(adapter === 'express' ? 200 : 429);
+      await t
+        .http()
+        .get('/')
+        .set('X-Forwarded-For', '203.0.113.8')
+        .expect(adapter === 'express' ? 200 : 429);
     });
 
     describe('guards overriding the protected hooks', () => {

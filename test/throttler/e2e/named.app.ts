@@ -9,13 +9,25 @@ import type { ThrottlerLib } from '../support/libs.js';
 export function namedApp({ ThrottlerModule, ThrottlerGuard, Throttle, SkipThrottle, seconds, minutes }: ThrottlerLib): ModuleMetadata {
   @Controller()
   class AppController {
-    @Get() root() { return 'root'; }
-    @SkipThrottle({ short: true }) @Get('no-short') noShort() { return 'no-short'; }
-    @SkipThrottle({ short: true, medium: true, long: true }) @Get('none') none() { return 'none'; }
+    @Get() root() {
+      return 'root';
+    }
+    @SkipThrottle({ short: true }) @Get('no-short') noShort() {
+      return 'no-short';
+    }
+    @SkipThrottle({ short: true, medium: true, long: true }) @Get('none') none() {
+      return 'none';
+    }
     /** There is no 'default' throttler here, so this skips nothing. */
-    @SkipThrottle() @Get('skip-default') skipDefault() { return 'skip-default'; }
-    @Throttle({ long: { limit: 2 } }) @Get('few') few() { return 'few'; }
-    @Throttle({ short: { limit: 1, ttl: seconds(5) }, medium: { limit: 1 } }) @Get('both') both() { return 'both'; }
+    @SkipThrottle() @Get('skip-default') skipDefault() {
+      return 'skip-default';
+    }
+    @Throttle({ long: { limit: 2 } }) @Get('few') few() {
+      return 'few';
+    }
+    @Throttle({ short: { limit: 1, ttl: seconds(5) }, medium: { limit: 1 } }) @Get('both') both() {
+      return 'both';
+    }
   }
 
   return {
@@ -35,11 +47,20 @@ export function namedApp({ ThrottlerModule, ThrottlerGuard, Throttle, SkipThrott
 export function defaultAndNamedApp({ ThrottlerModule, ThrottlerGuard, SkipThrottle }: ThrottlerLib): ModuleMetadata {
   @Controller()
   class AppController {
-    @Get() root() { return 'root'; }
-    @SkipThrottle() @Get('named-only') namedOnly() { return 'named-only'; }
+    @Get() root() {
+      return 'root';
+    }
+    @SkipThrottle() @Get('named-only') namedOnly() {
+      return 'named-only';
+    }
   }
   return {
-    imports: [ThrottlerModule.forRoot([{ ttl: 60_000, limit: 2 }, { name: 'burst', ttl: 2_000, limit: 5 }])],
+    imports: [
+      ThrottlerModule.forRoot([
+        { ttl: 60_000, limit: 2 },
+        { name: 'burst', ttl: 2_000, limit: 5 },
+      ]),
+    ],
     controllers: [AppController],
     providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }],
   };

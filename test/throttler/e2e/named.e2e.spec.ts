@@ -7,7 +7,9 @@ const TOO_MANY = { statusCode: 429, message: 'ThrottlerException: Too Many Reque
 
 const headersOf = (short: number | null, medium: number | null, long: number | null, limits = { short: 3, medium: 20, long: 100 }) => ({
   ...(short === null ? {} : { 'x-ratelimit-limit-short': String(limits.short), 'x-ratelimit-remaining-short': String(short), 'x-ratelimit-reset-short': '1' }),
-  ...(medium === null ? {} : { 'x-ratelimit-limit-medium': String(limits.medium), 'x-ratelimit-remaining-medium': String(medium), 'x-ratelimit-reset-medium': '10' }),
+  ...(medium === null
+    ? {}
+    : { 'x-ratelimit-limit-medium': String(limits.medium), 'x-ratelimit-remaining-medium': String(medium), 'x-ratelimit-reset-medium': '10' }),
   ...(long === null ? {} : { 'x-ratelimit-limit-long': String(limits.long), 'x-ratelimit-remaining-long': String(long), 'x-ratelimit-reset-long': '60' }),
 });
 

@@ -9,13 +9,24 @@ const header = (context: ExecutionContext, name: string): string | undefined =>
 export function commonOptionsApp({ ThrottlerModule, ThrottlerGuard, Throttle }: ThrottlerLib): ModuleMetadata {
   @Controller()
   class AppController {
-    @Get() root() { return 'root'; }
+    @Get() root() {
+      return 'root';
+    }
     @Throttle({ default: { getTracker: (req) => req.headers['x-user'] ?? 'anonymous' } })
-    @Get('per-user') perUser() { return 'per-user'; }
+    @Get('per-user')
+    perUser() {
+      return 'per-user';
+    }
     @Throttle({ default: { generateKey: (_context, tracker, name) => `shared-${name}-${tracker}` } })
-    @Get('shared-a') sharedA() { return 'a'; }
+    @Get('shared-a')
+    sharedA() {
+      return 'a';
+    }
     @Throttle({ default: { generateKey: (_context, tracker, name) => `shared-${name}-${tracker}` } })
-    @Get('shared-b') sharedB() { return 'b'; }
+    @Get('shared-b')
+    sharedB() {
+      return 'b';
+    }
   }
   return {
     imports: [
@@ -36,14 +47,15 @@ export function commonOptionsApp({ ThrottlerModule, ThrottlerGuard, Throttle }: 
 export function errorFunctionApp({ ThrottlerModule, ThrottlerGuard }: ThrottlerLib): ModuleMetadata {
   @Controller()
   class AppController {
-    @Get() root() { return 'root'; }
+    @Get() root() {
+      return 'root';
+    }
   }
   return {
     imports: [
       ThrottlerModule.forRoot({
         throttlers: [{ ttl: 60_000, limit: 2 }],
-        errorMessage: (context, detail) =>
-          JSON.stringify({ route: `${context.getClass().name}.${context.getHandler().name}`, ...detail }),
+        errorMessage: (context, detail) => JSON.stringify({ route: `${context.getClass().name}.${context.getHandler().name}`, ...detail }),
       }),
     ],
     controllers: [AppController],
@@ -55,7 +67,9 @@ export function errorFunctionApp({ ThrottlerModule, ThrottlerGuard }: ThrottlerL
 export function headersApp({ ThrottlerModule, ThrottlerGuard }: ThrottlerLib): ModuleMetadata {
   @Controller()
   class AppController {
-    @Get() root() { return 'root'; }
+    @Get() root() {
+      return 'root';
+    }
   }
   return {
     imports: [
@@ -76,9 +90,15 @@ export function headersApp({ ThrottlerModule, ThrottlerGuard }: ThrottlerLib): M
 export function blockApp({ ThrottlerModule, ThrottlerGuard, Throttle }: ThrottlerLib): ModuleMetadata {
   @Controller()
   class AppController {
-    @Get() root() { return 'root'; }
-    @Throttle({ default: { blockDuration: 2_000 } }) @Get('short-block') shortBlock() { return 'short-block'; }
-    @Throttle({ default: { blockDuration: 0 } }) @Get('no-block') noBlock() { return 'no-block'; }
+    @Get() root() {
+      return 'root';
+    }
+    @Throttle({ default: { blockDuration: 2_000 } }) @Get('short-block') shortBlock() {
+      return 'short-block';
+    }
+    @Throttle({ default: { blockDuration: 0 } }) @Get('no-block') noBlock() {
+      return 'no-block';
+    }
   }
   return {
     imports: [ThrottlerModule.forRoot([{ ttl: 10_000, limit: 2, blockDuration: 30_000 }])],
@@ -91,10 +111,18 @@ export function blockApp({ ThrottlerModule, ThrottlerGuard, Throttle }: Throttle
 export function resolvableApp({ ThrottlerModule, ThrottlerGuard, Throttle }: ThrottlerLib): ModuleMetadata {
   @Controller()
   class AppController {
-    @Get() root() { return 'root'; }
-    @Throttle({ default: { limit: async () => 1 } }) @Get('async') asyncLimit() { return 'async'; }
-    @Throttle({ default: { limit: '4' as unknown as number } }) @Get('string') stringLimit() { return 'string'; }
-    @Throttle({ default: { limit: 'many' as unknown as number } }) @Get('invalid') invalid() { return 'invalid'; }
+    @Get() root() {
+      return 'root';
+    }
+    @Throttle({ default: { limit: async () => 1 } }) @Get('async') asyncLimit() {
+      return 'async';
+    }
+    @Throttle({ default: { limit: '4' as unknown as number } }) @Get('string') stringLimit() {
+      return 'string';
+    }
+    @Throttle({ default: { limit: 'many' as unknown as number } }) @Get('invalid') invalid() {
+      return 'invalid';
+    }
   }
   return {
     imports: [
@@ -114,7 +142,9 @@ export function resolvableApp({ ThrottlerModule, ThrottlerGuard, Throttle }: Thr
 export function mixedTtlApp({ ThrottlerModule, ThrottlerGuard }: ThrottlerLib): ModuleMetadata {
   @Controller()
   class AppController {
-    @Get() root() { return 'root'; }
+    @Get() root() {
+      return 'root';
+    }
   }
   return {
     imports: [
@@ -133,7 +163,9 @@ export function mixedTtlApp({ ThrottlerModule, ThrottlerGuard }: ThrottlerLib): 
 export function ipv6App({ ThrottlerModule, ThrottlerGuard }: ThrottlerLib, ipv6SubnetPrefix?: number): ModuleMetadata {
   @Controller()
   class AppController {
-    @Get() root() { return 'root'; }
+    @Get() root() {
+      return 'root';
+    }
   }
   const throttlers = [{ ttl: 60_000, limit: 1 }];
   return {

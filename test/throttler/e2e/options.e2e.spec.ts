@@ -2,15 +2,7 @@ import { createHash } from 'node:crypto';
 import { ADAPTERS, limitHeaders, startApp, type RunningApp } from '../support/http.js';
 import { LIBS } from '../support/libs.js';
 import { advance, useFakeDate } from '../support/time.js';
-import {
-  blockApp,
-  commonOptionsApp,
-  errorFunctionApp,
-  headersApp,
-  ipv6App,
-  mixedTtlApp,
-  resolvableApp,
-} from './options.app.js';
+import { blockApp, commonOptionsApp, errorFunctionApp, headersApp, ipv6App, mixedTtlApp, resolvableApp } from './options.app.js';
 
 const TOO_MANY = { statusCode: 429, message: 'ThrottlerException: Too Many Requests' };
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -119,7 +111,11 @@ describe.each(LIBS)('%s: options', (_name, lib) => {
         advance(10_000);
         expect(limitHeaders(await t.http().get('/').expect(429))).toEqual({ 'retry-after': '20' });
         advance(20_000);
-        expect(limitHeaders(await t.http().get('/').expect(200))).toEqual({ 'x-ratelimit-limit': '2', 'x-ratelimit-remaining': '1', 'x-ratelimit-reset': '10' });
+        expect(limitHeaders(await t.http().get('/').expect(200))).toEqual({
+          'x-ratelimit-limit': '2',
+          'x-ratelimit-remaining': '1',
+          'x-ratelimit-reset': '10',
+        });
       });
 
       it('forgets the counted hits when a block shorter than ttl ends', async () => {
@@ -127,17 +123,29 @@ describe.each(LIBS)('%s: options', (_name, lib) => {
         await t.http().get('/short-block').expect(200);
         expect(limitHeaders(await t.http().get('/short-block').expect(429))).toEqual({ 'retry-after': '2' });
         advance(2_000);
-        expect(limitHeaders(await t.http().get('/short-block').expect(200))).toEqual({ 'x-ratelimit-limit': '2', 'x-ratelimit-remaining': '1', 'x-ratelimit-reset': '8' });
+        expect(limitHeaders(await t.http().get('/short-block').expect(200))).toEqual({
+          'x-ratelimit-limit': '2',
+          'x-ratelimit-remaining': '1',
+          'x-ratelimit-reset': '8',
+        });
       });
 
       it('with blockDuration 0, refuses without counting until the oldest hit expires', async () => {
-        expect(limitHeaders(await t.http().get('/no-block').expect(200))).toEqual({ 'x-ratelimit-limit': '2', 'x-ratelimit-remaining': '1', 'x-ratelimit-reset': '10' });
+        expect(limitHeaders(await t.http().get('/no-block').expect(200))).toEqual({
+          'x-ratelimit-limit': '2',
+          'x-ratelimit-remaining': '1',
+          'x-ratelimit-reset': '10',
+        });
         advance(4_000);
         await t.http().get('/no-block').expect(200);
         advance(1_000);
         expect(limitHeaders(await t.http().get('/no-block').expect(429))).toEqual({ 'retry-after': '5' });
         advance(5_000);
-        expect(limitHeaders(await t.http().get('/no-block').expect(200))).toEqual({ 'x-ratelimit-limit': '2', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '10' });
+        expect(limitHeaders(await t.http().get('/no-block').expect(200))).toEqual({
+          'x-ratelimit-limit': '2',
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset': '10',
+        });
         advance(1_000);
         expect(limitHeaders(await t.http().get('/no-block').expect(429))).toEqual({ 'retry-after': '3' });
       });
@@ -149,8 +157,16 @@ describe.each(LIBS)('%s: options', (_name, lib) => {
       });
 
       it('resolves functions of the context', async () => {
-        expect(limitHeaders(await t.http().get('/').set('X-Plan', 'pro').expect(200))).toEqual({ 'x-ratelimit-limit': '5', 'x-ratelimit-remaining': '4', 'x-ratelimit-reset': '10' });
-        expect(limitHeaders(await t.http().get('/').expect(200))).toEqual({ 'x-ratelimit-limit': '2', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '10' });
+        expect(limitHeaders(await t.http().get('/').set('X-Plan', 'pro').expect(200))).toEqual({
+          'x-ratelimit-limit': '5',
+          'x-ratelimit-remaining': '4',
+          'x-ratelimit-reset': '10',
+        });
+        expect(limitHeaders(await t.http().get('/').expect(200))).toEqual({
+          'x-ratelimit-limit': '2',
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset': '10',
+        });
         expect(limitHeaders(await t.http().get('/').expect(429))).toEqual({ 'retry-after': '30' });
       });
 

@@ -69,10 +69,7 @@ describe.each(ADAPTERS)('transcripts on %s: @nestjs/throttler and nest-rampart/t
 
   it.each(cases)('%s, seed %i', async (name, seed) => {
     const scenario = SCENARIOS[name]!;
-    apps = [
-      await startApp(adapter, scenario.app(real as unknown as ThrottlerLib)),
-      await startApp(adapter, scenario.app(ours)),
-    ];
+    apps = [await startApp(adapter, scenario.app(real as unknown as ThrottlerLib)), await startApp(adapter, scenario.app(ours))];
     const next = random(seed);
     const pick = <T>(values: readonly T[]): T => values[Math.floor(next() * values.length)]!;
     let refused = 0;

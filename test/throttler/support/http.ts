@@ -15,11 +15,7 @@ export interface RunningApp {
 }
 
 /** Compiles `metadata` into an initialised app on `adapter`; `trustProxy` trusts X-Forwarded-For. */
-export async function startApp(
-  adapter: AdapterName,
-  metadata: ModuleMetadata,
-  options: { trustProxy?: boolean } = {},
-): Promise<RunningApp> {
+export async function startApp(adapter: AdapterName, metadata: ModuleMetadata, options: { trustProxy?: boolean } = {}): Promise<RunningApp> {
   const moduleRef = await Test.createTestingModule(metadata).compile();
   let app: INestApplication;
   if (adapter === 'fastify') {
@@ -39,7 +35,5 @@ export async function startApp(
 
 /** The rate-limit headers of a response (`x-ratelimit-*`, `retry-after*`), by lower-case name. */
 export function limitHeaders(res: { headers: Record<string, unknown> }): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(res.headers).filter(([name]) => name.startsWith('x-ratelimit') || name.startsWith('retry-after')),
-  );
+  return Object.fromEntries(Object.entries(res.headers).filter(([name]) => name.startsWith('x-ratelimit') || name.startsWith('retry-after')));
 }
