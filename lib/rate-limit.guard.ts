@@ -138,8 +138,8 @@ export class RateLimitGuard implements CanActivate {
    * the client hashed when longer than 128 characters. The admin API reads counters by the same
    * keys (calling this without a context; an override that needs one falls back to the default).
    */
-  protected generateKey(_context: ExecutionContext, tracker: string, rule: TargetRule<ExecutionContext>): string {
-    return this.rampart.engine.defaultStoreKey(rule, tracker);
+  protected generateKey(_context: ExecutionContext, identity: string, rule: TargetRule<ExecutionContext>): string {
+    return this.rampart.engine.defaultStoreKey(rule, identity);
   }
 
   /** Reports a denial. The default throws `RateLimitExceededException` (429, problem details). */
