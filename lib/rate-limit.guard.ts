@@ -1,7 +1,7 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext, type Type } from '@nestjs/common';
 import { isThenable } from './core/thenable.js';
 import { Rampart } from './engine/rampart.js';
-import type { StoreKeyHook } from './engine/rampart-request.js';
+import type { RampartRequest, StoreKeyHook } from './engine/rampart-request.js';
 import type { TargetRule, TargetRules } from './engine/target-rules.js';
 import { retryAfterSeconds, type Verdict } from './engine/verdict.js';
 import { ClientBannedException, type ClientBanReason } from './errors/client-banned.exception.js';
@@ -16,6 +16,9 @@ import type { RateLimitViolation } from './rate-limit-options.interface.js';
 import { RouteRulesResolver } from './route-rules.resolver.js';
 
 type Handler = (...args: unknown[]) => unknown;
+
+/** The request as the engine sees it; its identity is set once `getTracker` has answered. */
+type Described = { -readonly [K in keyof RampartRequest<ExecutionContext>]: RampartRequest<ExecutionContext>[K] } & { context: ExecutionContext };
 
 /**
  * Counts each HTTP request against the rules of its route and answers 429 when one is exceeded;
@@ -65,20 +68,17 @@ export class RateLimitGuard implements CanActivate {
     // What switchToHttp().getRequest() returns, without the object switchToHttp builds.
     const request = context.getArgByIndex<{ method?: string }>(0);
     const address = this.getClientAddress(request);
+    const described: Described = { target: rules, address, method: request.method ?? 'GET', protocol: 'http', context, storeKey: this.storeKey };
     const identity = this.getTracker(context, request, address);
-    const decide = (id: string) => {
-      const verdict = this.rampart.engine.decide({
-        target: rules,
-        address,
-        identity: id,
-        method: request.method ?? 'GET',
-        protocol: 'http',
-        context,
-        storeKey: this.storeKey,
-      });
-      return isThenable(verdict) ? Promise.resolve(verdict).then((v) => this.answer(context, v)) : this.answer(context, verdict);
-    };
-    return isThenable(identity) ? Promise.resolve(identity).then(decide) : decide(identity);
+    if (isThenable(identity)) return Promise.resolve(identity).then((id) => this.decide(described, id));
+    return this.decide(described, identity);
+  }
+
+  private decide(described: Described, identity: string): boolean | Promise<boolean> {
+    described.identity = identity;
+    const verdict = this.rampart.engine.decide(described);
+    if (isThenable(verdict)) return Promise.resolve(verdict).then((v) => this.answer(described.context, v));
+    return this.answer(described.context, verdict);
   }
 
   /** Writes the verdict's headers, then lets the request through or throws its refusal. */

@@ -135,29 +135,32 @@ export class RampartEngine<C = unknown> {
     return rules.plain ? this.countPlain(decision) : this.countAll(decision);
   }
 
-  /** Every rule at a fixed cost for the request's client: straight to the store, synchronous when it is. */
+  /** Every rule at a fixed cost for the request's client: straight to the store, synchronous while it answers so. */
   private countPlain(decision: Decision<C>): Verdict<C> | Promise<Verdict<C>> {
     const { rules } = decision.rules;
-    const answers = new Array<Counted | Promise<Counted>>(rules.length);
-    let pending = false;
+    const tally: Tally<C> = { results: [], storeDenied: false };
     for (let i = 0; i < rules.length; i++) {
       const answer = this.count(decision, rules[i], decision.identity, fixedCost(decision, rules[i]));
-      answers[i] = answer;
-      if (isThenable(answer)) pending = true;
+      if (isThenable(answer)) return this.countPlainLater(decision, tally, i, answer);
+      this.add(tally, decision, rules[i], answer);
     }
-    if (!pending) return this.conclude(decision, this.tally(decision, answers as Counted[]));
-    return Promise.all(answers).then((settled) => this.conclude(decision, this.tally(decision, settled)));
+    return this.conclude(decision, tally);
   }
 
-  private tally(decision: Decision<C>, answers: readonly Counted[]): Tally<C> {
-    const tally: Tally<C> = { results: [], storeDenied: false };
+  /** `countPlain` once the store answered rule `from` with a promise: that answer and the rules after it. */
+  private async countPlainLater(decision: Decision<C>, tally: Tally<C>, from: number, pending: Promise<Counted>): Promise<Verdict<C>> {
     const { rules } = decision.rules;
-    for (let i = 0; i < answers.length; i++) {
-      const answer = answers[i];
-      if (answer === 'deny') tally.storeDenied = true;
-      else if (answer !== 'allow') tally.results.push(ruleResult(rules[i], decision.clientKey, fixedCost(decision, rules[i]), answer));
-    }
-    return tally;
+    const answers: (Counted | Promise<Counted>)[] = [pending];
+    for (let i = from + 1; i < rules.length; i++) answers.push(this.count(decision, rules[i], decision.identity, fixedCost(decision, rules[i])));
+    const settled = await Promise.all(answers);
+    for (let i = 0; i < settled.length; i++) this.add(tally, decision, rules[from + i], settled[i]);
+    return this.conclude(decision, tally);
+  }
+
+  /** Adds a fixed-cost rule's answer for the request's client to the tally. */
+  private add(tally: Tally<C>, decision: Decision<C>, targetRule: TargetRule<C>, answer: Counted): void {
+    if (answer === 'deny') tally.storeDenied = true;
+    else if (answer !== 'allow') tally.results.push(ruleResult(targetRule, decision.clientKey, fixedCost(decision, targetRule), answer));
   }
 
   /** Every rule with its hooks (skipIf, its own identity, a cost function), concurrently. */
