@@ -68,7 +68,15 @@ export class RateLimitGuard implements CanActivate {
     // What switchToHttp().getRequest() returns, without the object switchToHttp builds.
     const request = context.getArgByIndex<{ method?: string }>(0);
     const address = this.getClientAddress(request);
-    const described: Described = { target: rules, address, method: request.method ?? 'GET', protocol: 'http', context, storeKey: this.storeKey };
+    const described: Described = {
+      target: rules,
+      address,
+      method: request.method ?? 'GET',
+      protocol: 'http',
+      context,
+      storeKey: this.storeKey,
+      skipChecked: true,
+    };
     const identity = this.getTracker(context, request, address);
     if (isThenable(identity)) return Promise.resolve(identity).then((id) => this.decide(described, id));
     return this.decide(described, identity);
@@ -119,7 +127,7 @@ export class RateLimitGuard implements CanActivate {
    * proxy); null when it cannot be known. Allow/deny lists and range bans match it.
    */
   protected getClientAddress(request: unknown): string | null {
-    return this.rampart.engine.clientAddress(peerAddress(request), requestHeaders(request));
+    return this.rampart.engine.identity.clientAddress(peerAddress(request), requestHeaders(request));
   }
 
   /**
@@ -130,7 +138,7 @@ export class RateLimitGuard implements CanActivate {
    * @param address what `getClientAddress` returned for this request
    */
   protected getTracker(context: ExecutionContext, request: unknown, address?: string | null): string | Promise<string> {
-    return this.rampart.engine.identify(context, address === undefined ? this.getClientAddress(request) : address);
+    return this.rampart.engine.identity.identify(context, address === undefined ? this.getClientAddress(request) : address);
   }
 
   /**

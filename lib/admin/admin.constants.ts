@@ -20,4 +20,4 @@ export const MAX_BAN_DURATION_MS = 365 * 86_400_000;
 /** Longest ban reason and access-list note. */
 export const MAX_REASON_LENGTH = 500;
 /** Longest client key (longer identities are stored by the guard as `sha256:<base64url>`). */
-export const MAX_CLIENT_KEY_LENGTH = 128;
+export { MAX_CLIENT_KEY_LENGTH } from '../engine/store-keys.js';

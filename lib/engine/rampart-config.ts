@@ -207,6 +207,6 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
 export function resolveRampartConfig<C>(options: RampartOptions<C> = {}): RampartConfig<C> {
   const problems: string[] = [];
   const config = checkRampartOptions(options, problems);
-  if (problems.length > 0) throw new RateLimitConfigurationError(problems);
+  if (problems.length > 0) throw new RateLimitConfigurationError(problems, 'createRampart');
   return config;
 }

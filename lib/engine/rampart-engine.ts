@@ -1,6 +1,5 @@
 import type { Clock } from '../core/clock.js';
 import { ruleCapacity } from '../core/algorithms/algorithm.interface.js';
-import { resolveClientAddress } from '../core/ip/forwarded-address.js';
 
 import { isThenable } from '../core/thenable.js';
 import type { BanSync } from '../protection/ban-sync.js';
@@ -10,6 +9,7 @@ import type { Counted, StoreGateway } from '../protection/store-gateway.js';
 import type { RampartConfig } from './rampart-config.js';
 import { identityText, requestCost, type RampartRequest, type StoreKeyHook } from './rampart-request.js';
 import { ruleEscalation } from './rule-resolution.js';
+import type { ClientIdentity } from './client-identity.js';
 import type { StoreKeys } from './store-keys.js';
 import { targetRules, type TargetRule, type TargetRules } from './target-rules.js';
 import { refusal, ruleResult, type RuleResult, type Verdict } from './verdict.js';
@@ -19,8 +19,9 @@ const CACHE_SIZE = 10_000;
 const NONE: readonly never[] = Object.freeze([]);
 
 /** The parts the engine asks. */
-export interface EngineParts {
+export interface EngineParts<C> {
   readonly keys: StoreKeys;
+  readonly identity: ClientIdentity<C>;
   readonly bans: BanSync;
   readonly gateway: StoreGateway;
   readonly escalator: Escalator;
@@ -30,6 +31,8 @@ export interface EngineParts {
 interface Decision<C> {
   readonly request: RampartRequest<C>;
   readonly rules: TargetRules<C>;
+  /** The request's address in canonical form. */
+  readonly address: string | null;
   readonly identity: string;
   readonly clientKey: string;
   readonly nowMs: number;
@@ -54,50 +57,22 @@ interface Tally<C> {
  * that return plain values, no violation to record), otherwise with a promise.
  */
 export class RampartEngine<C = unknown> {
-  private readonly peerAddresses = new Map<string, string | null>();
   private readonly targets = new Map<string, TargetRules<C>>();
   /** The store key hook adapters last counted with: the admin API reads counters by the same keys. */
   private storeKeyHook: StoreKeyHook<C> | undefined;
 
   constructor(
     private readonly config: RampartConfig<C>,
-    private readonly parts: EngineParts,
+    private readonly parts: EngineParts<C>,
   ) {}
 
   get clock(): Clock {
     return this.config.clock;
   }
 
-  /**
-   * The client address in canonical form: the socket peer, or a forwarded address (`Forwarded`,
-   * `X-Forwarded-For`, `X-Real-IP`) only when the peer is a trusted proxy; null when unknown.
-   */
-  clientAddress(peer: string | undefined, headers: Readonly<Record<string, string | string[] | undefined>>): string | null {
-    if (this.config.trust !== null || peer === undefined) return resolveClientAddress(peer, headers, this.config.trust);
-    // Without trusted proxies the address depends on the peer alone: parse each peer once.
-    let address = this.peerAddresses.get(peer);
-    if (address === undefined) {
-      address = resolveClientAddress(peer, {}, null);
-      if (this.peerAddresses.size >= CACHE_SIZE) this.peerAddresses.clear();
-      this.peerAddresses.set(peer, address);
-    }
-    return address;
-  }
-
-  /**
-   * The client's identity: the `keyResolver`'s answer when it gives one, otherwise the address
-   * (IPv6 grouped by `ipv6PrefixLength`; `unknown` without one). Synchronous unless the resolver
-   * returns a promise.
-   */
-  identify(context: C, address: string | null): string | Promise<string> {
-    const { keyResolver } = this.config;
-    if (keyResolver) {
-      const resolved = keyResolver(context);
-      if (isThenable(resolved)) return Promise.resolve(resolved).then((value) => identityText(value) ?? this.parts.keys.addressIdentity(address));
-      const key = identityText(resolved);
-      if (key !== undefined) return key;
-    }
-    return this.parts.keys.addressIdentity(address);
+  /** Who a client is: its address from a peer and headers, its identity. */
+  get identity(): ClientIdentity<C> {
+    return this.parts.identity;
   }
 
   /** The module's rules on a named target (cached). */
@@ -111,9 +86,13 @@ export class RampartEngine<C = unknown> {
     return rules;
   }
 
-  /** The store key of `identity` under `rule`, as requests are counted (an adapter's hook included). */
-  storeKey(rule: TargetRule<C>, identity: string, context?: C, hook: StoreKeyHook<C> | undefined = this.storeKeyHook): string {
-    return hook ? hook(context, identity, rule) : this.defaultStoreKey(rule, identity);
+  /**
+   * The store key of `identity` under `rule` as the last adapter that gave a `storeKey` hook counts
+   * it (the admin client view reads counters by it), without a request context.
+   */
+  storeKey(rule: TargetRule<C>, identity: string): string {
+    const hook = this.storeKeyHook;
+    return hook ? hook(undefined, identity, rule) : this.defaultStoreKey(rule, identity);
   }
 
   /** The store key of `identity` under `rule` in Rampart's own format: `<rule>:<scope or target>:<client key>`. */
@@ -121,17 +100,50 @@ export class RampartEngine<C = unknown> {
     return this.parts.keys.storeKey(rule.keyPrefix, identity);
   }
 
+  /**
+   * Decides one request. Never throws: a failing hook or a malformed request comes back as a
+   * rejected promise. A target without rules is admitted without any check, as an HTTP route
+   * without rules is.
+   */
   decide(request: RampartRequest<C>): Verdict<C> | Promise<Verdict<C>> {
-    const nowMs = request.nowMs ?? this.config.clock.now();
-    const rules = typeof request.target === 'string' ? this.rulesFor(request.target) : request.target;
-    if (rules.rules.length === 0) return { outcome: 'admitted', results: NONE, nowMs };
+    try {
+      const nowMs = request.nowMs ?? this.config.clock.now();
+      const rules = typeof request.target === 'string' ? this.rulesFor(request.target) : request.target;
+      if (rules.rules.length === 0) return { outcome: 'admitted', results: NONE, nowMs };
+      const { skipIf } = this.config;
+      const skip = skipIf && !request.skipChecked ? skipIf(request.context as C) : false;
+      if (isThenable(skip))
+        return Promise.resolve(skip).then((skipped) => (skipped ? { outcome: 'admitted', results: NONE, nowMs } : this.identified(request, rules, nowMs)));
+      return skip ? { outcome: 'admitted', results: NONE, nowMs } : this.identified(request, rules, nowMs);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  /** `decide` once the request is known not to be skipped: its identity, then the checks and the count. */
+  private identified(request: RampartRequest<C>, rules: TargetRules<C>, nowMs: number): Verdict<C> | Promise<Verdict<C>> {
     if (request.storeKey !== undefined) this.storeKeyHook = request.storeKey;
-    const identity = request.identity ?? this.parts.keys.addressIdentity(request.address);
+    const { identity: identities } = this.parts;
+    const address = request.address === null ? null : identities.canonicalAddress(request.address);
+    const identity = request.identity ?? identities.identify(request.context as C, address);
+    if (isThenable(identity)) return Promise.resolve(identity).then((id) => this.checked(request, rules, nowMs, address, id));
+    return this.checked(request, rules, nowMs, address, identity);
+  }
+
+  /** The lists, bans and blocks of the client, then the count. */
+  private checked(
+    request: RampartRequest<C>,
+    rules: TargetRules<C>,
+    nowMs: number,
+    address: string | null,
+    identity: string,
+  ): Verdict<C> | Promise<Verdict<C>> {
+    if (typeof identity !== 'string') throw new TypeError(`A request's identity must be a string, got ${typeof identity}.`);
     const clientKey = this.parts.keys.clientKey(identity);
-    const known = this.parts.bans.check(clientKey, request.address, nowMs);
+    const known = this.parts.bans.check(clientKey, address, nowMs);
     if (known.status === 'allow-listed') return { outcome: 'admitted', results: NONE, nowMs };
     if (known.status !== 'none') return refusal(known, nowMs, NONE);
-    const decision: Decision<C> = { request, rules, identity, clientKey, nowMs };
+    const decision: Decision<C> = { request, rules, address, identity, clientKey, nowMs };
     return rules.plain ? this.countPlain(decision) : this.countAll(decision);
   }
 
@@ -200,7 +212,8 @@ export class RampartEngine<C = unknown> {
 
   private count(decision: Decision<C>, targetRule: TargetRule<C>, identity: string, cost: number): Counted | Promise<Counted> {
     const { rule } = targetRule;
-    const key = this.storeKey(targetRule, identity, decision.request.context, decision.request.storeKey);
+    const { storeKey, context } = decision.request;
+    const key = storeKey ? storeKey(context, identity, targetRule) : this.defaultStoreKey(targetRule, identity);
     return this.parts.gateway.consume(key, rule.storeRule, rule.onStoreError, decision.nowMs, cost);
   }
 
@@ -254,7 +267,7 @@ export class RampartEngine<C = unknown> {
       [...byKey.values()].map(({ targetRule, clientKey, cost, result }) =>
         this.parts.escalator.recordViolation({
           key: clientKey,
-          address: request.address,
+          address: decision.address,
           rule: targetRule.rule.name,
           route: targetRule.countsPer,
           method: request.method ?? 'GET',

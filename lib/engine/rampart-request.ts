@@ -11,7 +11,7 @@ export type StoreKeyHook<C = unknown> = (context: C | undefined, identity: strin
  *
  * @example
  * // A plain Node HTTP server
- * engine.decide({ target: 'GET /search', address: req.socket.remoteAddress ?? null, protocol: 'http', method: 'GET' })
+ * rampart.decide({ target: 'GET /search', address: rampart.clientAddress(req.socket.remoteAddress, req.headers), method: 'GET' })
  */
 export interface RampartRequest<C = unknown> {
   /**
@@ -19,16 +19,21 @@ export interface RampartRequest<C = unknown> {
    * `chat.message`, `Query.users`), or the rules an adapter resolved for it (decorators).
    */
   readonly target: string | TargetRules<C>;
-  /** The client address in canonical form (see `Rampart.clientAddress`), null when unknown. */
+  /**
+   * The client address, null when unknown. `Rampart.clientAddress` gives it from a socket peer and
+   * its headers (forwarded headers only from trusted proxies); the engine takes it to its canonical
+   * form, and text that is no address counts as unknown.
+   */
   readonly address: string | null;
   /**
-   * Who the client is (a user id, an API key). Bans by key match it. Default: the address, IPv6
-   * grouped by `ipv6PrefixLength`; `unknown` when there is no address either.
+   * Who the client is (a user id, an API key). Bans by key match it. Default: the `keyResolver`'s
+   * answer for `context`, else the address, IPv6 grouped by `ipv6PrefixLength`; `unknown` when
+   * there is no address either.
    */
   readonly identity?: string;
   /** The method or operation (`GET`, `mutation`...), recorded with violations. @default 'GET' */
   readonly method?: string;
-  /** Which protocol the request came by (`http`, `ws`, `graphql`, `rpc`...). @default 'http' */
+  /** Which protocol the request came by (`http`, `ws`, `graphql`, `rpc`...), a label for the adapters' reports. @default 'http' */
   readonly protocol?: string;
   /** Units this request costs; a rule's own cost function wins over it. @default each rule's `cost` */
   readonly cost?: number;
@@ -38,6 +43,11 @@ export interface RampartRequest<C = unknown> {
   readonly context?: C;
   /** Replaces the default store key format for this request's rules. */
   readonly storeKey?: StoreKeyHook<C>;
+  /**
+   * The adapter already asked the module's `skipIf` (the HTTP guard's `shouldSkip` hook does), so
+   * the engine does not ask it again. @default false
+   */
+  readonly skipChecked?: boolean;
 }
 
 /**

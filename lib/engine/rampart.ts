@@ -7,6 +7,7 @@ import { STORAGE_STEP_TIMEOUT_FACTOR, StoreHealth, withTimeout } from '../protec
 import { ViolationWriter } from '../protection/violation-writer.js';
 import { EventPublisher } from '../events/event-publisher.js';
 import { resolveRampartConfig, type RampartConfig } from './rampart-config.js';
+import { ClientIdentity } from './client-identity.js';
 import { RampartEngine } from './rampart-engine.js';
 import { RateLimitHeaders } from './rate-limit-headers.js';
 import type { RampartOptions } from './rampart-options.interface.js';
@@ -24,10 +25,15 @@ export class Rampart<C = unknown> {
   /** Bans, unbans, client status, allow/deny lists. */
   readonly service: RateLimitService;
   readonly events: EventPublisher;
+  // The parts below are for adapters and diagnostics; operators go through `service`, which keeps
+  // the storage and every instance's cache in step.
   /** Whether the rate-limit store answers (down and up are logged and announced). */
   readonly health: StoreHealth;
+  /** The in-memory lists, bans and blocks, and their sync with the storage. */
   readonly bans: BanSync;
+  /** Violation recording and escalation. */
   readonly escalator: Escalator;
+  /** The storage from startup to shutdown. */
   readonly lifecycle: StorageLifecycle;
   /** Writes a verdict's `RateLimit`, `RateLimit-Policy` (and legacy) and `Retry-After` headers. */
   readonly headers: RateLimitHeaders;
@@ -56,7 +62,9 @@ export class Rampart<C = unknown> {
       requestTimeoutMs: storeTimeoutMs,
     });
     const gateway = new StoreGateway(store, this.health, config);
-    this.engine = new RampartEngine(config, { keys: new StoreKeys(config.ipv6PrefixLength), bans: this.bans, gateway, escalator: this.escalator });
+    const keys = new StoreKeys(config.ipv6PrefixLength);
+    const identity = new ClientIdentity(config, keys);
+    this.engine = new RampartEngine(config, { keys, identity, bans: this.bans, gateway, escalator: this.escalator });
     this.service = new RateLimitService({
       storage,
       store,
@@ -96,7 +104,7 @@ export class Rampart<C = unknown> {
 
   /** The client address of a peer and its headers (forwarded headers only from trusted proxies). */
   clientAddress(peer: string | undefined, headers: Readonly<Record<string, string | string[] | undefined>> = {}): string | null {
-    return this.engine.clientAddress(peer, headers);
+    return this.engine.identity.clientAddress(peer, headers);
   }
 }
 
@@ -109,7 +117,7 @@ export class Rampart<C = unknown> {
  * const rampart = createRampart({ rules: [{ limit: 5, windowMs: 60_000 }] });
  * await rampart.start();
  * const verdict = await rampart.decide({ target: 'GET /search', address: rampart.clientAddress(req.socket.remoteAddress) });
- * if (verdict.outcome !== 'admitted') res.writeHead(verdict.outcome === 'banned' ? 403 : 429).end();
+ * if (verdict.outcome !== 'admitted') res.writeHead({ limited: 429, blocked: 429, banned: 403, unavailable: 503 }[verdict.outcome]).end();
  */
 export function createRampart<C = unknown>(options: RampartOptions<C> = {}): Rampart<C> {
   return new Rampart(resolveRampartConfig(options));

@@ -11,8 +11,9 @@ export const UNKNOWN_CLIENT = 'unknown';
 
 /**
  * What the outage probe of a store that is down counts, as a request would (a write, so that a
- * store that answers reads but not writes stays down): a key no client can have (store keys start
- * with a rule name, which cannot be empty), under a limit it never reaches.
+ * store that answers reads but not writes stays down): a key no request is counted under in the
+ * default format (store keys start with a rule name, which cannot be empty), under a limit it
+ * never reaches.
  */
 export const PROBE_KEY = ':rampart-probe';
 export const PROBE_RULE: StoreRule = Object.freeze({ name: 'probe', algorithm: 'fixed-window', limit: 1_000_000_000, windowMs: 1_000, blockDurationMs: 0 });

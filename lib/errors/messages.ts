@@ -2,7 +2,7 @@
 
 export const RULE_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
-export const configurationHeader = (count: number) => `RateLimitModule is misconfigured (${count} problem${count === 1 ? '' : 's'}):`;
+export const configurationHeader = (count: number, subject = 'RateLimitModule') => `${subject} is misconfigured (${count} problem${count === 1 ? '' : 's'}):`;
 
 export const notPositiveInteger = (path: string, value: unknown) => `${path} must be a positive integer, got ${describe(value)}.`;
 
@@ -97,6 +97,8 @@ export const escalationFailed = (key: string, step: string, error: unknown) =>
 export const banSyncFailed = (error: unknown) =>
   `Fetching ban and allow/deny-list changes failed: ${errorText(error)}. Retrying at the next interval; other instances' changes are not seen until then.`;
 
+export const startAfterStop = () => 'This Rampart was stopped and cannot start again: create a new one (createRampart) for a new start.';
+
 export const purgeFailed = (error: unknown) => `Purging old violations failed: ${errorText(error)}. Retrying within the hour.`;
 
 export const blockedDetail = (untilIso: string, retryAfterSeconds: number) =>
@@ -146,7 +148,7 @@ export const badAdminPath = (value: unknown) =>
 export const badAdminGuard = (value: unknown) => `admin.guard must be a guard class (implementing CanActivate), got ${describe(value)}.`;
 
 export const adminWithoutCredentials = (path: string) =>
-  `The admin API is mounted at /${path} without credentials. Set adminApiKey (in forRoot or the forRootAsync factory) or admin.guard; anonymous access is never allowed.`;
+  `The admin API is mounted at /${path} without credentials. Set adminApiKey (in forRoot or the forRootAsync factory) or admin.guard; anonymous access is never allowed. (RateLimitAdminModule also takes its own apiKey.)`;
 
 export const adminGuardOverridesKey = (path: string) =>
   `Both admin.guard and adminApiKey are set: admin.guard decides access to /${path} and the API key is not checked. Remove one of them.`;

@@ -1,4 +1,5 @@
 import type { RampartLogger } from '../core/logger.js';
+import { isThenable } from '../core/thenable.js';
 import { listenerFailed } from '../errors/messages.js';
 import { EVENT_HANDLERS, type RampartEventMap, type RampartEventName, type RateLimitEventHandlers } from './rate-limit-events.js';
 
@@ -27,11 +28,6 @@ export class EventPublisher {
     this.emitter = emitter;
   }
 
-  /** Whether an emitter receives the events. */
-  get emitsToEventEmitter(): boolean {
-    return this.emitter !== undefined;
-  }
-
   publish<N extends RampartEventName>(name: N, event: RampartEventMap[N]): void {
     const handlerName = EVENT_HANDLERS[name];
     const handler = this.handlers?.[handlerName] as ((payload: RampartEventMap[N]) => unknown) | undefined;
@@ -53,8 +49,4 @@ export class EventPublisher {
   private report(name: RampartEventName, where: string, error: unknown): void {
     this.logger.error(listenerFailed(name, where, error), error instanceof Error ? error.stack : undefined);
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }

@@ -40,7 +40,7 @@ export class BanSync {
   /** The tail of the serialized polls. */
   private syncTail: Promise<void> = Promise.resolve();
   /** Whether a poll is running (a slow store: the timer skips rather than pile polls up). */
-  polling = false;
+  private running = false;
   /**
    * Local writes by record id, numbered: a poll never overrides a record written here after it
    * began (its read may predate the write). Reads are otherwise applied as they come, whatever the
@@ -71,9 +71,9 @@ export class BanSync {
     return this.cache.checkKey(key, nowMs);
   }
 
-  /** Counts of cached bans and list entries. */
-  get sizes(): { keyBans: number; cidrBans: number; allow: number; deny: number } {
-    return this.cache.sizes;
+  /** Whether a poll is running. */
+  get polling(): boolean {
+    return this.running;
   }
 
   /** Applies a ban record this instance just wrote (or adopted), ahead of any poll in flight. */
@@ -100,7 +100,7 @@ export class BanSync {
   }
 
   private async poll(): Promise<void> {
-    this.polling = true;
+    this.running = true;
     const pollSeq = this.writeSeq;
     const keep = (id: string) => (this.localWrites.get(id) ?? 0) > pollSeq;
     try {
@@ -116,7 +116,7 @@ export class BanSync {
       this.cache.prune(this.clock.now());
       this.cursorMs = startedAtMs;
     } finally {
-      this.polling = false;
+      this.running = false;
       for (const [id, seq] of this.localWrites) if (seq <= pollSeq) this.localWrites.delete(id);
     }
   }

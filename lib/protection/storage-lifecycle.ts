@@ -39,6 +39,7 @@ export class StorageLifecycle {
   /** Last preparation failure logged, so that a retry failing the same way is not logged again. */
   private lastPrepareFailure: string | undefined;
   private startupAtMs = 0;
+  private starting: Promise<void> | undefined;
 
   constructor(private readonly options: StorageLifecycleOptions) {}
 
@@ -54,7 +55,14 @@ export class StorageLifecycle {
    * StorageSetupError (the database answered, but cannot be used as it is) met within that wait
    * fails; met later, it is logged and retried like any other failure, until it is fixed.
    */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    if (this.stopped) return Promise.reject(new Error(messages.startAfterStop()));
+    // A second call waits for the first rather than starting a second timer.
+    this.starting ??= this.run();
+    return this.starting;
+  }
+
+  private async run(): Promise<void> {
     this.startupAtMs = Date.now();
     const { storeStartupTimeoutMs, requireStore, health, logger, banSyncIntervalMs, storeFallback } = this.options;
     try {
@@ -72,7 +80,7 @@ export class StorageLifecycle {
     this.timer.unref?.();
   }
 
-  /** Stops the timer and the store probe. */
+  /** Stops the timer and the store probe, for good: a stopped lifecycle does not start again. */
   stop(): void {
     this.stopped = true;
     this.options.health.stop();

@@ -146,4 +146,63 @@ describe('RampartEngine (through createRampart, without Nest)', () => {
     expect((await decide(b.rampart, { target: 't', address: CLIENT })).outcome).toBe('banned');
     await Promise.all([a.rampart.stop(), b.rampart.stop()]);
   });
+
+  it("applies the module's keyResolver and skipIf to requests that carry no identity of their own", async () => {
+    const { rampart } = await started<{ user?: string; internal?: boolean }>({
+      keyResolver: (c) => c.user,
+      skipIf: (c) => c.internal === true,
+    });
+    expect(await decide(rampart, { target: 't', address: CLIENT, context: { user: 'alice' } })).toMatchObject({ results: [{ clientKey: 'alice' }] });
+    for (let i = 0; i < 3; i++)
+      expect(await decide(rampart, { target: 't', address: CLIENT, context: { internal: true } })).toMatchObject({ outcome: 'admitted', results: [] });
+    // Not the adapter's: skipChecked says the adapter asked skipIf itself.
+    expect(await decide(rampart, { target: 't', address: CLIENT, context: { user: 'bob', internal: true }, skipChecked: true })).toMatchObject({
+      results: [{ clientKey: 'bob' }],
+    });
+    await rampart.stop();
+  });
+
+  it("counts a request without a storeKey hook under the default keys, even after another adapter's hooked requests", async () => {
+    const { rampart } = await started();
+    const hooked = { target: 't', address: CLIENT, storeKey: (_c: unknown, identity: string) => `custom:${identity}` };
+    await decide(rampart, hooked);
+    await decide(rampart, hooked);
+    expect((await decide(rampart, hooked)).outcome).toBe('limited');
+    // The same client and target with the default key format: its own, untouched pool.
+    expect(await decide(rampart, { target: 't', address: CLIENT })).toMatchObject({ outcome: 'admitted', results: [{ remaining: 1 }] });
+    await rampart.stop();
+  });
+
+  it('takes a raw address to its canonical form, so lists and range bans match it; text that is no address is unknown', async () => {
+    const { rampart } = await started();
+    await rampart.service.putAccessEntry('deny', 'fe80::/10', 'ops');
+    expect(await decide(rampart, { target: 't', address: 'fe80::1%eth0' })).toMatchObject({ outcome: 'banned', reason: 'deny-listed' });
+    expect(await decide(rampart, { target: 't', address: '::ffff:203.0.113.7' })).toMatchObject({ results: [{ clientKey: CLIENT }] });
+    expect(await decide(rampart, { target: 't', address: 'not an address' })).toMatchObject({ outcome: 'admitted', results: [{ clientKey: 'unknown' }] });
+    await rampart.stop();
+  });
+
+  it('never throws: a failing hook or a malformed request comes back as a rejected promise', async () => {
+    const { rampart } = await started<{ fail: boolean }>({
+      keyResolver: () => {
+        throw new Error('resolver broke');
+      },
+    });
+    let answer: unknown;
+    expect(() => (answer = rampart.decide({ target: 't', address: CLIENT, context: { fail: true } }))).not.toThrow();
+    await expect(answer).rejects.toThrow('resolver broke');
+    await expect(rampart.decide({ target: 't', address: CLIENT, identity: 42 as never })).rejects.toThrow(TypeError);
+    await rampart.stop();
+  });
+
+  it('starts once however often start() is called, and refuses to start again after stop()', async () => {
+    const { rampart } = await started();
+    await expect(rampart.start()).resolves.toBeUndefined();
+    await rampart.stop();
+    await expect(rampart.start()).rejects.toThrow('cannot start again');
+  });
+
+  it('names createRampart in its configuration error', () => {
+    expect(() => createRampart({ rules: [{ limit: 0, windowMs: 1_000 }] })).toThrow(/^createRampart is misconfigured \(1 problem\):/);
+  });
 });

@@ -155,7 +155,7 @@ export class AdminClientView {
   latestViolations!: AdminViolationView[];
   @ApiDoc({
     description:
-      "Live counters of the rules that have counted this key, per route or scope. Read with the module's key layout; a guard subclass that overrides `generateKey` is not reflected.",
+      "Live counters of the rules that have counted this key, per route or scope. Read by the store keys the guard counts with (a guard subclass's `generateKey` included, called without a request context).",
     type: AdminCounterView,
     isArray: true,
   })

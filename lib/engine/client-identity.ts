@@ -1,0 +1,74 @@
+import { normalizeAddress } from '../core/ip/client-address.js';
+import { resolveClientAddress } from '../core/ip/forwarded-address.js';
+import type { CompiledTrust } from '../core/ip/trust-proxy.js';
+import { isThenable } from '../core/thenable.js';
+import { identityText } from './rampart-request.js';
+import type { ClientKeyResolver } from './rule.interface.js';
+import type { StoreKeys } from './store-keys.js';
+
+/** Addresses remembered by each cache (emptied when full). */
+const CACHE_SIZE = 10_000;
+
+export interface ClientIdentityOptions<C> {
+  /** Proxies whose forwarded headers are believed; null: none. */
+  readonly trust: CompiledTrust | null;
+  readonly keyResolver?: ClientKeyResolver<C>;
+}
+
+/**
+ * Who a client is, the first step of every decision: its address (the socket peer, or what a
+ * trusted proxy forwarded), in canonical form, and its identity (a key resolver's answer, or the
+ * address).
+ */
+export class ClientIdentity<C = unknown> {
+  private readonly peerAddresses = new Map<string, string | null>();
+  private readonly canonicalAddresses = new Map<string, string | null>();
+
+  constructor(
+    private readonly options: ClientIdentityOptions<C>,
+    private readonly keys: StoreKeys,
+  ) {}
+
+  /**
+   * The client address in canonical form: the socket peer, or a forwarded address (`Forwarded`,
+   * `X-Forwarded-For`, `X-Real-IP`) only when the peer is a trusted proxy; null when unknown.
+   */
+  clientAddress(peer: string | undefined, headers: Readonly<Record<string, string | string[] | undefined>>): string | null {
+    if (this.options.trust !== null || peer === undefined) return resolveClientAddress(peer, headers, this.options.trust);
+    // Without trusted proxies the address depends on the peer alone: parse each peer once.
+    let address = this.peerAddresses.get(peer);
+    if (address === undefined) {
+      address = resolveClientAddress(peer, {}, null);
+      if (this.peerAddresses.size >= CACHE_SIZE) this.peerAddresses.clear();
+      this.peerAddresses.set(peer, address);
+    }
+    return address;
+  }
+
+  /**
+   * The client's identity: the `keyResolver`'s answer when it gives one, otherwise the address
+   * (IPv6 grouped by `ipv6PrefixLength`; `unknown` without one). Synchronous unless the resolver
+   * returns a promise.
+   */
+  identify(context: C, address: string | null): string | Promise<string> {
+    const { keyResolver } = this.options;
+    if (keyResolver) {
+      const resolved = keyResolver(context);
+      if (isThenable(resolved)) return Promise.resolve(resolved).then((value) => identityText(value) ?? this.keys.addressIdentity(address));
+      const key = identityText(resolved);
+      if (key !== undefined) return key;
+    }
+    return this.keys.addressIdentity(address);
+  }
+
+  /** An address in canonical form (what the lists and range bans match), null when it is not one. */
+  canonicalAddress(address: string): string | null {
+    let canonical = this.canonicalAddresses.get(address);
+    if (canonical === undefined) {
+      canonical = normalizeAddress(address);
+      if (this.canonicalAddresses.size >= CACHE_SIZE) this.canonicalAddresses.clear();
+      this.canonicalAddresses.set(address, canonical);
+    }
+    return canonical;
+  }
+}
