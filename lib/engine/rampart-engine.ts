@@ -152,27 +152,27 @@ export class RampartEngine<C = unknown> {
     const { rules } = decision.rules;
     const tally: Tally<C> = { results: [], storeDenied: false };
     for (let i = 0; i < rules.length; i++) {
-      const answer = this.count(decision, rules[i], decision.identity, fixedCost(decision, rules[i]));
+      const cost = fixedCost(decision, rules[i]);
+      const answer = this.count(decision, rules[i], decision.identity, cost);
       if (isThenable(answer)) return this.countPlainLater(decision, tally, i, answer);
-      this.add(tally, decision, rules[i], answer);
+      this.add(tally, decision, rules[i], cost, answer);
     }
     return this.conclude(decision, tally);
   }
 
   /** `countPlain` once the store answered rule `from` with a promise: that answer and the rules after it. */
   private async countPlainLater(decision: Decision<C>, tally: Tally<C>, from: number, pending: Promise<Counted>): Promise<Verdict<C>> {
-    const { rules } = decision.rules;
-    const answers: (Counted | Promise<Counted>)[] = [pending];
-    for (let i = from + 1; i < rules.length; i++) answers.push(this.count(decision, rules[i], decision.identity, fixedCost(decision, rules[i])));
-    const settled = await Promise.all(answers);
-    for (let i = 0; i < settled.length; i++) this.add(tally, decision, rules[from + i], settled[i]);
+    const rules = decision.rules.rules.slice(from);
+    const costs = rules.map((rule) => fixedCost(decision, rule));
+    const settled = await Promise.all(rules.map((rule, i) => (i === 0 ? pending : this.count(decision, rule, decision.identity, costs[i]))));
+    for (let i = 0; i < settled.length; i++) this.add(tally, decision, rules[i], costs[i], settled[i]);
     return this.conclude(decision, tally);
   }
 
   /** Adds a fixed-cost rule's answer for the request's client to the tally. */
-  private add(tally: Tally<C>, decision: Decision<C>, targetRule: TargetRule<C>, answer: Counted): void {
+  private add(tally: Tally<C>, decision: Decision<C>, targetRule: TargetRule<C>, cost: number, answer: Counted): void {
     if (answer === 'deny') tally.storeDenied = true;
-    else if (answer !== 'allow') tally.results.push(ruleResult(targetRule, decision.clientKey, fixedCost(decision, targetRule), answer));
+    else if (answer !== 'allow') tally.results.push(ruleResult(targetRule, decision.clientKey, cost, answer));
   }
 
   /** Every rule with its hooks (skipIf, its own identity, a cost function), concurrently. */
