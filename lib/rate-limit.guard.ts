@@ -28,7 +28,9 @@ type Described = { -readonly [K in keyof RampartRequest<ExecutionContext>]: Ramp
  * Allow-listed clients skip every rule; deny-listed and permanently banned ones get 403; blocked
  * ones get 429 until the block ends. A request denied by a rule's algorithm is a violation: it is
  * recorded and may start a block or a ban (the escalation policy), which then answers this very
- * request. Routes without rules, and requests `shouldSkip` lets through, are not looked up.
+ * request. On routes without rules (or under `@SkipThrottle()`) only the lists, bans and blocks are
+ * checked, unless `enforceBans` is `'limited-routes'`; requests `shouldSkip` lets through are not
+ * looked up, and neither are the admin API's routes.
  *
  * Subclass it to change how clients are identified or how a denial is reported: `getClientAddress`,
  * `getTracker`, `generateKey`, `shouldSkip`, `throwRateLimitException`, `throwClientBlockedException`,
@@ -54,7 +56,7 @@ export class RateLimitGuard implements CanActivate {
     try {
       if (context.getType() !== 'http') return true;
       const rules = this.routeRules.resolve(context.getHandler() as Handler, context.getClass() as Type);
-      if (rules.rules.length === 0) return true;
+      if (rules.exempt || (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes')) return true;
       const skip = this.shouldSkip(context);
       if (isThenable(skip)) return Promise.resolve(skip).then((skipped) => skipped || this.activate(context, rules));
       return skip || this.activate(context, rules);

@@ -3,12 +3,15 @@ import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import * as messages from './errors/messages.js';
 import { RateLimitConfigurationError } from './errors/rate-limit-configuration.error.js';
 import { checkUniqueNames, resolveRule, type ResolvedRule } from './engine/rule-resolution.js';
-import { targetRules, type TargetRules } from './engine/target-rules.js';
+import { exemptTarget, targetRules, type TargetRules } from './engine/target-rules.js';
 import type { RateLimitConfig } from './rate-limit.config.js';
-import { RATE_LIMIT_CONFIG, SKIP_THROTTLE_METADATA, THROTTLE_METADATA } from './rate-limit.constants.js';
+import { EXEMPT_METADATA, RATE_LIMIT_CONFIG, SKIP_THROTTLE_METADATA, THROTTLE_METADATA } from './rate-limit.constants.js';
 import type { ThrottleRule } from './rate-limit-rule.interface.js';
 
 type Handler = (...args: unknown[]) => unknown;
+
+/** Where `@Controller(path)` keeps its path (Nest's `PATH_METADATA`). */
+const CONTROLLER_PATH_METADATA = 'path';
 
 /**
  * Works out which rules apply to a route: handler `@Throttle` over controller `@Throttle` over the
@@ -23,6 +26,10 @@ export class RouteRulesResolver implements OnModuleInit {
    * functions, yet each has its own decorators and its own route key.
    */
   private readonly cache = new WeakMap<Type, WeakMap<Handler, TargetRules<ExecutionContext>>>();
+  /** What each controller's route keys start with: its class name, qualified when another controller has the same name. */
+  private readonly controllerKeys = new WeakMap<Type, string>();
+  /** Controllers by class name, in the order they were met. */
+  private readonly byClassName = new Map<string, Type[]>();
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) private readonly config: RateLimitConfig,
@@ -33,7 +40,9 @@ export class RouteRulesResolver implements OnModuleInit {
 
   onModuleInit(): void {
     const problems: string[] = [];
-    for (const wrapper of this.discovery.getControllers()) {
+    const controllers = this.discovery.getControllers();
+    for (const { metatype } of controllers) if (metatype) this.register(metatype as Type);
+    for (const wrapper of controllers) {
       const { instance, metatype } = wrapper;
       if (!instance || !metatype) continue;
       const prototype = Object.getPrototypeOf(instance) as Record<string, Handler>;
@@ -59,7 +68,12 @@ export class RouteRulesResolver implements OnModuleInit {
     if (!byHandler) this.cache.set(controller, (byHandler = new WeakMap()));
     const cached = byHandler.get(handler);
     if (cached) return cached;
-    const routeKey = `${controller.name}.${handler.name}`;
+    const routeKey = `${this.controllerKey(controller)}.${handler.name}`;
+    if (this.reflector.getAllAndOverride<boolean | undefined>(EXEMPT_METADATA, [handler, controller])) {
+      const exempt = exemptTarget<ExecutionContext>(routeKey);
+      byHandler.set(handler, exempt);
+      return exempt;
+    }
     const byName = new Map<string, ResolvedRule<ExecutionContext>>(this.config.rules.map((r) => [r.name, r]));
     const layers: [ThrottleRule[] | undefined, string][] = [
       [this.reflector.get<ThrottleRule[]>(THROTTLE_METADATA, controller), controller.name],
@@ -87,5 +101,33 @@ export class RouteRulesResolver implements OnModuleInit {
     const resolved = targetRules(routeKey, rules);
     byHandler.set(handler, resolved);
     return resolved;
+  }
+
+  private register(controller: Type): void {
+    const named = this.byClassName.get(controller.name);
+    if (!named) this.byClassName.set(controller.name, [controller]);
+    else if (!named.includes(controller)) named.push(controller);
+  }
+
+  /**
+   * The first part of a controller's route keys (what its rules count per): the class name, unique
+   * to it. Controllers made by a factory can share a class name; each of those is told apart by its
+   * path (`ItemsController(/v1/items)`), and by its place among them when the paths are the same too.
+   */
+  private controllerKey(controller: Type): string {
+    let key = this.controllerKeys.get(controller);
+    if (key !== undefined) return key;
+    this.register(controller);
+    const named = this.byClassName.get(controller.name) as Type[];
+    key = controller.name;
+    if (named.length > 1) {
+      const path = (c: Type) => [this.reflector.get<string | string[] | undefined>(CONTROLLER_PATH_METADATA, c) ?? ''].flat().join(',');
+      const own = path(controller);
+      key = `${controller.name}(/${own.replace(/^\/+/, '')})`;
+      const samePath = named.filter((c) => path(c) === own);
+      if (samePath.length > 1) key += `#${samePath.indexOf(controller) + 1}`;
+    }
+    this.controllerKeys.set(controller, key);
+    return key;
   }
 }

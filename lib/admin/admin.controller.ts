@@ -1,5 +1,21 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query, UseGuards, UseInterceptors, UsePipes, type Type } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  Post,
+  Query,
+  SetMetadata,
+  UseGuards,
+  UseInterceptors,
+  UsePipes,
+  type Type,
+} from '@nestjs/common';
 import { SkipThrottle } from '../decorators/skip-throttle.decorator.js';
+import { EXEMPT_METADATA } from '../rate-limit.constants.js';
 import { AdminActor } from './admin-actor.decorator.js';
 import { AdminAuthGuard } from './admin-auth.guard.js';
 import { AdminOperation, type ResponseDoc } from './admin-openapi.js';
@@ -56,6 +72,7 @@ const bodyErrors = (): ResponseDoc[] => [
 export function createAdminController(path: string): Type<unknown> {
   @Controller(path)
   @SkipThrottle()
+  @SetMetadata(EXEMPT_METADATA, true)
   @UseGuards(AdminAuthGuard)
   @UseInterceptors(AdminStoreErrorsInterceptor)
   @UsePipes(createAdminValidationPipe())

@@ -10,7 +10,7 @@ import { memoryStorage } from '../storage/memory-storage.js';
 import { DEFAULT_RETENTION_MS } from '../storage/store-input.js';
 import type { RampartStorage } from '../storage/rampart-storage.interface.js';
 import type { RateLimitStore } from '../storage/rate-limit-store.interface.js';
-import type { RampartOptions, RateLimitViolation } from './rampart-options.interface.js';
+import type { BanEnforcement, RampartOptions, RateLimitViolation } from './rampart-options.interface.js';
 import {
   checkEscalation,
   checkMergedEscalation,
@@ -53,6 +53,8 @@ export interface RampartConfig<C = unknown> {
   readonly ipv6PrefixLength: number;
   readonly standardHeaders: boolean;
   readonly legacyHeaders: boolean;
+  /** Where bans, blocks and lists are enforced: every target, or only targets with rules. */
+  readonly enforceBans: BanEnforcement;
   readonly skipIf?: (context: C) => boolean | Promise<boolean>;
   readonly clock: Clock;
   readonly errorMessage?: string | ((violation: RateLimitViolation) => string);
@@ -69,6 +71,8 @@ export const DEFAULT_STORE_TIMEOUT_MS = 500;
 export const DEFAULT_STORE_PROBE_INTERVAL_MS = 250;
 /** Startup waits at most this long for the storage unless `storeStartupTimeoutMs` says otherwise. */
 export const DEFAULT_STORE_STARTUP_TIMEOUT_MS = 5_000;
+
+const BAN_ENFORCEMENTS: readonly unknown[] = ['all-routes', 'limited-routes'] satisfies BanEnforcement[];
 
 const STORE_METHODS: Record<Exclude<keyof RampartStorage, 'init' | 'close'>, readonly string[]> = {
   rateLimits: ['consume', 'get', 'reset'],
@@ -133,6 +137,8 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
   for (const fn of ['keyResolver', 'skipIf'] as const) {
     if (options[fn] !== undefined && typeof options[fn] !== 'function') problems.push(messages.notAFunction(fn, options[fn]));
   }
+  const enforceBans = options.enforceBans ?? 'all-routes';
+  if (!BAN_ENFORCEMENTS.includes(enforceBans)) problems.push(messages.badBanEnforcement(enforceBans));
   const clock = options.clock ?? systemClock;
   if (typeof clock?.now !== 'function') problems.push(messages.badClock(options.clock));
   const { errorMessage } = options;
@@ -196,6 +202,7 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
     ipv6PrefixLength,
     standardHeaders: options.standardHeaders ?? true,
     legacyHeaders: options.legacyHeaders ?? false,
+    enforceBans,
     ...(options.skipIf ? { skipIf: options.skipIf } : {}),
     clock,
     ...(errorMessage !== undefined ? { errorMessage } : {}),

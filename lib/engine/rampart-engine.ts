@@ -102,14 +102,14 @@ export class RampartEngine<C = unknown> {
 
   /**
    * Decides one request. Never throws: a failing hook or a malformed request comes back as a
-   * rejected promise. A target without rules is admitted without any check, as an HTTP route
-   * without rules is.
+   * rejected promise. On a target without rules only the lists, bans and blocks are checked
+   * (nothing at all with `enforceBans: 'limited-routes'`, or on an exempt target).
    */
   decide(request: RampartRequest<C>): Verdict<C> | Promise<Verdict<C>> {
     try {
       const nowMs = request.nowMs ?? this.config.clock.now();
       const rules = typeof request.target === 'string' ? this.rulesFor(request.target) : request.target;
-      if (rules.rules.length === 0) return { outcome: 'admitted', results: NONE, nowMs };
+      if (rules.exempt || (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes')) return { outcome: 'admitted', results: NONE, nowMs };
       const { skipIf } = this.config;
       const skip = skipIf && !request.skipChecked ? skipIf(request.context as C) : false;
       if (isThenable(skip))
@@ -143,6 +143,7 @@ export class RampartEngine<C = unknown> {
     const known = this.parts.bans.check(clientKey, address, nowMs);
     if (known.status === 'allow-listed') return { outcome: 'admitted', results: NONE, nowMs };
     if (known.status !== 'none') return refusal(known, nowMs, NONE);
+    if (rules.rules.length === 0) return { outcome: 'admitted', results: NONE, nowMs };
     const decision: Decision<C> = { request, rules, address, identity, clientKey, nowMs };
     return rules.plain ? this.countPlain(decision) : this.countAll(decision);
   }

@@ -124,7 +124,14 @@ export interface RampartOptions<C = unknown> {
    * @default false
    */
   legacyHeaders?: boolean;
-  /** Return true to let a request through every rule without counting it. */
+  /**
+   * Where bans, blocks and the allow/deny lists are enforced. `'all-routes'`: on every target,
+   * including routes without rules and routes under `@SkipThrottle()` (the admin API excepted, so
+   * that an operator can always lift a ban). `'limited-routes'`: only where at least one rule counts.
+   * @default 'all-routes'
+   */
+  enforceBans?: BanEnforcement;
+  /** Return true to let a request through every rule without counting it (and without checking bans or lists). */
   skipIf?: (context: C) => boolean | Promise<boolean>;
   /** Time source. @default the system clock */
   clock?: Clock;
@@ -137,6 +144,9 @@ export interface RampartOptions<C = unknown> {
    */
   logger?: RampartLogger;
 }
+
+/** Where bans, blocks and the allow/deny lists are enforced (see `enforceBans`). */
+export type BanEnforcement = 'all-routes' | 'limited-routes';
 
 /** Describes a denied request (for error messages and hooks). */
 export interface RateLimitViolation {

@@ -20,6 +20,13 @@ export interface TargetRules<C = unknown> {
    * `keyResolver` or cost function): such a target needs nothing but the store per request.
    */
   readonly plain: boolean;
+  /** Nothing is checked or counted on this target, not even bans (the admin API). */
+  readonly exempt?: true;
+}
+
+/** A target where nothing is checked or counted, not even bans and lists (the admin API). */
+export function exemptTarget<C>(target: string): TargetRules<C> {
+  return Object.freeze({ target, rules: Object.freeze([]), plain: true, exempt: true });
 }
 
 /** The rules of `target`, each with its key prefix. */

@@ -63,6 +63,9 @@ export const badEvents = (value: unknown) =>
 export const badStoreErrorPolicy = (path: string, value: unknown) =>
   `${path} must be 'allow' (admit requests uncounted while the store is down) or 'deny' (answer 503), got ${describe(value)}.`;
 
+export const badBanEnforcement = (value: unknown) =>
+  `enforceBans must be 'all-routes' (bans and lists apply on every route) or 'limited-routes' (only where a rule counts), got ${describe(value)}.`;
+
 export const storeDown = (reason: string, fallback: boolean) =>
   `Rate-limit store unavailable (${reason}): answering by ${fallback ? 'the in-process fallback store (limits hold per instance)' : "each rule's onStoreError policy"} until it answers again.`;
 
@@ -80,6 +83,9 @@ export const storageReady = (afterMs: number) => `Storage ready after ${afterMs}
 
 export const violationsHeld = (recorded: number, failed: number, dropped: number, capacity: number) =>
   `Wrote ${recorded} violation${recorded === 1 ? '' : 's'} held while the store was down${failed > 0 ? `; ${failed} failed again and were logged` : ''}${dropped > 0 ? `; ${dropped} more were not held (at most ${capacity} are)` : ''}.`;
+
+export const heldViolationsNotWritten = (error: unknown) =>
+  `Violations held in memory were not all written before shutdown: ${error instanceof Error ? error.message : String(error)}.`;
 
 export const storeTimedOut = (timeoutMs: number) => `timed out after ${timeoutMs} ms`;
 

@@ -85,7 +85,10 @@ describe.each(ADAPTERS)('allow and deny lists on %s', (adapter) => {
     expect(await protection.removeAccessEntry('deny', '192.0.2.0/24')).toBe(false);
   });
 
-  it('leaves routes without rules alone', async () => {
+  it("leaves routes without rules alone with enforceBans: 'limited-routes'", async () => {
+    await t.close();
+    t = await startApp(adapter, protectionModule({ clock, storage, enforceBans: 'limited-routes' }));
+    protection = t.app.get(RateLimitService);
     await protection.putAccessEntry('deny', '198.51.100.0/24', 'ops');
     await t.http().get('/health').set('X-Forwarded-For', '198.51.100.1').expect(200);
   });

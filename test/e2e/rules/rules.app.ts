@@ -107,3 +107,39 @@ export function inheritedModule(clock: FakeClock) {
     controllers: [InternalController, OrdersController, UsersController],
   };
 }
+
+/** A controller class made by a factory: every one it makes is named `ItemsController`. */
+function itemsController(path: string) {
+  @Controller(path)
+  class ItemsController {
+    @Get() list() {
+      return { path };
+    }
+  }
+  return ItemsController;
+}
+
+/** Two controllers made by one factory: one class name, two paths. */
+export function factoryModule(clock: FakeClock) {
+  return {
+    imports: [RateLimitModule.forRoot({ clock, rules: [{ limit: 2, windowMs: 10_000, algorithm: 'fixed-window' }], escalation: false })],
+    controllers: [itemsController('books'), itemsController('films')],
+  };
+}
+
+/** Two controllers with one class name at one path, told apart by host (Express routes by host). */
+export function hostedModule(clock: FakeClock) {
+  const hosted = (host: string) => {
+    @Controller({ path: 'hosted', host })
+    class ItemsController {
+      @Get() list() {
+        return { host };
+      }
+    }
+    return ItemsController;
+  };
+  return {
+    imports: [RateLimitModule.forRoot({ clock, rules: [{ limit: 2, windowMs: 10_000, algorithm: 'fixed-window' }], escalation: false })],
+    controllers: [hosted('a.example'), hosted('b.example')],
+  };
+}

@@ -1,6 +1,6 @@
 import { FakeClock } from '../../support/fake-clock.js';
 import { ADAPTERS, startApp, type TestApp } from '../../support/http-app.js';
-import { inheritedModule, multiModule, rulesModule } from './rules.app.js';
+import { factoryModule, hostedModule, inheritedModule, multiModule, rulesModule } from './rules.app.js';
 
 const START = Date.UTC(2030, 0, 1); // a whole multiple of every window: windows start here
 
@@ -132,5 +132,34 @@ describe.each(ADAPTERS)('rules on %s', (adapter) => {
       const denied = await t.http().get('/users').expect(429);
       expect(denied.body.rule).toBe('default');
     });
+  });
+
+  describe('controllers made by a factory, with one class name', () => {
+    beforeEach(async () => {
+      clock = new FakeClock(START);
+      t = await startApp(adapter, factoryModule(clock));
+    });
+
+    it('counts each controller apart', async () => {
+      for (const path of ['/books', '/films']) {
+        await t.http().get(path).expect(200);
+        await t.http().get(path).expect(200);
+        await t.http().get(path).expect(429);
+      }
+    });
+  });
+});
+
+describe('controllers with one class name at one path, on two hosts (express)', () => {
+  let t: TestApp | undefined;
+  afterEach(() => t?.close());
+
+  it('counts each controller apart', async () => {
+    t = await startApp('express', hostedModule(new FakeClock(START)));
+    for (const host of ['a.example', 'b.example']) {
+      await t.http().get('/hosted').set('Host', host).expect(200, { host });
+      await t.http().get('/hosted').set('Host', host).expect(200);
+      await t.http().get('/hosted').set('Host', host).expect(429);
+    }
   });
 });
