@@ -5,6 +5,7 @@ import { StorageLifecycle } from '../protection/storage-lifecycle.js';
 import { StoreGateway } from '../protection/store-gateway.js';
 import { STORAGE_STEP_TIMEOUT_FACTOR, StoreHealth, withTimeout } from '../protection/store-health.js';
 import { ViolationWriter } from '../protection/violation-writer.js';
+import * as messages from '../errors/messages.js';
 import { EventPublisher } from '../events/event-publisher.js';
 import { resolveRampartConfig, type RampartConfig } from './rampart-config.js';
 import { ClientIdentity } from './client-identity.js';
@@ -37,6 +38,7 @@ export class Rampart<C = unknown> {
   readonly lifecycle: StorageLifecycle;
   /** Writes a verdict's `RateLimit`, `RateLimit-Policy` (and legacy) and `Retry-After` headers. */
   readonly headers: RateLimitHeaders;
+  private readonly writer: ViolationWriter;
 
   constructor(readonly config: RampartConfig<C>) {
     const { storage, store, clock, logger, storeTimeoutMs } = config;
@@ -50,7 +52,7 @@ export class Rampart<C = unknown> {
     const stepTimeoutMs = STORAGE_STEP_TIMEOUT_FACTOR * storeTimeoutMs;
     const bounded = <T>(call: () => Promise<T>) => withTimeout(call, stepTimeoutMs);
     this.bans = new BanSync(storage, clock, bounded);
-    const writer = new ViolationWriter(storage.violations, this.health, logger, bounded);
+    const writer = (this.writer = new ViolationWriter(storage.violations, this.health, logger, bounded));
     this.escalator = new Escalator({
       storage,
       bans: this.bans,
@@ -91,9 +93,14 @@ export class Rampart<C = unknown> {
     return this.lifecycle.start();
   }
 
-  /** Stops the timers, then closes the storage. */
+  /** Stops the timers, writes the violations still held (while the storage takes writes), then closes the storage. */
   async stop(): Promise<void> {
     this.lifecycle.stop();
+    try {
+      await withTimeout(() => this.writer.drain(), STORAGE_STEP_TIMEOUT_FACTOR * this.config.storeTimeoutMs);
+    } catch (error) {
+      this.config.logger.error(messages.heldViolationsNotWritten(error));
+    }
     await this.lifecycle.close();
   }
 

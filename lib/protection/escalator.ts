@@ -71,7 +71,10 @@ export class Escalator {
     chain.queued++;
     this.pendingByKey.set(key, chain);
     void chain.tail.then(() => {
-      if (--chain.queued === 0 && this.pendingByKey.get(key) === chain) this.pendingByKey.delete(key);
+      if (--chain.queued > 0) return;
+      if (this.pendingByKey.get(key) === chain) this.pendingByKey.delete(key);
+      // The key's queue drained: what was held beyond it is written now, not at its next violation.
+      this.parts.writer.flush();
     });
     return withTimeout(() => run, this.parts.requestTimeoutMs).catch(() => NO_OUTCOME);
   }
@@ -112,13 +115,21 @@ export class Escalator {
       }
     }
 
-    const violation = toViolation(report);
-    // Violations of a rule without escalation are only announced: written, they would count
-    // towards other rules' blocks (the store counts per key, across rules).
-    const recorded = report.escalation !== false && (await this.parts.writer.record(violation));
-    this.parts.events.publish(RAMPART_EVENTS.violation, { ...violation, address: report.address, recorded });
+    const recorded = await this.recordOnly(report);
     if (report.escalation === false || previous === undefined) return NO_OUTCOME;
     return this.escalate(report, report.escalation, target, previous, recorded);
+  }
+
+  /**
+   * Writes the violation and announces it. Violations of a rule without escalation are only
+   * announced: written, they would count towards other rules' blocks (the store counts per key,
+   * across rules).
+   */
+  private async recordOnly(report: ViolationReport): Promise<boolean> {
+    const violation = toViolation(report);
+    const recorded = report.escalation !== false && (await this.parts.writer.record(violation));
+    this.parts.events.publish(RAMPART_EVENTS.violation, { ...violation, address: report.address, recorded });
+    return recorded;
   }
 
   private async escalate(

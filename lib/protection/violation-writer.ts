@@ -6,17 +6,24 @@ import type { StoreHealth } from './store-health.js';
 
 /** Violations held in memory while the store is down, written when it is back. */
 export const MAX_HELD_VIOLATIONS = 10_000;
+/**
+ * Longest wait of a violation held while the store is up (its key's queue was full) before a write
+ * of the held violations starts; its key's queue draining starts one sooner.
+ */
+export const MAX_HELD_WAIT_MS = 1_000;
 
 /**
  * Writes violations to the ViolationStore, never losing one silently: a failed write is retried
  * once and then logged as an error line carrying the violation; a violation met while the store is
  * down (or while its key's queue is full) is held, up to MAX_HELD_VIOLATIONS, and written when the
- * store takes writes again, where it counts towards the key's next escalation.
+ * store takes writes again (or, when it never went down, as soon as the key's queue drains, at
+ * most MAX_HELD_WAIT_MS later), where it counts towards the key's next escalation.
  */
 export class ViolationWriter {
   private held: Violation[] = [];
   private droppedHeld = 0;
-  private writingHeld = false;
+  private writingHeld: Promise<void> | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly violations: ViolationStore,
@@ -40,25 +47,48 @@ export class ViolationWriter {
       }
     }
     // The storage takes writes: violations held meanwhile (a queue that was full) can go too.
-    if (this.held.length > 0 && !this.health.isDown) void this.writeHeld();
+    this.flush();
     return true;
   }
 
-  /** Keeps a violation to be written when the store is back (or dropped, counted, past the cap). */
+  /**
+   * Keeps a violation to be written when the store is back (or dropped, counted, past the cap).
+   * While the store is up, a write of the held violations starts within MAX_HELD_WAIT_MS.
+   */
   hold(violation: Violation): void {
     if (this.held.length < MAX_HELD_VIOLATIONS) this.held.push(violation);
     else this.droppedHeld++;
+    if (this.timer === undefined && !this.health.isDown) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.flush();
+      }, MAX_HELD_WAIT_MS);
+      this.timer.unref?.();
+    }
   }
 
-  /** Writes the violations held during an outage, off any request's path. */
-  private async writeHeld(): Promise<void> {
-    if (this.writingHeld) return;
-    this.writingHeld = true;
-    try {
-      await this.writeHeldOnce();
-    } finally {
-      this.writingHeld = false;
-    }
+  /** Starts writing the held violations, off any request's path, unless the store is down. */
+  flush(): void {
+    if ((this.held.length > 0 || this.droppedHeld > 0) && !this.health.isDown) void this.writeHeld();
+  }
+
+  /** Stops the timer and writes what is held while the store takes writes (at shutdown). */
+  async drain(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.health.isDown) await this.writeHeld();
+  }
+
+  /** Writes the held violations, batch after batch until none is left or the store is down. */
+  private writeHeld(): Promise<void> {
+    this.writingHeld ??= (async () => {
+      try {
+        while ((this.held.length > 0 || this.droppedHeld > 0) && !this.health.isDown) await this.writeHeldOnce();
+      } finally {
+        this.writingHeld = undefined;
+      }
+    })();
+    return this.writingHeld;
   }
 
   private async writeHeldOnce(): Promise<void> {
