@@ -16,8 +16,11 @@
  * - `resetAtMs` and `expiresAtMs` are when the newest entry expires (the log is empty).
  * - A cost larger than `limit` can never pass: it is denied with `retryAfterMs = resetAtMs - now`
  *   (the time until the log is empty; 0 when it already is).
- * - If the log holds an entry later than `nowMs` (a writer whose clock runs ahead), the decision is
- *   taken at that later time, so the log stays ordered and a lagging clock never discards entries.
+ * - Each instance stamps its entries with its own clock, and the log is kept in time order. An entry
+ *   later than `nowMs` (written by a clock running ahead) counts until it expires; it is never
+ *   discarded early, and it never makes this instance's own entries expire later: only the units
+ *   the faster writer admitted are seen for the skew longer, so a skew within the documented
+ *   tolerance never locks a key out beyond the window.
  */
 import type { Algorithm, AlgorithmRule, Decision, Outcome } from './algorithm.interface.js';
 
@@ -32,30 +35,32 @@ export interface SlidingLogState {
 function consume(state: SlidingLogState | undefined, rule: AlgorithmRule, nowMs: number, cost: number): Outcome<SlidingLogState> {
   const { limit, windowMs } = rule;
   const log = state?.log ?? [];
-  const at = log.length > 0 ? Math.max(nowMs, log[log.length - 2]) : nowMs;
 
-  // Skip the entries made at or before at − windowMs: they no longer count.
+  // Skip the entries made at or before now − windowMs: they no longer count.
   let first = 0;
-  while (first < log.length && log[first] <= at - windowMs) first += 2;
+  while (first < log.length && log[first] <= nowMs - windowMs) first += 2;
   let used = 0;
   for (let i = first + 1; i < log.length; i += 2) used += log[i];
 
   if (used + cost <= limit) {
     const kept = log.slice(first);
-    // Same millisecond as the newest entry: add to it rather than grow the log.
-    if (kept.length > 0 && kept[kept.length - 2] === at) kept[kept.length - 1] += cost;
-    else kept.push(at, cost);
+    // In time order: after the entries up to now (entries from a clock running ahead stay after it).
+    let at = kept.length;
+    while (at > 0 && kept[at - 2] > nowMs) at -= 2;
+    // Same millisecond as an entry: add to it rather than grow the log.
+    if (at > 0 && kept[at - 2] === nowMs) kept[at - 1] += cost;
+    else kept.splice(at, 0, nowMs, cost);
     const decision: Decision = {
       allowed: true,
       limit,
       remaining: Math.max(0, limit - used - cost),
-      resetAtMs: at + windowMs,
+      resetAtMs: kept[kept.length - 2] + windowMs,
       retryAfterMs: 0,
     };
     return { state: { log: kept }, decision };
   }
 
-  const resetAtMs = first < log.length ? log[log.length - 2] + windowMs : at;
+  const resetAtMs = first < log.length ? log[log.length - 2] + windowMs : nowMs;
   let retryAtMs = resetAtMs;
   if (cost <= limit) {
     // Walk the oldest entries until enough has expired; entry i is gone at its time + windowMs.

@@ -73,8 +73,20 @@ describe('sliding log', () => {
   it('keeps entries written by a clock running ahead, and the log in order', () => {
     const ahead: SlidingLogState = { log: [W + 50, 1] };
     const { state, decision } = slidingLog.consume(ahead, rule, W, 1);
-    expect(state).toEqual({ log: [W + 50, 2] });
+    expect(state).toEqual({ log: [W, 1, W + 50, 1] });
     expect(decision.resetAtMs).toBe(W + 1050);
+  });
+
+  it('never makes its own entries expire later for a writer whose clock runs a second ahead', () => {
+    const r: AlgorithmRule = { limit: 2, windowMs: 1000 };
+    // The instance ahead admits one request at real time W (its clock says W + 1000)...
+    const ahead = slidingLog.consume(undefined, r, W + 1000, 1).state;
+    // ...this one admits the second at W.
+    const both = slidingLog.consume(ahead, r, W, 1);
+    expect(both.decision.allowed).toBe(true);
+    expect(slidingLog.consume(both.state, r, W + 999, 1).decision).toMatchObject({ allowed: false, retryAfterMs: 1 });
+    // A window later its own entry is gone: the key is not locked out for the skew.
+    expect(slidingLog.consume(both.state, r, W + 1000, 1).decision).toMatchObject({ allowed: true, remaining: 0 });
   });
 
   it('agrees with a brute-force count of every admitted unit', () => {
