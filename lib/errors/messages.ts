@@ -177,8 +177,9 @@ export const adminExpiryNotInFuture = (nowIso: string) => `expiresAtMs must be i
 
 export const adminFromNotBeforeTo = () => 'from must be earlier than to.';
 
-export const adminStoreUnavailable = (reason: string, retryAfterSeconds: number) =>
-  `The rate-limit storage did not answer (${reason}). A change may or may not have been made: check with a GET, or retry in ${retryAfterSeconds} s.`;
+/** @param timeout Rampart's own timeout text; null for a storage error, whose text stays in the log (it may name hosts, users, databases). */
+export const adminStoreUnavailable = (timeout: string | null, retryAfterSeconds: number) =>
+  `${timeout === null ? "The rate-limit storage failed (its error is in the server's log)" : `The rate-limit storage did not answer (${timeout})`}. A change may or may not have been made: check with a GET, or retry in ${retryAfterSeconds} s.`;
 
 export const adminStoreFailed = (request: string, reason: string) => `Admin request ${request} failed in the storage: ${reason}. Answered 503.`;
 
