@@ -2,7 +2,7 @@ import type { CanActivate, Type } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import * as messages from '../errors/messages.js';
 import { RateLimitConfigurationError } from '../errors/rate-limit-configuration.error.js';
-import { DEFAULT_ADMIN_PATH, MIN_ADMIN_API_KEY_LENGTH } from './admin.constants.js';
+import { DEFAULT_ADMIN_PATH, MIN_ADMIN_API_KEY_DISTINCT_CHARACTERS, MIN_ADMIN_API_KEY_LENGTH } from './admin.constants.js';
 import type { RateLimitAdminOptions } from './admin-options.interface.js';
 
 /** The admin API's checked settings. */
@@ -22,8 +22,10 @@ export function sha256(text: string): Buffer {
 }
 
 /**
- * Checks `adminApiKey` (a key, or several for rotation) and returns their SHA-256 digests.
- * Problems are appended to `problems`. The keys never appear in a message.
+ * Checks `adminApiKey` (a key, or several for rotation) and returns their SHA-256 digests: at least
+ * 16 characters, no whitespace (a Bearer token cannot hold it), at least 8 distinct characters (so
+ * `aaaaaaaaaaaaaaaa` or `1212121212121212` is refused). Problems are appended to `problems`. The keys
+ * never appear in a message.
  */
 export function checkAdminApiKeys(value: unknown, problems: string[], name = 'adminApiKey'): Buffer[] {
   if (value === undefined) return [];
@@ -37,9 +39,16 @@ export function checkAdminApiKeys(value: unknown, problems: string[], name = 'ad
     const path = typeof value === 'string' ? name : `${name}[${i}]`;
     if (typeof key !== 'string') problems.push(messages.badAdminApiKey(key, path));
     else if (key.length < MIN_ADMIN_API_KEY_LENGTH) problems.push(messages.adminApiKeyTooShort(path, key.length, MIN_ADMIN_API_KEY_LENGTH));
+    else if (/\s/.test(key)) problems.push(messages.adminApiKeyWhitespace(path));
+    else if (distinctCharacters(key) < MIN_ADMIN_API_KEY_DISTINCT_CHARACTERS)
+      problems.push(messages.adminApiKeyLowVariety(path, distinctCharacters(key), MIN_ADMIN_API_KEY_DISTINCT_CHARACTERS));
     else digests.push(sha256(key));
   });
   return digests;
+}
+
+function distinctCharacters(text: string): number {
+  return new Set(text).size;
 }
 
 /**

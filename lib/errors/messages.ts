@@ -140,6 +140,16 @@ export const badAdminApiKey = (value: unknown, path = 'adminApiKey') =>
 export const adminApiKeyTooShort = (path: string, length: number, min: number) =>
   `${path} is ${length} character${length === 1 ? '' : 's'} long; an admin API key needs at least ${min}. Use a long random key, e.g. the output of \`openssl rand -base64 32\`.`;
 
+/** How to make a good admin API key, for the messages that refuse one. */
+const GENERATE_ADMIN_KEY =
+  "Generate one with `node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\"` (or `openssl rand -base64 32`).";
+
+export const adminApiKeyWhitespace = (path: string) =>
+  `${path} contains whitespace: it could never be sent in \`Authorization: Bearer <key>\` (a space ends the token), and a key pasted with a newline is one mistake away from another. ${GENERATE_ADMIN_KEY}`;
+
+export const adminApiKeyLowVariety = (path: string, distinct: number, min: number) =>
+  `${path} has only ${distinct} distinct character${distinct === 1 ? '' : 's'}; an admin API key needs at least ${min} (a repeated or patterned text is guessed first). ${GENERATE_ADMIN_KEY}`;
+
 export const badAdminOptions = (value: unknown) => `admin must be an object ({ path?, guard? }) to mount the admin API, or left out, got ${describe(value)}.`;
 
 export const badAdminPath = (value: unknown) =>
