@@ -101,6 +101,9 @@ export const startAfterStop = () => 'This Rampart was stopped and cannot start a
 
 export const purgeFailed = (error: unknown) => `Purging old violations failed: ${errorText(error)}. Retrying within the hour.`;
 
+export const wideRange = (path: string, cidr: string, min: number) =>
+  `${path} ${cidr} is wider than /${min}, the widest ${min === 8 ? 'IPv4' : 'IPv6'} range banned or listed without force: it covers a large part of the Internet (0.0.0.0/0 and ::/0 are every client). Narrow the range, or set force: true if that is what you mean.`;
+
 export const blockedDetail = (untilIso: string, retryAfterSeconds: number) =>
   `Blocked after repeated rate-limit violations until ${untilIso}. Retry in ${retryAfterSeconds} s.`;
 

@@ -75,7 +75,7 @@ describe.each(ADAPTERS)('admin API OpenAPI document on %s (with @nestjs/swagger 
     expect(Object.keys(operation('/ops/rate-limit/bans', 'delete')!.responses).sort()).toEqual(['200', '400', '401', '403', '404', '503']);
 
     const schemas = document.components?.schemas as Record<string, { properties: Record<string, { enum?: string[]; type?: string }>; required?: string[] }>;
-    expect(Object.keys(schemas.CreateBanBody!.properties).sort()).toEqual(['cidr', 'durationMs', 'key', 'kind', 'reason']);
+    expect(Object.keys(schemas.CreateBanBody!.properties).sort()).toEqual(['cidr', 'durationMs', 'force', 'key', 'kind', 'reason']);
     expect(schemas.CreateBanBody!.required?.sort()).toEqual(['kind', 'reason']);
     expect(schemas.CreateBanBody!.properties.kind!.enum).toEqual(['permanent', 'temporary']);
     expect(Object.keys(schemas.AdminBanView!.properties)).toEqual(
