@@ -153,18 +153,36 @@ export const adminApiKeyWhitespace = (path: string) =>
 export const adminApiKeyLowVariety = (path: string, distinct: number, min: number) =>
   `${path} has only ${distinct} distinct character${distinct === 1 ? '' : 's'}; an admin API key needs at least ${min} (a repeated or patterned text is guessed first). ${GENERATE_ADMIN_KEY}`;
 
-export const badAdminOptions = (value: unknown) => `admin must be an object ({ path?, guard? }) to mount the admin API, or left out, got ${describe(value)}.`;
+export const badAdminOptions = (value: unknown) =>
+  `admin must be an object ({ path?, guard?, authorize?, routeDecorators? }) to mount the admin API, or left out, got ${describe(value)}.`;
 
 export const badAdminPath = (value: unknown) =>
   `admin.path must be a route prefix of letters, digits, '-', '_', '.', '~' and '/' such as 'rate-limit' or 'ops/rate-limit', got ${describe(value)}.`;
 
 export const badAdminGuard = (value: unknown) => `admin.guard must be a guard class (implementing CanActivate), got ${describe(value)}.`;
 
+export const badAdminAuthorize = (value: unknown) =>
+  `admin.authorize must be a function (request, context) => boolean | Promise<boolean> answering true for an operator, got ${describe(value)}.`;
+
+export const badAdminRouteDecorators = (value: unknown) =>
+  `admin.routeDecorators must be an array of method decorators for admin.guard to read, such as [Roles(['admin'])], got ${describe(value)}.`;
+
+export const adminGuardAlone = (path: string) =>
+  `admin.guard alone cannot tell an operator from anyone else at /${path}: a guard such as Nest's RolesGuard answers true to a route without role metadata, anonymous requests included. ` +
+  "Add admin.routeDecorators for the guard to read on every admin route (e.g. routeDecorators: [Roles(['admin'])]), " +
+  "or admin.authorize returning true only for an operator (e.g. authorize: (request) => request.user?.roles?.includes('admin') === true).";
+
+export const adminRouteDecoratorsWithoutGuard = () =>
+  'admin.routeDecorators are for admin.guard to read, and there is no admin.guard. Set admin.guard to the guard that reads them (e.g. RolesGuard), or leave them out.';
+
+export const adminKeyAndAppAccess = (path: string) =>
+  `Both an admin API key and the app's access control (admin.guard or admin.authorize) are set for /${path}: only one of them can decide who is an operator. Remove adminApiKey (and the admin module's apiKey), or admin.guard and admin.authorize.`;
+
+export const adminAccessCheckFailed = (what: string, error: unknown) =>
+  `${what} threw on an admin request (${errorText(error)}); answered 403. A guard or check that reads request.user must allow for requests without one.`;
+
 export const adminWithoutCredentials = (path: string) =>
   `The admin API is mounted at /${path} without credentials. Set adminApiKey (in forRoot or the forRootAsync factory) or admin.guard; anonymous access is never allowed. (RateLimitAdminModule also takes its own apiKey.)`;
-
-export const adminGuardOverridesKey = (path: string) =>
-  `Both admin.guard and adminApiKey are set: admin.guard decides access to /${path} and the API key is not checked. Remove one of them.`;
 
 // Admin API: answers to requests.
 

@@ -4,7 +4,7 @@ import { RateLimitConfigurationError, RateLimitModule } from '../../lib/index.js
 import { AdminService } from '../../lib/admin/admin.service.js';
 import { RateLimitAdminModule } from '../../lib/admin/rate-limit-admin.module.js';
 import { ADAPTERS } from '../support/http-app.js';
-import { ADMIN_KEY, BEARER, OperatorHeaderGuard, OTHER_ADMIN_KEY, startAdminApp, type AdminTestApp } from './admin.app.js';
+import { ADMIN_KEY, BEARER, OperatorHeaderGuard, isOperator, OTHER_ADMIN_KEY, startAdminApp, type AdminTestApp } from './admin.app.js';
 
 const BAN = { key: '203.0.113.7', kind: 'permanent', reason: 'abuse' };
 
@@ -91,7 +91,7 @@ describe.each(ADAPTERS)('admin API access on %s', (adapter) => {
 
   describe("with the app's own guard", () => {
     beforeEach(async () => {
-      t = await startAdminApp(adapter, { admin: { guard: OperatorHeaderGuard }, options: { adminApiKey: undefined } });
+      t = await startAdminApp(adapter, { admin: { guard: OperatorHeaderGuard, authorize: isOperator }, options: { adminApiKey: undefined } });
     });
 
     it('lets the guard decide: 403 when it refuses, whatever the API key, and no handler runs', async () => {

@@ -2,7 +2,7 @@ import type { Type } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { ADAPTERS } from '../support/http-app.js';
-import { BEARER, OperatorHeaderGuard, startAdminApp, type AdminTestApp } from './admin.app.js';
+import { BEARER, OperatorHeaderGuard, isOperator, startAdminApp, type AdminTestApp } from './admin.app.js';
 
 type Operation = {
   parameters?: { name: string; in: string; required?: boolean }[];
@@ -93,7 +93,7 @@ describe.each(ADAPTERS)('admin API OpenAPI document on %s (with @nestjs/swagger 
 
 describe("admin API OpenAPI document with the app's guard", () => {
   it('does not claim Bearer authentication', async () => {
-    const t = await startAdminApp('express', { admin: { guard: OperatorHeaderGuard }, options: { adminApiKey: undefined } });
+    const t = await startAdminApp('express', { admin: { guard: OperatorHeaderGuard, authorize: isOperator }, options: { adminApiKey: undefined } });
     try {
       const document = SwaggerModule.createDocument(t.app, new DocumentBuilder().build());
       expect((document.paths['/rate-limit/bans'] as Record<string, { security?: unknown }>)['get']?.security).toBeUndefined();
