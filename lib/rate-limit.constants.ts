@@ -10,3 +10,5 @@ export const RATE_LIMIT_CONFIG = Symbol('nest-rampart:config');
 export const RATE_LIMIT_STORE = Symbol('nest-rampart:store');
 /** Injection token of the `RampartStorage` in use (bans, violations, allow/deny lists). */
 export const RATE_LIMIT_STORAGE = Symbol('nest-rampart:storage');
+/** Media type of every problem-details body Rampart sends (RFC 9457 registers it); JSON parsers read it as JSON. */
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';

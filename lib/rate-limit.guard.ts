@@ -10,7 +10,7 @@ import { bannedDetail, blockedDetail, defaultViolationDetail, denyListedDetail, 
 import { StoreUnavailableException } from './errors/store-unavailable.exception.js';
 import { peerAddress, requestHeaders, setHeader } from './http-exchange.js';
 import type { RateLimitConfig } from './rate-limit.config.js';
-import { RATE_LIMIT_CONFIG } from './rate-limit.constants.js';
+import { PROBLEM_CONTENT_TYPE, RATE_LIMIT_CONFIG } from './rate-limit.constants.js';
 import { RateLimitExceededException } from './rate-limit.exception.js';
 import type { RateLimitViolation } from './rate-limit-options.interface.js';
 import { RouteRulesResolver } from './route-rules.resolver.js';
@@ -152,8 +152,11 @@ export class RateLimitGuard implements CanActivate {
     return this.rampart.engine.defaultStoreKey(rule, identity);
   }
 
-  /** Reports a denial. The default throws `RateLimitExceededException` (429, problem details). */
-  protected throwRateLimitException(_context: ExecutionContext, violation: RateLimitViolation): never {
+  /**
+   * Reports a denial. The default throws `RateLimitExceededException` (429, problem details served
+   * as `application/problem+json`).
+   */
+  protected throwRateLimitException(context: ExecutionContext, violation: RateLimitViolation): never {
     const { errorMessage } = this.config;
     const detail =
       typeof errorMessage === 'string'
@@ -161,6 +164,7 @@ export class RateLimitGuard implements CanActivate {
         : typeof errorMessage === 'function'
           ? errorMessage(violation)
           : defaultViolationDetail(violation.rule, violation.limit, violation.windowMs, violation.retryAfterSeconds);
+    problemResponse(context);
     throw new RateLimitExceededException(violation, detail);
   }
 
@@ -168,7 +172,8 @@ export class RateLimitGuard implements CanActivate {
    * Answers a client that is inside a temporary block (escalation or operator). `Retry-After` is
    * already set. The default throws `ClientBlockedException` (429, problem details naming the end).
    */
-  protected throwClientBlockedException(_context: ExecutionContext, block: ClientBlock): never {
+  protected throwClientBlockedException(context: ExecutionContext, block: ClientBlock): never {
+    problemResponse(context);
     throw new ClientBlockedException(block, blockedDetail(new Date(block.untilMs).toISOString(), block.retryAfterSeconds));
   }
 
@@ -176,7 +181,8 @@ export class RateLimitGuard implements CanActivate {
    * Answers a client that is permanently banned or deny-listed. The default throws
    * `ClientBannedException` (403, problem details naming the reason).
    */
-  protected throwClientBannedException(_context: ExecutionContext, reason: ClientBanReason): never {
+  protected throwClientBannedException(context: ExecutionContext, reason: ClientBanReason): never {
+    problemResponse(context);
     throw new ClientBannedException(reason, reason === 'banned' ? bannedDetail() : denyListedDetail());
   }
 
@@ -184,7 +190,18 @@ export class RateLimitGuard implements CanActivate {
    * Answers a request that a rule with `onStoreError: 'deny'` refuses while the store is down.
    * `Retry-After: 1` is already set. The default throws `StoreUnavailableException` (503, problem details).
    */
-  protected throwStoreUnavailableException(_context: ExecutionContext): never {
+  protected throwStoreUnavailableException(context: ExecutionContext): never {
+    problemResponse(context);
     throw new StoreUnavailableException(storeUnavailableDetail(), 1);
   }
+}
+
+/**
+ * Labels the response about to carry one of the default problem bodies `application/problem+json`.
+ * Set here, by the default hooks only: an override that throws another exception keeps the app's
+ * usual content type. Both adapters keep a JSON-like type they find set (Express's `res.json`,
+ * Fastify's `send`) and serialize the body as JSON.
+ */
+function problemResponse(context: ExecutionContext): void {
+  setHeader(context.getArgByIndex<unknown>(1), 'Content-Type', PROBLEM_CONTENT_TYPE);
 }

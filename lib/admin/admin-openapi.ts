@@ -32,9 +32,10 @@ export interface PropertyDoc {
 export interface ResponseDoc {
   readonly status: number;
   readonly description: string;
+  /** The body's model, served as `application/json`. */
   readonly type?: Type<unknown>;
-  /** The body is any of these models (instead of `type`). */
-  readonly anyOf?: readonly Type<unknown>[];
+  /** The body's model by media type (instead of `type`): problem details are `application/problem+json`. */
+  readonly content?: Readonly<Record<string, Type<unknown>>>;
 }
 
 export interface OperationDoc {
@@ -112,11 +113,12 @@ export function applyOpenApi(swagger: SwaggerDecorators, controller: Type<unknow
     const doc = descriptor && typeof descriptor.value === 'function' ? operationDocs.get(descriptor.value as object) : undefined;
     if (!doc || !descriptor) continue;
     swagger.ApiOperation({ summary: doc.summary, ...(doc.description ? { description: doc.description } : {}) })(prototype, name, descriptor);
-    for (const { anyOf, ...response } of doc.responses) {
-      if (anyOf) {
+    for (const { content, ...response } of doc.responses) {
+      if (content) {
         // Models named only here are not reached from any property: list them, so they land in `components`.
-        swagger.ApiExtraModels(...anyOf)(controller);
-        swagger.ApiResponse({ ...response, schema: { anyOf: anyOf.map((model) => ({ $ref: swagger.getSchemaPath(model) })) } })(prototype, name, descriptor);
+        swagger.ApiExtraModels(...Object.values(content))(controller);
+        const media = Object.fromEntries(Object.entries(content).map(([type, model]) => [type, { schema: { $ref: swagger.getSchemaPath(model) } }]));
+        swagger.ApiResponse({ ...response, content: media })(prototype, name, descriptor);
       } else {
         swagger.ApiResponse({ ...response })(prototype, name, descriptor);
       }

@@ -1,4 +1,4 @@
-import { HttpException, HttpStatus, Inject, Injectable, Logger, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { HttpException, HttpStatus, Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { catchError, throwError, timeout, type Observable } from 'rxjs';
 import * as messages from '../errors/messages.js';
 import { setHeader } from '../http-exchange.js';
@@ -13,14 +13,15 @@ const ADMIN_RETRY_AFTER_SECONDS = 5;
 /**
  * Turns a storage that fails or does not answer into `503` with a problem body and `Retry-After`,
  * instead of a 500 or a request that hangs: each admin request waits at most
- * `STORAGE_STEP_TIMEOUT_FACTOR × storeTimeoutMs`. The cause is logged. HTTP errors (400, 404...) pass as they are.
+ * `STORAGE_STEP_TIMEOUT_FACTOR × storeTimeoutMs`. The cause goes to the module's `logger`, not to
+ * the client: a driver's error text may name hosts, users or databases. HTTP errors (400, 404...)
+ * pass as they are.
  */
 @Injectable()
 export class AdminStoreErrorsInterceptor implements NestInterceptor {
-  private readonly logger = new Logger('RateLimitAdmin');
   private readonly timeoutMs: number;
 
-  constructor(@Inject(RATE_LIMIT_CONFIG) config: RateLimitConfig) {
+  constructor(@Inject(RATE_LIMIT_CONFIG) private readonly config: RateLimitConfig) {
     this.timeoutMs = STORAGE_STEP_TIMEOUT_FACTOR * config.storeTimeoutMs;
   }
 
@@ -32,11 +33,13 @@ export class AdminStoreErrorsInterceptor implements NestInterceptor {
         const http = context.switchToHttp();
         const { method, url } = http.getRequest<{ method?: string; url?: string }>();
         const reason = error instanceof Error ? error.message : String(error);
+        const timedOut = error instanceof StoreTimeoutError;
         // A timeout's stack says nothing; a failure's shows where the storage threw.
-        const stack = error instanceof Error && !(error instanceof StoreTimeoutError) ? error.stack : undefined;
-        this.logger.error(messages.adminStoreFailed(`${method ?? ''} ${url ?? ''}`.trim(), reason), stack);
+        const stack = error instanceof Error && !timedOut ? error.stack : undefined;
+        this.config.logger.error(messages.adminStoreFailed(`${method ?? ''} ${url ?? ''}`.trim(), reason), stack);
         setHeader(http.getResponse(), 'Retry-After', String(ADMIN_RETRY_AFTER_SECONDS));
-        return throwError(() => new AdminProblemException(HttpStatus.SERVICE_UNAVAILABLE, messages.adminStoreUnavailable(reason, ADMIN_RETRY_AFTER_SECONDS)));
+        const detail = messages.adminStoreUnavailable(timedOut ? reason : null, ADMIN_RETRY_AFTER_SECONDS);
+        return throwError(() => new AdminProblemException(HttpStatus.SERVICE_UNAVAILABLE, detail));
       }),
     );
   }

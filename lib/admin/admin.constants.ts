@@ -10,6 +10,8 @@ export const ADMIN_OPENAPI = Symbol('nest-rampart:admin-openapi');
 export const ADMIN_ACTOR = Symbol.for('nest-rampart:admin-actor');
 /** Shortest admin API key accepted. */
 export const MIN_ADMIN_API_KEY_LENGTH = 16;
+/** Fewest distinct characters of an admin API key (`aaaaaaaaaaaaaaaa` has one; a random base64url key of 16 has about 14). */
+export const MIN_ADMIN_API_KEY_DISTINCT_CHARACTERS = 8;
 /** Page size of list endpoints when `limit` is not given. */
 export const DEFAULT_ADMIN_PAGE_LIMIT = 50;
 /** Largest page size of list endpoints. */

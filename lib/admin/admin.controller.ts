@@ -9,16 +9,18 @@ import {
   Post,
   Query,
   SetMetadata,
+  UseFilters,
   UseGuards,
   UseInterceptors,
   UsePipes,
   type Type,
 } from '@nestjs/common';
 import { SkipThrottle } from '../decorators/skip-throttle.decorator.js';
-import { EXEMPT_METADATA } from '../rate-limit.constants.js';
+import { EXEMPT_METADATA, PROBLEM_CONTENT_TYPE } from '../rate-limit.constants.js';
 import { AdminActor } from './admin-actor.decorator.js';
 import { AdminAuthGuard } from './admin-auth.guard.js';
 import { AdminOperation, type ResponseDoc } from './admin-openapi.js';
+import { AdminProblemFilter } from './admin-problem.filter.js';
 import { AdminService } from './admin.service.js';
 import { AdminStoreErrorsInterceptor } from './admin-store-errors.interceptor.js';
 import { createAdminValidationPipe } from './admin-validation.pipe.js';
@@ -38,14 +40,16 @@ import {
   AdminViolationPage,
 } from './dto/views.dto.js';
 
+/** Problem details (RFC 9457), as every admin error is served. */
+const PROBLEM = { [PROBLEM_CONTENT_TYPE]: AdminProblemView };
 const errors = (...statuses: number[]): ResponseDoc[] => [
-  ...statuses.map((status) => ({ status, description: ERROR_TEXT[status] ?? 'Error', type: AdminProblemView })),
-  { status: 401, description: 'Missing or invalid credentials.', type: AdminProblemView },
-  { status: 403, description: 'The admin guard denied access.', type: AdminProblemView },
+  ...statuses.map((status) => ({ status, description: ERROR_TEXT[status] ?? 'Error', content: PROBLEM })),
+  { status: 401, description: 'Missing or invalid credentials.', content: PROBLEM },
+  { status: 403, description: 'The admin guard denied access.', content: PROBLEM },
   {
     status: 503,
     description: 'The rate-limit storage failed or did not answer in time; a change may or may not have been made. Retry-After says when to retry.',
-    type: AdminProblemView,
+    content: PROBLEM,
   },
 ];
 const ERROR_TEXT: Record<number, string> = { 400: 'Invalid request (every problem is listed).', 404: 'Nothing to act on.' };
@@ -56,8 +60,8 @@ const ERROR_TEXT: Record<number, string> = { 400: 'Invalid request (every proble
 const bodyErrors = (): ResponseDoc[] => [
   {
     status: 400,
-    description: `${ERROR_TEXT[400]} A body that is not JSON is refused by the app's body parser, before the admin API (and its authentication) sees it, in the app's error shape (Nest's default: statusCode, message, error).`,
-    anyOf: [AdminProblemView, AdminAppErrorView],
+    description: `${ERROR_TEXT[400]} A body that is not JSON is refused by the app's body parser, before the admin API (and its authentication) sees it, in the app's error shape (Nest's default: statusCode, message, error) as application/json.`,
+    content: { ...PROBLEM, 'application/json': AdminAppErrorView },
   },
   ...errors(),
 ];
@@ -74,6 +78,7 @@ export function createAdminController(path: string): Type<unknown> {
   @SkipThrottle()
   @SetMetadata(EXEMPT_METADATA, true)
   @UseGuards(AdminAuthGuard)
+  @UseFilters(AdminProblemFilter)
   @UseInterceptors(AdminStoreErrorsInterceptor)
   @UsePipes(createAdminValidationPipe())
   class RateLimitAdminController {

@@ -10,10 +10,12 @@ export const {
 } = new ConfigurableModuleBuilder<RateLimitAdminModuleOptions>({ moduleName: 'RateLimitAdmin', optionsInjectionToken: RATE_LIMIT_ADMIN_OPTIONS })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createRateLimitAdminOptions')
-  .setExtras<RateLimitAdminOptions>({ path: undefined, guard: undefined }, (definition, extras) => {
+  .setExtras<RateLimitAdminOptions>({ path: undefined, guard: undefined, authorize: undefined, routeDecorators: undefined }, (definition, extras) => {
     const parts = adminModuleParts({
       ...(extras.path !== undefined ? { path: extras.path } : {}),
       ...(extras.guard !== undefined ? { guard: extras.guard } : {}),
+      ...(extras.authorize !== undefined ? { authorize: extras.authorize } : {}),
+      ...(extras.routeDecorators !== undefined ? { routeDecorators: extras.routeDecorators } : {}),
     });
     return {
       ...definition,

@@ -12,12 +12,14 @@ import type { RateLimitAdminModuleOptions } from './admin-options.interface.js';
 /**
  * The controller and providers of RateLimitAdminModule (and so of RateLimitModule's `admin` extra).
  *
- * @throws RateLimitConfigurationError for a bad `admin.path` or `admin.guard`, at once; the lack of
- *   credentials is reported when the module starts (the API key may come from the async factory).
+ * @throws RateLimitConfigurationError for a bad `admin.path`, `guard`, `authorize` or `routeDecorators`,
+ *   at once; the lack of credentials (or both kinds) is reported when the module starts (the API key
+ *   may come from the async factory).
  */
 export function adminModuleParts(admin: RateLimitAdminOptions): { controllers: Type<unknown>[]; providers: Provider[] } {
   const extras = checkAdminExtras(admin);
   const controller = createAdminController(extras.path);
+  if (extras.routeDecorators) decorateHandlers(controller, extras.routeDecorators);
   return {
     controllers: [controller],
     providers: [
@@ -34,11 +36,25 @@ export function adminModuleParts(admin: RateLimitAdminOptions): { controllers: T
         inject: [ADMIN_SETTINGS],
         useFactory: async (settings: AdminSettings) => {
           const swagger = await loadSwagger();
-          if (swagger) applyOpenApi(swagger, controller, { bearer: settings.guard === undefined });
+          if (swagger) applyOpenApi(swagger, controller, { bearer: settings.keyDigests.length > 0 });
           return swagger !== null;
         },
       },
       AdminService,
     ],
   };
+}
+
+/**
+ * Applies the app's decorators (`admin.routeDecorators`, e.g. `Roles(['admin'])`) to every handler
+ * of this module's own controller class, where a guard reading `context.getHandler()` finds them.
+ */
+function decorateHandlers(controller: Type<unknown>, decorators: readonly MethodDecorator[]): void {
+  const prototype = controller.prototype as object;
+  for (const name of Object.getOwnPropertyNames(prototype)) {
+    let descriptor = Object.getOwnPropertyDescriptor(prototype, name);
+    if (name === 'constructor' || typeof descriptor?.value !== 'function') continue;
+    for (const decorate of decorators) descriptor = (decorate(prototype, name, descriptor!) as PropertyDescriptor | undefined) ?? descriptor;
+    Object.defineProperty(prototype, name, descriptor!);
+  }
 }

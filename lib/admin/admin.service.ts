@@ -72,7 +72,9 @@ export class AdminService {
 
   async createBan(body: CreateBanBody, actor: string): Promise<AdminBanView> {
     const target = targetOf(body);
-    const ban = await this.protection.ban(target, body.kind, body.kind === 'temporary' ? body.durationMs : undefined, body.reason, actor);
+    const ban = await this.protection.ban(target, body.kind, body.kind === 'temporary' ? body.durationMs : undefined, body.reason, actor, {
+      force: body.force === true,
+    });
     return toBanView(ban, this.now());
   }
 
@@ -136,6 +138,7 @@ export class AdminService {
     const entry = await this.protection.putAccessEntry(body.kind, body.cidr, actor, {
       ...(body.note !== undefined ? { note: body.note } : {}),
       ...(body.expiresAtMs !== undefined ? { expiresAtMs: body.expiresAtMs } : {}),
+      force: body.force === true,
     });
     return toAccessEntryView(entry, this.now());
   }

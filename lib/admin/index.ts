@@ -3,7 +3,7 @@
  * class-transformer (optional peers of the package, needed only here).
  */
 export { RateLimitAdminModule } from './rate-limit-admin.module.js';
-export type { RateLimitAdminOptions, RateLimitAdminModuleOptions } from './admin-options.interface.js';
+export type { AdminRequest, RateLimitAdminOptions, RateLimitAdminModuleOptions } from './admin-options.interface.js';
 export { AdminService } from './admin.service.js';
 export type { AdminProblem } from './admin-problem.js';
 export type {

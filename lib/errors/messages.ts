@@ -107,6 +107,9 @@ export const startAfterStop = () => 'This Rampart was stopped and cannot start a
 
 export const purgeFailed = (error: unknown) => `Purging old violations failed: ${errorText(error)}. Retrying within the hour.`;
 
+export const wideRange = (path: string, cidr: string, min: number) =>
+  `${path} ${cidr} is wider than /${min}, the widest ${min === 8 ? 'IPv4' : 'IPv6'} range banned or listed without force: it covers a large part of the Internet (0.0.0.0/0 and ::/0 are every client). Narrow the range, or set force: true if that is what you mean.`;
+
 export const blockedDetail = (untilIso: string, retryAfterSeconds: number) =>
   `Blocked after repeated rate-limit violations until ${untilIso}. Retry in ${retryAfterSeconds} s.`;
 
@@ -146,18 +149,46 @@ export const badAdminApiKey = (value: unknown, path = 'adminApiKey') =>
 export const adminApiKeyTooShort = (path: string, length: number, min: number) =>
   `${path} is ${length} character${length === 1 ? '' : 's'} long; an admin API key needs at least ${min}. Use a long random key, e.g. the output of \`openssl rand -base64 32\`.`;
 
-export const badAdminOptions = (value: unknown) => `admin must be an object ({ path?, guard? }) to mount the admin API, or left out, got ${describe(value)}.`;
+/** How to make a good admin API key, for the messages that refuse one. */
+const GENERATE_ADMIN_KEY =
+  "Generate one with `node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\"` (or `openssl rand -base64 32`).";
+
+export const adminApiKeyWhitespace = (path: string) =>
+  `${path} contains whitespace: it could never be sent in \`Authorization: Bearer <key>\` (a space ends the token), and a key pasted with a newline is one mistake away from another. ${GENERATE_ADMIN_KEY}`;
+
+export const adminApiKeyLowVariety = (path: string, distinct: number, min: number) =>
+  `${path} has only ${distinct} distinct character${distinct === 1 ? '' : 's'}; an admin API key needs at least ${min} (a repeated or patterned text is guessed first). ${GENERATE_ADMIN_KEY}`;
+
+export const badAdminOptions = (value: unknown) =>
+  `admin must be an object ({ path?, guard?, authorize?, routeDecorators? }) to mount the admin API, or left out, got ${describe(value)}.`;
 
 export const badAdminPath = (value: unknown) =>
   `admin.path must be a route prefix of letters, digits, '-', '_', '.', '~' and '/' such as 'rate-limit' or 'ops/rate-limit', got ${describe(value)}.`;
 
 export const badAdminGuard = (value: unknown) => `admin.guard must be a guard class (implementing CanActivate), got ${describe(value)}.`;
 
+export const badAdminAuthorize = (value: unknown) =>
+  `admin.authorize must be a function (request, context) => boolean | Promise<boolean> answering true for an operator, got ${describe(value)}.`;
+
+export const badAdminRouteDecorators = (value: unknown) =>
+  `admin.routeDecorators must be an array of method decorators for admin.guard to read, such as [Roles(['admin'])], got ${describe(value)}.`;
+
+export const adminGuardAlone = (path: string) =>
+  `admin.guard alone cannot tell an operator from anyone else at /${path}: a guard such as Nest's RolesGuard answers true to a route without role metadata, anonymous requests included. ` +
+  "Add admin.routeDecorators for the guard to read on every admin route (e.g. routeDecorators: [Roles(['admin'])]), " +
+  "or admin.authorize returning true only for an operator (e.g. authorize: (request) => request.user?.roles?.includes('admin') === true).";
+
+export const adminRouteDecoratorsWithoutGuard = () =>
+  'admin.routeDecorators are for admin.guard to read, and there is no admin.guard. Set admin.guard to the guard that reads them (e.g. RolesGuard), or leave them out.';
+
+export const adminKeyAndAppAccess = (path: string) =>
+  `Both an admin API key and the app's access control (admin.guard or admin.authorize) are set for /${path}: only one of them can decide who is an operator. Remove adminApiKey (and the admin module's apiKey), or admin.guard and admin.authorize.`;
+
+export const adminAccessCheckFailed = (what: string, error: unknown) =>
+  `${what} threw on an admin request (${errorText(error)}); answered 403. A guard or check that reads request.user must allow for requests without one.`;
+
 export const adminWithoutCredentials = (path: string) =>
   `The admin API is mounted at /${path} without credentials. Set adminApiKey (in forRoot or the forRootAsync factory) or admin.guard; anonymous access is never allowed. (RateLimitAdminModule also takes its own apiKey.)`;
-
-export const adminGuardOverridesKey = (path: string) =>
-  `Both admin.guard and adminApiKey are set: admin.guard decides access to /${path} and the API key is not checked. Remove one of them.`;
 
 // Admin API: answers to requests.
 
@@ -183,8 +214,9 @@ export const adminExpiryNotInFuture = (nowIso: string) => `expiresAtMs must be i
 
 export const adminFromNotBeforeTo = () => 'from must be earlier than to.';
 
-export const adminStoreUnavailable = (reason: string, retryAfterSeconds: number) =>
-  `The rate-limit storage did not answer (${reason}). A change may or may not have been made: check with a GET, or retry in ${retryAfterSeconds} s.`;
+/** @param timeout Rampart's own timeout text; null for a storage error, whose text stays in the log (it may name hosts, users, databases). */
+export const adminStoreUnavailable = (timeout: string | null, retryAfterSeconds: number) =>
+  `${timeout === null ? "The rate-limit storage failed (its error is in the server's log)" : `The rate-limit storage did not answer (${timeout})`}. A change may or may not have been made: check with a GET, or retry in ${retryAfterSeconds} s.`;
 
 export const adminStoreFailed = (request: string, reason: string) => `Admin request ${request} failed in the storage: ${reason}. Answered 503.`;
 

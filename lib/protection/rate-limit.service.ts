@@ -13,6 +13,7 @@ import type { Violation, ViolationFilter } from '../storage/violation-store.inte
 import { announceBan } from './ban-announcer.js';
 import type { BanSync } from './ban-sync.js';
 import type { ProtectionVerdict } from './protection-verdict.js';
+import { assertNarrowRange } from './wide-range.js';
 
 /** What is known about one client key. */
 export interface ClientStatus {
@@ -56,16 +57,19 @@ export class RateLimitService {
 
   /**
    * Bans a client key or an address range. A temporary ban (`durationMs`) is a block and counts
-   * towards the target's block count; a permanent one lasts until `unban`.
+   * towards the target's block count; a permanent one lasts until `unban`. A range wider than /8
+   * (IPv4) or /32 (IPv6), such as `0.0.0.0/0`, is refused unless `options.force` is true.
    *
-   * @throws the store's TypeError or RangeError for a malformed target (a CIDR with host bits set...)
+   * @throws the store's TypeError or RangeError for a malformed target (a CIDR with host bits set...);
+   *   RangeError for a range too wide without `force`
    */
-  async ban(target: BanTarget, kind: BanKind, durationMs: number | undefined, reason: string, by: string): Promise<Ban> {
+  async ban(target: BanTarget, kind: BanKind, durationMs: number | undefined, reason: string, by: string, options: { force?: boolean } = {}): Promise<Ban> {
     const { storage, bans, events } = this.parts;
     const nowMs = this.now();
     if (kind === 'temporary' && !(typeof durationMs === 'number' && Number.isFinite(durationMs) && durationMs > 0)) {
       throw new RangeError(`durationMs must be a positive number of milliseconds for a temporary ban, got ${String(durationMs)}.`);
     }
+    if (target.type === 'cidr') assertNarrowRange(target.cidr, options.force, 'target.cidr');
     const violationCount = target.type === 'key' ? await storage.violations.count(target.key, 0) : 0;
     const ban = await storage.bans.put(
       {
@@ -114,9 +118,18 @@ export class RateLimitService {
 
   /**
    * Adds or replaces an allow- or deny-list entry (an address or a CIDR range). Allow-listed
-   * clients skip every rule and ban; deny-listed ones are refused.
+   * clients skip every rule and ban; deny-listed ones are refused. A range wider than /8 (IPv4) or
+   * /32 (IPv6), such as `::/0`, is refused unless `options.force` is true.
+   *
+   * @throws RangeError for a range too wide without `force`; the store's TypeError or RangeError for a malformed one
    */
-  async putAccessEntry(kind: AccessListKind, cidr: string, by: string, options: { note?: string; expiresAtMs?: number } = {}): Promise<AccessListEntry> {
+  async putAccessEntry(
+    kind: AccessListKind,
+    cidr: string,
+    by: string,
+    options: { note?: string; expiresAtMs?: number; force?: boolean } = {},
+  ): Promise<AccessListEntry> {
+    assertNarrowRange(cidr, options.force);
     const nowMs = this.now();
     const entry = await this.parts.storage.accessList.put(
       {

@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Test } from '@nestjs/testing';
 import { RateLimitConfigurationError, RateLimitModule } from '../../lib/index.js';
 import { AdminService } from '../../lib/admin/admin.service.js';
+import { RateLimitAdminModule } from '../../lib/admin/rate-limit-admin.module.js';
 import { ADAPTERS } from '../support/http-app.js';
-import { ADMIN_KEY, BEARER, OperatorHeaderGuard, OTHER_ADMIN_KEY, startAdminApp, type AdminTestApp } from './admin.app.js';
+import { ADMIN_KEY, BEARER, OperatorHeaderGuard, isOperator, OTHER_ADMIN_KEY, startAdminApp, type AdminTestApp } from './admin.app.js';
 
 const BAN = { key: '203.0.113.7', kind: 'permanent', reason: 'abuse' };
 
@@ -90,7 +91,7 @@ describe.each(ADAPTERS)('admin API access on %s', (adapter) => {
 
   describe("with the app's own guard", () => {
     beforeEach(async () => {
-      t = await startAdminApp(adapter, { admin: { guard: OperatorHeaderGuard }, options: { adminApiKey: undefined } });
+      t = await startAdminApp(adapter, { admin: { guard: OperatorHeaderGuard, authorize: isOperator }, options: { adminApiKey: undefined } });
     });
 
     it('lets the guard decide: 403 when it refuses, whatever the API key, and no handler runs', async () => {
@@ -158,6 +159,29 @@ describe('admin API startup errors', () => {
     expect(error.message).not.toContain('short-secret');
     await expect(compile([RateLimitModule.forRoot({ adminApiKey: [] })])).rejects.toThrow('adminApiKey must be');
     await expect(compile([RateLimitModule.forRoot({ admin: {}, adminApiKey: '' })])).rejects.toThrow('adminApiKey is 0 characters long');
+  });
+
+  it('refuses keys with whitespace or fewer than 8 distinct characters, saying how to make one, never showing a key', async () => {
+    const weak = ['aaaaaaaaaaaaaaaa', '1212121212121212121212', 'abcdef-abcdef-abcdef-', 'correct horse battery staple', 'admin-key-for-tests\n0123456789'];
+    const failure = compile([RateLimitModule.forRoot({ admin: {}, adminApiKey: [ADMIN_KEY, ...weak] })]);
+    await expect(failure).rejects.toThrow(RateLimitConfigurationError);
+    const error = (await failure.catch((e: unknown) => e)) as RateLimitConfigurationError;
+    const generate = "Generate one with `node -e \"console.log(require('crypto').randomBytes(32).toString('base64url'))\"` (or `openssl rand -base64 32`).";
+    expect(error.problems).toEqual([
+      `adminApiKey[1] has only 1 distinct character; an admin API key needs at least 8 (a repeated or patterned text is guessed first). ${generate}`,
+      `adminApiKey[2] has only 2 distinct characters; an admin API key needs at least 8 (a repeated or patterned text is guessed first). ${generate}`,
+      `adminApiKey[3] has only 7 distinct characters; an admin API key needs at least 8 (a repeated or patterned text is guessed first). ${generate}`,
+      `adminApiKey[4] contains whitespace: it could never be sent in \`Authorization: Bearer <key>\` (a space ends the token), and a key pasted with a newline is one mistake away from another. ${generate}`,
+      `adminApiKey[5] contains whitespace: it could never be sent in \`Authorization: Bearer <key>\` (a space ends the token), and a key pasted with a newline is one mistake away from another. ${generate}`,
+    ]);
+    for (const key of weak) expect(error.message).not.toContain(key);
+    // The admin module's own apiKey is held to the same rules.
+    await expect(compile([RateLimitModule.forRoot({}), RateLimitAdminModule.forRoot({ apiKey: 'x'.repeat(32) })])).rejects.toThrow(
+      'apiKey has only 1 distinct character',
+    );
+    // A random key passes.
+    const moduleRef = await compile([RateLimitModule.forRoot({ admin: {}, adminApiKey: randomBytes(32).toString('base64url') })]);
+    await moduleRef.close();
   });
 
   it('refuses a bad path or guard when the module is defined', () => {

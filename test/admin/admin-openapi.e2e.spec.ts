@@ -2,7 +2,7 @@ import type { Type } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { ADAPTERS } from '../support/http-app.js';
-import { BEARER, OperatorHeaderGuard, startAdminApp, type AdminTestApp } from './admin.app.js';
+import { BEARER, OperatorHeaderGuard, isOperator, startAdminApp, type AdminTestApp } from './admin.app.js';
 
 type Operation = {
   parameters?: { name: string; in: string; required?: boolean }[];
@@ -75,7 +75,7 @@ describe.each(ADAPTERS)('admin API OpenAPI document on %s (with @nestjs/swagger 
     expect(Object.keys(operation('/ops/rate-limit/bans', 'delete')!.responses).sort()).toEqual(['200', '400', '401', '403', '404', '503']);
 
     const schemas = document.components?.schemas as Record<string, { properties: Record<string, { enum?: string[]; type?: string }>; required?: string[] }>;
-    expect(Object.keys(schemas.CreateBanBody!.properties).sort()).toEqual(['cidr', 'durationMs', 'key', 'kind', 'reason']);
+    expect(Object.keys(schemas.CreateBanBody!.properties).sort()).toEqual(['cidr', 'durationMs', 'force', 'key', 'kind', 'reason']);
     expect(schemas.CreateBanBody!.required?.sort()).toEqual(['kind', 'reason']);
     expect(schemas.CreateBanBody!.properties.kind!.enum).toEqual(['permanent', 'temporary']);
     expect(Object.keys(schemas.AdminBanView!.properties)).toEqual(
@@ -93,7 +93,7 @@ describe.each(ADAPTERS)('admin API OpenAPI document on %s (with @nestjs/swagger 
 
 describe("admin API OpenAPI document with the app's guard", () => {
   it('does not claim Bearer authentication', async () => {
-    const t = await startAdminApp('express', { admin: { guard: OperatorHeaderGuard }, options: { adminApiKey: undefined } });
+    const t = await startAdminApp('express', { admin: { guard: OperatorHeaderGuard, authorize: isOperator }, options: { adminApiKey: undefined } });
     try {
       const document = SwaggerModule.createDocument(t.app, new DocumentBuilder().build());
       expect((document.paths['/rate-limit/bans'] as Record<string, { security?: unknown }>)['get']?.security).toBeUndefined();

@@ -1,9 +1,10 @@
 /**
  * The admin API while the storage fails or hangs: 503 with a problem body and Retry-After on every
- * operation, within 10 × storeTimeoutMs, never a 500 or a request left hanging; the cause is logged.
+ * operation, within 10 × storeTimeoutMs, never a 500 or a request left hanging; the cause is logged,
+ * not told to the client.
  */
 import { Logger } from '@nestjs/common';
-import type { RampartStorage } from '../../lib/index.js';
+import type { RampartLogger, RampartStorage } from '../../lib/index.js';
 import { memoryStorage } from '../../lib/storage/memory-storage.js';
 import { ADAPTERS } from '../support/http-app.js';
 import { BEARER, startAdminApp, type AdminTestApp } from './admin.app.js';
@@ -33,6 +34,18 @@ function switchableStorage(): { storage: RampartStorage; setMode: (mode: Mode) =
     accessList: wrap(inner.accessList),
   };
   return { storage, setMode: (next) => void (mode = next) };
+}
+
+/** What a storage driver may say about its infrastructure: none of it belongs in an answer to a client. */
+const STORAGE_ERROR = 'getaddrinfo ENOTFOUND mongo-primary.internal.example:27017 (user rampart_admin, replica set rs-prod)';
+
+/** A memory storage whose ban listing fails with STORAGE_ERROR. */
+function failingBanList(): RampartStorage {
+  const inner = memoryStorage();
+  const bans = new Proxy(inner.bans, {
+    get: (target, property, receiver) => (property === 'list' ? () => Promise.reject(new Error(STORAGE_ERROR)) : Reflect.get(target, property, receiver)),
+  });
+  return { ...inner, bans };
 }
 
 const OPERATIONS: Array<{ name: string; send: (t: AdminTestApp) => ReturnType<ReturnType<AdminTestApp['http']>['get']> }> = [
@@ -70,7 +83,7 @@ describe.each(ADAPTERS)('admin API while the storage is down, on %s', (adapter) 
       type: 'about:blank',
       title: 'Service Unavailable',
       status: 503,
-      detail: 'The rate-limit storage did not answer (connection refused). A change may or may not have been made: check with a GET, or retry in 5 s.',
+      detail: "The rate-limit storage failed (its error is in the server's log). A change may or may not have been made: check with a GET, or retry in 5 s.",
     });
     const logged = errors.mock.calls.map(([message]) => String(message));
     expect(logged).toContainEqual(
@@ -101,5 +114,27 @@ describe.each(ADAPTERS)('admin API while the storage is down, on %s', (adapter) 
     await t.http().post('/rate-limit/bans').set('Authorization', BEARER).send({ key: 'client-1', kind: 'permanent', reason: 'abuse' }).expect(201);
     const res = await t.http().get('/rate-limit/bans').set('Authorization', BEARER).expect(200);
     expect(res.body.items).toHaveLength(1);
+  });
+});
+
+describe.each(ADAPTERS)('admin API 503 on %s', (adapter) => {
+  let t: AdminTestApp;
+  afterEach(() => t.close());
+
+  it("answers a failing storage with 503 and a problem body that keeps the storage's error text to the logger", async () => {
+    const logged: string[] = [];
+    const logger: RampartLogger = { log: () => undefined, warn: () => undefined, error: (message) => void logged.push(message) };
+    t = await startAdminApp(adapter, { options: { storage: failingBanList(), logger } });
+    const res = await t
+      .http()
+      .get('/rate-limit/bans')
+      .set('Authorization', BEARER)
+      .expect(503)
+      .expect('retry-after', '5')
+      .expect('content-type', /^application\/problem\+json/);
+    expect(res.body).toMatchObject({ type: 'about:blank', title: 'Service Unavailable', status: 503 });
+    expect(JSON.stringify(res.body)).not.toMatch(/ENOTFOUND|internal\.example|rampart_admin|rs-prod/);
+    expect(res.body.detail).toMatch(/retry in 5 s/);
+    expect(logged).toContainEqual(expect.stringContaining(STORAGE_ERROR));
   });
 });

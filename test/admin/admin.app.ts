@@ -1,10 +1,10 @@
-import { Controller, Get, Injectable, type CanActivate, type ExecutionContext, type ModuleMetadata, type Type } from '@nestjs/common';
+import { Controller, Get, Injectable, type CanActivate, type ExecutionContext, type ModuleMetadata, type Provider, type Type } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { RateLimitModule, type RateLimitModuleOptions } from '../../lib/index.js';
-import type { RateLimitAdminOptions } from '../../lib/admin/admin-options.interface.js';
+import type { AdminRequest, RateLimitAdminOptions } from '../../lib/admin/admin-options.interface.js';
 import { memoryStorage, type MemoryStorage } from '../../lib/storage/memory-storage.js';
 import { FakeClock } from '../support/fake-clock.js';
 import type { AdapterName, TestApp } from '../support/http-app.js';
@@ -34,11 +34,16 @@ export class OperatorHeaderGuard implements CanActivate {
   }
 }
 
+/** `admin.authorize` for OperatorHeaderGuard: the operator is whoever it set as `request.user`. */
+export const isOperator = (request: AdminRequest): boolean => typeof request.user?.id === 'string';
+
 export interface AdminScenario {
   readonly options?: RateLimitModuleOptions;
   /** `null`: admin not mounted. */
   readonly admin?: RateLimitAdminOptions | null;
   readonly controllers?: Type<unknown>[];
+  /** The app's own providers (an APP_GUARD that authenticates...). */
+  readonly providers?: Provider[];
   /** Express only: `'extended'` parses `a[b]=c` into objects, as many apps configure. */
   readonly expressQueryParser?: 'simple' | 'extended';
   /** Fastify only: the adapter's options (`maxParamLength`...). */
@@ -71,6 +76,7 @@ export async function startAdminApp(adapter: AdapterName, scenario: AdminScenari
       }),
     ],
     controllers: [PingController, ...(scenario.controllers ?? [])],
+    providers: scenario.providers ?? [],
   };
   const moduleRef = await Test.createTestingModule(metadata).compile();
   const app =

@@ -175,7 +175,7 @@ describe('RampartEngine (through createRampart, without Nest)', () => {
 
   it('takes a raw address to its canonical form, so lists and range bans match it; text that is no address is unknown', async () => {
     const { rampart } = await started();
-    await rampart.service.putAccessEntry('deny', 'fe80::/10', 'ops');
+    await rampart.service.putAccessEntry('deny', 'fe80::/10', 'ops', { force: true });
     expect(await decide(rampart, { target: 't', address: 'fe80::1%eth0' })).toMatchObject({ outcome: 'banned', reason: 'deny-listed' });
     expect(await decide(rampart, { target: 't', address: '::ffff:203.0.113.7' })).toMatchObject({ results: [{ clientKey: CLIENT }] });
     expect(await decide(rampart, { target: 't', address: 'not an address' })).toMatchObject({ outcome: 'admitted', results: [{ clientKey: 'unknown' }] });

@@ -62,7 +62,7 @@ describe.each(ADAPTERS)('allow and deny lists on %s', (adapter) => {
     await from('2001:db8:abcd:ffff:ffff:ffff:ffff:ffff').expect(403);
     await from('2001:db8:abce::1').expect(200);
     // The IPv4 deny-list does not catch IPv6 clients and vice versa.
-    await protection.putAccessEntry('deny', '0.0.0.0/0', 'ops');
+    await protection.putAccessEntry('deny', '0.0.0.0/0', 'ops', { force: true });
     await from('2001:db8:abce::1').expect(200);
     await from('192.0.2.1').expect(403);
   });

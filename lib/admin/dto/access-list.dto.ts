@@ -2,7 +2,7 @@ import { IsIn, IsInt, IsString, Length, Max, Min } from 'class-validator';
 import type { AccessListKind } from '../../storage/access-list-store.interface.js';
 import { MAX_REASON_LENGTH } from '../admin.constants.js';
 import { ApiDoc } from '../admin-openapi.js';
-import { CIDR_SCHEMA, IsCidr, Optional } from './admin-validators.js';
+import { CIDR_SCHEMA, FORCE_DOC, IsCidr, IsJsonBoolean, NarrowUnlessForced, Optional, WIDE_DOC } from './admin-validators.js';
 
 export const ACCESS_KINDS: readonly AccessListKind[] = ['allow', 'deny'];
 
@@ -23,7 +23,8 @@ export class CreateAccessEntryBody {
   @IsIn(ACCESS_KINDS)
   kind!: AccessListKind;
 
-  @ApiDoc({ description: CIDR_DOC, ...CIDR_SCHEMA, example: '198.51.100.0/24' })
+  @ApiDoc({ description: `${CIDR_DOC} ${WIDE_DOC}`, ...CIDR_SCHEMA, example: '198.51.100.0/24' })
+  @NarrowUnlessForced()
   @IsCidr()
   cidr!: string;
 
@@ -39,6 +40,16 @@ export class CreateAccessEntryBody {
   @IsInt()
   @Optional()
   expiresAtMs?: number;
+
+  @ApiDoc({
+    description: FORCE_DOC,
+    type: 'boolean',
+    required: false,
+    default: false,
+  })
+  @IsJsonBoolean()
+  @Optional()
+  force?: boolean;
 }
 
 /** Query of `DELETE /access-list`. */

@@ -1,6 +1,7 @@
 import { Transform } from 'class-transformer';
 import { registerDecorator, ValidateIf, type ValidationArguments, type ValidationOptions } from 'class-validator';
 import * as messages from '../../errors/messages.js';
+import { MIN_IPV4_PREFIX, MIN_IPV6_PREFIX, wideRangeProblem } from '../../protection/wide-range.js';
 import { canonicalCidr } from '../../storage/store-input.js';
 import { MAX_CLIENT_KEY_LENGTH } from '../admin.constants.js';
 
@@ -24,6 +25,10 @@ export const CLIENT_KEY_SCHEMA = { type: 'string', minLength: 1, maxLength: MAX_
 export const CIDR_SCHEMA = { type: 'string', minLength: 2, maxLength: MAX_CIDR_LENGTH, pattern: '^[0-9A-Fa-f:.]+(?:/[0-9]{1,3})?$' } as const;
 /** The OpenAPI description of a time in a query: what ToTime converts. */
 export const TIME_SCHEMA = { type: 'string', pattern: `^(?:${EPOCH_MS.source.slice(1, -1)}|${ISO_TIME.source.slice(1, -1)})$` } as const;
+
+/** What the OpenAPI document says of a range too wide, and of `force`. */
+export const WIDE_DOC = `A range wider than /${MIN_IPV4_PREFIX} (IPv4) or /${MIN_IPV6_PREFIX} (IPv6), such as 0.0.0.0/0 or ::/0, is refused (400) unless force is true.`;
+export const FORCE_DOC = `true to accept a range wider than /${MIN_IPV4_PREFIX} (IPv4) or /${MIN_IPV6_PREFIX} (IPv6), such as 0.0.0.0/0 or ::/0, which covers a large part of the Internet; refused (400) without it.`;
 
 /** Validates the property only when it is present: unlike `@IsOptional()`, `null` is not taken for absent. */
 export const Optional = (): PropertyDecorator => ValidateIf((_object: object, value: unknown) => value !== undefined);
@@ -72,6 +77,25 @@ function cidrProblem(value: unknown, path: string): string | null {
     return (error as Error).message.replace(/\.$/, '');
   }
 }
+
+/**
+ * A range no wider than /8 (IPv4) or /32 (IPv6), unless the body says `force: true`. Placed above
+ * `IsCidr`, so it speaks only of text that is a range.
+ */
+export const NarrowUnlessForced = (): PropertyDecorator =>
+  custom(
+    'narrowUnlessForced',
+    (value, args) => (args.object as { force?: unknown }).force === true || wideRangeProblem(value, args.property) === null,
+    (args) => (wideRangeProblem(args.value, args.property) ?? '').replace(/\.$/, ''),
+  );
+
+/** A boolean in a JSON body. */
+export const IsJsonBoolean = (): PropertyDecorator =>
+  custom(
+    'isJsonBoolean',
+    (value) => typeof value === 'boolean',
+    (args) => messages.adminBadBoolean(args.property),
+  );
 
 /** Fails when `other` is present too. */
 export const NotWith = (other: string, message: string): PropertyDecorator =>

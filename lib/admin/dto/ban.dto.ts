@@ -3,7 +3,21 @@ import * as messages from '../../errors/messages.js';
 import type { BanKind, BanSource } from '../../storage/ban-store.interface.js';
 import { MAX_BAN_DURATION_MS, MAX_REASON_LENGTH, MIN_BAN_DURATION_MS } from '../admin.constants.js';
 import { ApiDoc } from '../admin-openapi.js';
-import { CIDR_SCHEMA, CLIENT_KEY_SCHEMA, IsBooleanQuery, IsCidr, IsClientKey, NotWith, OnlyWhen, Optional, ToBoolean } from './admin-validators.js';
+import {
+  CIDR_SCHEMA,
+  CLIENT_KEY_SCHEMA,
+  FORCE_DOC,
+  IsBooleanQuery,
+  IsCidr,
+  IsClientKey,
+  IsJsonBoolean,
+  NarrowUnlessForced,
+  NotWith,
+  OnlyWhen,
+  Optional,
+  ToBoolean,
+  WIDE_DOC,
+} from './admin-validators.js';
 import { PageQuery } from './page.dto.js';
 
 export const BAN_KINDS: readonly BanKind[] = ['permanent', 'temporary'];
@@ -53,8 +67,14 @@ export class CreateBanBody {
   @ValidateIf(keyUnlessCidr)
   key?: string;
 
-  @ApiDoc({ description: `The addresses to ban (exactly one of key or cidr). ${CIDR_DOC}`, ...CIDR_SCHEMA, required: false, example: '203.0.113.0/24' })
+  @ApiDoc({
+    description: `The addresses to ban (exactly one of key or cidr). ${CIDR_DOC} ${WIDE_DOC}`,
+    ...CIDR_SCHEMA,
+    required: false,
+    example: '203.0.113.0/24',
+  })
   @NotWith('key', messages.adminKeyAndCidr())
+  @NarrowUnlessForced()
   @IsCidr()
   @Optional()
   cidr?: string;
@@ -83,6 +103,16 @@ export class CreateBanBody {
   @Length(1, MAX_REASON_LENGTH)
   @IsString()
   reason!: string;
+
+  @ApiDoc({
+    description: FORCE_DOC,
+    type: 'boolean',
+    required: false,
+    default: false,
+  })
+  @IsJsonBoolean()
+  @Optional()
+  force?: boolean;
 }
 
 /** Query of `DELETE /bans`. */
