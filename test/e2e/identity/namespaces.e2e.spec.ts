@@ -5,13 +5,14 @@
  * escalation or by an operator) apply whatever identity it presents; and the `sha256:` form of long
  * identities is reserved.
  */
-import type { ExecutionContext } from '@nestjs/common';
+import { Injectable, type ExecutionContext } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { createHash } from 'node:crypto';
-import { RateLimitService } from '../../../lib/index.js';
+import { RateLimitGuard, RateLimitModule, RateLimitService, type TargetRule } from '../../../lib/index.js';
 import { memoryStorage, type MemoryStorage } from '../../../lib/storage/memory-storage.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { ADAPTERS, startApp, type TestApp } from '../../support/http-app.js';
-import { identityModule } from './identity.app.js';
+import { IdentityController, identityModule } from './identity.app.js';
 
 const VICTIM = '198.51.100.7';
 const ATTACKER = '203.0.113.9';
@@ -21,6 +22,19 @@ const BLOCK_MS = 900_000;
 const apiKeyHeader = (ctx: ExecutionContext) =>
   ctx.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>().headers['x-api-key'] || undefined;
 const sha256 = (text: string, encoding: 'hex' | 'base64url') => createHash('sha256').update(text).digest(encoding);
+
+/** A guard whose tracker is the `X-Tracker` header when sent (a subclass's own identity), else the default. */
+@Injectable()
+class HeaderTrackerGuard extends RateLimitGuard {
+  static readonly stored: string[] = [];
+  protected override getTracker(context: ExecutionContext, request: unknown, address?: string | null): string | Promise<string> {
+    return (request as { headers: Record<string, string | undefined> }).headers['x-tracker'] ?? super.getTracker(context, request, address);
+  }
+  protected override generateKey(context: ExecutionContext, clientKey: string, rule: TargetRule<ExecutionContext>): string {
+    HeaderTrackerGuard.stored.push(clientKey);
+    return super.generateKey(context, clientKey, rule);
+  }
+}
 
 describe.each(ADAPTERS)('identity namespaces on %s', (adapter) => {
   let t: TestApp;
@@ -144,6 +158,48 @@ describe.each(ADAPTERS)('identity namespaces on %s', (adapter) => {
       await from(ATTACKER, '/ip', hex).expect(403);
       await from(ATTACKER, '/ip', long).expect(403);
       expect(await storage.bans.get({ type: 'key', key: `id:${hex}` })).toMatchObject({ kind: 'permanent' });
+    });
+  });
+
+  describe("with a guard subclass's getTracker", () => {
+    beforeEach(async () => {
+      storage = memoryStorage();
+      clock = new FakeClock();
+      HeaderTrackerGuard.stored.length = 0;
+      t = await startApp(adapter, {
+        imports: [
+          RateLimitModule.forRoot({
+            rules: [{ limit: 2, windowMs: 60_000, algorithm: 'fixed-window' }],
+            clock,
+            storage,
+            trustProxy: { proxies: ['loopback'] },
+            escalation: { blockAfterViolations: 2, blockDurationMs: BLOCK_MS },
+            registerGlobalGuard: false,
+          }),
+        ],
+        controllers: [IdentityController],
+        providers: [{ provide: APP_GUARD, useClass: HeaderTrackerGuard }],
+      });
+    });
+    const tracked = (address: string, tracker?: string) => {
+      const req = t.http().get('/ip').set('X-Forwarded-For', address);
+      return tracker === undefined ? req : req.set('X-Tracker', tracker);
+    };
+
+    it('takes a tracker other than the address for an identity: keyed apart, and the address bans still apply', async () => {
+      for (const status of [200, 200, 429, 429, 429]) await tracked(ATTACKER, VICTIM).expect(status);
+      await tracked(VICTIM).expect(200);
+      expect(await storage.bans.get({ type: 'key', key: `id:${VICTIM}` })).toMatchObject({ source: 'auto' });
+      expect(await storage.bans.get({ type: 'key', key: VICTIM })).toBeNull();
+      // generateKey is handed the client key: the identity's, or the address's.
+      expect(HeaderTrackerGuard.stored).toContain(`id:${VICTIM}`);
+      expect(HeaderTrackerGuard.stored).toContain(VICTIM);
+
+      await service().ban({ type: 'key', key: '198.51.100.10' }, 'permanent', undefined, 'abuse', 'ops');
+      await tracked('198.51.100.10', 'tenant-a').expect(403);
+      // A tracker equal to the client's own address key is that address.
+      await tracked('198.51.100.20', '198.51.100.20').expect(200);
+      expect(HeaderTrackerGuard.stored.at(-1)).toBe('198.51.100.20');
     });
   });
 });
