@@ -80,7 +80,9 @@ function looksLikeAddressKey(text: string): boolean {
  */
 export class StoreKeys {
   private readonly addressKeys = new Map<string, string>();
-  private lastIdentity: { identity: string; key: string } | undefined;
+  /** The last identity whose key had to be worked out, and that key. */
+  private lastIdentity = '';
+  private lastIdentityKey = '';
 
   constructor(private readonly ipv6PrefixLength: number) {}
 
@@ -100,8 +102,11 @@ export class StoreKeys {
     // Most identities are their own key, with no allocation; the others are worked out once per
     // request (asked for the ban check and again by a rule resolving the same identity).
     if (!mayBeReadAsOtherKind(identity) && identity.length <= MAX_CLIENT_KEY_LENGTH) return identity;
-    if (identity !== this.lastIdentity?.identity) this.lastIdentity = { identity, key: identityKey(identity) };
-    return this.lastIdentity.key;
+    if (identity !== this.lastIdentity) {
+      this.lastIdentityKey = identityKey(identity);
+      this.lastIdentity = identity;
+    }
+    return this.lastIdentityKey;
   }
 
   /** The key of a client address: IPv6 grouped by `ipv6PrefixLength`; `unknown` without one. */
