@@ -80,9 +80,11 @@ function looksLikeAddressKey(text: string): boolean {
  */
 export class StoreKeys {
   private readonly addressKeys = new Map<string, string>();
-  /** The last identity whose key had to be worked out, and that key. */
-  private lastIdentity = '';
-  private lastIdentityKey = '';
+  /** Keys of identities that read like another kind (`id:<identity>`), remembered as addresses' are. */
+  private readonly prefixedKeys = new Map<string, string>();
+  /** The last identity longer than a key, and its hashed key. */
+  private lastLong = '';
+  private lastLongKey = '';
 
   constructor(private readonly ipv6PrefixLength: number) {}
 
@@ -99,14 +101,24 @@ export class StoreKeys {
    */
   clientKey(identity: string, addressKey: string): string {
     if (identity === addressKey) return addressKey;
-    // Most identities are their own key, with no allocation; the others are worked out once per
-    // request (asked for the ban check and again by a rule resolving the same identity).
-    if (!mayBeReadAsOtherKind(identity) && identity.length <= MAX_CLIENT_KEY_LENGTH) return identity;
-    if (identity !== this.lastIdentity) {
-      this.lastIdentityKey = identityKey(identity);
-      this.lastIdentity = identity;
+    if (identity.length > MAX_CLIENT_KEY_LENGTH) {
+      // Hashed once per request (asked for the ban check and again by a rule resolving the same
+      // identity); long identities are not remembered beyond that.
+      if (identity !== this.lastLong) {
+        this.lastLongKey = identityKey(identity);
+        this.lastLong = identity;
+      }
+      return this.lastLongKey;
     }
-    return this.lastIdentityKey;
+    // Most identities are their own key, without allocation; the others are computed once each.
+    if (!mayBeReadAsOtherKind(identity)) return identity;
+    let key = this.prefixedKeys.get(identity);
+    if (key === undefined) {
+      key = identityKey(identity);
+      if (this.prefixedKeys.size >= ADDRESS_CACHE_SIZE) this.prefixedKeys.clear();
+      this.prefixedKeys.set(identity, key);
+    }
+    return key;
   }
 
   /** The key of a client address: IPv6 grouped by `ipv6PrefixLength`; `unknown` without one. */
