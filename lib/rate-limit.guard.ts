@@ -135,7 +135,10 @@ export class RateLimitGuard implements CanActivate {
   /**
    * The client's identity: the module's `keyResolver` when it returns something, otherwise the
    * client address with IPv6 grouped by `ipv6PrefixLength`. Clients whose address cannot be known
-   * share the key `unknown`. Bans by key match what this returns. May return a promise.
+   * share the key `unknown`. May return a promise. What an override returns is an identity of the
+   * resolver kind unless it is the address's own key: keyed apart from every address, so a tracker
+   * taken from request data cannot get an address counted or banned, while the bans of the
+   * request's address still apply.
    *
    * @param address what `getClientAddress` returned for this request
    */
@@ -144,12 +147,13 @@ export class RateLimitGuard implements CanActivate {
   }
 
   /**
-   * The store key of one client under one rule: `<rule>:<scope or Controller.handler>:<client>`,
-   * the client hashed when longer than 128 characters. The admin API reads counters by the same
-   * keys (calling this without a context; an override that needs one falls back to the default).
+   * The store key of one client under one rule: `<rule>:<scope or Controller.handler>:<client key>`.
+   * `clientKey` is the tracker's key: the address key, or the identity (`id:`-prefixed when it reads
+   * like an address, hashed when longer than 128 characters). The admin API reads counters by the
+   * same keys (calling this without a context; an override that needs one falls back to the default).
    */
-  protected generateKey(_context: ExecutionContext, identity: string, rule: TargetRule<ExecutionContext>): string {
-    return this.rampart.engine.defaultStoreKey(rule, identity);
+  protected generateKey(_context: ExecutionContext, clientKey: string, rule: TargetRule<ExecutionContext>): string {
+    return this.rampart.engine.defaultStoreKey(rule, clientKey);
   }
 
   /**

@@ -97,7 +97,7 @@ export class AdminService {
     const nowMs = this.now();
     const { verdict } = status;
     return {
-      key,
+      key: status.key,
       status: verdict.status,
       ...(verdict.status === 'blocked' ? { blockedUntil: new Date(verdict.untilMs).toISOString() } : {}),
       ...(verdict.status === 'banned' || verdict.status === 'blocked' ? { matchedBan: toBanView(verdict.ban, nowMs) } : {}),

@@ -33,7 +33,10 @@ interface Decision<C> {
   readonly rules: TargetRules<C>;
   /** The request's address in canonical form. */
   readonly address: string | null;
+  /** The key of the request's address (`unknown` without one): its bans apply whatever the identity. */
+  readonly addressKey: string;
   readonly identity: string;
+  /** The key of `identity`: the address key, or the key of an identity (never an address's). */
   readonly clientKey: string;
   readonly nowMs: number;
 }
@@ -87,17 +90,17 @@ export class RampartEngine<C = unknown> {
   }
 
   /**
-   * The store key of `identity` under `rule` as the last adapter that gave a `storeKey` hook counts
+   * The store key of a client key under `rule` as the last adapter that gave a `storeKey` hook counts
    * it (the admin client view reads counters by it), without a request context.
    */
-  storeKey(rule: TargetRule<C>, identity: string): string {
+  storeKey(rule: TargetRule<C>, clientKey: string): string {
     const hook = this.storeKeyHook;
-    return hook ? hook(undefined, identity, rule) : this.defaultStoreKey(rule, identity);
+    return hook ? hook(undefined, clientKey, rule) : this.defaultStoreKey(rule, clientKey);
   }
 
-  /** The store key of `identity` under `rule` in Rampart's own format: `<rule>:<scope or target>:<client key>`. */
-  defaultStoreKey(rule: TargetRule<C>, identity: string): string {
-    return this.parts.keys.storeKey(rule.keyPrefix, identity);
+  /** The store key of a client key under `rule` in Rampart's own format: `<rule>:<scope or target>:<client key>`. */
+  defaultStoreKey(rule: TargetRule<C>, clientKey: string): string {
+    return rule.keyPrefix + clientKey;
   }
 
   /**
@@ -130,7 +133,11 @@ export class RampartEngine<C = unknown> {
     return this.checked(request, rules, nowMs, address, identity);
   }
 
-  /** The lists, bans and blocks of the client, then the count. */
+  /**
+   * The lists, bans and blocks of the client, then the count. The identity is keyed apart from
+   * addresses (unless it is the request's own address key), and the address's bans are checked
+   * whatever identity the client presents.
+   */
   private checked(
     request: RampartRequest<C>,
     rules: TargetRules<C>,
@@ -139,12 +146,14 @@ export class RampartEngine<C = unknown> {
     identity: string,
   ): Verdict<C> | Promise<Verdict<C>> {
     if (typeof identity !== 'string') throw new TypeError(`A request's identity must be a string, got ${typeof identity}.`);
-    const clientKey = this.parts.keys.clientKey(identity);
-    const known = this.parts.bans.check(clientKey, address, nowMs);
+    const { keys } = this.parts;
+    const addressKey = keys.addressIdentity(address);
+    const clientKey = keys.clientKey(identity, addressKey);
+    const known = this.parts.bans.check(clientKey, address, nowMs, addressKey);
     if (known.status === 'allow-listed') return { outcome: 'admitted', results: NONE, nowMs };
     if (known.status !== 'none') return refusal(known, nowMs, NONE);
     if (rules.rules.length === 0) return { outcome: 'admitted', results: NONE, nowMs };
-    const decision: Decision<C> = { request, rules, address, identity, clientKey, nowMs };
+    const decision: Decision<C> = { request, rules, address, addressKey, identity, clientKey, nowMs };
     return rules.plain ? this.countPlain(decision) : this.countAll(decision);
   }
 
@@ -154,7 +163,7 @@ export class RampartEngine<C = unknown> {
     const tally: Tally<C> = { results: [], storeDenied: false };
     for (let i = 0; i < rules.length; i++) {
       const cost = fixedCost(decision, rules[i]);
-      const answer = this.count(decision, rules[i], decision.identity, cost);
+      const answer = this.count(decision, rules[i], decision.clientKey, cost);
       if (isThenable(answer)) return this.countPlainLater(decision, tally, i, answer);
       this.add(tally, decision, rules[i], cost, answer);
     }
@@ -165,7 +174,7 @@ export class RampartEngine<C = unknown> {
   private async countPlainLater(decision: Decision<C>, tally: Tally<C>, from: number, pending: Promise<Counted>): Promise<Verdict<C>> {
     const rules = decision.rules.rules.slice(from);
     const costs = rules.map((rule) => fixedCost(decision, rule));
-    const settled = await Promise.all(rules.map((rule, i) => (i === 0 ? pending : this.count(decision, rule, decision.identity, costs[i]))));
+    const settled = await Promise.all(rules.map((rule, i) => (i === 0 ? pending : this.count(decision, rule, decision.clientKey, costs[i]))));
     for (let i = 0; i < settled.length; i++) this.add(tally, decision, rules[i], costs[i], settled[i]);
     return this.conclude(decision, tally);
   }
@@ -183,13 +192,13 @@ export class RampartEngine<C = unknown> {
     const countOne = async (targetRule: TargetRule<C>): Promise<RuleResult<C> | undefined> => {
       const { rule } = targetRule;
       if (rule.skipIf && (await rule.skipIf(context as C))) return undefined;
-      let identity = decision.identity;
       let clientKey = decision.clientKey;
       if (rule.keyResolver) {
-        identity = identityText(await rule.keyResolver(context as C)) ?? identity;
+        const identity = identityText(await rule.keyResolver(context as C)) ?? decision.identity;
         if (identity !== decision.identity) {
-          // A rule's own identity (an API key...) may be banned too: refused, it is not counted.
-          clientKey = this.parts.keys.clientKey(identity);
+          // A rule's own identity (an API key...) may be banned too: refused, it is not counted. (The
+          // address's bans were checked before any rule.)
+          clientKey = this.parts.keys.clientKey(identity, decision.addressKey);
           const known = this.parts.bans.checkKey(clientKey, decision.nowMs);
           if (known.status !== 'none') {
             tally.refusal ??= known;
@@ -198,7 +207,7 @@ export class RampartEngine<C = unknown> {
         }
       }
       const cost = typeof rule.cost === 'number' ? fixedCost(decision, targetRule) : requestCost(await rule.cost(context as C), ruleCapacity(rule.storeRule));
-      const answer = await this.count(decision, targetRule, identity, cost);
+      const answer = await this.count(decision, targetRule, clientKey, cost);
       if (answer === 'allow') return undefined;
       if (answer === 'deny') {
         tally.storeDenied = true;
@@ -211,10 +220,10 @@ export class RampartEngine<C = unknown> {
     return this.conclude(decision, tally);
   }
 
-  private count(decision: Decision<C>, targetRule: TargetRule<C>, identity: string, cost: number): Counted | Promise<Counted> {
+  private count(decision: Decision<C>, targetRule: TargetRule<C>, clientKey: string, cost: number): Counted | Promise<Counted> {
     const { rule } = targetRule;
     const { storeKey, context } = decision.request;
-    const key = storeKey ? storeKey(context, identity, targetRule) : this.defaultStoreKey(targetRule, identity);
+    const key = storeKey ? storeKey(context, clientKey, targetRule) : targetRule.keyPrefix + clientKey;
     return this.parts.gateway.consume(key, rule.storeRule, rule.onStoreError, decision.nowMs, cost);
   }
 

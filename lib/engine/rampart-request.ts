@@ -2,9 +2,10 @@ import type { TargetRule, TargetRules } from './target-rules.js';
 
 /**
  * Builds the store key of one client under one rule, in place of the default
- * `<rule>:<scope or target>:<client key>` (the HTTP guard's `generateKey` hook).
+ * `<rule>:<scope or target>:<client key>` (the HTTP guard's `generateKey` hook). It is handed the
+ * client key, so an identity never shares a key with an address (see `identityKey`).
  */
-export type StoreKeyHook<C = unknown> = (context: C | undefined, identity: string, rule: TargetRule<C>) => string;
+export type StoreKeyHook<C = unknown> = (context: C | undefined, clientKey: string, rule: TargetRule<C>) => string;
 
 /**
  * One request, as an adapter describes it to the engine. Only `target` and `address` are required.
@@ -26,9 +27,11 @@ export interface RampartRequest<C = unknown> {
    */
   readonly address: string | null;
   /**
-   * Who the client is (a user id, an API key). Bans by key match it. Default: the `keyResolver`'s
-   * answer for `context`, else the address, IPv6 grouped by `ipv6PrefixLength`; `unknown` when
-   * there is no address either.
+   * Who the client is (a user id, an API key). Default: the `keyResolver`'s answer for `context`,
+   * else the address, IPv6 grouped by `ipv6PrefixLength`; `unknown` when there is no address either.
+   * Text other than the address's own key is an identity, keyed apart from every address
+   * (`id:198.51.100.7` for an identity that reads like one): its counters, violations and bans are
+   * its own, and the bans of the request's address apply to it too.
    */
   readonly identity?: string;
   /** The method or operation (`GET`, `mutation`...), recorded with violations. @default 'GET' */

@@ -61,9 +61,11 @@ export class BanSync {
    *
    * @param key the client key
    * @param address the client address in canonical form, null when unknown
+   * @param addressKey the key of that address (`unknown` without one), whose bans apply whatever
+   *   identity the client presents; by default `key`
    */
-  check(key: string, address: string | null, nowMs: number): ProtectionVerdict {
-    return this.cache.check(key, address, nowMs);
+  check(key: string, address: string | null, nowMs: number, addressKey: string = key): ProtectionVerdict {
+    return this.cache.check(key, address, nowMs, addressKey);
   }
 
   /** Bans of a client key alone (a rule's own `keyResolver` identity). Synchronous, without store access. */

@@ -68,10 +68,13 @@ export class ProtectionCache {
 
   /**
    * The verdict for a client: allow-list first (an operator's own networks are never locked out),
-   * then deny-list, then bans by key or by range (a permanent ban over a block; of two blocks, the
-   * longer).
+   * then deny-list, then bans of its key, of its address's key and of ranges holding its address (a
+   * permanent ban over a block; of two blocks, the longer). The address's bans apply whatever
+   * identity the client presents.
+   *
+   * @param addressKey the key of the client's address, when `key` is an identity's; by default `key`
    */
-  check(key: string, address: string | null, nowMs: number): ProtectionVerdict {
+  check(key: string, address: string | null, nowMs: number, addressKey: string = key): ProtectionVerdict {
     if (this.isEmpty) return NO_VERDICT;
     const ranges = this.cidrBans.size + this.lists.allow.size + this.lists.deny.size;
     const parsed = address === null || ranges === 0 ? null : parseBareAddress(address);
@@ -82,6 +85,10 @@ export class ProtectionCache {
       if (denied) return { status: 'deny-listed', entry: denied };
     }
     let strongest = this.activeKeyBan(key, nowMs);
+    if (addressKey !== key) {
+      const addressBan = this.activeKeyBan(addressKey, nowMs);
+      if (addressBan && stronger(addressBan, strongest)) strongest = addressBan;
+    }
     if (parsed !== null) {
       for (const { range, item } of this.cidrBans.items) {
         if (isBanActive(item, nowMs) && inRange(parsed, range) && stronger(item, strongest)) strongest = item;

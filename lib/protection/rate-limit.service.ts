@@ -4,6 +4,7 @@ import type { ConsumeResult } from '../core/rule-decision.js';
 import type { EventPublisher } from '../events/event-publisher.js';
 import { RAMPART_EVENTS } from '../events/rate-limit-events.js';
 import type { RampartEngine } from '../engine/rampart-engine.js';
+import { namedClientKey } from '../engine/store-keys.js';
 import type { TargetRule } from '../engine/target-rules.js';
 import type { AccessListEntry, AccessListKind } from '../storage/access-list-store.interface.js';
 import type { Ban, BanFilter, BanKind, BanTarget, Page, PageRequest } from '../storage/ban-store.interface.js';
@@ -46,6 +47,9 @@ export interface RateLimitServiceParts {
  * What operators and apps do with Rampart: ban and unban clients or address ranges, see a client's
  * status, manage the allow and deny lists, and read the records. Changes made here are enforced on
  * this instance at once and on every other within the ban sync bound. The admin API is built on it.
+ *
+ * Client keys are named as stored (`198.51.100.7` an address, `user-42` an identity), and
+ * `id:<identity>` names an identity whatever its text (`id:198.51.100.7`, see `namedClientKey`).
  */
 export class RateLimitService {
   constructor(private readonly parts: RateLimitServiceParts) {}
@@ -63,8 +67,9 @@ export class RateLimitService {
    * @throws the store's TypeError or RangeError for a malformed target (a CIDR with host bits set...);
    *   RangeError for a range too wide without `force`
    */
-  async ban(target: BanTarget, kind: BanKind, durationMs: number | undefined, reason: string, by: string, options: { force?: boolean } = {}): Promise<Ban> {
+  async ban(named: BanTarget, kind: BanKind, durationMs: number | undefined, reason: string, by: string, options: { force?: boolean } = {}): Promise<Ban> {
     const { storage, bans, events } = this.parts;
+    const target = storedTarget(named);
     const nowMs = this.now();
     if (kind === 'temporary' && !(typeof durationMs === 'number' && Number.isFinite(durationMs) && durationMs > 0)) {
       throw new RangeError(`durationMs must be a positive number of milliseconds for a temporary ban, got ${String(durationMs)}.`);
@@ -95,8 +100,9 @@ export class RateLimitService {
    *
    * @returns the lifted record; null when the target had none
    */
-  async unban(target: BanTarget, by: string, clearHistory = false): Promise<Ban | null> {
+  async unban(named: BanTarget, by: string, clearHistory = false): Promise<Ban | null> {
     const nowMs = this.now();
+    const target = storedTarget(named);
     const { bans, violations } = this.parts.storage;
     // The record stays (lifted, and with its block count forgotten when clearing history) so that
     // every other instance sees the lift at its next poll.
@@ -108,8 +114,9 @@ export class RateLimitService {
   }
 
   /** What is known about a client key: the cached verdict, its ban record and its recent violations. */
-  async status(key: string, address: string | null = null): Promise<ClientStatus> {
+  async status(named: string, address: string | null = null): Promise<ClientStatus> {
     const nowMs = this.now();
+    const key = namedClientKey(named);
     const { storage, escalation, bans } = this.parts;
     const windowMs = (escalation || DEFAULT_ESCALATION_POLICY).permanentBanWindowMs;
     const [ban, recentViolations] = await Promise.all([storage.bans.get({ type: 'key', key }), storage.violations.count(key, nowMs - windowMs)]);
@@ -163,17 +170,19 @@ export class RateLimitService {
 
   /** A page of ban records (in force or not). */
   listBans(filter: BanFilter, page: PageRequest): Promise<Page<Ban>> {
-    return this.parts.storage.bans.list(filter, page);
+    const named = filter.target === undefined ? filter : { ...filter, target: namedClientKey(filter.target) };
+    return this.parts.storage.bans.list(named, page);
   }
 
   /** The ban record of a target, in force or not; null when it has none. */
   getBan(target: BanTarget): Promise<Ban | null> {
-    return this.parts.storage.bans.get(target);
+    return this.parts.storage.bans.get(storedTarget(target));
   }
 
   /** A page of recorded violations, newest first. */
   listViolations(filter: ViolationFilter, page: PageRequest): Promise<Page<Violation>> {
-    return this.parts.storage.violations.list(filter, page);
+    const named = filter.key === undefined ? filter : { ...filter, key: namedClientKey(filter.key) };
+    return this.parts.storage.violations.list(named, page);
   }
 
   /** The allow- and deny-list entries (of one kind when given). */
@@ -185,8 +194,9 @@ export class RateLimitService {
    * The live counters of a client key under `rules`, read without counting, by the store keys
    * requests are counted with. Rules without live state are left out.
    */
-  async counters(key: string, rules: readonly TargetRule<never>[]): Promise<ClientCounter[]> {
+  async counters(named: string, rules: readonly TargetRule<never>[]): Promise<ClientCounter[]> {
     const nowMs = this.now();
+    const key = namedClientKey(named);
     const { engine, store } = this.parts;
     const results = await Promise.all(rules.map((rule) => store.get(safeStoreKey(engine, rule, key), rule.rule.storeRule, nowMs)));
     const counters: ClientCounter[] = [];
@@ -195,6 +205,13 @@ export class RateLimitService {
     });
     return counters;
   }
+}
+
+/** A ban target as stored: a key named `id:<identity>` becomes that identity's key. */
+function storedTarget(target: BanTarget): BanTarget {
+  if (target.type !== 'key' || typeof target.key !== 'string') return target;
+  const key = namedClientKey(target.key);
+  return key === target.key ? target : { type: 'key', key };
 }
 
 /** The store key requests use; the default format when an adapter's hook needs a request to answer. */

@@ -23,7 +23,9 @@ import { PageQuery } from './page.dto.js';
 export const BAN_KINDS: readonly BanKind[] = ['permanent', 'temporary'];
 export const BAN_SOURCES: readonly BanSource[] = ['auto', 'admin'];
 
-const KEY_DOC = 'Client key: the address key the guard computed (`203.0.113.7`, `2001:db8:1:2::/64`) or a custom identity (user id, API key).';
+const KEY_DOC =
+  'Client key: an address as the guard keys it (`203.0.113.7`, `2001:db8:1:2::/64`), or an identity from a key resolver or tracker (`user-42`). ' +
+  '`id:<identity>` names an identity whatever its text (`id:198.51.100.7` is the identity, never the address).';
 const CIDR_DOC = 'An IPv4 or IPv6 address, or a CIDR range without host bits (`203.0.113.0/24`, `2001:db8::/48`); no zone id.';
 
 /** Validates `key` when it is given, or when `cidr` is not (then it is missing). */

@@ -15,7 +15,11 @@ const ISO = { type: 'string', format: 'date-time' } as const;
 export class AdminBanView {
   @ApiDoc({ description: 'Stable id: `key:<key>` or `cidr:<canonical cidr>`.', type: 'string', example: 'key:203.0.113.7' })
   id!: string;
-  @ApiDoc({ description: 'The banned client key (key bans).', type: 'string', required: false })
+  @ApiDoc({
+    description: 'The banned client key (key bans): an address key (`203.0.113.7`), or an identity (`user-42`; `id:<identity>` when it reads like an address).',
+    type: 'string',
+    required: false,
+  })
   key?: string;
   @ApiDoc({ description: 'The banned range, canonical (range bans).', type: 'string', required: false })
   cidr?: string;
@@ -65,7 +69,7 @@ export class AdminLiftResult {
 
 /** One request over a limit. */
 export class AdminViolationView {
-  @ApiDoc({ description: 'Client key of the offender.', type: 'string' })
+  @ApiDoc({ description: 'Client key of the offender: an address key, or an identity (`id:<identity>` when it reads like an address).', type: 'string' })
   key!: string;
   @ApiDoc({ description: 'Name of the rule exceeded.', type: 'string' })
   rule!: string;
@@ -133,7 +137,7 @@ export const CLIENT_STATUSES = ['none', 'allow-listed', 'deny-listed', 'banned',
 
 /** What is known about one client key. */
 export class AdminClientView {
-  @ApiDoc({ description: 'The client key.', type: 'string' })
+  @ApiDoc({ description: 'The client key as stored (`id:user-42` is shown as `user-42`).', type: 'string' })
   key!: string;
   @ApiDoc({ description: 'What the guard answers this client now.', enum: CLIENT_STATUSES })
   status!: (typeof CLIENT_STATUSES)[number];

@@ -8,7 +8,11 @@ const TIME_DOC = 'ISO 8601 (`2030-01-01T00:00:00Z`) or epoch milliseconds.';
 
 /** Query of `GET /violations`. */
 export class ListViolationsQuery extends PageQuery {
-  @ApiDoc({ description: 'Only the violations of this client key.', ...CLIENT_KEY_SCHEMA, required: false })
+  @ApiDoc({
+    description: 'Only the violations of this client key (an address key, an identity, or `id:<identity>` for an identity whatever its text).',
+    ...CLIENT_KEY_SCHEMA,
+    required: false,
+  })
   @IsClientKey()
   @Optional()
   key?: string;
