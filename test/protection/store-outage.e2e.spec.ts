@@ -94,6 +94,8 @@ describe('store outage options', () => {
   it('defaults to a 500 ms timeout, fail open, no fallback, and a 5 s startup wait that does not require the store', () => {
     const config = resolveRateLimitConfig({});
     expect(config).toMatchObject({ storeTimeoutMs: 500, onStoreError: 'allow', storeFallback: false, storeStartupTimeoutMs: 5_000, requireStore: false });
+    expect(config.storeBreaker).toEqual({ windowMs: 10_000, failures: 5, keys: 3 });
+    expect(config.denialCacheSize).toBe(10_000);
   });
 
   it('reports bad values with the other problems', () => {
