@@ -214,7 +214,7 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
     banSyncIntervalMs,
     storeTimeoutMs,
     onStoreError,
-    storeFallback: options.storeFallback ?? false,
+    storeFallback: options.storeFallback ?? true,
     storeBreaker,
     denialCacheSize,
     storeProbeIntervalMs,

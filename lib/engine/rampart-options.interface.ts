@@ -82,8 +82,8 @@ export interface RampartOptions<C = unknown> {
   /**
    * While the store is down (and for a call that failed), count requests in an in-process memory
    * store instead of applying `onStoreError`, so that limits still hold (per instance, not across
-   * instances).
-   * @default false
+   * instances). `false` answers by `onStoreError` instead.
+   * @default true
    */
   storeFallback?: boolean;
   /** Options of the default memory counter store (ignored when `store` or `storage` is given). */

@@ -121,6 +121,8 @@ describe('chaos: the database server stops and restarts under load', () => {
             },
             onStoreDown: (e) => void diagnostics.push(`${Math.round(performance.now())} storeDown ${e.reason}`),
           },
+          // Instance A answers by onStoreError (storeFallback's default before it became true); B sets it.
+          storeFallback: false,
           ...options,
         }),
       ],
