@@ -137,6 +137,18 @@ async function caseImports() {
         providers: [],
       };
     }
+    case 'rampart-mongo-over-limit':
+    case 'rampart-mongo-over-limit-tb': {
+      // One request per window and no rule block: every later request is denied by the algorithm.
+      const storage = mongoStorage({ uri: mongoUrl, connectOptions: { dbName, monitorCommands: true } });
+      monitored.push(storage.connection);
+      const algorithm = caseId === 'rampart-mongo-over-limit' ? 'sliding-window' : 'token-bucket';
+      const rule = { limit: BLOCKED_LIMIT, windowMs: WINDOW_MS, algorithm };
+      return {
+        imports: [RateLimitModule.forRoot({ rules: [rule], escalation: false, storage, keyResolver: (c) => clientKey(c.switchToHttp().getRequest()) })],
+        providers: [],
+      };
+    }
     default:
       throw new Error(`unknown BENCH_CASE ${caseId}`);
   }

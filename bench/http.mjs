@@ -1,6 +1,6 @@
 // HTTP throughput and latency of the same Nest app (Express, `GET /` returning a small JSON) with no
 // limiter, @nestjs/throttler, Rampart's memory store, a rate-limiter-flexible Mongo guard and
-// Rampart's Mongo store, plus clients already blocked. Each case runs in a fresh child process
+// Rampart's Mongo store, plus clients already blocked and clients over their limit (no block, no escalation). Each case runs in a fresh child process
 // (bench/http-server.mjs); autocannon drives it over loopback from this process.
 //
 // Run: npm run build && node bench/http.mjs        (npm run bench does both, then bench/memory.mjs)
@@ -52,10 +52,13 @@ const CASES = [
   { id: 'rampart-mongo', label: '5. Rampart Mongo store', mongo: true },
   { id: 'rampart-mongo-blocked', label: '6. Rampart Mongo, blocked client', mongo: true, blocked: true },
   { id: 'rlf-mongo-blocked', label: '7. rate-limiter-flexible Mongo, blocked (ref.)', mongo: true, blocked: true },
+  // Clients over their limit with no rule block and escalation off: denied by the algorithm each time.
+  { id: 'rampart-mongo-over-limit', label: '8. Rampart Mongo, over-limit client (sliding window, no escalation)', mongo: true, blocked: true },
+  { id: 'rampart-mongo-over-limit-tb', label: '9. Rampart Mongo, over-limit client (token bucket, no escalation)', mongo: true, blocked: true },
   // References, run only when BENCH_CASES names them: Nest's guard machinery with a guard that does nothing.
-  { id: 'empty-guard', label: '8. empty guard, returns true (ref.)', optIn: true },
-  { id: 'empty-guard-async', label: '9. empty async guard (ref.)', optIn: true },
-  { id: 'headers-guard', label: '10. guard writing two fixed headers (ref.)', optIn: true },
+  { id: 'empty-guard', label: '10. empty guard, returns true (ref.)', optIn: true },
+  { id: 'empty-guard-async', label: '11. empty async guard (ref.)', optIn: true },
+  { id: 'headers-guard', label: '12. guard writing two fixed headers (ref.)', optIn: true },
 ].filter((spec) => (process.env.BENCH_CASES ? process.env.BENCH_CASES.split(',').includes(spec.id) : !spec.optIn));
 
 /** The test harness's stand-in launcher (TypeScript), loaded through tsx only when needed. */
@@ -189,7 +192,10 @@ function load(port, durationS) {
   });
 }
 
-/** Takes every key over its limit: per key, one request admitted, one denied (starting the block), one refused. */
+/**
+ * Takes every key over its limit: per key, one request admitted, one denied (starting the block, in
+ * the blocked cases), one refused.
+ */
 async function primeBlocked(port) {
   const statuses = {};
   await Promise.all(
@@ -374,7 +380,7 @@ async function main() {
       try {
         mongo = await startStandIn();
       } catch (error) {
-        mongoNote = `MongoDB cases (4-7) SKIPPED: no MONGO_URL and the stand-in could not start: ${error instanceof Error ? error.message.split('\n')[0] : error}`;
+        mongoNote = `MongoDB cases (4-9) SKIPPED: no MONGO_URL and the stand-in could not start: ${error instanceof Error ? error.message.split('\n')[0] : error}`;
         process.stderr.write(`bench: ${mongoNote}\n`);
       }
     }
@@ -444,6 +450,7 @@ function report(results, mongo, mongoNote, elapsedMs, load1) {
   // Rampart's ban and list polls (two finds a second, whatever the traffic), are in the table.
   const allowed = r['rampart-mongo'];
   const blocked = r['rampart-mongo-blocked'];
+  const overLimit = [r['rampart-mongo-over-limit'], r['rampart-mongo-over-limit-tb']].filter(Boolean);
   const atLeast = (value, min) => (value === null ? null : value >= min);
   const targets = [
     { target: 'Rampart memory >= 0.95x no limiter (req/s)', value: ratios.rampartMemoryVsNoLimiter, met: atLeast(ratios.rampartMemoryVsNoLimiter, 0.95) },
@@ -464,6 +471,12 @@ function report(results, mongo, mongoNote, elapsedMs, load1) {
       value: blocked?.decisionCommandsPerRequest ?? null,
       totalPerRequest: blocked?.commandsPerRequest ?? null,
       met: blocked ? blocked.decisionCommandsPerRequest === 0 && (blocked.serverStatuses[200] ?? 0) === 0 : null,
+    },
+    {
+      target: 'Rampart Mongo: 0 database commands per request of an over-limit client (no block, no escalation)',
+      value: overLimit.length > 0 ? Math.max(...overLimit.map((row) => row.decisionCommandsPerRequest)) : null,
+      totalPerRequest: overLimit.length > 0 ? Math.max(...overLimit.map((row) => row.commandsPerRequest)) : null,
+      met: overLimit.length > 0 ? overLimit.every((row) => row.decisionCommandsPerRequest === 0 && (row.serverStatuses[200] ?? 0) === 0) : null,
     },
   ];
   console.log('\nRatios (median req/s):');

@@ -19,6 +19,12 @@ export interface ConsumeResult extends Decision {
    * `blockDurationMs`), not by the algorithm: such a request is not a new violation.
    */
   readonly ongoingBlock?: boolean;
+  /**
+   * True for a denial not taken from the key's state: its decisions in flight already used the
+   * whole capacity, so the figures (`retryAfterMs` above all) are an estimate. Such a denial is not
+   * remembered as a known one.
+   */
+  readonly estimated?: boolean;
 }
 
 /** What a store keeps per key and rule: the algorithm's state and the end of a block. */

@@ -23,6 +23,7 @@ import {
   type ResolvedRule,
 } from './rule-resolution.js';
 import type { ClientKeyResolver, StoreErrorPolicy } from './rule.interface.js';
+import { DEFAULT_STORE_BREAKER, type StoreBreakerOptions } from '../protection/store-breaker.js';
 
 /** The validated configuration the engine runs on (the public options are kept apart from it). */
 export interface RampartConfig<C = unknown> {
@@ -41,6 +42,10 @@ export interface RampartConfig<C = unknown> {
   readonly onStoreError: StoreErrorPolicy;
   /** Count in an in-process memory store while the store is down. */
   readonly storeFallback: boolean;
+  /** When failed calls mark the store down. */
+  readonly storeBreaker: StoreBreakerOptions;
+  /** Most keys whose denial is remembered until its retry time. */
+  readonly denialCacheSize: number;
   /** Pause between two probes of a store that is down. */
   readonly storeProbeIntervalMs: number;
   /** How long startup waits for the storage to be ready. */
@@ -71,6 +76,26 @@ export const DEFAULT_STORE_TIMEOUT_MS = 500;
 export const DEFAULT_STORE_PROBE_INTERVAL_MS = 250;
 /** Startup waits at most this long for the storage unless `storeStartupTimeoutMs` says otherwise. */
 export const DEFAULT_STORE_STARTUP_TIMEOUT_MS = 5_000;
+/** Denials remembered until their retry time unless `denialCacheSize` says otherwise. */
+export const DEFAULT_DENIAL_CACHE_SIZE = 10_000;
+
+/** The `storeBreaker` option with its defaults filled in; its problems appended to `problems`. */
+function checkStoreBreaker(given: unknown, problems: string[]): StoreBreakerOptions {
+  if (given === undefined) return DEFAULT_STORE_BREAKER;
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+    problems.push(messages.badStoreBreaker(given));
+    return DEFAULT_STORE_BREAKER;
+  }
+  const fields = Object.keys(DEFAULT_STORE_BREAKER);
+  for (const field of Object.keys(given)) if (!fields.includes(field)) problems.push(messages.unknownStoreBreakerField(field, fields));
+  const breaker = { ...DEFAULT_STORE_BREAKER, ...(given as Partial<StoreBreakerOptions>) };
+  const before = problems.length;
+  for (const field of ['windowMs', 'failures', 'keys'] as const) {
+    if (!isPositiveInteger(breaker[field])) problems.push(messages.notPositiveInteger(`storeBreaker.${field}`, breaker[field]));
+  }
+  if (problems.length === before && breaker.keys > breaker.failures) problems.push(messages.breakerKeysAboveFailures(breaker.keys, breaker.failures));
+  return Object.freeze(breaker);
+}
 
 const BAN_ENFORCEMENTS: readonly unknown[] = ['all-routes', 'limited-routes'] satisfies BanEnforcement[];
 
@@ -154,6 +179,9 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
   for (const flag of ['storeFallback', 'requireStore'] as const) {
     if (options[flag] !== undefined && typeof options[flag] !== 'boolean') problems.push(messages.badBoolean(flag, options[flag]));
   }
+  const storeBreaker = checkStoreBreaker(options.storeBreaker, problems);
+  const denialCacheSize = options.denialCacheSize ?? DEFAULT_DENIAL_CACHE_SIZE;
+  if (!Number.isInteger(denialCacheSize) || denialCacheSize < 0) problems.push(messages.notNonNegativeCount('denialCacheSize', denialCacheSize));
   const storeProbeIntervalMs = options.storeProbeIntervalMs ?? DEFAULT_STORE_PROBE_INTERVAL_MS;
   if (!isPositiveInteger(storeProbeIntervalMs)) problems.push(messages.notPositiveInteger('storeProbeIntervalMs', storeProbeIntervalMs));
   const storeStartupTimeoutMs = options.storeStartupTimeoutMs ?? DEFAULT_STORE_STARTUP_TIMEOUT_MS;
@@ -192,7 +220,9 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
     banSyncIntervalMs,
     storeTimeoutMs,
     onStoreError,
-    storeFallback: options.storeFallback ?? false,
+    storeFallback: options.storeFallback ?? true,
+    storeBreaker,
+    denialCacheSize,
     storeProbeIntervalMs,
     storeStartupTimeoutMs,
     requireStore: options.requireStore ?? false,

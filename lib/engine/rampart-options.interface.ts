@@ -6,6 +6,7 @@ import type { RateLimitEventHandlers } from '../events/rate-limit-events.js';
 import type { MemoryRateLimitStoreOptions } from '../storage/memory-rate-limit.store.js';
 import type { RampartStorage } from '../storage/rampart-storage.interface.js';
 import type { RateLimitStore } from '../storage/rate-limit-store.interface.js';
+import type { StoreBreakerOptions } from '../protection/store-breaker.js';
 import type { ClientKeyResolver, RateLimitRule, StoreErrorPolicy } from './rule.interface.js';
 
 /**
@@ -30,12 +31,28 @@ export interface RampartOptions<C = unknown> {
   store?: RateLimitStore;
   /**
    * Longest wait for the rate-limit store on a request, in milliseconds. A call that fails or takes
-   * longer marks the store down, and the request is answered by `onStoreError` (or `storeFallback`).
-   * While it is down, requests do not wait for it: a probe tries it every `storeProbeIntervalMs`
-   * in the background, and its first answer in time brings the store back.
+   * longer is answered by `storeFallback` (or `onStoreError`), and may mark the store down (see
+   * `storeBreaker`). While it is down, requests do not wait for it: a probe tries it every
+   * `storeProbeIntervalMs` in the background, and its first answer in time brings the store back.
    * @default 500
    */
   storeTimeoutMs?: number;
+  /**
+   * When failed or timed-out store calls mark the store down for every client. A call that fails
+   * marks it down when no store call has succeeded since it began (the store has gone silent), or
+   * when, within the last `windowMs`, at least `failures` calls failed and they concern at least
+   * `keys` distinct keys. Any other failure is one key's own: only that call is answered without
+   * the store, so one slow or failing client never switches limits off for the others.
+   * @default { windowMs: 10_000, failures: 5, keys: 3 }
+   */
+  storeBreaker?: Partial<StoreBreakerOptions>;
+  /**
+   * Most keys whose denial is remembered in memory until its retry time, so that a client over a
+   * limit is answered without a store call (the least recently denied key goes first). `0` turns
+   * it off.
+   * @default 10_000
+   */
+  denialCacheSize?: number;
   /**
    * How often a store that is down is probed (one counter update on a key of its own, bounded by
    * `storeTimeoutMs`), in milliseconds. The store is used again within this interval plus one round trip of its return.
@@ -63,9 +80,10 @@ export interface RampartOptions<C = unknown> {
    */
   onStoreError?: StoreErrorPolicy;
   /**
-   * While the store is down, count requests in an in-process memory store instead of applying
-   * `onStoreError`, so that limits still hold (per instance, not across instances).
-   * @default false
+   * While the store is down (and for a call that failed), count requests in an in-process memory
+   * store instead of applying `onStoreError`, so that limits still hold (per instance, not across
+   * instances). `false` answers by `onStoreError` instead.
+   * @default true
    */
   storeFallback?: boolean;
   /** Options of the default memory counter store (ignored when `store` or `storage` is given). */

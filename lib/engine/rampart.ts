@@ -43,11 +43,19 @@ export class Rampart<C = unknown> {
   constructor(readonly config: RampartConfig<C>) {
     const { storage, store, clock, logger, storeTimeoutMs } = config;
     this.events = new EventPublisher(config.events, logger);
-    this.health = new StoreHealth(clock, this.events, logger, config.storeFallback, {
-      run: () => Promise.resolve(store.consume(PROBE_KEY, PROBE_RULE, clock.now(), 1)),
-      timeoutMs: storeTimeoutMs,
-      intervalMs: config.storeProbeIntervalMs,
-    });
+    this.health = new StoreHealth(
+      clock,
+      this.events,
+      logger,
+      config.storeFallback,
+      {
+        run: () => Promise.resolve(store.consume(PROBE_KEY, PROBE_RULE, clock.now(), 1)),
+        check: () => store.get(PROBE_KEY, PROBE_RULE, clock.now()),
+        timeoutMs: storeTimeoutMs,
+        intervalMs: config.storeProbeIntervalMs,
+      },
+      config.storeBreaker,
+    );
     // A storage call off the request path waits longer than a request would, but never forever.
     const stepTimeoutMs = STORAGE_STEP_TIMEOUT_FACTOR * storeTimeoutMs;
     const bounded = <T>(call: () => Promise<T>) => withTimeout(call, stepTimeoutMs);

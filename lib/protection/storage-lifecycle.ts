@@ -74,7 +74,7 @@ export class StorageLifecycle {
       this.lastPrepareFailure = reason;
       logger.warn(messages.storageNotReady(storeStartupTimeoutMs, reason, banSyncIntervalMs, storeFallback));
       // Requests answer by the outage policy at once rather than each waiting for the timeout.
-      health.failed(health.start(), error);
+      health.down(error);
     }
     this.timer = setInterval(() => this.tick(), banSyncIntervalMs);
     this.timer.unref?.();

@@ -121,6 +121,8 @@ describe('chaos: the database server stops and restarts under load', () => {
             },
             onStoreDown: (e) => void diagnostics.push(`${Math.round(performance.now())} storeDown ${e.reason}`),
           },
+          // Instance A answers by onStoreError (storeFallback's default before it became true); B sets it.
+          storeFallback: false,
           ...options,
         }),
       ],
@@ -134,7 +136,9 @@ describe('chaos: the database server stops and restarts under load', () => {
 
   it('keeps answering by policy through the outage, recovers within 5 s, and keeps the ban and counters', async () => {
     server = await startMongoStandIn({ root, backend: `h2:${h2File}` });
-    const a = await startInstance(server.url, {});
+    // A asks the store for every request, so that its strict client meets the outage (a denial it
+    // remembered would answer that client 429 from memory throughout).
+    const a = await startInstance(server.url, { denialCacheSize: 0 });
     const b = await startInstance(server.url, { storeFallback: true });
     await a.app.get(RateLimitService).ban({ type: 'key', key: BANNED }, 'permanent', undefined, 'abuse', 'ops');
     await b.app.get(RateLimitService).syncNow();

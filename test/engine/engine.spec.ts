@@ -99,13 +99,14 @@ describe('RampartEngine (through createRampart, without Nest)', () => {
     };
     const { rampart } = await started({
       store: failing,
+      storeFallback: false,
       rules: [
         { name: 'strict', limit: 2, windowMs: 60_000, onStoreError: 'deny' },
         { name: 'lenient', limit: 2, windowMs: 60_000 },
       ],
     });
     expect(await decide(rampart, { target: 't', address: CLIENT })).toMatchObject({ outcome: 'unavailable', retryAfterMs: 1_000 });
-    const { rampart: open } = await started({ store: failing });
+    const { rampart: open } = await started({ store: failing, storeFallback: false });
     expect(await decide(open, { target: 't', address: CLIENT })).toMatchObject({ outcome: 'admitted', results: [] });
     await Promise.all([rampart.stop(), open.stop()]);
   });

@@ -83,7 +83,7 @@ describe('RateLimitGuard with the memory store', () => {
   it('goes through consume when the store replaces it (a subclass or a spy)', async () => {
     const store = new MemoryRateLimitStore();
     const consume = (jest.spyOn(store, 'consume') as jest.SpyInstance).mockRejectedValue(new Error('down'));
-    const { guard, close } = await guardWith({ onStoreError: 'deny' }, store);
+    const { guard, close } = await guardWith({ onStoreError: 'deny', storeFallback: false }, store);
     await expect(guard.canActivate(http('a').context)).rejects.toMatchObject({ status: 503 });
     expect(consume).toHaveBeenCalledTimes(1);
     await close();

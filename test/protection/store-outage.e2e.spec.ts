@@ -91,9 +91,11 @@ describe('withTimeout', () => {
 });
 
 describe('store outage options', () => {
-  it('defaults to a 500 ms timeout, fail open, no fallback, and a 5 s startup wait that does not require the store', () => {
+  it('defaults to a 500 ms timeout, the per-instance fallback store (fail open without it), and a 5 s startup wait that does not require the store', () => {
     const config = resolveRateLimitConfig({});
-    expect(config).toMatchObject({ storeTimeoutMs: 500, onStoreError: 'allow', storeFallback: false, storeStartupTimeoutMs: 5_000, requireStore: false });
+    expect(config).toMatchObject({ storeTimeoutMs: 500, onStoreError: 'allow', storeFallback: true, storeStartupTimeoutMs: 5_000, requireStore: false });
+    expect(config.storeBreaker).toEqual({ windowMs: 10_000, failures: 5, keys: 3 });
+    expect(config.denialCacheSize).toBe(10_000);
   });
 
   it('reports bad values with the other problems', () => {
@@ -151,6 +153,8 @@ describe.each(ADAPTERS)('store outage on %s', (adapter) => {
         storage: memoryStorage(),
         events: { onStoreDown: (e) => void down.push(e), onStoreUp: (e) => void up.push(e) },
         storeProbeIntervalMs: 5,
+        // These tests assert the onStoreError answers (the default before storeFallback became true).
+        storeFallback: false,
         ...options,
       }),
     );

@@ -71,6 +71,8 @@ describe.each(ADAPTERS)('storage at startup on %s', (adapter) => {
         banSyncIntervalMs: 10,
         storeProbeIntervalMs: 5,
         events: { onStoreDown: (e) => void down.push(e) },
+        // These tests assert the onStoreError answers (the default before storeFallback became true).
+        storeFallback: false,
         ...options,
       }),
     );

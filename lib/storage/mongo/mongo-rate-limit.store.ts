@@ -38,6 +38,13 @@ export interface MongoRateLimitStoreOptions {
    * the database). @default 10_000
    */
   hintCacheSize?: number;
+  /**
+   * Most writes giving back denied counter increments (window algorithms) in flight at once; one
+   * per key and window at a time, the denials meanwhile summed into the next. Past it an increment
+   * is not given back: it counts against its key until the window ends, and `stats.compensationsDropped`
+   * counts it. @default 1_000
+   */
+  maxPendingCompensations?: number;
   /** Where a failed write made after answering (e.g. a given-back increment) is reported. @default consoleLogger */
   logger?: RampartLogger;
 }
@@ -55,7 +62,14 @@ export interface MongoRateLimitStoreOptions {
  * in `stats.failedWriteBacks`.
  */
 export class MongoRateLimitStore extends MongoRecordStore<StateDocument> implements RateLimitStore {
-  readonly stats: MongoRateLimitStoreStats = { duplicateKeyRetries: 0, casConflicts: 0, compensations: 0, failedWriteBacks: 0 };
+  readonly stats: MongoRateLimitStoreStats = {
+    duplicateKeyRetries: 0,
+    casConflicts: 0,
+    compensations: 0,
+    compensationWrites: 0,
+    compensationsDropped: 0,
+    failedWriteBacks: 0,
+  };
   /** Rule blocks known locally: key → blocked until (epoch ms). */
   private readonly blocks: RecentKeysMap<number>;
   private readonly context: CounterContext;
@@ -68,6 +82,10 @@ export class MongoRateLimitStore extends MongoRecordStore<StateDocument> impleme
       options,
     );
     const hintCacheSize = options.hintCacheSize ?? 10_000;
+    const maxPendingCompensations = options.maxPendingCompensations ?? 1_000;
+    if (!Number.isInteger(maxPendingCompensations) || maxPendingCompensations < 0) {
+      throw new RangeError(`MongoRateLimitStore: maxPendingCompensations must be an integer of 0 or more, got ${String(maxPendingCompensations)}.`);
+    }
     const logger = options.logger ?? consoleLogger;
     this.blocks = new RecentKeysMap(hintCacheSize);
     this.context = {
@@ -75,6 +93,7 @@ export class MongoRateLimitStore extends MongoRecordStore<StateDocument> impleme
       stats: this.stats,
       hints: new RecentKeysMap(hintCacheSize),
       writeBack: new WriteBackQueue(logger, () => this.stats.failedWriteBacks++),
+      maxPendingCompensations,
     };
     const tokenBucket = new TatStrategy(this.context, TOKEN_BUCKET_TAT);
     this.strategies = {

@@ -10,8 +10,19 @@ export interface MongoRateLimitStoreStats {
   duplicateKeyRetries: number;
   /** Sliding-log compare-and-set attempts that found the document changed. */
   casConflicts: number;
-  /** Denied counter increments given back. */
+  /** Denied counter increments to give back (each denial of a window counter adds one). */
   compensations: number;
+  /**
+   * Writes sent to give them back: at most one in flight per key and window, the increments denied
+   * meanwhile summed into the next one, so a burst of denials costs two writes, not one each.
+   */
+  compensationWrites: number;
+  /**
+   * Denied increments not given back because `maxPendingCompensations` writes were in flight
+   * already: each counts against its key until its window ends (a client may be denied a little
+   * early, never admitted beyond its limit).
+   */
+  compensationsDropped: number;
   /** Writes made after answering (given-back increments, stale-counter removals) that failed; each is also logged. */
   failedWriteBacks: number;
 }
@@ -23,6 +34,8 @@ export interface CounterContext {
   /** Last known state per key, to pick the likely update first. */
   readonly hints: RecentKeysMap<StateDocument>;
   readonly writeBack: WriteBackQueue;
+  /** Most compensation writes in flight at once. */
+  readonly maxPendingCompensations: number;
 }
 
 /** A decision, and the block end stored in the document it was taken from. */

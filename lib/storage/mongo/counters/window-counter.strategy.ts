@@ -39,6 +39,11 @@ const counter = (index: number) => `c${index}` as const;
  * cost), so denied requests do not count, as in the memory store.
  */
 export class WindowCounterStrategy implements CounterStrategy {
+  /** Compensation writes in flight: `<counter> <key>`. */
+  private readonly givingBack = new Set<string>();
+  /** Cost to give back once the write in flight for the same slot is done. */
+  private readonly nextGiveBack = new Map<string, number>();
+
   constructor(
     private readonly context: CounterContext,
     private readonly counters: WindowCounters,
@@ -77,10 +82,39 @@ export class WindowCounterStrategy implements CounterStrategy {
     return this.counters.state(startMs, doc[counter(index)] ?? 0, doc[counter(index - 1)] ?? 0);
   }
 
+  /**
+   * Gives a denied increment back off the response's path: one write per key and window at a time
+   * (denials meanwhile add to the next write), and at most `maxPendingCompensations` writes in
+   * flight, past which the increment is dropped and counted (see MongoRateLimitStoreStats).
+   */
   private giveBack(key: string, field: `c${number}`, cost: number): void {
-    this.context.stats.compensations++;
-    this.context.writeBack.add(
-      this.context.collection.updateOne({ _id: key }, { $inc: { [field]: -cost } }),
+    const { stats } = this.context;
+    stats.compensations++;
+    const slot = `${field} ${key}`;
+    if (this.givingBack.has(slot)) {
+      this.nextGiveBack.set(slot, (this.nextGiveBack.get(slot) ?? 0) + cost);
+      return;
+    }
+    if (this.givingBack.size >= this.context.maxPendingCompensations) {
+      stats.compensationsDropped++;
+      return;
+    }
+    this.sendGiveBack(key, field, slot, cost);
+  }
+
+  private sendGiveBack(key: string, field: `c${number}`, slot: string, cost: number): void {
+    const { collection, stats, writeBack } = this.context;
+    this.givingBack.add(slot);
+    stats.compensationWrites++;
+    const write = collection.updateOne({ _id: key }, { $inc: { [field]: -cost } }).finally(() => {
+      this.givingBack.delete(slot);
+      const next = this.nextGiveBack.get(slot);
+      if (next === undefined) return;
+      this.nextGiveBack.delete(slot);
+      this.sendGiveBack(key, field, slot, next);
+    });
+    writeBack.add(
+      write,
       `MongoRateLimitStore: giving back the denied increment (${cost}) of key ${JSON.stringify(key)} failed, ` +
         'so it counts against the key until its window ends',
     );
