@@ -45,7 +45,7 @@ describe.each(ADAPTERS)('problem bodies of the guard on %s', (adapter) => {
   it('serves the 503 of a store that is down (onStoreError deny) as application/problem+json', async () => {
     const down = (): Promise<never> => Promise.reject(new Error('connection refused'));
     const store: RateLimitStore = { consume: down, get: down, reset: down };
-    t = await startApp(adapter, protectionModule({ store, onStoreError: 'deny', logger: quiet }));
+    t = await startApp(adapter, protectionModule({ store, onStoreError: 'deny', storeFallback: false, logger: quiet }));
     const res = await from('203.0.113.1').expect(503).expect('content-type', PROBLEM);
     expect(res.body).toMatchObject({ type: 'about:blank', title: 'Service Unavailable', status: 503 });
   });
