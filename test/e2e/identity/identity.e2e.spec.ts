@@ -124,6 +124,51 @@ describe.each(ADAPTERS)('client identity on %s', (adapter) => {
     });
   });
 
+  describe('behind a trusted proxy whose own range is allow-listed', () => {
+    /** The proxy (this host) is allow-listed, as an operator's own network often is. */
+    async function proxied(header: 'x-forwarded-for' | 'forwarded' | 'x-real-ip'): Promise<void> {
+      t = await startApp(adapter, identityModule({ clock: new FakeClock(), trustProxy: { proxies: ['loopback'], header } }));
+      const service = t.app.get(RateLimitService);
+      await service.putAccessEntry('allow', '127.0.0.0/8', 'ops');
+      await service.putAccessEntry('allow', '::1', 'ops');
+    }
+    /** The statuses of one request per header value, in order, under a limit of 2. */
+    async function statuses(name: string, values: Array<string | string[]>): Promise<number[]> {
+      const out: number[] = [];
+      for (const value of values)
+        out.push(
+          (
+            await t
+              .http()
+              .get('/ip')
+              .set(name, value as string)
+          ).status,
+        );
+      return out;
+    }
+
+    it('counts clients the proxy forwards as unknown or obfuscated under one key, not as the allow-listed proxy', async () => {
+      await proxied('forwarded');
+      await t.http().get('/ip').expect(200); // the proxy itself is allow-listed
+      expect(await statuses('Forwarded', ['for=unknown', 'for=_hidden;proto=https', 'for="[::203.0.113.5]"'])).toEqual([200, 200, 429]);
+      // A client the proxy names is counted on its own.
+      expect(await statuses('Forwarded', ['for=203.0.113.5', 'for=203.0.113.5', 'for=203.0.113.5'])).toEqual([200, 200, 429]);
+      for (let i = 0; i < 5; i++) await t.http().get('/ip').expect(200);
+    });
+
+    it('counts X-Forwarded-For entries that are no address (the IPv4-compatible ::a.b.c.d, unknown) as one unknown client', async () => {
+      await proxied('x-forwarded-for');
+      expect(await statuses('X-Forwarded-For', ['::203.0.113.5', 'unknown', '203.0.113.5, ::10.0.0.1'])).toEqual([200, 200, 429]);
+    });
+
+    it('counts clients whose X-Real-IP comes twice as one unknown client', async () => {
+      await proxied('x-real-ip');
+      expect(await statuses('X-Real-IP', [['203.0.113.5', '198.51.100.1'], '203.0.113.6, 198.51.100.1', ['203.0.113.7', '203.0.113.7']])).toEqual([
+        200, 200, 429,
+      ]);
+    });
+  });
+
   describe('with an IPv6 prefix of /128', () => {
     beforeEach(async () => {
       t = await startApp(adapter, identityModule({ clock: new FakeClock(), trustProxy: { proxies: ['127.0.0.1/8', '::1'] }, ipv6PrefixLength: 128 }));
