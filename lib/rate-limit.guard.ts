@@ -8,7 +8,7 @@ import { ClientBannedException, type ClientBanReason } from './errors/client-ban
 import { ClientBlockedException, type ClientBlock } from './errors/client-blocked.exception.js';
 import { bannedDetail, blockedDetail, defaultViolationDetail, denyListedDetail, storeUnavailableDetail } from './errors/messages.js';
 import { StoreUnavailableException } from './errors/store-unavailable.exception.js';
-import { peerAddress, requestHeaders, setHeader } from './http-exchange.js';
+import { peerSocket, requestHeaders, setHeader } from './http-exchange.js';
 import type { RateLimitConfig } from './rate-limit.config.js';
 import { RATE_LIMIT_CONFIG } from './rate-limit.constants.js';
 import { RateLimitExceededException } from './rate-limit.exception.js';
@@ -124,10 +124,12 @@ export class RateLimitGuard implements CanActivate {
 
   /**
    * The client address in canonical form (the socket peer, or a forwarded address from a trusted
-   * proxy); null when it cannot be known. Allow/deny lists and range bans match it.
+   * proxy); null when it cannot be known. Allow/deny lists and range bans match it. A connection
+   * reset before the request is decided keeps the peer address it was accepted with.
    */
   protected getClientAddress(request: unknown): string | null {
-    return this.rampart.engine.identity.clientAddress(peerAddress(request), requestHeaders(request));
+    const { identity } = this.rampart.engine;
+    return identity.clientAddress(identity.peerAddress(peerSocket(request)), requestHeaders(request));
   }
 
   /**

@@ -1,7 +1,10 @@
 import { normalizeAddress } from '../core/ip/client-address.js';
+import { ConnectionPeers, type ConnectionSource, type PeerSocket } from '../core/ip/connection-peers.js';
 import { resolveClientAddress } from '../core/ip/forwarded-address.js';
 import type { CompiledTrust } from '../core/ip/trust-proxy.js';
+import type { RampartLogger } from '../core/logger.js';
 import { isThenable } from '../core/thenable.js';
+import * as messages from '../errors/messages.js';
 import { identityText } from './rampart-request.js';
 import type { ClientKeyResolver } from './rule.interface.js';
 import type { StoreKeys } from './store-keys.js';
@@ -13,6 +16,8 @@ export interface ClientIdentityOptions<C> {
   /** Proxies whose forwarded headers are believed; null: none. */
   readonly trust: CompiledTrust | null;
   readonly keyResolver?: ClientKeyResolver<C>;
+  /** Where misconfigurations are reported (once each). */
+  readonly logger: RampartLogger;
 }
 
 /**
@@ -21,6 +26,8 @@ export interface ClientIdentityOptions<C> {
  * address).
  */
 export class ClientIdentity<C = unknown> {
+  /** The peer of each connection of the watched servers, as accepted (see `peerAddress`). */
+  readonly peers = new ConnectionPeers();
   private readonly peerAddresses = new Map<string, string | null>();
   private readonly canonicalAddresses = new Map<string, string | null>();
 
@@ -28,6 +35,31 @@ export class ClientIdentity<C = unknown> {
     private readonly options: ClientIdentityOptions<C>,
     private readonly keys: StoreKeys,
   ) {}
+
+  /**
+   * Remembers the peer address of every connection `server` accepts, so that a request whose
+   * connection was reset before it was decided keeps its address (see `peerAddress`); warns when
+   * the server listens on a Unix socket or a pipe, where connections have no peer address, without
+   * `trustProxy.hops`. The Nest module watches the app's HTTP server itself.
+   */
+  watch(server: ConnectionSource): void {
+    if (!this.peers.watch(server)) return;
+    const check = () => {
+      const where = server.address?.();
+      if (typeof where === 'string' && this.options.trust?.hops == null) this.options.logger.warn(messages.socketPathWithoutHops(where));
+    };
+    if (server.listening) check();
+    else server.once?.('listening', check);
+  }
+
+  /**
+   * The peer address of the connection a request came on: its `remoteAddress`, or, once a reset
+   * connection has lost it, the address it was accepted with (servers given to `watch`). Undefined
+   * for a Unix socket or a pipe, and for a reset connection of a server not watched.
+   */
+  peerAddress(socket: PeerSocket | undefined): string | undefined {
+    return this.peers.peerOf(socket);
+  }
 
   /**
    * The client address in canonical form: the socket peer, or a forwarded address (`Forwarded`,

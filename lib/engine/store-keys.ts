@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
-import { clientKeyForAddress } from '../core/ip/client-key.js';
+import { clientKeyForAddress, UNKNOWN_CLIENT } from '../core/ip/client-key.js';
 import type { StoreRule } from '../core/rule-decision.js';
 
 /** Client keys longer than this are stored as a hash, so hostile identities cannot bloat the store. */
 export const MAX_CLIENT_KEY_LENGTH = 128;
 /** Addresses whose client key is remembered (the cache is emptied when full). */
 const ADDRESS_CACHE_SIZE = 10_000;
-/** The client key of requests whose address cannot be known. */
-export const UNKNOWN_CLIENT = 'unknown';
 
 /**
  * What the outage probe of a store that is down counts, as a request would (a write, so that a

@@ -101,6 +101,9 @@ export const startAfterStop = () => 'This Rampart was stopped and cannot start a
 
 export const purgeFailed = (error: unknown) => `Purging old violations failed: ${errorText(error)}. Retrying within the hour.`;
 
+export const socketPathWithoutHops = (path: string) =>
+  `Listening on ${JSON.stringify(path)}, a Unix socket or pipe: its connections have no peer address, so without trustProxy.hops every client is the shared key 'unknown' (counted together, never escalated, matched by no range ban or list). Behind a proxy, set trustProxy: { hops: 1 } so that its forwarded header names the client.`;
+
 export const blockedDetail = (untilIso: string, retryAfterSeconds: number) =>
   `Blocked after repeated rate-limit violations until ${untilIso}. Retry in ${retryAfterSeconds} s.`;
 

@@ -1,4 +1,5 @@
 import { decideEscalation, type EscalationPolicy } from '../core/escalation.js';
+import { UNKNOWN_CLIENT } from '../core/ip/client-key.js';
 import type { RampartLogger } from '../core/logger.js';
 import * as messages from '../errors/messages.js';
 import type { EventPublisher } from '../events/event-publisher.js';
@@ -42,7 +43,7 @@ export interface EscalatorParts {
 
 /**
  * Records violations and applies the escalation policy: blocks that grow with each repeat, then a
- * permanent ban. Violations of one key are handled one after another on this instance (a chain
+ * permanent ban (never for the shared key `unknown`). Violations of one key are handled one after another on this instance (a chain
  * per key); across instances, a ban already in force in the store is adopted instead of escalating
  * again, and an escalation is written only if the key's record is still the one it was decided from.
  */
@@ -117,7 +118,8 @@ export class Escalator {
     // towards other rules' blocks (the store counts per key, across rules).
     const recorded = report.escalation !== false && (await this.parts.writer.record(violation));
     this.parts.events.publish(RAMPART_EVENTS.violation, { ...violation, address: report.address, recorded });
-    if (report.escalation === false || previous === undefined) return NO_OUTCOME;
+    // The shared key of clients without an address is never blocked or banned: all of them would be.
+    if (report.escalation === false || previous === undefined || key === UNKNOWN_CLIENT) return NO_OUTCOME;
     return this.escalate(report, report.escalation, target, previous, recorded);
   }
 

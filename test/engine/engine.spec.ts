@@ -182,6 +182,19 @@ describe('RampartEngine (through createRampart, without Nest)', () => {
     await rampart.stop();
   });
 
+  it('counts clients without an address under the shared key unknown, and never escalates it to a block or ban', async () => {
+    const escalation = { blockAfterViolations: 1, permanentBanAfter: 2 };
+    const { rampart } = await started({ escalation });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 12; i++) outcomes.push((await decide(rampart, { target: 't', address: null })).outcome);
+    expect(outcomes).toEqual(['admitted', 'admitted', ...Array(10).fill('limited')]);
+    expect(await rampart.service.status('unknown')).toMatchObject({ ban: null, verdict: { status: 'none' }, recentViolations: 10 });
+    // A client with an address is escalated by the same policy.
+    for (let i = 0; i < 3; i++) await decide(rampart, { target: 't', address: CLIENT });
+    expect((await decide(rampart, { target: 't', address: CLIENT })).outcome).toBe('blocked');
+    await rampart.stop();
+  });
+
   it('never throws: a failing hook or a malformed request comes back as a rejected promise', async () => {
     const { rampart } = await started<{ fail: boolean }>({
       keyResolver: () => {
