@@ -1,4 +1,4 @@
-import { normalizeAddress } from '../core/ip/client-address.js';
+import { normalizeAddress, parseAddress } from '../core/ip/client-address.js';
 import { ConnectionPeers, type ConnectionSource, type PeerSocket } from '../core/ip/connection-peers.js';
 import { resolveClientAddress } from '../core/ip/forwarded-address.js';
 import type { CompiledTrust } from '../core/ip/trust-proxy.js';
@@ -30,6 +30,8 @@ export class ClientIdentity<C = unknown> {
   readonly peers = new ConnectionPeers();
   private readonly peerAddresses = new Map<string, string | null>();
   private readonly canonicalAddresses = new Map<string, string | null>();
+  /** Whether forwarded headers from a private peer without `trustProxy` were reported (once per instance). */
+  private warnedForwarded = false;
 
   constructor(
     private readonly options: ClientIdentityOptions<C>,
@@ -74,7 +76,22 @@ export class ClientIdentity<C = unknown> {
       if (this.peerAddresses.size >= CACHE_SIZE) this.peerAddresses.clear();
       this.peerAddresses.set(peer, address);
     }
+    if (!this.warnedForwarded && (headers['x-forwarded-for'] !== undefined || headers['forwarded'] !== undefined)) this.checkForwarded(address);
     return address;
+  }
+
+  /**
+   * A private or loopback peer that sends forwarded headers while `trustProxy` is off is almost
+   * always a proxy nobody told Rampart about: every client behind it shares its address (and
+   * escalates to a ban together). Reported once.
+   */
+  private checkForwarded(address: string | null): void {
+    const parsed = address === null ? null : parseAddress(address);
+    if (parsed === null) return;
+    const range = parsed.range();
+    if (range !== 'private' && range !== 'loopback' && range !== 'uniqueLocal' && range !== 'linkLocal') return;
+    this.warnedForwarded = true;
+    this.options.logger.warn(messages.forwardedWithoutTrust(address as string));
   }
 
   /**

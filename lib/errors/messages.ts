@@ -104,6 +104,9 @@ export const purgeFailed = (error: unknown) => `Purging old violations failed: $
 export const socketPathWithoutHops = (path: string) =>
   `Listening on ${JSON.stringify(path)}, a Unix socket or pipe: its connections have no peer address, so without trustProxy.hops every client is the shared key 'unknown' (counted together, never escalated, matched by no range ban or list). Behind a proxy, set trustProxy: { hops: 1 } so that its forwarded header names the client.`;
 
+export const forwardedWithoutTrust = (peer: string) =>
+  `A request from ${peer}, a private or loopback address, carries X-Forwarded-For or Forwarded while trustProxy is off (RAMPART_FORWARDED_WITHOUT_TRUST): if a proxy sits in front of the app, every client behind it shares the proxy's address and its limits (and bans). Set trustProxy: { proxies: ['loopback'] } or the proxy's own address, or { hops: 1 }. Reported once.`;
+
 export const blockedDetail = (untilIso: string, retryAfterSeconds: number) =>
   `Blocked after repeated rate-limit violations until ${untilIso}. Retry in ${retryAfterSeconds} s.`;
 

@@ -59,6 +59,30 @@ describe.each(ADAPTERS)('client identity on %s', (adapter) => {
     });
   });
 
+  describe('forwarded headers while trustProxy is off', () => {
+    let warnings: string[];
+    const logger = () => ({ log: () => undefined, warn: (m: string) => warnings.push(m), error: () => undefined });
+    beforeEach(() => {
+      warnings = [];
+    });
+
+    it('warns once when a private or loopback peer sends X-Forwarded-For or Forwarded (a proxy nobody trusted)', async () => {
+      t = await startApp(adapter, identityModule({ clock: new FakeClock(), logger: logger() }));
+      await t.http().get('/ip').expect(200);
+      expect(warnings).toEqual([]);
+      await t.http().get('/ip').set('X-Forwarded-For', '203.0.113.1').expect(200);
+      await t.http().get('/ip').set('Forwarded', 'for=203.0.113.2').expect(429);
+      expect(warnings).toEqual([expect.stringContaining('RAMPART_FORWARDED_WITHOUT_TRUST')]);
+      expect(warnings[0]).toMatch(/carries X-Forwarded-For or Forwarded while trustProxy is off/);
+    });
+
+    it('does not warn when trustProxy is set', async () => {
+      t = await startApp(adapter, identityModule({ clock: new FakeClock(), logger: logger(), trustProxy: { proxies: ['loopback'] } }));
+      await t.http().get('/ip').set('X-Forwarded-For', '203.0.113.1').expect(200);
+      expect(warnings).toEqual([]);
+    });
+  });
+
   describe('with a module key resolver', () => {
     beforeEach(async () => {
       t = await startApp(adapter, identityModule({ clock: new FakeClock(), keyResolver: userHeader }));
