@@ -61,6 +61,7 @@ export class Rampart<C = unknown> {
       logger,
       bounded,
       requestTimeoutMs: storeTimeoutMs,
+      ...(config.autoBanDurationMs !== undefined ? { autoBanDurationMs: config.autoBanDurationMs } : {}),
     });
     const gateway = new StoreGateway(store, this.health, config);
     const keys = new StoreKeys(config.ipv6PrefixLength);

@@ -54,6 +54,9 @@ export const badMultiplier = (path: string, value: unknown) =>
 export const maxBlockBelowBlock = (path: string, max: number, base: number) =>
   `${path}.maxBlockDurationMs (${max}) is shorter than ${path}.blockDurationMs (${base}). Raise the maximum or shorten the block.`;
 
+export const autoBanBelowMaxBlock = (ban: number, maxBlock: number) =>
+  `autoBanDurationMs (${ban}) is shorter than escalation.maxBlockDurationMs (${maxBlock}): a ban would end before the blocks that lead to it. Raise autoBanDurationMs, or leave it out to keep bans permanent.`;
+
 export const retentionBelowBanWindow = (path: string, window: number, retention: number) =>
   `${path}.permanentBanWindowMs (${window}) is longer than violationRetentionMs (${retention}): violations would be purged before they count. Raise violationRetentionMs or shorten the window.`;
 
