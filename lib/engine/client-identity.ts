@@ -1,4 +1,4 @@
-import { normalizeAddress, parseAddress } from '../core/ip/client-address.js';
+import { clientAddressOf, normalizeAddress, parseAddress } from '../core/ip/client-address.js';
 import { ConnectionPeers, type ConnectionSource, type PeerSocket } from '../core/ip/connection-peers.js';
 import { resolveClientAddress } from '../core/ip/forwarded-address.js';
 import type { CompiledTrust } from '../core/ip/trust-proxy.js';
@@ -65,14 +65,19 @@ export class ClientIdentity<C = unknown> {
 
   /**
    * The client address in canonical form: the socket peer, or a forwarded address (`Forwarded`,
-   * `X-Forwarded-For`, `X-Real-IP`) only when the peer is a trusted proxy; null when unknown.
+   * `X-Forwarded-For`, `X-Real-IP`) only when the peer is a trusted proxy; null when unknown. A
+   * NAT64 or 6to4 address gives the IPv4 address it carries.
    */
   clientAddress(peer: string | undefined, headers: Readonly<Record<string, string | string[] | undefined>>): string | null {
-    if (this.options.trust !== null || peer === undefined) return resolveClientAddress(peer, headers, this.options.trust);
+    if (this.options.trust !== null || peer === undefined) {
+      const resolved = resolveClientAddress(peer, headers, this.options.trust);
+      return resolved === null ? null : clientAddressOf(resolved);
+    }
     // Without trusted proxies the address depends on the peer alone: parse each peer once.
     let address = this.peerAddresses.get(peer);
     if (address === undefined) {
-      address = resolveClientAddress(peer, {}, null);
+      const resolved = resolveClientAddress(peer, {}, null);
+      address = resolved === null ? null : clientAddressOf(resolved);
       if (this.peerAddresses.size >= CACHE_SIZE) this.peerAddresses.clear();
       this.peerAddresses.set(peer, address);
     }
@@ -110,11 +115,15 @@ export class ClientIdentity<C = unknown> {
     return this.keys.addressIdentity(address);
   }
 
-  /** An address in canonical form (what the lists and range bans match), null when it is not one. */
+  /**
+   * An address in canonical form (what the lists and range bans match), null when it is not one;
+   * the IPv4 address a NAT64 or 6to4 address carries.
+   */
   canonicalAddress(address: string): string | null {
     let canonical = this.canonicalAddresses.get(address);
     if (canonical === undefined) {
-      canonical = normalizeAddress(address);
+      const normal = normalizeAddress(address);
+      canonical = normal === null ? null : clientAddressOf(normal);
       if (this.canonicalAddresses.size >= CACHE_SIZE) this.canonicalAddresses.clear();
       this.canonicalAddresses.set(address, canonical);
     }

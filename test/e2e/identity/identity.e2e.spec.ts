@@ -140,6 +140,25 @@ describe.each(ADAPTERS)('client identity on %s', (adapter) => {
       await t.http().get('/ip').set('X-Forwarded-For', '3.3.3.3, 203.0.113.5').expect(429);
     });
 
+    it('counts NAT64 and 6to4 clients by the IPv4 address they carry, and applies its bans and lists', async () => {
+      const xff = (ip: string) => t.http().get('/ip').set('X-Forwarded-For', ip);
+      // Two IPv4 clients behind one NAT64 gateway (same /64): counted apart.
+      await xff('64:ff9b::c000:201').expect(200);
+      await xff('64:ff9b::c000:201').expect(200);
+      await xff('64:ff9b::c000:202').expect(200);
+      await xff('64:ff9b::192.0.2.1').expect(429);
+      // One 6to4 host, two of its /64s: one client.
+      await xff('2002:c633:6401:1::1').expect(200);
+      await xff('2002:c633:6401:2::1').expect(200);
+      await xff('2002:c633:6401:3::1').expect(429);
+      // The IPv4 address's ban and deny-list entry apply to the addresses that carry it.
+      const service = t.app.get(RateLimitService);
+      await service.ban({ type: 'cidr', cidr: '198.51.100.7' }, 'permanent', undefined, 'abuse', 'ops');
+      await service.putAccessEntry('deny', '203.0.113.0/24', 'ops');
+      expect((await xff('64:ff9b::c633:6407')).body).toMatchObject({ status: 403, reason: 'banned' });
+      expect((await xff('2002:cb00:7109::1')).body).toMatchObject({ status: 403, reason: 'deny-listed' });
+    });
+
     it('groups IPv6 clients by /64', async () => {
       await t.http().get('/ip').set('X-Forwarded-For', '2001:db8:1:2::1').expect(200);
       await t.http().get('/ip').set('X-Forwarded-For', '2001:db8:1:2:ffff::9').expect(200);
