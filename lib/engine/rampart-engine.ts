@@ -182,18 +182,19 @@ export class RampartEngine<C = unknown> {
     const countOne = async (targetRule: TargetRule<C>): Promise<RuleResult<C> | undefined> => {
       const { rule } = targetRule;
       if (rule.skipIf && (await rule.skipIf(context as C))) return undefined;
-      let identity = decision.identity;
+      const identity = rule.keyResolver
+        ? (identityText(await rule.keyResolver(context as C)) ?? decision.identity)
+        : rule.ipv6PrefixLength !== undefined
+          ? this.networkIdentity(decision, rule.ipv6PrefixLength)
+          : decision.identity;
       let clientKey = decision.clientKey;
-      if (rule.keyResolver) {
-        identity = identityText(await rule.keyResolver(context as C)) ?? identity;
-        if (identity !== decision.identity) {
-          // A rule's own identity (an API key...) may be banned too: refused, it is not counted.
-          clientKey = this.parts.keys.clientKey(identity);
-          const known = this.parts.bans.checkKey(clientKey, decision.nowMs);
-          if (known.status !== 'none') {
-            tally.refusal ??= known;
-            return undefined;
-          }
+      if (identity !== decision.identity) {
+        // A rule's own identity (an API key, a wider network...) may be banned too: refused, it is not counted.
+        clientKey = this.parts.keys.clientKey(identity);
+        const known = this.parts.bans.checkKey(clientKey, decision.nowMs);
+        if (known.status !== 'none') {
+          tally.refusal ??= known;
+          return undefined;
         }
       }
       const cost = typeof rule.cost === 'number' ? fixedCost(decision, targetRule) : requestCost(await rule.cost(context as C), ruleCapacity(rule.storeRule));
@@ -208,6 +209,16 @@ export class RampartEngine<C = unknown> {
     const counted = await Promise.all(decision.rules.rules.map(countOne));
     for (const result of counted) if (result !== undefined) tally.results.push(result);
     return this.conclude(decision, tally);
+  }
+
+  /**
+   * The identity under a rule of its own IPv6 prefix length: the client's network of that length
+   * when the request is identified by its address, else the request's identity as it is.
+   */
+  private networkIdentity(decision: Decision<C>, prefixLength: number): string {
+    const { keys } = this.parts;
+    if (decision.address === null || decision.identity !== keys.addressIdentity(decision.address)) return decision.identity;
+    return keys.addressIdentity(decision.address, prefixLength);
   }
 
   private count(decision: Decision<C>, targetRule: TargetRule<C>, identity: string, cost: number): Counted | Promise<Counted> {

@@ -23,6 +23,8 @@ export const PROBE_RULE: StoreRule = Object.freeze({ name: 'probe', algorithm: '
  */
 export class StoreKeys {
   private readonly addressKeys = new Map<string, string>();
+  /** Address keys under rules' own IPv6 prefix lengths, per length. */
+  private readonly networkKeys = new Map<number, Map<string, string>>();
   private lastHashed: { identity: string; key: string } | undefined;
 
   constructor(private readonly ipv6PrefixLength: number) {}
@@ -42,15 +44,32 @@ export class StoreKeys {
     return this.lastHashed.key;
   }
 
-  /** The identity of a client address: IPv6 grouped by `ipv6PrefixLength`; `unknown` without one. */
-  addressIdentity(address: string | null): string {
+  /**
+   * The identity of a client address: IPv6 grouped by `ipv6PrefixLength` (or `prefixLength`, a
+   * rule's own); `unknown` without one.
+   */
+  addressIdentity(address: string | null, prefixLength?: number): string {
     if (address === null) return UNKNOWN_CLIENT;
+    if (prefixLength !== undefined && prefixLength !== this.ipv6PrefixLength) return this.networkIdentity(address, prefixLength);
     // The key of an address never changes (IPv6 is masked to its prefix): compute it once per address.
     let key = this.addressKeys.get(address);
     if (key === undefined) {
       key = clientKeyForAddress(address, this.ipv6PrefixLength);
       if (this.addressKeys.size >= ADDRESS_CACHE_SIZE) this.addressKeys.clear();
       this.addressKeys.set(address, key);
+    }
+    return key;
+  }
+
+  /** The identity of a client address under a rule's own IPv6 prefix length (cached like the module's). */
+  private networkIdentity(address: string, prefixLength: number): string {
+    let keys = this.networkKeys.get(prefixLength);
+    if (keys === undefined) this.networkKeys.set(prefixLength, (keys = new Map()));
+    let key = keys.get(address);
+    if (key === undefined) {
+      key = clientKeyForAddress(address, prefixLength);
+      if (keys.size >= ADDRESS_CACHE_SIZE) keys.clear();
+      keys.set(address, key);
     }
     return key;
   }

@@ -212,6 +212,32 @@ describe.each(ADAPTERS)('client identity on %s', (adapter) => {
     });
   });
 
+  describe('with an aggregate rule per IPv6 /48', () => {
+    beforeEach(async () => {
+      const rules = [
+        { limit: 2, windowMs: 60_000, algorithm: 'fixed-window' as const },
+        { name: 'per-48', limit: 3, windowMs: 60_000, algorithm: 'fixed-window' as const, ipv6PrefixLength: 48 },
+      ];
+      t = await startApp(adapter, identityModule({ clock: new FakeClock(), trustProxy: { proxies: ['loopback'] }, rules }));
+    });
+
+    it('limits every /64 of one /48 together, besides each /64 on its own', async () => {
+      const xff = (ip: string) => t.http().get('/ip').set('X-Forwarded-For', ip);
+      const first = await xff('2001:db8:1:1::1').expect(200);
+      expect(first.headers['ratelimit']).toBe('"default";r=1;t=60, "per-48";r=2;t=60');
+      await xff('2001:db8:1:1::2').expect(200);
+      await xff('2001:db8:1:2::1').expect(200);
+      // A fourth /64 of the same /48 is refused by the aggregate rule, though its own /64 is fresh.
+      const denied = await xff('2001:db8:1:3::1').expect(429);
+      expect(denied.body.rule).toBe('per-48');
+      await xff('2001:db8:2:1::1').expect(200);
+      // IPv4 clients are counted by their address under both rules.
+      await xff('203.0.113.1').expect(200);
+      await xff('203.0.113.1').expect(200);
+      await xff('203.0.113.1').expect(429);
+    });
+  });
+
   describe('with an IPv6 prefix of /128', () => {
     beforeEach(async () => {
       t = await startApp(adapter, identityModule({ clock: new FakeClock(), trustProxy: { proxies: ['127.0.0.1/8', '::1'] }, ipv6PrefixLength: 128 }));
