@@ -135,7 +135,7 @@ export class RateLimitGuard implements CanActivate {
   /**
    * The client's identity: the module's `keyResolver` when it returns something, otherwise the
    * client address with IPv6 grouped by `ipv6PrefixLength`. Clients whose address cannot be known
-   * share the key `unknown`. Bans by key match what this returns. May return a promise.
+   * share the key `unknown` (counted, never escalated). Bans by key match what this returns. May return a promise.
    *
    * @param address what `getClientAddress` returned for this request
    */

@@ -28,7 +28,7 @@ export interface RampartRequest<C = unknown> {
   /**
    * Who the client is (a user id, an API key). Bans by key match it. Default: the `keyResolver`'s
    * answer for `context`, else the address, IPv6 grouped by `ipv6PrefixLength`; `unknown` when
-   * there is no address either.
+   * there is no address either (every such client shares it: counted, never escalated).
    */
   readonly identity?: string;
   /** The method or operation (`GET`, `mutation`...), recorded with violations. @default 'GET' */

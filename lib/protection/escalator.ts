@@ -121,7 +121,8 @@ export class Escalator {
     const recorded = report.escalation !== false && (await this.parts.writer.record(violation));
     this.parts.events.publish(RAMPART_EVENTS.violation, { ...violation, address: report.address, recorded });
     // The shared key of clients without an address is never blocked or banned: all of them would be.
-    if (report.escalation === false || previous === undefined || key === UNKNOWN_CLIENT) return NO_OUTCOME;
+    // (An identity a key resolver named `unknown` comes with its address, and escalates as any.)
+    if (report.escalation === false || previous === undefined || (key === UNKNOWN_CLIENT && report.address === null)) return NO_OUTCOME;
     return this.escalate(report, report.escalation, target, previous, recorded);
   }
 

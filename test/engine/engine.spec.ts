@@ -193,6 +193,11 @@ describe('RampartEngine (through createRampart, without Nest)', () => {
     for (let i = 0; i < 3; i++) await decide(rampart, { target: 't', address: CLIENT });
     expect((await decide(rampart, { target: 't', address: CLIENT })).outcome).toBe('blocked');
     await rampart.stop();
+    // An identity that merely names itself `unknown` (a key resolver's answer) has an address and escalates as any.
+    const { rampart: other } = await started({ escalation, keyResolver: () => 'unknown' });
+    for (let i = 0; i < 3; i++) await decide(other, { target: 't', address: CLIENT });
+    expect((await decide(other, { target: 't', address: CLIENT })).outcome).toBe('blocked');
+    await other.stop();
   });
 
   it('counts a rule with its own ipv6PrefixLength per wider network, and refuses a network escalation blocked', async () => {
