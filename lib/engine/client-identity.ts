@@ -32,6 +32,8 @@ export class ClientIdentity<C = unknown> {
   private readonly canonicalAddresses = new Map<string, string | null>();
   /** Whether forwarded headers from a private peer without `trustProxy` were reported (once per instance). */
   private warnedForwarded = false;
+  /** Peers found public by that check, so that a public client's forwarded headers are not parsed each time. */
+  private readonly publicPeers = new Set<string>();
 
   constructor(
     private readonly options: ClientIdentityOptions<C>,
@@ -91,12 +93,15 @@ export class ClientIdentity<C = unknown> {
    * escalates to a ban together). Reported once.
    */
   private checkForwarded(address: string | null): void {
-    const parsed = address === null ? null : parseAddress(address);
-    if (parsed === null) return;
-    const range = parsed.range();
-    if (range !== 'private' && range !== 'loopback' && range !== 'uniqueLocal' && range !== 'linkLocal') return;
+    if (address === null || this.publicPeers.has(address)) return;
+    const range = parseAddress(address)?.range();
+    if (range !== 'private' && range !== 'loopback' && range !== 'uniqueLocal' && range !== 'linkLocal') {
+      if (this.publicPeers.size >= CACHE_SIZE) this.publicPeers.clear();
+      this.publicPeers.add(address);
+      return;
+    }
     this.warnedForwarded = true;
-    this.options.logger.warn(messages.forwardedWithoutTrust(address as string));
+    this.options.logger.warn(messages.forwardedWithoutTrust(address));
   }
 
   /**
