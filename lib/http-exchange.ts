@@ -2,12 +2,14 @@
  * The few request and response operations the guard needs, over both Express and Fastify objects.
  */
 
+import type { PeerSocket } from './core/ip/connection-peers.js';
+
 export type Headers = Record<string, string | string[] | undefined>;
 
 interface AnyRequest {
   headers?: Headers;
-  socket?: { remoteAddress?: string };
-  raw?: { socket?: { remoteAddress?: string } };
+  socket?: PeerSocket;
+  raw?: { socket?: PeerSocket };
 }
 
 interface AnyResponse {
@@ -15,10 +17,10 @@ interface AnyResponse {
   setHeader?: (name: string, value: string | number) => unknown;
 }
 
-/** The address of the TCP peer (Express `req.socket`, Fastify `request.socket` or `request.raw.socket`). */
-export function peerAddress(request: unknown): string | undefined {
+/** The connection a request came on (Express `req.socket`, Fastify `request.socket` or `request.raw.socket`). */
+export function peerSocket(request: unknown): PeerSocket | undefined {
   const req = request as AnyRequest;
-  return req.socket?.remoteAddress ?? req.raw?.socket?.remoteAddress;
+  return req.socket ?? req.raw?.socket;
 }
 
 export function requestHeaders(request: unknown): Headers {

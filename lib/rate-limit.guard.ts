@@ -8,7 +8,7 @@ import { ClientBannedException, type ClientBanReason } from './errors/client-ban
 import { ClientBlockedException, type ClientBlock } from './errors/client-blocked.exception.js';
 import { bannedDetail, blockedDetail, defaultViolationDetail, denyListedDetail, storeUnavailableDetail } from './errors/messages.js';
 import { StoreUnavailableException } from './errors/store-unavailable.exception.js';
-import { peerAddress, requestHeaders, setHeader } from './http-exchange.js';
+import { peerSocket, requestHeaders, setHeader } from './http-exchange.js';
 import type { RateLimitConfig } from './rate-limit.config.js';
 import { PROBLEM_CONTENT_TYPE, RATE_LIMIT_CONFIG } from './rate-limit.constants.js';
 import { RateLimitExceededException } from './rate-limit.exception.js';
@@ -126,19 +126,21 @@ export class RateLimitGuard implements CanActivate {
 
   /**
    * The client address in canonical form (the socket peer, or a forwarded address from a trusted
-   * proxy); null when it cannot be known. Allow/deny lists and range bans match it.
+   * proxy); null when it cannot be known. Allow/deny lists and range bans match it. A connection
+   * reset before the request is decided keeps the peer address it was accepted with.
    */
   protected getClientAddress(request: unknown): string | null {
-    return this.rampart.engine.identity.clientAddress(peerAddress(request), requestHeaders(request));
+    const { identity } = this.rampart.engine;
+    return identity.clientAddress(identity.peerAddress(peerSocket(request)), requestHeaders(request));
   }
 
   /**
    * The client's identity: the module's `keyResolver` when it returns something, otherwise the
    * client address with IPv6 grouped by `ipv6PrefixLength`. Clients whose address cannot be known
-   * share the key `unknown`. May return a promise. What an override returns is an identity of the
-   * resolver kind unless it is the address's own key: keyed apart from every address, so a tracker
-   * taken from request data cannot get an address counted or banned, while the bans of the
-   * request's address still apply.
+   * share the key `unknown` (counted, never escalated). May return a promise. What an override
+   * returns is an identity of the resolver kind unless it is the address's own key: keyed apart
+   * from every address, so a tracker taken from request data cannot get an address counted or
+   * banned, while the bans of the request's address still apply.
    *
    * @param address what `getClientAddress` returned for this request
    */

@@ -1,11 +1,12 @@
 import { Injectable, type ExecutionContext, type OnApplicationShutdown, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
+import type { ConnectionSource } from './core/ip/connection-peers.js';
 import { Rampart } from './engine/rampart.js';
 import { findEventEmitter } from './events/event-emitter.loader.js';
 
 /**
- * Runs Rampart with the app: at startup, finds the app's EventEmitter2 (when there is one) and
- * prepares the storage; at shutdown, stops the timers and, once the server no longer takes
+ * Runs Rampart with the app: at startup, watches the app's HTTP server for connections, finds the
+ * app's EventEmitter2 (when there is one) and prepares the storage; at shutdown, stops the timers and, once the server no longer takes
  * requests, closes the storage.
  */
 @Injectable()
@@ -16,8 +17,24 @@ export class RateLimitLifecycle implements OnModuleInit, OnModuleDestroy, OnAppl
   ) {}
 
   async onModuleInit(): Promise<void> {
+    this.watchHttpServer();
     this.rampart.events.attachEmitter(await findEventEmitter(this.moduleRef));
     await this.rampart.lifecycle.start();
+  }
+
+  /**
+   * Remembers each connection's peer address from the moment the app's HTTP server accepts it (a
+   * request whose connection is reset keeps its address). The server exists before the app
+   * listens; an application context without HTTP has none.
+   */
+  private watchHttpServer(): void {
+    let server: unknown;
+    try {
+      server = this.moduleRef.get(HttpAdapterHost, { strict: false })?.httpAdapter?.getHttpServer();
+    } catch {
+      return;
+    }
+    if (typeof (server as Partial<ConnectionSource> | undefined)?.on === 'function') this.rampart.watch(server as ConnectionSource);
   }
 
   onModuleDestroy(): void {

@@ -34,6 +34,8 @@ export interface RampartConfig<C = unknown> {
   readonly storage: RampartStorage;
   /** The module's escalation policy, defaults filled in; false when off. */
   readonly escalation: EscalationPolicy | false;
+  /** How long automatic bans last; undefined: permanent. */
+  readonly autoBanDurationMs?: number;
   readonly violationRetentionMs: number;
   readonly banSyncIntervalMs: number;
   /** Longest wait for a rate-limit store call on a request. */
@@ -197,6 +199,13 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
       if (policy && rule.escalation) checkMergedEscalation(policy, `rules[${i}].escalation`, violationRetentionMs, problems);
     });
   }
+  const { autoBanDurationMs } = options;
+  if (autoBanDurationMs !== undefined) {
+    if (!isPositiveInteger(autoBanDurationMs)) problems.push(messages.notPositiveInteger('autoBanDurationMs', autoBanDurationMs));
+    else if (escalation && problems.length === escalationProblems && autoBanDurationMs < escalation.maxBlockDurationMs) {
+      problems.push(messages.autoBanBelowMaxBlock(autoBanDurationMs, escalation.maxBlockDurationMs));
+    }
+  }
   const { events } = options;
   if (events !== undefined) {
     if (typeof events !== 'object' || events === null || Array.isArray(events)) problems.push(messages.badEvents(events));
@@ -216,6 +225,7 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
     store: store as RateLimitStore,
     storage,
     escalation,
+    ...(autoBanDurationMs !== undefined ? { autoBanDurationMs } : {}),
     violationRetentionMs,
     banSyncIntervalMs,
     storeTimeoutMs,

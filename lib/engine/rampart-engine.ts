@@ -195,15 +195,17 @@ export class RampartEngine<C = unknown> {
       let clientKey = decision.clientKey;
       if (rule.keyResolver) {
         const identity = identityText(await rule.keyResolver(context as C)) ?? decision.identity;
-        if (identity !== decision.identity) {
-          // A rule's own identity (an API key...) may be banned too: refused, it is not counted. (The
-          // address's bans were checked before any rule.)
-          clientKey = this.parts.keys.clientKey(identity, decision.addressKey);
-          const known = this.parts.bans.checkKey(clientKey, decision.nowMs);
-          if (known.status !== 'none') {
-            tally.refusal ??= known;
-            return undefined;
-          }
+        if (identity !== decision.identity) clientKey = this.parts.keys.clientKey(identity, decision.addressKey);
+      } else if (rule.ipv6PrefixLength !== undefined) {
+        clientKey = this.networkKey(decision, rule.ipv6PrefixLength);
+      }
+      if (clientKey !== decision.clientKey) {
+        // A rule's own identity (an API key, a wider network...) may be banned too: refused, it is
+        // not counted. (The address's bans were checked before any rule.)
+        const known = this.parts.bans.checkKey(clientKey, decision.nowMs);
+        if (known.status !== 'none') {
+          tally.refusal ??= known;
+          return undefined;
         }
       }
       const cost = typeof rule.cost === 'number' ? fixedCost(decision, targetRule) : requestCost(await rule.cost(context as C), ruleCapacity(rule.storeRule));
@@ -218,6 +220,15 @@ export class RampartEngine<C = unknown> {
     const counted = await Promise.all(decision.rules.rules.map(countOne));
     for (const result of counted) if (result !== undefined) tally.results.push(result);
     return this.conclude(decision, tally);
+  }
+
+  /**
+   * The client key under a rule of its own IPv6 prefix length: the address key of the client's
+   * network of that length when the request is identified by its address, else the request's key.
+   */
+  private networkKey(decision: Decision<C>, prefixLength: number): string {
+    if (decision.address === null || decision.clientKey !== decision.addressKey) return decision.clientKey;
+    return this.parts.keys.addressIdentity(decision.address, prefixLength);
   }
 
   private count(decision: Decision<C>, targetRule: TargetRule<C>, clientKey: string, cost: number): Counted | Promise<Counted> {

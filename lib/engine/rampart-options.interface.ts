@@ -98,6 +98,18 @@ export interface RampartOptions<C = unknown> {
    */
   escalation?: Partial<EscalationPolicy> | false;
   /**
+   * How long the bans that escalation makes (`permanentBanAfter`) last, in milliseconds; left out,
+   * they are permanent, until an operator lifts them. An address is often shared (a carrier-grade
+   * NAT, an office, one IPv6 /64, a proxy taken for the client): a permanent ban locks out everyone
+   * behind it for good, an expiring one lets them back, and the offender too (its violations still
+   * count: within `permanentBanWindowMs` its next violation bans it again). Such a ban is a
+   * temporary one: answered 429 with `Retry-After`, announced as a block. At least the escalation's
+   * `maxBlockDurationMs`. Operators' bans are not affected.
+   * @default undefined (permanent bans)
+   * @example autoBanDurationMs: 7 * 86_400_000 // a week
+   */
+  autoBanDurationMs?: number;
+  /**
    * How long violation history is kept, in milliseconds; older violations are purged. At least
    * every `permanentBanWindowMs` in use.
    * @default 2_592_000_000 (30 days)

@@ -28,10 +28,11 @@ export interface RampartRequest<C = unknown> {
   readonly address: string | null;
   /**
    * Who the client is (a user id, an API key). Default: the `keyResolver`'s answer for `context`,
-   * else the address, IPv6 grouped by `ipv6PrefixLength`; `unknown` when there is no address either.
-   * Text other than the address's own key is an identity, keyed apart from every address
-   * (`id:198.51.100.7` for an identity that reads like one): its counters, violations and bans are
-   * its own, and the bans of the request's address apply to it too.
+   * else the address, IPv6 grouped by `ipv6PrefixLength`; `unknown` when there is no address either
+   * (every such client shares it: counted, never escalated). Text other than the address's own key
+   * is an identity, keyed apart from every address (`id:198.51.100.7` for an identity that reads
+   * like one): its counters, violations and bans are its own, and the bans of the request's address
+   * apply to it too.
    */
   readonly identity?: string;
   /** The method or operation (`GET`, `mutation`...), recorded with violations. @default 'GET' */

@@ -1,3 +1,4 @@
+import type { ConnectionSource, PeerSocket } from '../core/ip/connection-peers.js';
 import { BanSync } from '../protection/ban-sync.js';
 import { Escalator } from '../protection/escalator.js';
 import { RateLimitService } from '../protection/rate-limit.service.js';
@@ -70,6 +71,7 @@ export class Rampart<C = unknown> {
       logger,
       bounded,
       requestTimeoutMs: storeTimeoutMs,
+      ...(config.autoBanDurationMs !== undefined ? { autoBanDurationMs: config.autoBanDurationMs } : {}),
     });
     const gateway = new StoreGateway(store, this.health, config);
     const keys = new StoreKeys(config.ipv6PrefixLength);
@@ -115,6 +117,24 @@ export class Rampart<C = unknown> {
   /** Decides one request: see `RampartEngine.decide`. */
   decide(request: RampartRequest<C>): Verdict<C> | Promise<Verdict<C>> {
     return this.engine.decide(request);
+  }
+
+  /**
+   * Remembers the peer address of every connection `server` accepts, so that a request whose
+   * connection is reset before it is decided keeps its address (range bans and lists still apply);
+   * warns when it listens on a Unix socket or a pipe without `trustProxy.hops`. Call it before
+   * `listen`. The Nest module watches the app's HTTP server itself.
+   */
+  watch(server: ConnectionSource): void {
+    this.engine.identity.watch(server);
+  }
+
+  /**
+   * The peer address of a request's connection (`req.socket`): its `remoteAddress`, or the address
+   * it was accepted with once a reset has taken it (servers given to `watch`).
+   */
+  peerAddress(socket: PeerSocket | undefined): string | undefined {
+    return this.engine.identity.peerAddress(socket);
   }
 
   /** The client address of a peer and its headers (forwarded headers only from trusted proxies). */

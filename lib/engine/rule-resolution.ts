@@ -1,6 +1,7 @@
 import { ALGORITHM_NAMES } from '../core/algorithms/index.js';
 import { ruleCapacity, type AlgorithmName } from '../core/algorithms/algorithm.interface.js';
 import { DEFAULT_ESCALATION_POLICY, ESCALATION_POLICY_FIELDS, mergeEscalationPolicy, type EscalationPolicy } from '../core/escalation.js';
+import { validateIpv6PrefixLength } from '../core/ip/client-key.js';
 import type { StoreRule } from '../core/rule-decision.js';
 import * as messages from '../errors/messages.js';
 import type { ClientKeyResolver, RateLimitRule, StoreErrorPolicy, ThrottleRule } from './rule.interface.js';
@@ -17,6 +18,8 @@ export interface ResolvedRule<C = unknown> {
   readonly keyResolver?: ClientKeyResolver<C>;
   readonly scope?: string;
   readonly skipIf?: (context: C) => boolean | Promise<boolean>;
+  /** The prefix length IPv6 clients are counted by under this rule; the module's when absent. */
+  readonly ipv6PrefixLength?: number;
   /** The rule's own escalation settings, checked but not yet merged (see `ruleEscalation`). */
   readonly escalation?: Partial<EscalationPolicy> | false;
   /** The rule's own store-outage policy; the module's applies when absent. */
@@ -65,6 +68,10 @@ export function resolveRule<C>(rule: ThrottleRule<C>, path: string, problems: st
   if (rule.scope !== undefined && (typeof rule.scope !== 'string' || rule.scope.length === 0 || rule.scope.length > 128)) {
     problems.push(messages.badScope(`${path}.scope`, rule.scope));
   }
+  if (rule.ipv6PrefixLength !== undefined) {
+    const problem = validateIpv6PrefixLength(rule.ipv6PrefixLength, `${path}.ipv6PrefixLength`);
+    if (problem) problems.push(problem);
+  }
   checkEscalation(rule.escalation, `${path}.escalation`, problems);
   if (rule.onStoreError !== undefined && !STORE_ERROR_POLICIES.includes(rule.onStoreError)) {
     problems.push(messages.badStoreErrorPolicy(`${path}.onStoreError`, rule.onStoreError));
@@ -88,6 +95,7 @@ export function resolveRule<C>(rule: ThrottleRule<C>, path: string, problems: st
     ...(rule.keyResolver ? { keyResolver: rule.keyResolver } : {}),
     ...(rule.scope !== undefined ? { scope: rule.scope } : {}),
     ...(rule.skipIf ? { skipIf: rule.skipIf } : {}),
+    ...(rule.ipv6PrefixLength !== undefined ? { ipv6PrefixLength: rule.ipv6PrefixLength } : {}),
     ...(rule.escalation !== undefined ? { escalation: rule.escalation } : {}),
     ...(rule.onStoreError !== undefined ? { onStoreError: rule.onStoreError } : {}),
     storeRule,

@@ -64,6 +64,19 @@ export interface RateLimitRule<C = unknown> {
   /** Return true to let a request through this rule without counting it. */
   skipIf?: (context: C) => boolean | Promise<boolean>;
   /**
+   * Count IPv6 clients by networks of this prefix length under this rule, instead of the module's
+   * `ipv6PrefixLength` (IPv4 clients, and clients a `keyResolver` names, are counted as by any
+   * rule). A second rule with a shorter prefix and a higher limit is an aggregate limit per wider
+   * network: one /48 holds 65,536 /64s, so a client that owns one could otherwise take 65,536 times
+   * the per-/64 limit. A block or ban that escalation gives such a rule's violations is on the
+   * network's key (`2001:db8:1::/48`) and refuses every client in it.
+   * @default the module's `ipv6PrefixLength`
+   *
+   * @example
+   * rules: [{ limit: 100, windowMs: 60_000 }, { name: 'per-48', limit: 2_000, windowMs: 60_000, ipv6PrefixLength: 48 }]
+   */
+  ipv6PrefixLength?: number;
+  /**
    * Escalation of this rule's violations: fields merged over the module's `escalation` (over the
    * defaults when the module's is off), or `false` for a rule whose violations never lead to a
    * block: they are announced to `events` but not recorded, so they do not count towards the

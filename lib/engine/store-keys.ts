@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
-import { clientKeyForAddress } from '../core/ip/client-key.js';
+import { clientKeyForAddress, UNKNOWN_CLIENT } from '../core/ip/client-key.js';
 import type { StoreRule } from '../core/rule-decision.js';
 
 /** Longest client key: longer identities are keyed by a hash, so hostile identities cannot bloat the store. */
 export const MAX_CLIENT_KEY_LENGTH = 128;
 /** Addresses whose client key is remembered (the cache is emptied when full). */
 const ADDRESS_CACHE_SIZE = 10_000;
-/** The client key of requests whose address cannot be known. */
-export const UNKNOWN_CLIENT = 'unknown';
 
 /**
  * What the outage probe of a store that is down counts, as a request would (a write, so that a
@@ -82,6 +80,8 @@ export class StoreKeys {
   private readonly addressKeys = new Map<string, string>();
   /** Keys of identities that read like another kind (`id:<identity>`), remembered as addresses' are. */
   private readonly prefixedKeys = new Map<string, string>();
+  /** Address keys under rules' own IPv6 prefix lengths, per length. */
+  private readonly networkKeys = new Map<number, Map<string, string>>();
   /** The last identity longer than a key, and its hashed key. */
   private lastLong = '';
   private lastLongKey = '';
@@ -121,15 +121,32 @@ export class StoreKeys {
     return key;
   }
 
-  /** The key of a client address: IPv6 grouped by `ipv6PrefixLength`; `unknown` without one. */
-  addressIdentity(address: string | null): string {
+  /**
+   * The key of a client address: IPv6 grouped by `ipv6PrefixLength` (or `prefixLength`, a rule's
+   * own); `unknown` without one.
+   */
+  addressIdentity(address: string | null, prefixLength?: number): string {
     if (address === null) return UNKNOWN_CLIENT;
+    if (prefixLength !== undefined && prefixLength !== this.ipv6PrefixLength) return this.networkIdentity(address, prefixLength);
     // The key of an address never changes (IPv6 is masked to its prefix): compute it once per address.
     let key = this.addressKeys.get(address);
     if (key === undefined) {
       key = clientKeyForAddress(address, this.ipv6PrefixLength);
       if (this.addressKeys.size >= ADDRESS_CACHE_SIZE) this.addressKeys.clear();
       this.addressKeys.set(address, key);
+    }
+    return key;
+  }
+
+  /** The key of a client address under a rule's own IPv6 prefix length (cached like the module's). */
+  private networkIdentity(address: string, prefixLength: number): string {
+    let keys = this.networkKeys.get(prefixLength);
+    if (keys === undefined) this.networkKeys.set(prefixLength, (keys = new Map()));
+    let key = keys.get(address);
+    if (key === undefined) {
+      key = clientKeyForAddress(address, prefixLength);
+      if (keys.size >= ADDRESS_CACHE_SIZE) keys.clear();
+      keys.set(address, key);
     }
     return key;
   }

@@ -17,7 +17,8 @@ export interface TargetRules<C = unknown> {
   readonly rules: readonly TargetRule<C>[];
   /**
    * Whether every rule counts the request's client at a fixed cost, unconditionally (no `skipIf`,
-   * `keyResolver` or cost function): such a target needs nothing but the store per request.
+   * `keyResolver`, own `ipv6PrefixLength` or cost function): such a target needs nothing but the
+   * store per request.
    */
   readonly plain: boolean;
   /** Nothing is checked or counted on this target, not even bans (the admin API). */
@@ -35,6 +36,6 @@ export function targetRules<C>(target: string, rules: readonly ResolvedRule<C>[]
     const countsPer = rule.scope ?? target;
     return Object.freeze({ rule, countsPer, keyPrefix: StoreKeys.prefix(rule.name, countsPer) });
   });
-  const plain = rules.every((rule) => !rule.skipIf && !rule.keyResolver && typeof rule.cost === 'number');
+  const plain = rules.every((rule) => !rule.skipIf && !rule.keyResolver && rule.ipv6PrefixLength === undefined && typeof rule.cost === 'number');
   return Object.freeze({ target, rules: Object.freeze(counted), plain });
 }

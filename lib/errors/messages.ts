@@ -54,6 +54,9 @@ export const badMultiplier = (path: string, value: unknown) =>
 export const maxBlockBelowBlock = (path: string, max: number, base: number) =>
   `${path}.maxBlockDurationMs (${max}) is shorter than ${path}.blockDurationMs (${base}). Raise the maximum or shorten the block.`;
 
+export const autoBanBelowMaxBlock = (ban: number, maxBlock: number) =>
+  `autoBanDurationMs (${ban}) is shorter than escalation.maxBlockDurationMs (${maxBlock}): a ban would end before the blocks that lead to it. Raise autoBanDurationMs, or leave it out to keep bans permanent.`;
+
 export const retentionBelowBanWindow = (path: string, window: number, retention: number) =>
   `${path}.permanentBanWindowMs (${window}) is longer than violationRetentionMs (${retention}): violations would be purged before they count. Raise violationRetentionMs or shorten the window.`;
 
@@ -118,6 +121,12 @@ export const purgeFailed = (error: unknown) => `Purging old violations failed: $
 
 export const wideRange = (path: string, cidr: string, min: number) =>
   `${path} ${cidr} is wider than /${min}, the widest ${min === 8 ? 'IPv4' : 'IPv6'} range banned or listed without force: it covers a large part of the Internet (0.0.0.0/0 and ::/0 are every client). Narrow the range, or set force: true if that is what you mean.`;
+
+export const socketPathWithoutHops = (path: string) =>
+  `Listening on ${JSON.stringify(path)}, a Unix socket or pipe: its connections have no peer address, so without trustProxy.hops every client is the shared key 'unknown' (counted together, never escalated, matched by no range ban or list). Behind a proxy, set trustProxy: { hops: 1 } so that its forwarded header names the client.`;
+
+export const forwardedWithoutTrust = (peer: string) =>
+  `A request from ${peer}, a private or loopback address, carries X-Forwarded-For or Forwarded while trustProxy is off (RAMPART_FORWARDED_WITHOUT_TRUST): if a proxy sits in front of the app, every client behind it shares the proxy's address and its limits (and bans). Set trustProxy: { proxies: ['loopback'] } or the proxy's own address, or { hops: 1 }. Reported once.`;
 
 export const blockedDetail = (untilIso: string, retryAfterSeconds: number) =>
   `Blocked after repeated rate-limit violations until ${untilIso}. Retry in ${retryAfterSeconds} s.`;

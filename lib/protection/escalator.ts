@@ -1,4 +1,5 @@
 import { decideEscalation, type EscalationPolicy } from '../core/escalation.js';
+import { UNKNOWN_CLIENT } from '../core/ip/client-key.js';
 import type { RampartLogger } from '../core/logger.js';
 import * as messages from '../errors/messages.js';
 import type { EventPublisher } from '../events/event-publisher.js';
@@ -38,11 +39,13 @@ export interface EscalatorParts {
   readonly bounded: Bounded;
   /** Longest wait of a request for its escalation (`storeTimeoutMs`). */
   readonly requestTimeoutMs: number;
+  /** How long automatic bans last; undefined: permanent. */
+  readonly autoBanDurationMs?: number;
 }
 
 /**
  * Records violations and applies the escalation policy: blocks that grow with each repeat, then a
- * permanent ban. Violations of one key are handled one after another on this instance (a chain
+ * permanent ban, or one of `autoBanDurationMs` (never for the shared key `unknown`). Violations of one key are handled one after another on this instance (a chain
  * per key); across instances, a ban already in force in the store is adopted instead of escalating
  * again, and an escalation is written only if the key's record is still the one it was decided from.
  */
@@ -116,7 +119,9 @@ export class Escalator {
     }
 
     const recorded = await this.recordOnly(report);
-    if (report.escalation === false || previous === undefined) return NO_OUTCOME;
+    // The shared key of clients without an address is never blocked or banned: all of them would be.
+    // (An identity a key resolver named `unknown` comes with its address, and escalates as any.)
+    if (report.escalation === false || previous === undefined || (key === UNKNOWN_CLIENT && report.address === null)) return NO_OUTCOME;
     return this.escalate(report, report.escalation, target, previous, recorded);
   }
 
@@ -172,11 +177,12 @@ export class Escalator {
             reason: `${violationsSinceLastBlock} violations of rate limits (last: '${report.rule}')`,
             expiresAtMs: nowMs + decision.durationMs,
           }
-        : {
-            ...common,
-            kind: 'permanent',
-            reason: `${violationsInBanWindow} violations of rate limits within ${Math.round(policy.permanentBanWindowMs / 1000)} s (last: '${report.rule}')`,
-          };
+        : banFor(
+            this.parts.autoBanDurationMs,
+            nowMs,
+            common,
+            `${violationsInBanWindow} violations of rate limits within ${Math.round(policy.permanentBanWindowMs / 1000)} s (last: '${report.rule}')`,
+          );
     let ban: Ban | null;
     try {
       // Written only if the record is still the one the decision was made from: another instance
@@ -209,6 +215,12 @@ export class Escalator {
     this.parts.bans.applyBan(current, nowMs);
     return outcomeOfBan(current);
   }
+}
+
+/** The ban `permanentBanAfter` leads to: permanent, or temporary for `autoBanDurationMs` when set. */
+function banFor(autoBanDurationMs: number | undefined, nowMs: number, common: Omit<NewBan, 'kind' | 'reason' | 'expiresAtMs'>, reason: string): NewBan {
+  if (autoBanDurationMs === undefined) return { ...common, kind: 'permanent', reason };
+  return { ...common, kind: 'temporary', reason: `${reason}; banned for ${Math.round(autoBanDurationMs / 1000)} s`, expiresAtMs: nowMs + autoBanDurationMs };
 }
 
 function toViolation(report: ViolationReport): Violation {

@@ -15,7 +15,7 @@
  * | `ESCALATION_BLOCK_AFTER`     | library default  | violations that start a temporary block (3)              |
  * | `ESCALATION_BLOCK_MS`        | library default  | length of the first block, in ms (900000: 15 min)        |
  * | `ESCALATION_BAN_AFTER`       | library default  | violations within 24 h that ban for good (10; 0 = never) |
- * | `TRUST_PROXY`                | (none)           | proxies whose `X-Forwarded-For` is believed, comma-separated: addresses, CIDR ranges or `loopback`, `private`... |
+ * | `TRUST_PROXY`                | (none)           | proxies whose `X-Forwarded-For` is believed, comma-separated: addresses, CIDR ranges or `loopback` (e.g. `loopback,10.0.0.5`) |
  */
 import type { EscalationPolicy } from 'nest-rampart';
 

@@ -183,6 +183,45 @@ describe('RampartEngine (through createRampart, without Nest)', () => {
     await rampart.stop();
   });
 
+  it('counts clients without an address under the shared key unknown, and never escalates it to a block or ban', async () => {
+    const escalation = { blockAfterViolations: 1, permanentBanAfter: 2 };
+    const { rampart } = await started({ escalation });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 12; i++) outcomes.push((await decide(rampart, { target: 't', address: null })).outcome);
+    expect(outcomes).toEqual(['admitted', 'admitted', ...Array(10).fill('limited')]);
+    expect(await rampart.service.status('unknown')).toMatchObject({ ban: null, verdict: { status: 'none' }, recentViolations: 10 });
+    // A client with an address is escalated by the same policy.
+    for (let i = 0; i < 3; i++) await decide(rampart, { target: 't', address: CLIENT });
+    expect((await decide(rampart, { target: 't', address: CLIENT })).outcome).toBe('blocked');
+    await rampart.stop();
+    // An identity that merely names itself `unknown` (a key resolver's answer) has an address and escalates as any.
+    const { rampart: other } = await started({ escalation, keyResolver: () => 'unknown' });
+    for (let i = 0; i < 3; i++) await decide(other, { target: 't', address: CLIENT });
+    expect((await decide(other, { target: 't', address: CLIENT })).outcome).toBe('blocked');
+    await other.stop();
+  });
+
+  it('counts a rule with its own ipv6PrefixLength per wider network, and refuses a network escalation blocked', async () => {
+    const rules = [
+      { limit: 100, windowMs: 60_000, algorithm: 'fixed-window' as const },
+      { name: 'per-48', limit: 2, windowMs: 60_000, algorithm: 'fixed-window' as const, ipv6PrefixLength: 48 },
+    ];
+    const { rampart } = await started({ rules, escalation: { blockAfterViolations: 1 } });
+    const at = (address: string, identity?: string) => decide(rampart, { target: 't', address, ...(identity ? { identity } : {}) });
+    expect(await at('2001:db8:1:1::1')).toMatchObject({ results: [{ clientKey: '2001:db8:1:1::/64' }, { clientKey: '2001:db8:1::/48' }] });
+    await at('2001:db8:1:2::1');
+    // The violation blocks the /48: every /64 in it is refused, other networks are not.
+    expect(await at('2001:db8:1:3::1')).toMatchObject({ outcome: 'blocked', ban: { target: { type: 'key', key: '2001:db8:1::/48' } } });
+    expect((await at('2001:db8:1:4::1')).outcome).toBe('blocked');
+    expect((await at('2001:db8:2:1::1')).outcome).toBe('admitted');
+    // A client identified otherwise (a user id) is counted by that identity under the rule.
+    expect(await at('2001:db8:1:5::1', 'user-7')).toMatchObject({ outcome: 'admitted', results: [{ clientKey: 'user-7' }, { clientKey: 'user-7' }] });
+    await rampart.stop();
+    expect(() => createRampart({ rules: [{ limit: 1, windowMs: 1_000, ipv6PrefixLength: 0 }] })).toThrow(
+      /rules\[0\]\.ipv6PrefixLength must be an integer from 1 to 128/,
+    );
+  });
+
   it('never throws: a failing hook or a malformed request comes back as a rejected promise', async () => {
     const { rampart } = await started<{ fail: boolean }>({
       keyResolver: () => {

@@ -88,3 +88,29 @@ export function normalizeAddress(raw: string): string | null {
   const parsed = parseAddress(raw);
   return parsed === null ? null : formatAddress(parsed);
 }
+
+/** The IPv4 address a NAT64 (`64:ff9b::/96`, RFC 6052) or 6to4 (`2002::/16`, RFC 3056) address carries; null for any other. */
+export function embeddedIPv4(address: ParsedAddress): IPv4 | null {
+  if (address.kind() !== 'ipv6') return null;
+  const p = (address as IPv6).parts;
+  let high: number;
+  let low: number;
+  if (p[0] === 0x64 && p[1] === 0xff9b && p[2] === 0 && p[3] === 0 && p[4] === 0 && p[5] === 0) [high, low] = [p[6]!, p[7]!];
+  else if (p[0] === 0x2002) [high, low] = [p[1]!, p[2]!];
+  else return null;
+  return new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
+}
+
+/**
+ * The address a client is counted, listed and banned by, from a canonical address: itself, or the
+ * IPv4 address a NAT64 or 6to4 address carries. Every client of a NAT64 gateway would otherwise
+ * share one /64 key, and a 6to4 host would have 65,536 /64 keys; an IPv4 ban or list entry then
+ * applies to them as well.
+ */
+export function clientAddressOf(canonical: string): string {
+  // Canonical text of either prefix starts so; anything else is returned without parsing.
+  if (!canonical.startsWith('64:ff9b::') && !canonical.startsWith('2002:')) return canonical;
+  const parsed = parseBareAddress(canonical);
+  const v4 = parsed === null ? null : embeddedIPv4(parsed);
+  return v4 === null ? canonical : v4.toString();
+}

@@ -3,6 +3,13 @@ import type { IPv6 } from 'ipaddr.js';
 import { formatAddress, parseAddress } from './client-address.js';
 
 /**
+ * The client key of requests whose address cannot be known (and that have no identity of their
+ * own). Every such client shares it: it is counted like any key, but never escalated to a block or
+ * a ban, which would lock out all of them at once.
+ */
+export const UNKNOWN_CLIENT = 'unknown';
+
+/**
  * A problem sentence when `n` is not a usable IPv6 prefix length (an integer from 1 to 128),
  * otherwise null. `optionName` is used in the sentence.
  */

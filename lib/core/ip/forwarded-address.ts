@@ -117,14 +117,20 @@ function forwardedFor(element: string): ParsedAddress | null {
  * - `trust` null: the socket peer, whatever the headers say.
  * - Trusted proxies: starting at the socket peer and moving left through the header's chain, each
  *   trusted proxy is passed over; the first untrusted address is the client (the leftmost one
- *   when every hop is trusted). A hop that is not a valid address stops the walk at the last
- *   valid address reached.
+ *   when every hop is trusted).
  * - Hop count: the address `hops` steps from the socket, or the leftmost if the chain is shorter.
+ *   A connection without a peer address (a proxy on a Unix socket or a pipe) is the first hop.
  * - `x-real-ip`: the header's single address, believed only when the peer is trusted.
  *
+ * A trusted proxy that names no address for the next hop (`for=unknown`, an obfuscated `_hidden`,
+ * an entry that is no address such as the deprecated `::a.b.c.d`, two `X-Real-IP` values) leaves
+ * the client unknown: null, never the proxy's own address, which would let the client share the
+ * proxy's key and its allow-list entry.
+ *
  * At most MAX_FORWARDED_HOPS hops and the last MAX_FORWARDED_HEADER_LENGTH characters of the
- * header are examined. Returns the canonical text (see `formatAddress`), or null when the peer
- * itself is missing or not an address.
+ * header are examined (an entry cut by that limit names no address). Returns the canonical text
+ * (see `formatAddress`), or null when the client address cannot be known: the peer is missing or
+ * not an address (outside hop-count mode), or a trusted hop named none.
  */
 export function resolveClientAddress(
   peer: string | undefined,
@@ -132,16 +138,18 @@ export function resolveClientAddress(
   trust: CompiledTrust | null,
 ): string | null {
   const peerAddress = peer === undefined ? null : parseAddress(peer);
-  if (peerAddress === null) return null;
-  if (trust === null) return formatAddress(peerAddress);
+  if (trust === null) return peerAddress === null ? null : formatAddress(peerAddress);
+  // Without a peer address only a hop count says the connection came from a proxy.
+  if (peerAddress === null && (peer !== undefined || trust.hops === null)) return null;
 
   const text = headerText(headers[trust.header]);
-  if (text === undefined) return formatAddress(peerAddress);
+  if (text === undefined) return peerAddress === null ? null : formatAddress(peerAddress);
 
   if (trust.header === 'x-real-ip') {
-    const peerTrusted = trust.hops !== null || trust.isTrustedProxy(peerAddress);
-    const real = peerTrusted ? parseAddress(text) : null;
-    return formatAddress(real ?? peerAddress);
+    if (peerAddress !== null && trust.hops === null && !trust.isTrustedProxy(peerAddress)) return formatAddress(peerAddress);
+    // Two values (joined by a comma) are no address: a proxy that passed the client's own header along.
+    const real = parseAddress(text);
+    return real === null ? null : formatAddress(real);
   }
 
   const quoteAware = trust.header === 'forwarded';
@@ -149,12 +157,12 @@ export function resolveClientAddress(
   const elements = rightmostElements(text, limit, quoteAware);
   let client = peerAddress;
   for (let step = 0; step < elements.length; step++) {
-    if (trust.hops === null && !trust.isTrustedProxy(client)) break;
+    if (trust.hops === null && !trust.isTrustedProxy(client!)) break;
     const element = elements[step];
-    if (element === null) break;
+    if (element === null) return null;
     const next = quoteAware ? forwardedFor(element) : parseAddress(element);
-    if (next === null) break;
+    if (next === null) return null;
     client = next;
   }
-  return formatAddress(client);
+  return client === null ? null : formatAddress(client);
 }

@@ -6,7 +6,15 @@ import { parseIpRange, type IpRange } from './ip-range.js';
 export type TrustProxyHeader = 'x-forwarded-for' | 'forwarded' | 'x-real-ip';
 
 export interface TrustProxyOptions {
-  /** Proxies whose forwarded headers are believed: IPs or CIDR ranges (v4 and v6), or the named ranges 'loopback' | 'linklocal' | 'uniquelocal' | 'private'. */
+  /**
+   * Proxies whose forwarded headers are believed: IPs or CIDR ranges (v4 and v6), or the named
+   * ranges 'loopback' (127.0.0.0/8, ::1), 'linklocal', 'uniquelocal' (RFC 1918 and fc00::/7) and
+   * 'private' (all of them). Name exactly your proxies: 'private' trusts every RFC 1918,
+   * unique-local, link-local and loopback peer as a proxy, so any client on such a network (a pod,
+   * a VPN user, a neighbour on the LAN) can choose its own address with a forwarded header.
+   * @example { proxies: ['loopback'] }   // a proxy on the same host
+   * @example { proxies: ['10.0.3.7'] }   // the load balancer's address
+   */
   proxies?: readonly string[];
   /** Alternative to `proxies`: trust exactly this many hops in front of the app (1 = the socket peer is a proxy). */
   hops?: number;
@@ -33,16 +41,19 @@ const LOOPBACK = ['127.0.0.0/8', '::1/128'];
 const LINKLOCAL = ['169.254.0.0/16', 'fe80::/10'];
 const UNIQUELOCAL = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
 
-/** Named ranges; `private` is every non-public range a proxy usually sits in. */
+/**
+ * Named ranges. `private` is every non-public range at once: it makes every peer on an RFC 1918,
+ * unique-local, link-local or loopback network a trusted proxy, so it is never what error
+ * messages suggest.
+ */
 const NAMED_RANGES: Readonly<Record<string, readonly string[]>> = {
   loopback: LOOPBACK,
   linklocal: LINKLOCAL,
   uniquelocal: UNIQUELOCAL,
   private: [...LOOPBACK, ...LINKLOCAL, ...UNIQUELOCAL],
 };
-const NAMES = Object.keys(NAMED_RANGES)
-  .map((n) => `'${n}'`)
-  .join(', ');
+/** The names error messages suggest: `private` is left out (see NAMED_RANGES). */
+const NAMES = ['loopback', 'linklocal', 'uniquelocal'].map((n) => `'${n}'`).join(', ');
 
 /** Parses `address` or `address/prefix`; a reason string when it is not one. */
 function parseRange(entry: string): IpRange | string {

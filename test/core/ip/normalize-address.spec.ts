@@ -1,4 +1,4 @@
-import { MAX_ADDRESS_LENGTH, normalizeAddress } from '../../../lib/core/ip/client-address.js';
+import { clientAddressOf, MAX_ADDRESS_LENGTH, normalizeAddress } from '../../../lib/core/ip/client-address.js';
 
 describe('normalizeAddress', () => {
   it.each([
@@ -78,5 +78,21 @@ describe('normalizeAddress', () => {
   it('rejects non-string input', () => {
     expect(normalizeAddress(undefined as unknown as string)).toBeNull();
     expect(normalizeAddress(42 as unknown as string)).toBeNull();
+  });
+});
+
+describe('clientAddressOf', () => {
+  it('gives the IPv4 address a NAT64 (64:ff9b::/96) or 6to4 (2002::/16) address carries', () => {
+    expect(clientAddressOf('64:ff9b::c000:221')).toBe('192.0.2.33');
+    expect(clientAddressOf(normalizeAddress('64:ff9b::192.0.2.33')!)).toBe('192.0.2.33');
+    expect(clientAddressOf('2002:c000:221::1')).toBe('192.0.2.33');
+    expect(clientAddressOf('2002:c000:221:ffff:1:2:3:4')).toBe('192.0.2.33');
+    expect(clientAddressOf('2002::')).toBe('0.0.0.0');
+  });
+
+  it('leaves every other address as it is', () => {
+    for (const address of ['192.0.2.33', '2001:db8::1', '64:ff9b:1::c000:221', '64:ff9b::1:c000:221', '2003:c000:221::1', '::1', '2002c::1']) {
+      expect(clientAddressOf(address)).toBe(address);
+    }
   });
 });

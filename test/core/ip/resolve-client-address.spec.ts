@@ -27,7 +27,9 @@ describe('resolveClientAddress', () => {
       expect(resolveClientAddress(undefined, {}, null)).toBeNull();
       expect(resolveClientAddress('', {}, null)).toBeNull();
       expect(resolveClientAddress('garbage', SPOOFING_HEADERS, null)).toBeNull();
-      expect(resolveClientAddress(undefined, SPOOFING_HEADERS, trustOf({ hops: 1 }))).toBeNull();
+      expect(resolveClientAddress(undefined, SPOOFING_HEADERS, trustOf({ proxies: ['loopback'] }))).toBeNull();
+      // With a hop count, a connection without a peer (a proxy on a Unix socket) is the first hop.
+      expect(resolveClientAddress(undefined, SPOOFING_HEADERS, trustOf({ hops: 1 }))).toBe('198.51.100.1');
     });
   });
 
@@ -72,13 +74,18 @@ describe('resolveClientAddress', () => {
       expect(resolveClientAddress('10.0.0.1', { 'x-forwarded-for': '10.0.0.3,10.0.0.2' }, trust)).toBe('10.0.0.3');
     });
 
-    it('stops at a malformed entry, keeping the last valid address reached', () => {
+    it("gives no address when a trusted hop forwarded an entry that is no address, never the proxy's own", () => {
       const at = (xff: string) => resolveClientAddress('10.0.0.1', { 'x-forwarded-for': xff }, trust);
-      expect(at('203.0.113.5, garbage, 10.0.0.2')).toBe('10.0.0.2');
-      expect(at('203.0.113.5, , 10.0.0.2')).toBe('10.0.0.2');
-      expect(at('203.0.113.5,')).toBe('10.0.0.1');
-      expect(at('unknown')).toBe('10.0.0.1');
-      expect(at('203.0.113.5, 10.0.0.2:8080, [10.0.0.3]')).toBe('10.0.0.1');
+      expect(at('203.0.113.5, garbage, 10.0.0.2')).toBeNull();
+      expect(at('203.0.113.5, , 10.0.0.2')).toBeNull();
+      expect(at('203.0.113.5,')).toBeNull();
+      expect(at('unknown')).toBeNull();
+      expect(at('203.0.113.5, 10.0.0.2:8080, [10.0.0.3]')).toBeNull();
+      // The deprecated IPv4-compatible form is no address either.
+      expect(at('::203.0.113.5')).toBeNull();
+      expect(at('203.0.113.5, ::10.0.0.2')).toBeNull();
+      // An entry left of the first untrusted hop is the client's own business.
+      expect(at('garbage, 203.0.113.5, 10.0.0.2')).toBe('203.0.113.5');
     });
 
     it('accepts ports and mapped addresses in entries', () => {
@@ -123,9 +130,18 @@ describe('resolveClientAddress', () => {
       expect(resolveClientAddress('192.0.2.100', {}, trustOf({ hops: 2 }))).toBe('192.0.2.100');
     });
 
-    it('stops at a malformed entry', () => {
+    it('gives no address for a malformed entry within the trusted hops', () => {
       const headers = { 'x-forwarded-for': '198.51.100.1, nonsense, 192.0.2.1' };
-      expect(resolveClientAddress('192.0.2.100', headers, trustOf({ hops: 3 }))).toBe('192.0.2.1');
+      expect(resolveClientAddress('192.0.2.100', headers, trustOf({ hops: 3 }))).toBeNull();
+      expect(resolveClientAddress('192.0.2.100', headers, trustOf({ hops: 1 }))).toBe('192.0.2.1');
+    });
+
+    it('takes a connection without a peer address (a proxy on a Unix socket) as the first hop', () => {
+      expect(resolveClientAddress(undefined, chain, trustOf({ hops: 1 }))).toBe('192.0.2.1');
+      expect(resolveClientAddress(undefined, chain, trustOf({ hops: 2 }))).toBe('192.0.2.2');
+      expect(resolveClientAddress(undefined, { 'x-real-ip': '203.0.113.5' }, trustOf({ hops: 1, header: 'x-real-ip' }))).toBe('203.0.113.5');
+      expect(resolveClientAddress(undefined, {}, trustOf({ hops: 1 }))).toBeNull();
+      expect(resolveClientAddress(undefined, chain, trustOf({ proxies: ['loopback'] }))).toBeNull();
     });
   });
 
@@ -153,18 +169,20 @@ describe('resolveClientAddress', () => {
       expect(at('for=203.0.113.5;ext="x\\",y", for=10.0.0.2')).toBe('203.0.113.5');
     });
 
-    it('treats obfuscated and unknown nodes as invalid, stopping the walk', () => {
-      expect(at('for=203.0.113.5, for=_hidden, for=10.0.0.2')).toBe('10.0.0.2');
-      expect(at('for=203.0.113.5, for=unknown')).toBe('10.0.0.1');
-      expect(at('for="_gazonk"')).toBe('10.0.0.1');
+    it("gives no address for an obfuscated or unknown node named by a trusted proxy, never the proxy's own", () => {
+      expect(at('for=203.0.113.5, for=_hidden, for=10.0.0.2')).toBeNull();
+      expect(at('for=203.0.113.5, for=unknown')).toBeNull();
+      expect(at('for="_gazonk"')).toBeNull();
+      expect(at('for="[::203.0.113.5]"')).toBeNull();
+      expect(at('for=unknown', 'fd00::1')).toBeNull();
     });
 
-    it('treats malformed elements as invalid', () => {
-      expect(at('proto=https')).toBe('10.0.0.1');
-      expect(at('for=203.0.113.5;for=198.51.100.1')).toBe('10.0.0.1');
-      expect(at('for="203.0.113.5')).toBe('10.0.0.1');
-      expect(at('for=203.0.113.5;garbage')).toBe('10.0.0.1');
-      expect(at('for=')).toBe('10.0.0.1');
+    it('gives no address for a malformed element from a trusted proxy', () => {
+      expect(at('proto=https')).toBeNull();
+      expect(at('for=203.0.113.5;for=198.51.100.1')).toBeNull();
+      expect(at('for="203.0.113.5')).toBeNull();
+      expect(at('for=203.0.113.5;garbage')).toBeNull();
+      expect(at('for=')).toBeNull();
     });
 
     it('ignores the header from an untrusted peer', () => {
@@ -183,11 +201,15 @@ describe('resolveClientAddress', () => {
       expect(at('203.0.113.5', '::1')).toBe('203.0.113.5');
     });
 
-    it('falls back to the peer when the header is missing or invalid', () => {
+    it('uses the peer when the header is missing (the proxy itself calling)', () => {
       expect(at(undefined)).toBe('127.0.0.1');
-      expect(at('nonsense')).toBe('127.0.0.1');
-      expect(at('203.0.113.5, 198.51.100.1')).toBe('127.0.0.1');
-      expect(at(['203.0.113.5', '198.51.100.1'])).toBe('127.0.0.1');
+    });
+
+    it("gives no address for an invalid or duplicated header from a trusted proxy, never the proxy's own", () => {
+      expect(at('nonsense')).toBeNull();
+      expect(at('203.0.113.5, 198.51.100.1')).toBeNull();
+      expect(at(['203.0.113.5', '198.51.100.1'])).toBeNull();
+      expect(at('::203.0.113.5')).toBeNull();
     });
 
     it('ignores the header from an untrusted peer', () => {
@@ -218,8 +240,8 @@ describe('resolveClientAddress', () => {
       const trust = trustOf({ proxies: ['10.0.0.0/8'] });
       const padding = 'x'.repeat(20_000);
       expect(resolveClientAddress('10.0.0.1', { 'x-forwarded-for': `${padding}, 203.0.113.5` }, trust)).toBe('203.0.113.5');
-      // A single huge entry is cut by the limit and counts as invalid.
-      expect(resolveClientAddress('10.0.0.1', { 'x-forwarded-for': `${padding}203.0.113.5` }, trust)).toBe('10.0.0.1');
+      // A single huge entry is cut by the limit and names no address.
+      expect(resolveClientAddress('10.0.0.1', { 'x-forwarded-for': `${padding}203.0.113.5` }, trust)).toBeNull();
     });
 
     it('handles a 1000-element Forwarded header with unbalanced quotes', () => {

@@ -137,6 +137,13 @@ describe('compileTrustProxy', () => {
       expect(problems[0]).toMatch(/'10\.0\.0\.0\/8'/);
     });
 
+    it("suggests 'loopback' and explicit ranges, never 'private' (every RFC 1918 peer a proxy)", () => {
+      const [problem] = problemsOf({ proxies: ['proxy.internal'] });
+      expect(problem).toMatch(/'loopback'/);
+      expect(problem).toMatch(/'10\.0\.0\.0\/8'/);
+      expect(problem).not.toMatch(/private/);
+    });
+
     it('reports every invalid entry, not just the first', () => {
       expect(problemsOf({ proxies: ['nope', '10.0.0.1', 'also-nope', 7] })).toHaveLength(3);
     });
