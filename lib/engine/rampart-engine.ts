@@ -140,10 +140,18 @@ export class RampartEngine<C = unknown> {
   ): Verdict<C> | Promise<Verdict<C>> {
     if (typeof identity !== 'string') throw new TypeError(`A request's identity must be a string, got ${typeof identity}.`);
     const clientKey = this.parts.keys.clientKey(identity);
+    const decision: Decision<C> = { request, rules, address, identity, clientKey, nowMs };
     const known = this.parts.bans.check(clientKey, address, nowMs);
+    // A promise only for a client whose ban record the bounded cache dropped: read once from the store.
+    if (isThenable(known)) return Promise.resolve(known).then((k) => this.afterCheck(decision, k));
+    return this.afterCheck(decision, known);
+  }
+
+  /** The client's known standing decided: answered from it, or counted. */
+  private afterCheck(decision: Decision<C>, known: ProtectionVerdict): Verdict<C> | Promise<Verdict<C>> {
+    const { nowMs, rules } = decision;
     if (known.status === 'allow-listed') return { outcome: 'admitted', results: NONE, nowMs };
     if (known.status !== 'none') return refusal(known, nowMs, NONE);
-    const decision: Decision<C> = { request, rules, address, identity, clientKey, nowMs };
     return rules.plain ? this.countPlain(decision) : this.countAll(decision);
   }
 
@@ -189,7 +197,7 @@ export class RampartEngine<C = unknown> {
         if (identity !== decision.identity) {
           // A rule's own identity (an API key...) may be banned too: refused, it is not counted.
           clientKey = this.parts.keys.clientKey(identity);
-          const known = this.parts.bans.checkKey(clientKey, decision.nowMs);
+          const known = await this.parts.bans.check(clientKey, null, decision.nowMs);
           if (known.status !== 'none') {
             tally.refusal ??= known;
             return undefined;
