@@ -31,6 +31,8 @@ const CHANGES_PAGE = 10_000;
 const LIST_PAGE = 500;
 /** Bans per batch of a full reload's stream. */
 const STREAM_BATCH = 5_000;
+/** During a full reload, changes are still fetched this often (between batches). */
+const CHANGES_DURING_RELOAD_MS = 1_000;
 
 /** A storage call off the request path, bounded so that a silent storage never stalls a poll for good. */
 export type Bounded = <T>(call: () => Promise<T>) => Promise<T>;
@@ -199,9 +201,17 @@ export class BanSync {
     const { bans, accessList } = this.storage;
     this.cache.beginReload();
     for (const pending of this.lookups.values()) pending.stale = true;
-    const applyAll = (batch: readonly Ban[]) => {
+    let changesAtMs = this.clock.now();
+    const applyAll = async (batch: readonly Ban[]) => {
       const nowMs = this.clock.now();
       for (const ban of batch) this.cache.applyListed(ban, nowMs, keep);
+      // A long reload (a million bans) must not hold up propagation: the changes are fetched
+      // between batches as a poll would (what they apply counts as listed).
+      if (this.cursorMs !== undefined && nowMs - changesAtMs >= CHANGES_DURING_RELOAD_MS) {
+        changesAtMs = nowMs;
+        await this.fetchChanges(this.cursorMs - BAN_SYNC_OVERLAP_MS, keep);
+        this.cursorMs = nowMs;
+      }
     };
     if (bans.streamActive) {
       const batches = bans.streamActive(listedAtMs, STREAM_BATCH)[Symbol.asyncIterator]();
@@ -209,7 +219,7 @@ export class BanSync {
         for (;;) {
           const next = await this.bounded(() => batches.next());
           if (next.done) break;
-          applyAll(next.value);
+          await applyAll(next.value);
         }
       } catch (error) {
         void batches.return?.();
@@ -219,7 +229,7 @@ export class BanSync {
       let cursor: string | undefined;
       do {
         const page = await this.bounded(() => bans.list({ activeAtMs: listedAtMs }, { limit: LIST_PAGE, ...(cursor !== undefined ? { cursor } : {}) }));
-        applyAll(page.items);
+        await applyAll(page.items);
         cursor = page.nextCursor;
       } while (cursor !== undefined);
     }

@@ -150,6 +150,8 @@ export class ProtectionCache {
 
   /** Applies a ban record as read from the store: kept while in force, dropped otherwise. */
   applyBan(ban: Ban, nowMs: number): void {
+    // Applied during a full reload, it is newer than the listing: not to be dropped as unlisted.
+    this.reload?.listed.add(ban.id);
     const active = isBanActive(ban, nowMs);
     if (ban.target.type === 'key') {
       const { key } = ban.target;
@@ -184,6 +186,7 @@ export class ProtectionCache {
   /** Applies an allow/deny-list entry as read from the store: kept while live, dropped otherwise. */
   applyEntry(entry: AccessListEntry, nowMs: number): void {
     const id = entryId(entry);
+    this.reload?.listed.add(id);
     const live = entry.removedAtMs === undefined && (entry.expiresAtMs === undefined || entry.expiresAtMs > nowMs);
     const range = live ? parseRange(entry.cidr) : null;
     if (range) this.lists[entry.kind].set(id, range, entry);

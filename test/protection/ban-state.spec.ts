@@ -139,6 +139,30 @@ function boundedBanState(name: string, create: () => Promise<{ storage: RampartS
       expect(reads.get).toBe(1);
     });
 
+    it('keeps fetching changes while a long full reload streams the bans in force', async () => {
+      const { sync } = await sprayed();
+      const stream = storage.bans.streamActive!.bind(storage.bans);
+      let duringReload: string | undefined;
+      // A slow reload: one ban per batch, a second apart; another instance blocks a key meanwhile.
+      storage.bans.streamActive = async function* (nowMs: number, batchSize: number) {
+        let batches = 0;
+        for await (const batch of stream(nowMs, batchSize)) {
+          for (const ban of batch) {
+            yield [ban];
+            batches++;
+            clock.advance(1_000);
+            if (batches === 1) await storage.bans.put(block('login:new-during-reload'), clock.now());
+            if (batches === 5) duringReload = sync.checkKey('login:new-during-reload', clock.now()).status;
+          }
+        }
+      };
+      clock.advance(10 * 60_000); // a full reload is due
+      await sync.syncNow();
+      expect(duringReload).toBe('blocked');
+      expect(sync.checkKey('login:new-during-reload', clock.now()).status).toBe('blocked');
+      expect((await sync.check(user(0), null, clock.now())).status).toBe('blocked');
+    });
+
     it('drops from memory a block lifted elsewhere, at the next poll, and keeps the bound across full reloads', async () => {
       const { sync } = await sprayed();
       const some = user(BOUND + OVER - 1);
@@ -159,6 +183,8 @@ function boundedBanState(name: string, create: () => Promise<{ storage: RampartS
 boundedBanState('the memory store', async () => ({ storage: memoryStorage(), close: async () => undefined }));
 
 describeMongo('bounded ban state (MongoDB)', () => {
+  // Some 300 round trips a test: room for a loaded machine.
+  jest.setTimeout(30_000);
   boundedBanState('MongoDB', async () => {
     const storage = mongoStorage({ uri: mongoUrl(), connectOptions: { dbName: uniqueDbName('ban_state') } });
     await storage.init();
