@@ -8,6 +8,7 @@ import { RateLimitConfigurationError } from '../errors/rate-limit-configuration.
 import type { RateLimitEventHandlers } from '../events/rate-limit-events.js';
 import { memoryStorage } from '../storage/memory-storage.js';
 import { DEFAULT_RETENTION_MS } from '../storage/store-input.js';
+import { DEFAULT_MAX_CACHED_KEY_BANS } from '../protection/protection-cache.js';
 import type { RampartStorage } from '../storage/rampart-storage.interface.js';
 import type { RateLimitStore } from '../storage/rate-limit-store.interface.js';
 import type { BanEnforcement, RampartOptions, RateLimitViolation } from './rampart-options.interface.js';
@@ -38,6 +39,8 @@ export interface RampartConfig<C = unknown> {
   readonly autoBanDurationMs?: number;
   readonly violationRetentionMs: number;
   readonly banSyncIntervalMs: number;
+  /** Most automatic key bans each instance holds in memory. */
+  readonly maxCachedBans: number;
   /** Longest wait for a rate-limit store call on a request. */
   readonly storeTimeoutMs: number;
   /** What rules without their own `onStoreError` answer while the store is down. */
@@ -174,6 +177,8 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
   }
   const banSyncIntervalMs = options.banSyncIntervalMs ?? DEFAULT_BAN_SYNC_INTERVAL_MS;
   if (!isPositiveInteger(banSyncIntervalMs)) problems.push(messages.notPositiveInteger('banSyncIntervalMs', banSyncIntervalMs));
+  const maxCachedBans = options.maxCachedBans ?? DEFAULT_MAX_CACHED_KEY_BANS;
+  if (!isPositiveInteger(maxCachedBans)) problems.push(messages.notPositiveInteger('maxCachedBans', maxCachedBans));
   const storeTimeoutMs = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
   if (!isPositiveInteger(storeTimeoutMs)) problems.push(messages.notPositiveInteger('storeTimeoutMs', storeTimeoutMs));
   const onStoreError = options.onStoreError ?? 'allow';
@@ -228,6 +233,7 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
     ...(autoBanDurationMs !== undefined ? { autoBanDurationMs } : {}),
     violationRetentionMs,
     banSyncIntervalMs,
+    maxCachedBans,
     storeTimeoutMs,
     onStoreError,
     storeFallback: options.storeFallback ?? true,

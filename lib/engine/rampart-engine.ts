@@ -149,11 +149,19 @@ export class RampartEngine<C = unknown> {
     const { keys } = this.parts;
     const addressKey = keys.addressIdentity(address);
     const clientKey = keys.clientKey(identity, addressKey);
+    const decision: Decision<C> = { request, rules, address, addressKey, identity, clientKey, nowMs };
     const known = this.parts.bans.check(clientKey, address, nowMs, addressKey);
+    // A promise only for a client whose ban record the bounded cache dropped: read once from the store.
+    if (isThenable(known)) return Promise.resolve(known).then((k) => this.afterCheck(decision, k));
+    return this.afterCheck(decision, known);
+  }
+
+  /** The client's known standing decided: answered from it, or counted. */
+  private afterCheck(decision: Decision<C>, known: ProtectionVerdict): Verdict<C> | Promise<Verdict<C>> {
+    const { nowMs, rules } = decision;
     if (known.status === 'allow-listed') return { outcome: 'admitted', results: NONE, nowMs };
     if (known.status !== 'none') return refusal(known, nowMs, NONE);
     if (rules.rules.length === 0) return { outcome: 'admitted', results: NONE, nowMs };
-    const decision: Decision<C> = { request, rules, address, addressKey, identity, clientKey, nowMs };
     return rules.plain ? this.countPlain(decision) : this.countAll(decision);
   }
 
@@ -202,7 +210,7 @@ export class RampartEngine<C = unknown> {
       if (clientKey !== decision.clientKey) {
         // A rule's own identity (an API key, a wider network...) may be banned too: refused, it is
         // not counted. (The address's bans were checked before any rule.)
-        const known = this.parts.bans.checkKey(clientKey, decision.nowMs);
+        const known = await this.parts.bans.check(clientKey, null, decision.nowMs);
         if (known.status !== 'none') {
           tally.refusal ??= known;
           return undefined;

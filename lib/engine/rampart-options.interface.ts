@@ -123,6 +123,15 @@ export interface RampartOptions<C = unknown> {
    */
   banSyncIntervalMs?: number;
   /**
+   * Most automatic blocks and bans by key each instance holds in memory (an operator's bans and
+   * range bans are always held). Past it the least recently applied is dropped from memory, not
+   * from enforcement: a compact filter (about 2 bytes per ban in force) remembers its key, and the
+   * client's next request reads its ban from the store once (one round trip), after which it is
+   * held again. Clients without a ban never cause that read, but for about 1 in 2 000 (once each).
+   * @default 50000
+   */
+  maxCachedBans?: number;
+  /**
    * Callbacks for violations, blocks, bans, unbans and store outages. They never change a response:
    * a callback that throws is logged. With `@nestjs/event-emitter` in the app the same events are
    * also emitted as `rampart.violation`, `rampart.block`, `rampart.ban`, `rampart.unban`,

@@ -60,7 +60,12 @@ export class Rampart<C = unknown> {
     // A storage call off the request path waits longer than a request would, but never forever.
     const stepTimeoutMs = STORAGE_STEP_TIMEOUT_FACTOR * storeTimeoutMs;
     const bounded = <T>(call: () => Promise<T>) => withTimeout(call, stepTimeoutMs);
-    this.bans = new BanSync(storage, clock, bounded);
+    // A client whose ban record the bounded cache dropped is read on its request: within the request's timeout.
+    this.bans = new BanSync(storage, clock, bounded, {
+      maxCachedKeyBans: config.maxCachedBans,
+      requestBounded: (call) => withTimeout(call, storeTimeoutMs),
+      lookupsPaused: () => this.health.isDown,
+    });
     const writer = (this.writer = new ViolationWriter(storage.violations, this.health, logger, bounded));
     this.escalator = new Escalator({
       storage,

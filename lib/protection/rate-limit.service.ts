@@ -120,7 +120,7 @@ export class RateLimitService {
     const { storage, escalation, bans } = this.parts;
     const windowMs = (escalation || DEFAULT_ESCALATION_POLICY).permanentBanWindowMs;
     const [ban, recentViolations] = await Promise.all([storage.bans.get({ type: 'key', key }), storage.violations.count(key, nowMs - windowMs)]);
-    return { key, verdict: bans.check(key, address, nowMs), ban, recentViolations };
+    return { key, verdict: await bans.check(key, address, nowMs), ban, recentViolations };
   }
 
   /**

@@ -114,6 +114,13 @@ export interface BanStore {
   list(filter: BanFilter, page: PageRequest): Promise<Page<Ban>>;
   /** Every record changed at or after `sinceMs`, oldest first (for cache propagation). */
   changedSince(sinceMs: number, limit: number): Promise<readonly Ban[]>;
+  /**
+   * Every ban in force at `nowMs`, in batches of at most `batchSize`, in no particular order, read
+   * in one pass (a cursor, not pages of queries): what a full reload of the caches reads. A record
+   * changed during the pass may come twice or not at all (`changedSince` shows it). Optional: a
+   * store without it is listed by `list` pages.
+   */
+  streamActive?(nowMs: number, batchSize: number): AsyncIterable<readonly Ban[]>;
   /** Forgets the target's record entirely, including its block count. */
   remove(target: BanTarget): Promise<boolean>;
 }

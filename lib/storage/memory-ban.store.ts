@@ -25,7 +25,8 @@ import { checkBanFilter, checkBanTarget, checkNewBan, checkPutCondition } from '
 export interface MemoryBanStoreOptions {
   /**
    * Most ban records kept. Past it the least recently changed record that is no longer in force is
-   * dropped (the least recently changed one of all when every record is in force).
+   * dropped, else the least recently changed automatic one. An operator's ban in force is never
+   * dropped: when every other record is one, `put` of a new record fails instead.
    * @default 100_000
    */
   maxRecords?: number;
@@ -45,10 +46,15 @@ const EVICTION_SCAN = 64;
 /**
  * Bans of one process. A `Map` kept in order of last change holds the records; ended records are
  * forgotten `historyRetentionMs` after they ended, a few per write, so no timer is needed and none
- * keeps the process alive.
+ * keeps the process alive. A log of writes, with the latest `updatedAtMs` up to each, answers
+ * `changedSince` in O(log n + changes) rather than by scanning every record.
  */
 export class MemoryBanStore implements BanStore {
   private readonly records = new Map<string, Ban>();
+  /** Every record written, in order of writing (superseded ones until the log is compacted). */
+  private log: Ban[] = [];
+  /** `logMaxMs[i]`: the latest `updatedAtMs` of `log[0..i]`, non-decreasing, for a binary search. */
+  private logMaxMs: number[] = [];
   private readonly maxRecords: number;
   private readonly historyRetentionMs: number;
 
@@ -135,9 +141,38 @@ export class MemoryBanStore implements BanStore {
 
   async changedSince(sinceMs: number, limit: number): Promise<readonly Ban[]> {
     checkChangedSince(sinceMs, limit);
-    const changed = [...this.records.values()].filter((ban) => ban.updatedAtMs >= sinceMs);
+    // Nothing before the first entry whose running latest time reaches `sinceMs` is recent enough.
+    let low = 0;
+    let high = this.log.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.logMaxMs[middle]! >= sinceMs) high = middle;
+      else low = middle + 1;
+    }
+    const changed: Ban[] = [];
+    for (let i = low; i < this.log.length; i++) {
+      const ban = this.log[i]!;
+      // Only the record's current state (a superseded or removed one is skipped).
+      if (ban.updatedAtMs >= sinceMs && this.records.get(ban.id) === ban) changed.push(ban);
+    }
     changed.sort((a, b) => a.updatedAtMs - b.updatedAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return changed.slice(0, limit);
+  }
+
+  async *streamActive(nowMs: number, batchSize: number): AsyncIterable<readonly Ban[]> {
+    checkTime(nowMs, 'nowMs');
+    checkSizeOption(batchSize, 'batchSize', 1);
+    let batch: Ban[] = [];
+    // A Map's iterator survives writes between batches: a record rewritten meanwhile comes again.
+    for (const ban of this.records.values()) {
+      if (!isBanActive(ban, nowMs)) continue;
+      batch.push(ban);
+      if (batch.length === batchSize) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
   }
 
   async remove(target: BanTarget): Promise<boolean> {
@@ -148,6 +183,8 @@ export class MemoryBanStore implements BanStore {
   /** Drops everything. */
   clear(): void {
     this.records.clear();
+    this.log = [];
+    this.logMaxMs = [];
   }
 
   /** When a record may be forgotten: `historyRetentionMs` after it ended; never while it is in force without end. */
@@ -158,31 +195,61 @@ export class MemoryBanStore implements BanStore {
   }
 
   private write(ban: Ban, nowMs: number): void {
+    const previous = this.records.get(ban.id);
     // Re-inserted at the end: the map stays in order of last change.
     this.records.delete(ban.id);
     this.records.set(ban.id, ban);
     let examined = 0;
     for (const [id, record] of this.records) {
       if (++examined > SWEEP_PER_CALL) break;
-      if (this.purgeAtMs(record) <= nowMs) this.records.delete(id);
+      if (id !== ban.id && this.purgeAtMs(record) <= nowMs) this.records.delete(id);
     }
-    while (this.records.size > this.maxRecords) this.evictOne(ban.id, nowMs);
+    while (this.records.size > this.maxRecords) {
+      if (this.evictOne(ban.id, nowMs)) continue;
+      // Every other record is an operator's ban in force: refuse the write rather than drop one.
+      this.records.delete(ban.id);
+      if (previous !== undefined) this.records.set(ban.id, previous);
+      throw new RangeError(
+        `MemoryBanStore: the store holds maxRecords (${this.maxRecords}) records, each an operator's ban in force; lift some, or raise maxRecords.`,
+      );
+    }
+    this.appendToLog(ban);
   }
 
-  /** Evicts one record other than `keepId` (the one just written). */
-  private evictOne(keepId: string, nowMs: number): void {
+  /**
+   * Evicts one record other than `keepId` (the one just written): an ended one among the least
+   * recently changed, else the least recently changed automatic one. Never an operator's ban in
+   * force. False when there is none to evict.
+   */
+  private evictOne(keepId: string, nowMs: number): boolean {
     let examined = 0;
-    let oldest: string | undefined;
+    let oldestAuto: string | undefined;
     for (const [id, record] of this.records) {
       if (id === keepId) continue;
-      oldest ??= id;
-      if (++examined > EVICTION_SCAN) break;
-      if (!isBanActive(record, nowMs)) {
+      const active = isBanActive(record, nowMs);
+      if (!active) {
         this.records.delete(id);
-        return;
+        return true;
       }
+      if (record.source !== 'admin') oldestAuto ??= id;
+      // Past the first few, only an automatic record is looked for.
+      if (++examined >= EVICTION_SCAN && oldestAuto !== undefined) break;
     }
-    if (oldest !== undefined) this.records.delete(oldest);
+    if (oldestAuto === undefined) return false;
+    this.records.delete(oldestAuto);
+    return true;
+  }
+
+  private appendToLog(ban: Ban): void {
+    const last = this.logMaxMs.length === 0 ? -Infinity : this.logMaxMs[this.logMaxMs.length - 1]!;
+    this.log.push(ban);
+    this.logMaxMs.push(Math.max(last, ban.updatedAtMs));
+    // Compacted once superseded entries outnumber the records: amortised O(1) per write.
+    if (this.log.length > 2 * this.records.size + 1_024) {
+      this.log = [...this.records.values()];
+      let running = -Infinity;
+      this.logMaxMs = this.log.map((record) => (running = Math.max(running, record.updatedAtMs)));
+    }
   }
 }
 

@@ -1,3 +1,4 @@
+import { Rampart } from '../../lib/engine/rampart.js';
 import { RateLimitService } from '../../lib/index.js';
 import { memoryStorage, type MemoryStorage } from '../../lib/storage/memory-storage.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -144,6 +145,29 @@ describe.each(ADAPTERS)('bans on %s', (adapter) => {
       await t.http().get('/api').set('x-api-key', 'key-1').set('x-user', 'user-1').expect(403);
       await t.http().get('/api').set('x-api-key', 'key-2').set('x-user', 'user-1').expect(200);
       await t.http().get('/data').set('x-user', 'user-1').expect(200);
+    });
+
+    it('refuses every user name blocked by a spray, past what an instance holds in memory', async () => {
+      await t.close();
+      await start({ keyResolver: userHeader, maxCachedBans: 5 });
+      // Blocks of a login rule keyed by user name, written by the escalation (of any instance).
+      for (let i = 0; i < 20; i++) {
+        const block = {
+          target: { type: 'key', key: `user-${i}` },
+          kind: 'temporary',
+          reason: 'x',
+          source: 'auto',
+          createdBy: 'rampart',
+          violationCount: 3,
+        } as const;
+        await storage.bans.put({ ...block, expiresAtMs: START + 10 * MINUTE }, START);
+      }
+      await protection.syncNow();
+      for (let i = 0; i < 20; i++) {
+        await t.http().get('/data').set('x-user', `user-${i}`).set('X-Forwarded-For', '192.0.2.1').expect(429).expect('retry-after', '600');
+      }
+      await t.http().get('/data').set('x-user', 'user-20').set('X-Forwarded-For', '192.0.2.1').expect(200);
+      expect(t.app.get(Rampart).bans.sizes.autoKeyBans).toBeLessThanOrEqual(5);
     });
 
     it('escalates on the identity the rule counts', async () => {

@@ -1,4 +1,6 @@
-import { BAN_SYNC_OVERLAP_MS } from '../../lib/protection/ban-sync.js';
+import { DEFAULT_STORE_TIMEOUT_MS } from '../../lib/engine/rampart-config.js';
+import { BAN_SYNC_OVERLAP_MS, TOLERATED_CLOCK_SKEW_MS } from '../../lib/protection/ban-sync.js';
+import { STORAGE_STEP_TIMEOUT_FACTOR } from '../../lib/protection/store-health.js';
 import { RateLimitService } from '../../lib/index.js';
 import { memoryStorage, type MemoryStorage } from '../../lib/storage/memory-storage.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -102,6 +104,55 @@ describe.each(ADAPTERS)('propagation between two instances sharing one storage o
       );
       await protectionB.syncNow();
       await on(b).expect(403);
+    });
+  });
+
+  describe('with clocks apart by the tolerated skew', () => {
+    /** A's clock is behind B's by the skew the README tolerates. */
+    async function startSkewed() {
+      clock = new FakeClock(START);
+      const behind = new FakeClock(START - TOLERATED_CLOCK_SKEW_MS);
+      storage = memoryStorage();
+      a = await startApp(adapter, protectionModule({ clock: behind, storage }));
+      b = await startApp(adapter, protectionModule({ clock, storage }));
+      protectionA = a.app.get(RateLimitService);
+      protectionB = b.app.get(RateLimitService);
+      return behind;
+    }
+
+    it('enforces on B, at its next poll, a ban A made one poll interval after B polled', async () => {
+      const behind = await startSkewed();
+      await protectionB.syncNow(); // B's cursor: START
+      clock.advance(999);
+      behind.advance(999);
+      await protectionA.ban({ type: 'key', key: CLIENT }, 'permanent', undefined, 'abuse', 'alice'); // stamped START + 999 - skew
+      clock.advance(1);
+      await protectionB.syncNow();
+      await on(b).expect(403);
+    });
+
+    it('also when the write committed as late as a storage step may take after the time it is stamped with', async () => {
+      await startSkewed();
+      await protectionB.syncNow(); // B's cursor: START
+      // A block A decided at START + 999 by its clock (behind), written a whole storage step later.
+      const writeMs = STORAGE_STEP_TIMEOUT_FACTOR * DEFAULT_STORE_TIMEOUT_MS;
+      clock.advance(1_000);
+      const stampedMs = clock.now() - 1 - TOLERATED_CLOCK_SKEW_MS - writeMs;
+      expect(stampedMs).toBeGreaterThanOrEqual(START - BAN_SYNC_OVERLAP_MS);
+      await storage.bans.put(
+        {
+          target: { type: 'key', key: CLIENT },
+          kind: 'temporary',
+          reason: 'x',
+          source: 'auto',
+          createdBy: 'rampart',
+          expiresAtMs: START + MINUTE,
+          violationCount: 3,
+        },
+        stampedMs,
+      );
+      await protectionB.syncNow();
+      await on(b).expect(429);
     });
   });
 

@@ -86,6 +86,55 @@ describe('MemoryBanStore bounds', () => {
     expect(store.size).toBe(2);
   });
 
+  it("never evicts an operator's ban in force: the least recently changed automatic one goes instead", async () => {
+    const store = new MemoryBanStore({ maxRecords: 3 });
+    const operator = {
+      target: { type: 'key', key: 'fraudster' },
+      kind: 'permanent',
+      reason: 'fraud',
+      source: 'admin',
+      createdBy: 'alice',
+      violationCount: 0,
+    } as const;
+    await store.put(operator, T0);
+    for (let i = 0; i < 10; i++) await store.put(temporary(`sprayed-${i}`, T0 + DAY), T0 + 1 + i);
+    expect(store.size).toBe(3);
+    expect(await store.get({ type: 'key', key: 'fraudster' })).toMatchObject({ kind: 'permanent', source: 'admin' });
+    expect(await store.get({ type: 'key', key: 'sprayed-9' })).not.toBeNull();
+    expect(await store.get({ type: 'key', key: 'sprayed-0' })).toBeNull();
+  });
+
+  it("refuses a new record rather than evict an operator's ban when every other record is one", async () => {
+    const store = new MemoryBanStore({ maxRecords: 2 });
+    const ban = (key: string) =>
+      ({ target: { type: 'key', key }, kind: 'permanent', reason: 'r', source: 'admin', createdBy: 'alice', violationCount: 0 }) as const;
+    await store.put(ban('a'), T0);
+    await store.put(ban('b'), T0);
+    await expect(store.put(temporary('c', T0 + DAY), T0 + 1)).rejects.toThrow(/maxRecords \(2\).*operator's ban in force/);
+    await expect(store.put(ban('c'), T0 + 1)).rejects.toThrow(RangeError);
+    expect((await store.changedSince(0, 10)).map((b) => b.id)).toEqual(['key:a', 'key:b']);
+    // Replacing a record needs no room; once one is lifted it can make room.
+    await store.lift({ type: 'key', key: 'a' }, 'bob', T0 + 2);
+    await store.put(temporary('c', T0 + DAY), T0 + 3);
+    expect(await store.get({ type: 'key', key: 'a' })).toBeNull();
+    expect(await store.get({ type: 'key', key: 'b' })).not.toBeNull();
+  });
+
+  it('answers changedSince from its log of writes, superseded entries and compactions included', async () => {
+    const store = new MemoryBanStore();
+    for (let i = 0; i < 2_000; i++) await store.put(temporary(`k${i}`, T0 + DAY), T0 + i);
+    // Rewrites: the log outgrows twice the records and is compacted.
+    for (let i = 0; i < 3_500; i++) await store.put(temporary(`k${i % 2_000}`, T0 + DAY), T0 + 2_000 + i);
+    const recent = await store.changedSince(T0 + 5_490, 100);
+    expect(recent.map((b) => b.id)).toEqual(Array.from({ length: 10 }, (_, i) => `key:k${1_490 + i}`));
+    expect(recent.every((b) => b.blockCount === 3)).toBe(true);
+    expect((await store.changedSince(T0 + 3_999, 3)).map((b) => [b.id, b.blockCount])).toEqual([
+      ['key:k1999', 2],
+      ['key:k0', 3],
+      ['key:k1', 3],
+    ]);
+  });
+
   it('forgets an ended ban once its history retention is over, without a timer', async () => {
     const store = new MemoryBanStore({ historyRetentionMs: DAY });
     await store.put(temporary('old', T0 + 1), T0);

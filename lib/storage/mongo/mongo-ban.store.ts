@@ -174,6 +174,32 @@ export class MongoBanStore extends MongoRecordStore<BanDoc> implements BanStore 
     return docs.map(toBan);
   }
 
+  /**
+   * Every ban in force at `nowMs`, in batches: one `find` whose cursor the driver reads `batchSize`
+   * documents at a time (no sort, so no index or in-memory sort is needed, and no page re-runs the
+   * query).
+   */
+  async *streamActive(nowMs: number, batchSize: number): AsyncIterable<readonly Ban[]> {
+    checkTime(nowMs, 'nowMs');
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${String(batchSize)}.`);
+    await this.records.whenOpen();
+    const filter = { $and: [NOT_LIFTED, { $or: [{ kind: { $eq: 'permanent' } }, { expiresAtMs: { $gt: nowMs } }] }] } as mongo.Filter<BanDoc>;
+    const cursor = this.records.collection.find(filter, { batchSize });
+    try {
+      let batch: Ban[] = [];
+      for await (const doc of cursor) {
+        batch.push(toBan(doc as BanDoc));
+        if (batch.length === batchSize) {
+          yield batch;
+          batch = [];
+        }
+      }
+      if (batch.length > 0) yield batch;
+    } finally {
+      await cursor.close();
+    }
+  }
+
   async remove(target: BanTarget): Promise<boolean> {
     const { id } = checkBanTarget(target);
     const result = await this.records.collection.deleteMany({ _id: id });

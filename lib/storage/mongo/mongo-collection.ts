@@ -114,7 +114,8 @@ export class MongoCollection<T extends mongo.Document> {
     return (await cursor.toArray()) as T[];
   }
 
-  private async whenOpen(): Promise<void> {
+  /** Resolves once the connection is open (a native cursor needs it; commands are queued by Mongoose). */
+  async whenOpen(): Promise<void> {
     if (this.connection.readyState !== 1) await this.connection.asPromise();
   }
 

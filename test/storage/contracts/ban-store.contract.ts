@@ -367,10 +367,49 @@ export function banStoreContract(name: string, create: () => Promise<BanStore> |
         expect(await store.changedSince(0, 100)).toEqual([]);
       });
 
+      it('returns each record once, in its current state, even when writers stamp records out of order', async () => {
+        await store.put(permanent(key('late')), T0 + 50);
+        await store.put(permanent(key('behind')), T0 + 5); // a writer whose clock is behind
+        await store.put(temporary(key('late'), T0 + MINUTE), T0 + 60);
+        await store.put(permanent(key('gone')), T0 + 70);
+        await store.remove(key('gone'));
+        await store.lift(key('behind'), 'bob', T0 + 40);
+        const changed = await store.changedSince(T0, 100);
+        expect(changed.map((b) => [b.id, b.updatedAtMs])).toEqual([
+          ['key:behind', T0 + 40],
+          ['key:late', T0 + 60],
+        ]);
+        expect(changed[1]).toMatchObject({ kind: 'temporary', blockCount: 1 });
+        expect((await store.changedSince(T0 + 41, 100)).map((b) => b.id)).toEqual(['key:late']);
+      });
+
       it('checks its arguments', async () => {
         await expect(store.changedSince(Number.NaN, 10)).rejects.toThrow(TypeError);
         await expect(store.changedSince(0, 0)).rejects.toThrow(RangeError);
         await expect(store.changedSince({ $gt: 0 } as unknown as number, 10)).rejects.toThrow(TypeError);
+      });
+    });
+
+    describe('streamActive', () => {
+      it('yields every ban in force at the time once, in batches of at most batchSize, and nothing else', async () => {
+        if (!store.streamActive) return; // optional: a full reload then pages through list()
+        for (let i = 0; i < 23; i++) await store.put(temporary(key(`k${i}`), T0 + (i % 2 === 0 ? MINUTE : 10)), T0);
+        await store.put(permanent(key('forever')), T0);
+        await store.put(permanent(cidr('192.0.2.0/24')), T0);
+        await store.put(permanent(key('lifted')), T0);
+        await store.lift(key('lifted'), 'bob', T0 + 1);
+        const batches: (readonly Ban[])[] = [];
+        for await (const batch of store.streamActive(T0 + 10, 5)) batches.push(batch);
+        expect(batches.every((batch) => batch.length >= 1 && batch.length <= 5)).toBe(true);
+        const ids = batches.flat().map((b) => b.id);
+        const expected = ['cidr:192.0.2.0/24', 'key:forever', ...Array.from({ length: 12 }, (_, i) => `key:k${2 * i}`)];
+        expect([...ids].sort()).toEqual(expected.sort());
+        expect(batches.flat().every((b) => isBanActive(b, T0 + 10))).toBe(true);
+      });
+
+      it('yields nothing from an empty store', async () => {
+        if (!store.streamActive) return;
+        for await (const batch of store.streamActive(T0, 10)) expect(batch).toEqual([]);
       });
     });
 
