@@ -95,10 +95,10 @@ function checkStoreBreaker(given: unknown, problems: string[]): StoreBreakerOpti
   for (const field of Object.keys(given)) if (!fields.includes(field)) problems.push(messages.unknownStoreBreakerField(field, fields));
   const breaker = { ...DEFAULT_STORE_BREAKER, ...(given as Partial<StoreBreakerOptions>) };
   const before = problems.length;
-  for (const field of ['windowMs', 'failures', 'keys'] as const) {
+  for (const field of ['windowMs', 'failures', 'clients'] as const) {
     if (!isPositiveInteger(breaker[field])) problems.push(messages.notPositiveInteger(`storeBreaker.${field}`, breaker[field]));
   }
-  if (problems.length === before && breaker.keys > breaker.failures) problems.push(messages.breakerKeysAboveFailures(breaker.keys, breaker.failures));
+  if (problems.length === before && breaker.clients > breaker.failures) problems.push(messages.breakerClientsAboveFailures(breaker.clients, breaker.failures));
   return Object.freeze(breaker);
 }
 

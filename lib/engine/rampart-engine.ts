@@ -243,7 +243,7 @@ export class RampartEngine<C = unknown> {
     const { rule } = targetRule;
     const { storeKey, context } = decision.request;
     const key = storeKey ? storeKey(context, clientKey, targetRule) : targetRule.keyPrefix + clientKey;
-    return this.parts.gateway.consume(key, rule.storeRule, rule.onStoreError, decision.nowMs, cost);
+    return this.parts.gateway.consume(key, rule.storeRule, rule.onStoreError, decision.nowMs, cost, decision.addressKey);
   }
 
   /** The verdict from the rules' answers: a refusal, the outage policy, admitted, or a violation. */

@@ -41,9 +41,10 @@ export interface RampartOptions<C = unknown> {
    * When failed or timed-out store calls mark the store down for every client. A call that fails
    * marks it down when no store call has succeeded since it began (the store has gone silent), or
    * when, within the last `windowMs`, at least `failures` calls failed and they concern at least
-   * `keys` distinct keys. Any other failure is one key's own: only that call is answered without
-   * the store, so one slow or failing client never switches limits off for the others.
-   * @default { windowMs: 10_000, failures: 5, keys: 3 }
+   * `clients` distinct clients (told apart by address, so one client's many rules, routes and
+   * identities count once). Any other failure is one client's own: only that call is answered
+   * without the store, so one slow or failing client never switches limits off for the others.
+   * @default { windowMs: 10_000, failures: 5, clients: 3 }
    */
   storeBreaker?: Partial<StoreBreakerOptions>;
   /**

@@ -73,13 +73,13 @@ export const storeDown = (reason: string, fallback: boolean) =>
   `Rate-limit store unavailable (${reason}): answering by ${fallback ? 'the in-process fallback store (limits hold per instance)' : "each rule's onStoreError policy"} until it answers again.`;
 
 export const badStoreBreaker = (value: unknown) =>
-  `storeBreaker must be an object such as { windowMs: 10000, failures: 5, keys: 3 } (mark the store down when 5 calls within 10 s failed on 3 keys or more), got ${describe(value)}.`;
+  `storeBreaker must be an object such as { windowMs: 10000, failures: 5, clients: 3 } (mark the store down when 5 calls within 10 s failed for 3 clients or more), got ${describe(value)}.`;
 
 export const unknownStoreBreakerField = (field: string, fields: readonly string[]) =>
   `storeBreaker has no setting '${field}'. The settings are ${fields.join(', ')}.`;
 
-export const breakerKeysAboveFailures = (keys: number, failures: number) =>
-  `storeBreaker.keys (${keys}) is more than storeBreaker.failures (${failures}): ${failures} failures can never concern ${keys} keys, so the store would only be marked down when it goes silent. Lower keys or raise failures.`;
+export const breakerClientsAboveFailures = (clients: number, failures: number) =>
+  `storeBreaker.clients (${clients}) is more than storeBreaker.failures (${failures}): ${failures} failures can never concern ${clients} clients, so the store would only be marked down when it goes silent. Lower clients or raise failures.`;
 
 export const storeUp = (downForMs: number) => `Rate-limit store available again after ${downForMs} ms.`;
 

@@ -56,7 +56,19 @@ export class StoreGateway {
     return this.denials.size;
   }
 
-  consume(key: string, rule: StoreRule, onStoreError: StoreErrorPolicy | undefined, nowMs: number, cost: number): Counted | Promise<Counted> {
+  /**
+   * Counts one request of `client` (its address key: what the breaker tells clients apart by) under
+   * `key`. Answers from memory when a denial of `key` is known to hold, else from the store within
+   * `storeTimeoutMs`, else by the outage policy.
+   */
+  consume(
+    key: string,
+    rule: StoreRule,
+    onStoreError: StoreErrorPolicy | undefined,
+    nowMs: number,
+    cost: number,
+    client: string = key,
+  ): Counted | Promise<Counted> {
     const known = this.denials.answer(key, rule, nowMs, cost);
     if (known !== undefined) return known;
     const { health } = this;
@@ -68,7 +80,7 @@ export class StoreGateway {
     try {
       answer = this.store.consume(key, rule, nowMs, cost);
     } catch (error) {
-      health.failed(call, error, key);
+      health.failed(call, error, client);
       return this.withoutStore(key, rule, onStoreError, nowMs, cost);
     }
     if (!isThenable(answer)) {
@@ -87,7 +99,7 @@ export class StoreGateway {
           resolve(result);
         },
         (error) => {
-          health.failed(call, error, key);
+          health.failed(call, error, client);
           resolve(this.withoutStore(key, rule, onStoreError, nowMs, cost));
         },
       ),

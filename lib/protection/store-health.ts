@@ -156,15 +156,15 @@ export class StoreHealth {
   }
 
   /**
-   * A request's call on `key` failed or timed out. Marks the store down by the breaker's rule (see
+   * A request's call for `client` (its address key) failed or timed out. Marks the store down by the breaker's rule (see
    * StoreBreaker): at once when it holds, or once the check a failed call starts fails too. Returns
    * whether the store is down now; otherwise the failure is the key's own and only this call is
    * answered without the store.
    */
-  failed(call: number, error: unknown, key: string): boolean {
+  failed(call: number, error: unknown, client: string): boolean {
     if (this.downSinceMs !== undefined) return true;
     if (call <= this.transitionCall) return false;
-    const often = this.breaker.failedOften(key, this.clock.now());
+    const often = this.breaker.failedOften(client, this.clock.now());
     // Timed out with no success since it began: the store answered nothing for a whole timeout.
     const silent = error instanceof StoreTimeoutError && this.lastSuccessSeen < call;
     if (often || silent) {

@@ -149,7 +149,29 @@ function scenarios(kind: StoreKind) {
       expect((await second).status).toBe(200);
     });
 
-    it('a store failing on several keys while it answers others is marked down (5 failures on 3 keys within 10 s)', async () => {
+    it('one client failing on many keys (three rules, two routes) is still one client: the store stays up for the others', async () => {
+      t = await start({
+        rules: [
+          { name: 'a', limit: 5, windowMs: 60_000, algorithm: 'fixed-window' },
+          { name: 'b', limit: 5, windowMs: 60_000, algorithm: 'fixed-window' },
+          { name: 'c', limit: 5, windowMs: 60_000, algorithm: 'fixed-window' },
+        ],
+      });
+      store.mode = 'fail';
+      const FAILING = '198.51.100.20';
+      store.troubled.add(FAILING);
+      // Ten failed calls on seven keys (three rules on /data, four on /api), all of one client.
+      await from(FAILING).expect(200);
+      await t.http().get('/api').set('X-Forwarded-For', FAILING).expect(200);
+      await from(FAILING).expect(200);
+      expect(t.app.get(Rampart).health.keyFailures).toBe(10);
+      expect(down).toEqual([]);
+      const OTHER = '198.51.100.21';
+      for (let i = 0; i < 5; i++) await from(OTHER).expect(200);
+      await from(OTHER).expect(429); // still counted by the shared store
+    });
+
+    it('a store failing for several clients while it answers others is marked down (5 failures for 3 clients within 10 s)', async () => {
       t = await start();
       store.mode = 'fail';
       const failing = ['198.51.100.10', '198.51.100.11', '198.51.100.12'];
@@ -243,21 +265,21 @@ describe('storeBreaker option', () => {
   };
 
   it('fills in the defaults around the settings given', () => {
-    expect(resolveRateLimitConfig({ storeBreaker: { keys: 2 } }).storeBreaker).toEqual({ windowMs: 10_000, failures: 5, keys: 2 });
+    expect(resolveRateLimitConfig({ storeBreaker: { clients: 2 } }).storeBreaker).toEqual({ windowMs: 10_000, failures: 5, clients: 2 });
   });
 
   it('reports bad settings at startup, with the other problems', () => {
     expect(problemsOf({ storeBreaker: 'often' as never, denialCacheSize: -1 })).toEqual([
-      'storeBreaker must be an object such as { windowMs: 10000, failures: 5, keys: 3 } (mark the store down when 5 calls within 10 s failed on 3 keys or more), got "often".',
+      'storeBreaker must be an object such as { windowMs: 10000, failures: 5, clients: 3 } (mark the store down when 5 calls within 10 s failed for 3 clients or more), got "often".',
       'denialCacheSize must be an integer of 0 or more, got -1.',
     ]);
     expect(problemsOf({ storeBreaker: { windowMs: 0, failures: 2.5, key: 1 } as never })).toEqual([
-      "storeBreaker has no setting 'key'. The settings are windowMs, failures, keys.",
+      "storeBreaker has no setting 'key'. The settings are windowMs, failures, clients.",
       'storeBreaker.windowMs must be a positive integer, got 0.',
       'storeBreaker.failures must be a positive integer, got 2.5.',
     ]);
-    expect(problemsOf({ storeBreaker: { failures: 2, keys: 3 } })).toEqual([
-      'storeBreaker.keys (3) is more than storeBreaker.failures (2): 2 failures can never concern 3 keys, so the store would only be marked down when it goes silent. Lower keys or raise failures.',
+    expect(problemsOf({ storeBreaker: { failures: 2, clients: 3 } })).toEqual([
+      'storeBreaker.clients (3) is more than storeBreaker.failures (2): 2 failures can never concern 3 clients, so the store would only be marked down when it goes silent. Lower clients or raise failures.',
     ]);
   });
 });

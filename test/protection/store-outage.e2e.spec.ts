@@ -94,7 +94,7 @@ describe('store outage options', () => {
   it('defaults to a 500 ms timeout, the per-instance fallback store (fail open without it), and a 5 s startup wait that does not require the store', () => {
     const config = resolveRateLimitConfig({});
     expect(config).toMatchObject({ storeTimeoutMs: 500, onStoreError: 'allow', storeFallback: true, storeStartupTimeoutMs: 5_000, requireStore: false });
-    expect(config.storeBreaker).toEqual({ windowMs: 10_000, failures: 5, keys: 3 });
+    expect(config.storeBreaker).toEqual({ windowMs: 10_000, failures: 5, clients: 3 });
     expect(config.denialCacheSize).toBe(10_000);
   });
 
