@@ -64,10 +64,18 @@ export class RampartEngine<C = unknown> {
   /** The store key hook adapters last counted with: the admin API reads counters by the same keys. */
   private storeKeyHook: StoreKeyHook<C> | undefined;
 
+  /**
+   * The IPv6 prefix lengths rules of their own count by (the module's rules, and route rules once
+   * met): the blocks of those networks are checked on every target, as the address's own are.
+   */
+  private readonly networkLengths = new Set<number>();
+
   constructor(
     private readonly config: RampartConfig<C>,
     private readonly parts: EngineParts<C>,
-  ) {}
+  ) {
+    for (const rule of config.rules) if (rule.ipv6PrefixLength !== undefined) this.networkLengths.add(rule.ipv6PrefixLength);
+  }
 
   get clock(): Clock {
     return this.config.clock;
@@ -161,8 +169,23 @@ export class RampartEngine<C = unknown> {
     const { nowMs, rules } = decision;
     if (known.status === 'allow-listed') return { outcome: 'admitted', results: NONE, nowMs };
     if (known.status !== 'none') return refusal(known, nowMs, NONE);
+    const network = this.networkLengths.size === 0 ? undefined : this.networkBan(decision);
+    if (network !== undefined) return refusal(network, nowMs, NONE);
     if (rules.rules.length === 0) return { outcome: 'admitted', results: NONE, nowMs };
     return rules.plain ? this.countPlain(decision) : this.countAll(decision);
+  }
+
+  /** A block or ban on a wider network of the client's IPv6 address (an aggregate rule's escalation), if any. */
+  private networkBan(decision: Decision<C>): ProtectionVerdict | undefined {
+    const { address, addressKey, nowMs } = decision;
+    if (address === null || !address.includes(':')) return undefined;
+    for (const length of this.networkLengths) {
+      const key = this.parts.keys.addressIdentity(address, length);
+      if (key === addressKey) continue;
+      const known = this.parts.bans.checkKey(key, nowMs);
+      if (known.status !== 'none') return known;
+    }
+    return undefined;
   }
 
   /** Every rule at a fixed cost for the request's client: straight to the store, synchronous while it answers so. */
@@ -236,6 +259,7 @@ export class RampartEngine<C = unknown> {
    */
   private networkKey(decision: Decision<C>, prefixLength: number): string {
     if (decision.address === null || decision.clientKey !== decision.addressKey) return decision.clientKey;
+    this.networkLengths.add(prefixLength);
     return this.parts.keys.addressIdentity(decision.address, prefixLength);
   }
 

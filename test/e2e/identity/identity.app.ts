@@ -8,6 +8,10 @@ function header(context: ExecutionContext, name: string): string | undefined {
 
 @Controller()
 export class IdentityController {
+  @SkipThrottle() @Get('open') open() {
+    return { open: true };
+  }
+
   @Get('ip') ip() {
     return 'ip';
   }

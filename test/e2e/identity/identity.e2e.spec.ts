@@ -236,6 +236,19 @@ describe.each(ADAPTERS)('client identity on %s', (adapter) => {
       await xff('203.0.113.1').expect(200);
       await xff('203.0.113.1').expect(429);
     });
+
+    it("refuses every /64 of a /48 that escalation blocked for the aggregate rule's violations, on every route", async () => {
+      await t.close();
+      const rules = [{ name: 'per-48', limit: 1, windowMs: 60_000, algorithm: 'fixed-window' as const, ipv6PrefixLength: 48 }];
+      const escalation = { blockAfterViolations: 1, blockDurationMs: 600_000 };
+      t = await startApp(adapter, identityModule({ clock: new FakeClock(), trustProxy: { proxies: ['loopback'] }, rules, escalation }));
+      const xff = (path: string, ip: string) => t.http().get(path).set('X-Forwarded-For', ip);
+      await xff('/ip', '2001:db8:1:1::1').expect(200);
+      await xff('/ip', '2001:db8:1:2::1').expect(429); // the violation that blocks the /48
+      // A neighbour /64 is refused on a route the rule does not count on, too.
+      await xff('/open', '2001:db8:1:3::1').expect(429).expect('retry-after', '600');
+      await xff('/open', '2001:db8:2:1::1').expect(200);
+    });
   });
 
   describe('with an IPv6 prefix of /128', () => {
