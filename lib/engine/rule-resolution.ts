@@ -71,6 +71,7 @@ export function resolveRule<C>(rule: ThrottleRule<C>, path: string, problems: st
   if (rule.ipv6PrefixLength !== undefined) {
     const problem = validateIpv6PrefixLength(rule.ipv6PrefixLength, `${path}.ipv6PrefixLength`);
     if (problem) problems.push(problem);
+    if (rule.keyResolver !== undefined) problems.push(messages.prefixWithResolver(path));
   }
   checkEscalation(rule.escalation, `${path}.escalation`, problems);
   if (rule.onStoreError !== undefined && !STORE_ERROR_POLICIES.includes(rule.onStoreError)) {

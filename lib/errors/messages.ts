@@ -96,6 +96,12 @@ export const storageReady = (afterMs: number) => `Storage ready after ${afterMs}
 export const violationsHeld = (recorded: number, failed: number, dropped: number, capacity: number) =>
   `Wrote ${recorded} violation${recorded === 1 ? '' : 's'} held while the store was down${failed > 0 ? `; ${failed} failed again and were logged` : ''}${dropped > 0 ? `; ${dropped} more were not held (at most ${capacity} are)` : ''}.`;
 
+export const prefixWithResolver = (path: string) =>
+  `${path} has both keyResolver and ipv6PrefixLength: a rule counts clients by its own identity or by the network of their IPv6 address, not both. Keep one, or make two rules.`;
+
+export const heldViolationsLost = (count: number) =>
+  `${count} violation${count === 1 ? '' : 's'} held in memory could not be written before shutdown: the store is down. They are lost.`;
+
 export const heldViolationsNotWritten = (error: unknown) =>
   `Violations held in memory were not all written before shutdown: ${error instanceof Error ? error.message : String(error)}.`;
 

@@ -33,9 +33,10 @@ export interface ProtectionCacheOptions {
  *
  * Bounded: every operator ban (by key or range) and list entry is held; automatic key bans are held
  * up to `maxKeyBans`, least recently applied dropped first. Every key applied with a ban in force
- * goes into a Bloom filter (about 1.5 bytes per key, at most 16 MiB), so a key whose record was
+ * goes into a Bloom filter (about 2 bytes per key, at most 32 MiB), so a key whose record was
  * dropped is never mistaken for an unknown client: `mayHoldUnknownBan` tells the caller to look it
- * up in the store, and an unknown client is looked up only on a false positive (about 1 in 300),
+ * up in the store, and an unknown client is looked up only on a false positive (about 1 in 2 000
+ * up to some 16 million keys; more often past the filter's 32 MiB),
  * once (keys found without a ban are remembered, up to 10 000).
  *
  * Records are applied as read: each read returns a record's current state, so a later read always

@@ -77,6 +77,8 @@ export class ViolationWriter {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (!this.health.isDown) await this.writeHeld();
+    const left = this.held.length + this.droppedHeld;
+    if (left > 0) this.logger.warn(messages.heldViolationsLost(left));
   }
 
   /** Writes the held violations, batch after batch until none is left or the store is down. */

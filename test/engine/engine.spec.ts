@@ -214,11 +214,16 @@ describe('RampartEngine (through createRampart, without Nest)', () => {
     expect(await at('2001:db8:1:3::1')).toMatchObject({ outcome: 'blocked', ban: { target: { type: 'key', key: '2001:db8:1::/48' } } });
     expect((await at('2001:db8:1:4::1')).outcome).toBe('blocked');
     expect((await at('2001:db8:2:1::1')).outcome).toBe('admitted');
-    // A client identified otherwise (a user id) is counted by that identity under the rule.
-    expect(await at('2001:db8:1:5::1', 'user-7')).toMatchObject({ outcome: 'admitted', results: [{ clientKey: 'user-7' }, { clientKey: 'user-7' }] });
+    // A client identified otherwise (a user id) is counted by that identity under the rule...
+    expect(await at('2001:db8:3:1::1', 'user-7')).toMatchObject({ outcome: 'admitted', results: [{ clientKey: 'user-7' }, { clientKey: 'user-7' }] });
+    // ...and its network's block applies whatever identity it presents, as its address's would.
+    expect((await at('2001:db8:1:5::1', 'user-8')).outcome).toBe('blocked');
     await rampart.stop();
     expect(() => createRampart({ rules: [{ limit: 1, windowMs: 1_000, ipv6PrefixLength: 0 }] })).toThrow(
       /rules\[0\]\.ipv6PrefixLength must be an integer from 1 to 128/,
+    );
+    expect(() => createRampart({ rules: [{ limit: 1, windowMs: 1_000, ipv6PrefixLength: 48, keyResolver: () => 'user' }] })).toThrow(
+      /rules\[0\] has both keyResolver and ipv6PrefixLength/,
     );
   });
 

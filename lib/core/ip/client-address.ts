@@ -89,7 +89,16 @@ export function normalizeAddress(raw: string): string | null {
   return parsed === null ? null : formatAddress(parsed);
 }
 
-/** The IPv4 address a NAT64 (`64:ff9b::/96`, RFC 6052) or 6to4 (`2002::/16`, RFC 3056) address carries; null for any other. */
+/** Ranges (as ipaddr.js names them) of IPv4 addresses that NAT64 and 6to4 never carry. */
+const LOCAL_IPV4_RANGES = new Set(['private', 'loopback', 'linkLocal', 'carrierGradeNat', 'unspecified', 'multicast', 'broadcast']);
+
+/**
+ * The IPv4 address a NAT64 (`64:ff9b::/96`, RFC 6052) or 6to4 (`2002::/16`, RFC 3056) address
+ * carries; null for any other, and for a carried address of a local or special network (private,
+ * loopback, link-local, carrier-grade NAT, unspecified, multicast, broadcast), which both RFCs
+ * exclude there: `2002:7f00:1::` must not pass for `127.0.0.1`, nor match the lists of loopback or
+ * private networks.
+ */
 export function embeddedIPv4(address: ParsedAddress): IPv4 | null {
   if (address.kind() !== 'ipv6') return null;
   const p = (address as IPv6).parts;
@@ -98,7 +107,8 @@ export function embeddedIPv4(address: ParsedAddress): IPv4 | null {
   if (p[0] === 0x64 && p[1] === 0xff9b && p[2] === 0 && p[3] === 0 && p[4] === 0 && p[5] === 0) [high, low] = [p[6]!, p[7]!];
   else if (p[0] === 0x2002) [high, low] = [p[1]!, p[2]!];
   else return null;
-  return new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
+  const v4 = new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
+  return LOCAL_IPV4_RANGES.has(v4.range()) ? null : v4;
 }
 
 /**

@@ -87,7 +87,10 @@ describe('clientAddressOf', () => {
     expect(clientAddressOf(normalizeAddress('64:ff9b::192.0.2.33')!)).toBe('192.0.2.33');
     expect(clientAddressOf('2002:c000:221::1')).toBe('192.0.2.33');
     expect(clientAddressOf('2002:c000:221:ffff:1:2:3:4')).toBe('192.0.2.33');
-    expect(clientAddressOf('2002::')).toBe('0.0.0.0');
+    // A local or special IPv4 address is never taken from them: those stay IPv6 clients.
+    for (const address of ['2002::', '2002:7f00:1::1', '2002:a00:1::', '64:ff9b::c0a8:101', '64:ff9b::a9fe:1', '2002:6440:1::']) {
+      expect(clientAddressOf(address)).toBe(address);
+    }
   });
 
   it('leaves every other address as it is', () => {
