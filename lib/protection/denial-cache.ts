@@ -61,9 +61,4 @@ export class DenialCache {
     this.denials.set(key, { rule, untilMs: nowMs + result.retryAfterMs, minCost: blocked ? 0 : cost, result });
     if (this.denials.size > this.maxKeys) this.denials.delete(this.denials.keys().next().value as string);
   }
-
-  /** Forgets `key`'s denial (its counters were reset). */
-  forget(key: string): void {
-    this.denials.delete(key);
-  }
 }

@@ -106,11 +106,6 @@ export class StoreGateway {
     );
   }
 
-  /** Forgets what is remembered of `key` (after its counters were reset). */
-  forget(key: string): void {
-    this.denials.forget(key);
-  }
-
   /** Counts `cost` in flight for `key` until the store answers or fails (not merely times out). */
   private track(key: string, cost: number, answer: Promise<ConsumeResult>): Promise<ConsumeResult> {
     const { inFlight } = this;
