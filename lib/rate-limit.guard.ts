@@ -14,6 +14,7 @@ import { PROBLEM_CONTENT_TYPE, RATE_LIMIT_CONFIG } from './rate-limit.constants.
 import { RateLimitExceededException } from './rate-limit.exception.js';
 import type { RateLimitViolation } from './rate-limit-options.interface.js';
 import { RouteRulesResolver } from './route-rules.resolver.js';
+import type { WsMessageLimiter } from './ws/ws-message-limiter.js';
 
 type Handler = (...args: unknown[]) => unknown;
 
@@ -22,8 +23,9 @@ type Described = { -readonly [K in keyof RampartRequest<ExecutionContext>]: Ramp
 
 /**
  * Counts each HTTP request against the rules of its route and answers 429 when one is exceeded;
- * the HTTP adapter of Rampart's engine. Other contexts (WebSocket, microservices, GraphQL
- * resolvers) pass through untouched.
+ * the HTTP adapter of Rampart's engine. Messages to WebSocket gateways (`@nestjs/websockets`) are
+ * counted against their handler's rules too, and refused with a `WsException` (see
+ * `WsRateLimitError`). Other contexts (microservices, GraphQL resolvers) pass through untouched.
  *
  * Allow-listed clients skip every rule; deny-listed and permanently banned ones get 403; blocked
  * ones get 429 until the block ends. A request denied by a rule's algorithm is a violation: it is
@@ -40,6 +42,8 @@ type Described = { -readonly [K in keyof RampartRequest<ExecutionContext>]: Ramp
 export class RateLimitGuard implements CanActivate {
   /** `generateKey`, as the engine calls it for each rule. */
   private readonly storeKey: StoreKeyHook<ExecutionContext> = (context, identity, rule) => this.generateKey(context as ExecutionContext, identity, rule);
+  /** The WebSocket adapter, loaded with `@nestjs/websockets` on the first gateway message. */
+  private wsLimiter: Promise<WsMessageLimiter> | undefined;
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) protected readonly config: RateLimitConfig,
@@ -54,7 +58,9 @@ export class RateLimitGuard implements CanActivate {
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     try {
-      if (context.getType() !== 'http') return true;
+      const type = context.getType();
+      if (type === 'ws') return this.activateWs(context);
+      if (type !== 'http') return true;
       const rules = this.routeRules.resolve(context.getHandler() as Handler, context.getClass() as Type);
       if (rules.exempt || (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes')) return true;
       const skip = this.shouldSkip(context);
@@ -63,6 +69,24 @@ export class RateLimitGuard implements CanActivate {
     } catch (error) {
       return Promise.reject(error as Error);
     }
+  }
+
+  /**
+   * A message to a WebSocket gateway: counted against its handler's rules (`Gateway.handler`), with
+   * the client's handshake for identity. Contexts of classes that are no gateway pass through.
+   */
+  private activateWs(context: ExecutionContext): boolean | Promise<boolean> {
+    const gateway = context.getClass() as Type;
+    if (!this.routeRules.isGateway(gateway)) return true;
+    const rules = this.routeRules.resolve(context.getHandler() as Handler, gateway);
+    if (rules.exempt || (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes')) return true;
+    return Promise.resolve(this.shouldSkip(context)).then(
+      (skipped) =>
+        skipped ||
+        (this.wsLimiter ??= import('./ws/ws-message-limiter.js').then(({ WsMessageLimiter }) => new WsMessageLimiter(this.rampart))).then((limiter) =>
+          limiter.activate(context, rules, this.storeKey),
+        ),
+    );
   }
 
   /** Describes the request to the engine and answers from its verdict. */

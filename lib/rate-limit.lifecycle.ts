@@ -1,8 +1,16 @@
-import { Injectable, type ExecutionContext, type OnApplicationShutdown, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  Injectable,
+  type ExecutionContext,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import type { ConnectionSource } from './core/ip/connection-peers.js';
 import { Rampart } from './engine/rampart.js';
 import { findEventEmitter } from './events/event-emitter.loader.js';
+import { RouteRulesResolver } from './route-rules.resolver.js';
 
 /**
  * Runs Rampart with the app: at startup, watches the app's HTTP server for connections, finds the
@@ -10,10 +18,11 @@ import { findEventEmitter } from './events/event-emitter.loader.js';
  * requests, closes the storage.
  */
 @Injectable()
-export class RateLimitLifecycle implements OnModuleInit, OnModuleDestroy, OnApplicationShutdown {
+export class RateLimitLifecycle implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   constructor(
     private readonly rampart: Rampart<ExecutionContext>,
     private readonly moduleRef: ModuleRef,
+    private readonly routeRules: RouteRulesResolver,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -28,13 +37,29 @@ export class RateLimitLifecycle implements OnModuleInit, OnModuleDestroy, OnAppl
    * listens; an application context without HTTP has none.
    */
   private watchHttpServer(): void {
+    const server = this.httpServer();
+    if (server) this.rampart.watch(server);
+  }
+
+  /**
+   * With WebSocket gateways, remembers the headers of each handshake on the app's HTTP server (where
+   * the ws and socket.io adapters take upgrades): forwarded headers from a trusted proxy name the
+   * client of a \`ws\` connection, which keeps no handshake of its own.
+   */
+  onApplicationBootstrap(): void {
+    if (!this.routeRules.hasGateways) return;
+    const server = this.httpServer();
+    if (server) this.rampart.engine.identity.peers.watchUpgrades(server);
+  }
+
+  private httpServer(): ConnectionSource | undefined {
     let server: unknown;
     try {
       server = this.moduleRef.get(HttpAdapterHost, { strict: false })?.httpAdapter?.getHttpServer();
     } catch {
-      return;
+      return undefined;
     }
-    if (typeof (server as Partial<ConnectionSource> | undefined)?.on === 'function') this.rampart.watch(server as ConnectionSource);
+    return typeof (server as Partial<ConnectionSource> | undefined)?.on === 'function' ? (server as ConnectionSource) : undefined;
   }
 
   onModuleDestroy(): void {

@@ -12,12 +12,15 @@ type Handler = (...args: unknown[]) => unknown;
 
 /** Where `@Controller(path)` keeps its path (Nest's `PATH_METADATA`). */
 const CONTROLLER_PATH_METADATA = 'path';
+/** What `@WebSocketGateway()` marks its class with (`GATEWAY_METADATA` of @nestjs/websockets, not imported: an optional peer). */
+const GATEWAY_METADATA = 'websockets:is_gateway';
 
 /**
  * Works out which rules apply to a route: handler `@Throttle` over controller `@Throttle` over the
  * module's rules, minus what `@SkipThrottle` exempts. Every route is resolved once at startup, so a
  * broken decorator stops the app with a clear error instead of failing a request, and the guard
- * reads a cached answer.
+ * reads a cached answer. WebSocket gateways are resolved alike: their `@SubscribeMessage` handlers
+ * are routes keyed `Gateway.handler`.
  */
 @Injectable()
 export class RouteRulesResolver implements OnModuleInit {
@@ -30,6 +33,9 @@ export class RouteRulesResolver implements OnModuleInit {
   private readonly controllerKeys = new WeakMap<Type, string>();
   /** Controllers by class name, in the order they were met. */
   private readonly byClassName = new Map<string, Type[]>();
+  /** The classes of the app's WebSocket gateways (providers marked by `@WebSocketGateway()`). */
+  private readonly gateways = new WeakSet<Type>();
+  private gatewayCount = 0;
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) private readonly config: RateLimitConfig,
@@ -40,7 +46,12 @@ export class RouteRulesResolver implements OnModuleInit {
 
   onModuleInit(): void {
     const problems: string[] = [];
-    const controllers = this.discovery.getControllers();
+    const gateways = this.discovery.getProviders().filter(({ metatype }) => typeof metatype === 'function' && this.isGatewayClass(metatype as Type));
+    for (const { metatype } of gateways) {
+      if (!this.gateways.has(metatype as Type)) this.gatewayCount++;
+      this.gateways.add(metatype as Type);
+    }
+    const controllers = [...this.discovery.getControllers(), ...gateways];
     for (const { metatype } of controllers) if (metatype) this.register(metatype as Type);
     for (const wrapper of controllers) {
       const { instance, metatype } = wrapper;
@@ -53,7 +64,21 @@ export class RouteRulesResolver implements OnModuleInit {
     if (problems.length > 0) throw new RateLimitConfigurationError(problems);
   }
 
-  /** The rules of the route served by `handler` in controller `controller`. */
+  /** Whether `type` is one of the app's WebSocket gateways. */
+  isGateway(type: Type): boolean {
+    return this.gateways.has(type);
+  }
+
+  /** Whether the app has a WebSocket gateway (known once the module is initialised). */
+  get hasGateways(): boolean {
+    return this.gatewayCount > 0;
+  }
+
+  private isGatewayClass(type: Type): boolean {
+    return this.reflector.get<boolean | undefined>(GATEWAY_METADATA, type) === true;
+  }
+
+  /** The rules of the route served by `handler` in controller (or gateway) `controller`. */
   resolve(handler: Handler, controller: Type): TargetRules<ExecutionContext> {
     const cached = this.cache.get(controller)?.get(handler);
     if (cached) return cached;

@@ -86,6 +86,17 @@ export class RampartEngine<C = unknown> {
     return this.parts.identity;
   }
 
+  /**
+   * The keys a request of this address and identity is known by: its address key (the address's
+   * bans) and its client key (what its rules count and its escalation bans).
+   */
+  clientKeys(address: string | null, identity: string): { readonly address: string | null; readonly addressKey: string; readonly clientKey: string } {
+    const { keys, identity: identities } = this.parts;
+    const canonical = address === null ? null : identities.canonicalAddress(address);
+    const addressKey = keys.addressIdentity(canonical);
+    return { address: canonical, addressKey, clientKey: keys.clientKey(identity, addressKey) };
+  }
+
   /** The module's rules on a named target (cached). */
   rulesFor(target: string): TargetRules<C> {
     let rules = this.targets.get(target);

@@ -17,6 +17,8 @@ export interface EventEmitterLike {
  */
 export class EventPublisher {
   private emitter: EventEmitterLike | undefined;
+  /** Rampart's own listeners (the WebSocket adapter closes a banned client's sockets). */
+  private readonly listeners = new Set<(name: RampartEventName, event: RampartEventMap[RampartEventName]) => void>();
 
   constructor(
     private readonly handlers: RateLimitEventHandlers | undefined,
@@ -28,7 +30,14 @@ export class EventPublisher {
     this.emitter = emitter;
   }
 
+  /** Calls `listener` with every event published from now on, until the returned function is called. */
+  listen(listener: (name: RampartEventName, event: RampartEventMap[RampartEventName]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   publish<N extends RampartEventName>(name: N, event: RampartEventMap[N]): void {
+    for (const listener of this.listeners) this.run(name, 'a Rampart listener', () => listener(name, event));
     const handlerName = EVENT_HANDLERS[name];
     const handler = this.handlers?.[handlerName] as ((payload: RampartEventMap[N]) => unknown) | undefined;
     if (handler) this.run(name, `events.${handlerName}`, () => handler(event));

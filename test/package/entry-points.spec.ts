@@ -59,6 +59,26 @@ describe('entry points', () => {
     expect(runRefusing(refused, `await import(${JSON.stringify(entry('admin/index.js'))}); console.log('loaded');`)).toMatch(/^refused /);
   });
 
+  it('the main entry loads neither Mongoose nor @nestjs/websockets, ws or socket.io, even running an app', () => {
+    const refused = /^(mongoose|@nestjs\/mongoose|@nestjs\/websockets|@nestjs\/platform-ws|@nestjs\/platform-socket\.io|ws|socket\.io|socket\.io-client)(\/|$)/;
+    const out = runRefusing(
+      refused,
+      `const { Module } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'common', 'index.js'))});
+       const { NestFactory } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'core', 'index.js'))});
+       const { RateLimitModule } = await import(${JSON.stringify(entry('index.js'))});
+       class App {}
+       Module({ imports: [RateLimitModule.forRoot({ rules: [{ limit: 1, windowMs: 1000 }] })] })(App);
+       const app = await NestFactory.createApplicationContext(App, { logger: false });
+       await app.close();
+       console.log('ran');`,
+    );
+    expect(out).toBe('ran');
+    // The loader refuses them when they are asked for (the WebSocket adapter imports them).
+    expect(runRefusing(refused, `await import(${JSON.stringify(entry('ws/ws-message-limiter.js'))}); console.log('loaded');`)).toMatch(
+      /^refused @nestjs\/websockets/,
+    );
+  });
+
   it('the refusing loader does refuse: the main entry needs Nest', () => {
     const out = runRefusing(/^@nestjs\//, `await import(${JSON.stringify(entry('index.js'))}); console.log('loaded');`);
     expect(out).toMatch(/^refused @nestjs\//);

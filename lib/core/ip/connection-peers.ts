@@ -3,9 +3,16 @@ export interface PeerSocket {
   readonly remoteAddress?: string;
 }
 
+/** The request of a WebSocket handshake (an HTTP upgrade), as Node's `http` servers hand it over. */
+export interface UpgradeRequest {
+  readonly socket?: PeerSocket;
+  readonly headers?: Readonly<Record<string, string | string[] | undefined>>;
+}
+
 /** A server whose connections can be watched: Node's `net`, `http` and `https` servers (Express's and Fastify's). */
 export interface ConnectionSource {
   on(event: 'connection' | 'secureConnection', listener: (socket: PeerSocket) => void): unknown;
+  on(event: 'upgrade', listener: (request: UpgradeRequest) => void): unknown;
   once?(event: 'listening', listener: () => void): unknown;
   readonly listening?: boolean;
   /** Where it listens: an object for TCP, the path for a Unix socket or a Windows pipe. */
@@ -22,6 +29,9 @@ export interface ConnectionSource {
 export class ConnectionPeers {
   private readonly peers = new WeakMap<object, string>();
   private readonly sources = new WeakSet<object>();
+  private readonly upgradeSources = new WeakSet<object>();
+  /** The headers of each WebSocket handshake, by the connection it upgraded. */
+  private readonly upgrades = new WeakMap<object, Readonly<Record<string, string | string[] | undefined>>>();
 
   /** Remembers the peer of each connection `server` accepts from now on. False when it was already watched. */
   watch(server: ConnectionSource): boolean {
@@ -32,6 +42,25 @@ export class ConnectionPeers {
     // An HTTPS server's requests come on the TLS socket, a wrapper of the accepted one.
     server.on('secureConnection', remember);
     return true;
+  }
+
+  /**
+   * Remembers the headers of each WebSocket handshake `server` receives from now on, by its
+   * connection: a WebSocket client (the \`ws\` package) does not keep them, and forwarded headers
+   * name the client behind a trusted proxy. Only for a server whose upgrades an adapter handles (an
+   * \`upgrade\` listener that nobody answers would keep such connections open).
+   */
+  watchUpgrades(server: ConnectionSource): void {
+    if (this.upgradeSources.has(server)) return;
+    this.upgradeSources.add(server);
+    server.on('upgrade', (request: UpgradeRequest) => {
+      if (request.socket && request.headers) this.upgrades.set(request.socket, request.headers);
+    });
+  }
+
+  /** The headers of the WebSocket handshake that upgraded `socket`, when its server is watched. */
+  upgradeHeaders(socket: PeerSocket | undefined): Readonly<Record<string, string | string[] | undefined>> | undefined {
+    return socket === undefined || socket === null ? undefined : this.upgrades.get(socket);
   }
 
   /** Remembers the peer of an accepted connection (a Unix socket or a pipe has none). */

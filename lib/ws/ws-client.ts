@@ -1,0 +1,83 @@
+import type { PeerSocket } from '../core/ip/connection-peers.js';
+
+type Headers = Readonly<Record<string, string | string[] | undefined>>;
+
+/** What Rampart reads of a socket.io `Socket`. */
+interface SocketIoClient {
+  readonly handshake: { readonly address?: string; readonly headers?: Headers };
+  readonly conn?: { readonly remoteAddress?: string };
+  emit(event: string, payload: unknown): unknown;
+  disconnect(close?: boolean): unknown;
+  once(event: 'disconnect', listener: () => void): unknown;
+}
+
+/** What Rampart reads of a `ws` WebSocket: its connection is `_socket` (the package keeps no handshake). */
+interface NativeClient {
+  readonly readyState: number;
+  readonly _socket?: PeerSocket;
+  send(data: string): unknown;
+  close(code?: number, reason?: string): unknown;
+  once(event: 'close', listener: () => void): unknown;
+}
+
+/** A gateway's client on either adapter: a socket.io `Socket` or a `ws` WebSocket. */
+export type WsClient = SocketIoClient | NativeClient;
+
+/** A socket.io socket (it has a handshake); otherwise a native WebSocket, as Nest's exception filter tells them apart. */
+export function isSocketIo(client: WsClient): client is SocketIoClient {
+  return typeof (client as Partial<SocketIoClient>).handshake === 'object' && typeof (client as Partial<SocketIoClient>).disconnect === 'function';
+}
+
+/** Whether `value` looks like a client of either adapter. */
+export function isWsClient(value: unknown): value is WsClient {
+  if (typeof value !== 'object' || value === null) return false;
+  const client = value as Partial<SocketIoClient & NativeClient>;
+  return (
+    (typeof client.handshake === 'object' && typeof client.disconnect === 'function') ||
+    (typeof client.readyState === 'number' && typeof client.close === 'function')
+  );
+}
+
+/**
+ * The peer address of a client's connection: socket.io's engine connection (`conn.remoteAddress`,
+ * else `handshake.address`), or the TCP socket of a `ws` WebSocket.
+ */
+export function clientPeer(client: WsClient, peerOf: (socket: PeerSocket | undefined) => string | undefined): string | undefined {
+  if (isSocketIo(client)) return client.conn?.remoteAddress ?? client.handshake.address;
+  return peerOf(client._socket);
+}
+
+/** The handshake's headers: socket.io keeps them; for `ws`, what the module remembered of the upgrade request. */
+export function clientHeaders(client: WsClient, upgradeHeaders: (socket: PeerSocket | undefined) => Headers | undefined): Headers {
+  if (isSocketIo(client)) return client.handshake.headers ?? {};
+  return upgradeHeaders(client._socket) ?? {};
+}
+
+/** Calls `listener` once the client's connection is closed. */
+export function onClientClose(client: WsClient, listener: () => void): void {
+  if (isSocketIo(client)) client.once('disconnect', listener);
+  else client.once('close', listener);
+}
+
+/** Sends `error` as Nest's exception filter does: an `exception` event (socket.io), or `{ event: 'exception', data }` (ws). */
+export function sendError(client: WsClient, error: object): void {
+  try {
+    if (isSocketIo(client)) client.emit('exception', error);
+    else if (client.readyState === 1) client.send(JSON.stringify({ event: 'exception', data: error }));
+  } catch {
+    // A connection that is going away takes the error with it.
+  }
+}
+
+/** WebSocket close code 1008 (Policy Violation, RFC 6455). */
+export const POLICY_VIOLATION = 1008;
+
+/** Closes the client's connection: code 1008 on ws; socket.io disconnects it (and its underlying connection). */
+export function closeClient(client: WsClient, reason: string): void {
+  try {
+    if (isSocketIo(client)) client.disconnect(true);
+    else client.close(POLICY_VIOLATION, reason.slice(0, 120));
+  } catch {
+    // Already closed.
+  }
+}

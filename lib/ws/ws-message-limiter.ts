@@ -1,0 +1,74 @@
+import type { ExecutionContext } from '@nestjs/common';
+import { WsException } from '@nestjs/websockets';
+import { isThenable } from '../core/thenable.js';
+import type { Rampart } from '../engine/rampart.js';
+import type { StoreKeyHook } from '../engine/rampart-request.js';
+import type { TargetRules } from '../engine/target-rules.js';
+import type { Verdict } from '../engine/verdict.js';
+import { RAMPART_EVENTS, type BanEvent, type BlockEvent } from '../events/rate-limit-events.js';
+import { clientHeaders, clientPeer, isWsClient, type WsClient } from './ws-client.js';
+import { WsConnections } from './ws-connections.js';
+import { bannedError, blockedError, wsRateLimitError } from './ws-rate-limit-error.js';
+
+/**
+ * The WebSocket adapter of Rampart's engine: counts each gateway message against its handler's
+ * rules, refuses it with a `WsException` (the connection stays open), and closes the client's open
+ * sockets when it is blocked or banned. Loaded by the guard on the first WebSocket message, so that
+ * an app without gateways never loads `@nestjs/websockets`.
+ */
+export class WsMessageLimiter {
+  readonly connections = new WsConnections();
+
+  constructor(private readonly rampart: Rampart<ExecutionContext>) {
+    // A block or ban made on this instance (a message's escalation, an operator, the admin API)
+    // closes the client's open sockets at once, not at its next message.
+    rampart.events.listen((name, event) => {
+      if (name === RAMPART_EVENTS.ban) this.connections.closeTarget((event as BanEvent).target, bannedError('banned'));
+      else if (name === RAMPART_EVENTS.block) {
+        const { target, untilMs, atMs } = event as BlockEvent;
+        this.connections.closeTarget(target, blockedError(untilMs, Math.max(1, Math.ceil((untilMs - atMs) / 1000))));
+      }
+    });
+  }
+
+  /** Decides one message; resolves true when it is admitted, rejects with a `WsException` when not. */
+  activate(context: ExecutionContext, rules: TargetRules<ExecutionContext>, storeKey: StoreKeyHook<ExecutionContext>): boolean | Promise<boolean> {
+    const client = context.getArgByIndex<unknown>(0);
+    const known = isWsClient(client) ? client : undefined;
+    const { identity } = this.rampart.engine;
+    const address = known
+      ? identity.clientAddress(
+          clientPeer(known, (socket) => identity.peerAddress(socket)),
+          clientHeaders(known, (socket) => identity.peers.upgradeHeaders(socket)),
+        )
+      : null;
+    const id = identity.identify(context, address);
+    if (isThenable(id)) return Promise.resolve(id).then((resolved) => this.decide(context, rules, storeKey, known, address, resolved));
+    return this.decide(context, rules, storeKey, known, address, id);
+  }
+
+  private decide(
+    context: ExecutionContext,
+    rules: TargetRules<ExecutionContext>,
+    storeKey: StoreKeyHook<ExecutionContext>,
+    client: WsClient | undefined,
+    address: string | null,
+    id: string,
+  ): boolean | Promise<boolean> {
+    if (client) {
+      const keys = this.rampart.engine.clientKeys(address, id);
+      this.connections.add(client, keys.address, [keys.addressKey, keys.clientKey]);
+    }
+    const verdict = this.rampart.engine.decide({ target: rules, address, identity: id, method: 'WS', protocol: 'ws', context, storeKey, skipChecked: true });
+    if (isThenable(verdict)) return Promise.resolve(verdict).then((v) => this.answer(client, v));
+    return this.answer(client, verdict);
+  }
+
+  private answer(client: WsClient | undefined, verdict: Verdict<ExecutionContext>): true {
+    const error = wsRateLimitError(verdict, this.rampart.config.errorMessage);
+    if (error === undefined) return true;
+    // A blocked or banned client's sockets close (after the error); a limited one's stay open.
+    if (client && (error.code === 'BLOCKED' || error.code === 'BANNED')) this.connections.close(client, error);
+    throw new WsException(error);
+  }
+}

@@ -1,0 +1,141 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import { WsAdapter } from '@nestjs/platform-ws';
+import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import { io, type Socket as IoSocket } from 'socket.io-client';
+import WebSocket from 'ws';
+import { RateLimitModule, SkipThrottle, Throttle, type RateLimitModuleOptions } from '../../lib/index.js';
+
+/** A gateway under the module's rule (2 messages a minute), one handler exempt and one with a rule of its own. */
+@WebSocketGateway()
+export class ChatGateway {
+  @SubscribeMessage('ping') ping(@MessageBody() data: unknown) {
+    return { event: 'pong', data };
+  }
+
+  @SkipThrottle() @SubscribeMessage('free') free(@MessageBody() data: unknown) {
+    return { event: 'free', data };
+  }
+
+  @Throttle({ limit: 4 }) @SubscribeMessage('burst') burst(@MessageBody() data: unknown) {
+    return { event: 'burst', data };
+  }
+}
+
+export type WsAdapterName = 'ws' | 'socket.io';
+export const WS_ADAPTERS: WsAdapterName[] = ['ws', 'socket.io'];
+
+/** One message a client received: an event name and its data. */
+export interface Received {
+  readonly event: string;
+  readonly data: unknown;
+}
+
+/** A real client of either adapter over loopback. */
+export interface TestClient {
+  send(event: string, data?: unknown): void;
+  /** The next message the server sent (waits for it). */
+  next(): Promise<Received>;
+  /** Resolves when the server closes the connection: the close code on ws, the disconnect reason on socket.io. */
+  readonly closed: Promise<number | string>;
+  readonly isOpen: boolean;
+  /** Sends text as it is (ws), or an event with odd arguments (socket.io). */
+  raw(text: string): void;
+  close(): void;
+}
+
+export interface WsTestApp {
+  readonly app: INestApplication;
+  connect(headers?: Record<string, string>): Promise<TestClient>;
+  close(): Promise<void>;
+}
+
+const rule = { limit: 2, windowMs: 60_000, algorithm: 'fixed-window' as const };
+
+/** Starts the gateway on `adapter`, listening on loopback, under `options` (by default the one rule above). */
+export async function startWsApp(adapter: WsAdapterName, options: RateLimitModuleOptions = {}): Promise<WsTestApp> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [RateLimitModule.forRoot({ rules: [rule], logger: { log() {}, warn() {}, error() {} }, ...options })],
+    providers: [ChatGateway],
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  app.useWebSocketAdapter(adapter === 'ws' ? new WsAdapter(app) : new IoAdapter(app));
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as { port: number };
+  const clients: TestClient[] = [];
+  return {
+    app,
+    async connect(headers = {}) {
+      const client = adapter === 'ws' ? await wsClient(`ws://127.0.0.1:${port}/`, headers) : await ioClient(`http://127.0.0.1:${port}`, headers);
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      for (const client of clients) client.close();
+      await app.close();
+    },
+  };
+}
+
+/** Messages in arrival order, handed to whoever waits for the next one. */
+class Inbox {
+  private readonly queue: Received[] = [];
+  private readonly waiting: ((message: Received) => void)[] = [];
+  push(message: Received): void {
+    const waiter = this.waiting.shift();
+    if (waiter) waiter(message);
+    else this.queue.push(message);
+  }
+  next(): Promise<Received> {
+    const message = this.queue.shift();
+    return message ? Promise.resolve(message) : new Promise((resolve) => this.waiting.push(resolve));
+  }
+}
+
+function wsClient(url: string, headers: Record<string, string>): Promise<TestClient> {
+  const socket = new WebSocket(url, { headers });
+  const inbox = new Inbox();
+  socket.on('message', (raw) => {
+    const { event, data } = JSON.parse(String(raw)) as Received;
+    inbox.push({ event, data });
+  });
+  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.once('open', () =>
+      resolve({
+        send: (event, data) => socket.send(JSON.stringify({ event, data })),
+        next: () => inbox.next(),
+        closed,
+        get isOpen() {
+          return socket.readyState === WebSocket.OPEN;
+        },
+        raw: (text) => socket.send(text),
+        close: () => socket.terminate(),
+      }),
+    );
+  });
+}
+
+function ioClient(url: string, headers: Record<string, string>): Promise<TestClient> {
+  const socket: IoSocket = io(url, { transports: ['websocket'], extraHeaders: headers, reconnection: false, forceNew: true });
+  const inbox = new Inbox();
+  socket.onAny((event: string, data: unknown) => inbox.push({ event, data }));
+  const closed = new Promise<string>((resolve) => socket.on('disconnect', (reason) => resolve(reason)));
+  return new Promise((resolve, reject) => {
+    socket.once('connect_error', reject);
+    socket.once('connect', () =>
+      resolve({
+        send: (event, data) => socket.emit(event, data),
+        next: () => inbox.next(),
+        closed,
+        get isOpen() {
+          return socket.connected;
+        },
+        raw: (text) => socket.emit(text, { deeply: [[[[[{ nested: text }]]]]] }, () => undefined, 42),
+        close: () => socket.disconnect(),
+      }),
+    );
+  });
+}
