@@ -1,3 +1,4 @@
+import type { ExecutionContext } from '@nestjs/common';
 import { RateLimitService } from '../../lib/index.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { startWsApp, WS_ADAPTERS, type TestClient, type WsTestApp } from './ws.app.js';
@@ -100,6 +101,29 @@ describe.each(WS_ADAPTERS)('WebSocket gateway messages on %s', (adapter) => {
     await app.app.get(RateLimitService).ban({ type: 'key', key: '203.0.113.2' }, 'permanent', undefined, 'abuse', 'ops');
     expect(await b.next()).toMatchObject({ event: 'exception', data: { code: 'BANNED' } });
     expect(a.isOpen).toBe(true);
+  });
+
+  it("counts by the module's keyResolver, which reads the handshake (socket.io's auth payload, a ws handshake header)", async () => {
+    const keyResolver = (context: ExecutionContext) => {
+      const client = context.switchToWs().getClient<{ handshake?: { auth?: { user?: string } } }>();
+      return client.handshake?.auth?.user;
+    };
+    const app = await start({ keyResolver });
+    if (adapter === 'ws') {
+      // A ws client keeps no handshake: without a key from the resolver, the client is its address.
+      const client = await app.connect();
+      await exchange(client, 'ping');
+      await exchange(client, 'ping');
+      expect(await exchange(client, 'ping')).toMatchObject({ event: 'exception', data: { code: 'RATE_LIMITED' } });
+      return;
+    }
+    const alice = await app.connect({}, { user: 'alice' });
+    const bob = await app.connect({}, { user: 'bob' });
+    await exchange(alice, 'ping');
+    await exchange(alice, 'ping');
+    expect(await exchange(alice, 'ping')).toMatchObject({ event: 'exception', data: { code: 'RATE_LIMITED' } });
+    // Same address, another identity: a count of its own.
+    expect(await exchange(bob, 'ping')).toEqual({ event: 'pong', data: 1 });
   });
 
   it('survives malformed payloads and unknown events', async () => {

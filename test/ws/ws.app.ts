@@ -47,7 +47,8 @@ export interface TestClient {
 
 export interface WsTestApp {
   readonly app: INestApplication;
-  connect(headers?: Record<string, string>): Promise<TestClient>;
+  /** A client; `auth` is socket.io's handshake payload. */
+  connect(headers?: Record<string, string>, auth?: Record<string, string>): Promise<TestClient>;
   close(): Promise<void>;
 }
 
@@ -66,8 +67,8 @@ export async function startWsApp(adapter: WsAdapterName, options: RateLimitModul
   const clients: TestClient[] = [];
   return {
     app,
-    async connect(headers = {}) {
-      const client = adapter === 'ws' ? await wsClient(`ws://127.0.0.1:${port}/`, headers) : await ioClient(`http://127.0.0.1:${port}`, headers);
+    async connect(headers = {}, auth = {}) {
+      const client = adapter === 'ws' ? await wsClient(`ws://127.0.0.1:${port}/`, headers) : await ioClient(`http://127.0.0.1:${port}`, headers, auth);
       clients.push(client);
       return client;
     },
@@ -118,8 +119,8 @@ function wsClient(url: string, headers: Record<string, string>): Promise<TestCli
   });
 }
 
-function ioClient(url: string, headers: Record<string, string>): Promise<TestClient> {
-  const socket: IoSocket = io(url, { transports: ['websocket'], extraHeaders: headers, reconnection: false, forceNew: true });
+function ioClient(url: string, headers: Record<string, string>, auth: Record<string, string>): Promise<TestClient> {
+  const socket: IoSocket = io(url, { transports: ['websocket'], extraHeaders: headers, auth, reconnection: false, forceNew: true });
   const inbox = new Inbox();
   socket.onAny((event: string, data: unknown) => inbox.push({ event, data }));
   const closed = new Promise<string>((resolve) => socket.on('disconnect', (reason) => resolve(reason)));
