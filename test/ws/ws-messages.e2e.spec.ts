@@ -77,6 +77,17 @@ describe.each(WS_ADAPTERS)('WebSocket gateway messages on %s', (adapter) => {
     await exchange(client, 'ping');
     expect(await exchange(client, 'ping')).toMatchObject({ event: 'exception', data: { status: 'error', code: 'BLOCKED', retryAfterSeconds: 900 } });
     expect(await client.closed).toBe(adapter === 'ws' ? 1008 : 'io server disconnect');
+    // One error, then the close.
+    expect(client.unread).toBe(0);
+  });
+
+  it('closes the open connections of every client in a banned range', async () => {
+    const app = await start();
+    const client = await app.connect();
+    expect(await exchange(client, 'free')).toEqual({ event: 'free', data: 1 });
+    await app.app.get(RateLimitService).ban({ type: 'cidr', cidr: '127.0.0.0/8' }, 'temporary', 5 * MINUTE, 'abuse', 'ops');
+    expect(await client.next()).toMatchObject({ event: 'exception', data: { status: 'error', code: 'BLOCKED', retryAfterSeconds: 300 } });
+    expect(await client.closed).toBe(adapter === 'ws' ? 1008 : 'io server disconnect');
   });
 
   it('ignores a forwarded header from an untrusted peer', async () => {

@@ -37,6 +37,8 @@ export interface TestClient {
   send(event: string, data?: unknown): void;
   /** The next message the server sent (waits for it). */
   next(): Promise<Received>;
+  /** How many received messages nobody has taken with `next` yet. */
+  readonly unread: number;
   /** Resolves when the server closes the connection: the close code on ws, the disconnect reason on socket.io. */
   readonly closed: Promise<number | string>;
   readonly isOpen: boolean;
@@ -88,6 +90,9 @@ class Inbox {
     if (waiter) waiter(message);
     else this.queue.push(message);
   }
+  get size(): number {
+    return this.queue.length;
+  }
   next(): Promise<Received> {
     const message = this.queue.shift();
     return message ? Promise.resolve(message) : new Promise((resolve) => this.waiting.push(resolve));
@@ -108,6 +113,9 @@ function wsClient(url: string, headers: Record<string, string>): Promise<TestCli
       resolve({
         send: (event, data) => socket.send(JSON.stringify({ event, data })),
         next: () => inbox.next(),
+        get unread() {
+          return inbox.size;
+        },
         closed,
         get isOpen() {
           return socket.readyState === WebSocket.OPEN;
@@ -130,6 +138,9 @@ function ioClient(url: string, headers: Record<string, string>, auth: Record<str
       resolve({
         send: (event, data) => socket.emit(event, data),
         next: () => inbox.next(),
+        get unread() {
+          return inbox.size;
+        },
         closed,
         get isOpen() {
           return socket.connected;
