@@ -4,15 +4,17 @@ import { ruleCapacity } from '../core/algorithms/algorithm.interface.js';
 import { isThenable } from '../core/thenable.js';
 import type { BanSync } from '../protection/ban-sync.js';
 import type { Escalator } from '../protection/escalator.js';
-import { NO_OUTCOME, type ProtectionVerdict, type ViolationOutcome } from '../protection/protection-verdict.js';
+import type { ProtectionVerdict } from '../protection/protection-verdict.js';
 import type { Counted, StoreGateway } from '../protection/store-gateway.js';
 import type { RampartConfig } from './rampart-config.js';
 import { identityText, requestCost, type RampartRequest, type StoreKeyHook } from './rampart-request.js';
-import { ruleEscalation } from './rule-resolution.js';
 import type { ClientIdentity } from './client-identity.js';
 import type { StoreKeys } from './store-keys.js';
 import { targetRules, type TargetRule, type TargetRules } from './target-rules.js';
 import { refusal, ruleResult, type RuleResult, type Verdict } from './verdict.js';
+import type { Decision, Tally } from './decision.js';
+import { NetworkKeys } from './network-keys.js';
+import { violationVerdict } from './violation-verdict.js';
 
 /** Peers whose parsed address is remembered, and targets whose rules are (each emptied when full). */
 const CACHE_SIZE = 10_000;
@@ -25,29 +27,6 @@ export interface EngineParts<C> {
   readonly bans: BanSync;
   readonly gateway: StoreGateway;
   readonly escalator: Escalator;
-}
-
-/** One request being decided: what every step needs, in one object. */
-interface Decision<C> {
-  readonly request: RampartRequest<C>;
-  readonly rules: TargetRules<C>;
-  /** The request's address in canonical form. */
-  readonly address: string | null;
-  /** The key of the request's address (`unknown` without one): its bans apply whatever the identity. */
-  readonly addressKey: string;
-  readonly identity: string;
-  /** The key of `identity`: the address key, or the key of an identity (never an address's). */
-  readonly clientKey: string;
-  readonly nowMs: number;
-}
-
-/** What counting the rules gave: results for headers, and whether the request must be refused. */
-interface Tally<C> {
-  readonly results: RuleResult<C>[];
-  /** A rule's outage policy refused the request. */
-  storeDenied: boolean;
-  /** A rule's own identity is banned or blocked. */
-  refusal?: ProtectionVerdict;
 }
 
 /**
@@ -64,17 +43,14 @@ export class RampartEngine<C = unknown> {
   /** The store key hook adapters last counted with: the admin API reads counters by the same keys. */
   private storeKeyHook: StoreKeyHook<C> | undefined;
 
-  /**
-   * The IPv6 prefix lengths rules of their own count by (the module's rules, and route rules once
-   * met): the blocks of those networks are checked on every target, as the address's own are.
-   */
-  private readonly networkLengths = new Set<number>();
+  /** Wider IPv6 networks that rules of their own prefix length count by, and their blocks. */
+  private readonly networks: NetworkKeys;
 
   constructor(
     private readonly config: RampartConfig<C>,
     private readonly parts: EngineParts<C>,
   ) {
-    for (const rule of config.rules) if (rule.ipv6PrefixLength !== undefined) this.networkLengths.add(rule.ipv6PrefixLength);
+    this.networks = new NetworkKeys(config.rules, parts.keys, parts.bans);
   }
 
   get clock(): Clock {
@@ -91,10 +67,14 @@ export class RampartEngine<C = unknown> {
    * bans) and its client key (what its rules count and its escalation bans).
    */
   clientKeys(address: string | null, identity: string): { readonly address: string | null; readonly addressKey: string; readonly clientKey: string } {
-    const { keys, identity: identities } = this.parts;
-    const canonical = address === null ? null : identities.canonicalAddress(address);
-    const addressKey = keys.addressIdentity(canonical);
-    return { address: canonical, addressKey, clientKey: keys.clientKey(identity, addressKey) };
+    const canonical = address === null ? null : this.parts.identity.canonicalAddress(address);
+    return { address: canonical, ...this.keysOf(canonical, identity) };
+  }
+
+  /** The address key and the client key of a canonical address and an identity. */
+  private keysOf(address: string | null, identity: string): { readonly addressKey: string; readonly clientKey: string } {
+    const addressKey = this.parts.keys.addressIdentity(address);
+    return { addressKey, clientKey: this.parts.keys.clientKey(identity, addressKey) };
   }
 
   /** The module's rules on a named target (cached). */
@@ -165,9 +145,7 @@ export class RampartEngine<C = unknown> {
     identity: string,
   ): Verdict<C> | Promise<Verdict<C>> {
     if (typeof identity !== 'string') throw new TypeError(`A request's identity must be a string, got ${typeof identity}.`);
-    const { keys } = this.parts;
-    const addressKey = keys.addressIdentity(address);
-    const clientKey = keys.clientKey(identity, addressKey);
+    const { addressKey, clientKey } = this.keysOf(address, identity);
     const decision: Decision<C> = { request, rules, address, addressKey, identity, clientKey, nowMs };
     const known = this.parts.bans.check(clientKey, address, nowMs, addressKey);
     // A promise only for a client whose ban record the bounded cache dropped: read once from the store.
@@ -180,23 +158,10 @@ export class RampartEngine<C = unknown> {
     const { nowMs, rules } = decision;
     if (known.status === 'allow-listed') return { outcome: 'admitted', results: NONE, nowMs };
     if (known.status !== 'none') return refusal(known, nowMs, NONE);
-    const network = this.networkLengths.size === 0 ? undefined : this.networkBan(decision);
+    const network = this.networks.ban(decision);
     if (network !== undefined) return refusal(network, nowMs, NONE);
     if (rules.rules.length === 0) return { outcome: 'admitted', results: NONE, nowMs };
     return rules.plain ? this.countPlain(decision) : this.countAll(decision);
-  }
-
-  /** A block or ban on a wider network of the client's IPv6 address (an aggregate rule's escalation), if any. */
-  private networkBan(decision: Decision<C>): ProtectionVerdict | undefined {
-    const { address, addressKey, nowMs } = decision;
-    if (address === null || !address.includes(':')) return undefined;
-    for (const length of this.networkLengths) {
-      const key = this.parts.keys.addressIdentity(address, length);
-      if (key === addressKey) continue;
-      const known = this.parts.bans.checkKey(key, nowMs);
-      if (known.status !== 'none') return known;
-    }
-    return undefined;
   }
 
   /** Every rule at a fixed cost for the request's client: straight to the store, synchronous while it answers so. */
@@ -239,7 +204,7 @@ export class RampartEngine<C = unknown> {
         const identity = identityText(await rule.keyResolver(context as C)) ?? decision.identity;
         if (identity !== decision.identity) clientKey = this.parts.keys.clientKey(identity, decision.addressKey);
       } else if (rule.ipv6PrefixLength !== undefined) {
-        clientKey = this.networkKey(decision, rule.ipv6PrefixLength);
+        clientKey = this.networks.key(decision, rule.ipv6PrefixLength);
       }
       if (clientKey !== decision.clientKey) {
         // A rule's own identity (an API key, a wider network...) may be banned too: refused, it is
@@ -264,16 +229,6 @@ export class RampartEngine<C = unknown> {
     return this.conclude(decision, tally);
   }
 
-  /**
-   * The client key under a rule of its own IPv6 prefix length: the address key of the client's
-   * network of that length when the request is identified by its address, else the request's key.
-   */
-  private networkKey(decision: Decision<C>, prefixLength: number): string {
-    if (decision.address === null || decision.clientKey !== decision.addressKey) return decision.clientKey;
-    this.networkLengths.add(prefixLength);
-    return this.parts.keys.addressIdentity(decision.address, prefixLength);
-  }
-
   private count(decision: Decision<C>, targetRule: TargetRule<C>, clientKey: string, cost: number): Counted | Promise<Counted> {
     const { rule } = targetRule;
     const { storeKey, context } = decision.request;
@@ -295,55 +250,7 @@ export class RampartEngine<C = unknown> {
       if (!r.result.allowed && (!violated || r.result.retryAfterMs > violated.result.retryAfterMs)) violated = r;
     }
     if (!violated) return complete ? { outcome: 'admitted', results, complete, nowMs } : { outcome: 'admitted', results, nowMs };
-    return this.violation(decision, results, violated, complete);
-  }
-
-  /** A rule denied: the violation is recorded (it may escalate), and the verdict says what followed. */
-  private async violation(
-    decision: Decision<C>,
-    results: readonly RuleResult<C>[],
-    violated: RuleResult<C>,
-    complete: TargetRules<C> | undefined,
-  ): Promise<Verdict<C>> {
-    const outcome = await this.recordViolations(decision, results);
-    const { nowMs } = decision;
-    const base = complete ? { results, complete, nowMs } : { results, nowMs };
-    if (outcome.action === 'ban') return { ...base, outcome: 'banned', reason: 'banned' };
-    if (outcome.action === 'block') return { ...base, outcome: 'blocked', ban: outcome.ban, untilMs: outcome.untilMs, retryAfterMs: outcome.untilMs - nowMs };
-    return { ...base, outcome: 'limited', rule: violated, retryAfterMs: violated.result.retryAfterMs };
-  }
-
-  /**
-   * Records the violations of this request: one per client key, for the rule whose algorithm
-   * denied with the longest wait (requests denied by a running block are not violations). Returns
-   * the strongest escalation that followed.
-   */
-  private async recordViolations(decision: Decision<C>, results: readonly RuleResult<C>[]): Promise<ViolationOutcome> {
-    const byKey = new Map<string, RuleResult<C>>();
-    for (const r of results) {
-      if (r.result.allowed || r.result.ongoingBlock) continue;
-      const seen = byKey.get(r.clientKey);
-      if (!seen || r.result.retryAfterMs > seen.result.retryAfterMs) byKey.set(r.clientKey, r);
-    }
-    if (byKey.size === 0) return NO_OUTCOME;
-    const { request, nowMs } = decision;
-    const outcomes = await Promise.all(
-      [...byKey.values()].map(({ targetRule, clientKey, cost, result }) =>
-        this.parts.escalator.recordViolation({
-          key: clientKey,
-          address: decision.address,
-          rule: targetRule.rule.name,
-          route: targetRule.countsPer,
-          method: request.method ?? 'GET',
-          hits: result.limit + cost,
-          limit: result.limit,
-          nowMs,
-          escalation: ruleEscalation(this.config, targetRule.rule),
-        }),
-      ),
-    );
-    const weight = (o: ViolationOutcome) => (o.action === 'ban' ? Infinity : o.action === 'block' ? o.untilMs : -Infinity);
-    return outcomes.reduce((a, b) => (weight(b) > weight(a) ? b : a), NO_OUTCOME);
+    return violationVerdict(this.parts.escalator, this.config, decision, results, violated, complete);
   }
 }
 
