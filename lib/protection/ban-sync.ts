@@ -2,7 +2,8 @@ import type { Clock } from '../core/clock.js';
 import type { AccessListEntry } from '../storage/access-list-store.interface.js';
 import type { Ban } from '../storage/ban-store.interface.js';
 import type { RampartStorage } from '../storage/rampart-storage.interface.js';
-import { entryId, ProtectionCache } from './protection-cache.js';
+import { entryId } from './access-list-cache.js';
+import { ProtectionCache } from './protection-cache.js';
 import type { ProtectionVerdict } from './protection-verdict.js';
 
 /**

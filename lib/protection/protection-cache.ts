@@ -1,10 +1,10 @@
-import { parseBareAddress, type ParsedAddress } from '../core/ip/client-address.js';
+import { parseBareAddress } from '../core/ip/client-address.js';
 import { IpRangeIndex } from '../core/ip/ip-range-index.js';
-import { parseIpRange, type IpRange } from '../core/ip/ip-range.js';
-import type { AccessListEntry, AccessListKind } from '../storage/access-list-store.interface.js';
+import type { AccessListEntry } from '../storage/access-list-store.interface.js';
 import { isBanActive, type Ban } from '../storage/ban-store.interface.js';
+import { AccessListCache, entryId, parseRange } from './access-list-cache.js';
 import { KeyFilter } from './key-filter.js';
-import { NO_VERDICT, verdictOfBan, type ProtectionVerdict } from './protection-verdict.js';
+import { NO_VERDICT, strongerBan, verdictOfBan, type ProtectionVerdict } from './protection-verdict.js';
 
 /**
  * Most automatic key bans a cache holds as records by default. An operator's bans and range bans
@@ -14,12 +14,6 @@ import { NO_VERDICT, verdictOfBan, type ProtectionVerdict } from './protection-v
 export const DEFAULT_MAX_CACHED_KEY_BANS = 50_000;
 /** Keys a lookup found without a ban in force, remembered so that they are not looked up again. */
 const MAX_ABSENT_KEYS = 10_000;
-
-/** Parses a canonical CIDR once; null for text that is not one (such a record is ignored). */
-function parseRange(cidr: string): IpRange | null {
-  const parsed = parseIpRange(cidr);
-  return 'range' in parsed ? parsed.range : null;
-}
 
 export interface ProtectionCacheOptions {
   /** @default DEFAULT_MAX_CACHED_KEY_BANS (50 000) */
@@ -54,7 +48,7 @@ export class ProtectionCache {
   /** Keys known to have no ban in force (a lookup or a read said so), oldest first. */
   private readonly absent = new Set<string>();
   private readonly cidrBans = new IpRangeIndex<Ban>();
-  private readonly lists: Record<AccessListKind, IpRangeIndex<AccessListEntry>> = { allow: new IpRangeIndex(), deny: new IpRangeIndex() };
+  private readonly lists = new AccessListCache();
   /** While a full reload runs: the filter it builds, and the ids of held records it listed. */
   private reload: { filter: KeyFilter; listed: Set<string> } | undefined;
   /** Key bans the last full reload found in force. */
@@ -71,8 +65,8 @@ export class ProtectionCache {
       this.autoKeyBans.size === 0 &&
       this.filter.count === 0 &&
       this.cidrBans.size === 0 &&
-      this.lists.allow.size === 0 &&
-      this.lists.deny.size === 0
+      this.lists.size('allow') === 0 &&
+      this.lists.size('deny') === 0
     );
   }
 
@@ -81,8 +75,8 @@ export class ProtectionCache {
     return {
       keyBans: this.operatorKeyBans.size + this.autoKeyBans.size,
       cidrBans: this.cidrBans.size,
-      allow: this.lists.allow.size,
-      deny: this.lists.deny.size,
+      allow: this.lists.size('allow'),
+      deny: this.lists.size('deny'),
     };
   }
 
@@ -114,22 +108,22 @@ export class ProtectionCache {
    */
   check(key: string, address: string | null, nowMs: number, addressKey: string = key): ProtectionVerdict {
     if (this.isEmpty) return NO_VERDICT;
-    const ranges = this.cidrBans.size + this.lists.allow.size + this.lists.deny.size;
+    const ranges = this.cidrBans.size + this.lists.size('allow') + this.lists.size('deny');
     const parsed = address === null || ranges === 0 ? null : parseBareAddress(address);
     if (parsed !== null) {
-      const allowed = this.matchEntry('allow', parsed, nowMs);
+      const allowed = this.lists.match('allow', parsed, nowMs);
       if (allowed) return { status: 'allow-listed', entry: allowed };
-      const denied = this.matchEntry('deny', parsed, nowMs);
+      const denied = this.lists.match('deny', parsed, nowMs);
       if (denied) return { status: 'deny-listed', entry: denied };
     }
     let strongest = this.activeKeyBan(key, nowMs);
     if (addressKey !== key) {
       const addressBan = this.activeKeyBan(addressKey, nowMs);
-      if (addressBan && stronger(addressBan, strongest)) strongest = addressBan;
+      if (addressBan && strongerBan(addressBan, strongest)) strongest = addressBan;
     }
     if (parsed !== null && this.cidrBans.size > 0) {
       for (const item of this.cidrBans.collect(parsed, [])) {
-        if (isBanActive(item, nowMs) && stronger(item, strongest)) strongest = item;
+        if (isBanActive(item, nowMs) && strongerBan(item, strongest)) strongest = item;
       }
     }
     return strongest ? verdictOfBan(strongest) : NO_VERDICT;
@@ -194,12 +188,8 @@ export class ProtectionCache {
 
   /** Applies an allow/deny-list entry as read from the store: kept while live, dropped otherwise. */
   applyEntry(entry: AccessListEntry, nowMs: number): void {
-    const id = entryId(entry);
+    const id = this.lists.apply(entry, nowMs);
     this.reload?.listed.add(id);
-    const live = entry.removedAtMs === undefined && (entry.expiresAtMs === undefined || entry.expiresAtMs > nowMs);
-    const range = live ? parseRange(entry.cidr) : null;
-    if (range) this.lists[entry.kind].set(id, range, entry);
-    else this.lists[entry.kind].delete(id);
   }
 
   /**
@@ -252,9 +242,8 @@ export class ProtectionCache {
         else reload.filter.add(key);
       }
     }
-    for (const set of [this.cidrBans, this.lists.allow, this.lists.deny] as IpRangeIndex<unknown>[]) {
-      for (const id of [...set.ids()]) if (stale(id)) set.delete(id);
-    }
+    for (const id of [...this.cidrBans.ids()]) if (stale(id)) this.cidrBans.delete(id);
+    this.lists.dropWhere(stale);
     this.listedKeyBans = reload.filter.count;
     reload.filter.settle();
     this.filter = reload.filter;
@@ -283,11 +272,7 @@ export class ProtectionCache {
       }
     }
     for (const item of [...this.cidrBans.values()]) if (!isBanActive(item, nowMs)) this.cidrBans.delete(item.id);
-    for (const kind of ['allow', 'deny'] as const) {
-      for (const item of [...this.lists[kind].values()]) {
-        if (item.expiresAtMs !== undefined && item.expiresAtMs <= nowMs) this.lists[kind].delete(entryId(item));
-      }
-    }
+    this.lists.prune(nowMs);
   }
 
   private markAbsent(key: string): void {
@@ -306,29 +291,4 @@ export class ProtectionCache {
     const ban = this.operatorKeyBans.get(key) ?? this.autoKeyBans.get(key);
     return ban && isBanActive(ban, nowMs) ? ban : undefined;
   }
-
-  private matchEntry(kind: AccessListKind, address: ParsedAddress, nowMs: number): AccessListEntry | undefined {
-    const index = this.lists[kind];
-    if (index.size === 0) return undefined;
-    const matches = index.collect(address, []);
-    // The most specific live entry.
-    for (let i = matches.length - 1; i >= 0; i--) {
-      const item = matches[i]!;
-      if (item.expiresAtMs === undefined || item.expiresAtMs > nowMs) return item;
-    }
-    return undefined;
-  }
-}
-
-/** The id of an allow/deny-list entry: `<kind>:<cidr>`. */
-export function entryId(entry: Pick<AccessListEntry, 'kind' | 'cidr'>): string {
-  return `${entry.kind}:${entry.cidr}`;
-}
-
-/** Whether `candidate` should answer rather than `current`: permanent over temporary, then the later end. */
-function stronger(candidate: Ban, current: Ban | undefined): boolean {
-  if (!current) return true;
-  if (current.kind === 'permanent') return false;
-  if (candidate.kind === 'permanent') return true;
-  return (candidate.expiresAtMs ?? 0) > (current.expiresAtMs ?? 0);
 }

@@ -30,3 +30,11 @@ export function verdictOfBan(ban: Ban): ProtectionVerdict {
 export function outcomeOfBan(ban: Ban): ViolationOutcome {
   return ban.kind === 'permanent' ? { action: 'ban', ban } : { action: 'block', ban, untilMs: ban.expiresAtMs ?? 0 };
 }
+
+/** Whether ban `candidate` should answer rather than `current`: permanent over temporary, then the later end. */
+export function strongerBan(candidate: Ban, current: Ban | undefined): boolean {
+  if (!current) return true;
+  if (current.kind === 'permanent') return false;
+  if (candidate.kind === 'permanent') return true;
+  return (candidate.expiresAtMs ?? 0) > (current.expiresAtMs ?? 0);
+}
