@@ -2,7 +2,8 @@ import { IsIn, IsInt, IsString, Length, Max, Min } from 'class-validator';
 import type { AccessListKind } from '../../storage/access-list-store.interface.js';
 import { MAX_REASON_LENGTH } from '../admin.constants.js';
 import { ApiDoc } from '../admin-openapi.js';
-import { CIDR_SCHEMA, FORCE_DOC, IsCidr, IsJsonBoolean, NarrowUnlessForced, Optional, WIDE_DOC } from './admin-validators.js';
+import { CIDR_SCHEMA, IsCidr, NarrowUnlessForced, Optional, WIDE_DOC } from './admin-validators.js';
+import { ForceField } from './force-field.js';
 
 export const ACCESS_KINDS: readonly AccessListKind[] = ['allow', 'deny'];
 
@@ -41,14 +42,7 @@ export class CreateAccessEntryBody {
   @Optional()
   expiresAtMs?: number;
 
-  @ApiDoc({
-    description: FORCE_DOC,
-    type: 'boolean',
-    required: false,
-    default: false,
-  })
-  @IsJsonBoolean()
-  @Optional()
+  @ForceField()
   force?: boolean;
 }
 

@@ -6,11 +6,9 @@ import { ApiDoc } from '../admin-openapi.js';
 import {
   CIDR_SCHEMA,
   CLIENT_KEY_SCHEMA,
-  FORCE_DOC,
   IsBooleanQuery,
   IsCidr,
   IsClientKey,
-  IsJsonBoolean,
   NarrowUnlessForced,
   NotWith,
   OnlyWhen,
@@ -18,6 +16,7 @@ import {
   ToBoolean,
   WIDE_DOC,
 } from './admin-validators.js';
+import { ForceField } from './force-field.js';
 import { PageQuery } from './page.dto.js';
 
 export const BAN_KINDS: readonly BanKind[] = ['permanent', 'temporary'];
@@ -106,14 +105,7 @@ export class CreateBanBody {
   @IsString()
   reason!: string;
 
-  @ApiDoc({
-    description: FORCE_DOC,
-    type: 'boolean',
-    required: false,
-    default: false,
-  })
-  @IsJsonBoolean()
-  @Optional()
+  @ForceField()
   force?: boolean;
 }
 
