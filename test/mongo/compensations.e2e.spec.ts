@@ -3,29 +3,18 @@
  * per key at a time, at most maxPendingCompensations in flight, each counted in the store's stats.
  * Commands are counted with the driver's command monitoring.
  */
-import type { CommandStartedEvent } from 'mongodb';
-import mongoose, { type Connection } from 'mongoose';
 import type { StoreRule } from '../../lib/index.js';
 import { MongoRateLimitStore } from '../../lib/storage/mongo/mongo-rate-limit.store.js';
-import { describeMongo, mongoUrl, uniqueDbName } from '../harness/mongo.js';
+import { describeMongo, uniqueDbName } from '../harness/mongo.js';
+import { monitoredConnections } from './monitored.js';
 
 const T0 = Date.UTC(2030, 0, 1, 0, 0, 1);
 
 describeMongo('MongoRateLimitStore, giving back denied increments', () => {
   const dbName = uniqueDbName('compensations');
-  const connections: Connection[] = [];
-  afterAll(async () => {
-    await connections[0]?.dropDatabase();
-    await Promise.all(connections.map((c) => c.close()));
-  });
-
-  async function monitored(): Promise<{ connection: Connection; commands: string[] }> {
-    const connection = await mongoose.createConnection(mongoUrl(), { dbName, monitorCommands: true }).asPromise();
-    connections.push(connection);
-    const commands: string[] = [];
-    connection.getClient().on('commandStarted', (event: CommandStartedEvent) => commands.push(event.commandName));
-    return { connection, commands };
-  }
+  const connections = monitoredConnections(dbName, { upkeep: true });
+  afterAll(() => connections.close());
+  const monitored = () => connections.open();
 
   const rule: StoreRule = { name: 'r', algorithm: 'fixed-window', limit: 1, windowMs: 10_000, blockDurationMs: 0 };
 

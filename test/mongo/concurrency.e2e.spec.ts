@@ -3,7 +3,7 @@
  * connections, and concurrent requests from one client must admit exactly the limit, every trial.
  * Also counts the database commands each decision costs (driver command monitoring).
  */
-import { Controller, Get, type ExecutionContext, type INestApplication } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import mongoose, { type Connection } from 'mongoose';
 import request from 'supertest';
@@ -12,20 +12,12 @@ import { RateLimitModule, type AlgorithmName } from '../../lib/index.js';
 import { MongoRateLimitStore } from '../../lib/storage/mongo/mongo-rate-limit.store.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { describeMongo, mongoUrl, uniqueDbName } from '../harness/mongo.js';
+import { clientHeader, HotController } from './monitored.js';
 
 const INSTANCES = 2;
 const REQUESTS = 200;
 const LIMIT = 50;
 const TRIALS = 10;
-
-@Controller()
-class HotController {
-  @Get('hot') hot() {
-    return 'ok';
-  }
-}
-
-const clientHeader = (ctx: ExecutionContext) => ctx.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>().headers['x-client'];
 
 interface Instance {
   app: INestApplication;

@@ -2,45 +2,23 @@
  * What a client over its limit costs the database: nothing once a denial is known (it is answered
  * from memory until its retry time). Commands are counted with the driver's command monitoring.
  */
-import { Controller, Get, type ExecutionContext, type INestApplication } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import type { CommandStartedEvent } from 'mongodb';
-import mongoose, { type Connection } from 'mongoose';
 import request from 'supertest';
 import { RateLimitModule, type AlgorithmName } from '../../lib/index.js';
 import { MongoRateLimitStore } from '../../lib/storage/mongo/mongo-rate-limit.store.js';
-import { describeMongo, mongoUrl, uniqueDbName } from '../harness/mongo.js';
+import { describeMongo, uniqueDbName } from '../harness/mongo.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { clientHeader, HotController, monitoredConnections } from './monitored.js';
 
 const T0 = Date.UTC(2030, 0, 1, 0, 0, 1);
 const LIMIT = 5;
 
-@Controller()
-class HotController {
-  @Get('hot') hot() {
-    return 'ok';
-  }
-}
-
-const clientHeader = (ctx: ExecutionContext) => ctx.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>().headers['x-client'];
-
 describeMongo('a client over its limit, MongoDB store', () => {
   const dbName = uniqueDbName('over_limit');
-  const connections: Connection[] = [];
-  afterAll(async () => {
-    await connections[0]?.dropDatabase();
-    await Promise.all(connections.map((c) => c.close()));
-  });
-
-  async function monitored(): Promise<{ connection: Connection; commands: string[] }> {
-    const connection = await mongoose.createConnection(mongoUrl(), { dbName, monitorCommands: true }).asPromise();
-    connections.push(connection);
-    const commands: string[] = [];
-    connection.getClient().on('commandStarted', (event: CommandStartedEvent) => {
-      if (!['hello', 'isMaster', 'ismaster', 'endSessions', 'createIndexes', 'listIndexes'].includes(event.commandName)) commands.push(event.commandName);
-    });
-    return { connection, commands };
-  }
+  const connections = monitoredConnections(dbName);
+  afterAll(() => connections.close());
+  const monitored = () => connections.open();
 
   describe.each<AlgorithmName>(['fixed-window', 'sliding-window', 'token-bucket', 'gcra', 'sliding-log'])('%s, escalation off', (algorithm) => {
     let app: INestApplication;
