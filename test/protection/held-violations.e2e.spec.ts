@@ -3,7 +3,6 @@
  * drains (not at the client's next violation, which may never come), and in any case within
  * MAX_HELD_WAIT_MS; with the memory and the Mongo storage.
  */
-import { Logger } from '@nestjs/common';
 import mongoose from 'mongoose';
 import { DEFAULT_ESCALATION_POLICY, Rampart, RateLimitService, type RampartStorage, type ViolationEvent } from '../../lib/index.js';
 import { MAX_QUEUED_PER_KEY } from '../../lib/protection/escalator.js';
@@ -13,6 +12,7 @@ import { mongoStorage } from '../../lib/storage/mongo/mongo-storage.js';
 import { describeMongo, mongoUrl, uniqueDbName } from '../harness/mongo.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { ADAPTERS, startApp, type TestApp } from '../support/http-app.js';
+import { quietNestLogs } from '../support/quiet-logs.js';
 import { until } from '../support/until.js';
 import { protectionModule, violationReport } from './protection.app.js';
 
@@ -51,7 +51,7 @@ function scenarios(name: string, makeStorage: (clock: FakeClock) => RampartStora
     /** A client key of its own for each test (the Mongo database is shared by the tests of a file). */
     const freshKey = () => `198.51.100.${++keys}`;
     beforeEach(() => {
-      spies = (['log', 'warn', 'error'] as const).map((level) => jest.spyOn(Logger.prototype, level).mockImplementation(() => undefined));
+      spies = quietNestLogs();
     });
     afterEach(async () => {
       await t.close();

@@ -10,10 +10,10 @@ import {
   RateLimitModule,
   Throttle,
   type RampartStorage,
-  type RateLimitModuleOptions,
 } from '../../lib/index.js';
 import { resolveRateLimitConfig, ruleEscalation } from '../../lib/rate-limit.config.js';
 import { memoryStorage } from '../../lib/storage/memory-storage.js';
+import { problemsOf } from '../support/config-problems.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 @Controller()
@@ -21,16 +21,6 @@ class PingController {
   @Get('ping') ping() {
     return 'pong';
   }
-}
-
-function problemsOf(options: RateLimitModuleOptions): readonly string[] {
-  try {
-    resolveRateLimitConfig(options);
-  } catch (error) {
-    if (error instanceof RateLimitConfigurationError) return error.problems;
-    throw error;
-  }
-  return [];
 }
 
 describe('protection options', () => {

@@ -4,11 +4,9 @@
  * went silent, or failures within a window concern several keys). A client's burst beyond its
  * capacity is denied at once rather than queued behind itself.
  */
-import { Logger } from '@nestjs/common';
 import mongoose, { type Connection } from 'mongoose';
 import {
   MemoryRateLimitStore,
-  RateLimitConfigurationError,
   type ConsumeResult,
   type RateLimitModuleOptions,
   type RateLimitStore,
@@ -20,8 +18,10 @@ import { resolveRateLimitConfig } from '../../lib/rate-limit.config.js';
 import { memoryStorage } from '../../lib/storage/memory-storage.js';
 import { MongoRateLimitStore } from '../../lib/storage/mongo/mongo-rate-limit.store.js';
 import { describeMongo, mongoUrl, uniqueDbName } from '../harness/mongo.js';
+import { problemsOf } from '../support/config-problems.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { ADAPTERS, startApp, type TestApp } from '../support/http-app.js';
+import { quietNestLogs } from '../support/quiet-logs.js';
 import { until } from '../support/until.js';
 import { protectionModule } from './protection.app.js';
 
@@ -82,7 +82,7 @@ function scenarios(kind: StoreKind) {
     beforeEach(async () => {
       store = new TroubledKeysStore(await kind.create());
       down = [];
-      spies = (['log', 'warn', 'error'] as const).map((level) => jest.spyOn(Logger.prototype, level).mockImplementation(() => undefined));
+      spies = quietNestLogs();
     });
     afterEach(async () => {
       store.release();
@@ -254,16 +254,6 @@ describeMongo('one slow or failing key, MongoDB store', () => {
 });
 
 describe('storeBreaker option', () => {
-  const problemsOf = (options: RateLimitModuleOptions): readonly string[] => {
-    try {
-      resolveRateLimitConfig(options);
-    } catch (error) {
-      if (error instanceof RateLimitConfigurationError) return error.problems;
-      throw error;
-    }
-    return [];
-  };
-
   it('fills in the defaults around the settings given', () => {
     expect(resolveRateLimitConfig({ storeBreaker: { clients: 2 } }).storeBreaker).toEqual({ windowMs: 10_000, failures: 5, clients: 2 });
   });
