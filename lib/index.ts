@@ -10,6 +10,7 @@ export { ClientBannedException, type ClientBannedProblem, type ClientBanReason }
 export { ClientBlockedException, type ClientBlockedProblem, type ClientBlock } from './errors/client-blocked.exception.js';
 export { StoreUnavailableException, type StoreUnavailableProblem } from './errors/store-unavailable.exception.js';
 export type { WsRateLimitError, WsRateLimitCode } from './ws/ws-rate-limit-error.js';
+export { GRPC_REFUSAL_TRAILERS, type RpcRateLimitError, type RpcRateLimitCode } from './rpc/rpc-rate-limit-error.js';
 export { RateLimitService, type ClientStatus, type ClientCounter } from './protection/rate-limit.service.js';
 export type { ProtectionVerdict } from './protection/protection-verdict.js';
 export { Rampart, createRampart } from './engine/rampart.js';

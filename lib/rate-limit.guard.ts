@@ -14,6 +14,7 @@ import { PROBLEM_CONTENT_TYPE, RATE_LIMIT_CONFIG } from './rate-limit.constants.
 import { RateLimitExceededException } from './rate-limit.exception.js';
 import type { RateLimitViolation } from './rate-limit-options.interface.js';
 import { RouteRulesResolver } from './route-rules.resolver.js';
+import type { RpcLimiter } from './rpc/rpc-limiter.js';
 import type { WsMessageLimiter } from './ws/ws-message-limiter.js';
 
 type Handler = (...args: unknown[]) => unknown;
@@ -25,7 +26,9 @@ type Described = { -readonly [K in keyof RampartRequest<ExecutionContext>]: Ramp
  * Counts each HTTP request against the rules of its route and answers 429 when one is exceeded;
  * the HTTP adapter of Rampart's engine. Messages to WebSocket gateways (`@nestjs/websockets`) are
  * counted against their handler's rules too, and refused with a `WsException` (see
- * `WsRateLimitError`). Other contexts (microservices, GraphQL resolvers) pass through untouched.
+ * `WsRateLimitError`); so are calls of microservice handlers on the TCP and gRPC transports,
+ * refused with an `RpcException` (see `RpcRateLimitError` and `GRPC_REFUSAL_TRAILERS`). Other
+ * contexts (GraphQL resolvers, other transports) pass through untouched.
  *
  * Allow-listed clients skip every rule; deny-listed and permanently banned ones get 403; blocked
  * ones get 429 until the block ends. A request denied by a rule's algorithm is a violation: it is
@@ -44,6 +47,8 @@ export class RateLimitGuard implements CanActivate {
   private readonly storeKey: StoreKeyHook<ExecutionContext> = (context, identity, rule) => this.generateKey(context as ExecutionContext, identity, rule);
   /** The WebSocket adapter, loaded with `@nestjs/websockets` on the first gateway message. */
   private wsLimiter: Promise<WsMessageLimiter> | undefined;
+  /** The microservice adapter, loaded with `@nestjs/microservices` on the first microservice call. */
+  private rpcLimiter: Promise<RpcLimiter> | undefined;
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) protected readonly config: RateLimitConfig,
@@ -60,6 +65,7 @@ export class RateLimitGuard implements CanActivate {
     try {
       const type = context.getType();
       if (type === 'ws') return this.activateWs(context);
+      if (type === 'rpc') return this.activateRpc(context);
       if (type !== 'http') return true;
       const rules = this.routeRules.resolve(context.getHandler() as Handler, context.getClass() as Type);
       if (rules.exempt || (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes')) return true;
@@ -76,17 +82,35 @@ export class RateLimitGuard implements CanActivate {
    * the client's handshake for identity. Contexts of classes that are no gateway pass through.
    */
   private activateWs(context: ExecutionContext): boolean | Promise<boolean> {
-    const gateway = context.getClass() as Type;
-    if (!this.routeRules.isGateway(gateway)) return true;
-    const rules = this.routeRules.resolve(context.getHandler() as Handler, gateway);
+    if (!this.routeRules.isGateway(context.getClass() as Type)) return true;
+    return this.activateAdapter(context, async (rules) => {
+      this.wsLimiter ??= import('./ws/ws-message-limiter.js').then(({ WsMessageLimiter }) => new WsMessageLimiter(this.rampart));
+      return (await this.wsLimiter).activate(context, rules, this.storeKey);
+    });
+  }
+
+  /**
+   * A call of a microservice handler (`@MessagePattern`, `@EventPattern`, `@GrpcMethod`): counted
+   * against its handler's rules, with the TCP connection's or the gRPC call's peer for identity.
+   * Contexts of other handlers pass through.
+   */
+  private activateRpc(context: ExecutionContext): boolean | Promise<boolean> {
+    const kind = this.routeRules.microserviceHandler(context.getHandler() as Handler);
+    if (kind === undefined) return true;
+    return this.activateAdapter(context, async (rules) => {
+      this.rpcLimiter ??= import('./rpc/rpc-limiter.js').then(({ RpcLimiter }) => new RpcLimiter(this.rampart));
+      return (await this.rpcLimiter).activate(context, rules, this.storeKey, kind);
+    });
+  }
+
+  /**
+   * A context of a protocol whose adapter is loaded on first use, so that the main entry never
+   * loads the protocol's package: its handler's rules, the module's `skipIf`, then the adapter.
+   */
+  private activateAdapter(context: ExecutionContext, activate: (rules: TargetRules<ExecutionContext>) => Promise<boolean>): boolean | Promise<boolean> {
+    const rules = this.routeRules.resolve(context.getHandler() as Handler, context.getClass() as Type);
     if (rules.exempt || (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes')) return true;
-    return Promise.resolve(this.shouldSkip(context)).then(
-      (skipped) =>
-        skipped ||
-        (this.wsLimiter ??= import('./ws/ws-message-limiter.js').then(({ WsMessageLimiter }) => new WsMessageLimiter(this.rampart))).then((limiter) =>
-          limiter.activate(context, rules, this.storeKey),
-        ),
-    );
+    return Promise.resolve(this.shouldSkip(context)).then((skipped) => skipped || activate(rules));
   }
 
   /** Describes the request to the engine and answers from its verdict. */

@@ -14,13 +14,22 @@ type Handler = (...args: unknown[]) => unknown;
 const CONTROLLER_PATH_METADATA = 'path';
 /** What `@WebSocketGateway()` marks its class with (`GATEWAY_METADATA` of @nestjs/websockets, not imported: an optional peer). */
 const GATEWAY_METADATA = 'websockets:is_gateway';
+/**
+ * What `@MessagePattern`, `@EventPattern` and `@GrpcMethod` mark a handler with: its patterns, and
+ * whether it takes messages (1) or events (2) (`PATTERN_METADATA` and `PATTERN_HANDLER_METADATA`
+ * of @nestjs/microservices, not imported: an optional peer).
+ */
+const PATTERN_METADATA = 'microservices:pattern';
+const PATTERN_HANDLER_METADATA = 'microservices:handler_type';
+const EVENT_HANDLER = 2;
 
 /**
  * Works out which rules apply to a route: handler `@Throttle` over controller `@Throttle` over the
  * module's rules, minus what `@SkipThrottle` exempts. Every route is resolved once at startup, so a
  * broken decorator stops the app with a clear error instead of failing a request, and the guard
  * reads a cached answer. WebSocket gateways are resolved alike: their `@SubscribeMessage` handlers
- * are routes keyed `Gateway.handler`.
+ * are routes keyed `Gateway.handler`; and so are microservice handlers, `@MessagePattern` and
+ * `@EventPattern` ones keyed `Controller.handler`, `@GrpcMethod` ones `Service.Method`.
  */
 @Injectable()
 export class RouteRulesResolver implements OnModuleInit {
@@ -74,6 +83,15 @@ export class RouteRulesResolver implements OnModuleInit {
     return this.gatewayCount > 0;
   }
 
+  /**
+   * How a handler is called when it is a microservice handler (`@MessagePattern` and `@GrpcMethod`:
+   * a message; `@EventPattern`: an event); undefined for any other handler.
+   */
+  microserviceHandler(handler: Handler): 'message' | 'event' | undefined {
+    if (this.reflector.get<unknown>(PATTERN_METADATA, handler) === undefined) return undefined;
+    return this.reflector.get<number | undefined>(PATTERN_HANDLER_METADATA, handler) === EVENT_HANDLER ? 'event' : 'message';
+  }
+
   private isGatewayClass(type: Type): boolean {
     return this.reflector.get<boolean | undefined>(GATEWAY_METADATA, type) === true;
   }
@@ -93,7 +111,7 @@ export class RouteRulesResolver implements OnModuleInit {
     if (!byHandler) this.cache.set(controller, (byHandler = new WeakMap()));
     const cached = byHandler.get(handler);
     if (cached) return cached;
-    const routeKey = `${this.controllerKey(controller)}.${handler.name}`;
+    const routeKey = this.grpcMethodKey(handler) ?? `${this.controllerKey(controller)}.${handler.name}`;
     if (this.reflector.getAllAndOverride<boolean | undefined>(EXEMPT_METADATA, [handler, controller])) {
       const exempt = exemptTarget<ExecutionContext>(routeKey);
       byHandler.set(handler, exempt);
@@ -126,6 +144,13 @@ export class RouteRulesResolver implements OnModuleInit {
     const resolved = targetRules(routeKey, rules);
     byHandler.set(handler, resolved);
     return resolved;
+  }
+
+  /** A `@GrpcMethod` handler's key: the service and method it serves (`HeroService.FindOne`), as its clients name them. */
+  private grpcMethodKey(handler: Handler): string | undefined {
+    const patterns = this.reflector.get<unknown>(PATTERN_METADATA, handler);
+    const pattern = Array.isArray(patterns) && patterns.length === 1 ? (patterns[0] as { service?: unknown; rpc?: unknown } | null) : undefined;
+    return typeof pattern?.service === 'string' && typeof pattern.rpc === 'string' ? `${pattern.service}.${pattern.rpc}` : undefined;
   }
 
   private register(controller: Type): void {
