@@ -79,6 +79,37 @@ describe('entry points', () => {
     );
   });
 
+  it('the main entry loads neither @nestjs/microservices nor @grpc/grpc-js or @grpc/proto-loader, even running an app', () => {
+    const refused = /^(@nestjs\/microservices|@grpc\/grpc-js|@grpc\/proto-loader)(\/|$)/;
+    const out = runRefusing(
+      refused,
+      `const { Module } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'common', 'index.js'))});
+       const { NestFactory } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'core', 'index.js'))});
+       const { RateLimitModule, RateLimitGuard, GRPC_REFUSAL_TRAILERS } = await import(${JSON.stringify(entry('index.js'))});
+       class App {}
+       Module({ imports: [RateLimitModule.forRoot({ rules: [{ limit: 1, windowMs: 1000 }] })] })(App);
+       const app = await NestFactory.createApplicationContext(App, { logger: false });
+       await app.close();
+       console.log(typeof RateLimitGuard, GRPC_REFUSAL_TRAILERS.retryAfter);`,
+    );
+    expect(out).toBe('function retry-after');
+    // The microservice adapter needs @nestjs/microservices; its gRPC refusals, @grpc/grpc-js.
+    expect(runRefusing(refused, `await import(${JSON.stringify(entry('rpc/rpc-limiter.js'))}); console.log('loaded');`)).toMatch(
+      /^refused @nestjs\/microservices/,
+    );
+    expect(runRefusing(refused, `await import(${JSON.stringify(entry('rpc/grpc-refusal.js'))}); console.log('loaded');`)).toMatch(/^refused @grpc\/grpc-js/);
+  });
+
+  it("the gRPC refusal loads as an ES module from @grpc/grpc-js's CommonJS build", () => {
+    const out = runRefusing(
+      /^$/,
+      `const { grpcRefusal } = await import(${JSON.stringify(entry('rpc/grpc-refusal.js'))});
+       const refusal = grpcRefusal({ status: 'error', code: 'BANNED', message: 'banned' });
+       console.log(refusal.code, refusal.metadata.get('rampart-code')[0], refusal.metadata.get('grpc-retry-pushback-ms')[0]);`,
+    );
+    expect(out).toBe('7 BANNED -1');
+  });
+
   it('the refusing loader does refuse: the main entry needs Nest', () => {
     const out = runRefusing(/^@nestjs\//, `await import(${JSON.stringify(entry('index.js'))}); console.log('loaded');`);
     expect(out).toMatch(/^refused @nestjs\//);
