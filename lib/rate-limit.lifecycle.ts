@@ -15,7 +15,7 @@ import { RouteRulesResolver } from './route-rules.resolver.js';
 /**
  * Runs Rampart with the app: at startup, watches the app's HTTP server for connections, finds the
  * app's EventEmitter2 (when there is one) and prepares the storage; at shutdown, stops the timers and, once the server no longer takes
- * requests, closes the storage.
+ * requests, gives back the instance's leases and closes the storage.
  */
 @Injectable()
 export class RateLimitLifecycle implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
@@ -66,7 +66,9 @@ export class RateLimitLifecycle implements OnModuleInit, OnApplicationBootstrap,
     this.rampart.lifecycle.stop();
   }
 
+  /** Gives back this instance's leases (its concurrency slots come free at once), then closes the storage. */
   async onApplicationShutdown(): Promise<void> {
+    await this.rampart.leases.stop();
     await this.rampart.lifecycle.close();
   }
 }
