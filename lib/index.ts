@@ -4,6 +4,8 @@ export { RATE_LIMIT_STORE, RATE_LIMIT_STORAGE } from './rate-limit.constants.js'
 export { RateLimitGuard } from './rate-limit.guard.js';
 export { Throttle } from './decorators/throttle.decorator.js';
 export { SkipThrottle } from './decorators/skip-throttle.decorator.js';
+export { ConcurrencyLimit } from './decorators/concurrency-limit.decorator.js';
+export type { ConcurrencyLimitOptions } from './engine/concurrency-pool.js';
 export { RateLimitExceededException, type RateLimitProblem } from './rate-limit.exception.js';
 export { RateLimitConfigurationError } from './errors/rate-limit-configuration.error.js';
 export { ClientBannedException, type ClientBannedProblem, type ClientBanReason } from './errors/client-banned.exception.js';

@@ -2,6 +2,8 @@
 export const THROTTLE_METADATA = 'nest-rampart:throttle';
 /** Metadata key of `@SkipThrottle`. */
 export const SKIP_THROTTLE_METADATA = 'nest-rampart:skip';
+/** Metadata key of `@ConcurrencyLimit`. */
+export const CONCURRENCY_METADATA = 'nest-rampart:concurrency';
 /** Metadata key of routes on which nothing is checked or counted, not even bans (the admin API). */
 export const EXEMPT_METADATA = 'nest-rampart:exempt';
 /** Injection token of the validated configuration. */

@@ -2,10 +2,11 @@ import { Inject, Injectable, type ExecutionContext, type OnModuleInit, type Type
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import * as messages from './errors/messages.js';
 import { RateLimitConfigurationError } from './errors/rate-limit-configuration.error.js';
+import { resolveConcurrencyPool, type ConcurrencyLimitMetadata, type ConcurrencyPool } from './engine/concurrency-pool.js';
 import { checkUniqueNames, resolveRule, type ResolvedRule } from './engine/rule-resolution.js';
 import { exemptTarget, targetRules, type TargetRules } from './engine/target-rules.js';
 import type { RateLimitConfig } from './rate-limit.config.js';
-import { EXEMPT_METADATA, RATE_LIMIT_CONFIG, SKIP_THROTTLE_METADATA, THROTTLE_METADATA } from './rate-limit.constants.js';
+import { CONCURRENCY_METADATA, EXEMPT_METADATA, RATE_LIMIT_CONFIG, SKIP_THROTTLE_METADATA, THROTTLE_METADATA } from './rate-limit.constants.js';
 import type { ThrottleRule } from './rate-limit-rule.interface.js';
 
 type Handler = (...args: unknown[]) => unknown;
@@ -29,7 +30,8 @@ const EVENT_HANDLER = 2;
  * broken decorator stops the app with a clear error instead of failing a request, and the guard
  * reads a cached answer. WebSocket gateways are resolved alike: their `@SubscribeMessage` handlers
  * are routes keyed `Gateway.handler`; and so are microservice handlers, `@MessagePattern` and
- * `@EventPattern` ones keyed `Controller.handler`, `@GrpcMethod` ones `Service.Method`.
+ * `@EventPattern` ones keyed `Controller.handler`, `@GrpcMethod` ones `Service.Method`, each with
+ * its `@ConcurrencyLimit` when it has one.
  */
 @Injectable()
 export class RouteRulesResolver implements OnModuleInit {
@@ -45,6 +47,8 @@ export class RouteRulesResolver implements OnModuleInit {
   /** The classes of the app's WebSocket gateways (providers marked by `@WebSocketGateway()`). */
   private readonly gateways = new WeakSet<Type>();
   private gatewayCount = 0;
+  /** By controller, then handler: the concurrency limit of each microservice handler (null: none). */
+  private readonly pools = new WeakMap<Type, WeakMap<Handler, ConcurrencyPool | null>>();
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) private readonly config: RateLimitConfig,
@@ -68,6 +72,7 @@ export class RouteRulesResolver implements OnModuleInit {
       const prototype = Object.getPrototypeOf(instance) as Record<string, Handler>;
       for (const method of this.scanner.getAllMethodNames(prototype)) {
         this.resolveInto(prototype[method], metatype as Type, problems);
+        this.resolvePoolInto(prototype[method], metatype as Type, problems);
       }
     }
     if (problems.length > 0) throw new RateLimitConfigurationError(problems);
@@ -111,7 +116,7 @@ export class RouteRulesResolver implements OnModuleInit {
     if (!byHandler) this.cache.set(controller, (byHandler = new WeakMap()));
     const cached = byHandler.get(handler);
     if (cached) return cached;
-    const routeKey = this.grpcMethodKey(handler) ?? `${this.controllerKey(controller)}.${handler.name}`;
+    const routeKey = this.routeKey(handler, controller);
     if (this.reflector.getAllAndOverride<boolean | undefined>(EXEMPT_METADATA, [handler, controller])) {
       const exempt = exemptTarget<ExecutionContext>(routeKey);
       byHandler.set(handler, exempt);
@@ -144,6 +149,47 @@ export class RouteRulesResolver implements OnModuleInit {
     const resolved = targetRules(routeKey, rules);
     byHandler.set(handler, resolved);
     return resolved;
+  }
+
+  /**
+   * The concurrency limit of a microservice handler (its own `@ConcurrencyLimit` over its
+   * controller's); undefined when it has none.
+   */
+  concurrency(handler: Handler, controller: Type): ConcurrencyPool | undefined {
+    const cached = this.pools.get(controller)?.get(handler);
+    if (cached !== undefined) return cached ?? undefined;
+    const problems: string[] = [];
+    const pool = this.resolvePoolInto(handler, controller, problems);
+    if (problems.length > 0) throw new RateLimitConfigurationError(problems);
+    return pool;
+  }
+
+  private resolvePoolInto(handler: Handler, controller: Type, problems: string[]): ConcurrencyPool | undefined {
+    let byHandler = this.pools.get(controller);
+    if (!byHandler) this.pools.set(controller, (byHandler = new WeakMap()));
+    const cached = byHandler.get(handler);
+    if (cached !== undefined) return cached ?? undefined;
+    const own = this.reflector.get<ConcurrencyLimitMetadata | undefined>(CONCURRENCY_METADATA, handler);
+    const given = own ?? this.reflector.get<ConcurrencyLimitMetadata | undefined>(CONCURRENCY_METADATA, controller);
+    let pool: ConcurrencyPool | null = null;
+    if (given !== undefined) {
+      const routeKey = this.routeKey(handler, controller);
+      if (this.microserviceHandler(handler) !== undefined) {
+        const missing = messages.noLeaseStore();
+        if (this.config.storage.leases === undefined && !problems.includes(missing)) problems.push(missing);
+        pool = resolveConcurrencyPool(given, routeKey, `@ConcurrencyLimit on ${own ? routeKey : controller.name}`, problems);
+      } else if (own) {
+        // On a class it limits the class's microservice handlers; on another handler it would do nothing.
+        problems.push(messages.concurrencyLimitOffMicroservice(routeKey));
+      }
+    }
+    byHandler.set(handler, pool);
+    return pool ?? undefined;
+  }
+
+  /** What a handler's rules count per: `Controller.handler`, or a `@GrpcMethod` handler's `Service.Method`. */
+  private routeKey(handler: Handler, controller: Type): string {
+    return this.grpcMethodKey(handler) ?? `${this.controllerKey(controller)}.${handler.name}`;
   }
 
   /** A `@GrpcMethod` handler's key: the service and method it serves (`HeroService.FindOne`), as its clients name them. */

@@ -141,6 +141,9 @@ export const bannedDetail = () => 'This client is banned. Ask the operator of th
 
 export const denyListedDetail = () => 'Requests from this address are not accepted.';
 
+export const concurrencyLimitedDetail = (name: string, limit: number) =>
+  `Concurrency limit '${name}' reached: at most ${limit} call${limit === 1 ? '' : 's'} of this client at once. Retry when one has ended.`;
+
 export const defaultViolationDetail = (rule: string, limit: number, windowMs: number, retryAfterSeconds: number) =>
   `Rate limit '${rule}' exceeded: at most ${limit} request${limit === 1 ? '' : 's'} per ${formatWindow(windowMs)}. Retry in ${retryAfterSeconds} s.`;
 
@@ -274,3 +277,6 @@ export const leaseStoreFailed = (action: 'take' | 'renew' | 'give back', error: 
   `Could not ${action} a lease in the lease store (${error instanceof Error ? error.message : String(error)}); leases not renewed lapse after leaseMs.`;
 
 export const badLeaseStore = (missing: readonly string[]) => `storage.leases must be a lease store; it lacks ${missing.join(', ')}.`;
+
+export const concurrencyLimitOffMicroservice = (route: string) =>
+  `@ConcurrencyLimit on ${route}: concurrency limits apply to microservice handlers (@MessagePattern, @EventPattern, @GrpcMethod), and ${route} is not one. Remove the decorator.`;

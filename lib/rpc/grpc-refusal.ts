@@ -5,6 +5,7 @@ import { GRPC_REFUSAL_TRAILERS, type RpcRateLimitCode, type RpcRateLimitError } 
 const STATUS_OF: Readonly<Record<RpcRateLimitCode, status>> = Object.freeze({
   RATE_LIMITED: status.RESOURCE_EXHAUSTED,
   BLOCKED: status.RESOURCE_EXHAUSTED,
+  CONCURRENCY_LIMITED: status.RESOURCE_EXHAUSTED,
   BANNED: status.PERMISSION_DENIED,
   UNAVAILABLE: status.UNAVAILABLE,
 });

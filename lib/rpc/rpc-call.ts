@@ -13,6 +13,7 @@ export interface GrpcCallLike {
   getPeer(): string;
   readonly cancelled?: boolean;
   once(event: 'cancelled', listener: () => void): unknown;
+  removeListener(event: 'cancelled', listener: () => void): unknown;
 }
 
 /** What Rampart reads of a TCP transport's `TcpContext`: the connection the message came on. */

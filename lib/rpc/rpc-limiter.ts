@@ -13,14 +13,23 @@ type GrpcRefusalModule = typeof import('./grpc-refusal.js');
 /** How a microservice handler is called: a request with a reply, or an event without one. */
 export type RpcHandlerKind = 'message' | 'event';
 
+/** The client of one microservice call. */
+export interface RpcClient {
+  readonly call: RpcCall;
+  /** Its address in canonical form, null when unknown. */
+  readonly address: string | null;
+  /** Its identity: the key resolver's answer, or the address's key. */
+  readonly identity: string;
+}
+
 /**
  * The microservice adapter of Rampart's engine: counts each call of a `@MessagePattern`,
  * `@EventPattern` or `@GrpcMethod` handler against its handler's rules and refuses it with an
  * `RpcException`: on TCP its error is an `RpcRateLimitError`; on gRPC it ends the call with a status
  * and trailers (`grpc-refusal.ts`). A refused event is dropped: it has no reply to carry the error.
  * Calls on other transports (NATS, Redis, MQTT, RabbitMQ, Kafka) pass untouched: their clients have
- * no address to tell them apart. Loaded by the guard on the first microservice call, so that an app
- * without microservices never loads `@nestjs/microservices`, and `@grpc/grpc-js` only with gRPC.
+ * no address to tell them apart. Loaded on the first microservice call, so that an app without
+ * microservices never loads `@nestjs/microservices`, and `@grpc/grpc-js` only with gRPC.
  */
 export class RpcLimiter {
   private grpc: Promise<GrpcRefusalModule> | undefined;
@@ -34,22 +43,13 @@ export class RpcLimiter {
     storeKey: StoreKeyHook<ExecutionContext>,
     kind: RpcHandlerKind,
   ): boolean | Promise<boolean> {
-    const call = rpcCallOf(context.getArgs());
-    if (call === undefined) return true;
-    // The refusal of a gRPC call needs grpc-js's Metadata: loaded with the first call, not the first refusal.
-    if (call.transport === 'grpc' && this.grpc === undefined) {
-      this.grpc = import('./grpc-refusal.js');
-      // A failure to load is reported by the refusal that needs it, not as an unhandled rejection.
-      this.grpc.catch(() => undefined);
-    }
-    const address = this.clientAddress(call);
-    const { identity } = this.rampart.engine;
-    const id = identity.identify(context, address);
-    const decide = (resolved: string) => {
+    const client = this.identify(context);
+    if (client === undefined) return true;
+    const decide = ({ call, address, identity }: RpcClient) => {
       const verdict = this.rampart.engine.decide({
         target: rules,
         address,
-        identity: resolved,
+        identity,
         method: call.transport === 'grpc' ? 'GRPC' : kind === 'event' ? 'EVENT' : 'MESSAGE',
         protocol: 'rpc',
         context,
@@ -58,28 +58,48 @@ export class RpcLimiter {
       });
       return isThenable(verdict) ? Promise.resolve(verdict).then((v) => this.answer(call, v)) : this.answer(call, verdict);
     };
-    return isThenable(id) ? Promise.resolve(id).then(decide) : decide(id);
+    return isThenable(client) ? Promise.resolve(client).then(decide) : decide(client);
   }
 
   /**
-   * The client address of a call: the TCP connection's peer; for gRPC the call's peer, or what a
-   * trusted proxy forwarded in the call's metadata (`trustProxy`, as for HTTP).
+   * Who makes a call: its address (the TCP connection's peer; for gRPC the call's peer, or what a
+   * trusted proxy forwarded in the call's metadata, as for HTTP) and its identity (the module's
+   * `keyResolver`, else the address). Undefined on a transport Rampart does not limit.
    */
-  private clientAddress(call: RpcCall): string | null {
+  identify(context: ExecutionContext): RpcClient | Promise<RpcClient> | undefined {
+    const call = rpcCallOf(context.getArgs());
+    if (call === undefined) return undefined;
+    // The refusal of a gRPC call needs grpc-js's Metadata: loaded with the first call, not the first refusal.
+    if (call.transport === 'grpc' && this.grpc === undefined) {
+      this.grpc = import('./grpc-refusal.js');
+      // A failure to load is reported by the refusal that needs it, not as an unhandled rejection.
+      this.grpc.catch(() => undefined);
+    }
     const { identity } = this.rampart.engine;
-    if (call.transport === 'tcp') return identity.clientAddress(identity.peerAddress(call.socket), {});
-    return identity.clientAddress(grpcPeerAddress(call.call), grpcForwardingHeaders(call.metadata));
+    const address =
+      call.transport === 'tcp'
+        ? identity.clientAddress(identity.peerAddress(call.socket), {})
+        : identity.clientAddress(grpcPeerAddress(call.call), grpcForwardingHeaders(call.metadata));
+    const id = identity.identify(context, address);
+    return isThenable(id) ? Promise.resolve(id).then((resolved) => ({ call, address, identity: resolved })) : { call, address, identity: id };
   }
 
-  private answer(call: RpcCall, verdict: Verdict<ExecutionContext>): true | Promise<never> {
-    const error = rpcRateLimitError(verdict, this.rampart.config.errorMessage);
-    if (error === undefined) return true;
+  /**
+   * Throws the refusal of a call: an `RpcException` whose error is `error` (TCP), or whose error is
+   * the gRPC status and trailers (gRPC; asynchronously, once grpc-js is loaded).
+   */
+  refuse(call: RpcCall, error: RpcRateLimitError): never | Promise<never> {
     if (call.transport === 'tcp') throw new RpcException(error);
     return this.refuseGrpc(error);
   }
 
+  private answer(call: RpcCall, verdict: Verdict<ExecutionContext>): true | Promise<never> {
+    const error = rpcRateLimitError(verdict, this.rampart.config.errorMessage);
+    return error === undefined ? true : this.refuse(call, error);
+  }
+
   private async refuseGrpc(error: RpcRateLimitError): Promise<never> {
-    const { grpcRefusal } = await (this.grpc as Promise<GrpcRefusalModule>);
+    const { grpcRefusal } = await (this.grpc ?? import('./grpc-refusal.js'));
     throw new RpcException(grpcRefusal(error));
   }
 }

@@ -6,7 +6,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { firstValueFrom, interval, map, take, type Observable } from 'rxjs';
-import { RateLimitModule, SkipThrottle, Throttle, type RateLimitModuleOptions } from '../../lib/index.js';
+import { ConcurrencyLimit, RateLimitModule, SkipThrottle, Throttle, type RateLimitModuleOptions } from '../../lib/index.js';
 
 export const PROTO_PATH = join(__dirname, 'calculator.proto');
 
@@ -48,7 +48,10 @@ export class Gate {
   }
 }
 
-/** TCP patterns under the module's rule (2 calls a minute), one exempt, one with a rule of its own, and an event. */
+/**
+ * TCP patterns under the module's rule (2 calls a minute), one exempt, one with a rule of its own,
+ * one held open by the test with 2 slots per client, and an event.
+ */
 @Controller()
 export class TcpController {
   readonly logged: unknown[] = [];
@@ -66,7 +69,7 @@ export class TcpController {
     return data ?? null;
   }
 
-  @MessagePattern('slow') slow(@Payload() data: unknown) {
+  @SkipThrottle() @ConcurrencyLimit(2) @MessagePattern('slow') slow(@Payload() data: unknown) {
     return this.gate.hold(data ?? null);
   }
 
@@ -75,7 +78,7 @@ export class TcpController {
   }
 }
 
-/** The `Calculator` service of calculator.proto, with the same rules as the TCP patterns. */
+/** The `Calculator` service of calculator.proto, with the same rules as the TCP patterns, and a server-streaming method. */
 @Controller()
 export class CalculatorController {
   readonly gate = new Gate();
@@ -92,7 +95,7 @@ export class CalculatorController {
     return total(numbers);
   }
 
-  @GrpcMethod('Calculator', 'Slow') slow(numbers: Numbers): Promise<Total> {
+  @SkipThrottle() @ConcurrencyLimit(2) @GrpcMethod('Calculator', 'Slow') slow(numbers: Numbers): Promise<Total> {
     return this.gate.hold(total(numbers));
   }
 

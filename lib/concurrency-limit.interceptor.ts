@@ -1,0 +1,32 @@
+import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor, type Type } from '@nestjs/common';
+import type { Observable } from 'rxjs';
+import { Rampart } from './engine/rampart.js';
+import type { RpcConcurrency } from './rpc/rpc-concurrency.js';
+import { RouteRulesResolver } from './route-rules.resolver.js';
+
+type Handler = (...args: unknown[]) => unknown;
+
+/**
+ * Holds a slot of its handler's `@ConcurrencyLimit` for each microservice call while the handler
+ * runs. A guard cannot see a call end, an interceptor can: the slot is taken before the handler
+ * runs and given back when its stream completes, fails or is unsubscribed, or when the client goes
+ * away. `@ConcurrencyLimit` puts it on the decorated handlers (or class) only, so routes without a
+ * concurrency limit never run it. The microservice part is loaded on the first call it limits.
+ */
+@Injectable()
+export class ConcurrencyLimitInterceptor implements NestInterceptor {
+  private rpc: Promise<RpcConcurrency> | undefined;
+
+  constructor(
+    private readonly rampart: Rampart<ExecutionContext>,
+    private readonly routeRules: RouteRulesResolver,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> | Promise<Observable<unknown>> {
+    if (context.getType() !== 'rpc') return next.handle();
+    const pool = this.routeRules.concurrency(context.getHandler() as Handler, context.getClass() as Type);
+    if (pool === undefined) return next.handle();
+    this.rpc ??= import('./rpc/rpc-concurrency.js').then(({ RpcConcurrency }) => new RpcConcurrency(this.rampart));
+    return this.rpc.then((rpc) => rpc.hold(context, next, pool));
+  }
+}
