@@ -1,9 +1,28 @@
 import * as grpc from '@grpc/grpc-js';
+import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 import mongoose from 'mongoose';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { firstValueFrom } from 'rxjs';
+import { Rampart } from '../../lib/engine/rampart.js';
 import { mongoStorage } from '../../lib/storage/mongo/mongo-storage.js';
 import { describeMongo, mongoUrl, uniqueDbName } from '../harness/mongo.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { startRpcApp, trailers, unary, type RpcTestApp } from './rpc.app.js';
+import { TcpController, startRpcApp, trailers, unary, type RpcTestApp } from './rpc.app.js';
+
+const SLOW_TCP = 'concurrency:TcpController.slow:127.0.0.1';
+const LEASE_MS = 60_000;
+
+/** Waits until `read()` resolves to `expected` (background work: another process, a store write). */
+async function untilValue<T>(read: () => Promise<T>, expected: T, limitMs = 5_000): Promise<void> {
+  const deadline = performance.now() + limitMs;
+  let last = await read();
+  while (last !== expected) {
+    if (performance.now() > deadline) throw new Error(`still ${String(last)}, expected ${String(expected)} after ${limitMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    last = await read();
+  }
+}
 
 describeMongo('microservice handlers on the Mongo storage', () => {
   const dbName = uniqueDbName('rpc');
@@ -11,7 +30,11 @@ describeMongo('microservice handlers on the Mongo storage', () => {
   const apps: RpcTestApp[] = [];
 
   afterEach(async () => {
-    for (const app of apps.splice(0)) await app.close();
+    for (const app of apps.splice(0)) {
+      const { gate } = app.app.get(TcpController);
+      while (gate.waiting > 0) gate.release();
+      await app.close();
+    }
   });
   afterAll(async () => {
     const connection = await mongoose.createConnection(mongoUrl(), { dbName }).asPromise();
@@ -24,7 +47,7 @@ describeMongo('microservice handlers on the Mongo storage', () => {
     const clock = new FakeClock(Date.UTC(2030, 0, 1) + ++weeks * 7 * 24 * 3_600_000);
     for (let i = 0; i < count; i++) {
       const storage = mongoStorage({ uri: mongoUrl(), connectOptions: { dbName }, sweepIntervalMs: false, clock });
-      apps.push(await startRpcApp({ clock, storage }));
+      apps.push(await startRpcApp({ clock, storage, leaseMs: LEASE_MS }));
     }
     return { clock, instances: apps.slice(-count) };
   };
@@ -57,6 +80,75 @@ describeMongo('microservice handlers on the Mongo storage', () => {
       if (!('error' in outcome)) throw new Error('expected a refusal');
       expect(outcome.error.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
       expect(trailers(outcome.error)).toMatchObject({ 'rampart-code': 'RATE_LIMITED', 'rampart-rule': 'default' });
+    }
+  });
+
+  it('shares the slots of a concurrency limit among instances', async () => {
+    const { instances } = await startInstances(2);
+    const [a, b] = await Promise.all(instances.map((t) => t.tcpClient()));
+    const first = instances[0].send(a, 'slow', 1);
+    const second = instances[1].send(b, 'slow', 2);
+    await untilValue(() => instances[0].app.get(Rampart).leases.count(SLOW_TCP), 2);
+    for (const [i, client] of [a, b].entries())
+      await expect(instances[i].send(client, 'slow', 3)).rejects.toMatchObject({ code: 'CONCURRENCY_LIMITED', limit: 2 });
+    instances[0].app.get(TcpController).gate.release();
+    expect(await first).toBe(1);
+    await untilValue(() => instances[1].app.get(Rampart).leases.count(SLOW_TCP), 1);
+    const third = instances[1].send(b, 'slow', 4);
+    await untilValue(() => instances[0].app.get(Rampart).leases.count(SLOW_TCP), 2);
+    instances[1].app.get(TcpController).gate.release();
+    instances[1].app.get(TcpController).gate.release();
+    expect([await second, await third]).toEqual([2, 4]);
+  });
+
+  it("frees the slots of an instance that was killed once its leases lapse, leaseMs later on the app's clock", async () => {
+    const {
+      clock,
+      instances: [survivor],
+    } = await startInstances(1);
+    const rampart = survivor.app.get(Rampart);
+    const child = spawn(process.execPath, [join(__dirname, 'slot-holder.mjs')], {
+      env: {
+        ...process.env,
+        RAMPART_DIST: join(__dirname, '..', '..', 'dist'),
+        DB_NAME: dbName,
+        CLOCK_MS: String(clock.now()),
+        LEASE_MS: String(LEASE_MS),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const ready = /ready (\d+)/.exec(out);
+          if (ready) resolve(Number(ready[1]));
+        });
+        child.once('exit', (code) => reject(new Error(`the slot holder exited (${code}) before it was ready: ${out}`)));
+      });
+      const holderClient = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+      const held = [1, 2].map((n) => firstValueFrom(holderClient.send('slow', n)).catch((error: unknown) => error));
+      await untilValue(() => rampart.leases.count(SLOW_TCP), 2);
+      child.kill('SIGKILL');
+      await exited;
+      await Promise.all(held);
+      await holderClient.close();
+
+      const client = await survivor.tcpClient();
+      await expect(survivor.send(client, 'slow', 1)).rejects.toMatchObject({ code: 'CONCURRENCY_LIMITED' });
+      clock.advance(LEASE_MS - 1);
+      await expect(survivor.send(client, 'slow', 2)).rejects.toMatchObject({ code: 'CONCURRENCY_LIMITED' });
+      clock.advance(1);
+      const admitted = survivor.send(client, 'slow', 3);
+      const { gate } = survivor.app.get(TcpController);
+      await untilValue(() => Promise.resolve(gate.started), 1);
+      expect(await rampart.leases.count(SLOW_TCP)).toBe(1);
+      gate.release();
+      expect(await admitted).toBe(3);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
 });
