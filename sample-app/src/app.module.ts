@@ -4,6 +4,7 @@ import { AppController } from './app.controller.js';
 import { AuthController } from './auth.controller.js';
 import { settings } from './config.js';
 import { HealthController } from './health.controller.js';
+import { JobsController } from './jobs.controller.js';
 import { createStorage } from './storage.js';
 
 @Module({
@@ -23,7 +24,7 @@ import { createStorage } from './storage.js';
       }),
     }),
   ],
-  controllers: [AppController, AuthController, HealthController],
+  controllers: [AppController, AuthController, HealthController, JobsController],
 })
 export class AppModule implements OnApplicationShutdown {
   onApplicationShutdown(signal?: string) {

@@ -5,6 +5,7 @@
  * | Variable                     | Default          | Meaning                                                  |
  * | ---------------------------- | ---------------- | -------------------------------------------------------- |
  * | `PORT`                       | 3000             | HTTP port (0 picks a free one)                           |
+ * | `TCP_PORT`                   | `PORT` + 1       | TCP microservice port on 127.0.0.1 (0, the default when `PORT` is 0, picks a free one) |
  * | `RATE_LIMIT_DEFAULT`         | 10               | requests per window on every route                       |
  * | `RATE_LIMIT_WINDOW_MS`       | 60000            | window of the default rule                               |
  * | `RATE_LIMIT_LOGIN`           | 5                | `POST /auth/login` attempts per window                   |
@@ -21,6 +22,8 @@ import type { EscalationPolicy } from 'nest-rampart';
 
 export interface Settings {
   readonly port: number;
+  /** The TCP microservice's port (on loopback). */
+  readonly tcpPort: number;
   readonly defaultLimit: number;
   readonly defaultWindowMs: number;
   readonly loginLimit: number;
@@ -70,8 +73,10 @@ export function readSettings(env: NodeJS.ProcessEnv): { settings: Settings; prob
   if (blockMs !== undefined) escalation.blockDurationMs = blockMs;
   if (banAfter !== undefined) escalation.permanentBanAfter = banAfter;
 
+  const port = integer('PORT', 3000, 0, 65_535);
   const settings: Settings = {
-    port: integer('PORT', 3000, 0, 65_535),
+    port,
+    tcpPort: integer('TCP_PORT', port === 0 ? 0 : Math.min(port + 1, 65_535), 0, 65_535),
     defaultLimit: integer('RATE_LIMIT_DEFAULT', 10, 1),
     defaultWindowMs: integer('RATE_LIMIT_WINDOW_MS', 60_000, 1),
     loginLimit: integer('RATE_LIMIT_LOGIN', 5, 1),

@@ -4,6 +4,7 @@ import { DEFAULT_ESCALATION_POLICY } from 'nest-rampart';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module.js';
 import { settings, type Settings } from './config.js';
+import { startMicroservice } from './microservice.js';
 import { describeStorage } from './storage.js';
 
 /** `4 s`, `15 min`, `24 h`, `1500 ms`. */
@@ -32,6 +33,7 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule, { logger: ['error', 'warn'] });
   // On SIGINT/SIGTERM: stop accepting connections, run shutdown hooks, then exit.
   app.enableShutdownHooks();
+  const tcpPort = await startMicroservice(app, settings.tcpPort);
   await app.listen(settings.port);
   console.log(describeStorage(settings));
   console.log(describeEscalation(settings));
@@ -41,6 +43,7 @@ async function bootstrap(): Promise<void> {
       : 'admin API: not mounted (set RATE_LIMIT_ADMIN_KEY, at least 16 characters, to enable it)',
   );
   if (settings.trustedProxies.length > 0) console.log(`trusted proxies: ${settings.trustedProxies.join(', ')} (X-Forwarded-For from them names the client)`);
+  console.log(`TCP microservice on 127.0.0.1:${tcpPort}: { cmd: 'sum' } (default rule), { cmd: 'report' } (2 at once per client), 'audit' events`);
   // With PORT=0 the system picks the port: report the one actually bound. Printed last: once it is
   // out, the app is ready.
   const { port } = app.getHttpServer().address() as AddressInfo;

@@ -10,6 +10,7 @@ import request from 'supertest';
 /** Every variable the sample app reads (MONGO_URL is set by the test harness: removed here). */
 const SAMPLE_APP_VARS = [
   'PORT',
+  'TCP_PORT',
   'RATE_LIMIT_DEFAULT',
   'RATE_LIMIT_WINDOW_MS',
   'RATE_LIMIT_LOGIN',
@@ -126,6 +127,47 @@ describe('sample app without RATE_LIMIT_ADMIN_KEY, escalation and proxies from t
   });
 });
 
+describe('sample app TCP microservice', () => {
+  let app: INestApplication;
+  let client: import('@nestjs/microservices').ClientProxy | undefined;
+  const send = async (pattern: unknown, data: unknown) => (await import('rxjs')).firstValueFrom((client as NonNullable<typeof client>).send(pattern, data));
+
+  beforeAll(async () => {
+    app = await bootSampleApp({ RATE_LIMIT_DEFAULT: '2' });
+    const { startMicroservice } = await import('../../sample-app/src/microservice.js');
+    const port = await startMicroservice(app, 0);
+    const { ClientProxyFactory, Transport } = await import('@nestjs/microservices');
+    client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+  });
+  afterAll(async () => {
+    await client?.close();
+    await app?.close();
+  });
+
+  it("limits { cmd: 'sum' } by the default rule, and answers bad input with a clear error", async () => {
+    await expect(send({ cmd: 'sum' }, 'not numbers')).rejects.toEqual({ status: 'error', message: 'sum takes an array of finite numbers' });
+    expect(await send({ cmd: 'sum' }, [1, 2, 3])).toBe(6);
+    await expect(send({ cmd: 'sum' }, [1])).rejects.toMatchObject({
+      status: 'error',
+      code: 'RATE_LIMITED',
+      rule: 'default',
+      retryAfterSeconds: expect.any(Number),
+    });
+  });
+
+  it("runs at most two { cmd: 'report' } jobs of a client at once", async () => {
+    const outcomes = await Promise.allSettled([100, 100, 100].map((ms) => send({ cmd: 'report' }, ms)));
+    expect(outcomes.filter((o) => o.status === 'fulfilled').map((o) => (o as PromiseFulfilledResult<unknown>).value)).toEqual([
+      { tookMs: 100 },
+      { tookMs: 100 },
+    ]);
+    expect(outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason)).toEqual([
+      expect.objectContaining({ code: 'CONCURRENCY_LIMITED', limit: 2 }),
+    ]);
+    expect(await send({ cmd: 'report' }, 0)).toEqual({ tookMs: 0 });
+  });
+});
+
 describe('sample app settings', () => {
   beforeAll(() => setEnv({}));
 
@@ -138,6 +180,14 @@ describe('sample app settings', () => {
       'ESCALATION_BLOCK_AFTER must be an integer from 1 to 9007199254740991, got "0"',
       'ESCALATION_BAN_AFTER must be an integer from 0 to 9007199254740991, got "-1"',
     ]);
+  });
+
+  it('puts the TCP microservice on the port after PORT, or on a free one with PORT=0', async () => {
+    const { readSettings } = await import('../../sample-app/src/config.js');
+    expect(readSettings({}).settings).toMatchObject({ port: 3000, tcpPort: 3001 });
+    expect(readSettings({ PORT: '0' }).settings).toMatchObject({ port: 0, tcpPort: 0 });
+    expect(readSettings({ PORT: '8080', TCP_PORT: '9090' }).settings).toMatchObject({ port: 8080, tcpPort: 9090 });
+    expect(readSettings({ TCP_PORT: 'x' }).problems).toEqual(['TCP_PORT must be an integer from 0 to 65535, got "x"']);
   });
 
   it('uses the memory storage without MONGO_URL and MongoDB with it', async () => {
