@@ -23,6 +23,8 @@ const GATEWAY_METADATA = 'websockets:is_gateway';
 const PATTERN_METADATA = 'microservices:pattern';
 const PATTERN_HANDLER_METADATA = 'microservices:handler_type';
 const EVENT_HANDLER = 2;
+/** The `streaming` of a `@GrpcStreamCall` handler's pattern (`GrpcMethodStreamingType.PT_STREAMING`). */
+const GRPC_PASS_THROUGH = 'pt_stream';
 
 /**
  * Works out which rules apply to a route: handler `@Throttle` over controller `@Throttle` over the
@@ -89,11 +91,16 @@ export class RouteRulesResolver implements OnModuleInit {
   }
 
   /**
-   * How a handler is called when it is a microservice handler (`@MessagePattern` and `@GrpcMethod`:
-   * a message; `@EventPattern`: an event); undefined for any other handler.
+   * How a handler is called when it is a microservice handler Rampart limits (`@MessagePattern`,
+   * `@GrpcMethod` and `@GrpcStreamMethod`: a message; `@EventPattern`: an event); undefined for any
+   * other handler.
    */
   microserviceHandler(handler: Handler): 'message' | 'event' | undefined {
-    if (this.reflector.get<unknown>(PATTERN_METADATA, handler) === undefined) return undefined;
+    const patterns = this.reflector.get<unknown>(PATTERN_METADATA, handler);
+    if (patterns === undefined) return undefined;
+    // A `@GrpcStreamCall` handler gets the bare call, and Nest leaves an error thrown before it
+    // runs unhandled (a rejection that ends the process): such handlers are not limited.
+    if (Array.isArray(patterns) && patterns.some((p) => (p as { streaming?: unknown } | null)?.streaming === GRPC_PASS_THROUGH)) return undefined;
     return this.reflector.get<number | undefined>(PATTERN_HANDLER_METADATA, handler) === EVENT_HANDLER ? 'event' : 'message';
   }
 

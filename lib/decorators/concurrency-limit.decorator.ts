@@ -5,8 +5,8 @@ import { CONCURRENCY_METADATA } from '../rate-limit.constants.js';
 
 /**
  * Limits how many calls of one client may be in flight at once on a microservice handler
- * (`@MessagePattern`, `@EventPattern`, `@GrpcMethod`), on each handler of a controller when put on
- * the class (a handler's own wins). A call takes a slot before its handler runs and gives it back
+ * (`@MessagePattern`, `@EventPattern`, `@GrpcMethod`, `@GrpcStreamMethod`), on each such handler of
+ * a controller when put on the class (a handler's own wins). A call takes a slot before its handler runs and gives it back
  * when the handler completes or fails, or when the client goes away (a gRPC call cancelled or past
  * its deadline, a TCP connection closed). Slots are leases in the storage's lease store, shared by
  * every instance; the slots of an instance that dies lapse after `leaseMs`. A call without a free

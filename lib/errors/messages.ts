@@ -279,4 +279,4 @@ export const leaseStoreFailed = (action: 'take' | 'renew' | 'give back', error: 
 export const badLeaseStore = (missing: readonly string[]) => `storage.leases must be a lease store; it lacks ${missing.join(', ')}.`;
 
 export const concurrencyLimitOffMicroservice = (route: string) =>
-  `@ConcurrencyLimit on ${route}: concurrency limits apply to microservice handlers (@MessagePattern, @EventPattern, @GrpcMethod), and ${route} is not one. Remove the decorator.`;
+  `@ConcurrencyLimit on ${route}: concurrency limits apply to microservice handlers (@MessagePattern, @EventPattern, @GrpcMethod, @GrpcStreamMethod), and ${route} is not one. Remove the decorator.`;

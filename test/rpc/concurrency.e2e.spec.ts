@@ -261,7 +261,7 @@ describe('@ConcurrencyLimit on microservice handlers', () => {
       "@ConcurrencyLimit on BrokenController.broken name must be 1-64 letters, digits, '_', '-' or '.', got \"no spaces allowed\".",
       '@ConcurrencyLimit on BrokenController.broken scope must be a non-empty string of at most 128 characters, got "".',
       "@ConcurrencyLimit on BrokenController.policy onStoreError must be 'allow' (admit requests uncounted while the store is down) or 'deny' (answer 503), got \"maybe\".",
-      '@ConcurrencyLimit on BrokenController.http: concurrency limits apply to microservice handlers (@MessagePattern, @EventPattern, @GrpcMethod), and BrokenController.http is not one. Remove the decorator.',
+      '@ConcurrencyLimit on BrokenController.http: concurrency limits apply to microservice handlers (@MessagePattern, @EventPattern, @GrpcMethod, @GrpcStreamMethod), and BrokenController.http is not one. Remove the decorator.',
     ]);
     await app.close().catch(() => undefined);
   });

@@ -95,6 +95,34 @@ describe('gRPC microservice handlers', () => {
     expect(app.grpcPort).toBeGreaterThan(0);
   });
 
+  it('counts a client-streaming call (@GrpcStreamMethod) once, when it starts; lets a @GrpcStreamCall call through uncounted', async () => {
+    await start();
+    const accumulate = (values: number[][]) =>
+      new Promise<GrpcOutcome>((resolve) => {
+        const call = client.accumulate((error, value) => resolve(error ? { error } : { value: value as { total: number } }));
+        for (const v of values) call.write({ values: v });
+        call.end();
+      });
+    expect(admitted(await accumulate([[1, 2], [3], [4]]))).toBe(10);
+    expect(admitted(await accumulate([[5]]))).toBe(5);
+    const error = refused(await accumulate([[6], [7]]));
+    expect(error.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(trailers(error)).toMatchObject({ 'rampart-code': 'RATE_LIMITED', 'rampart-rule': 'default' });
+
+    const relay = (values: number[][]) =>
+      new Promise<{ totals: number[]; error?: grpc.ServiceError }>((resolve) => {
+        const totals: number[] = [];
+        const call = client.relay();
+        call.on('data', (message: { total: number }) => totals.push(message.total));
+        call.on('error', (e: grpc.ServiceError) => resolve({ totals, error: e }));
+        call.on('end', () => resolve({ totals }));
+        for (const v of values) call.write({ values: v });
+        call.end();
+      });
+    // Nest leaves the refusal of a @GrpcStreamCall handler unhandled (it would end the process): never refused.
+    for (let i = 0; i < 4; i++) expect(await relay([[i], [2, 3]])).toEqual({ totals: [i, 5] });
+  });
+
   it('answers a banned client PERMISSION_DENIED with a pushback that stops retries, on @SkipThrottle() methods too', async () => {
     const app = await start();
     await app.app.get(RateLimitService).ban({ type: 'key', key: '127.0.0.1' }, 'permanent', undefined, 'abuse', 'ops');

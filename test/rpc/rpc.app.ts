@@ -1,11 +1,22 @@
 import { Controller, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { ClientProxyFactory, Ctx, EventPattern, GrpcMethod, MessagePattern, Payload, Transport, type ClientProxy } from '@nestjs/microservices';
+import {
+  ClientProxyFactory,
+  Ctx,
+  EventPattern,
+  GrpcMethod,
+  GrpcStreamCall,
+  GrpcStreamMethod,
+  MessagePattern,
+  Payload,
+  Transport,
+  type ClientProxy,
+} from '@nestjs/microservices';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { firstValueFrom, interval, map, take, type Observable } from 'rxjs';
+import { firstValueFrom, interval, map, reduce, take, type Observable } from 'rxjs';
 import { ConcurrencyLimit, RateLimitModule, SkipThrottle, Throttle, type RateLimitModuleOptions } from '../../lib/index.js';
 
 export const PROTO_PATH = join(__dirname, 'calculator.proto');
@@ -99,6 +110,17 @@ export class CalculatorController {
     return this.gate.hold(total(numbers));
   }
 
+  /** Client streaming (an observable of the messages): the total of every value sent. */
+  @GrpcStreamMethod('Calculator', 'Accumulate') accumulate(messages: Observable<Numbers>): Observable<Total> {
+    return messages.pipe(reduce((sum, numbers) => ({ total: sum.total + total(numbers).total }), { total: 0 }));
+  }
+
+  /** Bidi streaming, on the call itself: one total back per message, until the client ends. */
+  @GrpcStreamCall('Calculator', 'Relay') relay(call: grpc.ServerDuplexStream<Numbers, Total>): void {
+    call.on('data', (numbers: Numbers) => call.write(total(numbers)));
+    call.on('end', () => call.end());
+  }
+
   /** Server streaming: one message per value, 1 ms apart. */
   @GrpcMethod('Calculator', 'Count') count(numbers: Numbers): Observable<Total> {
     const values = numbers.values ?? [];
@@ -128,6 +150,8 @@ export interface CalculatorClient extends grpc.Client {
   burst(numbers: Numbers, metadata: grpc.Metadata, callback: grpc.requestCallback<Total>): grpc.ClientUnaryCall;
   slow(numbers: Numbers, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<Total>): grpc.ClientUnaryCall;
   count(numbers: Numbers, metadata?: grpc.Metadata): grpc.ClientReadableStream<Total>;
+  accumulate(callback: grpc.requestCallback<Total>): grpc.ClientWritableStream<Numbers>;
+  relay(): grpc.ClientDuplexStream<Numbers, Total>;
 }
 
 /** The outcome of one unary call: its value, or the status error a grpc-js client sees. */
