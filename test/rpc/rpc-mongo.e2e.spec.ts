@@ -150,5 +150,6 @@ describeMongo('microservice handlers on the Mongo storage', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
-  });
+    // It starts a Node process of its own.
+  }, 30_000);
 });

@@ -2,7 +2,6 @@ import { Controller, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import {
   ClientProxyFactory,
-  Ctx,
   EventPattern,
   GrpcMethod,
   GrpcStreamCall,
@@ -84,7 +83,7 @@ export class TcpController {
     return this.gate.hold(data ?? null);
   }
 
-  @EventPattern('log') log(@Payload() data: unknown, @Ctx() _context: unknown) {
+  @EventPattern('log') log(@Payload() data: unknown) {
     this.logged.push(data);
   }
 }
