@@ -1,8 +1,10 @@
 import { parseAddress } from '../core/ip/client-address.js';
 import { inIpRange, parseIpRange } from '../core/ip/ip-range.js';
+import type { Rampart } from '../engine/rampart.js';
+import { RAMPART_EVENTS, type BanEvent, type BlockEvent } from '../events/rate-limit-events.js';
 import type { BanTarget } from '../storage/ban-store.interface.js';
 import { closeClient, onClientClose, sendError, type WsClient } from './ws-client.js';
-import type { WsRateLimitError } from './ws-rate-limit-error.js';
+import { bannedError, blockedError, type WsRateLimitError } from './ws-rate-limit-error.js';
 
 /** Client keys with open sockets remembered (the oldest is forgotten beyond it), and sockets per key. */
 const MAX_KEYS = 100_000;
@@ -87,4 +89,26 @@ export class WsConnections {
     }
     this.byKey.delete(key);
   }
+}
+
+const registries = new WeakMap<object, WsConnections>();
+
+/**
+ * The open WebSocket connections of an app (one registry per Rampart, shared by the handshake gate
+ * and the message limiter). A block or ban made on this instance (a message's escalation, an
+ * operator, the admin API) closes the client's open sockets at once, not at its next message.
+ */
+export function wsConnectionsOf(rampart: Pick<Rampart, 'events'>): WsConnections {
+  const known = registries.get(rampart);
+  if (known) return known;
+  const registry = new WsConnections();
+  registries.set(rampart, registry);
+  rampart.events.listen((name, event) => {
+    if (name === RAMPART_EVENTS.ban) registry.closeTarget((event as BanEvent).target, bannedError('banned'));
+    else if (name === RAMPART_EVENTS.block) {
+      const { target, untilMs, atMs } = event as BlockEvent;
+      registry.closeTarget(target, blockedError(untilMs, Math.max(1, Math.ceil((untilMs - atMs) / 1000))));
+    }
+  });
+  return registry;
 }

@@ -151,3 +151,38 @@ function ioClient(url: string, headers: Record<string, string>, auth: Record<str
     );
   });
 }
+
+/** How a connection attempt ended: admitted (an open client), or refused at the handshake. */
+export type Attempt =
+  | { readonly admitted: TestClient }
+  | {
+      readonly refused: {
+        readonly status: string;
+        readonly code: string;
+        readonly message: string;
+        readonly retryAfterSeconds?: number;
+        readonly rule?: string;
+      };
+      readonly close: number | string;
+    };
+
+/**
+ * Opens a connection and tells whether the handshake was admitted: on ws, the first answer to a
+ * `free` message (an `exception` and a 1008 close when refused); on socket.io, `connect` or
+ * `connect_error` (whose `data` is the refusal).
+ */
+export async function attempt(t: WsTestApp, headers?: Record<string, string>, auth?: Record<string, string>): Promise<Attempt> {
+  let client: TestClient;
+  try {
+    client = await t.connect(headers, auth);
+  } catch (error) {
+    const data = (error as { data?: unknown }).data as Extract<Attempt, { refused: unknown }>['refused'] | undefined;
+    if (data === undefined) throw error;
+    return { refused: data, close: 'connect_error' };
+  }
+  client.send('free', 'hello');
+  const first = await client.next();
+  if (first.event === 'free') return { admitted: client };
+  if (first.event !== 'exception') throw new Error(`unexpected first message ${JSON.stringify(first)}`);
+  return { refused: first.data as Extract<Attempt, { refused: unknown }>['refused'], close: await client.closed };
+}
