@@ -43,7 +43,8 @@ export class RateLimitGuard implements CanActivate {
   /** `generateKey`, as the engine calls it for each rule. */
   private readonly storeKey: StoreKeyHook<ExecutionContext> = (context, identity, rule) => this.generateKey(context as ExecutionContext, identity, rule);
   /** The WebSocket adapter, loaded with `@nestjs/websockets` on the first gateway message. */
-  private wsLimiter: Promise<WsMessageLimiter> | undefined;
+  private wsLimiter: WsMessageLimiter | undefined;
+  private wsLimiterLoading: Promise<WsMessageLimiter> | undefined;
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) protected readonly config: RateLimitConfig,
@@ -73,20 +74,22 @@ export class RateLimitGuard implements CanActivate {
 
   /**
    * A message to a WebSocket gateway: counted against its handler's rules (`Gateway.handler`), with
-   * the client's handshake for identity. Contexts of classes that are no gateway pass through.
+   * the client's handshake for identity. Contexts of classes that are no gateway pass through. Once
+   * the adapter is loaded, synchronous whenever the decision is (the memory store).
    */
   private activateWs(context: ExecutionContext): boolean | Promise<boolean> {
     const gateway = context.getClass() as Type;
     if (!this.routeRules.isGateway(gateway)) return true;
     const rules = this.routeRules.resolve(context.getHandler() as Handler, gateway);
     if (rules.exempt || (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes')) return true;
-    return Promise.resolve(this.shouldSkip(context)).then(
-      (skipped) =>
-        skipped ||
-        (this.wsLimiter ??= import('./ws/ws-message-limiter.js').then(({ WsMessageLimiter }) => new WsMessageLimiter(this.rampart))).then((limiter) =>
-          limiter.activate(context, rules, this.storeKey),
-        ),
-    );
+    const limiter = this.wsLimiter;
+    if (limiter === undefined) {
+      this.wsLimiterLoading ??= import('./ws/ws-message-limiter.js').then(({ WsMessageLimiter }) => (this.wsLimiter = new WsMessageLimiter(this.rampart)));
+      return this.wsLimiterLoading.then(() => this.activateWs(context));
+    }
+    const skip = this.shouldSkip(context);
+    if (isThenable(skip)) return Promise.resolve(skip).then((skipped) => skipped || limiter.activate(context, rules, this.storeKey));
+    return skip || limiter.activate(context, rules, this.storeKey);
   }
 
   /** Describes the request to the engine and answers from its verdict. */
