@@ -20,7 +20,9 @@ const admitted = (a: Attempt) => {
   return a.admitted;
 };
 
-describe.each(WS_ADAPTERS)('WebSocket connection limits on %s', (adapter) => {
+const SETUPS = WS_ADAPTERS.flatMap((adapter) => (['express', 'fastify'] as const).map((platform) => [adapter, platform] as const));
+
+describe.each(SETUPS)('WebSocket connection limits on %s (%s)', (adapter, platform) => {
   let clock: FakeClock;
   let t: WsTestApp | undefined;
   const refusedClose = adapter === 'ws' ? 1008 : 'connect_error';
@@ -32,7 +34,7 @@ describe.each(WS_ADAPTERS)('WebSocket connection limits on %s', (adapter) => {
     await t?.close();
     t = undefined;
   });
-  const start = async (options = {}) => (t = await startWsApp(adapter, { clock, ...options }));
+  const start = async (options = {}) => (t = await startWsApp(adapter, { clock, ...options }, platform));
   const heldBy = (app: WsTestApp, clientKey: string) => app.app.get(Rampart).leases.count(`ws-connections:${clientKey}`);
 
   it('admits at most maxConnections open connections per client, and one more once one closes', async () => {

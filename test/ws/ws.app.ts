@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
@@ -56,13 +57,20 @@ export interface WsTestApp {
 
 const rule = { limit: 2, windowMs: 60_000, algorithm: 'fixed-window' as const };
 
-/** Starts the gateway on `adapter`, listening on loopback, under `options` (by default the one rule above). */
-export async function startWsApp(adapter: WsAdapterName, options: RateLimitModuleOptions = {}): Promise<WsTestApp> {
+/** The HTTP platform the gateway's app runs on. */
+export type HttpPlatform = 'express' | 'fastify';
+
+/**
+ * Starts the gateway on `adapter`, listening on loopback, under `options` (by default the one rule
+ * above), on Express unless `platform` says Fastify.
+ */
+export async function startWsApp(adapter: WsAdapterName, options: RateLimitModuleOptions = {}, platform: HttpPlatform = 'express'): Promise<WsTestApp> {
   const moduleRef = await Test.createTestingModule({
     imports: [RateLimitModule.forRoot({ rules: [rule], logger: { log() {}, warn() {}, error() {} }, ...options })],
     providers: [ChatGateway],
   }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
+  const app =
+    platform === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false }) : moduleRef.createNestApplication({ logger: false });
   app.useWebSocketAdapter(adapter === 'ws' ? new WsAdapter(app) : new IoAdapter(app));
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
