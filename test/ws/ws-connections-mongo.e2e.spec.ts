@@ -45,6 +45,23 @@ describeMongo('WebSocket connection limits on the Mongo storage', () => {
     expect(await attempt(b)).toMatchObject({ refused: { code: 'TOO_MANY_CONNECTIONS' } });
   });
 
+  it.each(WS_ADAPTERS)(
+    'refuses new connections while MongoDB is unreachable (fail closed), and admits them with onStoreError allow, on %s',
+    async (adapter) => {
+      const clock = freshClock();
+      // Nothing listens on port 1: every command fails once server selection gives up.
+      const unreachable = () =>
+        mongoStorage({ uri: 'mongodb://127.0.0.1:1/', connectOptions: { dbName, serverSelectionTimeoutMS: 100 }, sweepIntervalMs: false, clock });
+      const base = { clock, storeTimeoutMs: 200, storeStartupTimeoutMs: 100, leaseMs: LEASE_MS };
+      const closed = await startWsApp(adapter, { ...base, storage: unreachable(), websockets: { maxConnections: 5 } });
+      apps.push(closed);
+      expect(await attempt(closed)).toMatchObject({ refused: { code: 'UNAVAILABLE', retryAfterSeconds: 1 } });
+      const open = await startWsApp(adapter, { ...base, storage: unreachable(), websockets: { maxConnections: 5, onStoreError: 'allow' } });
+      apps.push(open);
+      expect(await attempt(open)).toHaveProperty('admitted');
+    },
+  );
+
   it('frees the slots of an instance killed without a goodbye once its leases lapse (leaseMs)', async () => {
     const clock = freshClock();
     child = spawn(process.execPath, [join(__dirname, 'ws-instance.child.mjs')], {
