@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import mongoose from 'mongoose';
 import WebSocket from 'ws';
+import { RateLimitService } from '../../lib/index.js';
 import { mongoStorage } from '../../lib/storage/mongo/mongo-storage.js';
 import { describeMongo, mongoUrl, uniqueDbName } from '../harness/mongo.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -43,6 +44,39 @@ describeMongo('WebSocket connection limits on the Mongo storage', () => {
     expect(await attempt(b)).toHaveProperty('admitted');
     expect(await attempt(a)).toMatchObject({ refused: { code: 'TOO_MANY_CONNECTIONS' } });
     expect(await attempt(b)).toMatchObject({ refused: { code: 'TOO_MANY_CONNECTIONS' } });
+  });
+
+  it.each(WS_ADAPTERS)('closes an idle socket on %s once its instance learns of a ban another instance made', async (adapter) => {
+    const clock = freshClock();
+    const [a, b] = [await instance(adapter, clock, 5), await instance(adapter, clock, 5)];
+    const attempted = await attempt(b);
+    if (!('admitted' in attempted)) throw new Error('the first connection was refused');
+    const idle = attempted.admitted;
+    await a.app.get(RateLimitService).ban({ type: 'key', key: '127.0.0.1' }, 'temporary', 5 * 60_000, 'abuse', 'ops');
+    // B learns of it at its next poll (made now, rather than waiting for the interval): the socket,
+    // which sends nothing, is closed at once.
+    await b.app.get(RateLimitService).syncNow();
+    expect(await idle.next()).toMatchObject({ event: 'exception', data: { code: 'BLOCKED', retryAfterSeconds: 300 } });
+    expect(await idle.closed).toBe(adapter === 'ws' ? 1008 : 'io server disconnect');
+  });
+
+  it.each(WS_ADAPTERS)('closes the sockets a deny-list entry covers on %s, and spares allow-listed clients', async (adapter) => {
+    const clock = freshClock();
+    const app = await instance(adapter, clock, 5);
+    const service = app.app.get(RateLimitService);
+    const attempted = await attempt(app);
+    if (!('admitted' in attempted)) throw new Error('the first connection was refused');
+    await service.putAccessEntry('allow', '127.0.0.1', 'ops');
+    await service.putAccessEntry('deny', '127.0.0.0/8', 'ops');
+    // Still served: an allow-listed client is not refused by a deny-list entry.
+    attempted.admitted.send('free', 'still here');
+    expect(await attempted.admitted.next()).toEqual({ event: 'free', data: 'still here' });
+    await service.removeAccessEntry('allow', '127.0.0.1');
+    await service.putAccessEntry('deny', '127.0.0.0/16', 'ops');
+    expect(await attempted.admitted.next()).toMatchObject({ event: 'exception', data: { code: 'BANNED' } });
+    expect(await attempted.admitted.closed).toBe(adapter === 'ws' ? 1008 : 'io server disconnect');
+    await service.removeAccessEntry('deny', '127.0.0.0/8');
+    await service.removeAccessEntry('deny', '127.0.0.0/16');
   });
 
   it.each(WS_ADAPTERS)(
