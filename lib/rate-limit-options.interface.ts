@@ -1,6 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { RateLimitAdminOptions } from './admin/admin-options.interface.js';
 import type { RampartOptions } from './engine/rampart-options.interface.js';
+import type { WsConnectionLimits } from './ws/ws-connection-options.js';
 
 export type { RateLimitViolation } from './engine/rampart-options.interface.js';
 
@@ -12,6 +13,8 @@ export interface RateLimitModuleOptions extends RampartOptions<ExecutionContext>
    * mounted without its own `guard`.
    */
   adminApiKey?: string | string[];
+  /** Limits on each client's WebSocket connections: open at once, and new ones per window. */
+  websockets?: WsConnectionLimits;
 }
 
 /** Settings that decide which providers exist: outside the async factory. */

@@ -2,7 +2,9 @@ import type { ExecutionContext } from '@nestjs/common';
 import { checkAdminApiKeys } from './admin/admin-settings.js';
 import { checkRampartOptions, type RampartConfig } from './engine/rampart-config.js';
 import { RateLimitConfigurationError } from './errors/rate-limit-configuration.error.js';
+import * as messages from './errors/messages.js';
 import type { RateLimitModuleOptions } from './rate-limit-options.interface.js';
+import { checkWsConnectionLimits, type WsConnectionConfig } from './ws/ws-connection-options.js';
 
 export { ruleEscalation } from './engine/rule-resolution.js';
 
@@ -10,6 +12,8 @@ export { ruleEscalation } from './engine/rule-resolution.js';
 export interface RateLimitConfig extends RampartConfig<ExecutionContext> {
   /** SHA-256 digests of the `adminApiKey` keys; absent when none is set. */
   readonly adminApiKeyDigests?: readonly Buffer[];
+  /** Limits on each client's WebSocket connections. */
+  readonly websockets: WsConnectionConfig;
 }
 
 /** Validates the module options once, at startup, into one error that lists every problem. */
@@ -17,6 +21,8 @@ export function resolveRateLimitConfig(options: RateLimitModuleOptions = {}): Ra
   const problems: string[] = [];
   const config = checkRampartOptions(options, problems);
   const adminApiKeyDigests = checkAdminApiKeys(options.adminApiKey, problems);
+  const websockets = checkWsConnectionLimits(options.websockets, problems);
+  if (websockets.maxConnections !== undefined && config.storage?.leases === undefined) problems.push(messages.leasesNeededForConnections());
   if (problems.length > 0) throw new RateLimitConfigurationError(problems);
-  return adminApiKeyDigests.length > 0 ? Object.freeze({ ...config, adminApiKeyDigests: Object.freeze(adminApiKeyDigests) }) : config;
+  return Object.freeze({ ...config, websockets, ...(adminApiKeyDigests.length > 0 ? { adminApiKeyDigests: Object.freeze(adminApiKeyDigests) } : {}) });
 }

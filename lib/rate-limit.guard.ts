@@ -46,9 +46,11 @@ export class RateLimitGuard implements CanActivate {
   /** `generateKey`, as the engine calls it for each rule. */
   private readonly storeKey: StoreKeyHook<ExecutionContext> = (context, identity, rule) => this.generateKey(context as ExecutionContext, identity, rule);
   /** The WebSocket adapter, loaded with `@nestjs/websockets` on the first gateway message. */
-  private wsLimiter: Promise<WsMessageLimiter> | undefined;
+  private wsLimiter: WsMessageLimiter | undefined;
+  private wsLimiterLoading: Promise<WsMessageLimiter> | undefined;
   /** The microservice adapter, loaded with `@nestjs/microservices` on the first microservice call. */
-  private rpcLimiter: Promise<RpcLimiter> | undefined;
+  private rpcLimiter: RpcLimiter | undefined;
+  private rpcLimiterLoading: Promise<RpcLimiter> | undefined;
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) protected readonly config: RateLimitConfig,
@@ -79,38 +81,44 @@ export class RateLimitGuard implements CanActivate {
 
   /**
    * A message to a WebSocket gateway: counted against its handler's rules (`Gateway.handler`), with
-   * the client's handshake for identity. Contexts of classes that are no gateway pass through.
+   * the client's handshake for identity. Contexts of classes that are no gateway pass through. Once
+   * the adapter is loaded, synchronous whenever the decision is (the memory store).
    */
   private activateWs(context: ExecutionContext): boolean | Promise<boolean> {
-    if (!this.routeRules.isGateway(context.getClass() as Type)) return true;
-    return this.activateAdapter(context, async (rules) => {
-      this.wsLimiter ??= import('./ws/ws-message-limiter.js').then(({ WsMessageLimiter }) => new WsMessageLimiter(this.rampart));
-      return (await this.wsLimiter).activate(context, rules, this.storeKey);
-    });
+    const gateway = context.getClass() as Type;
+    if (!this.routeRules.isGateway(gateway)) return true;
+    const rules = this.routeRules.resolve(context.getHandler() as Handler, gateway);
+    if (rules.exempt || (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes')) return true;
+    const limiter = this.wsLimiter;
+    if (limiter === undefined) {
+      this.wsLimiterLoading ??= import('./ws/ws-message-limiter.js').then(({ WsMessageLimiter }) => (this.wsLimiter = new WsMessageLimiter(this.rampart)));
+      return this.wsLimiterLoading.then(() => this.activateWs(context));
+    }
+    const skip = this.shouldSkip(context);
+    if (isThenable(skip)) return Promise.resolve(skip).then((skipped) => skipped || limiter.activate(context, rules, this.storeKey));
+    return skip || limiter.activate(context, rules, this.storeKey);
   }
 
   /**
    * A call of a microservice handler (`@MessagePattern`, `@EventPattern`, `@GrpcMethod`): counted
    * against its handler's rules, with the TCP connection's or the gRPC call's peer for identity.
-   * Contexts of other handlers pass through.
+   * Contexts of other handlers pass through. Once the adapter is loaded, synchronous whenever the
+   * decision is (the memory store), but for the refusal of a gRPC call.
    */
   private activateRpc(context: ExecutionContext): boolean | Promise<boolean> {
-    const kind = this.routeRules.microserviceHandler(context.getHandler() as Handler);
+    const handler = context.getHandler() as Handler;
+    const kind = this.routeRules.microserviceHandler(handler);
     if (kind === undefined) return true;
-    return this.activateAdapter(context, async (rules) => {
-      this.rpcLimiter ??= import('./rpc/rpc-limiter.js').then(({ RpcLimiter }) => new RpcLimiter(this.rampart));
-      return (await this.rpcLimiter).activate(context, rules, this.storeKey, kind);
-    });
-  }
-
-  /**
-   * A context of a protocol whose adapter is loaded on first use, so that the main entry never
-   * loads the protocol's package: its handler's rules, the module's `skipIf`, then the adapter.
-   */
-  private activateAdapter(context: ExecutionContext, activate: (rules: TargetRules<ExecutionContext>) => Promise<boolean>): boolean | Promise<boolean> {
-    const rules = this.routeRules.resolve(context.getHandler() as Handler, context.getClass() as Type);
+    const rules = this.routeRules.resolve(handler, context.getClass() as Type);
     if (rules.exempt || (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes')) return true;
-    return Promise.resolve(this.shouldSkip(context)).then((skipped) => skipped || activate(rules));
+    const limiter = this.rpcLimiter;
+    if (limiter === undefined) {
+      this.rpcLimiterLoading ??= import('./rpc/rpc-limiter.js').then(({ RpcLimiter }) => (this.rpcLimiter = new RpcLimiter(this.rampart)));
+      return this.rpcLimiterLoading.then(() => this.activateRpc(context));
+    }
+    const skip = this.shouldSkip(context);
+    if (isThenable(skip)) return Promise.resolve(skip).then((skipped) => skipped || limiter.activate(context, rules, this.storeKey, kind));
+    return skip || limiter.activate(context, rules, this.storeKey, kind);
   }
 
   /** Describes the request to the engine and answers from its verdict. */

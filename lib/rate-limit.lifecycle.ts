@@ -6,16 +6,20 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
+import { ApplicationConfig, HttpAdapterHost, ModuleRef } from '@nestjs/core';
 import type { ConnectionSource } from './core/ip/connection-peers.js';
 import { Rampart } from './engine/rampart.js';
 import { findEventEmitter } from './events/event-emitter.loader.js';
+import type { RateLimitConfig } from './rate-limit.config.js';
 import { RouteRulesResolver } from './route-rules.resolver.js';
+import { hookWsAdapters } from './ws/ws-adapter-hook.js';
+import type { WsConnectionGate } from './ws/ws-connection-gate.js';
 
 /**
- * Runs Rampart with the app: at startup, watches the app's HTTP server for connections, finds the
- * app's EventEmitter2 (when there is one) and prepares the storage; at shutdown, stops the timers and, once the server no longer takes
- * requests, gives back the instance's leases and closes the storage.
+ * Runs Rampart with the app: from its creation, checks the handshakes of WebSocket gateways (see
+ * `hookWsAdapters`); at startup, watches the app's HTTP server for connections, finds the app's
+ * EventEmitter2 (when there is one) and prepares the storage; at shutdown, stops the timers and,
+ * once the server no longer takes requests, gives back this instance's leases and closes the storage.
  */
 @Injectable()
 export class RateLimitLifecycle implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
@@ -23,7 +27,18 @@ export class RateLimitLifecycle implements OnModuleInit, OnApplicationBootstrap,
     private readonly rampart: Rampart<ExecutionContext>,
     private readonly moduleRef: ModuleRef,
     private readonly routeRules: RouteRulesResolver,
-  ) {}
+    appConfig: ApplicationConfig,
+  ) {
+    // Gateways are connected to their adapter before any module's onModuleInit: the adapter is
+    // hooked when Nest is given it. The gate itself is loaded with the first handshake.
+    let gate: Promise<WsConnectionGate> | undefined;
+    const config = rampart.config as RateLimitConfig;
+    hookWsAdapters(
+      appConfig as unknown as Parameters<typeof hookWsAdapters>[0],
+      () => (gate ??= import('./ws/ws-connection-gate.js').then(({ WsConnectionGate }) => new WsConnectionGate(rampart, config.websockets))),
+      config.logger,
+    );
+  }
 
   async onModuleInit(): Promise<void> {
     this.watchHttpServer();
@@ -66,7 +81,6 @@ export class RateLimitLifecycle implements OnModuleInit, OnApplicationBootstrap,
     this.rampart.lifecycle.stop();
   }
 
-  /** Gives back this instance's leases (its concurrency slots come free at once), then closes the storage. */
   async onApplicationShutdown(): Promise<void> {
     await this.rampart.leases.stop();
     await this.rampart.lifecycle.close();

@@ -15,6 +15,8 @@
  *   7. restart          the app is stopped and started again on the same storage: still 403
  *   8. operator         the admin API: 401 without the key; with it, the bans listed and the ban lifted
  *   9. admitted again   the client's requests are answered by the rules again
+ *  10. websocket        a chat client over its gateway's limit (RATE_LIMITED), then banned: its
+ *                       socket is closed with 1008 and a new connection is refused
  *
  * Storage: MONGO_URL when set (in a database of its own, dropped at the end); otherwise the
  * mongo-java-server stand-in with its H2 file backend when Java (and, the first time, Maven) are
@@ -35,6 +37,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import WebSocket from 'ws';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const APP_ENTRY = join(ROOT, 'sample-app', 'dist', 'main.js');
@@ -57,6 +60,9 @@ const MAX_ATTEMPTS_TO_BAN = 15;
 /** Clients played through X-Forwarded-For (documentation address ranges, RFC 5737). */
 const OFFENDER = '203.0.113.7';
 const BYSTANDER = '198.51.100.23';
+const CHATTER = '192.0.2.44';
+/** The sample app's chat gateway: its `chat` rule admits 5 messages per 10 s. */
+const CHAT_LIMIT = 5;
 const ADMIN_KEY = randomBytes(16).toString('hex');
 const STARTUP_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -337,6 +343,43 @@ function startApp(storageEnv) {
 // ---------------------------------------------------------------------------------------------
 // Traffic
 
+/** A WebSocket client of the sample app's chat gateway, speaking for `client` through X-Forwarded-For. */
+async function openChat(baseUrl, client) {
+  const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/chat`, { headers: { 'x-forwarded-for': client } });
+  const inbox = [];
+  const waiting = [];
+  socket.on('message', (raw) => {
+    const message = JSON.parse(String(raw));
+    const waiter = waiting.shift();
+    if (waiter) waiter(message);
+    else inbox.push(message);
+  });
+  const closed = new Promise((resolve) => socket.on('close', (code) => resolve(code)));
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', (error) => reject(new DemoFailure(`the chat connection failed: ${error.message}`)));
+  });
+  cleanups.push(() => socket.terminate());
+  const next = () =>
+    inbox.length > 0
+      ? Promise.resolve(inbox.shift())
+      : Promise.race([
+          new Promise((resolve) => waiting.push(resolve)),
+          sleep(REQUEST_TIMEOUT_MS).then(() => {
+            throw new DemoFailure('the chat gateway did not answer');
+          }),
+        ]);
+  return {
+    next,
+    closed,
+    isOpen: () => socket.readyState === WebSocket.OPEN,
+    exchange(message) {
+      socket.send(JSON.stringify(message));
+      return next();
+    },
+  };
+}
+
 async function main() {
   if (!existsSync(LIBRARY_ENTRY) || !existsSync(APP_ENTRY)) {
     console.error(
@@ -580,10 +623,43 @@ async function main() {
     expect(admitted.status === 200, `after the lift ${OFFENDER} got ${admitted.status} on GET /, expected 200`);
     note('(a lift ends the ban, not the rate limits: counters of routes it exhausted still run out their windows)');
 
+    // 10. A WebSocket client: limited per message, then closed by a ban.
+    heading(10, `WebSocket ${dim(`client ${CHATTER} on ws://.../chat: the chat rule (${CHAT_LIMIT} per 10 s), then an operator's ban`)}`, { table: false });
+    const chat = await openChat(baseUrl, CHATTER);
+    const replies = [];
+    for (let i = 1; i <= CHAT_LIMIT + 1; i++) replies.push(await chat.exchange({ event: 'message', data: `hello ${i}` }));
+    const limited = replies.at(-1);
+    note(`${CHAT_LIMIT} messages echoed; message ${CHAT_LIMIT + 1}: ${JSON.stringify(limited)}`);
+    expect(
+      replies.slice(0, CHAT_LIMIT).every((r) => r.event === 'message') && limited.event === 'exception' && limited.data?.code === 'RATE_LIMITED',
+      `the chat client got ${JSON.stringify(replies)}, expected ${CHAT_LIMIT} echoes then RATE_LIMITED`,
+    );
+    expect(chat.isOpen(), 'the chat connection was closed by a RATE_LIMITED message; it must stay open');
+    note('the connection stays open');
+    const chatBan = await fetch(`${baseUrl}/rate-limit/bans`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ key: CHATTER, kind: 'permanent', reason: 'demo: chat abuse' }),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    expect(chatBan.status === 201, `banning ${CHATTER} through the admin API answered ${chatBan.status}`);
+    note(`operator: POST /rate-limit/bans { key: '${CHATTER}', kind: 'permanent' } → ${chatBan.status}`);
+    const [farewell, closeCode] = await Promise.all([chat.next(), chat.closed]);
+    note(`the open socket gets ${JSON.stringify(farewell.data?.code)} and is closed with code ${closeCode}`);
+    expect(
+      farewell.data?.code === 'BANNED' && closeCode === 1008,
+      `after the ban the socket got ${JSON.stringify(farewell)} and close ${closeCode}, expected BANNED and 1008`,
+    );
+    const refused = await openChat(baseUrl, CHATTER);
+    const [refusal, refusedCode] = await Promise.all([refused.next(), refused.closed]);
+    note(`a new connection: ${JSON.stringify(refusal.data?.code)}, closed with ${refusedCode} at the handshake`);
+    expect(refusal.data?.code === 'BANNED' && refusedCode === 1008, `a banned client's new connection got ${JSON.stringify(refusal)} and ${refusedCode}`);
+
     console.log(
       `\n${green('✔')} ${bold('demo passed')}: /health never limited; login ${expected.join(' ')} ` +
         `with Retry-After ${retryAfter} s; admitted again after waiting it. ${OFFENDER}: blocked after ${BLOCK_AFTER} violations, ` +
         `banned after ${BAN_AFTER}${storage.survivesRestart ? ', still banned after a restart' : ''}, admitted after the operator lifted the ban. ` +
+        `WebSocket: RATE_LIMITED after ${CHAT_LIMIT} messages, closed with 1008 by a ban. ` +
         dim(`Total ${seconds(Date.now() - startedAt)} (${seconds(Date.now() - appStartedAt)} from the first app start).`),
     );
     return 0;

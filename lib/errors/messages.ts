@@ -280,3 +280,25 @@ export const badLeaseStore = (missing: readonly string[]) => `storage.leases mus
 
 export const concurrencyLimitOffMicroservice = (route: string) =>
   `@ConcurrencyLimit on ${route}: concurrency limits apply to microservice handlers (@MessagePattern, @EventPattern, @GrpcMethod, @GrpcStreamMethod), and ${route} is not one. Remove the decorator.`;
+
+// WebSocket connections.
+
+export const badWebsocketsOption = (value: unknown) =>
+  `websockets must be an object such as { maxConnections: 5, connectionRate: { limit: 20, windowMs: 60000 } }, got ${describe(value)}.`;
+
+export const unknownWebsocketsField = (field: string, fields: readonly string[]) =>
+  `websockets.${field} is not an option; the options are ${fields.join(', ')}.`;
+
+export const badConnectionRate = (value: unknown) => `websockets.connectionRate must be a rule such as { limit: 20, windowMs: 60000 }, got ${describe(value)}.`;
+
+export const tooManyConnections = (max: number) => `Too many open connections: at most ${max} per client. Close one and connect again.`;
+
+export const leasesNeededForConnections = () =>
+  `websockets.maxConnections needs a lease store (storage.leases) to count connections across instances; memoryStorage() and mongoStorage() have one, a custom storage must add it.`;
+
+export const handshakeCheckFailed = (error: unknown) =>
+  `A WebSocket handshake could not be checked and was refused: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+
+export const handshakeUnchecked = () => 'The connection could not be checked. Try again.';
+
+export const tooManyEarlyMessages = (max: number) => `More than ${max} messages before the connection was admitted.`;

@@ -1,8 +1,9 @@
 import type { Clock } from '../core/clock.js';
 import type { AccessListEntry } from '../storage/access-list-store.interface.js';
-import type { Ban } from '../storage/ban-store.interface.js';
+import type { Ban, BanTarget } from '../storage/ban-store.interface.js';
 import type { RampartStorage } from '../storage/rampart-storage.interface.js';
 import { entryId } from './access-list-cache.js';
+import { pageThrough } from './page-through.js';
 import { ProtectionCache } from './protection-cache.js';
 import type { ProtectionVerdict } from './protection-verdict.js';
 
@@ -77,6 +78,7 @@ export class BanSync {
    */
   private writeSeq = 0;
   private readonly localWrites = new Map<string, number>();
+  private readonly changeListeners: ((target: BanTarget) => void)[] = [];
   /** Store reads of keys the cache may have dropped, one per key at a time; `stale` once the key was applied meanwhile. */
   private readonly lookups = new Map<string, { stale: boolean; done: Promise<void> }>();
   private readonly requestBounded: Bounded;
@@ -139,6 +141,26 @@ export class BanSync {
   applyEntry(entry: AccessListEntry, nowMs: number): void {
     this.localWrites.set(entryId(entry), ++this.writeSeq);
     this.cache.applyEntry(entry, nowMs);
+    this.changed({ type: 'cidr', cidr: entry.cidr });
+  }
+
+  /**
+   * Calls `listener` with the target of each ban learnt from another instance, and of each list
+   * entry written here or learnt (bans made here are announced by events): open connections of
+   * those clients are checked again at once, not at their next message.
+   */
+  onChange(listener: (target: BanTarget) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  private changed(target: BanTarget): void {
+    for (const listener of this.changeListeners) {
+      try {
+        listener(target);
+      } catch {
+        // A listener's failure is its own; the sync goes on.
+      }
+    }
   }
 
   /**
@@ -248,40 +270,23 @@ export class BanSync {
     const { bans, accessList } = this.storage;
     await pageThrough(
       sinceMs,
+      CHANGES_PAGE,
       (since) => this.bounded(() => bans.changedSince(since, CHANGES_PAGE)),
       (ban) => {
-        if (!keep(ban.id)) this.apply(ban, this.clock.now());
+        if (keep(ban.id)) return;
+        this.apply(ban, this.clock.now());
+        this.changed(ban.target);
       },
     );
     await pageThrough(
       sinceMs,
+      CHANGES_PAGE,
       (since) => this.bounded(() => accessList.changedSince(since, CHANGES_PAGE)),
       (entry) => {
-        if (!keep(entryId(entry))) this.cache.applyEntry(entry, this.clock.now());
+        if (keep(entryId(entry))) return;
+        this.cache.applyEntry(entry, this.clock.now());
+        this.changed({ type: 'cidr', cidr: entry.cidr });
       },
     );
-  }
-}
-
-/**
- * Reads every change at or after `sinceMs`, a page at a time, moving `since` to the newest
- * `updatedAtMs` of each full page (so records sharing that time are read again, harmlessly).
- */
-async function pageThrough<T extends { updatedAtMs: number }>(
-  sinceMs: number,
-  fetch: (since: number) => Promise<readonly T[]>,
-  apply: (item: T) => unknown,
-): Promise<void> {
-  let since = sinceMs;
-  for (;;) {
-    const page = await fetch(since);
-    let newest = since;
-    for (const item of page) {
-      apply(item);
-      if (item.updatedAtMs > newest) newest = item.updatedAtMs;
-    }
-    // A short page is the last; a full page whose records all share one time cannot be paged on.
-    if (page.length < CHANGES_PAGE || newest === since) return;
-    since = newest;
   }
 }

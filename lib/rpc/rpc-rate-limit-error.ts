@@ -1,13 +1,13 @@
 import type { Verdict } from '../engine/verdict.js';
 import { concurrencyLimitedDetail } from '../errors/messages.js';
 import type { RateLimitViolation } from '../rate-limit-options.interface.js';
-import { wsRateLimitError, type WsRateLimitCode } from '../ws/ws-rate-limit-error.js';
+import { wsRateLimitError } from '../ws/ws-rate-limit-error.js';
 
 /**
  * Why a microservice call was refused: the codes WebSocket messages are refused with, and
  * `CONCURRENCY_LIMITED` (every slot of the client's `@ConcurrencyLimit` is taken).
  */
-export type RpcRateLimitCode = WsRateLimitCode | 'CONCURRENCY_LIMITED';
+export type RpcRateLimitCode = 'RATE_LIMITED' | 'BLOCKED' | 'BANNED' | 'UNAVAILABLE' | 'CONCURRENCY_LIMITED';
 
 /**
  * The error of the `RpcException` a refused `@MessagePattern` call gets on the TCP transport: Nest's
@@ -35,7 +35,8 @@ export interface RpcRateLimitError {
 
 /** The error of a refused call, from its verdict (undefined when admitted); `errorMessage` words a `RATE_LIMITED` one. */
 export function rpcRateLimitError<C>(verdict: Verdict<C>, errorMessage?: string | ((violation: RateLimitViolation) => string)): RpcRateLimitError | undefined {
-  return wsRateLimitError(verdict, errorMessage);
+  // The verdict of a call is worded as a message's: the same codes (never a handshake's TOO_MANY_CONNECTIONS).
+  return wsRateLimitError(verdict, errorMessage) as RpcRateLimitError | undefined;
 }
 
 /** The error of a call refused because every slot of its concurrency limit is taken; a slot may come free any moment. */

@@ -5,7 +5,7 @@ type Headers = Readonly<Record<string, string | string[] | undefined>>;
 /** What Rampart reads of a socket.io `Socket`. */
 interface SocketIoClient {
   readonly handshake: { readonly address?: string; readonly headers?: Headers };
-  readonly conn?: { readonly remoteAddress?: string };
+  readonly conn?: { readonly remoteAddress?: string; readonly readyState?: string; once?(event: 'close', listener: () => void): unknown };
   emit(event: string, payload: unknown): unknown;
   disconnect(close?: boolean): unknown;
   once(event: 'disconnect', listener: () => void): unknown;
@@ -53,10 +53,22 @@ export function clientHeaders(client: WsClient, upgradeHeaders: (socket: PeerSoc
   return upgradeHeaders(client._socket) ?? {};
 }
 
-/** Calls `listener` once the client's connection is closed. */
+/**
+ * Calls `listener` once the client's connection is closed (socket.io: when the socket disconnects,
+ * or when its underlying connection closes, for a socket refused after the handshake was admitted;
+ * the listener may run twice there and must not mind).
+ */
 export function onClientClose(client: WsClient, listener: () => void): void {
-  if (isSocketIo(client)) client.once('disconnect', listener);
-  else client.once('close', listener);
+  if (isSocketIo(client)) {
+    client.once('disconnect', listener);
+    client.conn?.once?.('close', listener);
+  } else client.once('close', listener);
+}
+
+/** Whether the client's connection is closing or closed already (a close event may have gone by). */
+export function isClosed(client: WsClient): boolean {
+  if (isSocketIo(client)) return client.conn?.readyState === 'closing' || client.conn?.readyState === 'closed';
+  return client.readyState >= 2;
 }
 
 /** Sends `error` as Nest's exception filter does: an `exception` event (socket.io), or `{ event: 'exception', data }` (ws). */

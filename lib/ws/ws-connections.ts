@@ -1,8 +1,13 @@
 import { parseAddress } from '../core/ip/client-address.js';
 import { inIpRange, parseIpRange } from '../core/ip/ip-range.js';
+import type { Clock } from '../core/clock.js';
+import { isThenable } from '../core/thenable.js';
+import type { Rampart } from '../engine/rampart.js';
+import type { ProtectionVerdict } from '../protection/protection-verdict.js';
+import { RAMPART_EVENTS, type BanEvent, type BlockEvent } from '../events/rate-limit-events.js';
 import type { BanTarget } from '../storage/ban-store.interface.js';
 import { closeClient, onClientClose, sendError, type WsClient } from './ws-client.js';
-import type { WsRateLimitError } from './ws-rate-limit-error.js';
+import { bannedError, blockedError, type WsRateLimitError } from './ws-rate-limit-error.js';
 
 /** Client keys with open sockets remembered (the oldest is forgotten beyond it), and sockets per key. */
 const MAX_KEYS = 100_000;
@@ -48,16 +53,31 @@ export class WsConnections {
 
   /** Sends `error` to every open socket of the ban's target, then closes it (1008 on ws, a disconnect on socket.io). */
   closeTarget(target: BanTarget, error: WsRateLimitError): void {
-    if (target.type === 'key') {
-      for (const client of [...(this.byKey.get(target.key) ?? [])]) this.close(client, error);
-      return;
+    this.recheck(target, () => error);
+  }
+
+  /**
+   * Asks `verdict` about every open socket of `target` (by the socket's address and keys: the
+   * address key first), and closes those it answers with an error.
+   */
+  recheck(target: BanTarget, verdict: (address: string | null, keys: readonly string[]) => WsRateLimitError | undefined): void {
+    const clients = target.type === 'key' ? [...(this.byKey.get(target.key) ?? [])] : this.inRange(target.cidr);
+    for (const client of clients) {
+      const entry = this.entries.get(client);
+      const error = entry && verdict(entry.address, entry.keys);
+      if (error) this.close(client, error);
     }
-    const parsed = parseIpRange(target.cidr);
-    if (!('range' in parsed)) return;
-    for (const [client, { address }] of [...this.entries]) {
+  }
+
+  private inRange(cidr: string): WsClient[] {
+    const parsed = parseIpRange(cidr);
+    if (!('range' in parsed)) return [];
+    const clients: WsClient[] = [];
+    for (const [client, { address }] of this.entries) {
       const ip = address === null ? null : parseAddress(address);
-      if (ip && inIpRange(ip, parsed.range)) this.close(client, error);
+      if (ip && inIpRange(ip, parsed.range)) clients.push(client);
     }
+    return clients;
   }
 
   /** Sends `error`, then closes the socket, once. */
@@ -86,5 +106,48 @@ export class WsConnections {
       if (entry && entry.keys.every((k) => k === key)) this.entries.delete(client);
     }
     this.byKey.delete(key);
+  }
+}
+
+const registries = new WeakMap<object, WsConnections>();
+
+/**
+ * The open WebSocket connections of an app (one registry per Rampart, shared by the handshake gate
+ * and the message limiter). A block or ban made on this instance (a message's escalation, an
+ * operator, the admin API) closes the client's open sockets at once, not at its next message.
+ */
+export function wsConnectionsOf(rampart: Pick<Rampart, 'events' | 'bans'> & { readonly engine: { readonly clock: Clock } }): WsConnections {
+  const known = registries.get(rampart);
+  if (known) return known;
+  const registry = new WsConnections();
+  registries.set(rampart, registry);
+  rampart.events.listen((name, event) => {
+    if (name === RAMPART_EVENTS.ban) registry.closeTarget((event as BanEvent).target, bannedError('banned'));
+    else if (name === RAMPART_EVENTS.block) {
+      const { target, untilMs, atMs } = event as BlockEvent;
+      registry.closeTarget(target, blockedError(untilMs, Math.max(1, Math.ceil((untilMs - atMs) / 1000))));
+    }
+  });
+  // A ban another instance made, or a deny-list entry: the sockets it covers are checked again now.
+  rampart.bans.onChange((target) =>
+    registry.recheck(target, (address, keys) => {
+      const known = rampart.bans.check(keys[keys.length - 1] as string, address, rampart.engine.clock.now(), keys[0]);
+      return isThenable(known) ? undefined : standingError(known, rampart.engine.clock.now());
+    }),
+  );
+  return registry;
+}
+
+/** The error a socket is closed with for its client's standing, if it is refused. */
+function standingError(known: ProtectionVerdict, nowMs: number): WsRateLimitError | undefined {
+  switch (known.status) {
+    case 'blocked':
+      return blockedError(known.untilMs, Math.max(1, Math.ceil((known.untilMs - nowMs) / 1000)));
+    case 'banned':
+      return bannedError('banned');
+    case 'deny-listed':
+      return bannedError('deny-listed');
+    default:
+      return undefined;
   }
 }

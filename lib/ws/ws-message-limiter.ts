@@ -5,10 +5,9 @@ import type { Rampart } from '../engine/rampart.js';
 import type { StoreKeyHook } from '../engine/rampart-request.js';
 import type { TargetRules } from '../engine/target-rules.js';
 import type { Verdict } from '../engine/verdict.js';
-import { RAMPART_EVENTS, type BanEvent, type BlockEvent } from '../events/rate-limit-events.js';
 import { clientHeaders, clientPeer, isWsClient, type WsClient } from './ws-client.js';
-import { WsConnections } from './ws-connections.js';
-import { bannedError, blockedError, wsRateLimitError } from './ws-rate-limit-error.js';
+import { wsConnectionsOf, type WsConnections } from './ws-connections.js';
+import { wsRateLimitError } from './ws-rate-limit-error.js';
 
 /**
  * The WebSocket adapter of Rampart's engine: counts each gateway message against its handler's
@@ -17,18 +16,10 @@ import { bannedError, blockedError, wsRateLimitError } from './ws-rate-limit-err
  * an app without gateways never loads `@nestjs/websockets`.
  */
 export class WsMessageLimiter {
-  readonly connections = new WsConnections();
+  readonly connections: WsConnections;
 
   constructor(private readonly rampart: Rampart<ExecutionContext>) {
-    // A block or ban made on this instance (a message's escalation, an operator, the admin API)
-    // closes the client's open sockets at once, not at its next message.
-    rampart.events.listen((name, event) => {
-      if (name === RAMPART_EVENTS.ban) this.connections.closeTarget((event as BanEvent).target, bannedError('banned'));
-      else if (name === RAMPART_EVENTS.block) {
-        const { target, untilMs, atMs } = event as BlockEvent;
-        this.connections.closeTarget(target, blockedError(untilMs, Math.max(1, Math.ceil((untilMs - atMs) / 1000))));
-      }
-    });
+    this.connections = wsConnectionsOf(rampart);
   }
 
   /** Decides one message; resolves true when it is admitted, rejects with a `WsException` when not. */

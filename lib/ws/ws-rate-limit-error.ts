@@ -3,7 +3,7 @@ import { bannedDetail, blockedDetail, defaultViolationDetail, denyListedDetail, 
 import type { RateLimitViolation } from '../rate-limit-options.interface.js';
 
 /** Why a WebSocket message was refused. */
-export type WsRateLimitCode = 'RATE_LIMITED' | 'BLOCKED' | 'BANNED' | 'UNAVAILABLE';
+export type WsRateLimitCode = 'RATE_LIMITED' | 'BLOCKED' | 'BANNED' | 'UNAVAILABLE' | 'TOO_MANY_CONNECTIONS';
 
 /**
  * What a refused WebSocket message gets, as the error of a `WsException`: Nest's exception filter

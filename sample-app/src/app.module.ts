@@ -2,6 +2,7 @@ import { Module, type OnApplicationShutdown } from '@nestjs/common';
 import { RateLimitModule, type RateLimitModuleOptions } from 'nest-rampart';
 import { AppController } from './app.controller.js';
 import { AuthController } from './auth.controller.js';
+import { ChatGateway } from './chat.gateway.js';
 import { settings } from './config.js';
 import { HealthController } from './health.controller.js';
 import { JobsController } from './jobs.controller.js';
@@ -18,6 +19,8 @@ import { createStorage } from './storage.js';
         storage: await createStorage(settings),
         // Fields not set in the environment keep the library's defaults.
         escalation: settings.escalation,
+        // WebSocket clients: at most 5 open connections each, 20 new ones a minute.
+        websockets: { maxConnections: 5, connectionRate: { limit: 20, windowMs: 60_000 } },
         ...(settings.adminApiKey !== undefined ? { adminApiKey: settings.adminApiKey } : {}),
         // Behind a proxy, the client is the address the proxy forwards; off unless TRUST_PROXY says so.
         ...(settings.trustedProxies.length > 0 ? { trustProxy: { proxies: settings.trustedProxies } } : {}),
@@ -25,6 +28,7 @@ import { createStorage } from './storage.js';
     }),
   ],
   controllers: [AppController, AuthController, HealthController, JobsController],
+  providers: [ChatGateway],
 })
 export class AppModule implements OnApplicationShutdown {
   onApplicationShutdown(signal?: string) {

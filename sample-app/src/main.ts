@@ -1,5 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { WsAdapter } from '@nestjs/platform-ws';
 import { DEFAULT_ESCALATION_POLICY } from 'nest-rampart';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module.js';
@@ -33,6 +34,8 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule, { logger: ['error', 'warn'] });
   // On SIGINT/SIGTERM: stop accepting connections, run shutdown hooks, then exit.
   app.enableShutdownHooks();
+  // The chat gateway speaks plain WebSocket (the `ws` package).
+  app.useWebSocketAdapter(new WsAdapter(app));
   const tcpPort = await startMicroservice(app, settings.tcpPort);
   await app.listen(settings.port);
   console.log(describeStorage(settings));
@@ -42,6 +45,7 @@ async function bootstrap(): Promise<void> {
       ? 'admin API: mounted at /rate-limit (Authorization: Bearer <RATE_LIMIT_ADMIN_KEY>)'
       : 'admin API: not mounted (set RATE_LIMIT_ADMIN_KEY, at least 16 characters, to enable it)',
   );
+  console.log('websocket: ws://<host>/chat (chat rule: 5 messages per 10 s; at most 5 open connections per client)');
   if (settings.trustedProxies.length > 0) console.log(`trusted proxies: ${settings.trustedProxies.join(', ')} (X-Forwarded-For from them names the client)`);
   console.log(`TCP microservice on 127.0.0.1:${tcpPort}: { cmd: 'sum' } (default rule), { cmd: 'report' } (2 at once per client), 'audit' events`);
   // With PORT=0 the system picks the port: report the one actually bound. Printed last: once it is

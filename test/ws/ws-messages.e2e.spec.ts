@@ -63,12 +63,16 @@ describe.each(WS_ADAPTERS)('WebSocket gateway messages on %s', (adapter) => {
     expect(await open.next()).toMatchObject({ event: 'exception', data: { status: 'error', code: 'BANNED' } });
     expect(await open.closed).toBe(adapter === 'ws' ? 1008 : 'io server disconnect');
 
+    // A banned client's new connection is refused at the handshake: ws opens it to send the error,
+    // then closes it with 1008; socket.io refuses it with a connect_error.
+    const banned = { status: 'error', code: 'BANNED', message: 'This client is banned. Ask the operator of this service to lift the ban.' };
+    if (adapter === 'socket.io') {
+      await expect(app.connect()).rejects.toMatchObject({ message: banned.message, data: banned });
+      return;
+    }
     const later = await app.connect();
-    expect(await exchange(later, 'free')).toEqual({
-      event: 'exception',
-      data: { status: 'error', code: 'BANNED', message: 'This client is banned. Ask the operator of this service to lift the ban.' },
-    });
-    expect(await later.closed).toBe(adapter === 'ws' ? 1008 : 'io server disconnect');
+    expect(await exchange(later, 'free')).toEqual({ event: 'exception', data: banned });
+    expect(await later.closed).toBe(1008);
   });
 
   it('closes the connection (1008 on ws) when escalation blocks the client', async () => {

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
@@ -56,13 +57,20 @@ export interface WsTestApp {
 
 const rule = { limit: 2, windowMs: 60_000, algorithm: 'fixed-window' as const };
 
-/** Starts the gateway on `adapter`, listening on loopback, under `options` (by default the one rule above). */
-export async function startWsApp(adapter: WsAdapterName, options: RateLimitModuleOptions = {}): Promise<WsTestApp> {
+/** The HTTP platform the gateway's app runs on. */
+export type HttpPlatform = 'express' | 'fastify';
+
+/**
+ * Starts the gateway on `adapter`, listening on loopback, under `options` (by default the one rule
+ * above), on Express unless `platform` says Fastify.
+ */
+export async function startWsApp(adapter: WsAdapterName, options: RateLimitModuleOptions = {}, platform: HttpPlatform = 'express'): Promise<WsTestApp> {
   const moduleRef = await Test.createTestingModule({
     imports: [RateLimitModule.forRoot({ rules: [rule], logger: { log() {}, warn() {}, error() {} }, ...options })],
     providers: [ChatGateway],
   }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
+  const app =
+    platform === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false }) : moduleRef.createNestApplication({ logger: false });
   app.useWebSocketAdapter(adapter === 'ws' ? new WsAdapter(app) : new IoAdapter(app));
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
@@ -150,4 +158,39 @@ function ioClient(url: string, headers: Record<string, string>, auth: Record<str
       }),
     );
   });
+}
+
+/** How a connection attempt ended: admitted (an open client), or refused at the handshake. */
+export type Attempt =
+  | { readonly admitted: TestClient }
+  | {
+      readonly refused: {
+        readonly status: string;
+        readonly code: string;
+        readonly message: string;
+        readonly retryAfterSeconds?: number;
+        readonly rule?: string;
+      };
+      readonly close: number | string;
+    };
+
+/**
+ * Opens a connection and tells whether the handshake was admitted: on ws, the first answer to a
+ * `free` message (an `exception` and a 1008 close when refused); on socket.io, `connect` or
+ * `connect_error` (whose `data` is the refusal).
+ */
+export async function attempt(t: WsTestApp, headers?: Record<string, string>, auth?: Record<string, string>): Promise<Attempt> {
+  let client: TestClient;
+  try {
+    client = await t.connect(headers, auth);
+  } catch (error) {
+    const data = (error as { data?: unknown }).data as Extract<Attempt, { refused: unknown }>['refused'] | undefined;
+    if (data === undefined) throw error;
+    return { refused: data, close: 'connect_error' };
+  }
+  client.send('free', 'hello');
+  const first = await client.next();
+  if (first.event === 'free') return { admitted: client };
+  if (first.event !== 'exception') throw new Error(`unexpected first message ${JSON.stringify(first)}`);
+  return { refused: first.data as Extract<Attempt, { refused: unknown }>['refused'], close: await client.closed };
 }
