@@ -130,16 +130,22 @@ export class CalculatorController {
   }
 }
 
-/** A port free on loopback right now (gRPC's server does not tell the port it bound to through Nest). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+/**
+ * A port free on loopback right now, for the gRPC server (Nest does not tell the port grpc-js bound
+ * to). Taken below Linux's ephemeral range (32768-60999), so that no outgoing connection of another
+ * suite can take it before the server binds it; tried again when another process holds it.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+    if (attempt === 20) throw new Error('no free port found for the gRPC server');
+  }
 }
 
 /** A real gRPC client of the `Calculator` service. */
