@@ -14,6 +14,7 @@ import { PROBLEM_CONTENT_TYPE, RATE_LIMIT_CONFIG } from './rate-limit.constants.
 import { RateLimitExceededException } from './rate-limit.exception.js';
 import type { RateLimitViolation } from './rate-limit-options.interface.js';
 import { RouteRulesResolver } from './route-rules.resolver.js';
+import type { GraphqlFieldLimiter } from './graphql/graphql-field-limiter.js';
 import type { WsMessageLimiter } from './ws/ws-message-limiter.js';
 
 type Handler = (...args: unknown[]) => unknown;
@@ -25,7 +26,9 @@ type Described = { -readonly [K in keyof RampartRequest<ExecutionContext>]: Ramp
  * Counts each HTTP request against the rules of its route and answers 429 when one is exceeded;
  * the HTTP adapter of Rampart's engine. Messages to WebSocket gateways (`@nestjs/websockets`) are
  * counted against their handler's rules too, and refused with a `WsException` (see
- * `WsRateLimitError`). Other contexts (microservices, GraphQL resolvers) pass through untouched.
+ * `WsRateLimitError`); so are GraphQL resolvers (`@nestjs/graphql`), keyed by schema field and
+ * refused with a GraphQL error (see `GraphqlRateLimitCode`). Other contexts (microservices) pass
+ * through untouched.
  *
  * Allow-listed clients skip every rule; deny-listed and permanently banned ones get 403; blocked
  * ones get 429 until the block ends. A request denied by a rule's algorithm is a violation: it is
@@ -44,6 +47,8 @@ export class RateLimitGuard implements CanActivate {
   private readonly storeKey: StoreKeyHook<ExecutionContext> = (context, identity, rule) => this.generateKey(context as ExecutionContext, identity, rule);
   /** The WebSocket adapter, loaded with `@nestjs/websockets` on the first gateway message. */
   private wsLimiter: Promise<WsMessageLimiter> | undefined;
+  /** The GraphQL adapter, loaded with `@nestjs/graphql` on the first resolver call. */
+  private graphqlLimiter: Promise<GraphqlFieldLimiter> | undefined;
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) protected readonly config: RateLimitConfig,
@@ -58,9 +63,8 @@ export class RateLimitGuard implements CanActivate {
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     try {
-      const type = context.getType();
-      if (type === 'ws') return this.activateWs(context);
-      if (type !== 'http') return true;
+      const type = context.getType<string>();
+      if (type !== 'http') return type === 'ws' ? this.activateWs(context) : type === 'graphql' ? this.activateGraphql(context) : true;
       const rules = this.routeRules.resolve(context.getHandler() as Handler, context.getClass() as Type);
       if (rules.exempt || (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes')) return true;
       const skip = this.shouldSkip(context);
@@ -85,6 +89,23 @@ export class RateLimitGuard implements CanActivate {
         skipped ||
         (this.wsLimiter ??= import('./ws/ws-message-limiter.js').then(({ WsMessageLimiter }) => new WsMessageLimiter(this.rampart))).then((limiter) =>
           limiter.activate(context, rules, this.storeKey),
+        ),
+    );
+  }
+
+  /**
+   * A GraphQL resolver call (query, mutation, subscription, or field resolver under
+   * `fieldResolverEnhancers: ['guards']`): counted against its method's rules, keyed by schema
+   * field (`Query.users`), with the identity of the operation's HTTP request.
+   */
+  private activateGraphql(context: ExecutionContext): boolean | Promise<boolean> {
+    const rules = this.routeRules.resolve(context.getHandler() as Handler, context.getClass() as Type);
+    if (rules.exempt || (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes')) return true;
+    return Promise.resolve(this.shouldSkip(context)).then(
+      (skipped) =>
+        skipped ||
+        (this.graphqlLimiter ??= import('./graphql/graphql-field-limiter.js').then(({ GraphqlFieldLimiter }) => new GraphqlFieldLimiter(this.rampart))).then(
+          (limiter) => limiter.activate(context, rules, this.storeKey),
         ),
     );
   }

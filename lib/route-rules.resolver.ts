@@ -14,13 +14,16 @@ type Handler = (...args: unknown[]) => unknown;
 const CONTROLLER_PATH_METADATA = 'path';
 /** What `@WebSocketGateway()` marks its class with (`GATEWAY_METADATA` of @nestjs/websockets, not imported: an optional peer). */
 const GATEWAY_METADATA = 'websockets:is_gateway';
+/** What `@Resolver()` marks its class with (`RESOLVER_TYPE_METADATA` of @nestjs/graphql, not imported: an optional peer). */
+const RESOLVER_METADATA = 'graphql:resolver_type';
 
 /**
  * Works out which rules apply to a route: handler `@Throttle` over controller `@Throttle` over the
  * module's rules, minus what `@SkipThrottle` exempts. Every route is resolved once at startup, so a
  * broken decorator stops the app with a clear error instead of failing a request, and the guard
  * reads a cached answer. WebSocket gateways are resolved alike: their `@SubscribeMessage` handlers
- * are routes keyed `Gateway.handler`.
+ * are routes keyed `Gateway.handler`; and so are GraphQL resolvers (the GraphQL adapter then counts
+ * each under its schema field).
  */
 @Injectable()
 export class RouteRulesResolver implements OnModuleInit {
@@ -51,7 +54,10 @@ export class RouteRulesResolver implements OnModuleInit {
       if (!this.gateways.has(metatype as Type)) this.gatewayCount++;
       this.gateways.add(metatype as Type);
     }
-    const controllers = [...this.discovery.getControllers(), ...gateways];
+    const resolvers = this.discovery
+      .getProviders()
+      .filter(({ metatype }) => typeof metatype === 'function' && Reflect.hasOwnMetadata(RESOLVER_METADATA, metatype as Type));
+    const controllers = [...this.discovery.getControllers(), ...gateways, ...resolvers];
     for (const { metatype } of controllers) if (metatype) this.register(metatype as Type);
     for (const wrapper of controllers) {
       const { instance, metatype } = wrapper;
