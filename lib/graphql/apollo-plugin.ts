@@ -1,0 +1,63 @@
+import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
+import type { GraphqlLimits } from './graphql-limits.js';
+import { verdictRefusal, type Refusal } from './graphql-rate-limit-error.js';
+
+/** What the plugin reads of Apollo's request context (a structural subset of `GraphQLRequestContext`). */
+interface ApolloRequestContext {
+  readonly source?: string;
+  readonly document?: DocumentNode;
+  readonly schema: GraphQLSchema;
+  readonly request: { readonly operationName?: string | null; readonly variables?: unknown };
+  readonly contextValue: unknown;
+  readonly response: { readonly http: { readonly headers: Map<string, string> } };
+}
+
+/** Rampart's Apollo Server plugin: a structural `ApolloServerPlugin`, to put in the driver's `plugins`. */
+export interface RampartApolloPlugin {
+  serverWillStart(service: { readonly schema: GraphQLSchema }): Promise<void>;
+  requestDidStart(): Promise<{
+    didResolveSource(requestContext: ApolloRequestContext): Promise<void>;
+    didResolveOperation(requestContext: ApolloRequestContext): Promise<void>;
+  }>;
+}
+
+/** Headers Apollo merges into the response (the names in lower case, as its `HeaderMap` keeps them). */
+const setHeader = (headers: Map<string, string>, name: string, value: string) => headers.set(name.toLowerCase(), value);
+
+/**
+ * The plugin: refuses a document longer than `maxDocumentLength` before it is parsed, then, once the
+ * operation is known and valid, one too deep or too complex (HTTP 400), or one the client's
+ * complexity budget cannot pay for (HTTP 429, `Retry-After`); the budget's `RateLimit` headers go
+ * on the response.
+ */
+export function apolloPlugin(limits: GraphqlLimits): RampartApolloPlugin {
+  return {
+    async serverWillStart({ schema }) {
+      limits.schema = schema;
+    },
+    async requestDidStart() {
+      return {
+        async didResolveSource({ source }) {
+          const refusal = limits.checkSource(source);
+          if (refusal) throw apolloError(refusal);
+        },
+        async didResolveOperation({ schema, document, request, contextValue, response }) {
+          if (document === undefined) return;
+          const check = limits.checkOperation(schema, document, request.operationName, request.variables);
+          if (check.refusal) throw apolloError(check.refusal);
+          const verdict = await limits.charge(check.complexity, check.kind, contextValue);
+          if (verdict === undefined) return;
+          const refusal = verdictRefusal(verdict, limits.rampart.config.errorMessage);
+          const headers = refusal ? new Map<string, string>() : response.http.headers;
+          limits.rampart.headers.write(verdict, headers, setHeader);
+          if (refusal) throw apolloError(refusal, headers);
+        },
+      };
+    },
+  };
+}
+
+/** A refusal as Apollo answers it: the error, with the HTTP status and headers it sets on the response. */
+function apolloError(refusal: Refusal, headers = new Map<string, string>()): GraphQLError {
+  return new GraphQLError(refusal.message, { extensions: { ...refusal.extensions, http: { status: refusal.status, headers } } });
+}
