@@ -161,6 +161,9 @@ export const badMultipliers = (path: string, value: unknown) => `${path} must be
 export const documentTooLarge = (length: number, max: number) =>
   `The GraphQL document is ${length} characters long; at most ${max} are accepted. Send a shorter query (persisted queries, fewer fields).`;
 
+export const documentTooNested = (max: number) =>
+  `The GraphQL document nests braces, brackets or parentheses more than ${max} deep; at most ${max} are accepted. Select fewer levels of nested fields.`;
+
 export const operationTooDeep = (max: number) =>
   `The GraphQL operation nests fields more than ${max} levels deep; at most ${max} are accepted. Select fewer levels of nested fields.`;
 

@@ -2,22 +2,28 @@ import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { GraphqlLimits } from './graphql-limits.js';
 import { verdictRefusal, type Refusal } from './graphql-rate-limit-error.js';
 
+/** What the plugin reads of Apollo's request (a structural subset of `GraphQLRequest`). */
+interface ApolloRequest {
+  query?: string;
+  readonly operationName?: string | null;
+  readonly variables?: unknown;
+}
+
 /** What the plugin reads of Apollo's request context (a structural subset of `GraphQLRequestContext`). */
 interface ApolloRequestContext {
-  readonly source?: string;
+  readonly request: ApolloRequest;
   readonly document?: DocumentNode;
   readonly schema: GraphQLSchema;
-  readonly request: { readonly operationName?: string | null; readonly variables?: unknown };
   readonly contextValue: unknown;
-  readonly response: { readonly http: { readonly headers: Map<string, string> } };
+  readonly response: { body?: unknown; readonly http: { status?: number; readonly headers: Map<string, string> } };
 }
 
 /** Rampart's Apollo Server plugin: a structural `ApolloServerPlugin`, to put in the driver's `plugins`. */
 export interface RampartApolloPlugin {
   serverWillStart(service: { readonly schema: GraphQLSchema }): Promise<void>;
-  requestDidStart(): Promise<{
-    didResolveSource(requestContext: ApolloRequestContext): Promise<void>;
+  requestDidStart(requestContext: ApolloRequestContext): Promise<{
     didResolveOperation(requestContext: ApolloRequestContext): Promise<void>;
+    willSendResponse(requestContext: ApolloRequestContext): Promise<void>;
   }>;
 }
 
@@ -25,7 +31,7 @@ export interface RampartApolloPlugin {
 const setHeader = (headers: Map<string, string>, name: string, value: string) => headers.set(name.toLowerCase(), value);
 
 /**
- * The plugin: refuses a document longer than `maxDocumentLength` before it is parsed, then, once the
+ * The plugin: refuses a document too long or too nested before it is parsed, then, once the
  * operation is known and valid, one too deep or too complex (HTTP 400), or one the client's
  * complexity budget cannot pay for (HTTP 429, `Retry-After`); the budget's `RateLimit` headers go
  * on the response.
@@ -35,15 +41,15 @@ export function apolloPlugin(limits: GraphqlLimits): RampartApolloPlugin {
     async serverWillStart({ schema }) {
       limits.schema = schema;
     },
-    async requestDidStart() {
+    async requestDidStart({ request }) {
+      // Apollo answers an error thrown before parsing with a 500: the query is taken away instead
+      // (Apollo then refuses the request without parsing anything), and the answer replaced.
+      const early = limits.checkSource(request.query);
+      if (early) request.query = undefined;
       return {
-        async didResolveSource({ source }) {
-          const refusal = limits.checkSource(source);
-          if (refusal) throw apolloError(refusal);
-        },
-        async didResolveOperation({ schema, document, request, contextValue, response }) {
+        async didResolveOperation({ schema, document, request: { operationName, variables }, contextValue, response }) {
           if (document === undefined) return;
-          const check = limits.checkOperation(schema, document, request.operationName, request.variables);
+          const check = limits.checkOperation(schema, document, operationName, variables);
           if (check.refusal) throw apolloError(check.refusal);
           const verdict = await limits.charge(check.complexity, check.kind, contextValue);
           if (verdict === undefined) return;
@@ -51,6 +57,11 @@ export function apolloPlugin(limits: GraphqlLimits): RampartApolloPlugin {
           const headers = refusal ? new Map<string, string>() : response.http.headers;
           limits.rampart.headers.write(verdict, headers, setHeader);
           if (refusal) throw apolloError(refusal, headers);
+        },
+        async willSendResponse({ response }) {
+          if (early === undefined) return;
+          response.body = { kind: 'single', singleResult: { errors: [{ message: early.message, extensions: { ...early.extensions } }] } };
+          response.http.status = early.status;
         },
       };
     },

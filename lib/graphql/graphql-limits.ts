@@ -29,15 +29,25 @@ export class GraphqlLimits {
     readonly config: GraphqlLimitsConfig,
   ) {}
 
-  /** Refuses a document longer than `maxDocumentLength` (or no text at all), before it is parsed. */
+  /**
+   * Refuses, before it is parsed, a document longer than `maxDocumentLength`, or one nesting
+   * braces, brackets or parentheses deeper than 4 × `maxDepth` (at least 32): graphql-js's parser
+   * recurses on each level, and a few thousand would exhaust its stack.
+   */
   checkSource(source: unknown): Refusal | undefined {
-    const { maxDocumentLength } = this.config;
-    if (typeof source !== 'string' || source.length <= maxDocumentLength) return undefined;
-    return {
-      message: messages.documentTooLarge(source.length, maxDocumentLength),
-      status: 400,
-      extensions: { code: 'QUERY_TOO_LARGE', limit: maxDocumentLength, actual: source.length },
-    };
+    if (typeof source !== 'string') return undefined;
+    const { maxDocumentLength, maxDepth } = this.config;
+    if (source.length > maxDocumentLength) {
+      return {
+        message: messages.documentTooLarge(source.length, maxDocumentLength),
+        status: 400,
+        extensions: { code: 'QUERY_TOO_LARGE', limit: maxDocumentLength, actual: source.length },
+      };
+    }
+    const maxNesting = Math.max(32, 4 * maxDepth);
+    const nesting = nestingOf(source, maxNesting);
+    if (nesting <= maxNesting) return undefined;
+    return { message: messages.documentTooNested(maxNesting), status: 400, extensions: { code: 'QUERY_TOO_DEEP', limit: maxNesting, actual: nesting } };
   }
 
   /**
@@ -72,7 +82,7 @@ export class GraphqlLimits {
       complexity = Math.max(complexity, cost.complexity);
     }
     if (complexity > maxComplexity) {
-      const actual = Number.isFinite(complexity) ? Math.ceil(complexity) : Number.MAX_SAFE_INTEGER;
+      const actual = Math.min(Math.ceil(complexity), Number.MAX_SAFE_INTEGER);
       return {
         refusal: {
           message: messages.operationTooComplex(actual, maxComplexity),
@@ -122,6 +132,41 @@ export class GraphqlLimits {
     }
     return cost;
   }
+}
+
+/**
+ * How deep a GraphQL document nests `{`, `[` and `(` (strings and comments left out), counted up to
+ * `cap + 1`, in one pass over its text.
+ */
+export function nestingOf(source: string, cap: number): number {
+  let depth = 0;
+  let deepest = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source.charCodeAt(i);
+    if (c === 0x7b || c === 0x5b || c === 0x28) {
+      if (++depth > deepest && (deepest = depth) > cap) return deepest;
+    } else if (c === 0x7d || c === 0x5d || c === 0x29) depth = Math.max(0, depth - 1);
+    else if (c === 0x23) {
+      // A comment, to the end of the line.
+      while (i < source.length && source.charCodeAt(i) !== 0x0a && source.charCodeAt(i) !== 0x0d) i++;
+    } else if (c === 0x22) {
+      const block = source.startsWith('"""', i);
+      const end = block ? source.indexOf('"""', i + 3) : stringEnd(source, i + 1);
+      if (end < 0) return deepest;
+      i = block ? end + 2 : end;
+    }
+  }
+  return deepest;
+}
+
+/** Where a `"`-quoted string ending its escape sequences closes; -1 when it does not. */
+function stringEnd(source: string, from: number): number {
+  for (let i = from; i < source.length; i++) {
+    const c = source.charCodeAt(i);
+    if (c === 0x5c) i++;
+    else if (c === 0x22 || c === 0x0a || c === 0x0d) return i;
+  }
+  return -1;
 }
 
 /**
