@@ -96,10 +96,13 @@ export class RateLimitGuard implements CanActivate {
   /**
    * A GraphQL resolver call (query, mutation, subscription, or field resolver under
    * `fieldResolverEnhancers: ['guards']`): counted against its method's rules, keyed by schema
-   * field (`Query.users`), with the identity of the operation's HTTP request.
+   * field (`Query.users`), with the identity of the operation's HTTP request. Contexts of classes
+   * that are no resolver pass through.
    */
   private activateGraphql(context: ExecutionContext): boolean | Promise<boolean> {
-    const rules = this.routeRules.resolve(context.getHandler() as Handler, context.getClass() as Type);
+    const resolver = context.getClass() as Type;
+    if (!this.routeRules.isResolver(resolver)) return true;
+    const rules = this.routeRules.resolve(context.getHandler() as Handler, resolver);
     if (rules.exempt || (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes')) return true;
     return Promise.resolve(this.shouldSkip(context)).then(
       (skipped) =>

@@ -38,6 +38,8 @@ export class RouteRulesResolver implements OnModuleInit {
   private readonly byClassName = new Map<string, Type[]>();
   /** The classes of the app's WebSocket gateways (providers marked by `@WebSocketGateway()`). */
   private readonly gateways = new WeakSet<Type>();
+  /** The classes of the app's GraphQL resolvers (providers marked by `@Resolver()`). */
+  private readonly resolvers = new WeakSet<Type>();
   private gatewayCount = 0;
 
   constructor(
@@ -57,6 +59,7 @@ export class RouteRulesResolver implements OnModuleInit {
     const resolvers = this.discovery
       .getProviders()
       .filter(({ metatype }) => typeof metatype === 'function' && Reflect.hasOwnMetadata(RESOLVER_METADATA, metatype as Type));
+    for (const { metatype } of resolvers) this.resolvers.add(metatype as Type);
     const controllers = [...this.discovery.getControllers(), ...gateways, ...resolvers];
     for (const { metatype } of controllers) if (metatype) this.register(metatype as Type);
     for (const wrapper of controllers) {
@@ -73,6 +76,11 @@ export class RouteRulesResolver implements OnModuleInit {
   /** Whether `type` is one of the app's WebSocket gateways. */
   isGateway(type: Type): boolean {
     return this.gateways.has(type);
+  }
+
+  /** Whether `type` is one of the app's GraphQL resolvers. */
+  isResolver(type: Type): boolean {
+    return this.resolvers.has(type);
   }
 
   /** Whether the app has a WebSocket gateway (known once the module is initialised). */

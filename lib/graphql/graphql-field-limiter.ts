@@ -40,7 +40,9 @@ export class GraphqlFieldLimiter {
   /** Decides one resolver call; resolves true when admitted, throws a GraphQL error when not. */
   activate(context: ExecutionContext, rules: TargetRules<ExecutionContext>, storeKey: StoreKeyHook<ExecutionContext>): boolean | Promise<boolean> {
     const gql = GqlExecutionContext.create(context);
-    const info = gql.getInfo<GraphQLResolveInfo>();
+    const info = gql.getInfo<GraphQLResolveInfo | undefined>();
+    // A call without resolve info (a federation reference resolver) has no field to count.
+    if (info?.parentType === undefined) return true;
     const graphqlContext = gql.getContext<unknown>();
     const path = pathKey(info.path);
     const outcomes = this.outcomesOf(info, graphqlContext);
