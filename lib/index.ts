@@ -44,6 +44,8 @@ export { memoryStorage, type MemoryStorage, type MemoryStorageOptions } from './
 export type { Ban, BanKind, BanSource, BanTarget } from './storage/ban-store.interface.js';
 export type { AccessListEntry, AccessListKind } from './storage/access-list-store.interface.js';
 export type { Violation } from './storage/violation-store.interface.js';
+export type { Lease, LeaseAcquisition, LeaseStore } from './storage/lease-store.interface.js';
+export { MemoryLeaseStore } from './storage/memory-lease.store.js';
 export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from './storage/memory-rate-limit.store.js';
 export type { StoreRule, ConsumeResult } from './core/rule-decision.js';
 export type { AlgorithmName, AlgorithmRule, Decision } from './core/algorithms/algorithm.interface.js';

@@ -9,6 +9,7 @@ import type { RateLimitEventHandlers } from '../events/rate-limit-events.js';
 import { memoryStorage } from '../storage/memory-storage.js';
 import { DEFAULT_RETENTION_MS } from '../storage/store-input.js';
 import { DEFAULT_MAX_CACHED_KEY_BANS } from '../protection/protection-cache.js';
+import { DEFAULT_LEASE_MS } from '../protection/lease-keeper.js';
 import type { RampartStorage } from '../storage/rampart-storage.interface.js';
 import type { RateLimitStore } from '../storage/rate-limit-store.interface.js';
 import type { BanEnforcement, RampartOptions, RateLimitViolation } from './rampart-options.interface.js';
@@ -43,6 +44,8 @@ export interface RampartConfig<C = unknown> {
   readonly maxCachedBans: number;
   /** Longest wait for a rate-limit store call on a request. */
   readonly storeTimeoutMs: number;
+  /** How long a lease (a concurrency slot) outlives an instance that stopped renewing it. */
+  readonly leaseMs: number;
   /** What rules without their own `onStoreError` answer while the store is down. */
   readonly onStoreError: StoreErrorPolicy;
   /** Count in an in-process memory store while the store is down. */
@@ -104,7 +107,7 @@ function checkStoreBreaker(given: unknown, problems: string[]): StoreBreakerOpti
 
 const BAN_ENFORCEMENTS: readonly unknown[] = ['all-routes', 'limited-routes'] satisfies BanEnforcement[];
 
-const STORE_METHODS: Record<Exclude<keyof RampartStorage, 'init' | 'close'>, readonly string[]> = {
+const STORE_METHODS: Record<Exclude<keyof RampartStorage, 'init' | 'close' | 'leases'>, readonly string[]> = {
   rateLimits: ['consume', 'get', 'reset'],
   bans: ['put', 'lift', 'get', 'list', 'changedSince', 'remove'],
   violations: ['record', 'list', 'count', 'deleteByKey', 'purge'],
@@ -120,6 +123,12 @@ function missingStorageParts(storage: unknown, withRateLimits: boolean): string[
     const store = (storage as Record<string, unknown>)[part] as Record<string, unknown> | undefined;
     for (const method of methods) {
       if (typeof store?.[method] !== 'function') missing.push(`${part}.${method}()`);
+    }
+  }
+  const leases = (storage as { leases?: unknown }).leases;
+  if (leases !== undefined) {
+    for (const method of ['acquire', 'release', 'renew', 'releaseHolder', 'count']) {
+      if (typeof (leases as Record<string, unknown> | null)?.[method] !== 'function') missing.push(`leases.${method}()`);
     }
   }
   for (const hook of ['init', 'close']) {
@@ -181,6 +190,8 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
   if (!isPositiveInteger(maxCachedBans)) problems.push(messages.notPositiveInteger('maxCachedBans', maxCachedBans));
   const storeTimeoutMs = options.storeTimeoutMs ?? DEFAULT_STORE_TIMEOUT_MS;
   if (!isPositiveInteger(storeTimeoutMs)) problems.push(messages.notPositiveInteger('storeTimeoutMs', storeTimeoutMs));
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  if (!isPositiveInteger(leaseMs) || leaseMs < 3) problems.push(messages.notPositiveInteger('leaseMs (at least 3)', leaseMs));
   const onStoreError = options.onStoreError ?? 'allow';
   if (!STORE_ERROR_POLICIES.includes(onStoreError)) problems.push(messages.badStoreErrorPolicy('onStoreError', onStoreError));
   for (const flag of ['storeFallback', 'requireStore'] as const) {
@@ -235,6 +246,7 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
     banSyncIntervalMs,
     maxCachedBans,
     storeTimeoutMs,
+    leaseMs,
     onStoreError,
     storeFallback: options.storeFallback ?? true,
     storeBreaker,

@@ -75,6 +75,13 @@ export interface RampartOptions<C = unknown> {
    */
   requireStore?: boolean;
   /**
+   * How long a lease (a slot of a concurrency limit: a WebSocket connection, a request in flight)
+   * lives without renewal. Each instance renews its leases every third of it, so this is the
+   * longest the slots of an instance that died without a word stay taken.
+   * @default 30_000
+   */
+  leaseMs?: number;
+  /**
    * What rules answer while the store is down: `'allow'` admits requests uncounted (fail open),
    * `'deny'` answers 503 with `Retry-After: 1` (fail closed). A rule's own `onStoreError` wins.
    * @default 'allow'

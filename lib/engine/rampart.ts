@@ -1,6 +1,7 @@
 import type { ConnectionSource, PeerSocket } from '../core/ip/connection-peers.js';
 import { BanSync } from '../protection/ban-sync.js';
 import { Escalator } from '../protection/escalator.js';
+import { LeaseKeeper } from '../protection/lease-keeper.js';
 import { RateLimitService } from '../protection/rate-limit.service.js';
 import { StorageLifecycle } from '../protection/storage-lifecycle.js';
 import { StoreGateway } from '../protection/store-gateway.js';
@@ -39,6 +40,8 @@ export class Rampart<C = unknown> {
   readonly lifecycle: StorageLifecycle;
   /** Writes a verdict's `RateLimit`, `RateLimit-Policy` (and legacy) and `Retry-After` headers. */
   readonly headers: RateLimitHeaders;
+  /** The slots of concurrency limits (WebSocket connections, requests in flight), shared through `storage.leases`. */
+  readonly leases: LeaseKeeper;
   private readonly writer: ViolationWriter;
 
   constructor(readonly config: RampartConfig<C>) {
@@ -93,6 +96,7 @@ export class Rampart<C = unknown> {
     });
     this.lifecycle = new StorageLifecycle({ ...config, bans: this.bans, health: this.health });
     this.headers = new RateLimitHeaders(config);
+    this.leases = new LeaseKeeper(storage.leases, { clock, leaseMs: config.leaseMs, timeoutMs: storeTimeoutMs, logger });
   }
 
   /** Whether the storage is prepared and the stored bans and lists are loaded. */
@@ -108,9 +112,13 @@ export class Rampart<C = unknown> {
     return this.lifecycle.start();
   }
 
-  /** Stops the timers, writes the violations still held (while the storage takes writes), then closes the storage. */
+  /**
+   * Stops the timers, gives back this instance's leases, writes the violations still held (while
+   * the storage takes writes), then closes the storage.
+   */
   async stop(): Promise<void> {
     this.lifecycle.stop();
+    await this.leases.stop();
     try {
       await withTimeout(() => this.writer.drain(), STORAGE_STEP_TIMEOUT_FACTOR * this.config.storeTimeoutMs);
     } catch (error) {

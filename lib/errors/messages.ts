@@ -281,3 +281,13 @@ export const adminBadTime = (path: string) => `${path} must be an ISO 8601 time 
 export const adminBadBoolean = (path: string) => `${path} must be true or false`;
 
 export const adminBadCursorFormat = (path: string) => `${path} must be the nextCursor of a previous page, unchanged`;
+
+// Leases (concurrency limits).
+
+export const noLeaseStore = () =>
+  'This limit needs a lease store (storage.leases) to count its slots across instances; memoryStorage() and mongoStorage() have one, a custom storage must add it.';
+
+export const leaseStoreFailed = (action: 'take' | 'renew' | 'give back', error: unknown) =>
+  `Could not ${action} a lease in the lease store (${error instanceof Error ? error.message : String(error)}); leases not renewed lapse after leaseMs.`;
+
+export const badLeaseStore = (missing: readonly string[]) => `storage.leases must be a lease store; it lacks ${missing.join(', ')}.`;

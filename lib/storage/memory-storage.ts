@@ -1,5 +1,6 @@
 import { MemoryAccessListStore, type MemoryAccessListStoreOptions } from './memory-access-list.store.js';
 import { MemoryBanStore, type MemoryBanStoreOptions } from './memory-ban.store.js';
+import { MemoryLeaseStore } from './memory-lease.store.js';
 import { MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from './memory-rate-limit.store.js';
 import { MemoryViolationStore, type MemoryViolationStoreOptions } from './memory-violation.store.js';
 import type { RampartStorage } from './rampart-storage.interface.js';
@@ -18,6 +19,7 @@ export interface MemoryStorage extends RampartStorage {
   readonly bans: MemoryBanStore;
   readonly violations: MemoryViolationStore;
   readonly accessList: MemoryAccessListStore;
+  readonly leases: MemoryLeaseStore;
 }
 
 /**
@@ -33,5 +35,6 @@ export function memoryStorage(options: MemoryStorageOptions = {}): MemoryStorage
     bans: new MemoryBanStore(options.bans),
     violations: new MemoryViolationStore(options.violations),
     accessList: new MemoryAccessListStore(options.accessList),
+    leases: new MemoryLeaseStore(),
   };
 }

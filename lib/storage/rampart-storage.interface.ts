@@ -1,5 +1,6 @@
 import type { AccessListStore } from './access-list-store.interface.js';
 import type { BanStore } from './ban-store.interface.js';
+import type { LeaseStore } from './lease-store.interface.js';
 import type { RateLimitStore } from './rate-limit-store.interface.js';
 import type { ViolationStore } from './violation-store.interface.js';
 
@@ -12,6 +13,11 @@ export interface RampartStorage {
   readonly bans: BanStore;
   readonly violations: ViolationStore;
   readonly accessList: AccessListStore;
+  /**
+   * Leases: the slots of concurrency limits (WebSocket connections per client, requests in flight),
+   * shared by every instance. Needed only by those limits; both built-in storages have it.
+   */
+  readonly leases?: LeaseStore;
   /**
    * Prepares the storage (indexes, connections) at startup. Called again, every `banSyncIntervalMs`,
    * until it succeeds, so it must be safe to call more than once. Throw a `StorageSetupError` for a

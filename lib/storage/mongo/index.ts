@@ -7,4 +7,5 @@ export { MongoRateLimitStore, type MongoRateLimitStoreOptions, type MongoRateLim
 export { MongoBanStore, type MongoBanStoreOptions } from './mongo-ban.store.js';
 export { MongoViolationStore, type MongoViolationStoreOptions } from './mongo-violation.store.js';
 export { MongoAccessListStore, type MongoAccessListStoreOptions } from './mongo-access-list.store.js';
+export { MongoLeaseStore, type MongoLeaseStoreOptions } from './mongo-lease.store.js';
 export { MongoSweeper, type MongoSweeperOptions, type SweepCounts } from './mongo-sweeper.js';

@@ -4,6 +4,7 @@ import { consoleLogger, type RampartLogger } from '../../core/logger.js';
 import type { RampartStorage } from '../rampart-storage.interface.js';
 import { MongoAccessListStore } from './mongo-access-list.store.js';
 import { MongoBanStore } from './mongo-ban.store.js';
+import { MongoLeaseStore } from './mongo-lease.store.js';
 import { MongoRateLimitStore, type MongoRateLimitStoreOptions } from './mongo-rate-limit.store.js';
 import { MongoSweeper } from './mongo-sweeper.js';
 import { MongoViolationStore } from './mongo-violation.store.js';
@@ -19,8 +20,8 @@ export interface MongoStorageOptions {
   uri?: string;
   /** Options of the connection opened from `uri` (e.g. `dbName`). */
   connectOptions?: ConnectOptions;
-  /** Collection names. @default rampart_rate_limits, rampart_bans, rampart_violations, rampart_access_list */
-  collections?: { rateLimits?: string; bans?: string; violations?: string; accessList?: string };
+  /** Collection names. @default rampart_rate_limits, rampart_bans, rampart_violations, rampart_access_list, rampart_leases */
+  collections?: { rateLimits?: string; bans?: string; violations?: string; accessList?: string; leases?: string };
   /**
    * How long violations (and ended bans, as history) are kept.
    * @default 2_592_000_000 (30 days)
@@ -61,6 +62,7 @@ export interface MongoStorage extends RampartStorage {
   readonly bans: MongoBanStore;
   readonly violations: MongoViolationStore;
   readonly accessList: MongoAccessListStore;
+  readonly leases: MongoLeaseStore;
   /** Deletes expired documents; started by `init()` only where `sweeper` says (see the option). */
   readonly sweeper: MongoSweeper;
   /**
@@ -131,8 +133,9 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     ...(retentionMs !== undefined ? { retentionMs } : {}),
   });
   const accessList = new MongoAccessListStore(connection, { ttlIndex, ...(names.accessList ? { collectionName: names.accessList } : {}) });
+  const leases = new MongoLeaseStore(connection, { ttlIndex, ...(names.leases ? { collectionName: names.leases } : {}) });
   const sweeper = new MongoSweeper(
-    { rateLimits, bans, violations, accessList },
+    { rateLimits, bans, violations, accessList, leases },
     {
       ...(options.sweepIntervalMs ? { intervalMs: options.sweepIntervalMs } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
@@ -146,10 +149,11 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     bans,
     violations,
     accessList,
+    leases,
     sweeper,
     async init() {
       await connect();
-      await Promise.all([rateLimits.init(), bans.init(), violations.init(), accessList.init()]);
+      await Promise.all([rateLimits.init(), bans.init(), violations.init(), accessList.init(), leases.init()]);
       if (sweeps && !closed) sweeper.start();
     },
     async close() {
