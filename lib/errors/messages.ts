@@ -164,6 +164,9 @@ export const documentTooLarge = (length: number, max: number) =>
 export const documentTooNested = (max: number) =>
   `The GraphQL document nests braces, brackets or parentheses more than ${max} deep; at most ${max} are accepted. Select fewer levels of nested fields.`;
 
+export const tooManyConnections = (max: number) =>
+  `At most ${max} open subscription connection${max === 1 ? '' : 's'} per client: close one before opening another.`;
+
 export const operationTooDeep = (max: number) =>
   `The GraphQL operation nests fields more than ${max} levels deep; at most ${max} are accepted. Select fewer levels of nested fields.`;
 

@@ -7,9 +7,10 @@ import { wsRateLimitError, type WsRateLimitCode } from '../ws/ws-rate-limit-erro
  * Why Rampart refused a GraphQL field, operation or subscription event (`extensions.code`): a rule
  * (`RATE_LIMITED`, with `rule` and `retryAfterSeconds`), a block (`BLOCKED`), a ban or the deny-list
  * (`BANNED`), the store down under `onStoreError: 'deny'` (`UNAVAILABLE`); or, before execution, a
- * document too long (`QUERY_TOO_LARGE`), too deep (`QUERY_TOO_DEEP`) or too complex (`QUERY_TOO_COMPLEX`).
+ * document too long (`QUERY_TOO_LARGE`), too deep (`QUERY_TOO_DEEP`) or too complex (`QUERY_TOO_COMPLEX`);
+ * or, closing a subscription connection, too many open at once (`TOO_MANY_CONNECTIONS`).
  */
-export type GraphqlRateLimitCode = WsRateLimitCode | 'QUERY_TOO_LARGE' | 'QUERY_TOO_DEEP' | 'QUERY_TOO_COMPLEX';
+export type GraphqlRateLimitCode = WsRateLimitCode | 'QUERY_TOO_LARGE' | 'QUERY_TOO_DEEP' | 'QUERY_TOO_COMPLEX' | 'TOO_MANY_CONNECTIONS';
 
 /** The `extensions` of a GraphQL error Rampart answers with. */
 export interface GraphqlRateLimitExtensions {
@@ -18,7 +19,10 @@ export interface GraphqlRateLimitExtensions {
   readonly rule?: string;
   /** Whole seconds until the client may try again (`RATE_LIMITED`, `BLOCKED`, `UNAVAILABLE`). */
   readonly retryAfterSeconds?: number;
-  /** The measure and its maximum (`QUERY_TOO_LARGE`: characters, `QUERY_TOO_DEEP`: depth, `QUERY_TOO_COMPLEX`: complexity). */
+  /**
+   * The measure and its maximum (`QUERY_TOO_LARGE`: characters, `QUERY_TOO_DEEP`: depth,
+   * `QUERY_TOO_COMPLEX`: complexity, `TOO_MANY_CONNECTIONS`: open connections).
+   */
   readonly limit?: number;
   readonly actual?: number;
 }

@@ -1,6 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
-import { isPositiveInteger, resolveRule } from '../engine/rule-resolution.js';
-import type { RateLimitRule } from '../engine/rule.interface.js';
+import { isPositiveInteger, resolveRule, STORE_ERROR_POLICIES } from '../engine/rule-resolution.js';
+import type { RateLimitRule, StoreErrorPolicy } from '../engine/rule.interface.js';
 import { targetRules, type TargetRules } from '../engine/target-rules.js';
 import * as messages from '../errors/messages.js';
 import type { CostOptions } from './cost.decorator.js';
@@ -51,6 +51,19 @@ export interface RampartGraphqlOptions {
    * @default the module's rules
    */
   connectionRules?: readonly RateLimitRule<ExecutionContext>[];
+  /**
+   * Most subscription connections one client may hold open at once, across every instance (leases
+   * in `storage.leases`, see the module's `leaseMs`). The connection over it is closed with 4429
+   * (`TOO_MANY_CONNECTIONS`); its slot comes free when a connection closes. Unlimited when absent.
+   * @example maxConnectionsPerClient: 5
+   */
+  maxConnectionsPerClient?: number;
+  /**
+   * What `maxConnectionsPerClient` does while the lease store fails: `'deny'` closes the new
+   * connection (4429, `UNAVAILABLE`), `'allow'` admits it uncounted.
+   * @default 'deny'
+   */
+  connectionsOnStoreError?: StoreErrorPolicy;
 }
 
 /** The options checked, with their defaults. */
@@ -63,6 +76,8 @@ export interface GraphqlLimitsConfig {
   readonly budget?: TargetRules<ExecutionContext>;
   /** Undefined: the module's rules. */
   readonly connectionRules?: TargetRules<ExecutionContext>;
+  readonly maxConnectionsPerClient?: number;
+  readonly connectionsOnStoreError: StoreErrorPolicy;
 }
 
 /** What the complexity budget counts per, and what connections count per. */
@@ -82,6 +97,12 @@ export function resolveGraphqlOptions(options: RampartGraphqlOptions, problems: 
   }
   const budget = options.budget === undefined ? undefined : resolveRule({ name: 'complexity', ...options.budget }, 'rampartGraphql.budget', problems);
   const connections = options.connectionRules?.map((rule, i) => resolveRule(rule, `rampartGraphql.connectionRules[${i}]`, problems));
+  const { maxConnectionsPerClient, connectionsOnStoreError = 'deny' } = options;
+  if (maxConnectionsPerClient !== undefined && !isPositiveInteger(maxConnectionsPerClient)) {
+    problems.push(messages.notPositiveInteger('rampartGraphql.maxConnectionsPerClient', maxConnectionsPerClient));
+  }
+  if (!STORE_ERROR_POLICIES.includes(connectionsOnStoreError))
+    problems.push(messages.badStoreErrorPolicy('rampartGraphql.connectionsOnStoreError', connectionsOnStoreError));
   return {
     maxDocumentLength: count('maxDocumentLength', 10_000),
     maxDepth: count('maxDepth', 10),
@@ -90,6 +111,8 @@ export function resolveGraphqlOptions(options: RampartGraphqlOptions, problems: 
     fieldCosts,
     ...(budget ? { budget: targetRules(OPERATION_TARGET, [budget]) } : {}),
     ...(connections ? { connectionRules: targetRules(CONNECTION_TARGET, connections) } : {}),
+    ...(maxConnectionsPerClient !== undefined ? { maxConnectionsPerClient } : {}),
+    connectionsOnStoreError,
   };
 }
 

@@ -1,5 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { isThenable } from '../core/thenable.js';
+import { StoreKeys } from '../engine/store-keys.js';
+import * as messages from '../errors/messages.js';
 import type { Verdict } from '../engine/verdict.js';
 import type { GraphQLError } from 'graphql';
 import { hookContext, type GraphqlLimits } from './graphql-limits.js';
@@ -17,8 +19,13 @@ export const CONNECTION_REFUSED_CLOSE_CODE = 4429;
 
 /** A socket Rampart can close: `ws`'s WebSocket. */
 export interface ClosableSocket {
+  readonly readyState?: number;
   close(code?: number, reason?: string): unknown;
+  once?(event: 'close', listener: () => void): unknown;
 }
+
+/** What the slots of each client's open connections are leased under. */
+const CONNECTION_POOL = StoreKeys.prefix('connections', CONNECTION_TARGET);
 
 /**
  * Subscriptions' limits: each new connection is counted against the connection rules at its
@@ -33,26 +40,34 @@ export class SubscriptionLimits {
   }
 
   /**
-   * Decides a new connection from its upgrade request; closes `socket` with 4429 and resolves false
-   * when refused. `connectionParams` (the `connection_init` payload) reaches the key resolver as
-   * the GraphQL context's `connectionParams`, beside `req`, the upgrade request.
+   * Decides a new connection from its upgrade request: the connection rules (and the client's bans),
+   * then, with `maxConnectionsPerClient`, a lease on one of the client's slots, given back when the
+   * socket closes. Closes `socket` with 4429 and resolves false when refused. `connectionParams`
+   * (the `connection_init` payload, on graphql-ws) reaches the key resolver as the GraphQL
+   * context's `connectionParams`, beside `req`, the upgrade request.
    */
-  connect(request: unknown, connectionParams: unknown, socket: ClosableSocket | undefined): boolean | Promise<boolean> {
-    const { engine } = this.limits.rampart;
-    const verdict = engine.decide({
-      target: this.limits.config.connectionRules ?? CONNECTION_TARGET,
-      address: this.limits.clientAddress(request),
-      method: 'connect',
-      protocol: 'graphql-ws',
-      context: hookContext({ req: request, connectionParams }),
-    });
-    const answer = (v: Verdict<ExecutionContext>): boolean => {
-      const refusal = verdictRefusal(v, this.limits.rampart.config.errorMessage);
-      if (refusal === undefined) return true;
-      closeRefused(socket, refusal);
-      return false;
-    };
-    return isThenable(verdict) ? Promise.resolve(verdict).then(answer) : answer(verdict);
+  async connect(request: unknown, connectionParams: unknown, socket: ClosableSocket | undefined): Promise<boolean> {
+    const { rampart, config } = this.limits;
+    const { engine } = rampart;
+    const address = this.limits.clientAddress(request);
+    const context = hookContext({ req: request, connectionParams });
+    const verdict = await engine.decide({ target: config.connectionRules ?? CONNECTION_TARGET, address, method: 'connect', protocol: 'graphql-ws', context });
+    const refusal = verdictRefusal(verdict, rampart.config.errorMessage);
+    if (refusal) return closeRefused(socket, refusal);
+    const max = config.maxConnectionsPerClient;
+    if (max === undefined) return true;
+    const { clientKey } = engine.clientKeys(address, await engine.identity.identify(context, address));
+    const lease = await rampart.leases.acquire(CONNECTION_POOL + clientKey, max, config.connectionsOnStoreError);
+    if (lease.status === 'granted') {
+      whenClosed(socket, lease.release);
+      return true;
+    }
+    return closeRefused(
+      socket,
+      lease.status === 'refused'
+        ? { message: messages.tooManyConnections(max), status: 429, extensions: { code: 'TOO_MANY_CONNECTIONS', limit: max, actual: lease.held } }
+        : { message: messages.storeUnavailableDetail(), status: 503, extensions: { code: 'UNAVAILABLE', retryAfterSeconds: 1 } },
+    );
   }
 
   /** Counts one event of a subscription; the error that replaces it when refused, undefined when admitted or unknown. */
@@ -82,12 +97,20 @@ export class SubscriptionLimits {
   }
 }
 
-function closeRefused(socket: ClosableSocket | undefined, refusal: Refusal): void {
+/** Closes a refused connection with 4429 and its reason; false. */
+function closeRefused(socket: ClosableSocket | undefined, refusal: Refusal): false {
   try {
     socket?.close(CONNECTION_REFUSED_CLOSE_CODE, closeReason(`${refusal.extensions.code}: ${refusal.message}`));
   } catch {
     // Already closed.
   }
+  return false;
+}
+
+/** Calls `listener` once the socket is closed (at once when it already is, or cannot tell). */
+function whenClosed(socket: ClosableSocket | undefined, listener: () => void): void {
+  if (socket === undefined || typeof socket.once !== 'function' || (socket.readyState ?? 3) >= 2) listener();
+  else socket.once('close', listener);
 }
 
 /** Text cut to the 123 bytes of UTF-8 a close frame's reason may hold. */

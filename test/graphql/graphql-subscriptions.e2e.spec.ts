@@ -1,4 +1,4 @@
-import { RateLimitService, type RateLimitModuleOptions } from '../../lib/index.js';
+import { memoryStorage, Rampart, RateLimitService, type RateLimitModuleOptions } from '../../lib/index.js';
 import { CONNECTION_REFUSED_CLOSE_CODE, type RampartGraphqlOptions } from '../../lib/graphql/index.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { until } from '../support/until.js';
@@ -81,6 +81,36 @@ describe.each(GRAPHQL_DRIVERS)('GraphQL subscriptions over graphql-ws on %s', (d
     const { code, reason } = await refused.closed;
     expect(code).toBe(4429);
     expect(reason).toMatch(/^BANNED: This client is banned/);
+  });
+
+  it('holds at most maxConnectionsPerClient connections open per client (leases), and frees a slot when one closes', async () => {
+    const app = await start({}, { maxConnectionsPerClient: 2, connectionRules: [] });
+    const leases = app.app.get(Rampart).leases;
+    const first = connect(app.wsUrl);
+    await first.connected;
+    await connect(app.wsUrl).connected;
+    const refused = connect(app.wsUrl);
+    const { code, reason } = await refused.closed;
+    expect(code).toBe(4429);
+    expect(reason).toBe('TOO_MANY_CONNECTIONS: At most 2 open subscription connections per client: close one before opening another.');
+    expect(leases.size).toBe(2);
+    await first.dispose();
+    await until(() => leases.size === 1);
+    await connect(app.wsUrl).connected;
+    expect(leases.size).toBe(2);
+  });
+
+  it('closes new connections while the lease store fails (connectionsOnStoreError: deny), or admits them uncounted (allow)', async () => {
+    const failing = memoryStorage();
+    const leases = failing.leases as NonNullable<typeof failing.leases>;
+    leases.acquire = () => Promise.reject(new Error('lease store down'));
+    const denying = await start({ storage: failing, logger: { log() {}, warn() {}, error() {} } }, { maxConnectionsPerClient: 2 });
+    const { code, reason } = await connect(denying.wsUrl).closed;
+    expect(code).toBe(4429);
+    expect(reason).toMatch(/^UNAVAILABLE: /);
+    await denying.close();
+    const allowing = await start({ storage: failing }, { maxConnectionsPerClient: 2, connectionsOnStoreError: 'allow' });
+    await connect(allowing.wsUrl).connected;
   });
 
   it('refuses a subscription too complex before it starts', async () => {
