@@ -3,6 +3,8 @@ import { RateLimitModule, type RateLimitModuleOptions } from 'nest-rampart';
 import { AppController } from './app.controller.js';
 import { AuthController } from './auth.controller.js';
 import { settings } from './config.js';
+import { SampleGraphqlModule } from './graphql/graphql.config.js';
+import { QuoteResolver } from './graphql/quote.resolver.js';
 import { HealthController } from './health.controller.js';
 import { createStorage } from './storage.js';
 
@@ -22,8 +24,10 @@ import { createStorage } from './storage.js';
         ...(settings.trustedProxies.length > 0 ? { trustProxy: { proxies: settings.trustedProxies } } : {}),
       }),
     }),
+    SampleGraphqlModule,
   ],
   controllers: [AppController, AuthController, HealthController],
+  providers: [QuoteResolver],
 })
 export class AppModule implements OnApplicationShutdown {
   onApplicationShutdown(signal?: string) {

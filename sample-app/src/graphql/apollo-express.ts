@@ -47,3 +47,14 @@ export function expressMiddleware<C extends BaseContext>(
       .catch(next);
   };
 }
+
+/**
+ * Has `@nestjs/apollo` serve Express through `expressMiddleware` above when
+ * `@as-integrations/express5` is not installed (Nest loads a package once and keeps it by name).
+ * Call it before the GraphQL module starts: in its `useFactory`.
+ */
+export async function provideApolloExpressIntegration(): Promise<void> {
+  const { loadPackage, tryLoadPackage } = await import('@nestjs/common/utils/load-package.util.js');
+  if (await tryLoadPackage('@as-integrations/express5')) return;
+  await loadPackage('@as-integrations/express5', 'GraphQLModule', async () => ({ expressMiddleware }));
+}
