@@ -48,7 +48,8 @@ export class RateLimitGuard implements CanActivate {
   /** The WebSocket adapter, loaded with `@nestjs/websockets` on the first gateway message. */
   private wsLimiter: Promise<WsMessageLimiter> | undefined;
   /** The GraphQL adapter, loaded with `@nestjs/graphql` on the first resolver call. */
-  private graphqlLimiter: Promise<GraphqlFieldLimiter> | undefined;
+  private graphqlLimiterLoading: Promise<GraphqlFieldLimiter> | undefined;
+  private graphqlLimiter: GraphqlFieldLimiter | undefined;
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) protected readonly config: RateLimitConfig,
@@ -104,13 +105,18 @@ export class RateLimitGuard implements CanActivate {
     if (!this.routeRules.isResolver(resolver)) return true;
     const rules = this.routeRules.resolve(context.getHandler() as Handler, resolver);
     if (rules.exempt || (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes')) return true;
-    return Promise.resolve(this.shouldSkip(context)).then(
-      (skipped) =>
-        skipped ||
-        (this.graphqlLimiter ??= import('./graphql/graphql-field-limiter.js').then(({ GraphqlFieldLimiter }) => new GraphqlFieldLimiter(this.rampart))).then(
-          (limiter) => limiter.activate(context, rules, this.storeKey),
-        ),
+    const skip = this.shouldSkip(context);
+    if (isThenable(skip)) return Promise.resolve(skip).then((skipped) => skipped || this.limitGraphql(context, rules));
+    return skip || this.limitGraphql(context, rules);
+  }
+
+  /** Hands a resolver call to the GraphQL adapter: synchronously once it is loaded. */
+  private limitGraphql(context: ExecutionContext, rules: TargetRules<ExecutionContext>): boolean | Promise<boolean> {
+    if (this.graphqlLimiter) return this.graphqlLimiter.activate(context, rules, this.storeKey);
+    this.graphqlLimiterLoading ??= import('./graphql/graphql-field-limiter.js').then(
+      ({ GraphqlFieldLimiter }) => (this.graphqlLimiter = new GraphqlFieldLimiter(this.rampart)),
     );
+    return this.graphqlLimiterLoading.then((limiter) => limiter.activate(context, rules, this.storeKey));
   }
 
   /** Describes the request to the engine and answers from its verdict. */

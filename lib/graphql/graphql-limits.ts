@@ -31,7 +31,8 @@ export class GraphqlLimits {
 
   /**
    * Refuses, before it is parsed, a document longer than `maxDocumentLength`, or one nesting
-   * braces, brackets or parentheses deeper than 4 × `maxDepth` (at least 32): graphql-js's parser
+   * braces, brackets or parentheses deeper than 4 × `maxDepth` (or `maxIntrospectionDepth`, when
+   * deeper; at least 32): graphql-js's parser
    * recurses on each level, and a few thousand would exhaust its stack.
    */
   checkSource(source: unknown): Refusal | undefined {
@@ -44,7 +45,7 @@ export class GraphqlLimits {
         extensions: { code: 'QUERY_TOO_LARGE', limit: maxDocumentLength, actual: source.length },
       };
     }
-    const maxNesting = Math.max(32, 4 * maxDepth);
+    const maxNesting = Math.max(32, 4 * Math.max(maxDepth, this.config.maxIntrospectionDepth));
     const nesting = nestingOf(source, maxNesting);
     if (nesting <= maxNesting) return undefined;
     return { message: messages.documentTooNested(maxNesting), status: 400, extensions: { code: 'QUERY_TOO_DEEP', limit: maxNesting, actual: nesting } };
@@ -71,13 +72,13 @@ export class GraphqlLimits {
         fragments,
         variables: variables as Record<string, unknown> | undefined,
         maxDepth,
+        maxIntrospectionDepth: this.config.maxIntrospectionDepth,
         costOf: (parent, field) => this.costOf(parent, field),
         unknownCost: this.config.defaultFieldCost,
       });
       if (cost.tooDeep) {
-        return {
-          refusal: { message: messages.operationTooDeep(maxDepth), status: 400, extensions: { code: 'QUERY_TOO_DEEP', limit: maxDepth, actual: cost.depth } },
-        };
+        const limit = cost.limit ?? maxDepth;
+        return { refusal: { message: messages.operationTooDeep(limit), status: 400, extensions: { code: 'QUERY_TOO_DEEP', limit, actual: cost.depth } } };
       }
       complexity = Math.max(complexity, cost.complexity);
     }

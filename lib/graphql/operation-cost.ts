@@ -29,8 +29,10 @@ export interface OperationCost {
   readonly depth: number;
   /** The sum over fields of `(cost + cost of the fields below) × multipliers` (partial when `tooDeep`). */
   readonly complexity: number;
-  /** The walk stopped at a field deeper than `maxDepth`. */
+  /** The walk stopped at a field deeper than `maxDepth` (or `maxIntrospectionDepth`). */
   readonly tooDeep: boolean;
+  /** The depth that was exceeded, when `tooDeep`. */
+  readonly limit?: number;
 }
 
 /** What `operationCost` needs besides the operation. */
@@ -39,6 +41,8 @@ export interface CostContext {
   readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>;
   readonly variables: Readonly<Record<string, unknown>> | undefined;
   readonly maxDepth: number;
+  /** The depth allowed under `__schema` and `__type` (introspection), counted from the root. */
+  readonly maxIntrospectionDepth: number;
   /** The cost of a field of the schema. */
   readonly costOf: (parent: GraphQLNamedType, field: GraphQLField<unknown, unknown>) => FieldCost;
   /** The cost of a field the schema does not know (validation reports it; until then it is counted). */
@@ -54,6 +58,8 @@ interface Frame {
   readonly type: GraphQLNamedType | undefined;
   /** The depth of the fields of this selection set. */
   readonly level: number;
+  /** The deepest a field may be here: `maxDepth`, or `maxIntrospectionDepth` under introspection. */
+  readonly limit: number;
   readonly fold: Fold;
   index: number;
   complexity: number;
@@ -73,7 +79,8 @@ const IN_PROGRESS: FragmentCost = Object.freeze({ complexity: 0, depth: 0 });
  * The depth and complexity of one operation, in one walk over its selections: each named fragment is
  * costed once (a cycle, which validation refuses anyway, counts nothing the second time round), and
  * the walk keeps its own stack, so that a deeply nested document cannot exhaust the call stack. It
- * stops at the first field deeper than `maxDepth`. Linear in the size of the document.
+ * stops at the first field deeper than `maxDepth` (`maxIntrospectionDepth` under a root `__schema`
+ * or `__type`). Linear in the size of the document.
  */
 export function operationCost(operation: OperationDefinitionNode, context: CostContext): OperationCost {
   const { schema, fragments, maxDepth } = context;
@@ -82,7 +89,7 @@ export function operationCost(operation: OperationDefinitionNode, context: CostC
   const memo = new Map<string, FragmentCost>();
   const rootType =
     operation.operation === 'query' ? schema.getQueryType() : operation.operation === 'mutation' ? schema.getMutationType() : schema.getSubscriptionType();
-  const root: Frame = frame(operation.selectionSet.selections, rootType ?? undefined, 1, { kind: 'fragment' });
+  const root: Frame = frame(operation.selectionSet.selections, rootType ?? undefined, 1, maxDepth, { kind: 'fragment' });
   const stack: Frame[] = [root];
   while (stack.length > 0) {
     const top = stack[stack.length - 1];
@@ -97,15 +104,19 @@ export function operationCost(operation: OperationDefinitionNode, context: CostC
     }
     const selection = top.selections[top.index++];
     if (selection.kind === Kind.FIELD) {
-      if (top.level > maxDepth) return { depth: top.level, complexity: root.complexity, tooDeep: true };
+      if (top.level > top.limit) return tooDeep(top, root);
       const { cost, field, childType } = fieldCost(selection, top.type, context);
       const multiplier = cost.multipliers.length === 0 ? 1 : multiplierOf(selection, cost.multipliers, field, variables);
       top.depth = Math.max(top.depth, top.level);
       if (selection.selectionSet === undefined || selection.selectionSet.selections.length === 0) top.complexity += cost.value * multiplier;
-      else stack.push(frame(selection.selectionSet.selections, childType, top.level + 1, { kind: 'field', cost: cost.value, multiplier }));
+      else {
+        const introspection = top.level === 1 && (field === SchemaMetaFieldDef || field === TypeMetaFieldDef);
+        const limit = introspection ? context.maxIntrospectionDepth : top.limit;
+        stack.push(frame(selection.selectionSet.selections, childType, top.level + 1, limit, { kind: 'field', cost: cost.value, multiplier }));
+      }
     } else if (selection.kind === Kind.INLINE_FRAGMENT) {
       const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : top.type;
-      stack.push(frame(selection.selectionSet.selections, type ?? undefined, top.level, { kind: 'fragment' }));
+      stack.push(frame(selection.selectionSet.selections, type ?? undefined, top.level, top.limit, { kind: 'fragment' }));
     } else {
       const name = selection.name.value;
       const known = memo.get(name);
@@ -113,7 +124,7 @@ export function operationCost(operation: OperationDefinitionNode, context: CostC
         top.complexity += known.complexity;
         if (known.depth > 0) {
           const depth = top.level + known.depth - 1;
-          if (depth > maxDepth) return { depth, complexity: root.complexity, tooDeep: true };
+          if (depth > top.limit) return { depth, limit: top.limit, complexity: root.complexity, tooDeep: true };
           top.depth = Math.max(top.depth, depth);
         }
         continue;
@@ -122,14 +133,18 @@ export function operationCost(operation: OperationDefinitionNode, context: CostC
       if (definition === undefined) continue;
       memo.set(name, IN_PROGRESS);
       const type = schema.getType(definition.typeCondition.name.value);
-      stack.push(frame(definition.selectionSet.selections, type ?? undefined, top.level, { kind: 'fragment', name }));
+      stack.push(frame(definition.selectionSet.selections, type ?? undefined, top.level, top.limit, { kind: 'fragment', name }));
     }
   }
   return { depth: root.depth, complexity: root.complexity, tooDeep: false };
 }
 
-function frame(selections: readonly SelectionNode[], type: GraphQLNamedType | undefined, level: number, fold: Fold): Frame {
-  return { selections, type, level, fold, index: 0, complexity: 0, depth: level - 1 };
+function frame(selections: readonly SelectionNode[], type: GraphQLNamedType | undefined, level: number, limit: number, fold: Fold): Frame {
+  return { selections, type, level, limit, fold, index: 0, complexity: 0, depth: level - 1 };
+}
+
+function tooDeep(top: Frame, root: Frame): OperationCost {
+  return { depth: top.level, limit: top.limit, complexity: root.complexity, tooDeep: true };
 }
 
 /** Adds a finished selection set to the one it belongs to. */

@@ -24,6 +24,12 @@ export interface RampartGraphqlOptions {
    */
   maxDepth?: number;
   /**
+   * Deepest nesting accepted under a root `__schema` or `__type` (introspection), counted from the
+   * root like `maxDepth`. The standard introspection query (GraphiQL, code generators) needs 15.
+   * @default 15
+   */
+  maxIntrospectionDepth?: number;
+  /**
    * Highest complexity accepted: the sum over the operation's fields of `(cost + complexity of the
    * fields below) × multipliers` (see `@Cost`). A more complex operation is refused before it runs
    * (`QUERY_TOO_COMPLEX`, HTTP 400).
@@ -70,6 +76,7 @@ export interface RampartGraphqlOptions {
 export interface GraphqlLimitsConfig {
   readonly maxDocumentLength: number;
   readonly maxDepth: number;
+  readonly maxIntrospectionDepth: number;
   readonly maxComplexity: number;
   readonly defaultFieldCost: FieldCost;
   readonly fieldCosts: ReadonlyMap<string, FieldCost>;
@@ -86,7 +93,7 @@ export const CONNECTION_TARGET = 'GraphQL.connection';
 
 /** Checks the options; problems are appended (the returned config only means something without any). */
 export function resolveGraphqlOptions(options: RampartGraphqlOptions, problems: string[]): GraphqlLimitsConfig {
-  const count = (name: 'maxDocumentLength' | 'maxDepth' | 'maxComplexity', fallback: number): number => {
+  const count = (name: 'maxDocumentLength' | 'maxDepth' | 'maxIntrospectionDepth' | 'maxComplexity', fallback: number): number => {
     const value = options[name] ?? fallback;
     if (!isPositiveInteger(value)) problems.push(messages.notPositiveInteger(`rampartGraphql.${name}`, value));
     return value;
@@ -106,6 +113,7 @@ export function resolveGraphqlOptions(options: RampartGraphqlOptions, problems: 
   return {
     maxDocumentLength: count('maxDocumentLength', 10_000),
     maxDepth: count('maxDepth', 10),
+    maxIntrospectionDepth: count('maxIntrospectionDepth', 15),
     maxComplexity: count('maxComplexity', 1_000),
     defaultFieldCost: fieldCost(options.defaultFieldCost ?? 1, 'rampartGraphql.defaultFieldCost', problems),
     fieldCosts,

@@ -1,3 +1,4 @@
+import { getIntrospectionQuery } from 'graphql';
 import type { RateLimitModuleOptions } from '../../lib/index.js';
 import type { RampartGraphqlOptions } from '../../lib/graphql/index.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -121,19 +122,21 @@ describe.each(GRAPHQL_DRIVERS)('GraphQL operation limits on %s', (driver) => {
       for (const nested of [`{ ${'...{ '.repeat(3_000)}free${' }'.repeat(3_000)} }`, `{ posts(ids: ${'['.repeat(5_000)}1${']'.repeat(5_000)}) { id } }`]) {
         const refused = await gql(url, nested);
         expect(refused.status).toBe(400);
-        expect(refused.body.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_DEEP', limit: 40, actual: 41 });
+        expect(refused.body.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_DEEP', limit: 60, actual: 61 });
       }
       // Braces in strings and comments are not nesting.
       expect((await gql(url, `{ free # ${'{'.repeat(100)}\n }`)).body).toEqual({ data: { free: 'free' } });
       await stillUp(url);
     });
 
-    it('introspection counts like any other selection', async () => {
-      const { url } = await start({ maxDepth: 4 });
-      expect((await gql(url, '{ __schema { queryType { name } } }')).body).toEqual({ data: { __schema: { queryType: { name: 'Query' } } } });
-      const refused = await gql(url, '{ __type(name: "Post") { fields { type { ofType { ofType { name } } } } } }');
+    it('introspection: the standard query (GraphiQL, code generators) passes the defaults; deeper is refused at maxIntrospectionDepth', async () => {
+      const { url } = await start({});
+      const standard = await gql(url, getIntrospectionQuery());
+      expect(standard.status).toBe(200);
+      expect((standard.body.data?.['__schema'] as { queryType: unknown }).queryType).toMatchObject({ name: 'Query' });
+      const refused = await gql(url, `{ __type(name: "Post") { ${'ofType { '.repeat(16)}name${' }'.repeat(16)} } }`);
       expect(refused.status).toBe(400);
-      expect(refused.body.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_DEEP' });
+      expect(refused.body.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_DEEP', limit: 15, actual: 16 });
       await stillUp(url);
     });
 

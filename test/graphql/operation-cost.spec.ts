@@ -1,4 +1,4 @@
-import { buildSchema, Kind, OperationTypeNode, parse, type DocumentNode, type FieldNode } from 'graphql';
+import { buildSchema, getIntrospectionQuery, Kind, OperationTypeNode, parse, type DocumentNode, type FieldNode } from 'graphql';
 import { GraphqlLimits } from '../../lib/graphql/graphql-limits.js';
 import { resolveGraphqlOptions, type RampartGraphqlOptions } from '../../lib/graphql/rampart-graphql-options.js';
 
@@ -110,10 +110,18 @@ describe('operation depth and complexity', () => {
     expect(limitsOf({ maxDepth: 100_000 }).checkOperation(schema, document, undefined, undefined)).toMatchObject({ complexity: 50_001 });
   });
 
-  it('counts introspection like any field', () => {
+  it('counts introspection like any field, its depth against maxIntrospectionDepth', () => {
     expect(check('{ __schema { types { name fields { name } } } }')).toMatchObject({ complexity: 5 });
-    expect(check('{ __type(name: "Post") { fields { type { ofType { ofType { name } } } } } }', undefined, { maxDepth: 4 })).toMatchObject({
-      refusal: { extensions: { code: 'QUERY_TOO_DEEP' } },
+    const deep = '{ __type(name: "Post") { fields { type { ofType { ofType { name } } } } } }';
+    expect(check(deep, undefined, { maxDepth: 4, maxIntrospectionDepth: 6 })).toMatchObject({ complexity: 6 });
+    expect(check(deep, undefined, { maxDepth: 10, maxIntrospectionDepth: 5 })).toMatchObject({
+      refusal: { extensions: { code: 'QUERY_TOO_DEEP', limit: 5, actual: 6 } },
+    });
+    // The standard introspection query needs 15; data fields keep maxDepth.
+    expect(check(getIntrospectionQuery(), undefined, { maxDepth: 10 })).toMatchObject({ complexity: expect.any(Number) });
+    expect(check(getIntrospectionQuery(), undefined, { maxIntrospectionDepth: 14 })).toMatchObject({ refusal: { extensions: { code: 'QUERY_TOO_DEEP' } } });
+    expect(check('{ posts { author { friends { friends { name } } } } }', undefined, { maxDepth: 4 })).toMatchObject({
+      refusal: { extensions: { code: 'QUERY_TOO_DEEP', limit: 4 } },
     });
   });
 
