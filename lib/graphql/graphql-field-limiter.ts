@@ -14,6 +14,12 @@ import { subscriptionOwner, subscriptionRegistry, type SubscriptionRegistry } fr
 /** What one field path of one operation was answered: admitted, refused, or still being decided. */
 type Outcome = true | GraphQLError | Promise<true | GraphQLError>;
 
+/** Who sent an operation: its address (null when unknown) and its identity (a promise while a key resolver answers). */
+interface OperationClient {
+  readonly address: string | null;
+  readonly identity: string | Promise<string>;
+}
+
 /** Targets remembered per resolver method (a method serves one field, or one per implementing type). */
 const MAX_TARGETS_PER_METHOD = 64;
 
@@ -31,6 +37,8 @@ export class GraphqlFieldLimiter {
   private readonly targets = new WeakMap<TargetRules<ExecutionContext>, Map<string, TargetRules<ExecutionContext>>>();
   /** Per operation (its context; an event's payload for subscriptions), the outcome of each path. */
   private readonly operations = new WeakMap<object, Map<string, Outcome>>();
+  /** Per operation context, its client: identified once, at its first counted field. */
+  private readonly clients = new WeakMap<object, OperationClient>();
   private readonly subscriptions: SubscriptionRegistry;
 
   constructor(private readonly rampart: Rampart<ExecutionContext>) {
@@ -48,9 +56,7 @@ export class GraphqlFieldLimiter {
     const outcomes = this.outcomesOf(info, graphqlContext);
     const known = outcomes?.get(path);
     if (known !== undefined) return settle(known);
-    const request = operationRequest(graphqlContext);
-    const { identity } = this.rampart.engine;
-    const address = request === undefined ? null : identity.clientAddress(identity.peerAddress(peerSocket(request)), requestHeaders(request));
+    const { address, identity } = this.clientOf(graphqlContext, context);
     const target = this.retarget(rules, `${info.parentType.name}.${info.fieldName}`);
     const decided = (id: string): true | GraphQLError | Promise<true | GraphQLError> => {
       const verdict = this.rampart.engine.decide({
@@ -73,10 +79,25 @@ export class GraphqlFieldLimiter {
       };
       return isThenable(verdict) ? Promise.resolve(verdict).then(answer) : answer(verdict);
     };
-    const id = identity.identify(context, address);
-    const outcome = isThenable(id) ? Promise.resolve(id).then(decided) : decided(id);
+    const outcome = isThenable(identity) ? Promise.resolve(identity).then(decided) : decided(identity);
     outcomes?.set(path, outcome);
     return settle(outcome);
+  }
+
+  /**
+   * The client of an operation: the address of its HTTP request and its identity (the module's
+   * `keyResolver`, given the first counted field's context), the same for every field of the operation.
+   */
+  private clientOf(graphqlContext: unknown, context: ExecutionContext): OperationClient {
+    const holder = typeof graphqlContext === 'object' && graphqlContext !== null ? graphqlContext : undefined;
+    const known = holder && this.clients.get(holder);
+    if (known) return known;
+    const request = operationRequest(graphqlContext);
+    const { identity } = this.rampart.engine;
+    const address = request === undefined ? null : identity.clientAddress(identity.peerAddress(peerSocket(request)), requestHeaders(request));
+    const client = { address, identity: identity.identify(context, address) };
+    if (holder) this.clients.set(holder, client);
+    return client;
   }
 
   /** Writes the verdict's headers on the operation's HTTP response, and gives the error of a refusal. */
