@@ -29,6 +29,8 @@ const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 1);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`BENCH_ROUNDS must be an integer >= 1, got ${process.env.BENCH_ROUNDS}`);
+/** Operations run in process, after a quarter as many to warm up. */
+const IN_PROCESS_OPS = Number(process.env.BENCH_IN_PROCESS_OPS ?? 20_000);
 /** Each connection speaks for clients of its own, round-robin. */
 const KEYS_PER_CONNECTION = 20;
 
@@ -104,10 +106,38 @@ async function serve(caseId) {
   await app.listen(0, '127.0.0.1');
   process.send({ type: 'ready', port: app.getHttpServer().address().port });
   process.on('message', async (message) => {
+    if (message?.type === 'in-process') process.send({ type: 'in-process', cpuUsPerOp: await inProcess(app, GraphQLModule) });
     if (message?.type !== 'close') return;
     await app.close();
     process.exit(0);
   });
+}
+
+/**
+ * CPU time per operation with no socket and no load generator: operations run one after another
+ * through Apollo Server's own entry point (`executeHTTPGraphQLRequest`, what its Express
+ * integration calls), each with an HTTP request of its own client. Steadier than throughput on a
+ * shared machine; it leaves out Express and the network, which every case pays alike.
+ */
+async function inProcess(app, GraphQLModule) {
+  const { HeaderMap } = await import('@apollo/server');
+  const server = app.get(GraphQLModule).graphQlAdapter.instance;
+  const socket = { remoteAddress: '127.0.0.1' };
+  const run = async (count) => {
+    for (let i = 0; i < count; i++) {
+      const req = { method: 'POST', headers: { [CLIENT_HEADER]: `client-${i % 1_000}` }, socket, res: { setHeader() {} } };
+      const response = await server.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: 'POST', headers: new HeaderMap([['content-type', 'application/json']]), search: '', body: { query: QUERY } },
+        context: async () => ({ req }),
+      });
+      if (response.status !== undefined && response.status !== 200) throw new Error(`in-process operation answered ${response.status}`);
+    }
+  };
+  await run(IN_PROCESS_OPS / 4);
+  const before = process.cpuUsage();
+  await run(IN_PROCESS_OPS);
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / IN_PROCESS_OPS;
 }
 
 // ---- the driver (parent process) ----------------------------------------------------------------
@@ -127,6 +157,11 @@ async function startServer(caseId) {
   return {
     port: ready.port,
     pid: child.pid,
+    async inProcess() {
+      const reply = new Promise((resolve) => child.on('message', (message) => message?.type === 'in-process' && resolve(message.cpuUsPerOp)));
+      child.send({ type: 'in-process' });
+      return reply;
+    },
     async close() {
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       child.send({ type: 'close' });
@@ -174,7 +209,9 @@ async function runCase(spec) {
     const cpuBefore = processCpuMs(server.pid);
     const result = await load(server.port, DURATION_S);
     const cpuMs = processCpuMs(server.pid) - cpuBefore;
+    const inProcessUsPerOp = await server.inProcess();
     return {
+      inProcessUsPerOp,
       opsPerSec: result.requests.average,
       p50Ms: result.latency.p50,
       p99Ms: result.latency.p99,
@@ -225,6 +262,7 @@ async function main() {
           p50Ms: median(rows.map((r) => r.p50Ms)),
           p99Ms: median(rows.map((r) => r.p99Ms)),
           cpuUsPerOp: Math.round(median(rows.map((r) => r.cpuUsPerOp))),
+          inProcessUsPerOp: Math.round(median(rows.map((r) => r.inProcessUsPerOp))),
           opsPerSecByRound: rows.map((r) => Math.round(r.opsPerSec)),
           non2xx: rows.reduce((sum, r) => sum + r.non2xx, 0),
           errors: rows.reduce((sum, r) => sum + r.errors, 0),
@@ -241,16 +279,16 @@ async function main() {
     `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} CPUs, ${Math.round(totalmem() / 2 ** 30)} GiB, load average ${load1.toFixed(2)} at start; Node ${process.version}. Load generator and app share the machine.\n`,
   );
   console.log(
-    `${'case'.padEnd(64)} ${'ops/s'.padStart(7)} ${'vs none'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU µs/op'.padStart(10)} ${'vs none'.padStart(8)}  ops/s by round`,
+    `${'case'.padEnd(64)} ${'ops/s'.padStart(7)} ${'vs none'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'CPU µs/op'.padStart(10)} ${'vs none'.padStart(8)} ${'in-process µs/op'.padStart(17)} ${'vs none'.padStart(8)}  ops/s by round`,
   );
   for (const r of Object.values(results)) {
     console.log(
-      `${r.label.padEnd(64)} ${String(r.opsPerSec).padStart(7)} ${(r.opsPerSec / none.opsPerSec).toFixed(2).padStart(8)} ${String(r.p50Ms).padStart(7)} ${String(r.p99Ms).padStart(7)} ${String(r.cpuUsPerOp).padStart(10)} ${(none.cpuUsPerOp / r.cpuUsPerOp).toFixed(2).padStart(8)}  ${r.opsPerSecByRound.join(' ')}`,
+      `${r.label.padEnd(64)} ${String(r.opsPerSec).padStart(7)} ${(r.opsPerSec / none.opsPerSec).toFixed(2).padStart(8)} ${String(r.p50Ms).padStart(7)} ${String(r.p99Ms).padStart(7)} ${String(r.cpuUsPerOp).padStart(10)} ${(none.cpuUsPerOp / r.cpuUsPerOp).toFixed(2).padStart(8)} ${String(r.inProcessUsPerOp).padStart(17)} ${(none.inProcessUsPerOp / r.inProcessUsPerOp).toFixed(2).padStart(8)}  ${r.opsPerSecByRound.join(' ')}`,
     );
     if (r.non2xx || r.errors) console.log(`   !! ${r.non2xx} non-2xx responses, ${r.errors} errors`);
   }
   console.log(
-    `\nTarget: Rampart ≥ 0.90 × no limiter. The second "vs none" is the app's CPU per operation, as a capacity ratio (none's CPU/op ÷ the case's). JSON: ${JSON.stringify(results)}`,
+    `\nTarget: Rampart ≥ 0.90 × no limiter. The other "vs none" are CPU per operation as capacity ratios (none's ÷ the case's): the app's under load, and in process (no socket, one operation at a time, ${IN_PROCESS_OPS} operations). JSON: ${JSON.stringify(results)}`,
   );
 }
 

@@ -18,13 +18,16 @@ interface ApolloRequestContext {
   readonly response: { body?: unknown; readonly http: { status?: number; readonly headers: Map<string, string> } };
 }
 
+/** What the plugin does in one request (a structural `GraphQLRequestListener`). */
+export interface RequestListener {
+  didResolveOperation?(requestContext: ApolloRequestContext): Promise<void>;
+  willSendResponse?(requestContext: ApolloRequestContext): Promise<void>;
+}
+
 /** Rampart's Apollo Server plugin: a structural `ApolloServerPlugin`, to put in the driver's `plugins`. */
 export interface RampartApolloPlugin {
   serverWillStart(service: { readonly schema: GraphQLSchema }): Promise<void>;
-  requestDidStart(requestContext: ApolloRequestContext): Promise<{
-    didResolveOperation(requestContext: ApolloRequestContext): Promise<void>;
-    willSendResponse(requestContext: ApolloRequestContext): Promise<void>;
-  }>;
+  requestDidStart(requestContext: ApolloRequestContext): Promise<RequestListener>;
 }
 
 /** Headers Apollo merges into the response (the names in lower case, as its `HeaderMap` keeps them). */
@@ -37,29 +40,32 @@ const setHeader = (headers: Map<string, string>, name: string, value: string) =>
  * on the response.
  */
 export function apolloPlugin(limits: GraphqlLimits): RampartApolloPlugin {
+  // One listener for every request: Apollo asks each hook of it, so it holds only the one needed.
+  const checks: RequestListener = {
+    async didResolveOperation({ schema, document, request: { operationName, variables }, contextValue, response }) {
+      if (document === undefined) return;
+      const check = limits.checkOperation(schema, document, operationName, variables);
+      if (check.refusal) throw apolloError(check.refusal);
+      const verdict = await limits.charge(check.complexity, check.kind, contextValue);
+      if (verdict === undefined) return;
+      const refusal = verdictRefusal(verdict, limits.rampart.config.errorMessage);
+      const headers = refusal ? new Map<string, string>() : response.http.headers;
+      limits.rampart.headers.write(verdict, headers, setHeader);
+      if (refusal) throw apolloError(refusal, headers);
+    },
+  };
   return {
     async serverWillStart({ schema }) {
       limits.schema = schema;
     },
     async requestDidStart({ request }) {
+      const early = limits.checkSource(request.query);
+      if (early === undefined) return checks;
       // Apollo answers an error thrown before parsing with a 500: the query is taken away instead
       // (Apollo then refuses the request without parsing anything), and the answer replaced.
-      const early = limits.checkSource(request.query);
-      if (early) request.query = undefined;
+      request.query = undefined;
       return {
-        async didResolveOperation({ schema, document, request: { operationName, variables }, contextValue, response }) {
-          if (document === undefined) return;
-          const check = limits.checkOperation(schema, document, operationName, variables);
-          if (check.refusal) throw apolloError(check.refusal);
-          const verdict = await limits.charge(check.complexity, check.kind, contextValue);
-          if (verdict === undefined) return;
-          const refusal = verdictRefusal(verdict, limits.rampart.config.errorMessage);
-          const headers = refusal ? new Map<string, string>() : response.http.headers;
-          limits.rampart.headers.write(verdict, headers, setHeader);
-          if (refusal) throw apolloError(refusal, headers);
-        },
         async willSendResponse({ response }) {
-          if (early === undefined) return;
           response.body = { kind: 'single', singleResult: { errors: [{ message: early.message, extensions: { ...early.extensions } }] } };
           response.http.status = early.status;
         },
