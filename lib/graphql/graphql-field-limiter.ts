@@ -14,6 +14,16 @@ import { subscriptionOwner, subscriptionRegistry, type SubscriptionRegistry } fr
 /** What one field path of one operation was answered: admitted, refused, or still being decided. */
 type Outcome = true | GraphQLError | Promise<true | GraphQLError>;
 
+/** Where an operation's state is kept on its GraphQL context. */
+const OPERATION_STATE = Symbol('nest-rampart:graphql-operation');
+
+/** See `GraphqlFieldLimiter.stateOf`. */
+interface OperationState {
+  root: unknown;
+  outcomes: Map<string, Outcome>;
+  client?: OperationClient;
+}
+
 /** Who sent an operation: its address (null when unknown) and its identity (a promise while a key resolver answers). */
 interface OperationClient {
   readonly address: string | null;
@@ -35,10 +45,8 @@ const MAX_TARGETS_PER_METHOD = 64;
  */
 export class GraphqlFieldLimiter {
   private readonly targets = new WeakMap<TargetRules<ExecutionContext>, Map<string, TargetRules<ExecutionContext>>>();
-  /** Per operation (its context; an event's payload for subscriptions), the outcome of each path. */
-  private readonly operations = new WeakMap<object, Map<string, Outcome>>();
-  /** Per operation context, its client: identified once, at its first counted field. */
-  private readonly clients = new WeakMap<object, OperationClient>();
+  /** The state of operations whose context cannot take a property (frozen). */
+  private readonly frozen = new WeakMap<object, OperationState>();
   private readonly subscriptions: SubscriptionRegistry;
 
   constructor(private readonly rampart: Rampart<ExecutionContext>) {
@@ -53,10 +61,10 @@ export class GraphqlFieldLimiter {
     if (info?.parentType === undefined) return true;
     const graphqlContext = gql.getContext<unknown>();
     const path = pathKey(info.path);
-    const outcomes = this.outcomesOf(info, graphqlContext);
-    const known = outcomes?.get(path);
+    const state = this.stateOf(graphqlContext, info.rootValue);
+    const known = state?.outcomes.get(path);
     if (known !== undefined) return settle(known);
-    const { address, identity } = this.clientOf(graphqlContext, context);
+    const { address, identity } = state ? (state.client ??= this.clientOf(graphqlContext, context)) : this.clientOf(graphqlContext, context);
     const target = this.retarget(rules, `${info.parentType.name}.${info.fieldName}`);
     const decided = (id: string): true | GraphQLError | Promise<true | GraphQLError> => {
       const verdict = this.rampart.engine.decide({
@@ -80,7 +88,7 @@ export class GraphqlFieldLimiter {
       return isThenable(verdict) ? Promise.resolve(verdict).then(answer) : answer(verdict);
     };
     const outcome = isThenable(identity) ? Promise.resolve(identity).then(decided) : decided(identity);
-    outcomes?.set(path, outcome);
+    state?.outcomes.set(path, outcome);
     return settle(outcome);
   }
 
@@ -89,15 +97,29 @@ export class GraphqlFieldLimiter {
    * `keyResolver`, given the first counted field's context), the same for every field of the operation.
    */
   private clientOf(graphqlContext: unknown, context: ExecutionContext): OperationClient {
-    const holder = typeof graphqlContext === 'object' && graphqlContext !== null ? graphqlContext : undefined;
-    const known = holder && this.clients.get(holder);
-    if (known) return known;
     const request = operationRequest(graphqlContext);
     const { identity } = this.rampart.engine;
     const address = request === undefined ? null : identity.clientAddress(identity.peerAddress(peerSocket(request)), requestHeaders(request));
-    const client = { address, identity: identity.identify(context, address) };
-    if (holder) this.clients.set(holder, client);
-    return client;
+    return { address, identity: identity.identify(context, address) };
+  }
+
+  /**
+   * What the limiter keeps of one operation, on its GraphQL context (a property of its own, which a
+   * clone of the context does not copy): the outcome of each path, for the root value they were
+   * decided under (each event of a subscription runs its fields under its own payload), and the client.
+   */
+  private stateOf(graphqlContext: unknown, root: unknown): OperationState | undefined {
+    if (typeof graphqlContext !== 'object' || graphqlContext === null) return undefined;
+    let state = (graphqlContext as { [OPERATION_STATE]?: OperationState })[OPERATION_STATE] ?? this.frozen.get(graphqlContext);
+    if (state === undefined) {
+      state = { root, outcomes: new Map() };
+      if (Object.isExtensible(graphqlContext)) Object.defineProperty(graphqlContext, OPERATION_STATE, { value: state });
+      else this.frozen.set(graphqlContext, state);
+    } else if (state.root !== root) {
+      state.root = root;
+      state.outcomes = new Map();
+    }
+    return state;
   }
 
   /** Writes the verdict's headers on the operation's HTTP response, and gives the error of a refusal. */
@@ -106,16 +128,6 @@ export class GraphqlFieldLimiter {
     if (response !== undefined) this.rampart.headers.write(verdict, response, setHeader);
     const refusal = verdictRefusal(verdict, this.rampart.config.errorMessage);
     return refusal === undefined ? true : graphqlError(refusal);
-  }
-
-  /** The outcomes of this operation's paths: per context, and per event of a subscription (its payload). */
-  private outcomesOf(info: GraphQLResolveInfo, graphqlContext: unknown): Map<string, Outcome> | undefined {
-    const root: unknown = info.rootValue;
-    const holder = info.operation.operation === 'subscription' && typeof root === 'object' && root !== null ? root : graphqlContext;
-    if (typeof holder !== 'object' || holder === null) return undefined;
-    let outcomes = this.operations.get(holder);
-    if (!outcomes) this.operations.set(holder, (outcomes = new Map()));
-    return outcomes;
   }
 
   /** The method's rules, counted per schema field. */
