@@ -2,8 +2,9 @@ import { memoryStorage, Rampart, RateLimitService, type RateLimitModuleOptions }
 import { CONNECTION_REFUSED_CLOSE_CODE, type RampartGraphqlOptions } from '../../lib/graphql/index.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { until } from '../support/until.js';
-import { GRAPHQL_DRIVERS, startGraphqlApp, ticks, type GraphqlTestApp } from './graphql.app.js';
-import { wsClient, type TestWsClient } from './graphql-ws.client.js';
+import { GRAPHQL_DRIVERS, posts, startGraphqlApp, ticks, type GraphqlTestApp } from './graphql.app.js';
+import { wsClient, type Subscriptions, type TestWsClient } from './graphql-ws.client.js';
+import { gql } from './support.js';
 
 const MINUTE = 60_000;
 
@@ -23,8 +24,8 @@ describe.each(GRAPHQL_DRIVERS)('GraphQL subscriptions over graphql-ws on %s', (d
 
   const start = async (options: RateLimitModuleOptions = {}, limits: RampartGraphqlOptions = {}) =>
     (t = await startGraphqlApp(driver, { clock, escalation: false, ...options }, limits));
-  const connect = (url: string) => {
-    const client = wsClient(url);
+  const connect = (url: string, headers?: Record<string, string>) => {
+    const client = wsClient(url, undefined, headers);
     clients.push(client);
     return client;
   };
@@ -56,6 +57,28 @@ describe.each(GRAPHQL_DRIVERS)('GraphQL subscriptions over graphql-ws on %s', (d
     clock.advance(MINUTE);
     ticks.emit(3);
     expect(await events.next()).toEqual({ data: { ticks: 3 } });
+  });
+
+  it("counts a field resolver under a subscription's events once per event, for each subscriber apart (events share their payload)", async () => {
+    const app = await start({ trustProxy: { proxies: ['loopback'] } }, { connectionRules: [] });
+    // `comments`: @Throttle({ limit: 2 }); client A spends both in a query first.
+    const asA = { 'x-forwarded-for': '203.0.113.1' };
+    for (let i = 0; i < 2; i++) expect((await gql(app.url, '{ posts(first: 1) { comments { text } } }', undefined, asA)).body.errors).toBeUndefined();
+    const a = connect(app.wsUrl, asA);
+    const b = connect(app.wsUrl, { 'x-forwarded-for': '203.0.113.2' });
+    await Promise.all([a.connected, b.connected]);
+    const before = posts.subscribers;
+    const [eventsA, eventsB] = [a, b].map((client) => client.subscribe('subscription { postAdded { id comments { text } } }'));
+    await until(() => posts.subscribers === before + 2);
+    const code = (result: { errors?: readonly { extensions?: Record<string, unknown> }[] }) => result.errors?.[0]?.extensions?.['code'] ?? 'data';
+    const seen: Record<string, unknown[]> = { a: [], b: [] };
+    for (let i = 1; i <= 3; i++) {
+      posts.emit({ id: i, title: `post ${i}` });
+      seen['a']?.push(code(await (eventsA as Subscriptions).next()));
+      seen['b']?.push(code(await (eventsB as Subscriptions).next()));
+    }
+    // A is over its limit from the start; B gets two events' comments, then is refused on the third.
+    expect(seen).toEqual({ a: ['RATE_LIMITED', 'RATE_LIMITED', 'RATE_LIMITED'], b: ['data', 'data', 'RATE_LIMITED'] });
   });
 
   it('counts new connections against connectionRules and closes the one over the limit with 4429', async () => {

@@ -49,8 +49,11 @@ export interface TestWsClient {
   dispose(): Promise<void>;
 }
 
-/** Connects at once (not lazily) and never retries, so that a refusal is seen as it is. */
-export function wsClient(url: string, connectionParams?: Record<string, unknown>): TestWsClient {
+/**
+ * Connects at once (not lazily) and never retries, so that a refusal is seen as it is; `headers`
+ * go on the upgrade request.
+ */
+export function wsClient(url: string, connectionParams?: Record<string, unknown>, headers: Record<string, string> = {}): TestWsClient {
   let onClosed!: (event: { code: number; reason: string }) => void;
   let onConnected!: () => void;
   const closed = new Promise<{ code: number; reason: string }>((resolve) => (onClosed = resolve));
@@ -61,7 +64,11 @@ export function wsClient(url: string, connectionParams?: Record<string, unknown>
   connected.catch(() => undefined);
   const client = createClient({
     url,
-    webSocketImpl: WebSocket,
+    webSocketImpl: class extends WebSocket {
+      constructor(address: string, protocols?: string | string[]) {
+        super(address, protocols, { headers });
+      }
+    },
     lazy: false,
     retryAttempts: 0,
     onNonLazyError: () => undefined,

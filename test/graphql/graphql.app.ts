@@ -52,6 +52,41 @@ export class TickSource {
 
 export const ticks = new TickSource();
 
+/** Posts a test publishes to every open `postAdded` subscription: one payload object, shared by them all. */
+export class PostSource {
+  private readonly listeners = new Set<(payload: { postAdded: Post }) => void>();
+  get subscribers(): number {
+    return this.listeners.size;
+  }
+  emit(post: Post): void {
+    const payload = { postAdded: post };
+    for (const listener of this.listeners) listener(payload);
+  }
+  iterator(): AsyncIterableIterator<{ postAdded: Post }> {
+    const queue: { postAdded: Post }[] = [];
+    let wake: (() => void) | undefined;
+    const listener = (payload: { postAdded: Post }) => {
+      queue.push(payload);
+      wake?.();
+    };
+    this.listeners.add(listener);
+    const listeners = this.listeners;
+    return (async function* () {
+      try {
+        for (;;) {
+          while (queue.length > 0) yield queue.shift() as { postAdded: Post };
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+        }
+      } finally {
+        listeners.delete(listener);
+      }
+    })();
+  }
+}
+
+export const posts = new PostSource();
+
 /** Under the module's rule (3 a minute) unless a decorator says otherwise. */
 @Resolver(() => Post)
 export class PostResolver {
@@ -94,6 +129,13 @@ export class PostResolver {
   @Subscription(() => Int, { nullable: true })
   ticks(): AsyncIterableIterator<{ ticks: number }> {
     return ticks.iterator();
+  }
+
+  /** Not counted itself: its events' `comments` are. */
+  @SkipThrottle()
+  @Subscription(() => Post, { nullable: true })
+  postAdded(): AsyncIterableIterator<{ postAdded: Post }> {
+    return posts.iterator();
   }
 }
 
