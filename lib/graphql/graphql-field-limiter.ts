@@ -22,6 +22,8 @@ interface OperationState {
   root: unknown;
   outcomes: Map<string, Outcome>;
   client?: OperationClient;
+  /** Where its headers go; null when it has no HTTP response (a subscription). */
+  response?: unknown;
 }
 
 /** Who sent an operation: its address (null when unknown) and its identity (a promise while a key resolver answers). */
@@ -78,7 +80,7 @@ export class GraphqlFieldLimiter {
         skipChecked: true,
       });
       const answer = (v: Verdict<ExecutionContext>) => {
-        const outcome = this.answer(graphqlContext, v);
+        const outcome = this.answer(responseOf(graphqlContext, state), v);
         if (outcome === true && info.operation.operation === 'subscription' && info.path.prev === undefined) {
           const owner = subscriptionOwner(graphqlContext);
           if (owner) this.subscriptions.remember(owner.owner, owner.id, { rules: target, address, identity: id, context, storeKey });
@@ -122,10 +124,9 @@ export class GraphqlFieldLimiter {
     return state;
   }
 
-  /** Writes the verdict's headers on the operation's HTTP response, and gives the error of a refusal. */
-  private answer(graphqlContext: unknown, verdict: Verdict<ExecutionContext>): true | GraphQLError {
-    const response = operationResponse(graphqlContext);
-    if (response !== undefined) this.rampart.headers.write(verdict, response, setHeader);
+  /** Writes the verdict's headers on the operation's HTTP response (when it has one), and gives the error of a refusal. */
+  private answer(response: unknown, verdict: Verdict<ExecutionContext>): true | GraphQLError {
+    if (response !== undefined && response !== null) this.rampart.headers.write(verdict, response, setHeader);
     const refusal = verdictRefusal(verdict, this.rampart.config.errorMessage);
     return refusal === undefined ? true : graphqlError(refusal);
   }
@@ -145,6 +146,13 @@ export class GraphqlFieldLimiter {
     }
     return retargeted;
   }
+}
+
+/** Where an operation's headers go (found once per operation); undefined or null when nowhere. */
+function responseOf(graphqlContext: unknown, state: OperationState | undefined): unknown {
+  if (state === undefined) return operationResponse(graphqlContext);
+  if (state.response === undefined) state.response = operationResponse(graphqlContext) ?? null;
+  return state.response;
 }
 
 function settle(outcome: Outcome): true | Promise<true> {
