@@ -16,12 +16,19 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
   transform: { '^.+\\.(t|j|mj)s$': swc },
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|uid|file-type|strtok3|token-types|@tokenizer)/)'],
+  // Mercurius imports quick-lru (an ES module) with import(), and loads @fastify/static, under which
+  // content-disposition (an ES module too) is nested: all three are transformed.
+  transformIgnorePatterns: [
+    '/node_modules/(?!(@nestjs|uid|file-type|strtok3|token-types|@tokenizer|mercurius|quick-lru|content-disposition)/)(?!.*/node_modules/content-disposition/)',
+  ],
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
     // The sample app imports the package by its name: its sources, not the build.
     '^nest-rampart$': '<rootDir>/lib/index.ts',
     '^nest-rampart/mongo$': '<rootDir>/lib/storage/mongo/index.ts',
+    '^nest-rampart/graphql$': '<rootDir>/lib/graphql/index.ts',
+    // Apollo's Express integration is not installed here: the sample app's stand-in serves in its place.
+    '^@as-integrations/express5$': '<rootDir>/sample-app/src/graphql/apollo-express.ts',
   },
   // The default reporter, then one plain closing line: `tests: N passed, N failed, N skipped`.
   reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],

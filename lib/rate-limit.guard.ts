@@ -13,9 +13,8 @@ import type { RateLimitConfig } from './rate-limit.config.js';
 import { PROBLEM_CONTENT_TYPE, RATE_LIMIT_CONFIG } from './rate-limit.constants.js';
 import { RateLimitExceededException } from './rate-limit.exception.js';
 import type { RateLimitViolation } from './rate-limit-options.interface.js';
+import { ProtocolAdapters, type ProtocolName } from './protocol-adapters.js';
 import { RouteRulesResolver } from './route-rules.resolver.js';
-import type { RpcLimiter } from './rpc/rpc-limiter.js';
-import type { WsMessageLimiter } from './ws/ws-message-limiter.js';
 
 type Handler = (...args: unknown[]) => unknown;
 
@@ -26,9 +25,10 @@ type Described = { -readonly [K in keyof RampartRequest<ExecutionContext>]: Ramp
  * Counts each HTTP request against the rules of its route and answers 429 when one is exceeded;
  * the HTTP adapter of Rampart's engine. Messages to WebSocket gateways (`@nestjs/websockets`) are
  * counted against their handler's rules too, and refused with a `WsException` (see
- * `WsRateLimitError`); so are calls of microservice handlers on the TCP and gRPC transports,
- * refused with an `RpcException` (see `RpcRateLimitError` and `GRPC_REFUSAL_TRAILERS`). Other
- * contexts (GraphQL resolvers, other transports) pass through untouched.
+ * `WsRateLimitError`); so are GraphQL resolvers (`@nestjs/graphql`), keyed by schema field and
+ * refused with a GraphQL error (see `GraphqlRateLimitCode`), and calls of microservice handlers on
+ * the TCP and gRPC transports, refused with an `RpcException` (see `RpcRateLimitError` and
+ * `GRPC_REFUSAL_TRAILERS`). Other contexts (other transports) pass through untouched.
  *
  * Allow-listed clients skip every rule; deny-listed and permanently banned ones get 403; blocked
  * ones get 429 until the block ends. A request denied by a rule's algorithm is a violation: it is
@@ -45,18 +45,16 @@ type Described = { -readonly [K in keyof RampartRequest<ExecutionContext>]: Ramp
 export class RateLimitGuard implements CanActivate {
   /** `generateKey`, as the engine calls it for each rule. */
   private readonly storeKey: StoreKeyHook<ExecutionContext> = (context, identity, rule) => this.generateKey(context as ExecutionContext, identity, rule);
-  /** The WebSocket adapter, loaded with `@nestjs/websockets` on the first gateway message. */
-  private wsLimiter: WsMessageLimiter | undefined;
-  private wsLimiterLoading: Promise<WsMessageLimiter> | undefined;
-  /** The microservice adapter, loaded with `@nestjs/microservices` on the first microservice call. */
-  private rpcLimiter: RpcLimiter | undefined;
-  private rpcLimiterLoading: Promise<RpcLimiter> | undefined;
+  /** The adapters of WebSocket gateways, GraphQL resolvers and microservice handlers, loaded on first use. */
+  private readonly adapters: ProtocolAdapters;
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) protected readonly config: RateLimitConfig,
     protected readonly routeRules: RouteRulesResolver,
     protected readonly rampart: Rampart<ExecutionContext>,
-  ) {}
+  ) {
+    this.adapters = new ProtocolAdapters(rampart, routeRules);
+  }
 
   /**
    * Answers synchronously (a boolean) when every step does: a store that answers synchronously
@@ -65,10 +63,8 @@ export class RateLimitGuard implements CanActivate {
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     try {
-      const type = context.getType();
-      if (type === 'ws') return this.activateWs(context);
-      if (type === 'rpc') return this.activateRpc(context);
-      if (type !== 'http') return true;
+      const type = context.getType<string>();
+      if (type !== 'http') return this.activateProtocol(type, context);
       const rules = this.routeRules.resolve(context.getHandler() as Handler, context.getClass() as Type);
       if (rules.exempt || (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes')) return true;
       const skip = this.shouldSkip(context);
@@ -80,45 +76,20 @@ export class RateLimitGuard implements CanActivate {
   }
 
   /**
-   * A message to a WebSocket gateway: counted against its handler's rules (`Gateway.handler`), with
-   * the client's handshake for identity. Contexts of classes that are no gateway pass through. Once
-   * the adapter is loaded, synchronous whenever the decision is (the memory store).
+   * A call of another protocol's handler: a WebSocket gateway's message (`Gateway.handler`), a
+   * GraphQL resolver's (keyed by schema field), a microservice handler's (`@MessagePattern`,
+   * `@EventPattern`, `@GrpcMethod`). Counted against its handler's rules by the protocol's adapter,
+   * loaded on first use; once it is, synchronous whenever the decision is (the memory store).
+   * Contexts of other classes and handlers pass through.
    */
-  private activateWs(context: ExecutionContext): boolean | Promise<boolean> {
-    const gateway = context.getClass() as Type;
-    if (!this.routeRules.isGateway(gateway)) return true;
-    const rules = this.routeRules.resolve(context.getHandler() as Handler, gateway);
-    if (rules.exempt || (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes')) return true;
-    const limiter = this.wsLimiter;
-    if (limiter === undefined) {
-      this.wsLimiterLoading ??= import('./ws/ws-message-limiter.js').then(({ WsMessageLimiter }) => (this.wsLimiter = new WsMessageLimiter(this.rampart)));
-      return this.wsLimiterLoading.then(() => this.activateWs(context));
-    }
+  private activateProtocol(type: string, context: ExecutionContext): boolean | Promise<boolean> {
+    const rules = this.adapters.rulesOf(type, context);
+    if (rules === undefined || rules.exempt || (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes')) return true;
+    const limiter = this.adapters.limiter(type as ProtocolName);
+    if (isThenable(limiter)) return Promise.resolve(limiter).then(() => this.activateProtocol(type, context));
     const skip = this.shouldSkip(context);
     if (isThenable(skip)) return Promise.resolve(skip).then((skipped) => skipped || limiter.activate(context, rules, this.storeKey));
     return skip || limiter.activate(context, rules, this.storeKey);
-  }
-
-  /**
-   * A call of a microservice handler (`@MessagePattern`, `@EventPattern`, `@GrpcMethod`): counted
-   * against its handler's rules, with the TCP connection's or the gRPC call's peer for identity.
-   * Contexts of other handlers pass through. Once the adapter is loaded, synchronous whenever the
-   * decision is (the memory store), but for the refusal of a gRPC call.
-   */
-  private activateRpc(context: ExecutionContext): boolean | Promise<boolean> {
-    const handler = context.getHandler() as Handler;
-    const kind = this.routeRules.microserviceHandler(handler);
-    if (kind === undefined) return true;
-    const rules = this.routeRules.resolve(handler, context.getClass() as Type);
-    if (rules.exempt || (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes')) return true;
-    const limiter = this.rpcLimiter;
-    if (limiter === undefined) {
-      this.rpcLimiterLoading ??= import('./rpc/rpc-limiter.js').then(({ RpcLimiter }) => (this.rpcLimiter = new RpcLimiter(this.rampart)));
-      return this.rpcLimiterLoading.then(() => this.activateRpc(context));
-    }
-    const skip = this.shouldSkip(context);
-    if (isThenable(skip)) return Promise.resolve(skip).then((skipped) => skipped || limiter.activate(context, rules, this.storeKey, kind));
-    return skip || limiter.activate(context, rules, this.storeKey, kind);
   }
 
   /** Describes the request to the engine and answers from its verdict. */

@@ -25,15 +25,18 @@ const PATTERN_HANDLER_METADATA = 'microservices:handler_type';
 const EVENT_HANDLER = 2;
 /** The `streaming` of a `@GrpcStreamCall` handler's pattern (`GrpcMethodStreamingType.PT_STREAMING`). */
 const GRPC_PASS_THROUGH = 'pt_stream';
+/** What `@Resolver()` marks its class with (`RESOLVER_TYPE_METADATA` of @nestjs/graphql, not imported: an optional peer). */
+const RESOLVER_METADATA = 'graphql:resolver_type';
 
 /**
  * Works out which rules apply to a route: handler `@Throttle` over controller `@Throttle` over the
  * module's rules, minus what `@SkipThrottle` exempts. Every route is resolved once at startup, so a
  * broken decorator stops the app with a clear error instead of failing a request, and the guard
  * reads a cached answer. WebSocket gateways are resolved alike: their `@SubscribeMessage` handlers
- * are routes keyed `Gateway.handler`; and so are microservice handlers, `@MessagePattern` and
- * `@EventPattern` ones keyed `Controller.handler`, `@GrpcMethod` ones `Service.Method`, each with
- * its `@ConcurrencyLimit` when it has one.
+ * are routes keyed `Gateway.handler`; GraphQL resolvers (the GraphQL adapter then counts each under
+ * its schema field); and microservice handlers, `@MessagePattern` and `@EventPattern` ones keyed
+ * `Controller.handler`, `@GrpcMethod` ones `Service.Method`, each with its `@ConcurrencyLimit` when
+ * it has one.
  */
 @Injectable()
 export class RouteRulesResolver implements OnModuleInit {
@@ -48,6 +51,8 @@ export class RouteRulesResolver implements OnModuleInit {
   private readonly byClassName = new Map<string, Type[]>();
   /** The classes of the app's WebSocket gateways (providers marked by `@WebSocketGateway()`). */
   private readonly gateways = new WeakSet<Type>();
+  /** The classes of the app's GraphQL resolvers (providers marked by `@Resolver()`). */
+  private readonly resolvers = new WeakSet<Type>();
   private gatewayCount = 0;
   /** By controller, then handler: the concurrency limit of each microservice handler (null: none). */
   private readonly pools = new WeakMap<Type, WeakMap<Handler, ConcurrencyPool | null>>();
@@ -66,7 +71,11 @@ export class RouteRulesResolver implements OnModuleInit {
       if (!this.gateways.has(metatype as Type)) this.gatewayCount++;
       this.gateways.add(metatype as Type);
     }
-    const controllers = [...this.discovery.getControllers(), ...gateways];
+    const resolvers = this.discovery
+      .getProviders()
+      .filter(({ metatype }) => typeof metatype === 'function' && Reflect.hasOwnMetadata(RESOLVER_METADATA, metatype as Type));
+    for (const { metatype } of resolvers) this.resolvers.add(metatype as Type);
+    const controllers = [...this.discovery.getControllers(), ...gateways, ...resolvers];
     for (const { metatype } of controllers) if (metatype) this.register(metatype as Type);
     for (const wrapper of controllers) {
       const { instance, metatype } = wrapper;
@@ -83,6 +92,11 @@ export class RouteRulesResolver implements OnModuleInit {
   /** Whether `type` is one of the app's WebSocket gateways. */
   isGateway(type: Type): boolean {
     return this.gateways.has(type);
+  }
+
+  /** Whether `type` is one of the app's GraphQL resolvers. */
+  isResolver(type: Type): boolean {
+    return this.resolvers.has(type);
   }
 
   /** Whether the app has a WebSocket gateway (known once the module is initialised). */

@@ -17,6 +17,7 @@
  *   9. admitted again   the client's requests are answered by the rules again
  *  10. websocket        a chat client over its gateway's limit (RATE_LIMITED), then banned: its
  *                       socket is closed with 1008 and a new connection is refused
+ *  11. GraphQL          POST /graphql { quote }: 3 per minute, the fourth answered RATE_LIMITED
  *
  * Storage: MONGO_URL when set (in a database of its own, dropped at the end); otherwise the
  * mongo-java-server stand-in with its H2 file backend when Java (and, the first time, Maven) are
@@ -59,6 +60,9 @@ const BAN_AFTER = 6;
 const MAX_ATTEMPTS_TO_BAN = 15;
 /** Clients played through X-Forwarded-For (documentation address ranges, RFC 5737). */
 const OFFENDER = '203.0.113.7';
+/** The sample app's `quote` query: `@Throttle({ limit: 3 })`, the default rule's 60 s window. */
+const GRAPHQL_LIMIT = 3;
+const GRAPHQL_CLIENT = '192.0.2.50';
 const BYSTANDER = '198.51.100.23';
 const CHATTER = '192.0.2.44';
 /** The sample app's chat gateway: its `chat` rule admits 5 messages per 10 s. */
@@ -655,11 +659,39 @@ async function main() {
     note(`a new connection: ${JSON.stringify(refusal.data?.code)}, closed with ${refusedCode} at the handshake`);
     expect(refusal.data?.code === 'BANNED' && refusedCode === 1008, `a banned client's new connection got ${JSON.stringify(refusal)} and ${refusedCode}`);
 
+    // 11. GraphQL: a resolver limited like a route, refused with a GraphQL error (the other fields still resolve).
+    heading(11, `GraphQL ${dim(`POST /graphql { quote }: @Throttle({ limit: ${GRAPHQL_LIMIT} }) on the resolver, keyed Query.quote`)}`);
+    const codes = [];
+    for (let i = 0; i <= GRAPHQL_LIMIT; i++) {
+      const sentAt = Date.now();
+      const res = await fetch(`${baseUrl}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': GRAPHQL_CLIENT },
+        body: JSON.stringify({ query: '{ quote }' }),
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      const json = await res.json();
+      const code = json.errors?.[0]?.extensions?.code;
+      codes.push(code ?? 'data');
+      const retry = res.headers.get('retry-after');
+      row([
+        `+${((sentAt - t0) / 1000).toFixed(2)}s`,
+        GRAPHQL_CLIENT,
+        'POST /graphql { quote }',
+        code ? red(res.status) : green(res.status),
+        res.headers.get('ratelimit') ?? dim('-'),
+        retry ? yellow(`${retry} s`) : dim('-'),
+      ]);
+      if (code) note(`errors[0].extensions.code ${code}: ${json.errors[0].message} (data: ${JSON.stringify(json.data)})`);
+    }
+    const expectedCodes = [...Array(GRAPHQL_LIMIT).fill('data'), 'RATE_LIMITED'];
+    expect(codes.join() === expectedCodes.join(), `GraphQL answers were ${codes.join(', ')}, expected ${expectedCodes.join(', ')}`);
+
     console.log(
       `\n${green('✔')} ${bold('demo passed')}: /health never limited; login ${expected.join(' ')} ` +
         `with Retry-After ${retryAfter} s; admitted again after waiting it. ${OFFENDER}: blocked after ${BLOCK_AFTER} violations, ` +
         `banned after ${BAN_AFTER}${storage.survivesRestart ? ', still banned after a restart' : ''}, admitted after the operator lifted the ban. ` +
-        `WebSocket: RATE_LIMITED after ${CHAT_LIMIT} messages, closed with 1008 by a ban. ` +
+        `WebSocket: RATE_LIMITED after ${CHAT_LIMIT} messages, closed with 1008 by a ban; GraphQL { quote } answered RATE_LIMITED after ${GRAPHQL_LIMIT}. ` +
         dim(`Total ${seconds(Date.now() - startedAt)} (${seconds(Date.now() - appStartedAt)} from the first app start).`),
     );
     return 0;

@@ -156,6 +156,26 @@ function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+export const badFieldCost = (path: string, value: unknown) =>
+  `${path} must be a number of 0 or more, or { value, multipliers } with such a value, got ${describe(value)}.`;
+
+export const badMultipliers = (path: string, value: unknown) => `${path} must be a list of argument names, got ${describe(value)}.`;
+
+export const documentTooLarge = (length: number, max: number) =>
+  `The GraphQL document is ${length} characters long; at most ${max} are accepted. Send a shorter query (persisted queries, fewer fields).`;
+
+export const documentTooNested = (max: number) =>
+  `The GraphQL document nests braces, brackets or parentheses more than ${max} deep; at most ${max} are accepted. Select fewer levels of nested fields.`;
+
+export const tooManySubscriptionConnections = (max: number) =>
+  `At most ${max} open subscription connection${max === 1 ? '' : 's'} per client: close one before opening another.`;
+
+export const operationTooDeep = (max: number) =>
+  `The GraphQL operation nests fields more than ${max} levels deep; at most ${max} are accepted. Select fewer levels of nested fields.`;
+
+export const operationTooComplex = (complexity: number, max: number) =>
+  `The GraphQL operation has complexity ${complexity}; at most ${max} is accepted. Select fewer fields, or ask for fewer items (first, limit).`;
+
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return 'a function';

@@ -4,6 +4,8 @@ import { AppController } from './app.controller.js';
 import { AuthController } from './auth.controller.js';
 import { ChatGateway } from './chat.gateway.js';
 import { settings } from './config.js';
+import { SampleGraphqlModule } from './graphql/graphql.config.js';
+import { QuoteResolver } from './graphql/quote.resolver.js';
 import { HealthController } from './health.controller.js';
 import { JobsController } from './jobs.controller.js';
 import { createStorage } from './storage.js';
@@ -26,9 +28,10 @@ import { createStorage } from './storage.js';
         ...(settings.trustedProxies.length > 0 ? { trustProxy: { proxies: settings.trustedProxies } } : {}),
       }),
     }),
+    SampleGraphqlModule,
   ],
   controllers: [AppController, AuthController, HealthController, JobsController],
-  providers: [ChatGateway],
+  providers: [ChatGateway, QuoteResolver],
 })
 export class AppModule implements OnApplicationShutdown {
   onApplicationShutdown(signal?: string) {

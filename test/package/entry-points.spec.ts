@@ -110,6 +110,38 @@ describe('entry points', () => {
     expect(out).toBe('7 BANNED -1');
   });
 
+  it('the main entry loads neither graphql nor @nestjs/graphql (nor Apollo, Mercurius or graphql-ws), even running an app; nest-rampart/graphql does', () => {
+    const refused = /^(graphql|@nestjs\/graphql|@nestjs\/apollo|@nestjs\/mercurius|@apollo\/server|mercurius|graphql-ws)(\/|$)/;
+    const out = runRefusing(
+      refused,
+      `const { Module } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'common', 'index.js'))});
+       const { NestFactory } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'core', 'index.js'))});
+       const { RateLimitModule, RateLimitGuard } = await import(${JSON.stringify(entry('index.js'))});
+       class App {}
+       Module({ imports: [RateLimitModule.forRoot({ rules: [{ limit: 1, windowMs: 1000 }] })] })(App);
+       const app = await NestFactory.createApplicationContext(App, { logger: false });
+       await app.close();
+       console.log('ran', typeof RateLimitGuard);`,
+    );
+    expect(out).toBe('ran function');
+    // The guard's GraphQL adapter and the entry point import them when they are asked for.
+    expect(runRefusing(refused, `await import(${JSON.stringify(entry('graphql/graphql-field-limiter.js'))}); console.log('loaded');`)).toMatch(
+      /^refused @nestjs\/graphql/,
+    );
+    expect(runRefusing(refused, `await import(${JSON.stringify(entry('graphql/index.js'))}); console.log('loaded');`)).toMatch(
+      /^refused (graphql|@nestjs\/graphql)$/,
+    );
+  });
+
+  it('nest-rampart/graphql loads without Apollo or Mercurius: an app needs only its own driver', () => {
+    const out = runRefusing(
+      /^(@nestjs\/apollo|@nestjs\/mercurius|@apollo\/server|mercurius)(\/|$)/,
+      `const { rampartGraphql, Cost } = await import(${JSON.stringify(entry('graphql/index.js'))});
+       console.log(typeof rampartGraphql, typeof Cost);`,
+    );
+    expect(out).toBe('function function');
+  });
+
   it('the refusing loader does refuse: the main entry needs Nest', () => {
     const out = runRefusing(/^@nestjs\//, `await import(${JSON.stringify(entry('index.js'))}); console.log('loaded');`);
     expect(out).toMatch(/^refused @nestjs\//);

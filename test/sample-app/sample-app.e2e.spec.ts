@@ -94,6 +94,25 @@ describe('sample app with RATE_LIMIT_ADMIN_KEY (defaults otherwise)', () => {
     const violations = await http().get('/rate-limit/violations').set('Authorization', `Bearer ${ADMIN_KEY}`).expect(200);
     expect(violations.body.items).toEqual([expect.objectContaining({ rule: 'login', method: 'POST' })]);
   });
+
+  it("limits the GraphQL query `quote` (3 per minute), refusing the fourth with RATE_LIMITED, and refuses an operation too complex (the violation is recorded like a route's)", async () => {
+    const query = (body: object) => http().post('/graphql').send(body);
+    for (let i = 0; i < 3; i++) {
+      const res = await query({ query: '{ quote }' }).expect(200);
+      expect(res.body.data.quote).toEqual(expect.any(String));
+      expect(res.headers['ratelimit']).toMatch(new RegExp(`^"default";r=${2 - i};t=\\d+$`));
+    }
+    const refused = await query({ query: '{ quote }' }).expect(200);
+    expect(refused.body.data).toEqual({ quote: null });
+    expect(refused.body.errors).toEqual([
+      expect.objectContaining({ path: ['quote'], extensions: expect.objectContaining({ code: 'RATE_LIMITED', rule: 'default' }) }),
+    ]);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    const complex = await query({ query: '{ quotes(count: 60) }' }).expect(400);
+    expect(complex.body.errors[0].extensions).toEqual({ code: 'QUERY_TOO_COMPLEX', limit: 50, actual: 60 });
+    const violations = await http().get('/rate-limit/violations').set('Authorization', `Bearer ${ADMIN_KEY}`).expect(200);
+    expect(violations.body.items[0]).toMatchObject({ rule: 'default', route: 'Query.quote', method: 'query', limit: 3 });
+  });
 });
 
 describe('sample app without RATE_LIMIT_ADMIN_KEY, escalation and proxies from the environment', () => {

@@ -1,0 +1,220 @@
+import type { INestApplication } from '@nestjs/common';
+import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
+import { Args, Field, GraphQLModule, Int, Mutation, ObjectType, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
+import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import { Rampart, RateLimitModule, SkipThrottle, Throttle, type RateLimitModuleOptions } from '../../lib/index.js';
+import { Cost, rampartGraphql, type RampartGraphqlOptions } from '../../lib/graphql/index.js';
+
+@ObjectType()
+export class Comment {
+  @Field() text!: string;
+}
+
+@ObjectType()
+export class Post {
+  @Field(() => Int) id!: number;
+  @Field() title!: string;
+}
+
+/** Events a test pushes to every open `ticks` subscription. */
+export class TickSource {
+  private readonly listeners = new Set<(value: number) => void>();
+  get subscribers(): number {
+    return this.listeners.size;
+  }
+  emit(value: number): void {
+    for (const listener of this.listeners) listener(value);
+  }
+  iterator(): AsyncIterableIterator<{ ticks: number }> {
+    const queue: number[] = [];
+    let wake: (() => void) | undefined;
+    const listener = (value: number) => {
+      queue.push(value);
+      wake?.();
+    };
+    this.listeners.add(listener);
+    const listeners = this.listeners;
+    return (async function* () {
+      try {
+        for (;;) {
+          while (queue.length > 0) yield { ticks: queue.shift() as number };
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+        }
+      } finally {
+        listeners.delete(listener);
+      }
+    })();
+  }
+}
+
+export const ticks = new TickSource();
+
+/** Posts a test publishes to every open `postAdded` subscription: one payload object, shared by them all. */
+export class PostSource {
+  private readonly listeners = new Set<(payload: { postAdded: Post }) => void>();
+  get subscribers(): number {
+    return this.listeners.size;
+  }
+  emit(post: Post): void {
+    const payload = { postAdded: post };
+    for (const listener of this.listeners) listener(payload);
+  }
+  iterator(): AsyncIterableIterator<{ postAdded: Post }> {
+    const queue: { postAdded: Post }[] = [];
+    let wake: (() => void) | undefined;
+    const listener = (payload: { postAdded: Post }) => {
+      queue.push(payload);
+      wake?.();
+    };
+    this.listeners.add(listener);
+    const listeners = this.listeners;
+    return (async function* () {
+      try {
+        for (;;) {
+          while (queue.length > 0) yield queue.shift() as { postAdded: Post };
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+        }
+      } finally {
+        listeners.delete(listener);
+      }
+    })();
+  }
+}
+
+export const posts = new PostSource();
+
+/** Under the module's rule (3 a minute) unless a decorator says otherwise. */
+@Resolver(() => Post)
+export class PostResolver {
+  @Cost({ value: 1, multipliers: ['first'] })
+  @Query(() => [Post])
+  posts(@Args('first', { type: () => Int, defaultValue: 3 }) first: number): Post[] {
+    return Array.from({ length: Math.min(first, 50) }, (_, i) => ({ id: i + 1, title: `post ${i + 1}` }));
+  }
+
+  @Query(() => String, { nullable: true })
+  hello(): string {
+    return 'hi';
+  }
+
+  @Throttle({ limit: 1 })
+  @Query(() => String, { nullable: true })
+  once(): string {
+    return 'once';
+  }
+
+  @SkipThrottle()
+  @Query(() => String)
+  free(): string {
+    return 'free';
+  }
+
+  @Mutation(() => Post, { nullable: true })
+  createPost(@Args('title') title: string): Post {
+    return { id: 99, title };
+  }
+
+  @Throttle({ limit: 2 })
+  @Cost(5)
+  @ResolveField(() => [Comment], { nullable: true })
+  comments(@Parent() post: Post): Comment[] {
+    return [{ text: `on ${post.id}` }];
+  }
+
+  @Throttle({ limit: 2 })
+  @Subscription(() => Int, { nullable: true })
+  ticks(): AsyncIterableIterator<{ ticks: number }> {
+    return ticks.iterator();
+  }
+
+  /** Not counted itself: its events' `comments` are. */
+  @SkipThrottle()
+  @Subscription(() => Post, { nullable: true })
+  postAdded(): AsyncIterableIterator<{ postAdded: Post }> {
+    return posts.iterator();
+  }
+}
+
+/** A resolver whose class carries the rule: every field of it counts 2 a minute. */
+@Throttle({ limit: 2 })
+@Resolver()
+export class StatsResolver {
+  @Query(() => Int, { nullable: true })
+  visits(): number {
+    return 7;
+  }
+}
+
+export type GraphqlDriverName = 'apollo' | 'mercurius';
+export const GRAPHQL_DRIVERS: GraphqlDriverName[] = ['apollo', 'mercurius'];
+
+export interface GraphqlTestApp {
+  readonly app: INestApplication;
+  readonly port: number;
+  readonly url: string;
+  readonly wsUrl: string;
+  close(): Promise<void>;
+}
+
+const rule = { limit: 3, windowMs: 60_000, algorithm: 'fixed-window' as const };
+const quiet = { log() {}, warn() {}, error() {} };
+
+/** The resolvers on `driver` (Apollo on Express, Mercurius on Fastify), listening on loopback. */
+export async function startGraphqlApp(
+  driver: GraphqlDriverName,
+  options: RateLimitModuleOptions = {},
+  limits: RampartGraphqlOptions = {},
+): Promise<GraphqlTestApp> {
+  const graphql =
+    driver === 'apollo'
+      ? GraphQLModule.forRootAsync<ApolloDriverConfig>({
+          driver: ApolloDriver,
+          inject: [Rampart],
+          useFactory: (rampart: Rampart) => {
+            const guards = rampartGraphql(rampart, limits);
+            return {
+              autoSchemaFile: true,
+              graphiql: false,
+              includeStacktraceInErrorResponses: false,
+              fieldResolverEnhancers: ['guards'],
+              plugins: [guards.apolloPlugin()],
+              subscriptions: { 'graphql-ws': guards.graphqlWs() },
+            };
+          },
+        })
+      : GraphQLModule.forRootAsync<MercuriusDriverConfig>({
+          driver: MercuriusDriver,
+          inject: [Rampart],
+          useFactory: (rampart: Rampart) => {
+            const guards = rampartGraphql(rampart, limits);
+            return {
+              autoSchemaFile: true,
+              graphiql: false,
+              fieldResolverEnhancers: ['guards'],
+              hooks: guards.mercuriusHooks(),
+              subscription: guards.mercuriusSubscription(),
+            };
+          },
+        });
+  const moduleRef = await Test.createTestingModule({
+    imports: [RateLimitModule.forRoot({ rules: [rule], logger: quiet, ...options }), graphql],
+    providers: [PostResolver, StatsResolver],
+  }).compile();
+  const app =
+    driver === 'mercurius'
+      ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false })
+      : moduleRef.createNestApplication({ logger: false });
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as { port: number };
+  return {
+    app,
+    port,
+    url: `http://127.0.0.1:${port}/graphql`,
+    wsUrl: `ws://127.0.0.1:${port}/graphql`,
+    close: () => app.close(),
+  };
+}
