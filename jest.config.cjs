@@ -27,8 +27,6 @@ module.exports = {
     '^nest-rampart$': '<rootDir>/lib/index.ts',
     '^nest-rampart/mongo$': '<rootDir>/lib/storage/mongo/index.ts',
     '^nest-rampart/graphql$': '<rootDir>/lib/graphql/index.ts',
-    // Apollo's Express integration is not installed here: the sample app's stand-in serves in its place.
-    '^@as-integrations/express5$': '<rootDir>/sample-app/src/graphql/apollo-express.ts',
   },
   // The default reporter, then one plain closing line: `tests: N passed, N failed, N skipped`.
   reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],

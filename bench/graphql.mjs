@@ -51,8 +51,6 @@ async function serve(caseId) {
   const { Field, GraphQLModule, Int, ObjectType, Query, Resolver } = await import('@nestjs/graphql');
   const { Rampart, RateLimitModule } = await import('nest-rampart');
   const { rampartGraphql } = await import('nest-rampart/graphql');
-  // Apollo's Express integration, or the sample app's stand-in when it is not installed.
-  const { provideApolloExpressIntegration } = await import('../sample-app/dist/graphql/apollo-express.js');
 
   class Post {}
   ObjectType()(Post);
@@ -79,8 +77,7 @@ async function serve(caseId) {
   const graphql = GraphQLModule.forRootAsync({
     driver: ApolloDriver,
     ...(limited ? { inject: [Rampart] } : {}),
-    useFactory: async (rampart) => {
-      await provideApolloExpressIntegration();
+    useFactory: (rampart) => {
       const plugins =
         caseId === 'rampart-limits'
           ? [rampartGraphql(rampart, { maxDepth: 8, maxComplexity: 1_000, budget: { limit: 1e9, windowMs: 60_000 } }).apolloPlugin()]

@@ -2,7 +2,6 @@ import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { GraphQLModule } from '@nestjs/graphql';
 import { Rampart } from 'nest-rampart';
 import { rampartGraphql } from 'nest-rampart/graphql';
-import { provideApolloExpressIntegration } from './apollo-express.js';
 
 /**
  * GraphQL at `/graphql` (Apollo on Express, code first). Resolvers are limited by the global guard
@@ -12,8 +11,7 @@ import { provideApolloExpressIntegration } from './apollo-express.js';
 export const SampleGraphqlModule = GraphQLModule.forRootAsync<ApolloDriverConfig>({
   driver: ApolloDriver,
   inject: [Rampart],
-  useFactory: async (rampart: Rampart) => {
-    await provideApolloExpressIntegration();
+  useFactory: (rampart: Rampart) => {
     const limits = rampartGraphql(rampart, { maxDepth: 5, maxComplexity: 50 });
     return { autoSchemaFile: true, graphiql: false, includeStacktraceInErrorResponses: false, plugins: [limits.apolloPlugin()] };
   },
