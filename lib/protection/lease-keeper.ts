@@ -3,7 +3,7 @@ import type { Clock } from '../core/clock.js';
 import type { RampartLogger } from '../core/logger.js';
 import * as messages from '../errors/messages.js';
 import type { StoreErrorPolicy } from '../engine/rule.interface.js';
-import type { LeaseStore } from '../storage/lease-store.interface.js';
+import type { LeaseAcquisition, LeaseStore } from '../storage/lease-store.interface.js';
 import { STORAGE_STEP_TIMEOUT_FACTOR, withTimeout } from './store-health.js';
 
 /** How long a lease outlives the instance that holds it unless `leaseMs` says otherwise. */
@@ -55,6 +55,13 @@ export class LeaseKeeper {
   private sequence = 0;
   /** Lease id → pool key, for the leases this instance holds. */
   private readonly held = new Map<string, string>();
+  /**
+   * Leases given back while the store failed (id → pool key): given back again before each
+   * renewal, since a renewal would otherwise keep them alive with the others of this holder.
+   */
+  private readonly unreleased = new Map<string, string>();
+  /** Whether this instance ever took a lease (its shutdown then gives them all back). */
+  private everHeld = false;
   private timer: ReturnType<typeof setInterval> | undefined;
   private lastWarningMs = -Infinity;
 
@@ -84,17 +91,23 @@ export class LeaseKeeper {
     const nowMs = this.options.clock.now();
     const id = `${this.holder}:${++this.sequence}`;
     this.renewing();
+    this.everHeld = true;
+    const taking = new Promise<LeaseAcquisition>((resolve) =>
+      resolve(store.acquire(key, { id, holder: this.holder, expiresAtMs: nowMs + this.options.leaseMs }, limit, nowMs)),
+    );
     try {
-      const result = await withTimeout(
-        () => store.acquire(key, { id, holder: this.holder, expiresAtMs: nowMs + this.options.leaseMs }, limit, nowMs),
-        this.options.timeoutMs,
-      );
+      const result = await withTimeout(() => taking, this.options.timeoutMs);
       if (!result.acquired) return { status: 'refused', held: result.held, limit };
       this.held.set(id, key);
       return { status: 'granted', held: result.held, release: () => this.release(id) };
     } catch (error) {
-      // A call that timed out may still take the lease: give it back (it lapses anyway).
-      store.release(key, id).catch(() => undefined);
+      // A call that timed out may still take the lease once it ends: given back then.
+      taking.then(
+        (late) => {
+          if (late.acquired) this.giveBack(key, id);
+        },
+        () => undefined,
+      );
       this.warn(messages.leaseStoreFailed('take', error));
       return onStoreError === 'allow' ? { status: 'granted', held: 0, release: () => undefined } : { status: 'unavailable' };
     }
@@ -111,8 +124,10 @@ export class LeaseKeeper {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.timer = undefined;
     const store = this.store;
-    if (store === undefined || this.held.size === 0) return;
+    // Releases of connections closed during shutdown may still be on their way: all given back here.
+    if (store === undefined || !this.everHeld) return;
     this.held.clear();
+    this.unreleased.clear();
     try {
       await withTimeout(() => store.releaseHolder(this.holder), STORAGE_STEP_TIMEOUT_FACTOR * this.options.timeoutMs);
     } catch (error) {
@@ -122,10 +137,20 @@ export class LeaseKeeper {
 
   private release(id: string): void {
     const key = this.held.get(id);
-    if (key === undefined || this.store === undefined) return;
+    if (key === undefined) return;
     this.held.delete(id);
-    // A release that fails leaves the lease to lapse at its expiry.
-    this.store.release(key, id).catch((error: unknown) => this.warn(messages.leaseStoreFailed('give back', error)));
+    this.giveBack(key, id);
+  }
+
+  /** Gives a lease back; one the store fails to take back is given back again before each renewal. */
+  private giveBack(key: string, id: string): void {
+    const store = this.store;
+    if (store === undefined) return;
+    this.unreleased.delete(id);
+    store.release(key, id).catch((error: unknown) => {
+      this.unreleased.set(id, key);
+      this.warn(messages.leaseStoreFailed('give back', error));
+    });
   }
 
   /** Starts the renewal timer with the first lease (an app without concurrency limits has none). */
@@ -137,6 +162,7 @@ export class LeaseKeeper {
 
   private renew(): void {
     const store = this.store;
+    for (const [id, key] of [...this.unreleased]) this.giveBack(key, id);
     if (store === undefined || this.held.size === 0) return;
     const nowMs = this.options.clock.now();
     withTimeout(() => store.renew(this.holder, nowMs, nowMs + this.options.leaseMs), STORAGE_STEP_TIMEOUT_FACTOR * this.options.timeoutMs).catch(

@@ -59,11 +59,13 @@ function isGrpcMetadata(value: unknown): value is GrpcMetadataLike {
 export function grpcPeerAddress(call: GrpcCallLike): string | undefined {
   const peer = call.getPeer();
   if (typeof peer !== 'string') return undefined;
-  if (isIP(peer) !== 0) return peer;
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(peer);
   if (bracketed) return bracketed[1];
+  // grpc-js appends the port to an IPv6 address without brackets (`2001:db8::5:1234`): the last
+  // group is the port whenever what precedes it is an address, read before the whole text is.
   const withPort = /^(.*):\d+$/.exec(peer);
-  return withPort && withPort[1].length > 0 ? withPort[1] : undefined;
+  if (withPort && isIP(withPort[1]) !== 0) return withPort[1];
+  return isIP(peer) !== 0 ? peer : undefined;
 }
 
 /** The forwarding headers a proxy may have put in a call's metadata, as an HTTP request would carry them. */

@@ -79,7 +79,9 @@ export class RpcLimiter {
     const address =
       call.transport === 'tcp'
         ? identity.clientAddress(identity.peerAddress(call.socket), {})
-        : identity.clientAddress(grpcPeerAddress(call.call), grpcForwardingHeaders(call.metadata));
+        : // Forwarding metadata only from a peer `trustProxy.proxies` names: a gRPC server listens on
+          // a port of its own, which `hops` (proxies always in front) cannot vouch for.
+          identity.clientAddress(grpcPeerAddress(call.call), this.rampart.config.trust?.hops == null ? grpcForwardingHeaders(call.metadata) : {});
     const id = identity.identify(context, address);
     return isThenable(id) ? Promise.resolve(id).then((resolved) => ({ call, address, identity: resolved })) : { call, address, identity: id };
   }

@@ -57,7 +57,9 @@ export class WsConnectionGate {
           clientPeer(client, () => undefined),
           client.handshake.headers ?? {},
         )
-      : identity.clientAddress(identity.peerAddress(request?.socket), request?.headers ?? {});
+      : // The headers the module remembered of the upgrade (the app's own server), as for messages: a
+        // gateway on a port of its own is known by its peer alone.
+        identity.clientAddress(identity.peerAddress(request?.socket), identity.peers.upgradeHeaders(request?.socket) ?? {});
     const id = await identity.identify(context, address);
     const verdict = await engine.decide({ target: this.target, address, identity: id, method: 'CONNECT', protocol: 'ws', context, skipChecked: true });
     const refused = wsRateLimitError(verdict, config.errorMessage);

@@ -39,8 +39,7 @@ describe('LeaseKeeper', () => {
     }
     expect(await store.count('pool', clock.now())).toBe(1);
     // Stopped without giving back (a dead instance): the lease lapses leaseMs after its last renewal.
-    (keeper as unknown as { held: Map<string, string> }).held.clear();
-    await keeper.stop();
+    clearInterval((keeper as unknown as { timer: ReturnType<typeof setInterval> }).timer);
     expect(await store.count('pool', clock.now() + 2_999)).toBe(1);
     expect(await store.count('pool', clock.now() + 3_000)).toBe(0);
   });
@@ -64,6 +63,52 @@ describe('LeaseKeeper', () => {
       await keeper.stop();
     }
     expect(warnings[0]).toMatch(/Could not take a lease in the lease store \(connection refused\)/);
+  });
+
+  it('gives back a lease whose taking answered after the timeout, so that it never holds a slot nobody uses', async () => {
+    const store = new MemoryLeaseStore();
+    let finish: () => void = () => undefined;
+    const slow: LeaseStore = {
+      ...store,
+      acquire: (...args: Parameters<LeaseStore['acquire']>) => new Promise((resolve) => (finish = () => resolve(store.acquire(...args)))),
+      release: (key, id) => store.release(key, id),
+      renew: (...args) => store.renew(...args),
+      releaseHolder: (holder) => store.releaseHolder(holder),
+      count: (key, nowMs) => store.count(key, nowMs),
+    };
+    const clock = new FakeClock();
+    const keeper = new LeaseKeeper(slow, { clock, leaseMs: 30_000, timeoutMs: 10, logger: quiet });
+    expect(await keeper.acquire('pool', 1)).toEqual({ status: 'unavailable' });
+    finish();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await store.count('pool', clock.now())).toBe(0);
+    await keeper.stop();
+  });
+
+  it('gives back again, before each renewal, a lease the store failed to take back: it is not renewed forever', async () => {
+    jest.useFakeTimers();
+    const store = new MemoryLeaseStore();
+    let failing = true;
+    const flaky: LeaseStore = {
+      acquire: (...args) => store.acquire(...args),
+      release: (key, id) => (failing ? Promise.reject(new Error('store down')) : store.release(key, id)),
+      renew: (...args) => store.renew(...args),
+      releaseHolder: (holder) => store.releaseHolder(holder),
+      count: (key, nowMs) => store.count(key, nowMs),
+    };
+    const clock = new FakeClock();
+    const keeper = new LeaseKeeper(flaky, { clock, leaseMs: 3_000, timeoutMs: 100, logger: quiet });
+    const grant = await keeper.acquire('pool', 1);
+    if (grant.status !== 'granted') throw new Error('expected a grant');
+    grant.release();
+    await Promise.resolve();
+    await Promise.resolve();
+    failing = false;
+    clock.advance(1_000);
+    jest.advanceTimersByTime(1_000);
+    await Promise.resolve();
+    expect(await store.count('pool', clock.now())).toBe(0);
+    await keeper.stop();
   });
 
   it('refuses to count without a lease store, naming what is missing', async () => {

@@ -200,6 +200,13 @@ describe('gRPC microservice handlers', () => {
       expect(refused(await call('add', { 'x-forwarded-for': '203.0.113.3' })).code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     });
 
+    it('ignores x-forwarded-for metadata under trustProxy.hops: a gRPC server on a port of its own is reached without the proxies', async () => {
+      await start({ trustProxy: { hops: 1 } });
+      await call('add', { 'x-forwarded-for': '203.0.113.1' });
+      await call('add', { 'x-forwarded-for': '203.0.113.2' });
+      expect(refused(await call('add', { 'x-forwarded-for': '203.0.113.3' })).code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    });
+
     it('takes the client address from the x-forwarded-for metadata of a trusted proxy, and bans apply to it', async () => {
       const violations: ViolationEvent[] = [];
       const app = await start({ trustProxy: { proxies: ['loopback'] }, events: { onViolation: (event: ViolationEvent) => void violations.push(event) } });
