@@ -321,4 +321,7 @@ export const handshakeCheckFailed = (error: unknown) =>
 
 export const handshakeUnchecked = () => 'The connection could not be checked. Try again.';
 
+export const recoverySkipsHandshakeCheck = () =>
+  "A socket.io gateway has connectionStateRecovery without skipMiddlewares: false: socket.io then lets a recovered connection skip Rampart's handshake check (bans, lists, connection limits). Set connectionStateRecovery: { skipMiddlewares: false }.";
+
 export const tooManyEarlyMessages = (max: number) => `More than ${max} messages before the connection was admitted.`;

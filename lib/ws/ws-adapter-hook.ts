@@ -1,6 +1,6 @@
 import type { RampartLogger } from '../core/logger.js';
 import * as messages from '../errors/messages.js';
-import { closeClient, isSocketIo, isWsClient, sendError, type WsClient } from './ws-client.js';
+import { closeClient, isClosed, isSocketIo, isWsClient, sendError, type WsClient } from './ws-client.js';
 import type { UpgradeRequest, WsConnectionGate } from './ws-connection-gate.js';
 import type { WsRateLimitError } from './ws-rate-limit-error.js';
 
@@ -33,6 +33,10 @@ interface Pausable {
 const MAX_EARLY_MESSAGES = 100;
 
 const hooked = new WeakSet<object>();
+/** socket.io servers (namespaces) given the middleware: gateways sharing one get it once. */
+const guardedServers = new WeakSet<object>();
+/** Each `ws` client's one decision, shared by the gateways its server serves. */
+const admissions = new WeakMap<object, Promise<WsRateLimitError | undefined>>();
 
 /**
  * Puts Rampart's handshake check in front of every gateway of the app, whatever adapter it uses:
@@ -61,7 +65,11 @@ function hookAdapter(adapter: unknown, gate: () => Promise<WsConnectionGate>, lo
   target.bindClientConnect = function (this: unknown, server: unknown, callback: (...args: unknown[]) => void) {
     const candidate = server as Partial<MiddlewareServer> & { handleUpgrade?: unknown };
     if (typeof candidate?.use === 'function' && typeof candidate.handleUpgrade !== 'function') {
-      candidate.use(ioMiddleware(gate, logger));
+      if (!guardedServers.has(candidate)) {
+        guardedServers.add(candidate);
+        warnOfRecovery(candidate, logger);
+        candidate.use(ioMiddleware(gate, logger));
+      }
       return bind.call(this, server, callback);
     }
     return bind.call(this, server, gatedCallback(gate, logger, callback));
@@ -89,30 +97,45 @@ function connectError(refusal: WsRateLimitError): Error {
   return Object.assign(new Error(refusal.message), { data: refusal });
 }
 
-/** `ws` (and other adapters): decides the connection before the gateway's connection handler runs. */
+/**
+ * `ws` (and other adapters): decides the connection before the gateway's connection handler runs.
+ * Gateways that share a server (one path) each get the connection: it is decided once, its early
+ * messages held once, and handed on once every gateway has bound its handlers.
+ */
 function gatedCallback(gate: () => Promise<WsConnectionGate>, logger: RampartLogger, callback: (...args: unknown[]) => void) {
   return (...args: unknown[]): void => {
     const [client, request] = args;
     if (!isWsClient(client)) return callback(...args);
-    const early = holdMessages(client as unknown as Pausable, client);
-    gate()
-      .then((g) => g.admit(client, request as UpgradeRequest | undefined))
-      .then(
-        (refusal) => {
-          if (refusal) return refuse(client, early, refusal);
-          callback(...args);
-          early.replay();
-        },
-        (error: unknown) => {
+    let admission = admissions.get(client);
+    if (admission === undefined) {
+      const early = holdMessages(client as unknown as Pausable, client);
+      admission = gate()
+        .then((g) => g.admit(client, request as UpgradeRequest | undefined))
+        .catch((error: unknown): WsRateLimitError => {
           logger.error(messages.handshakeCheckFailed(error));
-          refuse(client, early, { status: 'error', code: 'UNAVAILABLE', retryAfterSeconds: 1, message: messages.handshakeUnchecked() });
-        },
-      );
+          return { status: 'error', code: 'UNAVAILABLE', retryAfterSeconds: 1, message: messages.handshakeUnchecked() };
+        });
+      admissions.set(client, admission);
+      // After every gateway's handler below has run (they are queued first): the early messages, once.
+      void admission.then((refusal) => {
+        if (refusal || isClosed(client)) return refuse(client, early, refusal);
+        setImmediate(() => early.replay());
+      });
+    }
+    // A client that left while it was decided is never handed to a gateway, which would never hear it close.
+    void admission.then((refusal) => refusal || isClosed(client) || callback(...args));
   };
 }
 
-function refuse(client: WsClient, early: { drop(): void }, refusal: WsRateLimitError): void {
+/** socket.io skips middlewares for a recovered connection unless told not to: said once at startup. */
+function warnOfRecovery(server: object, logger: RampartLogger): void {
+  const recovery = (server as { server?: { opts?: { connectionStateRecovery?: { skipMiddlewares?: boolean } } } }).server?.opts?.connectionStateRecovery;
+  if (recovery !== undefined && recovery.skipMiddlewares !== false) logger.warn(messages.recoverySkipsHandshakeCheck());
+}
+
+function refuse(client: WsClient, early: { drop(): void }, refusal: WsRateLimitError | undefined): void {
   early.drop();
+  if (refusal === undefined) return;
   sendError(client, refusal);
   closeClient(client, refusal.message);
 }

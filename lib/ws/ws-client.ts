@@ -5,7 +5,12 @@ type Headers = Readonly<Record<string, string | string[] | undefined>>;
 /** What Rampart reads of a socket.io `Socket`. */
 interface SocketIoClient {
   readonly handshake: { readonly address?: string; readonly headers?: Headers };
-  readonly conn?: { readonly remoteAddress?: string; readonly readyState?: string; once?(event: 'close', listener: () => void): unknown };
+  readonly conn?: {
+    readonly remoteAddress?: string;
+    readonly readyState?: string;
+    once?(event: 'close', listener: () => void): unknown;
+    off?(event: 'close', listener: () => void): unknown;
+  };
   emit(event: string, payload: unknown): unknown;
   disconnect(close?: boolean): unknown;
   once(event: 'disconnect', listener: () => void): unknown;
@@ -17,6 +22,7 @@ interface NativeClient {
   readonly _socket?: PeerSocket;
   send(data: string): unknown;
   close(code?: number, reason?: string): unknown;
+  terminate?(): unknown;
   once(event: 'close', listener: () => void): unknown;
 }
 
@@ -60,8 +66,14 @@ export function clientHeaders(client: WsClient, upgradeHeaders: (socket: PeerSoc
  */
 export function onClientClose(client: WsClient, listener: () => void): void {
   if (isSocketIo(client)) {
-    client.once('disconnect', listener);
-    client.conn?.once?.('close', listener);
+    const { conn } = client;
+    // The connection's listener goes with the socket: a long-lived connection whose namespace
+    // sockets come and go must not gather them.
+    client.once('disconnect', () => {
+      conn?.off?.('close', listener);
+      listener();
+    });
+    conn?.once?.('close', listener);
   } else client.once('close', listener);
 }
 
@@ -88,8 +100,17 @@ export const POLICY_VIOLATION = 1008;
 export function closeClient(client: WsClient, reason: string): void {
   try {
     if (isSocketIo(client)) client.disconnect(true);
-    else client.close(POLICY_VIOLATION, reason.slice(0, 120));
+    else client.close(POLICY_VIOLATION, closeReason(reason));
   } catch {
-    // Already closed.
+    // Closed already, or the close refused: the connection is cut.
+    if (!isSocketIo(client)) client.terminate?.();
   }
+}
+
+/** A close reason within the 123 bytes a close frame holds, cut on a character boundary. */
+export function closeReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason;
+  let cut = reason.slice(0, 123);
+  while (Buffer.byteLength(cut) > 120) cut = cut.slice(0, -1);
+  return `${cut}…`;
 }

@@ -16,8 +16,11 @@ const MAX_SOCKETS_PER_KEY = 1_000;
 interface Entry {
   /** The canonical client address, for range bans. */
   readonly address: string | null;
-  readonly keys: readonly string[];
+  readonly keys: string[];
 }
+
+/** Keys one socket is known by at most (its address, its handshake identity, those its messages named). */
+const MAX_KEYS_PER_SOCKET = 4;
 
 /**
  * The open WebSocket connections of each client (by client key and address key), so that a block
@@ -36,7 +39,13 @@ export class WsConnections {
 
   /** Remembers an open socket under its client's keys (the address key and the identity's key). */
   add(client: WsClient, address: string | null, keys: readonly string[]): void {
-    if (this.entries.has(client) || this.closing.has(client)) return;
+    if (this.closing.has(client)) return;
+    const known = this.entries.get(client);
+    if (known) {
+      // Known from its handshake: an identity its messages carry (set by the gateway once connected) is added.
+      for (const key of keys) if (!known.keys.includes(key)) this.addKey(client, known, key);
+      return;
+    }
     const distinct = [...new Set(keys)];
     for (const key of distinct) {
       let sockets = this.byKey.get(key);
@@ -87,6 +96,18 @@ export class WsConnections {
     this.remove(client);
     sendError(client, error);
     closeClient(client, error.message);
+  }
+
+  private addKey(client: WsClient, entry: Entry, key: string): void {
+    if (entry.keys.length >= MAX_KEYS_PER_SOCKET) return;
+    let sockets = this.byKey.get(key);
+    if (!sockets) {
+      if (this.byKey.size >= MAX_KEYS) this.forgetKey(this.byKey.keys().next().value as string);
+      this.byKey.set(key, (sockets = new Set()));
+    }
+    if (sockets.size >= MAX_SOCKETS_PER_KEY) return;
+    sockets.add(client);
+    entry.keys.push(key);
   }
 
   private remove(client: WsClient): void {

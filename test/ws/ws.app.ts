@@ -73,6 +73,11 @@ export async function startWsApp(adapter: WsAdapterName, options: RateLimitModul
     platform === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), { logger: false }) : moduleRef.createNestApplication({ logger: false });
   app.useWebSocketAdapter(adapter === 'ws' ? new WsAdapter(app) : new IoAdapter(app));
   await app.listen(0, '127.0.0.1');
+  return startWsAppOn(adapter, app);
+}
+
+/** Clients of `adapter` for an app already listening on loopback. */
+export function startWsAppOn(adapter: WsAdapterName, app: INestApplication): WsTestApp {
   const { port } = app.getHttpServer().address() as { port: number };
   const clients: TestClient[] = [];
   return {
