@@ -62,7 +62,9 @@ export class GraphqlFieldLimiter {
     // A call without resolve info (a federation reference resolver) has no field to count.
     if (info?.parentType === undefined) return true;
     const graphqlContext = gql.getContext<unknown>();
-    const path = pathKey(info.path);
+    // The field too: members of a union or an interface answer at one path (`feed.comments` of a Post
+    // and of a Video), each under its own rules.
+    const path = `${pathKey(info.path)}|${info.parentType.name}.${info.fieldName}`;
     const state = this.stateOf(graphqlContext, info.rootValue);
     const known = state?.outcomes.get(path);
     if (known !== undefined) return settle(known);

@@ -41,10 +41,17 @@ export function graphqlWsHooks<O extends object>(limits: GraphqlLimits, subscrip
       return given.onConnect?.(ctx) as Promise<boolean | Record<string, unknown> | void>;
     },
     async onSubscribe(ctx, id, payload) {
-      const own = await given.onSubscribe?.(ctx, id, payload);
-      if (own) return own as ExecutionArgs | readonly GraphQLError[];
+      const own = (await given.onSubscribe?.(ctx, id, payload)) as ExecutionArgs | readonly GraphQLError[] | undefined | void;
+      if (Array.isArray(own)) return own;
+      if (own) {
+        // The app's own execution arguments (a persisted query, a context of its own) are measured too.
+        const args = own as ExecutionArgs;
+        const check = limits.checkOperation(args.schema, args.document, args.operationName ?? undefined, args.variableValues ?? undefined);
+        return check.refusal ? [graphqlError(check.refusal)] : args;
+      }
       const { schema } = limits;
-      if (schema === undefined) return undefined;
+      // Without the schema (the driver's plugin or hooks not installed), nothing is let through unmeasured.
+      if (schema === undefined) return [new GraphQLError('The GraphQL server is not ready: try again.', { extensions: { code: 'UNAVAILABLE' } })];
       const tooLarge = limits.checkSource(payload.query);
       if (tooLarge) return [graphqlError(tooLarge)];
       let document;

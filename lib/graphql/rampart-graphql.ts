@@ -5,6 +5,7 @@ import { apolloPlugin, type RampartApolloPlugin } from './apollo-plugin.js';
 import { GraphqlLimits } from './graphql-limits.js';
 import { graphqlWsHooks, type GraphqlWsHooks } from './graphql-ws-hooks.js';
 import { mercuriusHooks, mercuriusSubscription, type RampartMercuriusHooks } from './mercurius-hooks.js';
+import * as messages from '../errors/messages.js';
 import { resolveGraphqlOptions, type RampartGraphqlOptions } from './rampart-graphql-options.js';
 import { SubscriptionLimits, type ClosableSocket } from './subscription-limits.js';
 
@@ -50,6 +51,7 @@ export interface RampartGraphql {
 export function rampartGraphql(rampart: Rampart<ExecutionContext> | Rampart, options: RampartGraphqlOptions = {}): RampartGraphql {
   const problems: string[] = [];
   const config = resolveGraphqlOptions(options, problems);
+  if (config.maxConnectionsPerClient !== undefined && !rampart.leases.available) problems.push(messages.noLeaseStore());
   if (problems.length > 0) throw new RateLimitConfigurationError(problems, 'rampartGraphql');
   // The module's Rampart (injected as `Rampart`) hands rule hooks Nest's ExecutionContext.
   const limits = new GraphqlLimits(rampart as Rampart<ExecutionContext>, config);

@@ -82,6 +82,16 @@ describe.each(GRAPHQL_DRIVERS)('GraphQL resolvers on %s', (driver) => {
     expect(Object.keys(errorsByPath(aliased.body)).sort()).toEqual(['b.0.comments', 'b.1.comments']);
   });
 
+  it("counts the members of a union apart at one path: a video's lenient comments never answer for a post's", async () => {
+    const { url } = await start();
+    const query = '{ feed { ... on Video { comments { text } } ... on Post { comments { text } } } }';
+    // The video comes first in the feed; Post.comments (2 a minute) is counted once per operation all the same.
+    for (let i = 0; i < 2; i++) expect((await gql(url, query)).body.errors).toBeUndefined();
+    const third = await gql(url, query);
+    expect(third.body.data).toEqual({ feed: [{ comments: [{ text: 'on video 30' }] }, { comments: null }, { comments: null }] });
+    expect(Object.keys(errorsByPath(third.body)).sort()).toEqual(['feed.1.comments', 'feed.2.comments']);
+  });
+
   it('counts a mutation under its own field', async () => {
     const { url } = await start();
     for (let i = 0; i < 3; i++) expect((await gql(url, 'mutation { createPost(title: "t") { id } }')).body).toEqual({ data: { createPost: { id: 99 } } });

@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
-import { Args, Field, GraphQLModule, Int, Mutation, ObjectType, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
+import { Args, createUnionType, Field, GraphQLModule, Int, Mutation, ObjectType, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
 import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
@@ -17,6 +17,18 @@ export class Post {
   @Field(() => Int) id!: number;
   @Field() title!: string;
 }
+
+@ObjectType()
+export class Video {
+  @Field(() => Int) seconds!: number;
+}
+
+/** A union whose members both have `comments`: at one response path, under different rules. */
+export const FeedItem = createUnionType({
+  name: 'FeedItem',
+  types: () => [Post, Video] as const,
+  resolveType: (value: object) => ('seconds' in value ? Video : Post),
+});
 
 /** Events a test pushes to every open `ticks` subscription. */
 export class TickSource {
@@ -139,6 +151,22 @@ export class PostResolver {
   }
 }
 
+/** A video's comments: lenient, unlike a post's (2 a minute). */
+@Resolver(() => Video)
+export class VideoResolver {
+  @SkipThrottle()
+  @Query(() => [FeedItem])
+  feed(): Array<Post | Video> {
+    return [{ seconds: 30 }, { id: 1, title: 'post 1' }, { id: 2, title: 'post 2' }];
+  }
+
+  @Throttle({ limit: 100 })
+  @ResolveField(() => [Comment], { nullable: true })
+  comments(@Parent() video: Video): Comment[] {
+    return [{ text: `on video ${video.seconds}` }];
+  }
+}
+
 /** A resolver whose class carries the rule: every field of it counts 2 a minute. */
 @Throttle({ limit: 2 })
 @Resolver()
@@ -202,7 +230,7 @@ export async function startGraphqlApp(
         });
   const moduleRef = await Test.createTestingModule({
     imports: [RateLimitModule.forRoot({ rules: [rule], logger: quiet, ...options }), graphql],
-    providers: [PostResolver, StatsResolver],
+    providers: [PostResolver, VideoResolver, StatsResolver],
   }).compile();
   const app =
     driver === 'mercurius'
