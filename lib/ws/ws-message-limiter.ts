@@ -17,6 +17,12 @@ import { wsRateLimitError } from './ws-rate-limit-error.js';
  */
 export class WsMessageLimiter {
   readonly connections: WsConnections;
+  /**
+   * Each socket's address and identity once known, when they depend on its handshake alone (no
+   * module `keyResolver`, which may read each message): a message is then decided without them
+   * being worked out again.
+   */
+  private readonly clients = new WeakMap<object, { readonly address: string | null; readonly id: string }>();
 
   constructor(private readonly rampart: Rampart<ExecutionContext>) {
     this.connections = wsConnectionsOf(rampart);
@@ -26,6 +32,9 @@ export class WsMessageLimiter {
   activate(context: ExecutionContext, rules: TargetRules<ExecutionContext>, storeKey: StoreKeyHook<ExecutionContext>): boolean | Promise<boolean> {
     const client = context.getArgByIndex<unknown>(0);
     const known = isWsClient(client) ? client : undefined;
+    const byHandshake = known !== undefined && this.rampart.config.keyResolver === undefined;
+    const cached = byHandshake ? this.clients.get(known) : undefined;
+    if (cached !== undefined) return this.count(context, rules, storeKey, known, cached.address, cached.id);
     const { identity } = this.rampart.engine;
     const address = known
       ? identity.clientAddress(
@@ -34,6 +43,7 @@ export class WsMessageLimiter {
         )
       : null;
     const id = identity.identify(context, address);
+    if (byHandshake && !isThenable(id)) this.clients.set(known, { address, id });
     if (isThenable(id)) return Promise.resolve(id).then((resolved) => this.decide(context, rules, storeKey, known, address, resolved));
     return this.decide(context, rules, storeKey, known, address, id);
   }
@@ -50,6 +60,18 @@ export class WsMessageLimiter {
       const keys = this.rampart.engine.clientKeys(address, id);
       this.connections.add(client, keys.address, [keys.addressKey, keys.clientKey]);
     }
+    return this.count(context, rules, storeKey, client, address, id);
+  }
+
+  /** Counts the message of a client whose sockets are registered. */
+  private count(
+    context: ExecutionContext,
+    rules: TargetRules<ExecutionContext>,
+    storeKey: StoreKeyHook<ExecutionContext>,
+    client: WsClient | undefined,
+    address: string | null,
+    id: string,
+  ): boolean | Promise<boolean> {
     const verdict = this.rampart.engine.decide({ target: rules, address, identity: id, method: 'WS', protocol: 'ws', context, storeKey, skipChecked: true });
     if (isThenable(verdict)) return Promise.resolve(verdict).then((v) => this.answer(client, v));
     return this.answer(client, verdict);
