@@ -140,23 +140,20 @@ async function main() {
     };
   }
   const ratio = (a, b) => Math.round((results[a].msgPerSec / results[b].msgPerSec) * 100) / 100;
-  console.log(
-    JSON.stringify(
-      {
-        benchmark: 'WebSocket gateway messages per second (median of rounds)',
-        rounds: ROUNDS,
-        cases: results,
-        ratios: {
-          'ws: Rampart / no limiter': ratio('ws-rampart', 'ws-none'),
-          'socket.io: Rampart / no limiter': ratio('io-rampart', 'io-none'),
-          'ws: empty global guard / no limiter (ref.)': ratio('ws-emptyguard', 'ws-none'),
-        },
-        target: 'each ratio >= 0.9',
-      },
-      null,
-      2,
-    ),
-  );
+  const ratios = {
+    'ws: Rampart / no limiter': ratio('ws-rampart', 'ws-none'),
+    'socket.io: Rampart / no limiter': ratio('io-rampart', 'io-none'),
+    'ws: empty global guard / no limiter (ref.)': ratio('ws-emptyguard', 'ws-none'),
+  };
+  console.log(`\n${'case'.padEnd(56)}${'messages/s'.padStart(12)}${'server CPU µs/message'.padStart(24)}  messages/s by round`);
+  for (const spec of CASES) {
+    const row = results[spec.id];
+    console.log(
+      `${row.label.padEnd(56)}${String(row.msgPerSec).padStart(12)}${String(row.serverCpuUsPerMessage).padStart(24)}  ${row.msgPerSecByRound.join(' ')}`,
+    );
+  }
+  for (const [name, value] of Object.entries(ratios)) console.log(`${name}: ${value}`);
+  console.log(`Target: each Rampart ratio >= 0.9. JSON: ${JSON.stringify({ rounds: ROUNDS, cases: results, ratios })}`);
 }
 
 await main();
