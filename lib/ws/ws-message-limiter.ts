@@ -44,23 +44,20 @@ export class WsMessageLimiter {
       : null;
     const id = identity.identify(context, address);
     if (byHandshake && !isThenable(id)) this.clients.set(known, { address, id });
-    if (isThenable(id)) return Promise.resolve(id).then((resolved) => this.decide(context, rules, storeKey, known, address, resolved));
-    return this.decide(context, rules, storeKey, known, address, id);
+    if (isThenable(id))
+      return Promise.resolve(id).then((resolved) => {
+        this.register(known, address, resolved);
+        return this.count(context, rules, storeKey, known, address, resolved);
+      });
+    this.register(known, address, id);
+    return this.count(context, rules, storeKey, known, address, id);
   }
 
-  private decide(
-    context: ExecutionContext,
-    rules: TargetRules<ExecutionContext>,
-    storeKey: StoreKeyHook<ExecutionContext>,
-    client: WsClient | undefined,
-    address: string | null,
-    id: string,
-  ): boolean | Promise<boolean> {
-    if (client) {
-      const keys = this.rampart.engine.clientKeys(address, id);
-      this.connections.add(client, keys.address, [keys.addressKey, keys.clientKey]);
-    }
-    return this.count(context, rules, storeKey, client, address, id);
+  /** Remembers the client's socket under its keys, so that a block or ban closes it. */
+  private register(client: WsClient | undefined, address: string | null, id: string): void {
+    if (client === undefined) return;
+    const keys = this.rampart.engine.clientKeys(address, id);
+    this.connections.add(client, keys.address, [keys.addressKey, keys.clientKey]);
   }
 
   /** Counts the message of a client whose sockets are registered. */

@@ -1,6 +1,5 @@
-import mongoose from 'mongoose';
 import { mongoStorage } from '../../lib/storage/mongo/mongo-storage.js';
-import { describeMongo, mongoUrl, uniqueDbName } from '../harness/mongo.js';
+import { describeMongo, mongoUrl, mongoConnections } from '../harness/mongo.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { Rampart } from '../../lib/index.js';
 import type { RampartGraphqlOptions } from '../../lib/graphql/index.js';
@@ -10,18 +9,13 @@ import { wsClient } from './graphql-ws.client.js';
 import { errorsByPath, gql } from './support.js';
 
 describeMongo('GraphQL on the Mongo storage', () => {
-  const dbName = uniqueDbName('graphql');
+  const { dbName } = mongoConnections('graphql');
   let weeks = 0;
   let t: GraphqlTestApp | undefined;
 
   afterEach(async () => {
     await t?.close();
     t = undefined;
-  });
-  afterAll(async () => {
-    const connection = await mongoose.createConnection(mongoUrl(), { dbName }).asPromise();
-    await connection.dropDatabase();
-    await connection.close();
   });
 
   /** Each run a week after the last (they share the database). */

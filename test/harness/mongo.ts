@@ -3,6 +3,7 @@
  * given by the caller, or the mongo-java-server stand-in), or RAMPART_MONGO_UNAVAILABLE with the reason.
  */
 import { randomBytes } from 'node:crypto';
+import mongoose, { type Connection } from 'mongoose';
 
 import { isCi } from './mongo-server.js';
 
@@ -55,4 +56,26 @@ export function describeMongo(name: string, fn: () => void): void {
 export function uniqueDbName(prefix: string): string {
   const safe = prefix.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40) || 'test';
   return `${safe}_${process.pid}_${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Mongoose connections to one database of the spec's own (see uniqueDbName), opened by `connect`,
+ * all closed and the database dropped after the spec's tests.
+ */
+export function mongoConnections(prefix: string): { readonly dbName: string; connect(): Promise<Connection> } {
+  const dbName = uniqueDbName(prefix);
+  const connections: Connection[] = [];
+  afterAll(async () => {
+    const connection = connections[0] ?? (await mongoose.createConnection(mongoUrl(), { dbName }).asPromise());
+    await connection.dropDatabase();
+    await Promise.all([...new Set([...connections, connection])].map((c) => c.close()));
+  });
+  return {
+    dbName,
+    async connect() {
+      const connection = await mongoose.createConnection(mongoUrl(), { dbName }).asPromise();
+      connections.push(connection);
+      return connection;
+    },
+  };
 }

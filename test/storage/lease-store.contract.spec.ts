@@ -1,7 +1,6 @@
-import mongoose, { type Connection } from 'mongoose';
 import { MemoryLeaseStore } from '../../lib/storage/memory-lease.store.js';
 import { MongoLeaseStore } from '../../lib/storage/mongo/mongo-lease.store.js';
-import { describeMongo, mongoUrl, uniqueDbName } from '../harness/mongo.js';
+import { describeMongo, mongoConnections } from '../harness/mongo.js';
 import { leaseStoreContract } from './contracts/lease-store.contract.js';
 
 describe('MemoryLeaseStore', () => {
@@ -10,17 +9,7 @@ describe('MemoryLeaseStore', () => {
 });
 
 describeMongo('MongoLeaseStore', () => {
-  const dbName = uniqueDbName('lease_contract');
-  const connections: Connection[] = [];
-  const connect = async () => {
-    const connection = await mongoose.createConnection(mongoUrl(), { dbName }).asPromise();
-    connections.push(connection);
-    return connection;
-  };
-  afterAll(async () => {
-    await connections[0]?.dropDatabase();
-    await Promise.all(connections.map((c) => c.close()));
-  });
+  const { connect } = mongoConnections('lease_contract');
 
   leaseStoreContract('MongoLeaseStore', {
     create: async () => {

@@ -1,18 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import mongoose from 'mongoose';
 import WebSocket from 'ws';
 import { RateLimitService } from '../../lib/index.js';
 import { mongoStorage } from '../../lib/storage/mongo/mongo-storage.js';
-import { describeMongo, mongoUrl, uniqueDbName } from '../harness/mongo.js';
+import { describeMongo, mongoUrl, mongoConnections } from '../harness/mongo.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { attempt, startWsApp, WS_ADAPTERS, type WsTestApp } from './ws.app.js';
 
 const LEASE_MS = 30_000;
 
 describeMongo('WebSocket connection limits on the Mongo storage', () => {
-  const dbName = uniqueDbName('ws_connections');
+  const { dbName } = mongoConnections('ws_connections');
   const apps: WsTestApp[] = [];
   let child: ChildProcess | undefined;
   let run = 0;
@@ -21,11 +20,6 @@ describeMongo('WebSocket connection limits on the Mongo storage', () => {
     child?.kill('SIGKILL');
     child = undefined;
     await Promise.all(apps.splice(0).map((app) => app.close()));
-  });
-  afterAll(async () => {
-    const connection = await mongoose.createConnection(mongoUrl(), { dbName }).asPromise();
-    await connection.dropDatabase();
-    await connection.close();
   });
 
   /** A week after the last run's clock: runs share the database. */
