@@ -30,20 +30,20 @@ export const FeedItem = createUnionType({
   resolveType: (value: object) => ('seconds' in value ? Video : Post),
 });
 
-/** Events a test pushes to every open `ticks` subscription. */
-export class TickSource {
-  private readonly listeners = new Set<(value: number) => void>();
+/** Payloads a test pushes to every open subscription of one field: one payload object, shared by them all. */
+export class PayloadSource<T> {
+  private readonly listeners = new Set<(payload: T) => void>();
   get subscribers(): number {
     return this.listeners.size;
   }
-  emit(value: number): void {
-    for (const listener of this.listeners) listener(value);
+  push(payload: T): void {
+    for (const listener of this.listeners) listener(payload);
   }
-  iterator(): AsyncIterableIterator<{ ticks: number }> {
-    const queue: number[] = [];
+  iterator(): AsyncIterableIterator<T> {
+    const queue: T[] = [];
     let wake: (() => void) | undefined;
-    const listener = (value: number) => {
-      queue.push(value);
+    const listener = (payload: T) => {
+      queue.push(payload);
       wake?.();
     };
     this.listeners.add(listener);
@@ -51,7 +51,7 @@ export class TickSource {
     return (async function* () {
       try {
         for (;;) {
-          while (queue.length > 0) yield { ticks: queue.shift() as number };
+          while (queue.length > 0) yield queue.shift() as T;
           await new Promise<void>((resolve) => (wake = resolve));
           wake = undefined;
         }
@@ -62,38 +62,19 @@ export class TickSource {
   }
 }
 
+/** Events a test pushes to every open `ticks` subscription. */
+export class TickSource extends PayloadSource<{ ticks: number }> {
+  emit(value: number): void {
+    this.push({ ticks: value });
+  }
+}
+
 export const ticks = new TickSource();
 
-/** Posts a test publishes to every open `postAdded` subscription: one payload object, shared by them all. */
-export class PostSource {
-  private readonly listeners = new Set<(payload: { postAdded: Post }) => void>();
-  get subscribers(): number {
-    return this.listeners.size;
-  }
+/** Posts a test publishes to every open `postAdded` subscription. */
+export class PostSource extends PayloadSource<{ postAdded: Post }> {
   emit(post: Post): void {
-    const payload = { postAdded: post };
-    for (const listener of this.listeners) listener(payload);
-  }
-  iterator(): AsyncIterableIterator<{ postAdded: Post }> {
-    const queue: { postAdded: Post }[] = [];
-    let wake: (() => void) | undefined;
-    const listener = (payload: { postAdded: Post }) => {
-      queue.push(payload);
-      wake?.();
-    };
-    this.listeners.add(listener);
-    const listeners = this.listeners;
-    return (async function* () {
-      try {
-        for (;;) {
-          while (queue.length > 0) yield queue.shift() as { postAdded: Post };
-          await new Promise<void>((resolve) => (wake = resolve));
-          wake = undefined;
-        }
-      } finally {
-        listeners.delete(listener);
-      }
-    })();
+    this.push({ postAdded: post });
   }
 }
 
