@@ -9,6 +9,9 @@ import { MongoRateLimitStore, type MongoRateLimitStoreOptions } from './mongo-ra
 import { MongoSweeper } from './mongo-sweeper.js';
 import { MongoViolationStore } from './mongo-violation.store.js';
 
+/** How often a connection opened from `uri` checks its server unless `connectOptions` says otherwise. */
+const OWN_HEARTBEAT_MS = 1_000;
+
 /** Where `mongoStorage()` keeps its data. Give either `connection` or `uri`. */
 export interface MongoStorageOptions {
   /**
@@ -18,7 +21,7 @@ export interface MongoStorageOptions {
   connection?: Connection;
   /** A MongoDB connection string: Rampart opens its own connection and closes it at shutdown. */
   uri?: string;
-  /** Options of the connection opened from `uri` (e.g. `dbName`). */
+  /** Options of the connection opened from `uri` (e.g. `dbName`). @default { heartbeatFrequencyMS: 1000 } */
   connectOptions?: ConnectOptions;
   /** Collection names. @default rampart_rate_limits, rampart_bans, rampart_violations, rampart_access_list, rampart_leases */
   collections?: { rateLimits?: string; bans?: string; violations?: string; accessList?: string; leases?: string };
@@ -97,7 +100,10 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     if (options[flag] !== undefined && typeof options[flag] !== 'boolean') throw new TypeError(`mongoStorage: ${flag} must be true or false.`);
   }
   const owned = options.connection === undefined;
-  const connection = options.connection ?? mongoose.createConnection(options.uri as string, options.connectOptions);
+  // A connection of Rampart's own checks on a server it lost every second (the driver's default is
+  // 10 s): a server back after an outage is found within about a second, whatever commands wait.
+  const connectOptions: ConnectOptions = { heartbeatFrequencyMS: OWN_HEARTBEAT_MS, ...options.connectOptions };
+  const connection = options.connection ?? mongoose.createConnection(options.uri as string, connectOptions);
   let opened = connection.readyState === 1;
   connection.once('connected', () => (opened = true));
   let closed = false;
@@ -105,7 +111,7 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
   const connect = async (): Promise<void> => {
     if (connection.readyState === 1) return;
     if (owned && !opened && !closed && connection.readyState === 0) {
-      await connection.openUri(options.uri as string, options.connectOptions);
+      await connection.openUri(options.uri as string, connectOptions);
       return;
     }
     await connection.asPromise();
