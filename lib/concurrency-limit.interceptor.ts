@@ -1,5 +1,5 @@
 import { Injectable, type CallHandler, type ExecutionContext, type NestInterceptor, type Type } from '@nestjs/common';
-import type { Observable } from 'rxjs';
+import { from, mergeMap, type Observable } from 'rxjs';
 import { Rampart } from './engine/rampart.js';
 import type { RpcConcurrency } from './rpc/rpc-concurrency.js';
 import { RouteRulesResolver } from './route-rules.resolver.js';
@@ -22,11 +22,12 @@ export class ConcurrencyLimitInterceptor implements NestInterceptor {
     private readonly routeRules: RouteRulesResolver,
   ) {}
 
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> | Promise<Observable<unknown>> {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'rpc') return next.handle();
     const pool = this.routeRules.concurrency(context.getHandler() as Handler, context.getClass() as Type);
     if (pool === undefined) return next.handle();
-    this.rpc ??= import('./rpc/rpc-concurrency.js').then(({ RpcConcurrency }) => new RpcConcurrency(this.rampart));
-    return this.rpc.then((rpc) => rpc.hold(context, next, pool));
+    const rpc = (this.rpc ??= import('./rpc/rpc-concurrency.js').then(({ RpcConcurrency }) => new RpcConcurrency(this.rampart)));
+    // An observable at once: the slot is taken when it is subscribed, and given back by its teardown.
+    return from(rpc).pipe(mergeMap((limiter) => limiter.hold(context, next, pool)));
   }
 }

@@ -1,5 +1,5 @@
 import type { CallHandler, ExecutionContext } from '@nestjs/common';
-import { EMPTY, Observable } from 'rxjs';
+import { Observable, type Subscription } from 'rxjs';
 import type { PeerSocket } from '../core/ip/connection-peers.js';
 import type { ConcurrencyPool } from '../engine/concurrency-pool.js';
 import type { Rampart } from '../engine/rampart.js';
@@ -35,35 +35,55 @@ export class RpcConcurrency {
   /**
    * Takes a slot of `pool` for the call's client, then runs the handler holding it. Calls that the
    * module's `skipIf` lets through, of allow-listed clients, or on transports Rampart does not
-   * limit, run without a slot. Rejects with the call's refusal when no slot is free.
+   * limit, run without a slot. Errors with the call's refusal when no slot is free. The slot is
+   * taken once the stream is subscribed and given back by its teardown, however it ends: a
+   * subscriber that leaves while the slot is being taken (an outer timeout) gives it back too.
    */
-  async hold(context: ExecutionContext, next: CallHandler, pool: ConcurrencyPool): Promise<Observable<unknown>> {
+  hold(context: ExecutionContext, next: CallHandler, pool: ConcurrencyPool): Observable<unknown> {
+    return new Observable<unknown>((subscriber) => {
+      let left = false;
+      let release: (() => void) | undefined;
+      let forget: (() => void) | undefined;
+      let handled: Subscription | undefined;
+      const run = () => {
+        if (!left) handled = next.handle().subscribe(subscriber);
+      };
+      this.take(context, pool).then(
+        (taken) => {
+          if (taken === 'free') return run();
+          if (left) return taken.release();
+          release = taken.release;
+          if (this.isGone(taken.call)) return subscriber.complete();
+          forget = this.whenGone(taken.call, () => subscriber.complete());
+          run();
+        },
+        (error: unknown) => subscriber.error(error),
+      );
+      return () => {
+        left = true;
+        handled?.unsubscribe();
+        forget?.();
+        release?.();
+      };
+    });
+  }
+
+  /** A slot of `pool` for the call's client (`free`: the call needs none); rejects with the call's refusal. */
+  private async take(context: ExecutionContext, pool: ConcurrencyPool): Promise<'free' | { readonly call: RpcCall; release(): void }> {
     const { skipIf } = this.rampart.config;
-    if (skipIf && (await skipIf(context))) return next.handle();
+    if (skipIf && (await skipIf(context))) return 'free';
     const client = await this.clients.identify(context);
-    if (client === undefined) return next.handle();
+    if (client === undefined) return 'free';
     const { engine, bans, leases, config } = this.rampart;
     const keys = engine.clientKeys(client.address, client.identity);
     const known = await bans.check(keys.clientKey, keys.address, config.clock.now(), keys.addressKey);
-    if (known.status === 'allow-listed') return next.handle();
+    if (known.status === 'allow-listed') return 'free';
     const outcome = await leases.acquire(pool.keyPrefix + keys.clientKey, pool.limit, pool.onStoreError);
     if (outcome.status === 'refused') return this.clients.refuse(client.call, concurrencyLimitedError(pool.name, pool.limit));
     if (outcome.status === 'unavailable') {
       return this.clients.refuse(client.call, { status: 'error', code: 'UNAVAILABLE', retryAfterSeconds: 1, message: storeUnavailableDetail() });
     }
-    if (this.isGone(client.call)) {
-      outcome.release();
-      return EMPTY;
-    }
-    return new Observable<unknown>((subscriber) => {
-      const forget = this.whenGone(client.call, () => subscriber.complete());
-      const handled = next.handle().subscribe(subscriber);
-      return () => {
-        handled.unsubscribe();
-        forget();
-        outcome.release();
-      };
-    });
+    return { call: client.call, release: outcome.release };
   }
 
   /** Whether the client has gone away already: a gRPC call cancelled, a TCP connection closed. */

@@ -1,9 +1,9 @@
-import { Controller, Get, type ExecutionContext } from '@nestjs/common';
+import { Controller, Get, UseInterceptors, type CallHandler, type ExecutionContext } from '@nestjs/common';
 import { ClientProxyFactory, MessagePattern, Transport, type ClientProxy } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import * as grpc from '@grpc/grpc-js';
 import type { Server } from 'node:net';
-import { firstValueFrom } from 'rxjs';
+import { firstValueFrom, timeout } from 'rxjs';
 import { ConcurrencyLimit, RateLimitConfigurationError, RateLimitModule, RateLimitService, memoryStorage, type LeaseStore } from '../../lib/index.js';
 import { Rampart } from '../../lib/engine/rampart.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -201,6 +201,54 @@ describe('@ConcurrencyLimit on microservice handlers', () => {
       while (gate.waiting > 0) gate.release();
       expect(await next).toBe(4);
     });
+  });
+
+  it('gives back a slot whose taking outlived the call: an outer timeout left before the handler ran', async () => {
+    @Controller()
+    class TimedController {
+      // Decorators apply from the bottom: the timeout is the outer interceptor.
+      @ConcurrencyLimit(1)
+      @UseInterceptors({ intercept: (_context: ExecutionContext, next: CallHandler) => next.handle().pipe(timeout(50)) })
+      @MessagePattern('timed')
+      timed(data: unknown) {
+        return data;
+      }
+    }
+    const memory = memoryStorage();
+    let slow = true;
+    let taken: () => void = () => undefined;
+    const leases: LeaseStore = {
+      ...memory.leases,
+      acquire: (...args) => (slow ? new Promise((resolve) => (taken = () => resolve(memory.leases.acquire(...args)))) : memory.leases.acquire(...args)),
+      release: (key, id) => memory.leases.release(key, id),
+      renew: (...args) => memory.leases.renew(...args),
+      releaseHolder: (holder) => memory.leases.releaseHolder(holder),
+      count: (key, nowMs) => memory.leases.count(key, nowMs),
+    };
+    const moduleRef = await Test.createTestingModule({
+      imports: [RateLimitModule.forRoot({ storage: { ...memory, leases }, storeTimeoutMs: 5_000, logger: { log() {}, warn() {}, error() {} } })],
+      controllers: [TimedController],
+    }).compile();
+    const microservice = moduleRef.createNestMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port: 0 }, logger: false });
+    await microservice.listen();
+    const { port } = microservice.unwrap<Server>().address() as { port: number };
+    const client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+    try {
+      // The slot is still being taken when the outer timeout ends the call.
+      await expect(firstValueFrom(client.send('timed', 1))).rejects.toBeDefined();
+      slow = false;
+      taken();
+      // The late grant comes back and is given back (background work: polled, not waited for by a clock).
+      const held = () => memory.leases.count('concurrency:TimedController.timed:127.0.0.1', Date.now());
+      for (let i = 0; i < 200 && (await held()) !== 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(await held()).toBe(0);
+      expect(microservice.get(Rampart).leases.size).toBe(0);
+      // And the client's one slot is free for its next call.
+      expect(await firstValueFrom(client.send('timed', 2))).toBe(2);
+    } finally {
+      await client.close();
+      await microservice.close();
+    }
   });
 
   describe('while the lease store is down', () => {
