@@ -1,3 +1,5 @@
+import { describe, errorText } from './describe.js';
+
 /** Every error text Rampart produces, in one place. Each says how to fix the problem. */
 
 export const RULE_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -152,39 +154,6 @@ function formatWindow(ms: number): string {
   return `${ms} ms`;
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-export const badFieldCost = (path: string, value: unknown) =>
-  `${path} must be a number of 0 or more, or { value, multipliers } with such a value, got ${describe(value)}.`;
-
-export const badMultipliers = (path: string, value: unknown) => `${path} must be a list of argument names, got ${describe(value)}.`;
-
-export const documentTooLarge = (length: number, max: number) =>
-  `The GraphQL document is ${length} characters long; at most ${max} are accepted. Send a shorter query (persisted queries, fewer fields).`;
-
-export const documentTooNested = (max: number) =>
-  `The GraphQL document nests braces, brackets or parentheses more than ${max} deep; at most ${max} are accepted. Select fewer levels of nested fields.`;
-
-export const tooManySubscriptionConnections = (max: number) =>
-  `At most ${max} open subscription connection${max === 1 ? '' : 's'} per client: close one before opening another.`;
-
-export const operationTooDeep = (max: number) =>
-  `The GraphQL operation nests fields more than ${max} levels deep; at most ${max} are accepted. Select fewer levels of nested fields.`;
-
-export const operationTooComplex = (complexity: number, max: number) =>
-  `The GraphQL operation has complexity ${complexity}; at most ${max} is accepted. Select fewer fields, or ask for fewer items (first, limit).`;
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return 'a function';
-  if (Array.isArray(value)) return 'an array';
-  if (value === null) return 'null';
-  if (typeof value === 'object') return 'an object';
-  return String(value);
-}
-
 // Admin API: configuration.
 
 export const adminNeedsGlobalModule = () =>
@@ -288,40 +257,5 @@ export const adminBadBoolean = (path: string) => `${path} must be true or false`
 
 export const adminBadCursorFormat = (path: string) => `${path} must be the nextCursor of a previous page, unchanged`;
 
-// Leases (concurrency limits).
-
-export const noLeaseStore = () =>
-  'This limit needs a lease store (storage.leases) to count its slots across instances; memoryStorage() and mongoStorage() have one, a custom storage must add it.';
-
-export const leaseStoreFailed = (action: 'take' | 'renew' | 'give back', error: unknown) =>
-  `Could not ${action} a lease in the lease store (${error instanceof Error ? error.message : String(error)}); leases not renewed lapse after leaseMs.`;
-
-export const badLeaseStore = (missing: readonly string[]) => `storage.leases must be a lease store; it lacks ${missing.join(', ')}.`;
-
-export const concurrencyLimitOffMicroservice = (route: string) =>
-  `@ConcurrencyLimit on ${route}: concurrency limits apply to microservice handlers (@MessagePattern, @EventPattern, @GrpcMethod, @GrpcStreamMethod), and ${route} is not one. Remove the decorator.`;
-
-// WebSocket connections.
-
-export const badWebsocketsOption = (value: unknown) =>
-  `websockets must be an object such as { maxConnections: 5, connectionRate: { limit: 20, windowMs: 60000 } }, got ${describe(value)}.`;
-
-export const unknownWebsocketsField = (field: string, fields: readonly string[]) =>
-  `websockets.${field} is not an option; the options are ${fields.join(', ')}.`;
-
-export const badConnectionRate = (value: unknown) => `websockets.connectionRate must be a rule such as { limit: 20, windowMs: 60000 }, got ${describe(value)}.`;
-
-export const tooManyConnections = (max: number) => `Too many open connections: at most ${max} per client. Close one and connect again.`;
-
-export const leasesNeededForConnections = () =>
-  `websockets.maxConnections needs a lease store (storage.leases) to count connections across instances; memoryStorage() and mongoStorage() have one, a custom storage must add it.`;
-
-export const handshakeCheckFailed = (error: unknown) =>
-  `A WebSocket handshake could not be checked and was refused: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
-
-export const handshakeUnchecked = () => 'The connection could not be checked. Try again.';
-
-export const recoverySkipsHandshakeCheck = () =>
-  "A socket.io gateway has connectionStateRecovery without skipMiddlewares: false: socket.io then lets a recovered connection skip Rampart's handshake check (bans, lists, connection limits). Set connectionStateRecovery: { skipMiddlewares: false }.";
-
-export const tooManyEarlyMessages = (max: number) => `More than ${max} messages before the connection was admitted.`;
+// GraphQL, WebSocket connections, leases: in a file of their own.
+export * from './protocol-messages.js';

@@ -1,3 +1,4 @@
+import { errorText } from '../errors/describe.js';
 import type { Clock } from '../core/clock.js';
 import type { RampartLogger } from '../core/logger.js';
 import * as messages from '../errors/messages.js';
@@ -136,8 +137,4 @@ export class StorageLifecycle {
       storage.violations.purge(nowMs - violationRetentionMs).catch((error: unknown) => logger.warn(messages.purgeFailed(error)));
     }
   }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
