@@ -1,14 +1,23 @@
 import { Controller, Get, UseInterceptors, type CallHandler, type ExecutionContext } from '@nestjs/common';
-import { ClientProxyFactory, MessagePattern, Transport, type ClientProxy } from '@nestjs/microservices';
+import { MessagePattern, type ClientProxy } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import * as grpc from '@grpc/grpc-js';
-import type { Server } from 'node:net';
 import { firstValueFrom, timeout } from 'rxjs';
 import { ConcurrencyLimit, RateLimitConfigurationError, RateLimitModule, RateLimitService, memoryStorage, type LeaseStore } from '../../lib/index.js';
 import { Rampart } from '../../lib/engine/rampart.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { until } from '../support/until.js';
-import { CalculatorController, TcpController, startRpcApp, trailers, unary, type CalculatorClient, type GrpcOutcome, type RpcTestApp } from './rpc.app.js';
+import {
+  CalculatorController,
+  TcpController,
+  startRpcApp,
+  trailers,
+  unary,
+  type CalculatorClient,
+  type GrpcOutcome,
+  type RpcTestApp,
+  startTcpMicroservice,
+} from './rpc.app.js';
 
 const SLOW_GRPC = 'concurrency:Calculator.Slow:127.0.0.1';
 const SLOW_TCP = 'concurrency:TcpController.slow:127.0.0.1';
@@ -225,14 +234,7 @@ describe('@ConcurrencyLimit on microservice handlers', () => {
       releaseHolder: (holder) => memory.leases.releaseHolder(holder),
       count: (key, nowMs) => memory.leases.count(key, nowMs),
     };
-    const moduleRef = await Test.createTestingModule({
-      imports: [RateLimitModule.forRoot({ storage: { ...memory, leases }, storeTimeoutMs: 5_000, logger: { log() {}, warn() {}, error() {} } })],
-      controllers: [TimedController],
-    }).compile();
-    const microservice = moduleRef.createNestMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port: 0 }, logger: false });
-    await microservice.listen();
-    const { port } = microservice.unwrap<Server>().address() as { port: number };
-    const client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+    const { microservice, client, close } = await startTcpMicroservice({ storage: { ...memory, leases }, storeTimeoutMs: 5_000 }, [TimedController]);
     try {
       // The slot is still being taken when the outer timeout ends the call.
       await expect(firstValueFrom(client.send('timed', 1))).rejects.toBeDefined();
@@ -246,8 +248,7 @@ describe('@ConcurrencyLimit on microservice handlers', () => {
       // And the client's one slot is free for its next call.
       expect(await firstValueFrom(client.send('timed', 2))).toBe(2);
     } finally {
-      await client.close();
-      await microservice.close();
+      await close();
     }
   });
 
@@ -269,19 +270,11 @@ describe('@ConcurrencyLimit on microservice handlers', () => {
           return data;
         }
       }
-      const moduleRef = await Test.createTestingModule({
-        imports: [RateLimitModule.forRoot({ storage: { ...memoryStorage(), leases: downLeases }, logger: { log() {}, warn() {}, error() {} } })],
-        controllers: [OpenController],
-      }).compile();
-      const microservice = moduleRef.createNestMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port: 0 }, logger: false });
-      await microservice.listen();
-      const { port } = microservice.unwrap<Server>().address() as { port: number };
-      const client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+      const { client, close } = await startTcpMicroservice({ storage: { ...memoryStorage(), leases: downLeases } }, [OpenController]);
       try {
         expect(await Promise.all([1, 2, 3].map((n) => firstValueFrom(client.send('open', n))))).toEqual([1, 2, 3]);
       } finally {
-        await client.close();
-        await microservice.close();
+        await close();
       }
     });
   });

@@ -1,4 +1,4 @@
-import { Controller, type INestApplication } from '@nestjs/common';
+import { Controller, type INestApplication, type INestMicroservice, type Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import {
   ClientProxyFactory,
@@ -256,6 +256,33 @@ export async function startRpcApp(options: RateLimitModuleOptions = {}): Promise
       for (const client of clients) await client.close();
       for (const client of grpcClients) client.close();
       await app.close();
+    },
+  };
+}
+
+/** A TCP microservice on its own (`createNestMicroservice`) with `controllers`, and a client of it. */
+export interface TcpMicroservice {
+  readonly microservice: INestMicroservice;
+  readonly client: ClientProxy;
+  close(): Promise<void>;
+}
+
+/** Starts `controllers` as a TCP microservice on loopback under the module's `options` (quiet), with a client. */
+export async function startTcpMicroservice(options: RateLimitModuleOptions, controllers: Type[]): Promise<TcpMicroservice> {
+  const moduleRef = await Test.createTestingModule({
+    imports: [RateLimitModule.forRoot({ logger: { log() {}, warn() {}, error() {} }, ...options })],
+    controllers,
+  }).compile();
+  const microservice = moduleRef.createNestMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port: 0 }, logger: false });
+  await microservice.listen();
+  const { port } = microservice.unwrap<import('node:net').Server>().address() as { port: number };
+  const client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+  return {
+    microservice,
+    client,
+    async close() {
+      await client.close();
+      await microservice.close();
     },
   };
 }

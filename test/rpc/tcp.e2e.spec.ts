@@ -1,13 +1,12 @@
 import type { ExecutionContext } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
-import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
-import { connect, type Server, type Socket } from 'node:net';
+import type { ClientProxy } from '@nestjs/microservices';
+import { connect, type Socket } from 'node:net';
 import { firstValueFrom } from 'rxjs';
-import { RateLimitModule, RateLimitService, type ViolationEvent } from '../../lib/index.js';
+import { RateLimitService, type ViolationEvent } from '../../lib/index.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { until } from '../support/until.js';
 import { DownStore } from './down-store.js';
-import { RULE, TcpController, startRpcApp, type RpcTestApp } from './rpc.app.js';
+import { RULE, TcpController, startRpcApp, type RpcTestApp, startTcpMicroservice } from './rpc.app.js';
 
 const MINUTE = 60_000;
 const SUM = { cmd: 'sum' };
@@ -201,21 +200,13 @@ describe('TCP microservice handlers', () => {
 
 describe('a microservice on its own (NestFactory.createMicroservice)', () => {
   it('is limited by the global guard without a hybrid app', async () => {
-    const moduleRef = await Test.createTestingModule({
-      imports: [RateLimitModule.forRoot({ rules: [RULE], clock: new FakeClock(), logger: { log() {}, warn() {}, error() {} } })],
-      controllers: [TcpController],
-    }).compile();
-    const microservice = moduleRef.createNestMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port: 0 }, logger: false });
-    await microservice.listen();
-    const { port } = microservice.unwrap<Server>().address() as { port: number };
-    const client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+    const { client, close } = await startTcpMicroservice({ rules: [RULE], clock: new FakeClock() }, [TcpController]);
     try {
       expect(await firstValueFrom(client.send(SUM, [1]))).toBe(1);
       expect(await firstValueFrom(client.send(SUM, [2]))).toBe(2);
       await expect(firstValueFrom(client.send(SUM, [3]))).rejects.toMatchObject({ code: 'RATE_LIMITED' });
     } finally {
-      await client.close();
-      await microservice.close();
+      await close();
     }
   });
 });
