@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { Verdict } from '../engine/verdict.js';
 import type { RateLimitViolation } from '../rate-limit-options.interface.js';
-import { wsRateLimitError, type WsRateLimitCode } from '../ws/ws-rate-limit-error.js';
+import { verdictRefusal as engineRefusal, type RefusalCode } from '../engine/verdict-refusal.js';
 
 /**
  * Why Rampart refused a GraphQL field, operation or subscription event (`extensions.code`): a rule
@@ -10,7 +10,7 @@ import { wsRateLimitError, type WsRateLimitCode } from '../ws/ws-rate-limit-erro
  * document too long (`QUERY_TOO_LARGE`), too deep (`QUERY_TOO_DEEP`) or too complex (`QUERY_TOO_COMPLEX`);
  * or, closing a subscription connection, too many open at once (`TOO_MANY_CONNECTIONS`).
  */
-export type GraphqlRateLimitCode = WsRateLimitCode | 'QUERY_TOO_LARGE' | 'QUERY_TOO_DEEP' | 'QUERY_TOO_COMPLEX' | 'TOO_MANY_CONNECTIONS';
+export type GraphqlRateLimitCode = RefusalCode | 'QUERY_TOO_LARGE' | 'QUERY_TOO_DEEP' | 'QUERY_TOO_COMPLEX' | 'TOO_MANY_CONNECTIONS';
 
 /** The `extensions` of a GraphQL error Rampart answers with. */
 export interface GraphqlRateLimitExtensions {
@@ -37,7 +37,7 @@ export interface Refusal {
 
 /** The refusal of a verdict; undefined when it admits. `errorMessage` words `RATE_LIMITED`. */
 export function verdictRefusal<C>(verdict: Verdict<C>, errorMessage?: string | ((violation: RateLimitViolation) => string)): Refusal | undefined {
-  const error = wsRateLimitError(verdict, errorMessage);
+  const error = engineRefusal(verdict, errorMessage);
   if (error === undefined) return undefined;
   const { message, code, rule, retryAfterSeconds } = error;
   const status = code === 'BANNED' ? 403 : code === 'UNAVAILABLE' ? 503 : 429;

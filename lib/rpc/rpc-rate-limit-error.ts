@@ -1,7 +1,7 @@
 import type { Verdict } from '../engine/verdict.js';
 import { concurrencyLimitedDetail } from '../errors/messages.js';
 import type { RateLimitViolation } from '../rate-limit-options.interface.js';
-import { wsRateLimitError } from '../ws/ws-rate-limit-error.js';
+import { verdictRefusal } from '../engine/verdict-refusal.js';
 
 /**
  * Why a microservice call was refused: the codes WebSocket messages are refused with, and
@@ -35,8 +35,7 @@ export interface RpcRateLimitError {
 
 /** The error of a refused call, from its verdict (undefined when admitted); `errorMessage` words a `RATE_LIMITED` one. */
 export function rpcRateLimitError<C>(verdict: Verdict<C>, errorMessage?: string | ((violation: RateLimitViolation) => string)): RpcRateLimitError | undefined {
-  // The verdict of a call is worded as a message's: the same codes (never a handshake's TOO_MANY_CONNECTIONS).
-  return wsRateLimitError(verdict, errorMessage) as RpcRateLimitError | undefined;
+  return verdictRefusal(verdict, errorMessage);
 }
 
 /** The error of a call refused because every slot of its concurrency limit is taken; a slot may come free any moment. */
