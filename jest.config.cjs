@@ -26,6 +26,7 @@ module.exports = {
     // The sample app imports the package by its name: its sources, not the build.
     '^nest-rampart$': '<rootDir>/lib/index.ts',
     '^nest-rampart/mongo$': '<rootDir>/lib/storage/mongo/index.ts',
+    '^nest-rampart/redis$': '<rootDir>/lib/storage/redis/index.ts',
     '^nest-rampart/graphql$': '<rootDir>/lib/graphql/index.ts',
   },
   // The default reporter, then one plain closing line: `tests: N passed, N failed, N skipped`.

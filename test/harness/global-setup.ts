@@ -1,5 +1,10 @@
 /**
- * Jest globalSetup: provides a MongoDB for the Mongo suites.
+ * Jest globalSetup: provides a MongoDB for the Mongo suites and a Redis for the Redis suites.
+ *
+ * Redis: REDIS_URL already set, that server is used; otherwise a `redis-server` from PATH is started
+ * on a free loopback port and its URL exported as REDIS_URL. If it cannot start, under CI the run
+ * fails; locally RAMPART_REDIS_UNAVAILABLE carries the reason and each describeRedis() suite fails
+ * with it. (The Redis Cluster suites start their own cluster.)
  *
  * - MONGO_URL already set: that server (a real MongoDB) is used and nothing is started.
  * - Otherwise the mongo-java-server stand-in is started and its URL exported as MONGO_URL; workers are
@@ -20,11 +25,36 @@ import type { MongoStandIn } from './mongo-server.js';
 // './x') does not apply here; require without the extension, which Jest's TypeScript hook resolves.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { startMongoStandIn, isCi } = require('./mongo-server') as typeof import('./mongo-server.js');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { startRedisServer } = require('./redis-server') as typeof import('./redis-server.js');
 
 /** Where globalTeardown finds the running server (both run in Jest's main process). */
 const STAND_IN = Symbol.for('nest-rampart.test.mongoStandIn');
+const REDIS = Symbol.for('nest-rampart.test.redisServer');
 
 export default async function globalSetup(): Promise<void> {
+  await Promise.all([setUpMongo(), setUpRedis()]);
+}
+
+async function setUpRedis(): Promise<void> {
+  delete process.env['RAMPART_REDIS_UNAVAILABLE'];
+  if (process.env['REDIS_URL']) {
+    process.stderr.write(`Redis: using REDIS_URL (${redact(process.env['REDIS_URL'])}); no server started\n`);
+    return;
+  }
+  try {
+    const server = await startRedisServer();
+    (globalThis as Record<symbol, unknown>)[REDIS] = server;
+    process.env['REDIS_URL'] = server.url;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    if (isCi()) throw new Error(`Redis is required under CI (CI=${process.env['CI']}) but redis-server could not start:\n${reason}`, { cause: error });
+    process.env['RAMPART_REDIS_UNAVAILABLE'] = reason;
+    process.stderr.write(`\n!! Redis UNAVAILABLE: the Redis suites will FAIL.\n!! ${reason.split('\n').join('\n!! ')}\n\n`);
+  }
+}
+
+async function setUpMongo(): Promise<void> {
   delete process.env['RAMPART_MONGO_UNAVAILABLE'];
   delete process.env['RAMPART_MONGO_STAND_IN'];
 

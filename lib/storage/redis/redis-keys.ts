@@ -1,0 +1,26 @@
+/**
+ * Where each Redis store keeps its data: every key starts with the storage's prefix (`rampart:` by
+ * default). Each script touches keys of one hash slot only, so that it runs on a Redis Cluster:
+ *
+ * - counters: one key per store key, `<prefix>rl:{<key>}`, the store key its own hash tag;
+ * - leases: `<prefix>{leases}:…` (one slot: renewing an instance's leases is one script);
+ * - bans: `<prefix>{bans}:…`, violations: `<prefix>{violations}:…`, allow/deny lists:
+ *   `<prefix>{access}:…`, each kind of record in one slot of its own.
+ */
+export interface RedisKeyspace {
+  /** The prefix of every key. */
+  readonly prefix: string;
+}
+
+/** A prefix is any non-empty string; `rampart:` by default. */
+export const DEFAULT_REDIS_PREFIX = 'rampart:';
+
+/** The counters of one store key (rule and client). */
+export function counterKey(prefix: string, key: string): string {
+  return `${prefix}rl:{${key}}`;
+}
+
+/** The keys of one kind of record share the hash tag `{<kind>}`: `<prefix>{<kind>}:<name>`. */
+export function recordKey(prefix: string, kind: 'leases' | 'bans' | 'violations' | 'access', name: string): string {
+  return `${prefix}{${kind}}:${name}`;
+}

@@ -1,0 +1,37 @@
+import { RedisScript, scriptClientOf } from '../../lib/storage/redis/redis-script.js';
+import { describeRedis, redisClients } from '../harness/redis.js';
+
+describeRedis('RedisScript', () => {
+  const redis = redisClients('redis-script');
+
+  it('runs by EVALSHA, and after NOSCRIPT (a flushed script cache) sends the script again once', async () => {
+    const client = redis.connect();
+    const commands: string[] = [];
+    const monitor = await redis.connect().monitor();
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0] === 'evalsha' || args[0] === 'eval') commands.push(args[0]);
+    });
+    const script = new RedisScript('echo', `return redis.call('INCRBY', KEYS[1], ARGV[1])`);
+    const scripts = scriptClientOf(client);
+    const key = `${redis.prefix}n`;
+    await client.script('FLUSH');
+    expect(await script.run(scripts, [key], [2])).toBe(2);
+    expect(await script.run(scripts, [key], [3])).toBe(5);
+    await client.script('FLUSH');
+    expect(await script.run(scripts, [key], [1])).toBe(6);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    monitor.disconnect();
+    // evalsha (NOSCRIPT) → eval, evalsha, evalsha (NOSCRIPT) → eval
+    expect(commands).toEqual(['evalsha', 'eval', 'evalsha', 'evalsha', 'eval']);
+  });
+
+  it('passes on any other error', async () => {
+    const script = new RedisScript('bad', `return redis.call('NO-SUCH-COMMAND')`);
+    await expect(script.run(scriptClientOf(redis.connect()), [`${redis.prefix}x`], [])).rejects.toThrow(/Unknown Redis command|unknown command/i);
+  });
+
+  it('refuses what is not a Redis client', () => {
+    expect(() => scriptClientOf({})).toThrow(/ioredis client or Cluster/);
+    expect(() => scriptClientOf(null)).toThrow(/got null/);
+  });
+});
