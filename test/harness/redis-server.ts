@@ -194,7 +194,17 @@ export async function startRedisCluster(options: { masters?: number; nodeTimeout
     for (let i = 0; i < masters * 2; i++) {
       nodes.push(
         await startRedisServer({
-          args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 1_000)],
+          args: [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            'nodes.conf',
+            '--cluster-node-timeout',
+            String(options.nodeTimeoutMs ?? 1_000),
+            // Redis waits 5 s by default before a replica's first full sync, in case more replicas come.
+            '--repl-diskless-sync-delay',
+            '0',
+          ],
         }),
       );
     }
@@ -205,6 +215,15 @@ export async function startRedisCluster(options: { masters?: number; nodeTimeout
       if (states.every((s) => s.includes('cluster_state:ok'))) break;
       if (Date.now() > deadline) throw new RedisServerError(`the Redis cluster did not reach cluster_state:ok within 20 s:\n${states.join('\n')}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // A replica that has never synchronised with its master cannot take over from it: wait for every
+    // replication link (the first full sync starts at once, with --repl-diskless-sync-delay 0).
+    for (;;) {
+      const replication = await Promise.all(nodes.map((n) => run('redis-cli', ['-p', String(n.port), 'info', 'replication']).catch(() => '')));
+      const waiting = replication.filter((r) => !r.includes('role:master') && !r.includes('master_link_status:up'));
+      if (waiting.length === 0) break;
+      if (Date.now() > deadline) throw new RedisServerError(`the Redis cluster's replicas did not synchronise within 20 s:\n${waiting.join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   } catch (error) {
     await Promise.all(nodes.map((n) => n.dispose()));
