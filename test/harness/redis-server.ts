@@ -179,6 +179,8 @@ export interface RedisCluster {
   readonly startupNodes: readonly { host: string; port: number }[];
   /** The node serving `slot` as master now (asks the cluster). */
   masterOf(slot: number): Promise<RedisServer>;
+  /** The nodes replicating `master` now (asks the cluster). */
+  replicasOf(master: RedisServer): Promise<RedisServer[]>;
   /** Stops every node and deletes their data. */
   dispose(): Promise<void>;
 }
@@ -259,6 +261,13 @@ export async function startRedisCluster(options: { masters?: number; nodeTimeout
         break;
       }
       throw new RedisServerError(`no master serves slot ${slot}`);
+    },
+    async replicasOf(master: RedisServer) {
+      // CLUSTER NODES: "<id> <ip:port@cport> <flags> <master id or -> ...", one line per node.
+      const lines = (await run('redis-cli', ['-p', String(master.port), 'cluster', 'nodes'])).split('\n').map((l) => l.split(' '));
+      const id = lines.find((fields) => fields[2]?.split(',').includes('myself'))?.[0];
+      const ports = lines.filter((fields) => id !== undefined && fields[3] === id).map((fields) => Number(/:(\d+)@/.exec(fields[1] ?? '')?.[1]));
+      return nodes.filter((n) => ports.includes(n.port));
     },
     async dispose() {
       await Promise.all(nodes.map((n) => n.dispose()));

@@ -3,10 +3,10 @@
  * by the caller, or a `redis-server` it started), or RAMPART_REDIS_UNAVAILABLE with the reason.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis, type Cluster } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions } from 'ioredis';
 
 import { isCi } from './mongo-server.js';
-import { REDIS_FIX } from './redis-server.js';
+import { REDIS_FIX, startRedisCluster, type RedisCluster } from './redis-server.js';
 
 /** Why no Redis is available, or undefined when one is. */
 export function redisUnavailableReason(): string | undefined {
@@ -80,6 +80,39 @@ export function redisClients(name: string): { readonly prefix: string; connect(o
     prefix,
     connect(options = {}) {
       const client = new Redis(redisUrl(), { maxRetriesPerRequest: 1, ...options });
+      clients.push(client);
+      return client;
+    },
+  };
+}
+
+/**
+ * A Redis Cluster of its own for one spec file: 3 masters with a replica each, started in `beforeAll`
+ * (2–3 s), stopped with its data after the spec. `connect` opens an ioredis `Cluster` to it (closed
+ * after the spec too). Needs `redis-server` and `redis-cli` on PATH whatever REDIS_URL says.
+ */
+export function redisClusterFixture(options: { nodeTimeoutMs?: number } = {}): {
+  /** The running cluster (after `beforeAll`). */
+  readonly cluster: RedisCluster;
+  connect(options?: ClusterOptions): Cluster;
+} {
+  let cluster: RedisCluster | undefined;
+  const clients: Cluster[] = [];
+  beforeAll(async () => {
+    cluster = await startRedisCluster(options);
+  }, 60_000);
+  afterAll(async () => {
+    for (const client of clients) client.disconnect();
+    await cluster?.dispose();
+  }, 30_000);
+  return {
+    get cluster() {
+      if (!cluster) throw new Error('the Redis Cluster is started in beforeAll: use it from a hook or a test');
+      return cluster;
+    },
+    connect(clusterOptions = {}) {
+      if (!cluster) throw new Error('the Redis Cluster is started in beforeAll: connect from a hook or a test');
+      const client = new Cluster([...cluster.startupNodes], clusterOptions);
       clients.push(client);
       return client;
     },
