@@ -30,6 +30,29 @@ describeRedis('RedisScript', () => {
     await expect(script.run(scriptClientOf(redis.connect()), [`${redis.prefix}x`], [])).rejects.toThrow(/Unknown Redis command|unknown command/i);
   });
 
+  it('runs a script then WAIT on the same connection, after NOSCRIPT too, and says how many replicas have its write', async () => {
+    const client = redis.connect();
+    const script = new RedisScript('incr-then-wait', `return redis.call('INCRBY', KEYS[1], ARGV[1])`);
+    const scripts = scriptClientOf(client);
+    const key = `${redis.prefix}w`;
+    await client.script('FLUSH');
+    // This server has no replica: none has the write, whatever the wait.
+    expect(await script.runThenWait(scripts, [key], [2], { replicas: 0, timeoutMs: 0 })).toEqual({ reply: 2, acknowledged: 0 });
+    const startedAt = performance.now();
+    expect(await script.runThenWait(scripts, [key], [3], { replicas: 1, timeoutMs: 100 })).toEqual({ reply: 5, acknowledged: 0 });
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(90);
+    await expect(new RedisScript('bad', `return redis.call('NO-SUCH-COMMAND')`).runThenWait(scripts, [key], [], { replicas: 0, timeoutMs: 0 })).rejects.toThrow(
+      /Unknown Redis command|unknown command/i,
+    );
+  });
+
+  it('refuses to wait for replicas with a client that cannot send WAIT with the script', async () => {
+    const nodeRedisLike = { evalSha: () => Promise.resolve(1), eval: () => Promise.resolve(1) };
+    await expect(new RedisScript('x', 'return 1').runThenWait(scriptClientOf(nodeRedisLike), ['k'], [], { replicas: 1, timeoutMs: 10 })).rejects.toThrow(
+      'waiting for replicas after a write needs an ioredis client or Cluster (x).',
+    );
+  });
+
   it('refuses what is not a Redis client', () => {
     expect(() => scriptClientOf({})).toThrow(/ioredis client or Cluster/);
     expect(() => scriptClientOf(null)).toThrow(/got null/);
