@@ -11,6 +11,7 @@ import { RedisLeaseStore } from '../../lib/storage/redis/redis-lease.store.js';
 import { scriptClientOf, type ScriptClient } from '../../lib/storage/redis/redis-script.js';
 import { RedisViolationStore } from '../../lib/storage/redis/redis-violation.store.js';
 import { describeRedis, redisClients } from '../harness/redis.js';
+import { listAll } from '../storage/contracts/list-all.js';
 
 const T0 = Date.UTC(2030, 0, 1);
 const DAY = 86_400_000;
@@ -171,6 +172,18 @@ describeRedis('Redis record stores', () => {
       expect(await violations.count('k\uD800', 0)).toBe(1);
       expect(await violations.purge(T0 + 1)).toBe(1);
       expect(await keysUnder(`${prefix}{violations}:key:`)).toEqual([]);
+    });
+  });
+
+  describe('violation pages', () => {
+    it('pages within fromMs and toMs, the cursor and toMs both bounding from above', async () => {
+      const violations = new RedisViolationStore(client, { prefix: fresh() });
+      for (let i = 0; i < 10; i++) await violations.record({ ...violation(i % 2 ? 'a' : 'b', T0 + Math.floor(i / 2)), hits: i });
+      const { items, pages } = await listAll(violations.list.bind(violations), { fromMs: T0 + 1, toMs: T0 + 4 }, 2);
+      expect(items.map((v) => v.hits)).toEqual([7, 6, 5, 4, 3, 2]);
+      expect(pages).toBe(3);
+      const ruled = await listAll(violations.list.bind(violations), { key: 'a', rule: 'r', toMs: T0 + 3 }, 1);
+      expect(ruled.items.map((v) => v.hits)).toEqual([5, 3, 1]);
     });
   });
 

@@ -11,7 +11,7 @@ import {
 } from '../store-input.js';
 import { DEFAULT_REDIS_PREFIX } from './redis-keys.js';
 import { LUA_RECORDS } from './redis-lua.js';
-import { checkPrefix, decodeFields, encodeFields, num, optionalNum, RedisRecordSet, SWEEP_PER_WRITE } from './redis-record-set.js';
+import { checkPrefix, decodeFields, encodeFields, optionalNum, RedisRecordSet, SWEEP_PER_WRITE } from './redis-record-set.js';
 import { RedisScript, type ScriptClient } from './redis-script.js';
 
 /** Options of `RedisAccessListStore`. */
@@ -131,9 +131,9 @@ function toEntry(json: string): AccessListEntry {
     kind: f['kind'] === 'allow' ? 'allow' : 'deny',
     ...(f['note'] === undefined ? {} : { note: f['note'] }),
     createdBy: f['createdBy'],
-    createdAtMs: num(f['createdAtMs']),
+    createdAtMs: Number(f['createdAtMs']),
     ...optionalNum(f, 'expiresAtMs'),
     ...optionalNum(f, 'removedAtMs'),
-    updatedAtMs: num(f['updatedAtMs']),
+    updatedAtMs: Number(f['updatedAtMs']),
   };
 }

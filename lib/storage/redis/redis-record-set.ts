@@ -3,8 +3,8 @@ import { LUA_RANGE, LUA_RECORDS } from './redis-lua.js';
 import { recordKey } from './redis-keys.js';
 import { RedisScript, type ScriptClient } from './redis-script.js';
 
-/** The kinds of record kept in a hash with a lexical index (see redis-lua.ts). */
-export type RecordKind = 'bans' | 'violations' | 'access';
+/** The kinds of record kept by a `RedisRecordSet`. */
+export type RecordKind = 'bans' | 'access';
 
 /** A record as Lua sees it: every value a string. */
 export type StoredFields = Readonly<Record<string, string>>;
@@ -40,11 +40,6 @@ export function encodeFields(fields: Readonly<Record<string, string | number | u
 
 export function decodeFields(json: string): StoredFields {
   return JSON.parse(json) as StoredFields;
-}
-
-/** A stored number field. */
-export function num(value: string | undefined): number {
-  return Number(value);
 }
 
 /** A stored number field that may be absent. */
@@ -124,12 +119,7 @@ export async function collectNewestFirst<T>(
   let upper = range.upper;
   const kept: Positioned<T>[] = [];
   for (;;) {
-    const entries = await readIndex(client, keys.index, keys.records, {
-      ...(range.lower ? { lower: range.lower } : {}),
-      ...(upper ? { upper } : {}),
-      descending: true,
-      count,
-    });
+    const entries = await readIndex(client, keys.index, keys.records, { lower: range.lower, upper, descending: true, count });
     for (const entry of entries) {
       const item = decode(entry.json);
       const ms = msOf(item);

@@ -13,7 +13,7 @@ import {
 import type { Violation, ViolationFilter, ViolationStore } from '../violation-store.interface.js';
 import { DEFAULT_REDIS_PREFIX, recordKey } from './redis-keys.js';
 import { LUA_VIOLATIONS } from './redis-lua.js';
-import { checkPrefix, collectNewestFirst, decodeFields, encodeFields, num, SWEEP_PER_WRITE, type IndexBound } from './redis-record-set.js';
+import { checkPrefix, collectNewestFirst, decodeFields, encodeFields, SWEEP_PER_WRITE, type IndexBound } from './redis-record-set.js';
 import { RedisScript, type ScriptClient } from './redis-script.js';
 
 /** Options of `RedisViolationStore`. */
@@ -164,7 +164,15 @@ export class RedisViolationStore implements ViolationStore {
 
 function toViolation(json: string): Violation {
   const f = decodeFields(json);
-  return { key: f['key'], rule: f['rule'], route: f['route'], method: f['method'], hits: num(f['hits']), limit: num(f['limit']), atMs: num(f['atMs']) };
+  return {
+    key: f['key'],
+    rule: f['rule'],
+    route: f['route'],
+    method: f['method'],
+    hits: Number(f['hits']),
+    limit: Number(f['limit']),
+    atMs: Number(f['atMs']),
+  };
 }
 
 /** A cursor made by `list`: the id is the violation's number, 15 digits. */
