@@ -42,6 +42,7 @@ export type { RateLimitAdminOptions } from './admin/admin-options.interface.js';
 export type { RateLimitRule, ThrottleRule, ClientKeyResolver, StoreErrorPolicy } from './rate-limit-rule.interface.js';
 export type { RateLimitStore } from './storage/rate-limit-store.interface.js';
 export type { RampartStorage } from './storage/rampart-storage.interface.js';
+export { splitStorage, type SplitStorageOptions } from './storage/split-storage.js';
 export { StorageSetupError } from './storage/storage-setup.error.js';
 export { memoryStorage, type MemoryStorage, type MemoryStorageOptions } from './storage/memory-storage.js';
 export type { Ban, BanKind, BanSource, BanTarget } from './storage/ban-store.interface.js';

@@ -23,6 +23,7 @@ export { seconds, minutes, hours, days, weeks } from '../core/duration.js';
 export { memoryStorage, type MemoryStorage, type MemoryStorageOptions } from '../storage/memory-storage.js';
 export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from '../storage/memory-rate-limit.store.js';
 export type { RampartStorage } from '../storage/rampart-storage.interface.js';
+export { splitStorage, type SplitStorageOptions } from '../storage/split-storage.js';
 export type { RateLimitStore } from '../storage/rate-limit-store.interface.js';
 export type { StoreRule, ConsumeResult } from '../core/rule-decision.js';
 export type { Ban, BanKind, BanSource, BanTarget } from '../storage/ban-store.interface.js';

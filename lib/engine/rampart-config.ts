@@ -7,6 +7,7 @@ import * as messages from '../errors/messages.js';
 import { RateLimitConfigurationError } from '../errors/rate-limit-configuration.error.js';
 import type { RateLimitEventHandlers } from '../events/rate-limit-events.js';
 import { memoryStorage } from '../storage/memory-storage.js';
+import { isSplitStorage, splitStorage } from '../storage/split-storage.js';
 import { DEFAULT_RETENTION_MS } from '../storage/store-input.js';
 import { DEFAULT_MAX_CACHED_KEY_BANS } from '../protection/protection-cache.js';
 import { DEFAULT_LEASE_MS } from '../protection/lease-keeper.js';
@@ -149,12 +150,13 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
 
   const violationRetentionMs = options.violationRetentionMs ?? DEFAULT_VIOLATION_RETENTION_MS;
   if (!isPositiveInteger(violationRetentionMs)) problems.push(messages.notPositiveInteger('violationRetentionMs', violationRetentionMs));
-  const storage =
-    options.storage ??
-    memoryStorage({
-      ...(options.memoryStore !== undefined ? { rateLimits: options.memoryStore } : {}),
-      ...(isPositiveInteger(violationRetentionMs) ? { violations: { retentionMs: violationRetentionMs } } : {}),
-    });
+  const storage = isSplitStorage(options.storage)
+    ? splitStorage(options.storage)
+    : (options.storage ??
+      memoryStorage({
+        ...(options.memoryStore !== undefined ? { rateLimits: options.memoryStore } : {}),
+        ...(isPositiveInteger(violationRetentionMs) ? { violations: { retentionMs: violationRetentionMs } } : {}),
+      }));
   const missing = missingStorageParts(storage, options.store === undefined);
   if (missing.length > 0) problems.push(messages.badStorage(options.storage, missing));
   const store = options.store ?? storage?.rateLimits;

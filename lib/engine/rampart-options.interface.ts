@@ -5,6 +5,7 @@ import type { TrustProxyOptions } from '../core/ip/trust-proxy.js';
 import type { RateLimitEventHandlers } from '../events/rate-limit-events.js';
 import type { MemoryRateLimitStoreOptions } from '../storage/memory-rate-limit.store.js';
 import type { RampartStorage } from '../storage/rampart-storage.interface.js';
+import type { SplitStorageOptions } from '../storage/split-storage.js';
 import type { RateLimitStore } from '../storage/rate-limit-store.interface.js';
 import type { StoreBreakerOptions } from '../protection/store-breaker.js';
 import type { ClientKeyResolver, RateLimitRule, StoreErrorPolicy } from './rule.interface.js';
@@ -22,11 +23,15 @@ export interface RampartOptions<C = unknown> {
   rules?: RateLimitRule<C> | RateLimitRule<C>[];
   /**
    * Where counters, bans, violation history and allow/deny lists live. Give every instance of an
-   * app the same storage (`mongoStorage(...)`) so that they share limits and bans. Its `init()` is
-   * called at startup and its `close()` at shutdown.
+   * app the same storage (`mongoStorage(...)`, `redisStorage(...)`) so that they share limits and
+   * bans. Its `init()` is called at startup and its `close()` at shutdown.
+   *
+   * `{ counters, records }` takes counters and leases from one storage and bans, violations and
+   * lists from the other, e.g. `{ counters: redisStorage({ client }), records: mongoStorage({ connection }) }`
+   * (see `splitStorage`).
    * @default memoryStorage() (one process)
    */
-  storage?: RampartStorage;
+  storage?: RampartStorage | SplitStorageOptions;
   /** Where rate-limit counters live; overrides `storage.rateLimits`. @default `storage.rateLimits` */
   store?: RateLimitStore;
   /**

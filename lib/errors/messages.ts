@@ -42,7 +42,7 @@ export const badErrorMessage = (value: unknown) => `errorMessage must be a strin
 export const notNonNegativeCount = (path: string, value: unknown) => `${path} must be an integer of 0 or more, got ${describe(value)}.`;
 
 export const badStorage = (value: unknown, missing: readonly string[]) =>
-  `storage must be a RampartStorage (memoryStorage() or mongoStorage(...)); ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing, got ${describe(value)}.`;
+  `storage must be a RampartStorage (memoryStorage(), mongoStorage(...) or redisStorage(...)) or { counters, records }; ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing, got ${describe(value)}.`;
 
 export const badEscalation = (path: string, value: unknown) =>
   `${path} must be an object of escalation settings or false (no escalation), got ${describe(value)}.`;

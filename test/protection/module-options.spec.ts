@@ -113,7 +113,7 @@ describe('protection options', () => {
   it('names what a storage lacks', () => {
     const { violations: _dropped, ...partial } = memoryStorage();
     expect(problemsOf({ storage: partial as unknown as RampartStorage })).toEqual([
-      'storage must be a RampartStorage (memoryStorage() or mongoStorage(...)); violations.record(), violations.list(), violations.count(), violations.deleteByKey(), violations.purge() are missing, got an object.',
+      'storage must be a RampartStorage (memoryStorage(), mongoStorage(...) or redisStorage(...)) or { counters, records }; violations.record(), violations.list(), violations.count(), violations.deleteByKey(), violations.purge() are missing, got an object.',
     ]);
     expect(problemsOf({ storage: { ...memoryStorage(), rateLimits: undefined } as unknown as RampartStorage, store: new MemoryRateLimitStore() })).toEqual([]);
   });
