@@ -12,7 +12,8 @@ import {
 import { DEFAULT_REDIS_PREFIX } from './redis-keys.js';
 import { LUA_RECORDS } from './redis-lua.js';
 import { checkPrefix, decodeFields, encodeFields, optionalNum, RedisRecordSet, SWEEP_PER_WRITE } from './redis-record-set.js';
-import { RedisScript, type ScriptClient } from './redis-script.js';
+import { checkReplicaWait, writeWithReplicas } from './redis-replication.js';
+import { RedisScript, type ReplicaWait, type ScriptClient } from './redis-script.js';
 
 /** Options of `RedisAccessListStore`. */
 export interface RedisAccessListStoreOptions {
@@ -27,6 +28,12 @@ export interface RedisAccessListStoreOptions {
    * @default 2_592_000_000 (30 days)
    */
   historyRetentionMs?: number;
+  /**
+   * Replicas every put and remove must reach before it resolves, as for bans (see
+   * `RedisBanStoreOptions.waitForReplicas`). Off by default.
+   * @example { replicas: 1, timeoutMs: 1_000 }
+   */
+  waitForReplicas?: ReplicaWait;
 }
 
 /** KEYS: records, order, purge. ARGV: id, the entry, when it may be forgotten ('' never), nowMs, how many ended entries to sweep. */
@@ -75,6 +82,7 @@ return removed`,
 export class RedisAccessListStore implements AccessListStore {
   private readonly set: RedisRecordSet;
   private readonly historyRetentionMs: number;
+  private readonly waitForReplicas: ReplicaWait | undefined;
 
   constructor(
     private readonly client: ScriptClient,
@@ -82,6 +90,12 @@ export class RedisAccessListStore implements AccessListStore {
   ) {
     const prefix = checkPrefix(options.prefix, 'RedisAccessListStore: prefix', DEFAULT_REDIS_PREFIX);
     this.historyRetentionMs = checkDurationOption(options.historyRetentionMs, 'RedisAccessListStore: historyRetentionMs', DEFAULT_RETENTION_MS);
+    this.waitForReplicas = checkReplicaWait(options.waitForReplicas, 'RedisAccessListStore: waitForReplicas');
+    if (this.waitForReplicas && client.evalThenWait === undefined) {
+      throw new TypeError(
+        'RedisAccessListStore: waitForReplicas needs an ioredis client or Cluster (node-redis cannot send WAIT on the connection that wrote).',
+      );
+    }
     this.set = new RedisRecordSet(client, prefix, 'access');
   }
 
@@ -90,14 +104,21 @@ export class RedisAccessListStore implements AccessListStore {
     checkTime(nowMs, 'nowMs');
     const stored: AccessListEntry = { ...fields, updatedAtMs: nowMs };
     const purgeAt = fields.expiresAtMs === undefined ? '' : String(fields.expiresAtMs + this.historyRetentionMs);
-    await PUT.run(this.client, this.set.keys, [id, encodeFields({ ...stored }), purgeAt, String(nowMs), SWEEP_PER_WRITE]);
+    await writeWithReplicas(PUT, this.client, this.set.keys, [id, encodeFields({ ...stored }), purgeAt, String(nowMs), SWEEP_PER_WRITE], this.waitForReplicas, {
+      what: `the access-list entry ${id}`,
+      wrote: () => true,
+    });
     return stored;
   }
 
   async remove(kind: AccessListKind, cidr: string, nowMs: number): Promise<boolean> {
     const id = `${checkAccessKind(kind)}:${canonicalCidr(cidr)}`;
     checkTime(nowMs, 'nowMs');
-    const removed = await REMOVE.run(this.client, this.set.keys, [id, String(nowMs), String(nowMs + this.historyRetentionMs), SWEEP_PER_WRITE]);
+    const args = [id, String(nowMs), String(nowMs + this.historyRetentionMs), SWEEP_PER_WRITE];
+    const removed = await writeWithReplicas(REMOVE, this.client, this.set.keys, args, this.waitForReplicas, {
+      what: `the removal of the access-list entry ${id}`,
+      wrote: (reply) => reply === 1,
+    });
     return removed === 1;
   }
 

@@ -32,7 +32,8 @@ import {
   SWEEP_PER_WRITE,
   type IndexBound,
 } from './redis-record-set.js';
-import { RedisScript, type ScriptClient } from './redis-script.js';
+import { checkReplicaWait, writeWithReplicas } from './redis-replication.js';
+import { RedisScript, type ReplicaWait, type ScriptClient } from './redis-script.js';
 
 /** Options of `RedisBanStore`. */
 export interface RedisBanStoreOptions {
@@ -47,6 +48,16 @@ export interface RedisBanStoreOptions {
    * @default 2_592_000_000 (30 days)
    */
   historyRetentionMs?: number;
+  /**
+   * Replicas every ban and lift must reach before `put` and `lift` resolve (`WAIT` after the write,
+   * on the connection that wrote it; ioredis clients only). Redis replicates asynchronously: without
+   * it, a ban written just before its master dies can be missing on the replica that takes over.
+   * Fewer replicas than asked within `timeoutMs` reject with a RedisReplicationError (the write is
+   * made, and in force on the master). Off by default: with no replica, every write would wait
+   * `timeoutMs` and fail.
+   * @example { replicas: 1, timeoutMs: 1_000 }
+   */
+  waitForReplicas?: ReplicaWait;
 }
 
 /**
@@ -117,6 +128,7 @@ const STREAM_SCAN_MAX = 5_000;
 export class RedisBanStore implements BanStore {
   private readonly set: RedisRecordSet;
   private readonly historyRetentionMs: number;
+  private readonly waitForReplicas: ReplicaWait | undefined;
 
   constructor(
     private readonly client: ScriptClient,
@@ -124,6 +136,10 @@ export class RedisBanStore implements BanStore {
   ) {
     const prefix = checkPrefix(options.prefix, 'RedisBanStore: prefix', DEFAULT_REDIS_PREFIX);
     this.historyRetentionMs = checkDurationOption(options.historyRetentionMs, 'RedisBanStore: historyRetentionMs', DEFAULT_RETENTION_MS);
+    this.waitForReplicas = checkReplicaWait(options.waitForReplicas, 'RedisBanStore: waitForReplicas');
+    if (this.waitForReplicas && client.evalThenWait === undefined) {
+      throw new TypeError('RedisBanStore: waitForReplicas needs an ioredis client or Cluster (node-redis cannot send WAIT on the connection that wrote).');
+    }
     this.set = new RedisRecordSet(client, prefix, 'bans');
   }
 
@@ -149,7 +165,7 @@ export class RedisBanStore implements BanStore {
     const temporary = checked.kind === 'temporary';
     const purgeAt = temporary ? String(checked.expiresAtMs! + this.historyRetentionMs) : '';
     const when = expected === undefined ? '' : expected.expectedVersion === null ? 'none' : String(expected.expectedVersion);
-    const json = await PUT.run(this.client, this.set.keys, [checked.id, record, when, temporary ? 1 : 0, purgeAt, SWEEP_PER_WRITE]);
+    const json = await this.write(PUT, [checked.id, record, when, temporary ? 1 : 0, purgeAt, SWEEP_PER_WRITE], `the ban of ${checked.id}`);
     return json === null ? null : toBan(json as string);
   }
 
@@ -158,7 +174,7 @@ export class RedisBanStore implements BanStore {
     if (typeof by !== 'string' || by.length === 0) throw new TypeError(`by must be a non-empty string (who lifts the ban).`);
     checkTime(nowMs, 'nowMs');
     const args = [id, by, String(nowMs), options.forgetBlocks ? '1' : '0', String(nowMs + this.historyRetentionMs), SWEEP_PER_WRITE];
-    const json = await LIFT.run(this.client, this.set.keys, args);
+    const json = await this.write(LIFT, args, `the lift of the ban of ${id}`);
     return json === null ? null : toBan(json as string);
   }
 
@@ -205,6 +221,11 @@ export class RedisBanStore implements BanStore {
       if (entries.length < count) break;
     }
     if (batch.length > 0) yield batch;
+  }
+
+  /** Runs a script that writes a record (it answers null when it wrote nothing), waiting for replicas when asked. */
+  private write(script: RedisScript, args: readonly (string | number)[], what: string): Promise<unknown> {
+    return writeWithReplicas(script, this.client, this.set.keys, args, this.waitForReplicas, { what, wrote: (reply) => reply !== null });
   }
 
   async remove(target: BanTarget): Promise<boolean> {

@@ -1,0 +1,109 @@
+/**
+ * The master holding the ban records dies (SIGKILL) on a real Redis Cluster while two app
+ * instances are under load, and its replica takes over (cluster-node-timeout 1 s).
+ *
+ * Redis replicates asynchronously: a write its master acknowledged is lost if the master dies before
+ * the replica has it. With `waitForReplicas`, the ban store sends `WAIT` after each ban on the
+ * connection that wrote it, and a ban is reported made only once a replica has it: first shown
+ * directly (a stopped replica holds the put back; a replica that does not answer in time fails it),
+ * then under load, where a ban made just before the kill is enforced after the failover on the
+ * running instances and on one started afterwards.
+ */
+import { Redis, type Cluster } from 'ioredis';
+import type { NewBan } from '../../lib/storage/ban-store.interface.js';
+import { recordKey, RedisBanStore, RedisReplicationError, scriptClientOf } from '../../lib/storage/redis/index.js';
+import { redisClusterFixture } from '../harness/redis.js';
+import type { RedisServer } from '../harness/redis-server.js';
+
+const T0 = Date.UTC(2030, 0, 1);
+
+const permanent = (key: string): NewBan => ({
+  target: { type: 'key', key },
+  kind: 'permanent',
+  reason: 'abuse',
+  source: 'admin',
+  createdBy: 'ops',
+  violationCount: 0,
+});
+
+/** Stops `node` (SIGSTOP) while `during` runs, and lets it go on (SIGCONT) whatever happens. */
+async function paused<T>(node: RedisServer, during: (resume: () => void) => Promise<T>): Promise<T> {
+  const resume = () => process.kill(node.pid!, 'SIGCONT');
+  process.kill(node.pid!, 'SIGSTOP');
+  try {
+    return await during(resume);
+  } finally {
+    resume();
+  }
+}
+
+describe('Redis Cluster: failover of the master holding the bans', () => {
+  const fixture = redisClusterFixture({ nodeTimeoutMs: 1_000 });
+
+  /** The master serving the `{bans}` slot of `prefix` now, and its replica. */
+  async function bansShard(client: Cluster, prefix: string): Promise<{ slot: number; master: RedisServer; replica: RedisServer }> {
+    const slot = Number(await client.cluster('KEYSLOT', recordKey(prefix, 'bans', 'records')));
+    const master = await fixture.cluster.masterOf(slot);
+    const [replica] = await fixture.cluster.replicasOf(master);
+    if (replica === undefined) throw new Error(`the master of slot ${slot} has no replica`);
+    return { slot, master, replica };
+  }
+
+  /** The ban record `id` as the replica `node` holds it (a replica answers reads after READONLY). */
+  async function onReplica(node: RedisServer, prefix: string, id: string): Promise<string | null> {
+    const client = new Redis({ host: '127.0.0.1', port: node.port });
+    try {
+      await client.readonly();
+      return await client.hget(recordKey(prefix, 'bans', 'records'), id);
+    } finally {
+      await client.quit();
+    }
+  }
+
+  describe('waitForReplicas', () => {
+    it('resolves a ban only once the replica has it', async () => {
+      const client = fixture.connect();
+      const prefix = 't:wait-held:';
+      const bans = new RedisBanStore(scriptClientOf(client), { prefix, waitForReplicas: { replicas: 1, timeoutMs: 5_000 } });
+      const { replica } = await bansShard(client, prefix);
+      await paused(replica, async (resume) => {
+        let settled = false;
+        const put = bans.put(permanent('held'), T0).finally(() => (settled = true));
+        // Not a window of time the test waits out: how long the put is seen to wait for the replica.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(settled).toBe(false);
+        resume();
+        await expect(put).resolves.toMatchObject({ id: 'key:held', kind: 'permanent' });
+      });
+      expect(await onReplica(replica, prefix, 'key:held')).toContain('"kind":"permanent"');
+    });
+
+    it('fails a ban its replica does not have within timeoutMs, which is in force on the master all the same', async () => {
+      const client = fixture.connect();
+      const prefix = 't:wait-failed:';
+      const bans = new RedisBanStore(scriptClientOf(client), { prefix, waitForReplicas: { replicas: 1, timeoutMs: 200 } });
+      const { replica } = await bansShard(client, prefix);
+      const failure = await paused(replica, () => bans.put(permanent('late'), T0).catch((error: unknown) => error));
+      expect(failure).toBeInstanceOf(RedisReplicationError);
+      expect((failure as Error).message).toBe(
+        'the ban of key:late was written on the Redis master, but 0 of the 1 replica(s) waitForReplicas asks for had it within 200 ms: a failover now could lose it. ' +
+          'Check that the replicas are up and in sync (INFO replication), then read it back and write it again if needed; or raise waitForReplicas.timeoutMs.',
+      );
+      expect(await bans.get({ type: 'key', key: 'late' })).toMatchObject({ kind: 'permanent' });
+      // A conditional put that writes nothing does not wait for anything to fail.
+      await paused(replica, async () => expect(await bans.put(permanent('late'), T0 + 1, { expectedVersion: null })).toBeNull());
+    });
+
+    it('refuses options that would wait forever or for nothing', () => {
+      const scripts = scriptClientOf(fixture.connect());
+      expect(() => new RedisBanStore(scripts, { waitForReplicas: { replicas: 1, timeoutMs: 0 } })).toThrow(
+        'RedisBanStore: waitForReplicas.timeoutMs must be a positive integer (milliseconds; WAIT with 0 waits forever), got 0.',
+      );
+      expect(() => new RedisBanStore(scripts, { waitForReplicas: { replicas: 0, timeoutMs: 100 } })).toThrow(
+        'RedisBanStore: waitForReplicas.replicas must be a positive integer, got 0.',
+      );
+      const nodeRedisLike = scriptClientOf({ evalSha: () => Promise.resolve(null), eval: () => Promise.resolve(null) });
+      expect(() => new RedisBanStore(nodeRedisLike, { waitForReplicas: { replicas: 1, timeoutMs: 100 } })).toThrow(/needs an ioredis client or Cluster/);
+    });
+  });
+});
