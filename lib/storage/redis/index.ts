@@ -4,3 +4,4 @@
  */
 export { RedisScript, scriptClientOf, type IoredisLike, type NodeRedisLike, type RedisClientLike, type ScriptClient } from './redis-script.js';
 export { counterKey, DEFAULT_REDIS_PREFIX, recordKey } from './redis-keys.js';
+export { RedisRateLimitStore, type RedisRateLimitStoreOptions } from './redis-rate-limit.store.js';
