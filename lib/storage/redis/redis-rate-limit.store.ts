@@ -33,7 +33,8 @@ type DecideReply = [number, string, string, string, string, string, number];
  * clock, and Redis's own expiry is set relative to it.
  *
  * Round trips: one per decision; none while a rule block is known locally (a denial that started a
- * block, or met one, is remembered until the block ends).
+ * block, or met one, is remembered until the block ends). Such an answer comes from the block alone,
+ * as the Mongo store's does: its `limit` and `resetAtMs` are those of a key with no counts.
  */
 export class RedisRateLimitStore implements RateLimitStore {
   /** The scripts the store runs, for a storage that loads them ahead of the first decision. */
