@@ -61,6 +61,13 @@ describeRedis('redisStorage', () => {
     await expect(quit.ping()).rejects.toThrow(/Connection is closed/);
   });
 
+  it('waits in init() for a client still connecting, one that refuses commands until then (enableOfflineQueue: false) included', async () => {
+    const client = redis.connect({ enableOfflineQueue: false });
+    expect(client.status).toBe('connecting');
+    await redisStorage({ client, prefix: redis.prefix }).init();
+    expect(client.status).toBe('ready');
+  });
+
   it('fails init() while the server cannot be reached, naming the cause', async () => {
     const nowhere = redis.connect({ port: 1, lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
     await expect(redisStorage({ client: nowhere, prefix: redis.prefix }).init()).rejects.toThrow(/Stream isn't writeable|ECONNREFUSED|Connection is closed/);

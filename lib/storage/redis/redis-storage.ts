@@ -4,7 +4,7 @@ import { RedisBanStore } from './redis-ban.store.js';
 import { checkPrefix, recordKey } from './redis-keys.js';
 import { RedisLeaseStore } from './redis-lease.store.js';
 import { RedisRateLimitStore } from './redis-rate-limit.store.js';
-import { RedisScript, scriptClientOf, type RedisClientLike } from './redis-script.js';
+import { RedisScript, scriptClientOf, type RedisClientLike, type ReplicaWait } from './redis-script.js';
 import { RedisViolationStore } from './redis-violation.store.js';
 
 /** Options of `redisStorage()`. */
@@ -25,6 +25,15 @@ export interface RedisStorageOptions {
   hintCacheSize?: number;
   /** Close the client (`QUIT`) at shutdown: for a client made for Rampart alone. @default false */
   quitOnClose?: boolean;
+  /**
+   * Replicas every ban, lift and allow/deny-list change must reach before it is reported made
+   * (`WAIT` on the connection that wrote it; ioredis clients only), so that a failover never loses
+   * one: Redis replicates asynchronously. A change fewer replicas had within `timeoutMs` fails with
+   * a RedisReplicationError (it is made on the master). Counters never wait. Off by default: with
+   * no replica, every such write would wait `timeoutMs` and fail.
+   * @example { replicas: 1, timeoutMs: 1_000 } // a master and one replica per shard
+   */
+  waitForReplicas?: ReplicaWait;
 }
 
 /** What `redisStorage()` returns: the storage with each store's concrete type. */
@@ -41,6 +50,40 @@ export interface RedisStorage extends RampartStorage {
 }
 
 const PING = new RedisScript('ping', "return redis.call('EXISTS', KEYS[1])");
+
+/** What `connected` reads of an ioredis `Redis` or `Cluster`. */
+interface ConnectingClient {
+  readonly status: string;
+  once(event: string, listener: (error?: Error) => void): unknown;
+  off(event: string, listener: (error?: Error) => void): unknown;
+}
+
+/**
+ * Resolves once an ioredis client that is connecting (at startup, or after losing its server) is
+ * ready, and rejects at its next error: a client made with `enableOfflineQueue: false` refuses
+ * commands until then, so the app's first `init()` would fail while its client is still connecting.
+ * Bounded by the caller (the module's `storeStartupTimeoutMs`); at once for any other client.
+ */
+function connected(client: unknown): Promise<void> {
+  const c = client as Partial<ConnectingClient>;
+  if (!['connecting', 'connect', 'reconnecting'].includes(c.status as string) || typeof c.once !== 'function' || typeof c.off !== 'function') {
+    return Promise.resolve();
+  }
+  const connecting = c as ConnectingClient;
+  return new Promise<void>((resolve, reject) => {
+    const settle = (error?: Error) => {
+      connecting.off('ready', settle);
+      connecting.off('error', settle);
+      connecting.off('end', settle);
+      if (error instanceof Error) reject(error);
+      else if (connecting.status === 'ready') resolve();
+      else reject(new Error('the Redis client was closed before it connected'));
+    };
+    connecting.once('ready', settle);
+    connecting.once('error', settle);
+    connecting.once('end', settle);
+  });
+}
 
 /**
  * Everything Rampart keeps, in Redis or Redis Cluster, shared by every instance of an app. Each
@@ -60,13 +103,15 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
   if (options.quitOnClose !== undefined && typeof options.quitOnClose !== 'boolean') throw new TypeError('redisStorage: quitOnClose must be true or false.');
   const retentionMs = options.violationRetentionMs;
   const retention = retentionMs === undefined ? {} : { retentionMs };
+  const waitForReplicas = options.waitForReplicas === undefined ? {} : { waitForReplicas: options.waitForReplicas };
   return {
     rateLimits: new RedisRateLimitStore(client, { prefix, ...(options.hintCacheSize === undefined ? {} : { hintCacheSize: options.hintCacheSize }) }),
-    bans: new RedisBanStore(client, { prefix, ...(retentionMs === undefined ? {} : { historyRetentionMs: retentionMs }) }),
+    bans: new RedisBanStore(client, { prefix, ...waitForReplicas, ...(retentionMs === undefined ? {} : { historyRetentionMs: retentionMs }) }),
     violations: new RedisViolationStore(client, { prefix, ...retention }),
-    accessList: new RedisAccessListStore(client, { prefix }),
+    accessList: new RedisAccessListStore(client, { prefix, ...waitForReplicas }),
     leases: new RedisLeaseStore(client, { prefix }),
     async init() {
+      await connected(options.client);
       await PING.run(client, [recordKey(prefix, 'bans', 'ping')], []);
     },
     async close() {
