@@ -54,15 +54,16 @@ const PING = new RedisScript('ping', "return redis.call('EXISTS', KEYS[1])");
 /** What `connected` reads of an ioredis `Redis` or `Cluster`. */
 interface ConnectingClient {
   readonly status: string;
-  once(event: string, listener: (error?: Error) => void): unknown;
-  off(event: string, listener: (error?: Error) => void): unknown;
+  once(event: string, listener: () => void): unknown;
+  off(event: string, listener: () => void): unknown;
 }
 
 /**
  * Resolves once an ioredis client that is connecting (at startup, or after losing its server) is
- * ready, and rejects at its next error: a client made with `enableOfflineQueue: false` refuses
- * commands until then, so the app's first `init()` would fail while its client is still connecting.
- * Bounded by the caller (the module's `storeStartupTimeoutMs`); at once for any other client.
+ * ready, and rejects if it gives up (`end`): a client made with `enableOfflineQueue: false` refuses
+ * commands until then, so an app's first `init()` would fail while its client is still connecting.
+ * Failed attempts do not end the wait (the client tries again by its `retryStrategy`); the caller
+ * bounds it (the module's `storeStartupTimeoutMs`). At once for any other client.
  */
 function connected(client: unknown): Promise<void> {
   const c = client as Partial<ConnectingClient>;
@@ -71,16 +72,13 @@ function connected(client: unknown): Promise<void> {
   }
   const connecting = c as ConnectingClient;
   return new Promise<void>((resolve, reject) => {
-    const settle = (error?: Error) => {
+    const settle = () => {
       connecting.off('ready', settle);
-      connecting.off('error', settle);
       connecting.off('end', settle);
-      if (error instanceof Error) reject(error);
-      else if (connecting.status === 'ready') resolve();
-      else reject(new Error('the Redis client was closed before it connected'));
+      if (connecting.status === 'ready') resolve();
+      else reject(new Error('the Redis client gave up connecting (its retryStrategy returned no delay)'));
     };
     connecting.once('ready', settle);
-    connecting.once('error', settle);
     connecting.once('end', settle);
   });
 }
@@ -103,6 +101,7 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
   if (options.quitOnClose !== undefined && typeof options.quitOnClose !== 'boolean') throw new TypeError('redisStorage: quitOnClose must be true or false.');
   const retentionMs = options.violationRetentionMs;
   const retention = retentionMs === undefined ? {} : { retentionMs };
+  let connecting: Promise<void> | undefined;
   const waitForReplicas = options.waitForReplicas === undefined ? {} : { waitForReplicas: options.waitForReplicas };
   return {
     rateLimits: new RedisRateLimitStore(client, { prefix, ...(options.hintCacheSize === undefined ? {} : { hintCacheSize: options.hintCacheSize }) }),
@@ -111,7 +110,8 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     accessList: new RedisAccessListStore(client, { prefix, ...waitForReplicas }),
     leases: new RedisLeaseStore(client, { prefix }),
     async init() {
-      await connected(options.client);
+      // One wait at a time, however often a slow startup calls init() again.
+      await (connecting ??= connected(options.client).finally(() => (connecting = undefined)));
       await PING.run(client, [recordKey(prefix, 'bans', 'ping')], []);
     },
     async close() {
