@@ -52,6 +52,7 @@ export interface Sample {
   readonly app: 'A' | 'B';
   readonly path: string;
   readonly client: string;
+  /** When it was sent; `outage` too for one sent before the server stopped and answered after. */
   readonly phase: Phase;
   readonly status: number;
   readonly retryAfter: string | undefined;
@@ -193,7 +194,8 @@ export async function runOutageUnderLoad(
           app,
           path,
           client,
-          phase: startedPhase,
+          // A request still in flight when the server stops meets the outage.
+          phase: startedPhase === 'before' && phase !== 'before' ? 'outage' : startedPhase,
           status,
           retryAfter,
           latencyMs: performance.now() - startedAt,
