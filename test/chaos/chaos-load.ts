@@ -66,6 +66,8 @@ export interface ChaosInstance {
   readonly base: string;
   /** When (performance.now()) the instance saw its store come up, each time. */
   readonly upAtMs: number[];
+  /** When it saw its store go down, each time. */
+  readonly downAtMs: number[];
 }
 
 function percentile(values: readonly number[], p: number): number {
@@ -107,6 +109,7 @@ export class ChaosBench {
   /** A Nest app with ChaosController on `storage`, listening on a loopback port. */
   async startInstance(storage: RampartStorage, options: RateLimitModuleOptions): Promise<ChaosInstance> {
     const upAtMs: number[] = [];
+    const downAtMs: number[] = [];
     const moduleRef = await Test.createTestingModule({
       imports: [
         RateLimitModule.forRoot({
@@ -121,7 +124,10 @@ export class ChaosBench {
               upAtMs.push(performance.now());
               this.note('storeUp');
             },
-            onStoreDown: (e) => this.note(`storeDown ${e.reason}`),
+            onStoreDown: (e) => {
+              downAtMs.push(performance.now());
+              this.note(`storeDown ${e.reason}`);
+            },
           },
           // Instance A answers by onStoreError (storeFallback's default before it became true); B sets it.
           storeFallback: false,
@@ -133,7 +139,7 @@ export class ChaosBench {
     const app = moduleRef.createNestApplication({ logger: false });
     this.apps.push(app);
     await app.listen(0, '127.0.0.1');
-    return { app, base: await app.getUrl(), upAtMs };
+    return { app, base: await app.getUrl(), upAtMs, downAtMs };
   }
 }
 
@@ -251,9 +257,12 @@ export async function runOutageUnderLoad(
   await Promise.all(loops);
 
   // From the server's return to the instance's last transition to up (0 if it was back before the
-  // launcher saw the server listen); Infinity when it is still down.
-  const recovery = (instance: ChaosInstance) =>
-    healthOf(instance).isDown || instance.upAtMs.length === 0 ? Infinity : Math.max(0, instance.upAtMs.at(-1)! - returnedAt);
+  // launcher saw the server listen, or never went down); Infinity when it is still down.
+  const recovery = (instance: ChaosInstance) => {
+    if (healthOf(instance).isDown) return Infinity;
+    if (instance.upAtMs.length === 0) return instance.downAtMs.length === 0 ? 0 : Infinity;
+    return Math.max(0, instance.upAtMs.at(-1)! - returnedAt);
+  };
   const during = samples.filter((s) => s.phase === 'outage');
   const latencies = during.map((s) => s.latencyMs);
   const label = (s: Sample) => `${s.app} ${s.path}${s.client === BANNED ? ' (banned)' : ''} ${s.phase} ${s.status}`;

@@ -9,13 +9,25 @@
  * then under load, where a ban made just before the kill is enforced after the failover on the
  * running instances and on one started afterwards.
  */
-import { Redis, type Cluster } from 'ioredis';
+import { Redis, type Cluster, type ClusterOptions } from 'ioredis';
+import { RateLimitService } from '../../lib/protection/rate-limit.service.js';
 import type { NewBan } from '../../lib/storage/ban-store.interface.js';
-import { recordKey, RedisBanStore, RedisReplicationError, scriptClientOf } from '../../lib/storage/redis/index.js';
+import { recordKey, RedisBanStore, RedisReplicationError, redisStorage, scriptClientOf } from '../../lib/storage/redis/index.js';
+import { findRepoRoot } from '../harness/mongo-server.js';
 import { redisClusterFixture } from '../harness/redis.js';
 import type { RedisServer } from '../harness/redis-server.js';
+import { ChaosBench, expectStateKept, expectWithinBounds, runOutageUnderLoad } from '../chaos/chaos-load.js';
+import { FakeClock } from '../support/fake-clock.js';
 
 const T0 = Date.UTC(2030, 0, 1);
+
+/**
+ * As the README recommends for Rampart: commands fail at once while no connection can take them
+ * (answered by the outage policy at once, never run late), one retry per command, and a connection
+ * attempt abandoned after a second. ioredis's own failover handling (MOVED, CLUSTERDOWN, slot
+ * refreshes) is left as it is.
+ */
+const CLUSTER_OPTIONS: ClusterOptions = { enableOfflineQueue: false, redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 1_000 } };
 
 const permanent = (key: string): NewBan => ({
   target: { type: 'key', key },
@@ -105,5 +117,50 @@ describe('Redis Cluster: failover of the master holding the bans', () => {
       const nodeRedisLike = scriptClientOf({ evalSha: () => Promise.resolve(null), eval: () => Promise.resolve(null) });
       expect(() => new RedisBanStore(nodeRedisLike, { waitForReplicas: { replicas: 1, timeoutMs: 100 } })).toThrow(/needs an ioredis client or Cluster/);
     });
+  });
+
+  // Last: the bans' shard has no replica after it.
+  describe('under load', () => {
+    const bench = new ChaosBench(new FakeClock(Date.UTC(2030, 0, 1, 0, 0, 5)));
+    const LAST_MOMENT = 'banned-just-before';
+
+    it('rides through by its outage policy, decides again after the takeover, and loses no ban', async () => {
+      const prefix = 't:failover:';
+      const storage = () => redisStorage({ client: fixture.connect(CLUSTER_OPTIONS), prefix, waitForReplicas: { replicas: 1, timeoutMs: 1_000 } });
+      // A asks the store for every request, so that its strict client meets the failover.
+      const a = await bench.startInstance(storage(), { denialCacheSize: 0 });
+      const b = await bench.startInstance(storage(), { storeFallback: true });
+      const { slot, master, replica } = await bansShard(fixture.connect(), prefix);
+      const run = await runOutageUnderLoad(
+        bench,
+        a,
+        b,
+        {
+          // A ban made the moment before the master of the bans dies.
+          stop: async () => {
+            await b.app.get(RateLimitService).ban({ type: 'key', key: LAST_MOMENT }, 'permanent', undefined, 'abuse', 'ops');
+            await master.stop({ signal: 'SIGKILL' });
+          },
+          // Its replica takes over; nothing is restarted.
+          restart: async () => {
+            while ((await fixture.cluster.masterOf(slot).catch(() => undefined)) !== replica) await new Promise((resolve) => setTimeout(resolve, 20));
+            bench.note(`replica ${replica.port} serves slot ${slot}`);
+          },
+          durationMs: 0,
+        },
+        { root: findRepoRoot(), figuresFile: 'cluster-failover-figures.json' },
+      );
+      try {
+        expectWithinBounds(bench, run);
+        const c = await bench.startInstance(storage(), {});
+        await expectStateKept(run, a, c);
+        // The ban made just before the failover, on the instances running through it and on one started after it.
+        await Promise.all([a, b].map((instance) => instance.app.get(RateLimitService).syncNow()));
+        for (const instance of [a, b, c]) expect(await run.status(instance.base, '/open', LAST_MOMENT)).toBe(403);
+        expect(await c.app.get(RateLimitService).getBan({ type: 'key', key: LAST_MOMENT })).toMatchObject({ kind: 'permanent' });
+      } finally {
+        run.close();
+      }
+    }, 60_000);
   });
 });
