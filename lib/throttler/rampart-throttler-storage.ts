@@ -156,7 +156,7 @@ export class RampartThrottlerStorage implements ThrottlerStorage, OnModuleInit, 
 
   /** Runs the backing's `init()` once (again after a failure). */
   init(): Promise<void> {
-    this.ready ??= Promise.resolve(this.lifecycle.init?.()).catch((error: unknown) => {
+    this.ready ??= (async () => this.lifecycle.init?.())().catch((error: unknown) => {
       this.ready = undefined;
       throw error;
     });
@@ -165,7 +165,7 @@ export class RampartThrottlerStorage implements ThrottlerStorage, OnModuleInit, 
 
   /** Runs the backing's `close()` once. */
   close(): Promise<void> {
-    this.closed ??= Promise.resolve(this.lifecycle.close?.());
+    this.closed ??= (async () => this.lifecycle.close?.())();
     return this.closed;
   }
 

@@ -116,11 +116,12 @@ describe('RampartThrottlerStorage lifecycle', () => {
     expect(calls).toEqual(['init', 'close']);
   });
 
-  it('runs the init() of a store given alone, again after a failure', async () => {
+  it('runs the init() of a store given alone, again after a failure (even one thrown before it returns a promise)', async () => {
     let attempts = 0;
     const store = Object.assign(new MemoryRateLimitStore(), {
-      async init() {
+      init(): Promise<void> {
         if (++attempts === 1) throw new Error('not yet');
+        return Promise.resolve();
       },
     });
     const adapter = new RampartThrottlerStorage(store);
