@@ -1,8 +1,8 @@
 /**
- * Checks of what callers hand to the ban stores (memory and Mongo alike): targets in canonical form,
+ * Checks of what callers hand to the ban stores (memory, Mongo and Redis alike): targets in canonical form,
  * new bans, write conditions and filters. See store-input.ts for why every value is checked.
  */
-import type { BanFilter, BanKind, BanSource, BanTarget, NewBan, PutCondition } from './ban-store.interface.js';
+import { isBanActive, type Ban, type BanFilter, type BanKind, type BanSource, type BanTarget, type NewBan, type PutCondition } from './ban-store.interface.js';
 import { BAN_KINDS, BAN_SOURCES, canonicalCidr, count, describe, finite, nonEmptyString, oneOf, optionalFinite, record, string } from './store-input.js';
 
 /** The stable id of a ban target (`key:<key>` or `cidr:<canonical cidr>`) and the target in canonical form. */
@@ -80,6 +80,14 @@ export function checkBanFilter(value: unknown): CheckedBanFilter {
     out.ids = ids;
   }
   return out;
+}
+
+/** Whether `ban` passes a checked filter (stores that filter as they read: memory, Redis). */
+export function banMatchesFilter(ban: Ban, f: CheckedBanFilter): boolean {
+  if (f.kind !== undefined && ban.kind !== f.kind) return false;
+  if (f.source !== undefined && ban.source !== f.source) return false;
+  if (f.ids !== undefined && !f.ids.includes(ban.id)) return false;
+  return f.activeAtMs === undefined || isBanActive(ban, f.activeAtMs);
 }
 
 function tryCanonicalCidr(text: string): string | null {

@@ -19,7 +19,7 @@ import {
   DEFAULT_RETENTION_MS,
   encodeCursor,
 } from './store-input.js';
-import { checkBanFilter, checkBanTarget, checkNewBan, checkPutCondition } from './ban-input.js';
+import { banMatchesFilter, checkBanFilter, checkBanTarget, checkNewBan, checkPutCondition } from './ban-input.js';
 
 /** Options of the in-memory ban store. */
 export interface MemoryBanStoreOptions {
@@ -125,10 +125,7 @@ export class MemoryBanStore implements BanStore {
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
     const matches: Ban[] = [];
     for (const ban of this.records.values()) {
-      if (f.kind !== undefined && ban.kind !== f.kind) continue;
-      if (f.source !== undefined && ban.source !== f.source) continue;
-      if (f.ids !== undefined && !f.ids.includes(ban.id)) continue;
-      if (f.activeAtMs !== undefined && !isBanActive(ban, f.activeAtMs)) continue;
+      if (!banMatchesFilter(ban, f)) continue;
       if (after !== undefined && !(ban.updatedAtMs < after.ms || (ban.updatedAtMs === after.ms && ban.id < after.id))) continue;
       matches.push(ban);
     }
