@@ -19,9 +19,11 @@
  *                       socket is closed with 1008 and a new connection is refused
  *  11. GraphQL          POST /graphql { quote }: 3 per minute, the fourth answered RATE_LIMITED
  *
- * Storage: MONGO_URL when set (in a database of its own, dropped at the end); otherwise the
- * mongo-java-server stand-in with its H2 file backend when Java (and, the first time, Maven) are
- * available; otherwise memory, where step 7 is skipped (a restart forgets everything).
+ * Storage: REDIS_URL when set (keys under a prefix of their own, deleted at the end; with MONGO_URL
+ * set too, counters in Redis and bans, violations and lists in MongoDB); otherwise MONGO_URL when set
+ * (in a database of its own, dropped at the end); otherwise the mongo-java-server stand-in with its
+ * H2 file backend when Java (and, the first time, Maven) are available; otherwise memory, where step
+ * 7 is skipped (a restart forgets everything).
  *
  * Windows, the block and the ban threshold are shortened (RATE_LIMIT_LOGIN_WINDOW_MS,
  * ESCALATION_BLOCK_MS, ESCALATION_BAN_AFTER) so the whole walk takes seconds. Exits 0 when every
@@ -195,7 +197,24 @@ async function loadStandInLauncher() {
  * being what the app is started with; registers the clean-up of whatever it started.
  */
 async function pickStorage() {
+  const redisUrl = process.env.REDIS_URL?.trim();
   const url = process.env.MONGO_URL?.trim();
+  if (redisUrl) {
+    // A prefix of its own, so that a previous run's bans and counters play no part.
+    const prefix = `rampart-demo-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}:`;
+    const dbName = `rampart_demo_${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
+    cleanups.push(() => (appEverReady ? deleteRedisKeys(redisUrl, prefix) : undefined));
+    if (url) cleanups.push(() => (appEverReady ? dropDatabase(url, dbName) : undefined));
+    const redis = `Redis from REDIS_URL (${redact(redisUrl)}), keys under ${prefix}, deleted at the end`;
+    return {
+      kind: 'redis',
+      label: url
+        ? `counters in ${redis}; bans, violations and lists in MongoDB from MONGO_URL (${redact(url)}), database ${dbName}, dropped at the end`
+        : redis,
+      env: { REDIS_URL: redisUrl, REDIS_PREFIX: prefix, ...(url ? { MONGO_URL: url, MONGO_DB: dbName } : {}) },
+      survivesRestart: true,
+    };
+  }
   if (url) {
     // A database of its own, so that a previous run's bans and counters play no part.
     const dbName = `rampart_demo_${Date.now().toString(36)}_${randomBytes(2).toString('hex')}`;
@@ -203,7 +222,7 @@ async function pickStorage() {
     cleanups.push(() => (appEverReady ? dropDatabase(url, dbName) : undefined));
     return {
       kind: 'mongo',
-      label: `MongoDB from MONGO_URL (${url.replace(/\/\/[^@/]*@/, '//***@')}), database ${dbName}, dropped at the end`,
+      label: `MongoDB from MONGO_URL (${redact(url)}), database ${dbName}, dropped at the end`,
       env: { MONGO_URL: url, MONGO_DB: dbName },
       survivesRestart: true,
     };
@@ -252,6 +271,29 @@ async function pickStorage() {
   }
 }
 
+/** A connection string without the credentials it may hold. */
+function redact(url) {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+/** Deletes the keys the demo wrote in the caller's Redis. */
+async function deleteRedisKeys(url, prefix) {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 5_000 });
+  try {
+    let cursor = '0';
+    let deleted = 0;
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) deleted += await client.del(key);
+    } while (cursor !== '0');
+    console.log(dim(`storage: deleted ${deleted} Redis keys under ${prefix}`));
+  } finally {
+    client.disconnect();
+  }
+}
+
 /** Drops the database the demo made in the caller's MongoDB. */
 async function dropDatabase(url, dbName) {
   const { default: mongoose } = await import('mongoose');
@@ -286,6 +328,8 @@ function startApp(storageEnv) {
   };
   delete env.MONGO_URL;
   delete env.MONGO_DB;
+  delete env.REDIS_URL;
+  delete env.REDIS_PREFIX;
   Object.assign(env, storageEnv);
   const child = spawn(process.execPath, [APP_ENTRY], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -12,6 +12,8 @@
  * | `RATE_LIMIT_LOGIN_WINDOW_MS` | 60000            | window of the login rule                                 |
  * | `MONGO_URL`                  | (memory)         | MongoDB connection string; unset: in-memory storage      |
  * | `MONGO_DB`                   | `rampart_sample` | database used with `MONGO_URL`                           |
+ * | `REDIS_URL`                  | (none)           | Redis URL: everything in Redis, or only the counters (and leases) when `MONGO_URL` is set too |
+ * | `REDIS_PREFIX`               | `rampart:`       | prefix of every Redis key                                |
  * | `RATE_LIMIT_ADMIN_KEY`       | (no admin API)   | admin API key, at least 16 characters                    |
  * | `ESCALATION_BLOCK_AFTER`     | library default  | violations that start a temporary block (3)              |
  * | `ESCALATION_BLOCK_MS`        | library default  | length of the first block, in ms (900000: 15 min)        |
@@ -31,6 +33,9 @@ export interface Settings {
   /** Set: Rampart's state lives in MongoDB (and survives restarts); unset: in memory. */
   readonly mongoUrl: string | undefined;
   readonly mongoDb: string;
+  /** Set: counters live in Redis, and everything else too unless `mongoUrl` is set. */
+  readonly redisUrl: string | undefined;
+  readonly redisPrefix: string | undefined;
   /** Set: the admin API is mounted at /rate-limit behind this key. */
   readonly adminApiKey: string | undefined;
   /** Only the fields given in the environment; the library's defaults fill in the rest. */
@@ -83,6 +88,8 @@ export function readSettings(env: NodeJS.ProcessEnv): { settings: Settings; prob
     loginWindowMs: integer('RATE_LIMIT_LOGIN_WINDOW_MS', 60_000, 1),
     mongoUrl: text('MONGO_URL'),
     mongoDb: text('MONGO_DB') ?? 'rampart_sample',
+    redisUrl: text('REDIS_URL'),
+    redisPrefix: text('REDIS_PREFIX'),
     adminApiKey,
     escalation,
     trustedProxies: (text('TRUST_PROXY') ?? '')

@@ -142,6 +142,32 @@ describe('entry points', () => {
     expect(out).toBe('function function');
   });
 
+  it('the main entry loads neither ioredis nor node-redis nor any Redis store, even running an app; nest-rampart/redis needs neither client package', () => {
+    const refused = /^(ioredis|redis|@redis\/[^/]+)(\/|$)|\/redis\//;
+    const out = runRefusing(
+      refused,
+      `const { Module } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'common', 'index.js'))});
+       const { NestFactory } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'core', 'index.js'))});
+       const { RateLimitModule } = await import(${JSON.stringify(entry('index.js'))});
+       class App {}
+       Module({ imports: [RateLimitModule.forRoot({ rules: [{ limit: 1, windowMs: 1000 }] })] })(App);
+       const app = await NestFactory.createApplicationContext(App, { logger: false });
+       await app.close();
+       console.log('ran');`,
+    );
+    expect(out).toBe('ran');
+    // The Redis entry takes the app's client: it imports neither client package (nor Mongoose, nor Nest).
+    const redis = runRefusing(
+      /^(ioredis|redis|@redis\/[^/]+|mongoose|@nestjs\/[^/]+)(\/|$)/,
+      `const { redisStorage } = await import(${JSON.stringify(entry('storage/redis/index.js'))});
+       const storage = redisStorage({ client: { evalsha: async () => 1, eval: async () => 1 } });
+       await storage.init();
+       console.log(typeof storage.rateLimits.consume, typeof storage.bans.put);`,
+    );
+    expect(redis).toBe('function function');
+    expect(runRefusing(refused, `await import(${JSON.stringify(entry('storage/redis/index.js'))}); console.log('loaded');`)).toMatch(/^refused .*\/redis\//);
+  });
+
   it('the refusing loader does refuse: the main entry needs Nest', () => {
     const out = runRefusing(/^@nestjs\//, `await import(${JSON.stringify(entry('index.js'))}); console.log('loaded');`);
     expect(out).toMatch(/^refused @nestjs\//);

@@ -5,7 +5,7 @@ import { peekRule, type ConsumeResult, type StoreRule } from '../../core/rule-de
 import type { RateLimitStore } from '../rate-limit-store.interface.js';
 import type { CounterContext, CounterStrategy, MongoRateLimitStoreStats } from './counters/counter-strategy.interface.js';
 import { LogStrategy } from './counters/log.strategy.js';
-import { RecentKeysMap } from './counters/recent-keys.map.js';
+import { RecentKeysMap } from '../recent-keys.map.js';
 import { ruleStateOf, type StateDocument } from './counters/state.document.js';
 import { GCRA_TAT, TatStrategy, TOKEN_BUCKET_TAT } from './counters/tat.strategy.js';
 import { FIXED_WINDOW_COUNTERS, SLIDING_WINDOW_COUNTERS, WindowCounterStrategy } from './counters/window-counter.strategy.js';

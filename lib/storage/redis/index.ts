@@ -4,6 +4,8 @@
  */
 export { RedisScript, scriptClientOf, type IoredisLike, type NodeRedisLike, type RedisClientLike, type ScriptClient } from './redis-script.js';
 export { counterKey, DEFAULT_REDIS_PREFIX, recordKey } from './redis-keys.js';
+export { redisStorage, type RedisStorage, type RedisStorageOptions } from './redis-storage.js';
+export { RedisRateLimitStore, type RedisRateLimitStoreOptions } from './redis-rate-limit.store.js';
 export { RedisBanStore, type RedisBanStoreOptions } from './redis-ban.store.js';
 export { RedisViolationStore, type RedisViolationStoreOptions } from './redis-violation.store.js';
 export { RedisAccessListStore, type RedisAccessListStoreOptions } from './redis-access-list.store.js';

@@ -1,6 +1,6 @@
 import type { mongo } from 'mongoose';
 import type { ConsumeResult, StoreRule } from '../../../core/rule-decision.js';
-import type { RecentKeysMap } from './recent-keys.map.js';
+import type { RecentKeysMap } from '../../recent-keys.map.js';
 import type { StateDocument } from './state.document.js';
 import type { WriteBackQueue } from './write-back.queue.js';
 

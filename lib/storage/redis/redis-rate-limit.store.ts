@@ -1,0 +1,118 @@
+import { getAlgorithm } from '../../core/algorithms/index.js';
+import { peekRule, type ConsumeResult, type StoreRule } from '../../core/rule-decision.js';
+import { RecentKeysMap } from '../recent-keys.map.js';
+import type { RateLimitStore } from '../rate-limit-store.interface.js';
+import { counterKey, DEFAULT_REDIS_PREFIX } from './redis-keys.js';
+import { RedisScript, type ScriptClient } from './redis-script.js';
+import { RATE_LIMIT_DECIDE_SOURCE, RATE_LIMIT_RESET_SOURCE } from './scripts/rate-limit.lua.js';
+
+/** Options of the Redis rate-limit store. */
+export interface RedisRateLimitStoreOptions {
+  /** The prefix of every key; the counters of store key `k` are `<prefix>rl:{k}`. @default 'rampart:' */
+  prefix?: string;
+  /**
+   * Most rule blocks remembered to answer without a round trip (a block forgotten here is still
+   * enforced from Redis). 0 remembers none. @default 10_000
+   */
+  hintCacheSize?: number;
+}
+
+const DECIDE = new RedisScript('rampart-rate-limit-decide', RATE_LIMIT_DECIDE_SOURCE);
+const RESET = new RedisScript('rampart-rate-limit-reset', RATE_LIMIT_RESET_SOURCE);
+
+/** The script's reply: allowed, limit, remaining, resetAtMs, retryAfterMs, blockedUntilMs ('' for none), ongoing block. */
+type DecideReply = [number, string, string, string, string, string, number];
+
+/**
+ * Rate-limit state in Redis or Redis Cluster, shared by every instance of an app. Each decision is
+ * one Lua script on one key (`EVALSHA`, one round trip, atomic on the server), which decides with
+ * the same conventions and arithmetic as the pure algorithms of `core/algorithms` (see
+ * `scripts/`), so it answers exactly what the memory store answers.
+ *
+ * Time is the app's clock (`nowMs`), not the server's: the state records when it expires in that
+ * clock, and Redis's own expiry is set relative to it.
+ *
+ * Round trips: one per decision; none while a rule block is known locally (a denial that started a
+ * block, or met one, is remembered until the block ends). Such an answer comes from the block alone,
+ * as the Mongo store's does: its `limit` and `resetAtMs` are those of a key with no counts.
+ */
+export class RedisRateLimitStore implements RateLimitStore {
+  /** The scripts the store runs, for a storage that loads them ahead of the first decision. */
+  readonly scripts: readonly RedisScript[] = [DECIDE, RESET];
+  private readonly prefix: string;
+  /** Rule blocks known locally: key → blocked until (epoch ms). */
+  private readonly blocks: RecentKeysMap<number>;
+
+  constructor(
+    private readonly client: ScriptClient,
+    options: RedisRateLimitStoreOptions = {},
+  ) {
+    this.prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
+    if (typeof this.prefix !== 'string' || this.prefix.length === 0) {
+      throw new TypeError(`RedisRateLimitStore: prefix must be a non-empty string, got ${JSON.stringify(options.prefix)}.`);
+    }
+    const hintCacheSize = options.hintCacheSize ?? 10_000;
+    if (!Number.isSafeInteger(hintCacheSize) || hintCacheSize < 0) {
+      throw new RangeError(`RedisRateLimitStore: hintCacheSize must be an integer of 0 or more, got ${String(options.hintCacheSize)}.`);
+    }
+    this.blocks = new RecentKeysMap(hintCacheSize);
+  }
+
+  /** Answers a key known to be blocked at once (no promise); otherwise one script run. */
+  consume(key: string, rule: StoreRule, nowMs: number, cost: number): ConsumeResult | Promise<ConsumeResult> {
+    const blockedUntil = this.blocks.get(key);
+    if (blockedUntil !== undefined) {
+      if (blockedUntil > nowMs) return peekRule({ blockedUntilMs: blockedUntil }, rule, nowMs);
+      this.blocks.delete(key);
+    }
+    return this.decide(key, rule, nowMs, cost);
+  }
+
+  async get(key: string, rule: StoreRule, nowMs: number): Promise<ConsumeResult | null> {
+    const reply = await DECIDE.run(this.client, [this.keyOf(key)], argumentsOf('peek', rule, nowMs, 1));
+    return reply === null || reply === undefined ? null : resultOf(reply as DecideReply);
+  }
+
+  async reset(key: string): Promise<void> {
+    this.blocks.delete(key);
+    await RESET.run(this.client, [this.keyOf(key)], []);
+  }
+
+  private async decide(key: string, rule: StoreRule, nowMs: number, cost: number): Promise<ConsumeResult> {
+    const reply = await DECIDE.run(this.client, [this.keyOf(key)], argumentsOf('consume', rule, nowMs, cost));
+    const result = resultOf(reply as DecideReply);
+    if (result.blockedUntilMs !== undefined) this.blocks.remember(key, result.blockedUntilMs);
+    return result;
+  }
+
+  private keyOf(key: string): string {
+    return counterKey(this.prefix, key);
+  }
+}
+
+/** The script's arguments; numbers as `String(n)`, the shortest text that reads back as the same double. */
+function argumentsOf(mode: 'consume' | 'peek', rule: StoreRule, nowMs: number, cost: number): string[] {
+  getAlgorithm(rule.algorithm); // throws for a name that is not an algorithm
+  return [
+    mode,
+    rule.algorithm,
+    String(rule.limit),
+    String(rule.windowMs),
+    rule.burst === undefined ? '' : String(rule.burst),
+    String(rule.blockDurationMs),
+    String(nowMs),
+    String(cost),
+  ];
+}
+
+function resultOf([allowed, limit, remaining, resetAtMs, retryAfterMs, blockedUntilMs, ongoing]: DecideReply): ConsumeResult {
+  return {
+    allowed: allowed === 1,
+    limit: Number(limit),
+    remaining: Number(remaining),
+    resetAtMs: Number(resetAtMs),
+    retryAfterMs: Number(retryAfterMs),
+    ...(blockedUntilMs === '' ? {} : { blockedUntilMs: Number(blockedUntilMs) }),
+    ...(ongoing === 1 ? { ongoingBlock: true } : {}),
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * Lua shared by the rate-limit scripts. Redis runs Lua 5.1, whose numbers are doubles like
+ * JavaScript's, so the same operations in the same order give the same results; these helpers cover
+ * where the two languages' primitives differ.
+ */
+export const LUA_HELPERS = `
+-- Numbers leave the script as text: '%.17g' reads back (Number() in Node, tonumber here) as the same
+-- double, whereas a number in a reply is truncated to an integer and tostring keeps 14 digits.
+local function num(x)
+  return string.format('%.17g', x)
+end
+
+-- JavaScript's Math.round (halves towards +infinity). math.floor(x + 0.5) is not the same: x + 0.5
+-- may round up (0.49999999999999994 + 0.5 == 1), while x - math.floor(x) is exact.
+local function round(x)
+  local f = math.floor(x)
+  if x - f >= 0.5 then
+    return f + 1
+  end
+  return f
+end
+
+-- JavaScript's Number.isInteger.
+local function isInteger(x)
+  return x == math.floor(x) and x ~= math.huge and x ~= -math.huge
+end
+
+-- Start of the epoch-aligned window containing t. JavaScript's t % w truncates like math.fmod (and
+-- is exact); Lua's own % floors.
+local function windowStart(t, w)
+  local offset = math.fmod(t, w)
+  if offset < 0 then
+    offset = offset + w
+  end
+  return t - offset
+end
+
+local function decision(allowed, limit, remaining, resetAtMs, retryAfterMs)
+  return { allowed = allowed, limit = limit, remaining = remaining, resetAtMs = resetAtMs, retryAfterMs = retryAfterMs }
+end
+
+-- The algorithms by name. Each one mirrors lib/core/algorithms/<name>.algorithm.ts, statement for
+-- statement, with its state as a table of numbers (nil: nothing counted):
+--   read(h)       the state kept in the hash fields h (nil when they hold none)
+--   fields(s)     the hash fields that keep s, as a flat list of names and values
+--   consume(s, rule, now, cost)  the state to keep (s itself after a denial) and the decision
+--   expires(s, rule)             from when s is the same as no state (0 for nil)
+local ALGORITHMS = {}
+`;
