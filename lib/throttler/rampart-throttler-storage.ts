@@ -97,10 +97,12 @@ const secondsUntil = (atMs: number, nowMs: number): number => Math.max(0, Math.c
  *   }),
  * })
  *
- * @example // Redis or Redis Cluster (nest-rampart/redis), the client being the app's
+ * @example // Redis or Redis Cluster (nest-rampart/redis) on the app's client: the storage pings it
+ * // at startup; `redisStorage({ client }).rateLimits` or `new RedisRateLimitStore(scriptClientOf(client))`
+ * // count alike without that check.
  * ThrottlerModule.forRoot({
  *   throttlers: [{ ttl: seconds(60), limit: 100 }],
- *   storage: rampartThrottlerStorage(redisStorage({ client: redis }).rateLimits),
+ *   storage: rampartThrottlerStorage(redisStorage({ client: redis })),
  * })
  */
 export class RampartThrottlerStorage implements ThrottlerStorage, OnModuleInit, OnApplicationShutdown {
