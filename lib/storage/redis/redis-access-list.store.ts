@@ -9,9 +9,9 @@ import {
   DEFAULT_RETENTION_MS,
   type NewAccessListEntry,
 } from '../store-input.js';
-import { DEFAULT_REDIS_PREFIX } from './redis-keys.js';
+import { checkPrefix } from './redis-keys.js';
 import { LUA_RECORDS } from './redis-lua.js';
-import { checkPrefix, decodeFields, encodeFields, optionalNum, RedisRecordSet, SWEEP_PER_WRITE } from './redis-record-set.js';
+import { decodeFields, encodeFields, optionalNum, RedisRecordSet, SWEEP_PER_WRITE } from './redis-record-set.js';
 import { RedisScript, type ScriptClient } from './redis-script.js';
 
 /** Options of `RedisAccessListStore`. */
@@ -80,7 +80,7 @@ export class RedisAccessListStore implements AccessListStore {
     private readonly client: ScriptClient,
     options: RedisAccessListStoreOptions = {},
   ) {
-    const prefix = checkPrefix(options.prefix, 'RedisAccessListStore: prefix', DEFAULT_REDIS_PREFIX);
+    const prefix = checkPrefix(options.prefix, 'RedisAccessListStore: prefix');
     this.historyRetentionMs = checkDurationOption(options.historyRetentionMs, 'RedisAccessListStore: historyRetentionMs', DEFAULT_RETENTION_MS);
     this.set = new RedisRecordSet(client, prefix, 'access');
   }

@@ -20,18 +20,9 @@ import {
   DEFAULT_RETENTION_MS,
   encodeCursor,
 } from '../store-input.js';
-import { DEFAULT_REDIS_PREFIX } from './redis-keys.js';
+import { checkPrefix } from './redis-keys.js';
 import { LUA_RECORDS } from './redis-lua.js';
-import {
-  checkPrefix,
-  collectNewestFirst,
-  decodeFields,
-  encodeFields,
-  optionalNum,
-  RedisRecordSet,
-  SWEEP_PER_WRITE,
-  type IndexBound,
-} from './redis-record-set.js';
+import { collectNewestFirst, decodeFields, encodeFields, optionalNum, RedisRecordSet, SWEEP_PER_WRITE, type IndexBound } from './redis-record-set.js';
 import { RedisScript, type ScriptClient } from './redis-script.js';
 
 /** Options of `RedisBanStore`. */
@@ -122,7 +113,7 @@ export class RedisBanStore implements BanStore {
     private readonly client: ScriptClient,
     options: RedisBanStoreOptions = {},
   ) {
-    const prefix = checkPrefix(options.prefix, 'RedisBanStore: prefix', DEFAULT_REDIS_PREFIX);
+    const prefix = checkPrefix(options.prefix, 'RedisBanStore: prefix');
     this.historyRetentionMs = checkDurationOption(options.historyRetentionMs, 'RedisBanStore: historyRetentionMs', DEFAULT_RETENTION_MS);
     this.set = new RedisRecordSet(client, prefix, 'bans');
   }

@@ -1,3 +1,5 @@
+import { describe } from '../store-input.js';
+
 /**
  * Where each Redis store keeps its data: every key starts with the storage's prefix (`rampart:` by
  * default). Each script touches keys of one hash slot only, so that it runs on a Redis Cluster:
@@ -23,4 +25,11 @@ export function counterKey(prefix: string, key: string): string {
 /** The keys of one kind of record share the hash tag `{<kind>}`: `<prefix>{<kind>}:<name>`. */
 export function recordKey(prefix: string, kind: 'leases' | 'bans' | 'violations' | 'access', name: string): string {
   return `${prefix}{${kind}}:${name}`;
+}
+
+/** Checks a `prefix` option: any non-empty string, `rampart:` when absent. */
+export function checkPrefix(value: unknown, path: string): string {
+  if (value === undefined) return DEFAULT_REDIS_PREFIX;
+  if (typeof value !== 'string' || value.length === 0) throw new TypeError(`${path} must be a non-empty string, got ${describe(value)}.`);
+  return value;
 }

@@ -1,7 +1,6 @@
 import type { Lease, LeaseAcquisition, LeaseStore } from '../lease-store.interface.js';
 import { checkTime, nonEmptyString, record } from '../store-input.js';
-import { DEFAULT_REDIS_PREFIX, recordKey } from './redis-keys.js';
-import { checkPrefix } from './redis-record-set.js';
+import { checkPrefix, recordKey } from './redis-keys.js';
 import { RedisScript, type ScriptClient } from './redis-script.js';
 
 /** Options of `RedisLeaseStore`. */
@@ -129,7 +128,7 @@ export class RedisLeaseStore implements LeaseStore {
     private readonly client: ScriptClient,
     options: RedisLeaseStoreOptions = {},
   ) {
-    const prefix = checkPrefix(options.prefix, 'RedisLeaseStore: prefix', DEFAULT_REDIS_PREFIX);
+    const prefix = checkPrefix(options.prefix, 'RedisLeaseStore: prefix');
     this.poolPrefix = recordKey(prefix, 'leases', 'pool:');
     this.holdersPrefix = recordKey(prefix, 'leases', 'holders:');
     this.heldByPrefix = recordKey(prefix, 'leases', 'held-by:');

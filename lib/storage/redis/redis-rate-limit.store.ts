@@ -2,7 +2,7 @@ import { getAlgorithm } from '../../core/algorithms/index.js';
 import { peekRule, type ConsumeResult, type StoreRule } from '../../core/rule-decision.js';
 import { RecentKeysMap } from '../recent-keys.map.js';
 import type { RateLimitStore } from '../rate-limit-store.interface.js';
-import { counterKey, DEFAULT_REDIS_PREFIX } from './redis-keys.js';
+import { checkPrefix, counterKey } from './redis-keys.js';
 import { RedisScript, type ScriptClient } from './redis-script.js';
 import { RATE_LIMIT_DECIDE_SOURCE, RATE_LIMIT_RESET_SOURCE } from './scripts/rate-limit.lua.js';
 
@@ -47,10 +47,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     private readonly client: ScriptClient,
     options: RedisRateLimitStoreOptions = {},
   ) {
-    this.prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
-    if (typeof this.prefix !== 'string' || this.prefix.length === 0) {
-      throw new TypeError(`RedisRateLimitStore: prefix must be a non-empty string, got ${JSON.stringify(options.prefix)}.`);
-    }
+    this.prefix = checkPrefix(options.prefix, 'RedisRateLimitStore: prefix');
     const hintCacheSize = options.hintCacheSize ?? 10_000;
     if (!Number.isSafeInteger(hintCacheSize) || hintCacheSize < 0) {
       throw new RangeError(`RedisRateLimitStore: hintCacheSize must be an integer of 0 or more, got ${String(options.hintCacheSize)}.`);

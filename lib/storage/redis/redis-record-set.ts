@@ -1,4 +1,3 @@
-import { describe } from '../store-input.js';
 import { LUA_RANGE, LUA_RECORDS } from './redis-lua.js';
 import { recordKey } from './redis-keys.js';
 import { RedisScript, type ScriptClient } from './redis-script.js';
@@ -13,13 +12,6 @@ export type StoredFields = Readonly<Record<string, string>>;
 export const SWEEP_PER_WRITE = 8;
 /** Records forgotten per script by `sweep`, which runs scripts until none is left. */
 const SWEEP_BATCH = 1_000;
-
-/** Checks a `prefix` option: any non-empty string. */
-export function checkPrefix(value: unknown, path: string, fallback: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || value.length === 0) throw new TypeError(`${path} must be a non-empty string, got ${describe(value)}.`);
-  return value;
-}
 
 /** Lone UTF-16 surrogates: sent to Redis as U+FFFD anyway, and refused by cjson as `\ud800` escapes. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;

@@ -1,7 +1,7 @@
 import type { RampartStorage } from '../rampart-storage.interface.js';
 import { RedisAccessListStore } from './redis-access-list.store.js';
 import { RedisBanStore } from './redis-ban.store.js';
-import { DEFAULT_REDIS_PREFIX, recordKey } from './redis-keys.js';
+import { checkPrefix, recordKey } from './redis-keys.js';
 import { RedisLeaseStore } from './redis-lease.store.js';
 import { RedisRateLimitStore } from './redis-rate-limit.store.js';
 import { RedisScript, scriptClientOf, type RedisClientLike } from './redis-script.js';
@@ -56,8 +56,7 @@ const PING = new RedisScript('ping', "return redis.call('EXISTS', KEYS[1])");
 export function redisStorage(options: RedisStorageOptions): RedisStorage {
   if (typeof options !== 'object' || options === null) throw new TypeError('redisStorage: pass { client } (an ioredis or node-redis client).');
   const client = scriptClientOf(options.client, 'redisStorage: client');
-  const prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
-  if (typeof prefix !== 'string' || prefix === '') throw new TypeError(`redisStorage: prefix must be a non-empty string, got ${JSON.stringify(prefix)}.`);
+  const prefix = checkPrefix(options.prefix, 'redisStorage: prefix');
   if (options.quitOnClose !== undefined && typeof options.quitOnClose !== 'boolean') throw new TypeError('redisStorage: quitOnClose must be true or false.');
   const retentionMs = options.violationRetentionMs;
   const retention = retentionMs === undefined ? {} : { retentionMs };

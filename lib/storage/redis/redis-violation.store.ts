@@ -11,9 +11,9 @@ import {
   encodeCursor,
 } from '../store-input.js';
 import type { Violation, ViolationFilter, ViolationStore } from '../violation-store.interface.js';
-import { DEFAULT_REDIS_PREFIX, recordKey } from './redis-keys.js';
+import { checkPrefix, recordKey } from './redis-keys.js';
 import { LUA_VIOLATIONS } from './redis-lua.js';
-import { checkPrefix, collectNewestFirst, decodeFields, encodeFields, SWEEP_PER_WRITE, type IndexBound } from './redis-record-set.js';
+import { collectNewestFirst, decodeFields, encodeFields, SWEEP_PER_WRITE, type IndexBound } from './redis-record-set.js';
 import { RedisScript, type ScriptClient } from './redis-script.js';
 
 /** Options of `RedisViolationStore`. */
@@ -92,7 +92,7 @@ export class RedisViolationStore implements ViolationStore {
     private readonly client: ScriptClient,
     options: RedisViolationStoreOptions = {},
   ) {
-    const prefix = checkPrefix(options.prefix, 'RedisViolationStore: prefix', DEFAULT_REDIS_PREFIX);
+    const prefix = checkPrefix(options.prefix, 'RedisViolationStore: prefix');
     this.retentionMs = checkDurationOption(options.retentionMs, 'RedisViolationStore: retentionMs', DEFAULT_RETENTION_MS);
     this.seq = recordKey(prefix, 'violations', 'seq');
     this.records = recordKey(prefix, 'violations', 'records');
