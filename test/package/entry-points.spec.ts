@@ -168,6 +168,20 @@ describe('entry points', () => {
     expect(runRefusing(refused, `await import(${JSON.stringify(entry('storage/redis/index.js'))}); console.log('loaded');`)).toMatch(/^refused .*\/redis\//);
   });
 
+  it('nest-rampart/throttler, its storage over Rampart stores included, loads neither @nestjs/throttler nor any database client', () => {
+    const out = runRefusing(
+      /^(@nestjs\/throttler|mongoose|mongodb|ioredis|redis|@redis\/[^/]+)(\/|$)/,
+      `const { rampartThrottlerStorage, ThrottlerModule } = await import(${JSON.stringify(entry('throttler/index.js'))});
+       const { MemoryRateLimitStore } = await import(${JSON.stringify(entry('storage/memory-rate-limit.store.js'))});
+       const storage = rampartThrottlerStorage(new MemoryRateLimitStore());
+       await storage.onModuleInit();
+       const first = await storage.increment('k', 60_000, 1, 0, 'default');
+       const second = await storage.increment('k', 60_000, 1, 0, 'default');
+       console.log(typeof ThrottlerModule.forRoot, first.isBlocked, second.isBlocked);`,
+    );
+    expect(out).toBe('function false true');
+  });
+
   it('the refusing loader does refuse: the main entry needs Nest', () => {
     const out = runRefusing(/^@nestjs\//, `await import(${JSON.stringify(entry('index.js'))}); console.log('loaded');`);
     expect(out).toMatch(/^refused @nestjs\//);

@@ -17,6 +17,8 @@ const SAMPLE_APP_VARS = [
   'RATE_LIMIT_LOGIN_WINDOW_MS',
   'MONGO_URL',
   'MONGO_DB',
+  'REDIS_URL',
+  'REDIS_PREFIX',
   'RATE_LIMIT_ADMIN_KEY',
   'ESCALATION_BLOCK_AFTER',
   'ESCALATION_BLOCK_MS',
@@ -216,5 +218,16 @@ describe('sample app settings', () => {
     const mongo = readSettings({ MONGO_URL: 'mongodb://user:secret@db.example:27017' }).settings;
     expect(mongo).toMatchObject({ mongoUrl: 'mongodb://user:secret@db.example:27017', mongoDb: 'rampart_sample' });
     expect(describeStorage(mongo)).toBe('storage: MongoDB at mongodb://***@db.example:27017, database rampart_sample (MONGO_URL)');
+  });
+
+  it('uses Redis with REDIS_URL, and Redis for counters with MongoDB for records with both', async () => {
+    const { readSettings } = await import('../../sample-app/src/config.js');
+    const { describeStorage } = await import('../../sample-app/src/storage.js');
+    const redis = readSettings({ REDIS_URL: 'redis://:secret@cache.example:6379', REDIS_PREFIX: 'app:' }).settings;
+    expect(describeStorage(redis)).toBe('storage: Redis at redis://***@cache.example:6379, keys under app: (REDIS_URL)');
+    const both = readSettings({ REDIS_URL: 'redis://cache.example:6379', MONGO_URL: 'mongodb://db.example:27017' }).settings;
+    expect(describeStorage(both)).toBe(
+      'storage: counters in Redis at redis://cache.example:6379, keys under rampart: (REDIS_URL); bans, violations and lists in MongoDB at mongodb://db.example:27017, database rampart_sample (MONGO_URL)',
+    );
   });
 });

@@ -120,6 +120,26 @@ export function rateLimitStoreContract(name: string, harness: RateLimitStoreHarn
           const results = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? store : peer).consume(key, hot, T0 + 1, 1)));
           expect(results.filter((r) => r.allowed)).toHaveLength(50);
         });
+
+        it('holds a block started by one instance on the other until it ends, without starting it again', async () => {
+          const peer = await harness.createPeer!();
+          const blocking = { ...rule, blockDurationMs: 60_000 };
+          // The peer asks within the window (its last known state is at the limit) and past it, or only past it.
+          for (const [n, asks] of [[5_000, 30_000], [30_000]].entries()) {
+            const key = freshKey(`${algorithm}-shared-block-${n}`);
+            // Both instances have seen the key before the block starts, the peer last.
+            for (let i = 0; i < 5; i++) expect((await (i % 2 === 0 ? peer : store).consume(key, blocking, T0, 1)).allowed).toBe(true);
+            expect(await store.consume(key, blocking, T0 + 1, 1)).toMatchObject({ allowed: false, blockedUntilMs: T0 + 60_001 });
+            await settle();
+            for (const at of asks) {
+              expect([at, await peer.consume(key, blocking, T0 + at, 1)]).toMatchObject([
+                at,
+                { allowed: false, blockedUntilMs: T0 + 60_001, retryAfterMs: 60_001 - at },
+              ]);
+            }
+            expect((await peer.consume(key, blocking, T0 + 60_001, 1)).allowed).toBe(true);
+          }
+        });
       }
     });
   });

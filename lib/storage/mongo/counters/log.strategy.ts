@@ -29,10 +29,22 @@ export class LogStrategy implements CounterStrategy {
   private async decide(key: string, rule: StoreRule, nowMs: number, cost: number): Promise<CounterDecision> {
     const { collection, hints, stats } = this.context;
     let doc: StateDocument | null | undefined = hints.get(key);
+    let hinted = doc !== undefined;
     for (let attempt = 0; attempt < this.maxCasAttempts; attempt++) {
-      doc ??= await collection.findOne({ _id: key });
+      if (doc === undefined) {
+        doc = await collection.findOne({ _id: key });
+        hinted = false;
+      }
       const outcome = decideRule(doc ? ruleStateOf(doc, this.stateOf(doc)) : undefined, rule, nowMs, cost);
-      if (!outcome.result.allowed) return { result: outcome.result, storedBlockMs: doc?.b };
+      if (!outcome.result.allowed) {
+        // A block starts from the stored document only: the last known one may miss a block another
+        // instance started, which this denial would start again, later.
+        if (hinted && outcome.result.blockedUntilMs !== undefined && !outcome.result.ongoingBlock) {
+          doc = undefined;
+          continue;
+        }
+        return { result: outcome.result, storedBlockMs: doc?.b };
+      }
       const log = (outcome.state.algorithmState as SlidingLogState).log;
       const e = new Date(Math.max(outcome.expiresAtMs, nowMs + 1));
       if (doc === null) {
@@ -46,8 +58,9 @@ export class LogStrategy implements CounterStrategy {
         }
       } else {
         const version = doc.v ?? 0;
+        // A block another instance started since (it does not change the version) fails the update too.
         const before = await collection.findOneAndUpdate(
-          { _id: key, v: doc.v === undefined ? { $exists: false } : version },
+          { _id: key, v: doc.v === undefined ? { $exists: false } : version, b: { $not: { $gt: nowMs } } },
           { $set: { s: [...log], v: version + 1 }, $max: { e } },
           { returnDocument: 'before' },
         );
