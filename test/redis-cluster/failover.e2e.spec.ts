@@ -16,7 +16,7 @@ import { recordKey, RedisBanStore, RedisReplicationError, redisStorage, scriptCl
 import { findRepoRoot } from '../harness/mongo-server.js';
 import { redisClusterFixture } from '../harness/redis.js';
 import type { RedisServer } from '../harness/redis-server.js';
-import { ChaosBench, expectStateKept, expectWithinBounds, runOutageUnderLoad } from '../chaos/chaos-load.js';
+import { ChaosBench, expectStateKept, expectWithinBounds, runOutageUnderLoad, STORE_TIMEOUT_MS } from '../chaos/chaos-load.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 const T0 = Date.UTC(2030, 0, 1);
@@ -151,7 +151,11 @@ describe('Redis Cluster: failover of the master holding the bans', () => {
         { root: findRepoRoot(), figuresFile: 'cluster-failover-figures.json' },
       );
       try {
-        expectWithinBounds(bench, run);
+        // Unlike a whole server's outage, the dead master's keys do not fail at once: ioredis retries
+        // them until the takeover (retryDelayOnFailover × maxRedirections, 1.6 s by default), so each
+        // such request waits the whole storeTimeoutMs until the store is marked down, and the p99 is
+        // that timeout itself: bounded here by it and a busy machine's timer delays.
+        expectWithinBounds(bench, run, { outageP99Ms: STORE_TIMEOUT_MS + 150 });
         const c = await bench.startInstance(storage(), {});
         await expectStateKept(run, a, c);
         // The ban made just before the failover, on the instances running through it and on one started after it.
