@@ -367,6 +367,8 @@ function mongoDecisionCommands(commandsBy) {
 
 const round = (n, digits = 2) => Number(n.toFixed(digits));
 const ratio = (a, b) => (a && b ? round(a.reqPerSec / b.reqPerSec) : null);
+/** The median over the rounds of a's req/s over b's in the same round. */
+const roundRatio = (a, b) => (a && b ? round(median(a.reqPerSecByRound.map((value, i) => value / b.reqPerSecByRound[i]))) : null);
 
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -517,16 +519,20 @@ function report(results, dbs, skipped, elapsedMs, load1, load1AtEnd) {
   console.table(table);
 
   const r = results;
-  const ratios = {
-    rampartMemoryVsNoLimiter: ratio(r['rampart-memory'], r.none),
-    rampartMemoryVsThrottler: ratio(r['rampart-memory'], r.throttler),
-    rampartMongoVsRateLimiterFlexibleMongo: ratio(r['rampart-mongo'], r['rlf-mongo']),
-    rampartRedisVsRateLimiterFlexibleRedis: ratio(r['rampart-redis'], r['rlf-redis']),
-    rampartRedisBlockedVsRateLimiterFlexibleRedisBlocked: ratio(r['rampart-redis-blocked'], r['rlf-redis-blocked']),
+  // Each ratio of median req/s, and beside it the median of the ratios round by round (the two cases
+  // of a round run one after the other, so that slow drifts of the machine's load cancel out).
+  const pairs = {
+    rampartMemoryVsNoLimiter: ['rampart-memory', 'none'],
+    rampartMemoryVsThrottler: ['rampart-memory', 'throttler'],
+    rampartMongoVsRateLimiterFlexibleMongo: ['rampart-mongo', 'rlf-mongo'],
+    rampartRedisVsRateLimiterFlexibleRedis: ['rampart-redis', 'rlf-redis'],
+    rampartRedisBlockedVsRateLimiterFlexibleRedisBlocked: ['rampart-redis-blocked', 'rlf-redis-blocked'],
     ...(r['rlf-redis-blocked-in-memory']
-      ? { rampartRedisBlockedVsRateLimiterFlexibleRedisBlockedInMemory: ratio(r['rampart-redis-blocked'], r['rlf-redis-blocked-in-memory']) }
+      ? { rampartRedisBlockedVsRateLimiterFlexibleRedisBlockedInMemory: ['rampart-redis-blocked', 'rlf-redis-blocked-in-memory'] }
       : {}),
   };
+  const ratios = Object.fromEntries(Object.entries(pairs).map(([name, [a, b]]) => [name, ratio(r[a], r[b])]));
+  const roundRatios = Object.fromEntries(Object.entries(pairs).map(([name, [a, b]]) => [name, roundRatio(r[a], r[b])]));
   // Per request, the commands of the decision (Mongo: on the rate-limit collection; Redis: all but
   // the ban and list polls' scripts); the totals, which add Rampart's ban and list polls (a few
   // commands a second, whatever the traffic), are in the table.
@@ -577,8 +583,8 @@ function report(results, dbs, skipped, elapsedMs, load1, load1AtEnd) {
       noCommand(present(r['rampart-redis-blocked'])),
     ),
   ];
-  console.log('\nRatios (median req/s):');
-  for (const [name, value] of Object.entries(ratios)) console.log(`  ${name}: ${value ?? 'n/a'}`);
+  console.log('\nRatios (of the median req/s; in brackets, the median of the ratios round by round):');
+  for (const [name, value] of Object.entries(ratios)) console.log(`  ${name}: ${value ?? 'n/a'}${roundRatios[name] === null ? '' : ` (${roundRatios[name]})`}`);
   console.log('Targets:');
   for (const t of targets) {
     const total = t.totalPerRequest !== undefined && t.totalPerRequest !== null ? `; all commands, ban/list polls included: ${t.totalPerRequest}/request` : '';
@@ -616,6 +622,7 @@ function report(results, dbs, skipped, elapsedMs, load1, load1AtEnd) {
       ...(Object.keys(skipped).length > 0 ? { skipped } : {}),
       cases: results,
       ratios,
+      roundRatios,
       targets,
       elapsedS: round(elapsedMs / 1000, 1),
     }),
