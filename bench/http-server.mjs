@@ -3,12 +3,15 @@
 // built for every case; only the rate limiting differs. Clients are told apart by the x-client-id
 // header in every limiter.
 //
-//   BENCH_CASE=<case id> [MONGO_URL=... BENCH_DB=...] node bench/http-server.mjs   (with an IPC channel)
+//   BENCH_CASE=<case id> [MONGO_URL=... BENCH_DB=...] [REDIS_URL=... BENCH_REDIS_PREFIX=...] node bench/http-server.mjs
+//   (with an IPC channel)
 //
 // Protocol over IPC: the child sends { type: 'ready', port }; the parent sends { type: 'start' } and
 // { type: 'stop' } around the measured window (the child answers 'stop' with what it counted there:
-// requests by status, database commands by name and collection, CPU time) and { type: 'close' }.
+// requests by status, database commands by name and collection, or Redis commands from the server's
+// INFO commandstats, CPU time) and { type: 'close' }.
 import 'reflect-metadata';
+import { createHash } from 'node:crypto';
 import { Controller, Get, HttpException, HttpStatus, Module } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
@@ -27,6 +30,9 @@ const BLOCK_MS = 600_000;
 const caseId = process.env.BENCH_CASE;
 const mongoUrl = process.env.MONGO_URL;
 const dbName = process.env.BENCH_DB ?? `bench_${caseId}`;
+const redisUrl = process.env.REDIS_URL;
+/** Every Redis key of this case starts with it (both limiters), so that rounds share no state. */
+const redisPrefix = process.env.BENCH_REDIS_PREFIX ?? `bench:${caseId}:`;
 
 // ---- the app ----------------------------------------------------------------------------------
 
@@ -64,8 +70,27 @@ class RateLimiterFlexibleGuard {
   }
 }
 
+/**
+ * rate-limiter-flexible's options, the same on every store: a limit never reached, or (blocked
+ * cases) one request a window, then a block far longer than the run.
+ */
+function rlfLimits(blocked) {
+  return { points: blocked ? BLOCKED_LIMIT : NEVER_DENY, duration: WINDOW_MS / 1000, ...(blocked ? { blockDuration: BLOCK_MS / 1000 } : {}) };
+}
+
+/** Rampart's rule with the same limits (the default algorithm, sliding window). */
+const rampartRule = (blocked) =>
+  blocked ? { limit: BLOCKED_LIMIT, windowMs: WINDOW_MS, blockDurationMs: BLOCK_MS } : { limit: NEVER_DENY, windowMs: WINDOW_MS };
+
+/** Rampart's module on `storage`: one rule, escalation off. */
+function rampartModule(storage, rule) {
+  return RateLimitModule.forRoot({ rules: [rule], escalation: false, storage, keyResolver: (c) => clientKey(c.switchToHttp().getRequest()) });
+}
+
 /** Mongoose connections whose driver commands are counted. */
 const monitored = [];
+/** The Redis client of a Redis case: its commands are tallied, and the server's INFO read through it. */
+let redis;
 
 async function caseImports() {
   switch (caseId) {
@@ -115,14 +140,7 @@ async function caseImports() {
       const connection = mongoose.createConnection(mongoUrl, { dbName, monitorCommands: true });
       await connection.asPromise();
       monitored.push(connection);
-      const blocked = caseId === 'rlf-mongo-blocked';
-      const limiter = new RateLimiterMongo({
-        storeClient: connection,
-        tableName: 'rlf_rate_limits',
-        points: blocked ? BLOCKED_LIMIT : NEVER_DENY,
-        duration: WINDOW_MS / 1000,
-        ...(blocked ? { blockDuration: BLOCK_MS / 1000 } : {}),
-      });
+      const limiter = new RateLimiterMongo({ storeClient: connection, tableName: 'rlf_rate_limits', ...rlfLimits(caseId === 'rlf-mongo-blocked') });
       await limiter.createIndexes();
       return { imports: [], providers: [{ provide: APP_GUARD, useValue: new RateLimiterFlexibleGuard(limiter) }], close: () => connection.close() };
     }
@@ -130,12 +148,7 @@ async function caseImports() {
     case 'rampart-mongo-blocked': {
       const storage = mongoStorage({ uri: mongoUrl, connectOptions: { dbName, monitorCommands: true } });
       monitored.push(storage.connection);
-      const blocked = caseId === 'rampart-mongo-blocked';
-      const rule = blocked ? { limit: BLOCKED_LIMIT, windowMs: WINDOW_MS, blockDurationMs: BLOCK_MS } : { limit: NEVER_DENY, windowMs: WINDOW_MS };
-      return {
-        imports: [RateLimitModule.forRoot({ rules: [rule], escalation: false, storage, keyResolver: (c) => clientKey(c.switchToHttp().getRequest()) })],
-        providers: [],
-      };
+      return { imports: [rampartModule(storage, rampartRule(caseId === 'rampart-mongo-blocked'))], providers: [] };
     }
     case 'rampart-mongo-over-limit':
     case 'rampart-mongo-over-limit-tb': {
@@ -143,11 +156,34 @@ async function caseImports() {
       const storage = mongoStorage({ uri: mongoUrl, connectOptions: { dbName, monitorCommands: true } });
       monitored.push(storage.connection);
       const algorithm = caseId === 'rampart-mongo-over-limit' ? 'sliding-window' : 'token-bucket';
-      const rule = { limit: BLOCKED_LIMIT, windowMs: WINDOW_MS, algorithm };
-      return {
-        imports: [RateLimitModule.forRoot({ rules: [rule], escalation: false, storage, keyResolver: (c) => clientKey(c.switchToHttp().getRequest()) })],
-        providers: [],
-      };
+      return { imports: [rampartModule(storage, { limit: BLOCKED_LIMIT, windowMs: WINDOW_MS, algorithm })], providers: [] };
+    }
+    case 'rlf-redis':
+    case 'rlf-redis-blocked':
+    case 'rlf-redis-blocked-in-memory': {
+      // An ioredis client given as storeClient, as rate-limiter-flexible's documentation shows for
+      // ioredis (useRedisPackage is for node-redis); its decision script is sent by EVALSHA.
+      const { RateLimiterRedis } = await import('rate-limiter-flexible');
+      redis = await connectRedis();
+      const blocked = caseId !== 'rlf-redis';
+      const limiter = new RateLimiterRedis({
+        storeClient: redis.client,
+        keyPrefix: redisPrefix.slice(0, -1), // it adds the ':' itself
+        ...rlfLimits(blocked),
+        // Reference: its own answer to a blocked key without a round trip, held for the block.
+        ...(caseId === 'rlf-redis-blocked-in-memory' ? { inMemoryBlockOnConsumed: BLOCKED_LIMIT + 1 } : {}),
+      });
+      return { imports: [], providers: [{ provide: APP_GUARD, useValue: new RateLimiterFlexibleGuard(limiter) }], close: () => redis.close() };
+    }
+    case 'rampart-redis':
+    case 'rampart-redis-blocked': {
+      const { redisStorage } = await import('nest-rampart/redis');
+      redis = await connectRedis();
+      const storage = redisStorage({ client: redis.client, prefix: redisPrefix });
+      // The decision's scripts; the storage's others run its ban and list polls (every second).
+      redis.decisionShas = new Set(storage.rateLimits.scripts.map((script) => script.sha));
+      for (const script of storage.rateLimits.scripts) redis.scriptNames.set(script.sha, script.name);
+      return { imports: [rampartModule(storage, rampartRule(caseId === 'rampart-redis-blocked'))], providers: [], close: () => redis.close() };
     }
     default:
       throw new Error(`unknown BENCH_CASE ${caseId}`);
@@ -204,9 +240,127 @@ async function quiescence() {
   let quietSince = Date.now();
   for (const deadline = Date.now() + 3000; Date.now() < deadline;) {
     await new Promise((resolve) => setTimeout(resolve, 5));
-    if (openRequests > 0 || pendingCommands > 0) quietSince = Date.now();
+    if (openRequests > 0 || pendingCommands > 0 || (redis?.client.commandQueue.length ?? 0) > 0) quietSince = Date.now();
     else if (Date.now() - quietSince >= 100) return;
   }
+}
+
+// Redis: the server counts the commands. INFO commandstats is read through the case's own client
+// (so, on one connection, it sees every command the app sent before it and none sent after), once
+// when the window opens and once when it closes; the difference, less the first INFO itself, is
+// what the server ran in the window. That count includes the commands a Lua script runs
+// (redis.call): an EVALSHA of a script that calls HGETALL and HSET counts 3. The commands the server
+// received from clients (one round trip each, as neither limiter pipelines) are its script runs
+// (EVALSHA, EVAL) plus the other commands the app sent outside scripts, which the client tallies as it
+// sends them (none in the windows of these cases); the rest ran inside scripts. The tally, by
+// command and script, also tells a decision's commands from Rampart's ban and list polls, which
+// commandstats cannot.
+
+/** The commands that run a script: each is one command received, whatever the script calls. */
+const SCRIPT_COMMANDS = new Set(['evalsha', 'eval', 'evalsha_ro', 'eval_ro', 'fcall', 'fcall_ro']);
+
+/** A connected ioredis client whose commands are tallied while `counting`. */
+async function connectRedis() {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(redisUrl);
+  await client.ping();
+  const state = {
+    client,
+    counting: false,
+    /** Commands sent in the window, by label: the command's name, and the script's for EVALSHA and EVAL. */
+    tally: {},
+    /** Of those: commands that run a script, the others, and those not of a decision (Rampart's polls). */
+    scriptsSent: 0,
+    plainSent: 0,
+    background: 0,
+    /** sha → script name, for the labels. */
+    scriptNames: new Map(),
+    /** The shas of a decision's scripts; undefined: every command is a decision's. */
+    decisionShas: undefined,
+    /** The server's counts when the window opened. */
+    before: undefined,
+    async close() {
+      // Leave nothing behind on the server (REDIS_URL may be a shared one).
+      await deleteKeys(client, redisPrefix);
+      await client.quit();
+    },
+  };
+  // Every command goes through sendCommand: scripts' EVALSHA, and their EVAL after a NOSCRIPT, too.
+  // The same small wrapper runs for both limiters.
+  const send = client.sendCommand.bind(client);
+  client.sendCommand = (command, stream) => {
+    if (state.counting) tallyRedis(state, command);
+    return send(command, stream);
+  };
+  return state;
+}
+
+function tallyRedis(state, command) {
+  const { name } = command;
+  let label = name;
+  let decision = state.decisionShas === undefined;
+  if (name === 'evalsha' || name === 'eval') {
+    const sha = name === 'evalsha' ? String(command.args[0]) : createHash('sha1').update(String(command.args[0])).digest('hex');
+    label = `${name} ${state.scriptNames.get(sha) ?? `script ${sha.slice(0, 8)}`}`;
+    decision ||= state.decisionShas.has(sha);
+    state.scriptsSent++;
+  } else state.plainSent++;
+  if (!decision) state.background++;
+  state.tally[label] = (state.tally[label] ?? 0) + 1;
+}
+
+/** The server's calls per command since it started (`cmdstat_<name>:calls=N,...`). */
+async function commandStats(client) {
+  const text = await client.info('commandstats');
+  const calls = {};
+  for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[match[1]] = Number(match[2]);
+  return calls;
+}
+
+/** Opens the Redis window: the server's counts, and the client's tally from then on. */
+async function openRedisWindow() {
+  // ioredis writes the INFO in this call, synchronously: the tally starts just after it.
+  const reading = commandStats(redis.client);
+  Object.assign(redis, { tally: {}, scriptsSent: 0, plainSent: 0, background: 0, counting: true });
+  redis.before = await reading;
+}
+
+/** Closes the Redis window: what the server ran and received since it opened, beside the client's tally. */
+async function closeRedisWindow() {
+  redis.counting = false;
+  const after = await commandStats(redis.client);
+  const commandsBy = {};
+  for (const [name, calls] of Object.entries(after)) {
+    // The INFO that opened the window is counted by the server in it; this one is not (yet).
+    const n = calls - (redis.before[name] ?? 0) - (name === 'info' ? 1 : 0);
+    if (n > 0) commandsBy[name] = n;
+  }
+  const scriptRuns = Object.entries(commandsBy).reduce((sum, [name, n]) => sum + (SCRIPT_COMMANDS.has(name) ? n : 0), 0);
+  const run = Object.values(commandsBy).reduce((sum, n) => sum + n, 0);
+  const received = scriptRuns + redis.plainSent;
+  return {
+    /** Commands received from clients (round trips). */
+    received,
+    /** Every command run, those of scripts included, and by name. */
+    run,
+    commandsBy,
+    /** Of the commands received, those not of a decision (Rampart's ban and list polls). */
+    background: redis.background,
+    /** What this client sent, by command and script. */
+    sentBy: redis.tally,
+    /** Scripts run for other clients than this app's (0 on a server of the benchmark's own). */
+    otherClients: scriptRuns - redis.scriptsSent,
+  };
+}
+
+/** Deletes every key starting with `prefix` (SCAN, then UNLINK). */
+async function deleteKeys(client, prefix) {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await client.unlink(...keys);
+  } while (cursor !== '0');
 }
 
 // ---- main ---------------------------------------------------------------------------------------
@@ -228,6 +382,7 @@ async function main() {
   process.on('message', async (message) => {
     if (message.type === 'start') {
       await quiescence();
+      if (redis) await openRedisWindow();
       resetCounts();
       countingRequests = countingCommands = true;
       process.send({ type: 'started' });
@@ -237,8 +392,9 @@ async function main() {
       const cpu = process.cpuUsage(cpuStart);
       const elapsedUs = Number(process.hrtime.bigint() - timeStart) / 1000;
       await quiescence();
+      const redisCounts = redis ? await closeRedisWindow() : undefined;
       countingCommands = false;
-      process.send({ type: 'counts', counts: { ...counts, cpuUs: cpu.user + cpu.system, elapsedUs } });
+      process.send({ type: 'counts', counts: { ...counts, ...(redisCounts ? { redis: redisCounts } : {}), cpuUs: cpu.user + cpu.system, elapsedUs } });
     } else if (message.type === 'close') {
       try {
         // Leave nothing behind on the database server (MONGO_URL may be a real one).

@@ -1,20 +1,28 @@
 // HTTP throughput and latency of the same Nest app (Express, `GET /` returning a small JSON) with no
 // limiter, @nestjs/throttler, Rampart's memory store, a rate-limiter-flexible Mongo guard and
-// Rampart's Mongo store, plus clients already blocked and clients over their limit (no block, no escalation). Each case runs in a fresh child process
+// Rampart's Mongo store, plus clients already blocked and clients over their limit (no block, no
+// escalation); then the same guard on rate-limiter-flexible's Redis limiter and Rampart's Redis
+// store, with clients within their limit and clients already blocked. Each case runs in a fresh child process
 // (bench/http-server.mjs); autocannon drives it over loopback from this process.
 //
 // Run: npm run build && node bench/http.mjs        (npm run bench does both, then bench/memory.mjs)
 //
 // MongoDB: MONGO_URL when set; otherwise the mongo-java-server stand-in of the test harness is started
 // (memory backend) and always stopped at the end. Without either, the Mongo cases are skipped.
+// Redis: REDIS_URL when set (keys of a case start with bench:<run>:<case>: and are deleted after it;
+// the commands counted are the whole server's, so it should be a Redis nothing else uses meanwhile);
+// otherwise one redis-server (from PATH) is started through the test harness and always stopped at
+// the end. Without either, the Redis cases are skipped. Redis commands per request come from the
+// server's INFO commandstats, read before and after the measured window.
 // Every case runs BENCH_ROUNDS times (default 5; every other round in reverse order, so that no case
 // always runs first or last) and reports, column by column, the median over its rounds; the ratios
 // are computed from those medians. A single round swings by about ±8 % on a small shared machine.
-// Five rounds take this script about 8 minutes on a 2-core machine; BENCH_ROUNDS=1 BENCH_DURATION_S=1
-// BENCH_WARMUP_S=0 is a smoke run of well under a minute (its figures mean nothing).
+// Five rounds take this script about 11 minutes on a 2-core machine (the Redis cases about 3 of
+// them); BENCH_ROUNDS=1 BENCH_DURATION_S=1 BENCH_WARMUP_S=0 is a smoke run of about a minute (its
+// figures mean nothing).
 // Environment: BENCH_DURATION_S (default 5), BENCH_WARMUP_S (1), BENCH_CONNECTIONS (50), BENCH_ROUNDS (5),
 // BENCH_CASES (comma-separated case ids; default all but the opt-in references empty-guard,
-// empty-guard-async and headers-guard), BENCH_CPU_PROF (a folder: each case server
+// empty-guard-async, headers-guard and rlf-redis-blocked-in-memory), BENCH_CPU_PROF (a folder: each case server
 // writes a V8 CPU profile there), BENCH_PERF=1 (instructions per request of the app and the database,
 // counted by Linux `perf stat`, which hardly depend on other load on the machine).
 import autocannon from 'autocannon';
@@ -48,17 +56,29 @@ const CASES = [
   { id: 'none', label: '1. no limiter' },
   { id: 'throttler', label: '2. @nestjs/throttler (memory)' },
   { id: 'rampart-memory', label: '3. Rampart memory store' },
-  { id: 'rlf-mongo', label: '4. rate-limiter-flexible Mongo', mongo: true },
-  { id: 'rampart-mongo', label: '5. Rampart Mongo store', mongo: true },
-  { id: 'rampart-mongo-blocked', label: '6. Rampart Mongo, blocked client', mongo: true, blocked: true },
-  { id: 'rlf-mongo-blocked', label: '7. rate-limiter-flexible Mongo, blocked (ref.)', mongo: true, blocked: true },
+  { id: 'rlf-mongo', label: '4. rate-limiter-flexible Mongo', db: 'mongo' },
+  { id: 'rampart-mongo', label: '5. Rampart Mongo store', db: 'mongo' },
+  { id: 'rampart-mongo-blocked', label: '6. Rampart Mongo, blocked client', db: 'mongo', blocked: true },
+  { id: 'rlf-mongo-blocked', label: '7. rate-limiter-flexible Mongo, blocked (ref.)', db: 'mongo', blocked: true },
   // Clients over their limit with no rule block and escalation off: denied by the algorithm each time.
-  { id: 'rampart-mongo-over-limit', label: '8. Rampart Mongo, over-limit client (sliding window, no escalation)', mongo: true, blocked: true },
-  { id: 'rampart-mongo-over-limit-tb', label: '9. Rampart Mongo, over-limit client (token bucket, no escalation)', mongo: true, blocked: true },
-  // References, run only when BENCH_CASES names them: Nest's guard machinery with a guard that does nothing.
-  { id: 'empty-guard', label: '10. empty guard, returns true (ref.)', optIn: true },
-  { id: 'empty-guard-async', label: '11. empty async guard (ref.)', optIn: true },
-  { id: 'headers-guard', label: '12. guard writing two fixed headers (ref.)', optIn: true },
+  { id: 'rampart-mongo-over-limit', label: '8. Rampart Mongo, over-limit client (sliding window, no escalation)', db: 'mongo', blocked: true },
+  { id: 'rampart-mongo-over-limit-tb', label: '9. Rampart Mongo, over-limit client (token bucket, no escalation)', db: 'mongo', blocked: true },
+  { id: 'rlf-redis', label: '10. rate-limiter-flexible Redis', db: 'redis' },
+  { id: 'rampart-redis', label: '11. Rampart Redis store', db: 'redis' },
+  { id: 'rampart-redis-blocked', label: '12. Rampart Redis, blocked client', db: 'redis', blocked: true },
+  { id: 'rlf-redis-blocked', label: '13. rate-limiter-flexible Redis, blocked', db: 'redis', blocked: true },
+  // References, run only when BENCH_CASES names them: rate-limiter-flexible answering a blocked key
+  // from memory (its inMemoryBlockOnConsumed option), and Nest's guard machinery with a guard that does nothing.
+  {
+    id: 'rlf-redis-blocked-in-memory',
+    label: '14. rate-limiter-flexible Redis, blocked, inMemoryBlockOnConsumed (ref.)',
+    db: 'redis',
+    blocked: true,
+    optIn: true,
+  },
+  { id: 'empty-guard', label: '15. empty guard, returns true (ref.)', optIn: true },
+  { id: 'empty-guard-async', label: '16. empty async guard (ref.)', optIn: true },
+  { id: 'headers-guard', label: '17. guard writing two fixed headers (ref.)', optIn: true },
 ].filter((spec) => (process.env.BENCH_CASES ? process.env.BENCH_CASES.split(',').includes(spec.id) : !spec.optIn));
 
 /** The test harness's stand-in launcher (TypeScript), loaded through tsx only when needed. */
@@ -84,6 +104,14 @@ async function startStandIn() {
     },
     description: `mongo-java-server stand-in (memory backend); log ${logPath}`,
   };
+}
+
+/** One redis-server of the test harness's launcher (TypeScript, loaded through tsx like the stand-in's). */
+async function startRedis() {
+  const { tsImport } = await import('tsx/esm/api');
+  const { startRedisServer } = await tsImport(pathToFileURL(join(ROOT, 'test', 'harness', 'redis-server.ts')).href, import.meta.url);
+  const server = await startRedisServer();
+  return { url: server.url, pid: server.pid, stop: () => server.dispose(), description: `redis-server started for the run (${server.url})` };
 }
 
 /**
@@ -126,11 +154,16 @@ async function warmDatabase(url, dbName, seconds = 3) {
 // ---- one case -----------------------------------------------------------------------------------
 
 /** A running case server; `ask` sends one IPC message and waits for the reply of type `answer`. */
-async function startServer(caseId, mongoUrl, runId) {
+async function startServer(caseId, db, runId) {
   const child = fork(SERVER, [], {
     cwd: ROOT,
     execArgv: CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF, '--cpu-prof-name', `${caseId}-${runId}.cpuprofile`] : [],
-    env: { ...process.env, BENCH_CASE: caseId, ...(mongoUrl ? { MONGO_URL: mongoUrl, BENCH_DB: `bench_${runId}_${caseId.replace(/-/g, '_')}` } : {}) },
+    env: {
+      ...process.env,
+      BENCH_CASE: caseId,
+      ...(db?.kind === 'mongo' ? { MONGO_URL: db.url, BENCH_DB: `bench_${runId}_${caseId.replace(/-/g, '_')}` } : {}),
+      ...(db?.kind === 'redis' ? { REDIS_URL: db.url, BENCH_REDIS_PREFIX: `bench:${runId}:${caseId}:` } : {}),
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = once(child, 'exit');
@@ -252,26 +285,28 @@ function processCpuMs(pid) {
 }
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
-async function runCase(spec, mongo, runId, track) {
-  const server = await startServer(spec.id, mongo?.url, runId);
+async function runCase(spec, db, runId, track) {
+  const loadAverageAtStart = loadavg()[0];
+  const server = await startServer(spec.id, db, runId);
   track(server);
   try {
     const primed = spec.blocked ? await primeBlocked(server.port) : undefined;
     if (WARMUP_S > 0) await load(server.port, WARMUP_S);
     await server.ask('start', 'started');
-    const dbCpuBefore = spec.mongo && mongo.pid ? processCpuMs(mongo.pid) : undefined;
+    const dbCpuBefore = db?.pid ? processCpuMs(db.pid) : undefined;
     const perfApp = PERF ? countInstructions(server.pid) : undefined;
-    const perfDb = PERF && spec.mongo && mongo.pid ? countInstructions(mongo.pid) : undefined;
+    const perfDb = PERF && db?.pid ? countInstructions(db.pid) : undefined;
     const loadCpuBefore = process.cpuUsage();
     const result = await load(server.port, DURATION_S);
     const loadCpu = process.cpuUsage(loadCpuBefore);
-    const dbCpuAfter = dbCpuBefore !== undefined ? processCpuMs(mongo.pid) : undefined;
+    const dbCpuAfter = dbCpuBefore !== undefined ? processCpuMs(db.pid) : undefined;
     const appInstructions = await perfApp?.stop();
     const dbInstructions = await perfDb?.stop();
     const { counts } = await server.ask('stop', 'counts');
     const requests = Math.max(1, counts.requests);
     const row = {
       label: spec.label,
+      loadAverage: round(loadAverageAtStart, 2),
       reqPerSec: Math.round(result.requests.average),
       p50Ms: result.latency.p50,
       p99Ms: result.latency.p99,
@@ -294,12 +329,26 @@ async function runCase(spec, mongo, runId, track) {
       process.stderr.write(
         `bench:   ${row.reqPerSec} req/s; app ${row.appKiloInstructionsPerRequest} k instructions/request, ${row.appKiloCyclesPerRequest} k cycles/request${dbInstructions ? `, database ${row.dbKiloInstructionsPerRequest}` : ''}\n`,
       );
-    if (spec.mongo) {
+    if (spec.db) {
       row.serverRequests = counts.requests;
-      row.dbCommands = counts.commands;
-      row.commandsPerRequest = round(counts.commands / requests, 4);
-      row.decisionCommandsPerRequest = round(decisionCommands(counts.commandsBy) / requests, 4);
-      row.commandsBy = counts.commandsBy;
+      if (spec.db === 'mongo') {
+        row.dbCommands = counts.commands;
+        row.decisionDbCommands = mongoDecisionCommands(counts.commandsBy);
+        row.commandsBy = counts.commandsBy;
+      } else {
+        // Counted by the server (INFO commandstats, see bench/http-server.mjs); the app's tally only
+        // tells the ban and list polls apart.
+        const { redis } = counts;
+        row.dbCommands = redis.received;
+        row.decisionDbCommands = redis.received - redis.background;
+        row.dbCommandsRun = redis.run;
+        row.commandsBy = redis.commandsBy;
+        row.sentBy = redis.sentBy;
+        row.otherClientsCommands = redis.otherClients;
+      }
+      row.commandsPerRequest = round(row.dbCommands / requests, 4);
+      row.decisionCommandsPerRequest = round(row.decisionDbCommands / requests, 4);
+      if (row.dbCommandsRun !== undefined) row.commandsRunPerRequest = round(row.dbCommandsRun / requests, 4);
       if (dbCpuAfter !== undefined) row.dbCpuMsPerRequest = round((dbCpuAfter - dbCpuBefore) / requests, 3);
       if (primed) row.primedStatuses = primed;
     }
@@ -309,8 +358,8 @@ async function runCase(spec, mongo, runId, track) {
   }
 }
 
-/** Commands on the rate-limit collection only (the rest are Rampart's 1 s ban and list polls). */
-function decisionCommands(commandsBy) {
+/** Mongo: commands on the rate-limit collection only (the rest are Rampart's 1 s ban and list polls). */
+function mongoDecisionCommands(commandsBy) {
   return Object.entries(commandsBy)
     .filter(([name]) => /rate_limits$/.test(name))
     .reduce((sum, [, n]) => sum + n, 0);
@@ -318,6 +367,8 @@ function decisionCommands(commandsBy) {
 
 const round = (n, digits = 2) => Number(n.toFixed(digits));
 const ratio = (a, b) => (a && b ? round(a.reqPerSec / b.reqPerSec) : null);
+/** The median over the rounds of a's req/s over b's in the same round. */
+const roundRatio = (a, b) => (a && b ? round(median(a.reqPerSecByRound.map((value, i) => value / b.reqPerSecByRound[i]))) : null);
 
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -326,7 +377,7 @@ function median(values) {
 }
 
 /** Counts that are added up over the rounds rather than reduced to their median. */
-const TOTALS = new Set(['requests', '2xx', 'non2xx', 'errors', 'serverRequests', 'dbCommands']);
+const TOTALS = new Set(['requests', '2xx', 'non2xx', 'errors', 'serverRequests', 'dbCommands', 'decisionDbCommands', 'dbCommandsRun', 'otherClientsCommands']);
 
 /**
  * One case's rounds as one row: the median of each figure; totals over every round for the counts
@@ -346,7 +397,8 @@ function aggregate(rows) {
   if (result.commandsBy) {
     const requests = Math.max(1, result.serverRequests);
     result.commandsPerRequest = round(result.dbCommands / requests, 4);
-    result.decisionCommandsPerRequest = round(decisionCommands(result.commandsBy) / requests, 4);
+    result.decisionCommandsPerRequest = round(result.decisionDbCommands / requests, 4);
+    if (result.dbCommandsRun !== undefined) result.commandsRunPerRequest = round(result.dbCommandsRun / requests, 4);
   }
   const reqPerSec = rows.map((row) => row.reqPerSec);
   result.reqPerSec = Math.round(result.reqPerSec);
@@ -358,14 +410,24 @@ function aggregate(rows) {
 
 // ---- main ---------------------------------------------------------------------------------------
 
+/** The databases of the cases: each taken from its URL or started once for the run, and stopped at the end. */
+const DATABASES = {
+  mongo: { name: 'MongoDB', urlVariable: 'MONGO_URL', launcher: 'the stand-in', start: startStandIn, warm: warmDatabase },
+  redis: { name: 'Redis', urlVariable: 'REDIS_URL', launcher: 'redis-server', start: startRedis },
+};
+
+const redactUrl = (url) => url.replace(/\/\/[^@/]*@/, '//***@');
+
 async function main() {
   const runId = Date.now().toString(36);
-  let mongo;
-  let mongoNote;
+  /** kind → { kind, url, pid?, stop?, description }. */
+  const dbs = {};
+  /** kind → why its cases were skipped. */
+  const skipped = {};
   let current;
   const stopAll = async () => {
     current?.kill();
-    await mongo?.stop?.();
+    for (const db of Object.values(dbs)) await db.stop?.();
   };
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.once(signal, () => {
@@ -374,50 +436,64 @@ async function main() {
   }
 
   try {
-    if (process.env.MONGO_URL) {
-      mongo = { url: process.env.MONGO_URL, description: `MONGO_URL (${process.env.MONGO_URL.replace(/\/\/[^@/]*@/, '//***@')})` };
-    } else {
+    for (const kind of new Set(CASES.map((spec) => spec.db).filter(Boolean))) {
+      const { name, urlVariable, launcher, start } = DATABASES[kind];
+      const url = process.env[urlVariable];
+      if (url) {
+        dbs[kind] = { kind, url, description: `${urlVariable} (${redactUrl(url)})` };
+        continue;
+      }
       try {
-        mongo = await startStandIn();
+        dbs[kind] = { kind, ...(await start()) };
       } catch (error) {
-        mongoNote = `MongoDB cases (4-9) SKIPPED: no MONGO_URL and the stand-in could not start: ${error instanceof Error ? error.message.split('\n')[0] : error}`;
-        process.stderr.write(`bench: ${mongoNote}\n`);
+        const ids = CASES.filter((spec) => spec.db === kind).map((spec) => spec.id);
+        skipped[kind] =
+          `${name} cases (${ids.join(', ')}) SKIPPED: no ${urlVariable} and ${launcher} could not start: ${error instanceof Error ? error.message.split('\n')[0] : error}`;
+        process.stderr.write(`bench: ${skipped[kind]}\n`);
       }
     }
     const started = Date.now();
     const load1 = loadavg()[0];
     const runs = {};
-    const cases = CASES.filter((spec) => !spec.mongo || mongo);
+    const cases = CASES.filter((spec) => !spec.db || dbs[spec.db]);
     for (let pass = 0; pass < ROUNDS; pass++) {
       for (const spec of pass % 2 === 0 ? cases : [...cases].reverse()) {
-        if (spec.mongo && !mongo.warm) {
+        const db = spec.db ? dbs[spec.db] : undefined;
+        const { warm } = spec.db ? DATABASES[spec.db] : {};
+        if (warm && !db.warm) {
           process.stderr.write('bench: warming the database up (3 s) ...\n');
-          await warmDatabase(mongo.url, `bench_${runId}_warmup`);
-          mongo.warm = true;
+          await warm(db.url, `bench_${runId}_warmup`);
+          db.warm = true;
         }
         process.stderr.write(`bench: round ${pass + 1}/${ROUNDS}: ${spec.label} ...\n`);
-        const row = await runCase(spec, mongo, `${runId}${pass}`, (server) => (current = server));
+        const row = await runCase(spec, db, `${runId}${pass}`, (server) => (current = server));
         current = undefined;
         (runs[spec.id] ??= []).push(row);
       }
     }
     const results = Object.fromEntries(cases.map((spec) => [spec.id, aggregate(runs[spec.id])]));
-    report(results, mongo, mongoNote, Date.now() - started, load1);
+    report(results, dbs, skipped, Date.now() - started, load1, loadavg()[0]);
   } finally {
     await stopAll();
   }
 }
 
-function report(results, mongo, mongoNote, elapsedMs, load1) {
+/** Per request, a count of the windows of every round (e.g. 1.0003). */
+const perRequestOf = (counts, requests) => Object.fromEntries(Object.entries(counts).map(([name, n]) => [name, round(n / Math.max(1, requests), 4)]));
+
+function report(results, dbs, skipped, elapsedMs, load1, load1AtEnd) {
   console.log(
     `\nHTTP benchmark: GET / on Nest (Express), ${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s measured per case, each case in a fresh process; ${ROUNDS} round(s).`,
   );
   console.log(`Each figure is the median over the rounds, except 2xx, non-2xx, errors and database commands per request: totals over every round.`);
   if (ROUNDS < MIN_ROUNDS) console.log(`!! Only ${ROUNDS} round(s), fewer than ${MIN_ROUNDS}: a smoke run, not a measurement.`);
   console.log(
-    `Clients: ${KEYING}. Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} CPUs, ${Math.round(totalmem() / 2 ** 30)} GiB, load average ${load1.toFixed(2)} at start; Node ${process.version}. Load generator, app and database share the machine.`,
+    `Clients: ${KEYING}. Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} CPUs, ${Math.round(totalmem() / 2 ** 30)} GiB, load average ${load1.toFixed(2)} at start, ${load1AtEnd.toFixed(2)} at the end (1 min); Node ${process.version}. Load generator, app and database share the machine.`,
   );
-  console.log(mongo ? `MongoDB: ${mongo.description}` : `!! ${mongoNote}`);
+  for (const [kind, { name }] of Object.entries(DATABASES)) {
+    if (dbs[kind]) console.log(`${name}: ${dbs[kind].description}`);
+    else if (skipped[kind]) console.log(`!! ${skipped[kind]}`);
+  }
 
   const table = {};
   for (const row of Object.values(results)) {
@@ -435,23 +511,42 @@ function report(results, mongo, mongoNote, elapsedMs, load1) {
       'loadgen CPU ms/req': row.loadGeneratorCpuMsPerRequest,
       'db cmds/req': row.commandsPerRequest ?? '',
       'rate-limit cmds/req': row.decisionCommandsPerRequest ?? '',
+      'Redis cmds run/req': row.commandsRunPerRequest ?? '',
+      'load avg': row.loadAverage,
       ...(PERF ? { 'app kinstr/req': row.appKiloInstructionsPerRequest ?? '', 'db kinstr/req': row.dbKiloInstructionsPerRequest ?? '' } : {}),
     };
   }
   console.table(table);
 
   const r = results;
-  const ratios = {
-    rampartMemoryVsNoLimiter: ratio(r['rampart-memory'], r.none),
-    rampartMemoryVsThrottler: ratio(r['rampart-memory'], r.throttler),
-    rampartMongoVsRateLimiterFlexibleMongo: ratio(r['rampart-mongo'], r['rlf-mongo']),
+  // Each ratio of median req/s, and beside it the median of the ratios round by round (the two cases
+  // of a round run one after the other, so that slow drifts of the machine's load cancel out).
+  const pairs = {
+    rampartMemoryVsNoLimiter: ['rampart-memory', 'none'],
+    rampartMemoryVsThrottler: ['rampart-memory', 'throttler'],
+    rampartMongoVsRateLimiterFlexibleMongo: ['rampart-mongo', 'rlf-mongo'],
+    rampartRedisVsRateLimiterFlexibleRedis: ['rampart-redis', 'rlf-redis'],
+    rampartRedisBlockedVsRateLimiterFlexibleRedisBlocked: ['rampart-redis-blocked', 'rlf-redis-blocked'],
+    ...(r['rlf-redis-blocked-in-memory']
+      ? { rampartRedisBlockedVsRateLimiterFlexibleRedisBlockedInMemory: ['rampart-redis-blocked', 'rlf-redis-blocked-in-memory'] }
+      : {}),
   };
-  // Per request, the commands of the decision (on the rate-limit collection); the totals, which add
-  // Rampart's ban and list polls (two finds a second, whatever the traffic), are in the table.
-  const allowed = r['rampart-mongo'];
-  const blocked = r['rampart-mongo-blocked'];
+  const ratios = Object.fromEntries(Object.entries(pairs).map(([name, [a, b]]) => [name, ratio(r[a], r[b])]));
+  const roundRatios = Object.fromEntries(Object.entries(pairs).map(([name, [a, b]]) => [name, roundRatio(r[a], r[b])]));
+  // Per request, the commands of the decision (Mongo: on the rate-limit collection; Redis: all but
+  // the ban and list polls' scripts); the totals, which add Rampart's ban and list polls (a few
+  // commands a second, whatever the traffic), are in the table.
   const overLimit = [r['rampart-mongo-over-limit'], r['rampart-mongo-over-limit-tb']].filter(Boolean);
   const atLeast = (value, min) => (value === null ? null : value >= min);
+  const oneCommandPerDecision = (row) => (row ? Math.abs(row.decisionCommandsPerRequest - 1) < 0.005 && (row.serverStatuses[200] ?? 0) > 0 : null);
+  const noCommand = (rows) => (rows.length > 0 ? rows.every((row) => row.decisionCommandsPerRequest === 0 && (row.serverStatuses[200] ?? 0) === 0) : null);
+  const commandsTarget = (target, rows, met) => ({
+    target,
+    value: rows.length > 0 ? Math.max(...rows.map((row) => row.decisionCommandsPerRequest)) : null,
+    totalPerRequest: rows.length > 0 ? Math.max(...rows.map((row) => row.commandsPerRequest)) : null,
+    met,
+  });
+  const present = (...rows) => rows.filter(Boolean);
   const targets = [
     { target: 'Rampart memory >= 0.95x no limiter (req/s)', value: ratios.rampartMemoryVsNoLimiter, met: atLeast(ratios.rampartMemoryVsNoLimiter, 0.95) },
     { target: 'Rampart memory >= 1.1x @nestjs/throttler (req/s)', value: ratios.rampartMemoryVsThrottler, met: atLeast(ratios.rampartMemoryVsThrottler, 1.1) },
@@ -460,36 +555,48 @@ function report(results, mongo, mongoNote, elapsedMs, load1) {
       value: ratios.rampartMongoVsRateLimiterFlexibleMongo,
       met: atLeast(ratios.rampartMongoVsRateLimiterFlexibleMongo, 1.5),
     },
+    commandsTarget('Rampart Mongo: 1 database command per allowed decision', present(r['rampart-mongo']), oneCommandPerDecision(r['rampart-mongo'])),
+    commandsTarget(
+      'Rampart Mongo: 0 database commands per request of a blocked client',
+      present(r['rampart-mongo-blocked']),
+      noCommand(present(r['rampart-mongo-blocked'])),
+    ),
+    commandsTarget('Rampart Mongo: 0 database commands per request of an over-limit client (no block, no escalation)', overLimit, noCommand(overLimit)),
     {
-      target: 'Rampart Mongo: 1 database command per allowed decision',
-      value: allowed?.decisionCommandsPerRequest ?? null,
-      totalPerRequest: allowed?.commandsPerRequest ?? null,
-      met: allowed ? Math.abs(allowed.decisionCommandsPerRequest - 1) < 0.005 && (allowed.serverStatuses[200] ?? 0) > 0 : null,
+      target: 'Rampart Redis >= 1.2x rate-limiter-flexible Redis (req/s), clients within their limit',
+      value: ratios.rampartRedisVsRateLimiterFlexibleRedis,
+      met: atLeast(ratios.rampartRedisVsRateLimiterFlexibleRedis, 1.2),
     },
     {
-      target: 'Rampart Mongo: 0 database commands per request of a blocked client',
-      value: blocked?.decisionCommandsPerRequest ?? null,
-      totalPerRequest: blocked?.commandsPerRequest ?? null,
-      met: blocked ? blocked.decisionCommandsPerRequest === 0 && (blocked.serverStatuses[200] ?? 0) === 0 : null,
+      target: 'Rampart Redis >= 1.2x rate-limiter-flexible Redis (req/s), clients already blocked',
+      value: ratios.rampartRedisBlockedVsRateLimiterFlexibleRedisBlocked,
+      met: atLeast(ratios.rampartRedisBlockedVsRateLimiterFlexibleRedisBlocked, 1.2),
     },
-    {
-      target: 'Rampart Mongo: 0 database commands per request of an over-limit client (no block, no escalation)',
-      value: overLimit.length > 0 ? Math.max(...overLimit.map((row) => row.decisionCommandsPerRequest)) : null,
-      totalPerRequest: overLimit.length > 0 ? Math.max(...overLimit.map((row) => row.commandsPerRequest)) : null,
-      met: overLimit.length > 0 ? overLimit.every((row) => row.decisionCommandsPerRequest === 0 && (row.serverStatuses[200] ?? 0) === 0) : null,
-    },
+    commandsTarget(
+      'Rampart Redis: 1 Redis command (one round trip) per allowed decision',
+      present(r['rampart-redis']),
+      oneCommandPerDecision(r['rampart-redis']),
+    ),
+    commandsTarget(
+      'Rampart Redis: 0 Redis commands per request of a blocked client',
+      present(r['rampart-redis-blocked']),
+      noCommand(present(r['rampart-redis-blocked'])),
+    ),
   ];
-  console.log('\nRatios (median req/s):');
-  for (const [name, value] of Object.entries(ratios)) console.log(`  ${name}: ${value ?? 'n/a'}`);
+  console.log('\nRatios (of the median req/s; in brackets, the median of the ratios round by round):');
+  for (const [name, value] of Object.entries(ratios)) console.log(`  ${name}: ${value ?? 'n/a'}${roundRatios[name] === null ? '' : ` (${roundRatios[name]})`}`);
   console.log('Targets:');
   for (const t of targets) {
     const total = t.totalPerRequest !== undefined && t.totalPerRequest !== null ? `; all commands, ban/list polls included: ${t.totalPerRequest}/request` : '';
     console.log(`  [${t.met === null ? 'n/a' : t.met ? 'MET' : 'NOT MET'}] ${t.target} (measured ${t.value ?? 'n/a'}${total})`);
   }
   for (const row of Object.values(results)) {
-    if (row.commandsBy)
+    if (!row.commandsBy) continue;
+    const requests = `${row.serverRequests} requests in the windows of ${ROUNDS} round(s) (statuses ${JSON.stringify(row.serverStatuses)})`;
+    if (!row.sentBy) console.log(`  ${row.label}: ${requests}, commands ${JSON.stringify(row.commandsBy)}`);
+    else
       console.log(
-        `  ${row.label}: ${row.serverRequests} requests in the windows of ${ROUNDS} round(s) (statuses ${JSON.stringify(row.serverStatuses)}), commands ${JSON.stringify(row.commandsBy)}`,
+        `  ${row.label}: ${requests}; Redis commands run (INFO commandstats, those scripts call included) ${JSON.stringify(row.commandsBy)}, per request ${JSON.stringify(perRequestOf(row.commandsBy, row.serverRequests))}; sent by the app, by script ${JSON.stringify(row.sentBy)}${row.otherClientsCommands ? `; !! ${row.otherClientsCommands} scripts run for other clients` : ''}`,
       );
   }
 
@@ -503,11 +610,19 @@ function report(results, mongo, mongoNote, elapsedMs, load1) {
       clients: KEYING,
       rounds: ROUNDS,
       aggregate: 'median per figure over the rounds; requests, statuses, failures and database commands summed',
-      machine: { cpus: availableParallelism(), cpu: cpus()[0]?.model ?? null, node: process.version, loadAverageAtStart: round(load1) },
-      mongo: mongo ? mongo.description : null,
-      ...(mongoNote ? { mongoSkipped: mongoNote } : {}),
+      machine: {
+        cpus: availableParallelism(),
+        cpu: cpus()[0]?.model ?? null,
+        node: process.version,
+        loadAverageAtStart: round(load1),
+        loadAverageAtEnd: round(load1AtEnd),
+      },
+      mongo: dbs.mongo?.description ?? null,
+      redis: dbs.redis?.description ?? null,
+      ...(Object.keys(skipped).length > 0 ? { skipped } : {}),
       cases: results,
       ratios,
+      roundRatios,
       targets,
       elapsedS: round(elapsedMs / 1000, 1),
     }),

@@ -14,6 +14,7 @@ local x, y = tonumber(ARGV[2]), tonumber(ARGV[3])
 if ARGV[1] == 'round' then return num(round(x)) end
 if ARGV[1] == 'windowStart' then return num(windowStart(x, y)) end
 if ARGV[1] == 'isInteger' then return isInteger(x) and 1 or 0 end
+if ARGV[1] == 'out' then return out(x) end
 return num(x)
 `,
 );
@@ -30,6 +31,26 @@ describeRedis('Lua helpers of the rate-limit scripts', () => {
     for (const x of [0.1, 1 / 3, 2 ** 53 + 2, 1893456000000.0002, 1e21, 5e-324, -123.456, 1893456000000]) {
       expect(Number(await run('num', x))).toBe(x);
     }
+  });
+
+  it('num() writes an integer with the digits of String(x), -0 as -0', async () => {
+    for (const x of [0, 7, -7, 1893456000000, 2 ** 52 - 1, 2 ** 53 - 1, -(2 ** 53 - 1), 1e15]) {
+      expect({ x, text: await run('num', x) }).toEqual({ x, text: String(x) });
+    }
+    expect(await run('num', '-0')).toBe('-0');
+  });
+
+  it('out() answers an integer within ±2^52 as an integer reply, any other number as text that reads back the same', async () => {
+    for (const x of [0, 7, -7, 1893456000000, 2 ** 52 - 1, -(2 ** 52 - 1)]) {
+      expect({ x, reply: await run('out', x) }).toEqual({ x, reply: x });
+    }
+    // From 2^52 on, text: ioredis reads an integer reply of 2^53 - 1 as 2^53.
+    for (const x of [0.5, 1 / 3, 2 ** 52, 2 ** 53 - 1, 2 ** 53 + 2, -(2 ** 53), 1e21, 1893456000000.0002]) {
+      const reply = await run('out', x);
+      expect({ x, type: typeof reply, value: Number(reply) }).toEqual({ x, type: 'string', value: x });
+    }
+    // -0 as an integer reply would come back as 0.
+    expect(Object.is(Number(await run('out', '-0')), -0)).toBe(true);
   });
 
   it('round() is Math.round, halves up, where math.floor(x + 0.5) is not', async () => {

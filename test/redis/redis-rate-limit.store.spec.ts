@@ -35,6 +35,25 @@ describeRedis('RedisRateLimitStore', () => {
       expect(await client.hgetall(keyOf('block'))).toEqual({ a: 'gcra', e: String(T0 + 60_000), b: String(T0 + 60_000), t: String(T0 + 10_000) });
     });
 
+    it("holds the fields of its current state only: another algorithm's and an ended block's are removed", async () => {
+      const store = storeWith({ hintCacheSize: 0 });
+      await store.consume('fields', fixed, T0, 1);
+      await store.consume('fields', { ...fixed, algorithm: 'token-bucket' }, T0 + 1, 1);
+      expect(Object.keys(await client.hgetall(keyOf('fields'))).sort()).toEqual(['a', 'e', 't', 'u']);
+      await store.consume('fields', { ...fixed, algorithm: 'sliding-log' }, T0 + 2, 1);
+      expect(Object.keys(await client.hgetall(keyOf('fields'))).sort()).toEqual(['a', 'e', 'l']);
+
+      const blocking: StoreRule = { ...fixed, limit: 1, blockDurationMs: 20_000 };
+      await store.consume('ended', blocking, T0, 1);
+      expect(await store.consume('ended', blocking, T0, 1)).toMatchObject({ allowed: false, blockedUntilMs: T0 + 20_000 });
+      expect(await client.hget(keyOf('ended'), 'b')).toBe(String(T0 + 20_000));
+      expect(await store.consume('ended', blocking, T0 + 20_000, 1)).toMatchObject({ allowed: true });
+      expect(await client.hgetall(keyOf('ended'))).toEqual({ a: 'fixed-window', e: String(T0 + 30_000), w: String(T0 + 20_000), c: '1' });
+      // A look from a clock behind, within the ended block's time, finds no block.
+      expect(await store.get('ended', blocking, T0 + 10_000)).toMatchObject({ allowed: false, remaining: 0 });
+      expect(await store.get('ended', blocking, T0 + 10_000)).not.toHaveProperty('ongoingBlock');
+    });
+
     it("expires in Redis relative to the app's clock, however far it is from the server's", async () => {
       for (const [label, nowMs] of [
         ['past', Date.UTC(2001, 0, 1, 0, 0, 7)],

@@ -1,10 +1,10 @@
-import { getAlgorithm } from '../../core/algorithms/index.js';
+import { getAlgorithm, type AlgorithmName } from '../../core/algorithms/index.js';
 import { peekRule, type ConsumeResult, type StoreRule } from '../../core/rule-decision.js';
 import { RecentKeysMap } from '../recent-keys.map.js';
 import type { RateLimitStore } from '../rate-limit-store.interface.js';
 import { checkPrefix, counterKey } from './redis-keys.js';
 import { RedisScript, type ScriptClient } from './redis-script.js';
-import { RATE_LIMIT_DECIDE_SOURCE, RATE_LIMIT_RESET_SOURCE } from './scripts/rate-limit.lua.js';
+import { RATE_LIMIT_DECIDE_FAMILY, RATE_LIMIT_DECIDE_SOURCES, RATE_LIMIT_RESET_SOURCE } from './scripts/rate-limit.lua.js';
 
 /** Options of the Redis rate-limit store. */
 export interface RedisRateLimitStoreOptions {
@@ -17,11 +17,18 @@ export interface RedisRateLimitStoreOptions {
   hintCacheSize?: number;
 }
 
-const DECIDE = new RedisScript('rampart-rate-limit-decide', RATE_LIMIT_DECIDE_SOURCE);
+/** The decision scripts, one per family of algorithms (see RATE_LIMIT_DECIDE_SOURCES). */
+const DECIDE_BY_FAMILY = Object.fromEntries(
+  Object.entries(RATE_LIMIT_DECIDE_SOURCES).map(([family, source]) => [family, new RedisScript(`rampart-rate-limit-decide-${family}`, source)]),
+) as { readonly [F in keyof typeof RATE_LIMIT_DECIDE_SOURCES]: RedisScript };
 const RESET = new RedisScript('rampart-rate-limit-reset', RATE_LIMIT_RESET_SOURCE);
 
-/** The script's reply: allowed, limit, remaining, resetAtMs, retryAfterMs, blockedUntilMs ('' for none), ongoing block. */
-type DecideReply = [number, string, string, string, string, string, number];
+/**
+ * The script's reply: allowed, limit, remaining, resetAtMs, retryAfterMs, blockedUntilMs ('' for
+ * none), ongoing block; each number an integer reply, or text when it is not an exact integer.
+ */
+type DecideReply = [number, Num, Num, Num, Num, Num | '', number];
+type Num = number | string;
 
 /**
  * Rate-limit state in Redis or Redis Cluster, shared by every instance of an app. Each decision is
@@ -38,7 +45,7 @@ type DecideReply = [number, string, string, string, string, string, number];
  */
 export class RedisRateLimitStore implements RateLimitStore {
   /** The scripts the store runs, for a storage that loads them ahead of the first decision. */
-  readonly scripts: readonly RedisScript[] = [DECIDE, RESET];
+  readonly scripts: readonly RedisScript[] = [...Object.values(DECIDE_BY_FAMILY), RESET];
   private readonly prefix: string;
   /** Rule blocks known locally: key → blocked until (epoch ms). */
   private readonly blocks: RecentKeysMap<number>;
@@ -66,7 +73,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   async get(key: string, rule: StoreRule, nowMs: number): Promise<ConsumeResult | null> {
-    const reply = await DECIDE.run(this.client, [this.keyOf(key)], argumentsOf('peek', rule, nowMs, 1));
+    const reply = await decideScript(rule.algorithm).run(this.client, [this.keyOf(key)], argumentsOf('peek', rule, nowMs, 1));
     return reply === null || reply === undefined ? null : resultOf(reply as DecideReply);
   }
 
@@ -76,7 +83,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 
   private async decide(key: string, rule: StoreRule, nowMs: number, cost: number): Promise<ConsumeResult> {
-    const reply = await DECIDE.run(this.client, [this.keyOf(key)], argumentsOf('consume', rule, nowMs, cost));
+    const reply = await decideScript(rule.algorithm).run(this.client, [this.keyOf(key)], argumentsOf('consume', rule, nowMs, cost));
     const result = resultOf(reply as DecideReply);
     if (result.blockedUntilMs !== undefined) this.blocks.remember(key, result.blockedUntilMs);
     return result;
@@ -87,9 +94,14 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 }
 
+/** The script that decides for `algorithm`; throws for a name that is not an algorithm (e.g. from plain JS). */
+function decideScript(algorithm: AlgorithmName): RedisScript {
+  getAlgorithm(algorithm);
+  return DECIDE_BY_FAMILY[RATE_LIMIT_DECIDE_FAMILY[algorithm]];
+}
+
 /** The script's arguments; numbers as `String(n)`, the shortest text that reads back as the same double. */
 function argumentsOf(mode: 'consume' | 'peek', rule: StoreRule, nowMs: number, cost: number): string[] {
-  getAlgorithm(rule.algorithm); // throws for a name that is not an algorithm
   return [
     mode,
     rule.algorithm,
@@ -102,6 +114,7 @@ function argumentsOf(mode: 'consume' | 'peek', rule: StoreRule, nowMs: number, c
   ];
 }
 
+/** The decision from the script's reply (`Number` reads an integer reply and text alike). */
 function resultOf([allowed, limit, remaining, resetAtMs, retryAfterMs, blockedUntilMs, ongoing]: DecideReply): ConsumeResult {
   return {
     allowed: allowed === 1,

@@ -4,10 +4,31 @@
  * where the two languages' primitives differ.
  */
 export const LUA_HELPERS = `
--- Numbers leave the script as text: '%.17g' reads back (Number() in Node, tonumber here) as the same
--- double, whereas a number in a reply is truncated to an integer and tostring keeps 14 digits.
+-- Whether x is an integer that travels exactly as an integer ('%d', an integer reply): within
+-- ±2^52, and not -0 (which would come back as 0). Redis's replies are exact up to 2^63, but clients
+-- read them into doubles, and ioredis computes n * 10 + digit before taking '0' off, which rounds
+-- from 2^53 - 57 on: 2^52 leaves a margin.
+local function exactInteger(x)
+  return x == math.floor(x) and x < 4503599627370496 and x > -4503599627370496 and (x ~= 0 or 1 / x > 0)
+end
+
+-- Numbers are stored as text: '%.17g' reads back (Number() in Node, tonumber here) as the same
+-- double, whereas tostring keeps 14 digits. An exact integer takes '%d', the same digits, written
+-- without the floating-point formatting.
 local function num(x)
+  if exactInteger(x) then
+    return string.format('%d', x)
+  end
   return string.format('%.17g', x)
+end
+
+-- A number in a reply: an exact integer as an integer reply (read by the client without text),
+-- any other number as num(x) (a number in a reply would be truncated to an integer).
+local function out(x)
+  if exactInteger(x) then
+    return x
+  end
+  return num(x)
 end
 
 -- JavaScript's Math.round (halves towards +infinity). math.floor(x + 0.5) is not the same: x + 0.5

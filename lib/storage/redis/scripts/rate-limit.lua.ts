@@ -8,8 +8,10 @@
  * - the algorithm's fields (see each algorithm's script), absent when nothing was counted.
  *
  * Time is the app's clock, passed in (`nowMs`), never the server's: Redis's own expiry (`PEXPIRE`)
- * is set relative to it, `e − now` plus a margin, and only collects garbage; decisions compare `e`.
+ * is set relative to it, `e − now` plus a margin, whenever `e` changes, and only collects garbage;
+ * decisions compare `e`.
  */
+import type { AlgorithmName } from '../../../core/algorithms/index.js';
 import { LUA_BUCKET_ALGORITHMS } from './bucket-algorithms.lua.js';
 import { LUA_HELPERS } from './lua-helpers.js';
 import { LUA_SLIDING_LOG } from './sliding-log.lua.js';
@@ -38,9 +40,13 @@ export const EXPIRY_MARGIN_MS = 2_000;
  * running, still applies.
  *
  * Reply: { allowed (1/0), limit, remaining, resetAtMs, retryAfterMs, blockedUntilMs (empty for
- * none), ongoing block (1/0) }, the numbers as text.
+ * none), ongoing block (1/0) }, each number an integer reply when it is an integer within ±2^52, as
+ * text otherwise (see \`out\` in lua-helpers).
+ *
+ * Redis runs the whole script on every call, function definitions included, so each script holds
+ * only its own family of algorithms (see RATE_LIMIT_DECIDE_SOURCES).
  */
-export const RATE_LIMIT_DECIDE_SOURCE = `${LUA_HELPERS}${LUA_WINDOW_ALGORITHMS}${LUA_SLIDING_LOG}${LUA_BUCKET_ALGORITHMS}
+const RATE_LIMIT_DECIDE_MAIN = `
 local key = KEYS[1]
 local mode, name = ARGV[1], ARGV[2]
 local algorithm = ALGORITHMS[name]
@@ -56,9 +62,9 @@ local cost = tonumber(ARGV[8])
 local function reply(d, blockedUntilMs, ongoing)
   local blocked = ''
   if blockedUntilMs ~= nil then
-    blocked = num(blockedUntilMs)
+    blocked = out(blockedUntilMs)
   end
-  return { d.allowed and 1 or 0, num(d.limit), num(d.remaining), num(d.resetAtMs), num(d.retryAfterMs), blocked, ongoing and 1 or 0 }
+  return { d.allowed and 1 or 0, out(d.limit), out(d.remaining), out(d.resetAtMs), out(d.retryAfterMs), blocked, ongoing and 1 or 0 }
 end
 
 -- The key's state, live while its expiry is after now.
@@ -109,7 +115,6 @@ else
   expiresAtMs = algorithm.expires(nextState, rule)
 end
 
-redis.call('DEL', key)
 if expiresAtMs > now then
   local fields = { 'a', name, 'e', num(expiresAtMs) }
   if untilMs ~= nil then
@@ -121,11 +126,59 @@ if expiresAtMs > now then
       fields[#fields + 1] = v
     end
   end
-  redis.call('HSET', key, unpack(fields))
-  redis.call('PEXPIRE', key, string.format('%d', math.max(1, math.ceil(expiresAtMs - now) + ${EXPIRY_MARGIN_MS})))
+  -- The key then holds these fields and no other. Only what differs is written: the fields whose
+  -- text changes (often the count alone), and the removal of those of the previous state that are
+  -- not written again (an ended block's, another algorithm's, an expired state's).
+  local written, changed = {}, {}
+  for i = 1, #fields, 2 do
+    local field, value = fields[i], fields[i + 1]
+    written[field] = true
+    if h[field] ~= value then
+      changed[#changed + 1] = field
+      changed[#changed + 1] = value
+    end
+  end
+  local stale = {}
+  for field in pairs(h) do
+    if not written[field] then
+      stale[#stale + 1] = field
+    end
+  end
+  if #stale > 0 then
+    redis.call('HDEL', key, unpack(stale))
+  end
+  if #changed > 0 then
+    redis.call('HSET', key, unpack(changed))
+  end
+  -- Redis's expiry is set with e: e - now plus the margin, by whichever instance wrote e, is long
+  -- enough for every clock of the fleet. An e written again unchanged keeps it.
+  if h.e ~= fields[4] then
+    redis.call('PEXPIRE', key, string.format('%d', math.max(1, math.ceil(expiresAtMs - now) + ${EXPIRY_MARGIN_MS})))
+  end
+elseif #flat > 0 then
+  redis.call('DEL', key)
 end
 return reply(d, untilMs, false)
 `;
+
+/**
+ * The decision script of each family of algorithms: the helpers, the family's algorithms, then the
+ * decision. The algorithms of one family share helpers (the window counters, the buckets).
+ */
+export const RATE_LIMIT_DECIDE_SOURCES = {
+  windows: `${LUA_HELPERS}${LUA_WINDOW_ALGORITHMS}${RATE_LIMIT_DECIDE_MAIN}`,
+  'sliding-log': `${LUA_HELPERS}${LUA_SLIDING_LOG}${RATE_LIMIT_DECIDE_MAIN}`,
+  buckets: `${LUA_HELPERS}${LUA_BUCKET_ALGORITHMS}${RATE_LIMIT_DECIDE_MAIN}`,
+} as const;
+
+/** Which script decides for each algorithm. */
+export const RATE_LIMIT_DECIDE_FAMILY: { readonly [N in AlgorithmName]: keyof typeof RATE_LIMIT_DECIDE_SOURCES } = {
+  'fixed-window': 'windows',
+  'sliding-window': 'windows',
+  'sliding-log': 'sliding-log',
+  'token-bucket': 'buckets',
+  gcra: 'buckets',
+};
 
 /** Forgets a key's state (counters and rule block). KEYS[1] the key. */
 export const RATE_LIMIT_RESET_SOURCE = `redis.call('DEL', KEYS[1])
