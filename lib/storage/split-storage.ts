@@ -25,7 +25,8 @@ export function isSplitStorage(value: unknown): value is SplitStorageOptions {
 export function splitStorage({ counters, records }: SplitStorageOptions): RampartStorage {
   const parts = counters === (records as unknown) ? [counters] : [counters, records];
   const leases = counters.leases ?? records.leases;
-  let ready = new Set<object>();
+  /** Each part's init() that succeeded or is under way: a retry never runs one twice at once. */
+  let ready = new Map<object, Promise<void>>();
   return {
     rateLimits: counters.rateLimits,
     bans: records.bans,
@@ -35,15 +36,21 @@ export function splitStorage({ counters, records }: SplitStorageOptions): Rampar
     async init() {
       // A part that is ready is not prepared again when the other failed and init() is retried.
       await Promise.all(
-        parts.map(async (part) => {
-          if (ready.has(part)) return;
-          await part.init?.();
-          ready.add(part);
+        parts.map((part) => {
+          let done = ready.get(part);
+          if (done === undefined) {
+            done = Promise.resolve(part.init?.()).catch((error: unknown) => {
+              ready.delete(part);
+              throw error;
+            });
+            ready.set(part, done);
+          }
+          return done;
         }),
       );
     },
     async close() {
-      ready = new Set();
+      ready = new Map();
       await Promise.all(parts.map((part) => part.close?.()));
     },
   };

@@ -137,9 +137,9 @@ export class RampartThrottlerStorage implements ThrottlerStorage, OnModuleInit, 
    * @param blockDuration milliseconds a key is refused once it exceeds `limit` (0 or less: no block)
    */
   async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
-    if (!Number.isFinite(ttl) || !Number.isFinite(limit) || !Number.isFinite(blockDuration)) {
+    if (!(Number.isFinite(ttl) && ttl > 0) || !(Number.isFinite(limit) && limit >= 0) || !Number.isFinite(blockDuration)) {
       throw new RangeError(
-        `RampartThrottlerStorage: the "${throttlerName}" throttler needs finite numbers, got ttl ${ttl}, limit ${limit}, blockDuration ${blockDuration}.`,
+        `RampartThrottlerStorage: the "${throttlerName}" throttler needs a ttl above 0, a limit of 0 or more and a finite blockDuration, got ttl ${ttl}, limit ${limit}, blockDuration ${blockDuration}.`,
       );
     }
     const rule: StoreRule = { name: throttlerName, algorithm: this.algorithm, limit, windowMs: ttl, blockDurationMs: Math.max(0, blockDuration) };

@@ -114,8 +114,8 @@ describe('Redis Cluster: failover of the master holding the bans', () => {
       expect(() => new RedisBanStore(scripts, { waitForReplicas: { replicas: 0, timeoutMs: 100 } })).toThrow(
         'RedisBanStore: waitForReplicas.replicas must be a positive integer, got 0.',
       );
-      const nodeRedisLike = scriptClientOf({ evalSha: () => Promise.resolve(null), eval: () => Promise.resolve(null) });
-      expect(() => new RedisBanStore(nodeRedisLike, { waitForReplicas: { replicas: 1, timeoutMs: 100 } })).toThrow(/needs an ioredis client or Cluster/);
+      const withoutPipeline = scriptClientOf({ evalsha: () => Promise.resolve(null), eval: () => Promise.resolve(null) });
+      expect(() => new RedisBanStore(withoutPipeline, { waitForReplicas: { replicas: 1, timeoutMs: 100 } })).toThrow(/needs an ioredis client or Cluster/);
     });
   });
 

@@ -7,7 +7,7 @@ describeRedis('RedisScript', () => {
   it('runs by EVALSHA, and after NOSCRIPT (a flushed script cache) sends the script again once', async () => {
     const client = redis.connect();
     const commands: string[] = [];
-    const monitor = await redis.connect().monitor();
+    const monitor = await redis.connect({ protocol: 2 }).monitor();
     monitor.on('monitor', (_time: string, args: string[]) => {
       if (args[0] === 'evalsha' || args[0] === 'eval') commands.push(args[0]);
     });
@@ -47,8 +47,8 @@ describeRedis('RedisScript', () => {
   });
 
   it('refuses to wait for replicas with a client that cannot send WAIT with the script', async () => {
-    const nodeRedisLike = { evalSha: () => Promise.resolve(1), eval: () => Promise.resolve(1) };
-    await expect(new RedisScript('x', 'return 1').runThenWait(scriptClientOf(nodeRedisLike), ['k'], [], { replicas: 1, timeoutMs: 10 })).rejects.toThrow(
+    const withoutPipeline = { evalsha: () => Promise.resolve(1), eval: () => Promise.resolve(1) };
+    await expect(new RedisScript('x', 'return 1').runThenWait(scriptClientOf(withoutPipeline), ['k'], [], { replicas: 1, timeoutMs: 10 })).rejects.toThrow(
       'waiting for replicas after a write needs an ioredis client or Cluster (x).',
     );
   });
@@ -56,5 +56,12 @@ describeRedis('RedisScript', () => {
   it('refuses what is not a Redis client', () => {
     expect(() => scriptClientOf({})).toThrow(/ioredis client or Cluster/);
     expect(() => scriptClientOf(null)).toThrow(/got null/);
+    expect(() => scriptClientOf({ evalSha: () => undefined, eval: () => undefined })).toThrow(/a node-redis client is not supported/);
+  });
+
+  it('refuses an ioredis client with a keyPrefix, which scripts would not see for the keys they name', () => {
+    expect(() => scriptClientOf(redis.connect({ keyPrefix: 'app:' }))).toThrow(
+      'client has the ioredis option keyPrefix ("app:"), which Lua scripts do not see for the keys they name themselves: give Rampart a client without it, and its prefix as redisStorage({ prefix }).',
+    );
   });
 });

@@ -4,6 +4,7 @@
  * violations and lists in MongoDB, shared by two instances.
  */
 import { Controller, Get } from '@nestjs/common';
+import { Redis, type RedisOptions } from 'ioredis';
 import request from 'supertest';
 import { RateLimitModule, type RateLimitModuleOptions } from '../../lib/index.js';
 import { mongoStorage } from '../../lib/storage/mongo/mongo-storage.js';
@@ -11,6 +12,7 @@ import { redisStorage, type RedisStorage } from '../../lib/storage/redis/redis-s
 import { describeMongo, mongoConnections } from '../harness/mongo.js';
 import { describeRedis, redisClients } from '../harness/redis.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { until } from '../support/until.js';
 import { ADAPTERS, startApp, type AdapterName, type TestApp } from '../support/http-app.js';
 
 const KEY = 'redis-admin-key-0123456789abcdef';
@@ -44,10 +46,21 @@ const bearer = (req: request.Test) => req.set('Authorization', `Bearer ${KEY}`);
 
 describeRedis('redisStorage', () => {
   const redis = redisClients('redis-storage');
+  /** A client of a port where no server listens (port 1), disconnected after the spec. */
+  const lost: Redis[] = [];
+  const unreachable = (options: RedisOptions): Redis => {
+    const client = new Redis({ host: '127.0.0.1', port: 1, ...options });
+    lost.push(client);
+    return client;
+  };
+  afterAll(() => lost.forEach((client) => client.disconnect()));
 
   it('refuses what is not a client, a bad prefix or a bad quitOnClose, naming the option', () => {
     expect(() => redisStorage({ client: {} as never })).toThrow(/redisStorage: client must be an ioredis client/);
     expect(() => redisStorage({ client: redis.connect(), prefix: '' })).toThrow(/prefix must be a non-empty string/);
+    expect(() => redisStorage({ client: redis.connect(), prefix: '{app}:' })).toThrow(
+      'redisStorage: prefix must not contain { or } (Rampart sets the hash tags of its keys itself), got "{app}:".',
+    );
     expect(() => redisStorage({ client: redis.connect(), quitOnClose: 'yes' as never })).toThrow(/quitOnClose must be true or false/);
   });
 
@@ -61,6 +74,21 @@ describeRedis('redisStorage', () => {
     await expect(quit.ping()).rejects.toThrow(/Connection is closed/);
   });
 
+  it('closes a client that cannot reach its server (quitOnClose), instead of failing with QUIT', async () => {
+    const lost = unreachable({ enableOfflineQueue: false, retryStrategy: () => 50 });
+    await redisStorage({ client: lost, prefix: redis.prefix, quitOnClose: true }).close();
+    await until(() => lost.status === 'end');
+    expect(lost.status).toBe('end');
+  });
+
+  it('starts on a client made with lazyConnect and no offline queue', async () => {
+    const lazy = redis.connect({ lazyConnect: true, enableOfflineQueue: false });
+    const storage = redisStorage({ client: lazy, prefix: redis.prefix });
+    void lazy.connect();
+    await storage.init();
+    expect(lazy.status).toBe('ready');
+  });
+
   it('waits in init() for a client still connecting, one that refuses commands until then (enableOfflineQueue: false) included', async () => {
     const client = redis.connect({ enableOfflineQueue: false });
     expect(client.status).toBe('connecting');
@@ -69,8 +97,10 @@ describeRedis('redisStorage', () => {
   });
 
   it('fails init() while the server cannot be reached, naming the cause', async () => {
-    const nowhere = redis.connect({ port: 1, lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
-    await expect(redisStorage({ client: nowhere, prefix: redis.prefix }).init()).rejects.toThrow(/Stream isn't writeable|ECONNREFUSED|Connection is closed/);
+    const nowhere = unreachable({ lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
+    await expect(redisStorage({ client: nowhere, prefix: redis.prefix }).init()).rejects.toThrow('the Redis client gave up connecting');
+    const queueing = unreachable({ maxRetriesPerRequest: 0, retryStrategy: () => null });
+    await expect(redisStorage({ client: queueing, prefix: redis.prefix }).init()).rejects.toThrow(/ECONNREFUSED|Connection is closed|gave up/);
   });
 
   describe.each(ADAPTERS)('on %s', (adapter) => {

@@ -1,16 +1,8 @@
 /**
- * `nest-rampart/redis`: Rampart's state in Redis or Redis Cluster (ioredis or node-redis), shared by
+ * `nest-rampart/redis`: Rampart's state in Redis or Redis Cluster (an ioredis client or Cluster), shared by
  * every instance of an app. A separate entry point, so that apps without Redis never load it.
  */
-export {
-  RedisScript,
-  scriptClientOf,
-  type IoredisLike,
-  type NodeRedisLike,
-  type RedisClientLike,
-  type ReplicaWait,
-  type ScriptClient,
-} from './redis-script.js';
+export { RedisScript, scriptClientOf, type IoredisLike, type RedisClientLike, type ReplicaWait, type ScriptClient } from './redis-script.js';
 export { RedisReplicationError } from './redis-replication.js';
 export { counterKey, DEFAULT_REDIS_PREFIX, recordKey } from './redis-keys.js';
 export { redisStorage, type RedisStorage, type RedisStorageOptions } from './redis-storage.js';

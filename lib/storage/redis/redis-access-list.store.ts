@@ -1,18 +1,7 @@
 import type { AccessListEntry, AccessListKind, AccessListStore } from '../access-list-store.interface.js';
-import {
-  canonicalCidr,
-  checkAccessKind,
-  checkAccessListEntry,
-  checkChangedSince,
-  checkDurationOption,
-  checkTime,
-  DEFAULT_RETENTION_MS,
-  type NewAccessListEntry,
-} from '../store-input.js';
-import { checkPrefix } from './redis-keys.js';
+import { canonicalCidr, checkAccessKind, checkAccessListEntry, checkChangedSince, checkTime, type NewAccessListEntry } from '../store-input.js';
 import { LUA_RECORDS } from './redis-lua.js';
 import { decodeFields, encodeFields, optionalNum, RedisRecordSet, SWEEP_PER_WRITE } from './redis-record-set.js';
-import { checkReplicaWait, writeWithReplicas } from './redis-replication.js';
 import { RedisScript, type ReplicaWait, type ScriptClient } from './redis-script.js';
 
 /** Options of `RedisAccessListStore`. */
@@ -81,30 +70,17 @@ return removed`,
  */
 export class RedisAccessListStore implements AccessListStore {
   private readonly set: RedisRecordSet;
-  private readonly historyRetentionMs: number;
-  private readonly waitForReplicas: ReplicaWait | undefined;
 
-  constructor(
-    private readonly client: ScriptClient,
-    options: RedisAccessListStoreOptions = {},
-  ) {
-    const prefix = checkPrefix(options.prefix, 'RedisAccessListStore: prefix');
-    this.historyRetentionMs = checkDurationOption(options.historyRetentionMs, 'RedisAccessListStore: historyRetentionMs', DEFAULT_RETENTION_MS);
-    this.waitForReplicas = checkReplicaWait(options.waitForReplicas, 'RedisAccessListStore: waitForReplicas');
-    if (this.waitForReplicas && client.evalThenWait === undefined) {
-      throw new TypeError(
-        'RedisAccessListStore: waitForReplicas needs an ioredis client or Cluster (node-redis cannot send WAIT on the connection that wrote).',
-      );
-    }
-    this.set = new RedisRecordSet(client, prefix, 'access');
+  constructor(client: ScriptClient, options: RedisAccessListStoreOptions = {}) {
+    this.set = new RedisRecordSet(client, 'access', 'RedisAccessListStore', options);
   }
 
   async put(entry: NewAccessListEntry, nowMs: number): Promise<AccessListEntry> {
     const { id, ...fields } = checkAccessListEntry(entry);
     checkTime(nowMs, 'nowMs');
     const stored: AccessListEntry = { ...fields, updatedAtMs: nowMs };
-    const purgeAt = fields.expiresAtMs === undefined ? '' : String(fields.expiresAtMs + this.historyRetentionMs);
-    await writeWithReplicas(PUT, this.client, this.set.keys, [id, encodeFields({ ...stored }), purgeAt, String(nowMs), SWEEP_PER_WRITE], this.waitForReplicas, {
+    const purgeAt = fields.expiresAtMs === undefined ? '' : String(fields.expiresAtMs + this.set.historyRetentionMs);
+    await this.set.write(PUT, [id, encodeFields({ ...stored }), purgeAt, String(nowMs), SWEEP_PER_WRITE], {
       what: `the access-list entry ${id}`,
       wrote: () => true,
     });
@@ -114,8 +90,8 @@ export class RedisAccessListStore implements AccessListStore {
   async remove(kind: AccessListKind, cidr: string, nowMs: number): Promise<boolean> {
     const id = `${checkAccessKind(kind)}:${canonicalCidr(cidr)}`;
     checkTime(nowMs, 'nowMs');
-    const args = [id, String(nowMs), String(nowMs + this.historyRetentionMs), SWEEP_PER_WRITE];
-    const removed = await writeWithReplicas(REMOVE, this.client, this.set.keys, args, this.waitForReplicas, {
+    const args = [id, String(nowMs), String(nowMs + this.set.historyRetentionMs), SWEEP_PER_WRITE];
+    const removed = await this.set.write(REMOVE, args, {
       what: `the removal of the access-list entry ${id}`,
       wrote: (reply) => reply === 1,
     });

@@ -10,20 +10,9 @@ import {
   type PutCondition,
 } from '../ban-store.interface.js';
 import { banMatchesFilter, checkBanFilter, checkBanTarget, checkNewBan, checkPutCondition, type CheckedBanFilter } from '../ban-input.js';
-import {
-  checkChangedSince,
-  checkDurationOption,
-  checkPageRequest,
-  checkSizeOption,
-  checkTime,
-  decodeCursor,
-  DEFAULT_RETENTION_MS,
-  encodeCursor,
-} from '../store-input.js';
-import { checkPrefix } from './redis-keys.js';
+import { checkChangedSince, checkPageRequest, checkSizeOption, checkTime, decodeCursor, encodeCursor } from '../store-input.js';
 import { LUA_RECORDS } from './redis-lua.js';
 import { collectNewestFirst, decodeFields, encodeFields, optionalNum, RedisRecordSet, SWEEP_PER_WRITE, type IndexBound } from './redis-record-set.js';
-import { checkReplicaWait, writeWithReplicas } from './redis-replication.js';
 import { RedisScript, type ReplicaWait, type ScriptClient } from './redis-script.js';
 
 /** Options of `RedisBanStore`. */
@@ -118,20 +107,12 @@ const STREAM_SCAN_MAX = 5_000;
  */
 export class RedisBanStore implements BanStore {
   private readonly set: RedisRecordSet;
-  private readonly historyRetentionMs: number;
-  private readonly waitForReplicas: ReplicaWait | undefined;
 
   constructor(
     private readonly client: ScriptClient,
     options: RedisBanStoreOptions = {},
   ) {
-    const prefix = checkPrefix(options.prefix, 'RedisBanStore: prefix');
-    this.historyRetentionMs = checkDurationOption(options.historyRetentionMs, 'RedisBanStore: historyRetentionMs', DEFAULT_RETENTION_MS);
-    this.waitForReplicas = checkReplicaWait(options.waitForReplicas, 'RedisBanStore: waitForReplicas');
-    if (this.waitForReplicas && client.evalThenWait === undefined) {
-      throw new TypeError('RedisBanStore: waitForReplicas needs an ioredis client or Cluster (node-redis cannot send WAIT on the connection that wrote).');
-    }
-    this.set = new RedisRecordSet(client, prefix, 'bans');
+    this.set = new RedisRecordSet(client, 'bans', 'RedisBanStore', options);
   }
 
   put(ban: NewBan, nowMs: number): Promise<Ban>;
@@ -154,7 +135,7 @@ export class RedisBanStore implements BanStore {
       updatedAtMs: nowMs,
     });
     const temporary = checked.kind === 'temporary';
-    const purgeAt = temporary ? String(checked.expiresAtMs! + this.historyRetentionMs) : '';
+    const purgeAt = temporary ? String(checked.expiresAtMs! + this.set.historyRetentionMs) : '';
     const when = expected === undefined ? '' : expected.expectedVersion === null ? 'none' : String(expected.expectedVersion);
     const json = await this.write(PUT, [checked.id, record, when, temporary ? 1 : 0, purgeAt, SWEEP_PER_WRITE], `the ban of ${checked.id}`);
     return json === null ? null : toBan(json as string);
@@ -164,7 +145,7 @@ export class RedisBanStore implements BanStore {
     const { id } = checkBanTarget(target);
     if (typeof by !== 'string' || by.length === 0) throw new TypeError(`by must be a non-empty string (who lifts the ban).`);
     checkTime(nowMs, 'nowMs');
-    const args = [id, by, String(nowMs), options.forgetBlocks ? '1' : '0', String(nowMs + this.historyRetentionMs), SWEEP_PER_WRITE];
+    const args = [id, by, String(nowMs), options.forgetBlocks ? '1' : '0', String(nowMs + this.set.historyRetentionMs), SWEEP_PER_WRITE];
     const json = await this.write(LIFT, args, `the lift of the ban of ${id}`);
     return json === null ? null : toBan(json as string);
   }
@@ -216,7 +197,7 @@ export class RedisBanStore implements BanStore {
 
   /** Runs a script that writes a record (it answers null when it wrote nothing), waiting for replicas when asked. */
   private write(script: RedisScript, args: readonly (string | number)[], what: string): Promise<unknown> {
-    return writeWithReplicas(script, this.client, this.set.keys, args, this.waitForReplicas, { what, wrote: (reply) => reply !== null });
+    return this.set.write(script, args, { what, wrote: (reply) => reply !== null });
   }
 
   async remove(target: BanTarget): Promise<boolean> {

@@ -27,9 +27,11 @@ export function recordKey(prefix: string, kind: 'leases' | 'bans' | 'violations'
   return `${prefix}{${kind}}:${name}`;
 }
 
-/** Checks a `prefix` option: any non-empty string, `rampart:` when absent. */
+/** Checks a `prefix` option: a non-empty string without braces, `rampart:` when absent. */
 export function checkPrefix(value: unknown, path: string): string {
   if (value === undefined) return DEFAULT_REDIS_PREFIX;
   if (typeof value !== 'string' || value.length === 0) throw new TypeError(`${path} must be a non-empty string, got ${describe(value)}.`);
+  // Braces would make a hash tag of the prefix: every counter in one slot, or records apart from their indexes.
+  if (/[{}]/.test(value)) throw new TypeError(`${path} must not contain { or } (Rampart sets the hash tags of its keys itself), got ${describe(value)}.`);
   return value;
 }

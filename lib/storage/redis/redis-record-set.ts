@@ -1,9 +1,18 @@
+import { checkDurationOption, DEFAULT_RETENTION_MS } from '../store-input.js';
 import { LUA_RANGE, LUA_RECORDS } from './redis-lua.js';
-import { recordKey } from './redis-keys.js';
-import { RedisScript, type ScriptClient } from './redis-script.js';
+import { checkPrefix, recordKey } from './redis-keys.js';
+import { checkReplicaWait, writeWithReplicas } from './redis-replication.js';
+import { RedisScript, type ReplicaWait, type ScriptClient } from './redis-script.js';
 
 /** The kinds of record kept by a `RedisRecordSet`. */
 export type RecordKind = 'bans' | 'access';
+
+/** The options a store of records shares (see `RedisBanStoreOptions`). */
+export interface RecordSetOptions {
+  readonly prefix?: string;
+  readonly historyRetentionMs?: number;
+  readonly waitForReplicas?: ReplicaWait;
+}
 
 /** A record as Lua sees it: every value a string. */
 export type StoredFields = Readonly<Record<string, string>>;
@@ -132,15 +141,32 @@ export class RedisRecordSet {
   readonly records: string;
   readonly order: string;
   readonly purge: string;
+  /** How long an ended record is kept as history. */
+  readonly historyRetentionMs: number;
+  /** Replicas every write waits for, when asked (see `writeWithReplicas`). */
+  readonly waitForReplicas: ReplicaWait | undefined;
 
+  /** `store` names the store in the errors of its options (`RedisBanStore`). */
   constructor(
     private readonly client: ScriptClient,
-    prefix: string,
     kind: RecordKind,
+    store: string,
+    options: RecordSetOptions,
   ) {
+    const prefix = checkPrefix(options.prefix, `${store}: prefix`);
+    this.historyRetentionMs = checkDurationOption(options.historyRetentionMs, `${store}: historyRetentionMs`, DEFAULT_RETENTION_MS);
+    this.waitForReplicas = checkReplicaWait(options.waitForReplicas, `${store}: waitForReplicas`);
+    if (this.waitForReplicas && client.evalThenWait === undefined) {
+      throw new TypeError(`${store}: waitForReplicas needs an ioredis client or Cluster (to send WAIT on the connection that wrote, in one pipeline).`);
+    }
     this.records = recordKey(prefix, kind, 'records');
     this.order = recordKey(prefix, kind, 'order');
     this.purge = recordKey(prefix, kind, 'purge');
+  }
+
+  /** Runs a write script on the set's keys, waiting for replicas when `waitForReplicas` asks (see `writeWithReplicas`). */
+  write(script: RedisScript, args: readonly (string | number)[], written: { readonly what: string; wrote(reply: unknown): boolean }): Promise<unknown> {
+    return writeWithReplicas(script, this.client, this.keys, args, this.waitForReplicas, written);
   }
 
   /** `[records, order, purge]`: the KEYS of the stores' write scripts. */

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 
 /**
  * The one thing Rampart asks of a Redis client: run a Lua script. Every Redis store does all its
- * work through scripts, so any client that can send `EVALSHA` and `EVAL` fits (ioredis, a
- * `Cluster` of it, node-redis): `scriptClientOf` adapts them.
+ * work through scripts, sent by an ioredis `Redis` or `Cluster` (`scriptClientOf` adapts them).
  */
 export interface ScriptClient {
   /** `EVALSHA sha numkeys ...keys ...args`. */
@@ -13,7 +12,7 @@ export interface ScriptClient {
   /**
    * The script (`EVALSHA` with `sha`, `EVAL` with `source`), then `WAIT replicas timeoutMs` on the
    * same connection, sent together: resolves with the script's reply and how many replicas have
-   * its write. Absent for a client that cannot send them together (node-redis).
+   * its write. Absent for a client that cannot send them together (no `pipeline`).
    */
   evalThenWait?(
     script: { sha: string } | { source: string },
@@ -43,37 +42,35 @@ export interface IoredisLike {
   pipeline?(commands: (string | number)[][]): { exec(): Promise<Array<[Error | null, unknown]> | null> };
 }
 
-/** The methods of a node-redis client or cluster (v4 and later) that Rampart uses. */
-export interface NodeRedisLike {
-  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
-  eval(source: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+/** What `redisStorage({ client })` accepts: an ioredis `Redis` or `Cluster`. */
+export type RedisClientLike = IoredisLike;
+
+/** The `keyPrefix` an ioredis `Redis` (`options`) or `Cluster` (`options.redisOptions`) adds to KEYS. */
+function keyPrefixOf(client: { options?: { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } } }): unknown {
+  return client.options?.keyPrefix || client.options?.redisOptions?.keyPrefix || undefined;
 }
 
-/** What `redisStorage({ client })` accepts. */
-export type RedisClientLike = IoredisLike | NodeRedisLike;
-
-function isNodeRedis(client: RedisClientLike): client is NodeRedisLike {
-  return typeof (client as Partial<NodeRedisLike>).evalSha === 'function';
-}
-
-/** Adapts an ioredis or node-redis client (or cluster). @throws TypeError for anything else. */
+/**
+ * Adapts an ioredis client or Cluster.
+ *
+ * @throws TypeError for anything else, and for a client with a `keyPrefix`: ioredis adds it to the
+ *   keys a script is given but not to those it names itself, so the stores' scripts would miss
+ *   their own keys (use `redisStorage`'s `prefix` instead).
+ */
 export function scriptClientOf(client: unknown, path = 'client'): ScriptClient {
-  const candidate = client as Partial<IoredisLike & NodeRedisLike> | null | undefined;
+  const candidate = client as (Partial<IoredisLike> & { evalSha?: unknown }) | null | undefined;
   if (typeof candidate !== 'object' || candidate === null || typeof candidate.eval !== 'function') {
-    throw new TypeError(
-      `${path} must be an ioredis client or Cluster (new Redis(url)) or a node-redis client (createClient()), got ${client === null ? 'null' : typeof client}.`,
-    );
-  }
-  if (isNodeRedis(candidate as RedisClientLike)) {
-    const nodeRedis = candidate as NodeRedisLike;
-    const strings = (args: readonly (string | number)[]) => args.map(String);
-    return {
-      evalsha: (sha, keys, args) => nodeRedis.evalSha(sha, { keys: [...keys], arguments: strings(args) }),
-      eval: (source, keys, args) => nodeRedis.eval(source, { keys: [...keys], arguments: strings(args) }),
-    };
+    throw new TypeError(`${path} must be an ioredis client or Cluster (new Redis(url), new Cluster(nodes)), got ${client === null ? 'null' : typeof client}.`);
   }
   if (typeof candidate.evalsha !== 'function') {
-    throw new TypeError(`${path} must be an ioredis client or Cluster (new Redis(url)) or a node-redis client (createClient()): it has no evalsha method.`);
+    const kind = typeof candidate.evalSha === 'function' ? ': a node-redis client is not supported' : ': it has no evalsha method';
+    throw new TypeError(`${path} must be an ioredis client or Cluster (new Redis(url), new Cluster(nodes))${kind}.`);
+  }
+  const keyPrefix = keyPrefixOf(candidate as Parameters<typeof keyPrefixOf>[0]);
+  if (keyPrefix !== undefined) {
+    throw new TypeError(
+      `${path} has the ioredis option keyPrefix (${JSON.stringify(keyPrefix)}), which Lua scripts do not see for the keys they name themselves: give Rampart a client without it, and its prefix as redisStorage({ prefix }).`,
+    );
   }
   const ioredis = candidate as IoredisLike;
   return {
@@ -105,6 +102,14 @@ async function evalThenWait(
   return [reply, Number(acknowledged)];
 }
 
+/**
+ * A script's `return false` reaches a RESP2 connection as nil and a RESP3 one as `false` (ioredis's
+ * `respMode: 'resp3'`): both read as `null`, which is what every script means by it.
+ */
+function noneOf(reply: unknown): unknown {
+  return reply === false ? null : reply;
+}
+
 /** Whether `error` is Redis's answer to an `EVALSHA` of a script it does not have. */
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
@@ -129,12 +134,14 @@ export class RedisScript {
   }
 
   async run(client: ScriptClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    let reply: unknown;
     try {
-      return await client.evalsha(this.sha, keys, args);
+      reply = await client.evalsha(this.sha, keys, args);
     } catch (error) {
       if (!isNoScript(error)) throw error;
-      return client.eval(this.source, keys, args);
+      reply = await client.eval(this.source, keys, args);
     }
+    return noneOf(reply);
   }
 
   /**
@@ -158,6 +165,6 @@ export class RedisScript {
       if (!isNoScript(error)) throw error;
       replies = await client.evalThenWait({ source: this.source }, keys, args, wait);
     }
-    return { reply: replies[0], acknowledged: replies[1] };
+    return { reply: noneOf(replies[0]), acknowledged: replies[1] };
   }
 }

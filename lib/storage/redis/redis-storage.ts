@@ -1,4 +1,5 @@
 import type { RampartStorage } from '../rampart-storage.interface.js';
+import { StorageSetupError } from '../storage-setup.error.js';
 import { RedisAccessListStore } from './redis-access-list.store.js';
 import { RedisBanStore } from './redis-ban.store.js';
 import { checkPrefix, recordKey } from './redis-keys.js';
@@ -10,7 +11,7 @@ import { RedisViolationStore } from './redis-violation.store.js';
 /** Options of `redisStorage()`. */
 export interface RedisStorageOptions {
   /**
-   * The app's Redis client: an ioredis `Redis` or `Cluster`, or a node-redis client or cluster.
+   * The app's Redis client: an ioredis `Redis` or `Cluster` (without ioredis's `keyPrefix`: use `prefix`).
    * Rampart never closes it unless `quitOnClose` says so.
    */
   client: RedisClientLike;
@@ -49,13 +50,21 @@ export interface RedisStorage extends RampartStorage {
   close(): Promise<void>;
 }
 
-const PING = new RedisScript('ping', "return redis.call('EXISTS', KEYS[1])");
+/**
+ * The startup check: the server runs scripts, and knows the commands the stores need (`ZRANGE …
+ * BYLEX LIMIT`, `ZADD GT`: Redis 6.2 and later). An older server fails here, not at the first ban.
+ */
+const CHECK = new RedisScript(
+  'rampart-check',
+  "redis.call('ZRANGE', KEYS[1], '-', '+', 'BYLEX', 'LIMIT', 0, 1) redis.call('ZADD', KEYS[1], 'GT', 'CH', 0, 'x') redis.call('DEL', KEYS[1]) return 1",
+);
 
 /** What `connected` reads of an ioredis `Redis` or `Cluster`. */
 interface ConnectingClient {
   readonly status: string;
   once(event: string, listener: () => void): unknown;
   off(event: string, listener: () => void): unknown;
+  connect?(): Promise<unknown>;
 }
 
 /**
@@ -67,10 +76,12 @@ interface ConnectingClient {
  */
 function connected(client: unknown): Promise<void> {
   const c = client as Partial<ConnectingClient>;
-  if (!['connecting', 'connect', 'reconnecting'].includes(c.status as string) || typeof c.once !== 'function' || typeof c.off !== 'function') {
+  if (!['wait', 'connecting', 'connect', 'reconnecting'].includes(c.status as string) || typeof c.once !== 'function' || typeof c.off !== 'function') {
     return Promise.resolve();
   }
   const connecting = c as ConnectingClient;
+  // lazyConnect: the client connects on its first command, which it refuses without an offline queue.
+  if (connecting.status === 'wait') void connecting.connect?.().catch(() => undefined);
   return new Promise<void>((resolve, reject) => {
     const settle = () => {
       connecting.off('ready', settle);
@@ -95,7 +106,7 @@ function connected(client: unknown): Promise<void> {
  * RateLimitModule.forRoot({ storage: { counters: redisStorage({ client }), records: mongoStorage({ connection }) } })
  */
 export function redisStorage(options: RedisStorageOptions): RedisStorage {
-  if (typeof options !== 'object' || options === null) throw new TypeError('redisStorage: pass { client } (an ioredis or node-redis client).');
+  if (typeof options !== 'object' || options === null) throw new TypeError('redisStorage: pass { client } (an ioredis client or Cluster).');
   const client = scriptClientOf(options.client, 'redisStorage: client');
   const prefix = checkPrefix(options.prefix, 'redisStorage: prefix');
   if (options.quitOnClose !== undefined && typeof options.quitOnClose !== 'boolean') throw new TypeError('redisStorage: quitOnClose must be true or false.');
@@ -112,10 +123,23 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     async init() {
       // One wait at a time, however often a slow startup calls init() again.
       await (connecting ??= connected(options.client).finally(() => (connecting = undefined)));
-      await PING.run(client, [recordKey(prefix, 'bans', 'ping')], []);
+      try {
+        await CHECK.run(client, [recordKey(prefix, 'bans', 'check')], []);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (!/syntax error|ERR.*(GT|BYLEX|wrong number)/i.test(message)) throw error;
+        throw new StorageSetupError(
+          `redisStorage: the Redis server does not know ZRANGE … BYLEX LIMIT or ZADD GT, which Rampart needs: use Redis 6.2 or later (${message}).`,
+        );
+      }
     },
     async close() {
-      if (options.quitOnClose) await (options.client as unknown as { quit(): Promise<unknown> }).quit();
+      if (!options.quitOnClose) return;
+      const own = options.client as unknown as { quit(): Promise<unknown>; disconnect(): void; status?: string };
+      if (own.status === 'end') return;
+      // QUIT needs the server: while it is not connected, drop the connection instead.
+      if (own.status !== 'ready') own.disconnect();
+      else await own.quit().catch(() => own.disconnect());
     },
   };
 }

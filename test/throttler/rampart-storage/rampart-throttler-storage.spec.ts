@@ -86,7 +86,10 @@ describe('RampartThrottlerStorage on the memory store', () => {
   });
 
   it('refuses numbers the store cannot count with, naming the throttler', async () => {
-    await expect(storage.increment('k', Infinity, 1, 0, 'short')).rejects.toThrow('the "short" throttler needs finite numbers, got ttl Infinity');
+    await expect(storage.increment('k', Infinity, 1, 0, 'short')).rejects.toThrow(
+      'the "short" throttler needs a ttl above 0, a limit of 0 or more and a finite blockDuration, got ttl Infinity',
+    );
+    await expect(storage.increment('k', 0, 1, 0, 'short')).rejects.toThrow('got ttl 0, limit 1');
   });
 
   it('lists every problem of its options in one error', () => {

@@ -39,8 +39,10 @@ export class LogStrategy implements CounterStrategy {
       if (!outcome.result.allowed) {
         // A block starts from the stored document only: the last known one may miss a block another
         // instance started, which this denial would start again, later.
+        // The re-read is no lost race: it does not use up an attempt.
         if (hinted && outcome.result.blockedUntilMs !== undefined && !outcome.result.ongoingBlock) {
           doc = undefined;
+          attempt--;
           continue;
         }
         return { result: outcome.result, storedBlockMs: doc?.b };
