@@ -31,6 +31,10 @@ module.exports = {
   },
   // The default reporter, then one plain closing line: `tests: N passed, N failed, N skipped`.
   reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
+  // The suites stop and restart real servers (MongoDB, Redis, a Redis Cluster) under load, and a
+  // client library reconnecting to a server that is gone for good must not keep a finished run
+  // alive: the process exits once the results are in (after globalTeardown).
+  forceExit: true,
   globalSetup: '<rootDir>/test/harness/global-setup.ts',
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
 };

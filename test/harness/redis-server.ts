@@ -274,3 +274,49 @@ export async function startRedisCluster(options: { masters?: number; nodeTimeout
     },
   };
 }
+
+/** One command a server ran, as `MONITOR` streams it. */
+export interface MonitoredCommand {
+  readonly args: string[];
+}
+
+/** Reads the quoted arguments of a `MONITOR` line: `+1700000000.1 [0 127.0.0.1:5000] "evalsha" "ab" "1"`. */
+function monitorArgs(line: string): string[] {
+  const args: string[] = [];
+  const quoted = /"((?:[^"\\]|\\.)*)"/g;
+  for (let match = quoted.exec(line); match; match = quoted.exec(line)) {
+    args.push(
+      match[1]!.replace(/\\x([0-9a-f]{2})|\\(.)/gi, (_, hex: string | undefined, c: string) =>
+        hex ? String.fromCharCode(parseInt(hex, 16)) : c === 'n' ? '\n' : c === 'r' ? '\r' : c === 't' ? '\t' : c,
+      ),
+    );
+  }
+  return args;
+}
+
+/**
+ * `MONITOR` on a socket of its own (no client library: a plain RESP exchange), calling `onCommand`
+ * for every command the server runs until `stop()`. Resolves once the server confirmed monitoring.
+ */
+export function monitorServer(port: number, onCommand: (command: MonitoredCommand) => void): Promise<{ stop(): void }> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let buffer = '';
+    let confirmed = false;
+    socket.once('error', reject);
+    socket.once('connect', () => socket.write('MONITOR\r\n'));
+    socket.on('data', (chunk) => {
+      buffer += chunk.toString('latin1');
+      let end = buffer.indexOf('\r\n');
+      while (end >= 0) {
+        const line = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        if (!confirmed && line === '+OK') {
+          confirmed = true;
+          resolve({ stop: () => socket.destroy() });
+        } else if (confirmed) onCommand({ args: monitorArgs(line) });
+        end = buffer.indexOf('\r\n');
+      }
+    });
+  });
+}

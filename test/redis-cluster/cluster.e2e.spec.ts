@@ -6,12 +6,13 @@
  * and bans made on one instance hold on the other.
  */
 import { Controller, Get, type ExecutionContext } from '@nestjs/common';
-import { Redis, type Cluster } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { RateLimitModule, type AlgorithmName, type RateLimitModuleOptions } from '../../lib/index.js';
 import { ALGORITHM_NAMES } from '../../lib/core/algorithms/index.js';
 import { RateLimitService } from '../../lib/protection/rate-limit.service.js';
 import { redisStorage } from '../../lib/storage/redis/index.js';
 import { redisClusterFixture } from '../harness/redis.js';
+import { monitorServer } from '../harness/redis-server.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { ADAPTERS, startApp, type TestApp } from '../support/http-app.js';
 
@@ -43,16 +44,12 @@ describe('Redis Cluster', () => {
     /** Every command each master runs while `work` does, as [master port, ...arguments]. */
     async function monitored(work: () => Promise<void>): Promise<Array<{ port: number; args: string[] }>> {
       const seen: Array<{ port: number; args: string[] }> = [];
-      // Monitors on RESP2 connections (no HELLO handshake), opened one at a time: under load, an
-      // ioredis monitor once took a monitored line for a reply it awaited ("Command queue state error").
-      const monitors: Redis[] = [];
+      // Plain MONITOR sockets: an ioredis monitor connection, under load, took a monitored line for a
+      // reply it awaited ("Command queue state error").
+      const monitors: Array<{ stop(): void }> = [];
       for (const node of a.nodes('master')) {
         const port = node.options.port!;
-        const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, protocol: 2 });
-        const monitor = await client.monitor(); // a connection of its own
-        client.disconnect();
-        monitor.on('monitor', (_time: string, args: string[]) => seen.push({ port, args }));
-        monitors.push(monitor);
+        monitors.push(await monitorServer(port, ({ args }) => seen.push({ port, args })));
       }
       try {
         await work();
@@ -64,7 +61,7 @@ describe('Redis Cluster', () => {
           await new Promise((resolve) => setTimeout(resolve, 5));
         }
       } finally {
-        for (const monitor of monitors) monitor.disconnect();
+        for (const monitor of monitors) monitor.stop();
       }
       return seen;
     }
