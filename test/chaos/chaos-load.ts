@@ -342,3 +342,51 @@ export async function expectStateKept(run: OutageRun, a: ChaosInstance, c: Chaos
   for (let i = 0; i <= STRICT_LIMIT; i++) fresh.push(await run.status(a.base, '/strict', 'fresh-after'));
   expect(fresh).toEqual([...Array<number>(STRICT_LIMIT).fill(200), 429]);
 }
+
+/**
+ * An instance started while its store's server is unreachable (`start(options)`): startup refuses
+ * with `requireStore`, and starts within 2 s without it, answering by policy (`/open` admitted,
+ * `/strict` 503); then `serverComes()` starts the server, and within 5 s the instance uses the store
+ * and counts by it again. `whileUp(readyAfterMs)` runs with the server still up; the instance and
+ * the server are closed after.
+ */
+export async function expectStartWithoutStore(
+  start: (options: RateLimitModuleOptions) => Promise<ChaosInstance>,
+  serverComes: () => Promise<{ close(): Promise<void> }>,
+  whileUp: (readyAfterMs: number) => Promise<void> = async () => undefined,
+): Promise<void> {
+  await expect(start({ requireStore: true })).rejects.toThrow(
+    /^RateLimitModule: the storage was not ready within storeStartupTimeoutMs \(300 ms\): timed out after 300 ms\./,
+  );
+
+  const startedAt = performance.now();
+  const d = await start({});
+  expect(performance.now() - startedAt).toBeLessThan(2_000);
+  const protection = d.app.get(Rampart);
+  expect(protection.storageReady).toBe(false);
+  const status = async (path: string, client: string) => {
+    const response = await fetch(`${d.base}${path}`, { headers: { 'x-client-id': client } });
+    await response.arrayBuffer();
+    return response.status;
+  };
+  expect(await status('/open', 'early')).toBe(200);
+  expect(await status('/strict', 'early')).toBe(503);
+
+  // Let a connection attempt or two fail first, then the server comes.
+  await sleep(1_200);
+  const late = await serverComes();
+  try {
+    const cameAt = performance.now();
+    while ((!protection.storageReady || protection.health.isDown) && performance.now() - cameAt < 5_000) await sleep(20);
+    expect(protection.storageReady).toBe(true);
+    expect(protection.health.isDown).toBe(false);
+    const readyAfterMs = performance.now() - cameAt;
+    const strict = [];
+    for (let i = 0; i <= STRICT_LIMIT; i++) strict.push(await status('/strict', 'late'));
+    expect(strict).toEqual([...Array<number>(STRICT_LIMIT).fill(200), 429]);
+    await whileUp(readyAfterMs);
+  } finally {
+    await d.app.close();
+    await late.close();
+  }
+}
