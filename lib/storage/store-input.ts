@@ -237,3 +237,8 @@ export function checkAccessListEntry(value: unknown): NewAccessListEntry & { rea
     ...(expiresAtMs === undefined ? {} : { expiresAtMs }),
   };
 }
+
+/** A lease key (`LeaseStore` methods): a non-empty string; `store` names the store in the error. */
+export function checkLeaseKey(key: unknown, store: string): void {
+  if (typeof key !== 'string' || key.length === 0) throw new TypeError(`${store}: a lease key must be a non-empty string.`);
+}

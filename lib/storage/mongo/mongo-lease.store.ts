@@ -1,6 +1,6 @@
 import type { Connection, mongo } from 'mongoose';
 import type { Lease, LeaseAcquisition, LeaseStore } from '../lease-store.interface.js';
-import { checkTime } from '../store-input.js';
+import { checkLeaseKey, checkTime } from '../store-input.js';
 import { isDuplicateKey, MongoRecordStore, toDate, type MongoRecordStoreOptions } from './mongo-collection.js';
 import { LEASE_COLLECTION, LeasePoolSchema, type LeaseEntry, type LeasePool } from './schemas/lease.schema.js';
 
@@ -27,7 +27,7 @@ export class MongoLeaseStore extends MongoRecordStore<LeasePool> implements Leas
   }
 
   async acquire(key: string, lease: Lease, limit: number, nowMs: number): Promise<LeaseAcquisition> {
-    checkKey(key);
+    checkLeaseKey(key, 'MongoLeaseStore');
     checkTime(nowMs, 'nowMs');
     if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`MongoLeaseStore: limit must be a positive integer, got ${String(limit)}.`);
     const entry: LeaseEntry = { i: lease.id, h: lease.holder, x: lease.expiresAtMs };
@@ -58,7 +58,7 @@ export class MongoLeaseStore extends MongoRecordStore<LeasePool> implements Leas
   }
 
   async release(key: string, id: string): Promise<void> {
-    checkKey(key);
+    checkLeaseKey(key, 'MongoLeaseStore');
     await this.records.collection.updateOne({ _id: key } as mongo.Filter<LeasePool>, { $pull: { l: { i: id } } } as unknown as mongo.UpdateFilter<LeasePool>);
   }
 
@@ -80,7 +80,7 @@ export class MongoLeaseStore extends MongoRecordStore<LeasePool> implements Leas
   }
 
   async count(key: string, nowMs: number): Promise<number> {
-    checkKey(key);
+    checkLeaseKey(key, 'MongoLeaseStore');
     const pool = await this.records.collection.findOne({ _id: key } as mongo.Filter<LeasePool>);
     return pool ? live(pool.l, nowMs) : 0;
   }
@@ -97,8 +97,4 @@ function live(entries: readonly LeaseEntry[] | undefined, nowMs: number): number
   let count = 0;
   for (const entry of entries ?? []) if (entry.x > nowMs) count++;
   return count;
-}
-
-function checkKey(key: string): void {
-  if (typeof key !== 'string' || key.length === 0) throw new TypeError('MongoLeaseStore: a lease key must be a non-empty string.');
 }

@@ -5,6 +5,7 @@ import { peekRule, type ConsumeResult, type StoreRule } from '../../core/rule-de
 import type { RateLimitStore } from '../rate-limit-store.interface.js';
 import type { CounterContext, CounterStrategy, MongoRateLimitStoreStats } from './counters/counter-strategy.interface.js';
 import { LogStrategy } from './counters/log.strategy.js';
+import { KnownBlocks } from '../known-blocks.js';
 import { RecentKeysMap } from '../recent-keys.map.js';
 import { ruleStateOf, type StateDocument } from './counters/state.document.js';
 import { GCRA_TAT, TatStrategy, TOKEN_BUCKET_TAT } from './counters/tat.strategy.js';
@@ -71,7 +72,7 @@ export class MongoRateLimitStore extends MongoRecordStore<StateDocument> impleme
     failedWriteBacks: 0,
   };
   /** Rule blocks known locally: key → blocked until (epoch ms). */
-  private readonly blocks: RecentKeysMap<number>;
+  private readonly blocks: KnownBlocks;
   private readonly context: CounterContext;
   private readonly strategies: Readonly<Record<AlgorithmName, CounterStrategy>>;
 
@@ -87,7 +88,7 @@ export class MongoRateLimitStore extends MongoRecordStore<StateDocument> impleme
       throw new RangeError(`MongoRateLimitStore: maxPendingCompensations must be an integer of 0 or more, got ${String(maxPendingCompensations)}.`);
     }
     const logger = options.logger ?? consoleLogger;
-    this.blocks = new RecentKeysMap(hintCacheSize);
+    this.blocks = new KnownBlocks(hintCacheSize);
     this.context = {
       collection: this.collection,
       stats: this.stats,
@@ -122,11 +123,8 @@ export class MongoRateLimitStore extends MongoRecordStore<StateDocument> impleme
   }
 
   async consume(key: string, rule: StoreRule, nowMs: number, cost: number): Promise<ConsumeResult> {
-    const blockedUntil = this.blocks.get(key);
-    if (blockedUntil !== undefined) {
-      if (blockedUntil > nowMs) return peekRule({ blockedUntilMs: blockedUntil }, rule, nowMs);
-      this.blocks.delete(key);
-    }
+    const known = this.blocks.answer(key, rule, nowMs);
+    if (known !== undefined) return known;
     const { result, storedBlockMs } = await this.strategyOf(rule).consume(key, rule, nowMs, cost);
     if (result.blockedUntilMs !== undefined) await this.noteBlock(key, result.blockedUntilMs, storedBlockMs);
     return result;

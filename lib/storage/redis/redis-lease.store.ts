@@ -1,5 +1,5 @@
 import type { Lease, LeaseAcquisition, LeaseStore } from '../lease-store.interface.js';
-import { checkTime, nonEmptyString, record } from '../store-input.js';
+import { checkLeaseKey, checkTime, nonEmptyString, record } from '../store-input.js';
 import { checkPrefix, recordKey } from './redis-keys.js';
 import { RedisScript, type ScriptClient } from './redis-script.js';
 
@@ -135,7 +135,7 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async acquire(key: string, lease: Lease, limit: number, nowMs: number): Promise<LeaseAcquisition> {
-    checkKey(key);
+    checkLeaseKey(key, 'RedisLeaseStore');
     const l = record(lease, 'lease');
     const id = nonEmptyString(l['id'], 'lease.id');
     const holder = nonEmptyString(l['holder'], 'lease.holder');
@@ -149,7 +149,7 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async release(key: string, id: string): Promise<void> {
-    checkKey(key);
+    checkLeaseKey(key, 'RedisLeaseStore');
     await RELEASE.run(this.client, [this.poolPrefix + key, this.holdersPrefix + key], [nonEmptyString(id, 'id'), this.heldByPrefix]);
   }
 
@@ -165,14 +165,10 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async count(key: string, nowMs: number): Promise<number> {
-    checkKey(key);
+    checkLeaseKey(key, 'RedisLeaseStore');
     checkTime(nowMs, 'nowMs');
     return (await COUNT.run(this.client, [this.poolPrefix + key], [String(nowMs)])) as number;
   }
-}
-
-function checkKey(key: unknown): void {
-  if (typeof key !== 'string' || key.length === 0) throw new TypeError('RedisLeaseStore: a lease key must be a non-empty string.');
 }
 
 /** The TTL of keys holding a lease until `expiresAtMs`: its remaining time plus a day, relative to the app's `nowMs`. */

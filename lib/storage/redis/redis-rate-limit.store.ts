@@ -1,6 +1,6 @@
 import { getAlgorithm, type AlgorithmName } from '../../core/algorithms/index.js';
-import { peekRule, type ConsumeResult, type StoreRule } from '../../core/rule-decision.js';
-import { RecentKeysMap } from '../recent-keys.map.js';
+import type { ConsumeResult, StoreRule } from '../../core/rule-decision.js';
+import { KnownBlocks } from '../known-blocks.js';
 import type { RateLimitStore } from '../rate-limit-store.interface.js';
 import { checkPrefix, counterKey } from './redis-keys.js';
 import { RedisScript, type ScriptClient } from './redis-script.js';
@@ -48,7 +48,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   readonly scripts: readonly RedisScript[] = [...Object.values(DECIDE_BY_FAMILY), RESET];
   private readonly prefix: string;
   /** Rule blocks known locally: key → blocked until (epoch ms). */
-  private readonly blocks: RecentKeysMap<number>;
+  private readonly blocks: KnownBlocks;
 
   constructor(
     private readonly client: ScriptClient,
@@ -59,16 +59,13 @@ export class RedisRateLimitStore implements RateLimitStore {
     if (!Number.isSafeInteger(hintCacheSize) || hintCacheSize < 0) {
       throw new RangeError(`RedisRateLimitStore: hintCacheSize must be an integer of 0 or more, got ${String(options.hintCacheSize)}.`);
     }
-    this.blocks = new RecentKeysMap(hintCacheSize);
+    this.blocks = new KnownBlocks(hintCacheSize);
   }
 
   /** Answers a key known to be blocked at once (no promise); otherwise one script run. */
   consume(key: string, rule: StoreRule, nowMs: number, cost: number): ConsumeResult | Promise<ConsumeResult> {
-    const blockedUntil = this.blocks.get(key);
-    if (blockedUntil !== undefined) {
-      if (blockedUntil > nowMs) return peekRule({ blockedUntilMs: blockedUntil }, rule, nowMs);
-      this.blocks.delete(key);
-    }
+    const known = this.blocks.answer(key, rule, nowMs);
+    if (known !== undefined) return known;
     return this.decide(key, rule, nowMs, cost);
   }
 
