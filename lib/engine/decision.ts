@@ -15,6 +15,8 @@ export interface Decision<C> {
   /** The key of `identity`: the address key, or the key of an identity (never an address's). */
   readonly clientKey: string;
   readonly nowMs: number;
+  /** The block or ban that shadow rules' escalation gave the client: its shadow rules are not counted. */
+  readonly shadowStanding?: ProtectionVerdict;
 }
 
 /** What counting the rules gave: results for headers, and whether the request must be refused. */

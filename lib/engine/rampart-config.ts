@@ -27,6 +27,7 @@ import {
 } from './rule-resolution.js';
 import type { ClientKeyResolver, StoreErrorPolicy } from './rule.interface.js';
 import { DEFAULT_STORE_BREAKER, type StoreBreakerOptions } from '../protection/store-breaker.js';
+import { checkShadow, checkStats, type StatsConfig } from '../observability/observability-config.js';
 
 /** The validated configuration the engine runs on (the public options are kept apart from it). */
 export interface RampartConfig<C = unknown> {
@@ -73,6 +74,10 @@ export interface RampartConfig<C = unknown> {
   readonly clock: Clock;
   readonly errorMessage?: string | ((violation: RateLimitViolation) => string);
   readonly logger: RampartLogger;
+  /** Every rule, ban, block and list entry in shadow mode: reported, never enforced. */
+  readonly shadow: boolean;
+  /** In-process statistics; false when off. */
+  readonly stats: StatsConfig | false;
 }
 
 /** Violation history is kept 30 days unless `violationRetentionMs` says otherwise. */
@@ -108,7 +113,7 @@ function checkStoreBreaker(given: unknown, problems: string[]): StoreBreakerOpti
 
 const BAN_ENFORCEMENTS: readonly unknown[] = ['all-routes', 'limited-routes'] satisfies BanEnforcement[];
 
-const STORE_METHODS: Record<Exclude<keyof RampartStorage, 'init' | 'close' | 'leases'>, readonly string[]> = {
+const STORE_METHODS: Record<Exclude<keyof RampartStorage, 'init' | 'close' | 'leases' | 'stats'>, readonly string[]> = {
   rateLimits: ['consume', 'get', 'reset'],
   bans: ['put', 'lift', 'get', 'list', 'changedSince', 'remove'],
   violations: ['record', 'list', 'count', 'deleteByKey', 'purge'],
@@ -238,6 +243,9 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
     problems.push(messages.badLogger(logger));
   }
 
+  const shadow = checkShadow(options.shadow, process.env, problems);
+  const stats = checkStats(options.stats, problems);
+
   return Object.freeze({
     rules,
     store: store as RateLimitStore,
@@ -267,6 +275,8 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
     clock,
     ...(errorMessage !== undefined ? { errorMessage } : {}),
     logger: logger ?? consoleLogger,
+    shadow,
+    stats,
   });
 }
 

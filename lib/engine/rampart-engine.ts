@@ -11,14 +11,21 @@ import { identityText, requestCost, type RampartRequest, type StoreKeyHook } fro
 import type { ClientIdentity } from './client-identity.js';
 import type { StoreKeys } from './store-keys.js';
 import { targetRules, type TargetRule, type TargetRules } from './target-rules.js';
-import { refusal, ruleResult, type RuleResult, type Verdict } from './verdict.js';
+import { refusal, ruleResult, type RuleResult, type ShadowedVerdict, type Verdict } from './verdict.js';
 import type { Decision, Tally } from './decision.js';
 import { NetworkKeys } from './network-keys.js';
 import { violationVerdict } from './violation-verdict.js';
+import { shadowKey } from './store-keys.js';
 
 /** Peers whose parsed address is remembered, and targets whose rules are (each emptied when full). */
 const CACHE_SIZE = 10_000;
 const NONE: readonly never[] = Object.freeze([]);
+
+/** Told of every decision the engine takes (the statistics behind metrics, the stats API and alerts). */
+export interface DecisionObserver<C = unknown> {
+  /** Called once per decided request, synchronously, with its verdict. Must not throw. */
+  decided(decision: Decision<C>, verdict: Verdict<C>): void;
+}
 
 /** The parts the engine asks. */
 export interface EngineParts<C> {
@@ -45,12 +52,19 @@ export class RampartEngine<C = unknown> {
 
   /** Wider IPv6 networks that rules of their own prefix length count by, and their blocks. */
   private readonly networks: NetworkKeys;
+  /** Told of every decision (see `observe`). */
+  private observer: DecisionObserver<C> | undefined;
 
   constructor(
     private readonly config: RampartConfig<C>,
     private readonly parts: EngineParts<C>,
   ) {
     this.networks = new NetworkKeys(config.rules, parts.keys, parts.bans);
+  }
+
+  /** Tells `observer` of every decision from now on (one observer; undefined stops it). */
+  observe(observer: DecisionObserver<C> | undefined): void {
+    this.observer = observer;
   }
 
   get clock(): Clock {
@@ -149,19 +163,58 @@ export class RampartEngine<C = unknown> {
     const decision: Decision<C> = { request, rules, address, addressKey, identity, clientKey, nowMs };
     const known = this.parts.bans.check(clientKey, address, nowMs, addressKey);
     // A promise only for a client whose ban record the bounded cache dropped: read once from the store.
-    if (isThenable(known)) return Promise.resolve(known).then((k) => this.afterCheck(decision, k));
-    return this.afterCheck(decision, known);
+    if (isThenable(known))
+      return this.observed(
+        decision,
+        Promise.resolve(known).then((k) => this.afterCheck(decision, k)),
+      );
+    return this.observed(decision, this.afterCheck(decision, known));
+  }
+
+  /** Tells the observer of the verdict, once it is known. */
+  private observed(decision: Decision<C>, verdict: Verdict<C> | Promise<Verdict<C>>): Verdict<C> | Promise<Verdict<C>> {
+    const { observer } = this;
+    if (observer === undefined) return verdict;
+    if (isThenable(verdict)) return verdict.then((v) => (observer.decided(decision, v), v));
+    observer.decided(decision, verdict);
+    return verdict;
   }
 
   /** The client's known standing decided: answered from it, or counted. */
   private afterCheck(decision: Decision<C>, known: ProtectionVerdict): Verdict<C> | Promise<Verdict<C>> {
     const { nowMs, rules } = decision;
     if (known.status === 'allow-listed') return { outcome: 'admitted', results: NONE, nowMs };
-    if (known.status !== 'none') return refusal(known, nowMs, NONE);
+    if (known.status !== 'none') return this.enforced(refusal(known, nowMs, NONE) as ShadowedVerdict<C>);
     const network = this.networks.ban(decision);
-    if (network !== undefined) return refusal(network, nowMs, NONE);
+    if (network !== undefined) return this.enforced(refusal(network, nowMs, NONE) as ShadowedVerdict<C>);
     if (rules.rules.length === 0) return { outcome: 'admitted', results: NONE, nowMs };
-    return rules.plain ? this.countPlain(decision) : this.countAll(decision);
+    if (!this.config.shadow && !rules.shadowed) return rules.plain ? this.countPlain(decision) : this.countAll(decision);
+    // Shadow rules: the block or ban their escalation would have given the client (in memory, but
+    // for a record the bounded cache dropped) answers them as it would have, without counting.
+    const standing = this.parts.bans.check(shadowKey(decision.clientKey), null, nowMs);
+    if (isThenable(standing)) return Promise.resolve(standing).then((s) => this.countShadowed(decision, s));
+    return this.countShadowed(decision, standing);
+  }
+
+  /** Counts a target with shadow rules, knowing the client's shadow standing. */
+  private countShadowed(decision: Decision<C>, standing: ProtectionVerdict): Verdict<C> | Promise<Verdict<C>> {
+    const shadowed: Decision<C> = standing.status === 'blocked' || standing.status === 'banned' ? { ...decision, shadowStanding: standing } : decision;
+    return shadowed.rules.plain ? this.countPlain(shadowed) : this.countAll(shadowed);
+  }
+
+  /** A refusal, or, with the module in shadow mode, the admission that reports it. */
+  private enforced(verdict: ShadowedVerdict<C>): Verdict<C> {
+    return this.config.shadow ? { outcome: 'admitted', results: NONE, nowMs: verdict.nowMs, shadow: verdict } : verdict;
+  }
+
+  /** Whether a rule is in shadow mode: its own `shadow`, or the module's. */
+  private isShadow(targetRule: TargetRule<C>): boolean {
+    return this.config.shadow || targetRule.shadow;
+  }
+
+  /** Whether `targetRule` is not counted on this request: a shadow rule of a client its shadow escalation holds. */
+  private skipsShadow(decision: Decision<C>, targetRule: TargetRule<C>): boolean {
+    return decision.shadowStanding !== undefined && this.isShadow(targetRule);
   }
 
   /** Every rule at a fixed cost for the request's client: straight to the store, synchronous while it answers so. */
@@ -169,6 +222,7 @@ export class RampartEngine<C = unknown> {
     const { rules } = decision.rules;
     const tally: Tally<C> = { results: [], storeDenied: false };
     for (let i = 0; i < rules.length; i++) {
+      if (decision.shadowStanding !== undefined && this.skipsShadow(decision, rules[i])) continue;
       const cost = fixedCost(decision, rules[i]);
       const answer = this.count(decision, rules[i], decision.clientKey, cost);
       if (isThenable(answer)) return this.countPlainLater(decision, tally, i, answer);
@@ -179,7 +233,7 @@ export class RampartEngine<C = unknown> {
 
   /** `countPlain` once the store answered rule `from` with a promise: that answer and the rules after it. */
   private async countPlainLater(decision: Decision<C>, tally: Tally<C>, from: number, pending: Promise<Counted>): Promise<Verdict<C>> {
-    const rules = decision.rules.rules.slice(from);
+    const rules = decision.rules.rules.slice(from).filter((rule, i) => i === 0 || !this.skipsShadow(decision, rule));
     const costs = rules.map((rule) => fixedCost(decision, rule));
     const settled = await Promise.all(rules.map((rule, i) => (i === 0 ? pending : this.count(decision, rule, decision.clientKey, costs[i]))));
     for (let i = 0; i < settled.length; i++) this.add(tally, decision, rules[i], costs[i], settled[i]);
@@ -198,6 +252,7 @@ export class RampartEngine<C = unknown> {
     const { context } = decision.request;
     const countOne = async (targetRule: TargetRule<C>): Promise<RuleResult<C> | undefined> => {
       const { rule } = targetRule;
+      if (this.skipsShadow(decision, targetRule)) return undefined;
       if (rule.skipIf && (await rule.skipIf(context as C))) return undefined;
       let clientKey = decision.clientKey;
       if (rule.keyResolver) {
@@ -239,18 +294,41 @@ export class RampartEngine<C = unknown> {
   /** The verdict from the rules' answers: a refusal, the outage policy, admitted, or a violation. */
   private conclude(decision: Decision<C>, tally: Tally<C>): Verdict<C> | Promise<Verdict<C>> {
     const { nowMs } = decision;
-    if (tally.refusal) return refusal(tally.refusal, nowMs, NONE);
+    if (tally.refusal) return this.enforced(refusal(tally.refusal, nowMs, NONE) as ShadowedVerdict<C>);
     if (tally.storeDenied) return { outcome: 'unavailable', retryAfterMs: 1_000, results: NONE, nowMs };
-    const { results } = tally;
+    if (this.config.shadow || decision.rules.shadowed) return this.concludeShadowed(decision, tally.results);
+    return this.verdictOf(decision, tally.results, false);
+  }
+
+  /**
+   * The verdict of a target with shadow rules: the enforced rules' verdict, which, when it admits
+   * the request, carries what the shadow rules would have answered (their violations recorded and
+   * escalated under the client's shadow key).
+   */
+  private async concludeShadowed(decision: Decision<C>, results: readonly RuleResult<C>[]): Promise<Verdict<C>> {
+    const enforced = results.filter((r) => !this.isShadow(r.targetRule));
+    const shadowResults = results.filter((r) => this.isShadow(r.targetRule));
+    const { shadowStanding } = decision;
+    const [verdict, shadow] = await Promise.all([
+      this.verdictOf(decision, enforced, false),
+      shadowStanding ? refusal(shadowStanding, decision.nowMs, shadowResults) : this.verdictOf(decision, shadowResults, true),
+    ]);
+    if (verdict.outcome !== 'admitted' || shadow.outcome === 'admitted') return verdict;
+    return { ...verdict, shadow: shadow as ShadowedVerdict<C> };
+  }
+
+  /** The verdict of counted rules' results: admitted, or the violation's (recorded under the shadow key for shadow rules). */
+  private verdictOf(decision: Decision<C>, results: readonly RuleResult<C>[], shadow: boolean): Verdict<C> | Promise<Verdict<C>> {
+    const { nowMs } = decision;
     if (results.length === 0) return { outcome: 'admitted', results: NONE, nowMs };
-    const complete = results.length === decision.rules.rules.length ? decision.rules : undefined;
+    const complete = !shadow && results.length === decision.rules.rules.length ? decision.rules : undefined;
     let violated: RuleResult<C> | undefined;
     for (let i = 0; i < results.length; i++) {
       const r = results[i];
       if (!r.result.allowed && (!violated || r.result.retryAfterMs > violated.result.retryAfterMs)) violated = r;
     }
     if (!violated) return complete ? { outcome: 'admitted', results, complete, nowMs } : { outcome: 'admitted', results, nowMs };
-    return violationVerdict(this.parts.escalator, this.config, decision, results, violated, complete);
+    return violationVerdict(this.parts.escalator, this.config, decision, results, violated, complete, shadow);
   }
 }
 

@@ -9,6 +9,7 @@ import type { SplitStorageOptions } from '../storage/split-storage.js';
 import type { RateLimitStore } from '../storage/rate-limit-store.interface.js';
 import type { StoreBreakerOptions } from '../protection/store-breaker.js';
 import type { ClientKeyResolver, RateLimitRule, StoreErrorPolicy } from './rule.interface.js';
+import type { StatsOptions } from '../observability/observability-config.js';
 
 /**
  * Options of the engine: what `createRampart` takes, and what `RateLimitModule.forRoot` takes besides
@@ -195,6 +196,23 @@ export interface RampartOptions<C = unknown> {
    * @default the console
    */
   logger?: RampartLogger;
+  /**
+   * Shadow mode for every rule, and for bans, blocks and the deny-list: requests are counted,
+   * violations recorded and escalation computed, and all of it reported (events, metrics, logs, the
+   * stats API) as what would have been refused, but nothing is refused. Escalation in shadow mode
+   * blocks and bans `shadow:<client key>`, never the client. No `RateLimit` header is sent for a
+   * shadow rule, and no `Retry-After`: the response is what it would be without the rule. The
+   * outage policy (`onStoreError`) still applies. The environment variable `RAMPART_SHADOW`
+   * (`true`/`false`) wins over this option, to switch it without a deploy.
+   * @default false
+   */
+  shadow?: boolean;
+  /**
+   * In-process statistics behind the Prometheus metrics, the admin API's stats and the alerts
+   * (see `StatsOptions`); `false` turns them off (none of those can then be used).
+   * @default { bucketMs: 10_000, retentionMs: 900_000, reportIntervalMs: 5_000, nearLimitRatio: 0.8, topKeys: 20, maxRuleLabels: 100, maxProtocolLabels: 16 }
+   */
+  stats?: StatsOptions | false;
 }
 
 /** Where bans, blocks and the allow/deny lists are enforced (see `enforceBans`). */

@@ -11,12 +11,13 @@ import * as messages from '../errors/messages.js';
 import { EventPublisher } from '../events/event-publisher.js';
 import { resolveRampartConfig, type RampartConfig } from './rampart-config.js';
 import { ClientIdentity } from './client-identity.js';
-import { RampartEngine } from './rampart-engine.js';
+import { RampartEngine, type DecisionObserver } from './rampart-engine.js';
 import { RateLimitHeaders } from './rate-limit-headers.js';
 import type { RampartOptions } from './rampart-options.interface.js';
 import type { RampartRequest } from './rampart-request.js';
 import { PROBE_KEY, PROBE_RULE, StoreKeys } from './store-keys.js';
 import type { Verdict } from './verdict.js';
+import { DecisionRecorder } from '../observability/decision-recorder.js';
 
 /**
  * Rampart, assembled from its parts: the engine that decides requests, the service operators use,
@@ -42,6 +43,8 @@ export class Rampart<C = unknown> {
   readonly headers: RateLimitHeaders;
   /** The slots of concurrency limits (WebSocket connections, requests in flight), shared through `storage.leases`. */
   readonly leases: LeaseKeeper;
+  /** This instance's statistics (decisions, violations, escalations); undefined with `stats: false`. */
+  readonly stats: DecisionRecorder | undefined;
   private readonly writer: ViolationWriter;
 
   constructor(readonly config: RampartConfig<C>) {
@@ -97,6 +100,11 @@ export class Rampart<C = unknown> {
     this.lifecycle = new StorageLifecycle({ ...config, bans: this.bans, health: this.health });
     this.headers = new RateLimitHeaders(config);
     this.leases = new LeaseKeeper(storage.leases, { clock, leaseMs: config.leaseMs, timeoutMs: storeTimeoutMs, logger });
+    if (config.stats) {
+      this.stats = new DecisionRecorder(config.stats, clock.now());
+      this.stats.listen(this.events);
+      this.engine.observe(this.stats as unknown as DecisionObserver<C>);
+    }
   }
 
   /** Whether the storage is prepared and the stored bans and lists are loaded. */

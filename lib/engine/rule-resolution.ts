@@ -24,6 +24,8 @@ export interface ResolvedRule<C = unknown> {
   readonly escalation?: Partial<EscalationPolicy> | false;
   /** The rule's own store-outage policy; the module's applies when absent. */
   readonly onStoreError?: StoreErrorPolicy;
+  /** Counted and reported, never enforced. */
+  readonly shadow?: true;
   /** What the store receives. */
   readonly storeRule: StoreRule;
 }
@@ -77,6 +79,7 @@ export function resolveRule<C>(rule: ThrottleRule<C>, path: string, problems: st
   if (rule.onStoreError !== undefined && !STORE_ERROR_POLICIES.includes(rule.onStoreError)) {
     problems.push(messages.badStoreErrorPolicy(`${path}.onStoreError`, rule.onStoreError));
   }
+  if (rule.shadow !== undefined && typeof rule.shadow !== 'boolean') problems.push(messages.badBoolean(`${path}.shadow`, rule.shadow));
   const storeRule: StoreRule = Object.freeze({
     name,
     algorithm,
@@ -99,6 +102,7 @@ export function resolveRule<C>(rule: ThrottleRule<C>, path: string, problems: st
     ...(rule.ipv6PrefixLength !== undefined ? { ipv6PrefixLength: rule.ipv6PrefixLength } : {}),
     ...(rule.escalation !== undefined ? { escalation: rule.escalation } : {}),
     ...(rule.onStoreError !== undefined ? { onStoreError: rule.onStoreError } : {}),
+    ...(rule.shadow === true ? { shadow: true as const } : {}),
     storeRule,
   });
 }

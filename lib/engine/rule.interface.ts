@@ -96,6 +96,14 @@ export interface RateLimitRule<C = unknown> {
    * { name: 'login', limit: 5, windowMs: 60_000, onStoreError: 'deny' }
    */
   onStoreError?: StoreErrorPolicy;
+  /**
+   * Shadow mode: the rule counts every request and its violations are reported (events, metrics,
+   * logs, the stats API) as "would have limited", with the escalation they would have caused as
+   * "would have blocked / banned", but it never refuses a request and sends no header. For rolling
+   * out a new limit safely. The module's `shadow` puts every rule in shadow mode.
+   * @default false
+   */
+  shadow?: boolean;
 }
 
 /** What `@Throttle` accepts: a full rule, or fields overriding the module rule of the same name. */

@@ -19,12 +19,28 @@ export const PROBE_RULE: StoreRule = Object.freeze({ name: 'probe', algorithm: '
 /**
  * What the key of an identity (a key resolver's answer, a custom tracker) starts with when the
  * identity could otherwise be read as a key of another kind: text shaped like an address key, the
- * no-address key, or text starting with this prefix or with `sha256:`. It is also how an operator
+ * no-address key, or text starting with this prefix, `sha256:` or `shadow:`. It is also how an operator
  * names an identity explicitly: `id:<identity>` (see `namedClientKey`).
  */
 export const IDENTITY_KEY_PREFIX = 'id:';
 /** What the key of an identity too long to keep starts with; reserved, no other key starts with it. */
 export const HASHED_KEY_PREFIX = 'sha256:';
+/**
+ * What the key under which shadow rules record a client's violations and escalations starts with:
+ * `shadow:<client key>`. Reserved, so that the blocks and bans shadow mode computes are never
+ * those of any client, and reported as what would have happened.
+ */
+export const SHADOW_KEY_PREFIX = 'shadow:';
+
+/** The key shadow rules record a client's violations and escalations under. */
+export function shadowKey(clientKey: string): string {
+  return SHADOW_KEY_PREFIX + clientKey;
+}
+
+/** Whether a client key is a shadow key, and the key of which client. */
+export function shadowedClientKey(key: string): string | undefined {
+  return key.startsWith(SHADOW_KEY_PREFIX) ? key.slice(SHADOW_KEY_PREFIX.length) : undefined;
+}
 
 /**
  * The key of an identity: the identity itself when no key of another kind can look like it;
@@ -52,7 +68,13 @@ function hashedKey(identity: string): string {
 
 /** Whether an identity, kept as it is, could be taken for a key of another kind. */
 function mayBeReadAsOtherKind(identity: string): boolean {
-  return identity === UNKNOWN_CLIENT || identity.startsWith(IDENTITY_KEY_PREFIX) || identity.startsWith(HASHED_KEY_PREFIX) || looksLikeAddressKey(identity);
+  return (
+    identity === UNKNOWN_CLIENT ||
+    identity.startsWith(IDENTITY_KEY_PREFIX) ||
+    identity.startsWith(HASHED_KEY_PREFIX) ||
+    identity.startsWith(SHADOW_KEY_PREFIX) ||
+    looksLikeAddressKey(identity)
+  );
 }
 
 /**

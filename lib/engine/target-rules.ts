@@ -8,6 +8,8 @@ export interface TargetRule<C = unknown> {
   readonly countsPer: string;
   /** `<rule>:<scope or target>:`; the client key is appended (see StoreKeys). */
   readonly keyPrefix: string;
+  /** The rule's own `shadow`: counted and reported, never enforced (the module's `shadow` puts every rule in shadow mode). */
+  readonly shadow: boolean;
 }
 
 /** The rules that apply to one target (a route, a gateway message, a resolver field, a queue...). */
@@ -21,21 +23,23 @@ export interface TargetRules<C = unknown> {
    * store per request.
    */
   readonly plain: boolean;
+  /** Whether a rule has its own `shadow`. */
+  readonly shadowed: boolean;
   /** Nothing is checked or counted on this target, not even bans (the admin API). */
   readonly exempt?: true;
 }
 
 /** A target where nothing is checked or counted, not even bans and lists (the admin API). */
 export function exemptTarget<C>(target: string): TargetRules<C> {
-  return Object.freeze({ target, rules: Object.freeze([]), plain: true, exempt: true });
+  return Object.freeze({ target, rules: Object.freeze([]), plain: true, shadowed: false, exempt: true });
 }
 
 /** The rules of `target`, each with its key prefix. */
 export function targetRules<C>(target: string, rules: readonly ResolvedRule<C>[]): TargetRules<C> {
   const counted = rules.map((rule) => {
     const countsPer = rule.scope ?? target;
-    return Object.freeze({ rule, countsPer, keyPrefix: StoreKeys.prefix(rule.name, countsPer) });
+    return Object.freeze({ rule, countsPer, keyPrefix: StoreKeys.prefix(rule.name, countsPer), shadow: rule.shadow === true });
   });
   const plain = rules.every((rule) => !rule.skipIf && !rule.keyResolver && rule.ipv6PrefixLength === undefined && typeof rule.cost === 'number');
-  return Object.freeze({ target, rules: Object.freeze(counted), plain });
+  return Object.freeze({ target, rules: Object.freeze(counted), plain, shadowed: counted.some((r) => r.shadow) });
 }

@@ -25,7 +25,16 @@ interface VerdictBase<C> {
 /** The request may proceed. */
 export interface AdmittedVerdict<C = unknown> extends VerdictBase<C> {
   readonly outcome: 'admitted';
+  /**
+   * What would have been answered without shadow mode: the refusal of a shadow rule (or, with the
+   * module in shadow mode, of a ban, block or list entry). The request is admitted all the same;
+   * `results` hold the enforced rules only.
+   */
+  readonly shadow?: ShadowedVerdict<C>;
 }
+
+/** A refusal that shadow mode reports instead of enforcing. */
+export type ShadowedVerdict<C = unknown> = LimitedVerdict<C> | BlockedVerdict<C> | BannedVerdict<C>;
 
 /** A rule's algorithm (or the rule's own `blockDurationMs`) refused the request. */
 export interface LimitedVerdict<C = unknown> extends VerdictBase<C> {

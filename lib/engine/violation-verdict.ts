@@ -5,6 +5,7 @@ import type { RampartConfig } from './rampart-config.js';
 import { ruleEscalation } from './rule-resolution.js';
 import type { TargetRules } from './target-rules.js';
 import type { RuleResult, Verdict } from './verdict.js';
+import { shadowKey } from './store-keys.js';
 
 /**
  * The verdict of a request a rule denied: its violations are recorded (they may escalate), and the
@@ -17,8 +18,9 @@ export async function violationVerdict<C>(
   results: readonly RuleResult<C>[],
   violated: RuleResult<C>,
   complete: TargetRules<C> | undefined,
+  shadow = false,
 ): Promise<Verdict<C>> {
-  const outcome = await recordViolations(escalator, config, decision, results);
+  const outcome = await recordViolations(escalator, config, decision, results, shadow);
   const { nowMs } = decision;
   const base = complete ? { results, complete, nowMs } : { results, nowMs };
   if (outcome.action === 'ban') return { ...base, outcome: 'banned', reason: 'banned' };
@@ -29,13 +31,15 @@ export async function violationVerdict<C>(
 /**
  * Records the violations of one request: one per client key, for the rule whose algorithm denied
  * with the longest wait (requests denied by a running block are not violations). Returns the
- * strongest escalation that followed.
+ * strongest escalation that followed. Shadow rules' violations are recorded under the client's
+ * shadow key (`shadow:<client key>`), so that their escalation is computed but never enforced.
  */
 async function recordViolations<C>(
   escalator: Escalator,
   config: Pick<RampartConfig<C>, 'escalation'>,
   decision: Decision<C>,
   results: readonly RuleResult<C>[],
+  shadow: boolean,
 ): Promise<ViolationOutcome> {
   const byKey = new Map<string, RuleResult<C>>();
   for (const r of results) {
@@ -48,7 +52,7 @@ async function recordViolations<C>(
   const outcomes = await Promise.all(
     [...byKey.values()].map(({ targetRule, clientKey, cost, result }) =>
       escalator.recordViolation({
-        key: clientKey,
+        key: shadow ? shadowKey(clientKey) : clientKey,
         address: decision.address,
         rule: targetRule.rule.name,
         route: targetRule.countsPer,

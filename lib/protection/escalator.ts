@@ -8,11 +8,14 @@ import { isBanActive, type Ban, type BanTarget, type NewBan } from '../storage/b
 import type { RampartStorage } from '../storage/rampart-storage.interface.js';
 import type { Violation } from '../storage/violation-store.interface.js';
 import { announceBan } from './ban-announcer.js';
+import { shadowKey } from '../engine/store-keys.js';
 import type { BanSync, Bounded } from './ban-sync.js';
 import { NO_OUTCOME, outcomeOfBan, type ViolationOutcome } from './protection-verdict.js';
 import { withTimeout, type StoreHealth } from './store-health.js';
 import type { ViolationWriter } from './violation-writer.js';
 
+/** The shadow key of clients without an address: never escalated either. */
+const SHADOW_UNKNOWN = shadowKey(UNKNOWN_CLIENT);
 /** Name written as `createdBy` on automatic blocks and bans. */
 const AUTO_CREATOR = 'rampart';
 /**
@@ -121,7 +124,8 @@ export class Escalator {
     const recorded = await this.recordOnly(report);
     // The shared key of clients without an address is never blocked or banned: all of them would be.
     // (An identity a key resolver named `unknown` comes with its address, and escalates as any.)
-    if (report.escalation === false || previous === undefined || (key === UNKNOWN_CLIENT && report.address === null)) return NO_OUTCOME;
+    if (report.escalation === false || previous === undefined || ((key === UNKNOWN_CLIENT || key === SHADOW_UNKNOWN) && report.address === null))
+      return NO_OUTCOME;
     return this.escalate(report, report.escalation, target, previous, recorded);
   }
 

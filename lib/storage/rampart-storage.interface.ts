@@ -3,6 +3,7 @@ import type { BanStore } from './ban-store.interface.js';
 import type { LeaseStore } from './lease-store.interface.js';
 import type { RateLimitStore } from './rate-limit-store.interface.js';
 import type { ViolationStore } from './violation-store.interface.js';
+import type { StatsStore } from './stats-store.interface.js';
 
 /**
  * Everything Rampart keeps: counters, bans, violation history and allow/deny lists. `memoryStorage()`
@@ -18,6 +19,11 @@ export interface RampartStorage {
    * shared by every instance. Needed only by those limits; both built-in storages have it.
    */
   readonly leases?: LeaseStore;
+  /**
+   * Each instance's statistics summary, which the admin API sums over the fleet. Without it, the
+   * stats API answers for the instance it runs on only. The built-in storages have it.
+   */
+  readonly stats?: StatsStore;
   /**
    * Prepares the storage (indexes, connections) at startup. Called again, every `banSyncIntervalMs`,
    * until it succeeds, so it must be safe to call more than once. Throw a `StorageSetupError` for a

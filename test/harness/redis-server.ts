@@ -55,6 +55,27 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Whether `port` can be bound on 127.0.0.1 right now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free port whose cluster bus port (the port + 10 000, which a cluster node listens on too) is free
+ * as well: an ephemeral port may have its bus port taken by another connection.
+ */
+export async function freeClusterPort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await freePort();
+    if (port + 10_000 <= 65_535 && (await portFree(port + 10_000))) return port;
+  }
+  throw new Error('no free port whose cluster bus port (port + 10000) is free too, in 50 attempts');
+}
+
 /** Runs `file` with `args`; resolves with its stdout, rejects with its stderr (or why it could not run). */
 export function run(file: string, args: readonly string[], timeoutMs = 60_000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -196,6 +217,7 @@ export async function startRedisCluster(options: { masters?: number; nodeTimeout
     for (let i = 0; i < masters * 2; i++) {
       nodes.push(
         await startRedisServer({
+          port: await freeClusterPort(),
           args: [
             '--cluster-enabled',
             'yes',

@@ -1,0 +1,121 @@
+import { createRampart, type RampartOptions, type Verdict } from '../../lib/engine/index.js';
+import { FakeClock } from '../support/fake-clock.js';
+
+const T0 = Date.UTC(2030, 0, 1);
+const CLIENT = '203.0.113.7';
+const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
+const ESCALATION = { blockAfterViolations: 2, blockDurationMs: 60_000, permanentBanAfter: 3, permanentBanWindowMs: 3_600_000 };
+
+async function started(options: RampartOptions = {}) {
+  const clock = new FakeClock(T0);
+  const rampart = createRampart({ clock, logger: silent, escalation: ESCALATION, ...options });
+  const events: string[] = [];
+  rampart.events.listen((name, event) =>
+    events.push(`${name} ${(event as { key?: string; target?: { key?: string } }).key ?? (event as { target?: { key?: string } }).target?.key}`),
+  );
+  await rampart.start();
+  return { rampart, clock, events };
+}
+
+const decide = async (rampart: { decide(r: never): unknown }, request: object) => (await rampart.decide(request as never)) as Verdict;
+
+describe('Shadow mode in the engine', () => {
+  const saved = process.env.RAMPART_SHADOW;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.RAMPART_SHADOW;
+    else process.env.RAMPART_SHADOW = saved;
+  });
+
+  it('a shadow rule admits what it would refuse, escalates the shadow key only, and sends no header of its own', async () => {
+    const { rampart, events } = await started({
+      rules: [
+        { name: 'enforced', limit: 100, windowMs: 60_000, algorithm: 'fixed-window' },
+        { name: 'candidate', limit: 1, windowMs: 60_000, algorithm: 'fixed-window', shadow: true },
+      ],
+    });
+    const verdicts: Verdict[] = [];
+    for (let i = 0; i < 6; i++) verdicts.push(await decide(rampart, { target: 'GET /x', address: CLIENT }));
+    expect(verdicts.map((v) => v.outcome)).toEqual(['admitted', 'admitted', 'admitted', 'admitted', 'admitted', 'admitted']);
+    // Only the enforced rule is in the results (what headers are written from).
+    for (const v of verdicts) expect(v.results.map((r) => r.name)).toEqual(['enforced']);
+    // 2nd: would have limited; 3rd: the second violation would have blocked; 4th-6th: the shadow block holds.
+    expect(verdicts.map((v) => (v.outcome === 'admitted' ? (v.shadow?.outcome ?? 'none') : v.outcome))).toEqual([
+      'none',
+      'limited',
+      'blocked',
+      'blocked',
+      'blocked',
+      'blocked',
+    ]);
+    expect(events).toEqual([`rampart.violation shadow:${CLIENT}`, `rampart.violation shadow:${CLIENT}`, `rampart.block shadow:${CLIENT}`]);
+    // The client itself is neither blocked nor recorded.
+    expect((await rampart.service.status(CLIENT)).ban).toBeNull();
+    expect(await rampart.config.storage.violations.count(CLIENT, 0)).toBe(0);
+    expect(await rampart.config.storage.violations.count(`shadow:${CLIENT}`, 0)).toBe(2);
+    await rampart.stop();
+  });
+
+  it('the module option (or RAMPART_SHADOW) shadows every rule, ban and list entry; an enforced refusal wins otherwise', async () => {
+    process.env.RAMPART_SHADOW = 'true';
+    const { rampart } = await started({ shadow: false, rules: [{ name: 'r', limit: 1, windowMs: 60_000, algorithm: 'fixed-window' }] });
+    await rampart.service.ban({ type: 'key', key: '198.51.100.1' }, 'permanent', undefined, 'abuse', 'ops');
+    const banned = await decide(rampart, { target: 'GET /x', address: '198.51.100.1' });
+    expect(banned).toMatchObject({ outcome: 'admitted', results: [], shadow: { outcome: 'banned', reason: 'banned' } });
+    await decide(rampart, { target: 'GET /x', address: CLIENT });
+    expect(await decide(rampart, { target: 'GET /x', address: CLIENT })).toMatchObject({ outcome: 'admitted', results: [], shadow: { outcome: 'limited' } });
+    await rampart.stop();
+
+    process.env.RAMPART_SHADOW = 'maybe';
+    expect(() => createRampart({ logger: silent })).toThrow(/RAMPART_SHADOW must be true, 1, on, yes, false, 0, off or no, got "maybe"/);
+    delete process.env.RAMPART_SHADOW;
+    expect(() => createRampart({ logger: silent, shadow: 'yes' as never })).toThrow(/shadow must be true or false/);
+    expect(() => createRampart({ logger: silent, rules: [{ limit: 1, windowMs: 1_000, shadow: 1 as never }] })).toThrow(
+      /rules\[0\]\.shadow must be true or false/,
+    );
+  });
+
+  it('an identity that reads like a shadow key is keyed apart from it', async () => {
+    const { rampart } = await started({ rules: [{ name: 'r', limit: 1, windowMs: 60_000, algorithm: 'fixed-window', shadow: true }] });
+    const verdict = await decide(rampart, { target: 'GET /x', address: CLIENT, identity: `shadow:${CLIENT}` });
+    expect(verdict.results).toEqual([]);
+    await decide(rampart, { target: 'GET /x', address: CLIENT, identity: `shadow:${CLIENT}` });
+    expect(await rampart.config.storage.violations.count(`shadow:id:shadow:${CLIENT}`, 0)).toBe(1);
+    expect(await rampart.config.storage.violations.count(`shadow:${CLIENT}`, 0)).toBe(0);
+    await rampart.stop();
+  });
+});
+
+describe('DecisionRecorder', () => {
+  it('counts each decision by protocol, outcome and deciding rule, near-limit admissions and refusals by key', async () => {
+    const { rampart } = await started({
+      escalation: false,
+      rules: [
+        { name: 'burst', limit: 5, windowMs: 1_000, algorithm: 'fixed-window' },
+        { name: 'minute', limit: 3, windowMs: 60_000, algorithm: 'fixed-window' },
+      ],
+    });
+    for (let i = 0; i < 5; i++) await decide(rampart, { target: 'GET /x', address: CLIENT });
+    await decide(rampart, { target: 'chat.message', address: CLIENT, protocol: 'ws', method: 'WS' });
+    const stats = rampart.stats!;
+    expect([...stats.decisionSeries()]).toEqual([
+      { labels: { protocol: 'http', outcome: 'allowed', rule: 'minute' }, value: 3 },
+      { labels: { protocol: 'http', outcome: 'limited', rule: 'minute' }, value: 2 },
+      { labels: { protocol: 'ws', outcome: 'allowed', rule: 'minute' }, value: 1 },
+    ]);
+    // minute: its 3rd admission used 3/3 (80 % of 3 is 2.4); burst: its 4th and 5th used 4/5 and 5/5
+    // (refused by minute, but admitted by burst).
+    expect([...stats.nearLimitSeries()]).toEqual([
+      { labels: { protocol: 'http', rule: 'minute' }, value: 1 },
+      { labels: { protocol: 'http', rule: 'burst' }, value: 2 },
+    ]);
+    expect([...stats.hitSeries()]).toEqual([{ labels: { limit_type: 'http' }, value: 2 }]);
+    const [bucket] = stats.summary(T0).buckets;
+    expect(bucket.outcomes).toEqual([4, 2, 0, 0, 0, 0, 0, 0]);
+    expect(bucket.keys).toEqual([[CLIENT, 2]]);
+    expect(bucket.rules).toEqual([
+      ['burst', 6, 0, 2],
+      ['minute', 6, 2, 1],
+    ]);
+    await rampart.stop();
+  });
+});
