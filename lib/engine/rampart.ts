@@ -18,6 +18,7 @@ import type { RampartRequest } from './rampart-request.js';
 import { PROBE_KEY, PROBE_RULE, StoreKeys } from './store-keys.js';
 import type { Verdict } from './verdict.js';
 import { DecisionRecorder } from '../observability/decision-recorder.js';
+import { StoreTimings } from '../observability/store-timings.js';
 
 /**
  * Rampart, assembled from its parts: the engine that decides requests, the service operators use,
@@ -45,6 +46,8 @@ export class Rampart<C = unknown> {
   readonly leases: LeaseKeeper;
   /** This instance's statistics (decisions, violations, escalations); undefined with `stats: false`. */
   readonly stats: DecisionRecorder | undefined;
+  /** Latency of the rate-limit store's calls, by operation: off until the Prometheus metrics enable it. */
+  readonly storeTimings = new StoreTimings();
   private readonly writer: ViolationWriter;
 
   constructor(readonly config: RampartConfig<C>) {
@@ -84,7 +87,7 @@ export class Rampart<C = unknown> {
       requestTimeoutMs: storeTimeoutMs,
       ...(config.autoBanDurationMs !== undefined ? { autoBanDurationMs: config.autoBanDurationMs } : {}),
     });
-    const gateway = new StoreGateway(store, this.health, config);
+    const gateway = new StoreGateway(store, this.health, config, this.storeTimings);
     const keys = new StoreKeys(config.ipv6PrefixLength);
     const identity = new ClientIdentity(config, keys);
     this.engine = new RampartEngine(config, { keys, identity, bans: this.bans, gateway, escalator: this.escalator });

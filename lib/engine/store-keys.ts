@@ -77,6 +77,11 @@ function mayBeReadAsOtherKind(identity: string): boolean {
   );
 }
 
+/** Whether a client key is an address's (an IPv4 address, or an IPv6 address or network), not an identity's. */
+export function isAddressKey(key: string): boolean {
+  return looksLikeAddressKey(key);
+}
+
 /**
  * Whether text has the shape of an address key: hex digits, `.`, `:` and `/` only, with a `.` or a
  * `:` (every IPv4 or IPv6 address or network has one). Broader than the addresses themselves, so

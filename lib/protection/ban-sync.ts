@@ -126,6 +126,11 @@ export class BanSync {
     return { ...this.cache.sizes, ...this.cache.stats };
   }
 
+  /** The bans held in memory and in force at `nowMs` (see ProtectionCache.activeBans). */
+  activeBans(nowMs: number): Iterable<Ban> {
+    return this.cache.activeBans(nowMs);
+  }
+
   /** Whether a poll is running. */
   get polling(): boolean {
     return this.running;

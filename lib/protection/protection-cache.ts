@@ -92,6 +92,12 @@ export class ProtectionCache {
     };
   }
 
+  /** The bans held and in force, by key and by range (automatic key bans past the bound are not held). */
+  *activeBans(nowMs: number): Iterable<Ban> {
+    for (const bans of [this.operatorKeyBans.values(), this.autoKeyBans.values(), this.cidrBans.values()])
+      for (const ban of bans) if (isBanActive(ban, nowMs)) yield ban;
+  }
+
   /** Whether the filter holds more keys than it was sized for (a full reload sizes it again). */
   get filterSaturated(): boolean {
     return this.filter.saturated;

@@ -6,6 +6,7 @@ import type { StoreErrorPolicy } from '../engine/rule.interface.js';
 import { MemoryRateLimitStore } from '../storage/memory-rate-limit.store.js';
 import type { RateLimitStore } from '../storage/rate-limit-store.interface.js';
 import { DenialCache } from './denial-cache.js';
+import type { StoreTimings } from '../observability/store-timings.js';
 import { settleWithin, type StoreHealth } from './store-health.js';
 
 /** One rule's answer: the store's decision, or the outage policy's `allow` / `deny`. */
@@ -47,6 +48,8 @@ export class StoreGateway {
     private readonly store: RateLimitStore,
     readonly health: StoreHealth,
     private readonly options: StoreGatewayOptions,
+    /** Times each store call while `timings.active` (the Prometheus metrics are registered). */
+    private readonly timings?: StoreTimings,
   ) {
     this.denials = new DenialCache(options.denialCacheSize);
   }
@@ -77,13 +80,16 @@ export class StoreGateway {
     const inFlight = this.inFlight.size === 0 ? 0 : (this.inFlight.get(key) ?? 0);
     if (inFlight > 0 && inFlight + cost > ruleCapacity(rule)) return pileUpDenial(rule, nowMs, inFlight, cost);
     let answer: ConsumeResult | Promise<ConsumeResult>;
+    const startedAt = this.timings?.active === true ? performance.now() : -1;
     try {
       answer = this.store.consume(key, rule, nowMs, cost);
     } catch (error) {
+      if (startedAt >= 0) this.timed(startedAt);
       health.failed(call, error, client);
       return this.withoutStore(key, rule, onStoreError, nowMs, cost);
     }
     if (!isThenable(answer)) {
+      if (startedAt >= 0) this.timed(startedAt);
       health.succeeded(call);
       this.denials.note(key, rule, nowMs, cost, answer);
       return answer;
@@ -94,16 +100,23 @@ export class StoreGateway {
         () => pending,
         this.options.storeTimeoutMs,
         (result) => {
+          if (startedAt >= 0) this.timed(startedAt);
           health.succeeded(call);
           this.denials.note(key, rule, nowMs, cost, result);
           resolve(result);
         },
         (error) => {
+          if (startedAt >= 0) this.timed(startedAt);
           health.failed(call, error, client);
           resolve(this.withoutStore(key, rule, onStoreError, nowMs, cost));
         },
       ),
     );
+  }
+
+  /** Records the latency of a `consume` call that began at `startedAt` (`performance.now()`); a timeout counts as its wait. */
+  private timed(startedAt: number): void {
+    this.timings!.observe('consume', performance.now() - startedAt);
   }
 
   /** Counts `cost` in flight for `key` until the store answers or fails (not merely times out). */

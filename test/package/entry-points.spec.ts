@@ -182,6 +182,36 @@ describe('entry points', () => {
     expect(out).toBe('function false true');
   });
 
+  it('the main entry never loads prom-client, even running an app; nest-rampart/metrics does, and registers the metrics', () => {
+    const refused = /^prom-client(\/|$)|\/dist\/metrics\//;
+    const out = runRefusing(
+      refused,
+      `const { Module } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'common', 'index.js'))});
+       const { NestFactory } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'core', 'index.js'))});
+       const { RateLimitModule, RateLimitGuard } = await import(${JSON.stringify(entry('index.js'))});
+       class App {}
+       Module({ imports: [RateLimitModule.forRoot({ rules: [{ limit: 1, windowMs: 1000 }] })] })(App);
+       const app = await NestFactory.createApplicationContext(App, { logger: false });
+       await app.close();
+       console.log('ran', typeof RateLimitGuard);`,
+    );
+    expect(out).toBe('ran function');
+    expect(runRefusing(refused, `await import(${JSON.stringify(entry('metrics/index.js'))}); console.log('loaded');`)).toMatch(/^refused /);
+    const metrics = runRefusing(
+      /^$/,
+      `const { createRampart } = await import(${JSON.stringify(entry('engine/index.js'))});
+       const { registerRampartMetrics } = await import(${JSON.stringify(entry('metrics/index.js'))});
+       const rampart = createRampart({ rules: [{ limit: 1, windowMs: 1000 }], logger: { log() {}, warn() {}, error() {} } });
+       await rampart.start();
+       const { registry } = registerRampartMetrics(rampart);
+       await rampart.decide({ target: 'job', address: '192.0.2.1' });
+       const text = await registry.metrics();
+       await rampart.stop();
+       console.log(text.includes('rampart_decisions_total{protocol="http",outcome="allowed",rule="default"} 1'));`,
+    );
+    expect(metrics).toBe('true');
+  });
+
   it('the refusing loader does refuse: the main entry needs Nest', () => {
     const out = runRefusing(/^@nestjs\//, `await import(${JSON.stringify(entry('index.js'))}); console.log('loaded');`);
     expect(out).toMatch(/^refused @nestjs\//);
