@@ -32,6 +32,21 @@ function runRefusing(refused: RegExp, source: string): string {
   }
 }
 
+/**
+ * The source of an ES module that imports `names` from the main entry, runs an app of
+ * RateLimitModule (created, then closed), and prints `printed` (an expression over `names`).
+ */
+function appSource(names: string, printed: string): string {
+  return `const { Module } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'common', 'index.js'))});
+       const { NestFactory } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'core', 'index.js'))});
+       const { ${names} } = await import(${JSON.stringify(entry('index.js'))});
+       class App {}
+       Module({ imports: [RateLimitModule.forRoot({ rules: [{ limit: 1, windowMs: 1000 }] })] })(App);
+       const app = await NestFactory.createApplicationContext(App, { logger: false });
+       await app.close();
+       console.log(${printed});`;
+}
+
 describe('entry points', () => {
   it('nest-rampart/engine decides requests without loading Nest, Express or Fastify', () => {
     const out = runRefusing(
@@ -61,17 +76,7 @@ describe('entry points', () => {
 
   it('the main entry loads neither Mongoose nor @nestjs/websockets, ws or socket.io, even running an app', () => {
     const refused = /^(mongoose|@nestjs\/mongoose|@nestjs\/websockets|@nestjs\/platform-ws|@nestjs\/platform-socket\.io|ws|socket\.io|socket\.io-client)(\/|$)/;
-    const out = runRefusing(
-      refused,
-      `const { Module } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'common', 'index.js'))});
-       const { NestFactory } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'core', 'index.js'))});
-       const { RateLimitModule } = await import(${JSON.stringify(entry('index.js'))});
-       class App {}
-       Module({ imports: [RateLimitModule.forRoot({ rules: [{ limit: 1, windowMs: 1000 }] })] })(App);
-       const app = await NestFactory.createApplicationContext(App, { logger: false });
-       await app.close();
-       console.log('ran');`,
-    );
+    const out = runRefusing(refused, appSource('RateLimitModule', "'ran'"));
     expect(out).toBe('ran');
     // The loader refuses them when they are asked for (the WebSocket adapter imports them).
     expect(runRefusing(refused, `await import(${JSON.stringify(entry('ws/ws-message-limiter.js'))}); console.log('loaded');`)).toMatch(
@@ -83,14 +88,7 @@ describe('entry points', () => {
     const refused = /^(@nestjs\/microservices|@grpc\/grpc-js|@grpc\/proto-loader)(\/|$)/;
     const out = runRefusing(
       refused,
-      `const { Module } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'common', 'index.js'))});
-       const { NestFactory } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'core', 'index.js'))});
-       const { RateLimitModule, RateLimitGuard, GRPC_REFUSAL_TRAILERS } = await import(${JSON.stringify(entry('index.js'))});
-       class App {}
-       Module({ imports: [RateLimitModule.forRoot({ rules: [{ limit: 1, windowMs: 1000 }] })] })(App);
-       const app = await NestFactory.createApplicationContext(App, { logger: false });
-       await app.close();
-       console.log(typeof RateLimitGuard, GRPC_REFUSAL_TRAILERS.retryAfter);`,
+      appSource('RateLimitModule, RateLimitGuard, GRPC_REFUSAL_TRAILERS', 'typeof RateLimitGuard, GRPC_REFUSAL_TRAILERS.retryAfter'),
     );
     expect(out).toBe('function retry-after');
     // The microservice adapter needs @nestjs/microservices; its gRPC refusals, @grpc/grpc-js.
@@ -112,17 +110,7 @@ describe('entry points', () => {
 
   it('the main entry loads neither graphql nor @nestjs/graphql (nor Apollo, Mercurius or graphql-ws), even running an app; nest-rampart/graphql does', () => {
     const refused = /^(graphql|@nestjs\/graphql|@nestjs\/apollo|@nestjs\/mercurius|@apollo\/server|mercurius|graphql-ws)(\/|$)/;
-    const out = runRefusing(
-      refused,
-      `const { Module } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'common', 'index.js'))});
-       const { NestFactory } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'core', 'index.js'))});
-       const { RateLimitModule, RateLimitGuard } = await import(${JSON.stringify(entry('index.js'))});
-       class App {}
-       Module({ imports: [RateLimitModule.forRoot({ rules: [{ limit: 1, windowMs: 1000 }] })] })(App);
-       const app = await NestFactory.createApplicationContext(App, { logger: false });
-       await app.close();
-       console.log('ran', typeof RateLimitGuard);`,
-    );
+    const out = runRefusing(refused, appSource('RateLimitModule, RateLimitGuard', "'ran', typeof RateLimitGuard"));
     expect(out).toBe('ran function');
     // The guard's GraphQL adapter and the entry point import them when they are asked for.
     expect(runRefusing(refused, `await import(${JSON.stringify(entry('graphql/graphql-field-limiter.js'))}); console.log('loaded');`)).toMatch(
@@ -144,17 +132,7 @@ describe('entry points', () => {
 
   it('the main entry loads neither ioredis nor node-redis nor any Redis store, even running an app; nest-rampart/redis needs neither client package', () => {
     const refused = /^(ioredis|redis|@redis\/[^/]+)(\/|$)|\/redis\//;
-    const out = runRefusing(
-      refused,
-      `const { Module } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'common', 'index.js'))});
-       const { NestFactory } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'core', 'index.js'))});
-       const { RateLimitModule } = await import(${JSON.stringify(entry('index.js'))});
-       class App {}
-       Module({ imports: [RateLimitModule.forRoot({ rules: [{ limit: 1, windowMs: 1000 }] })] })(App);
-       const app = await NestFactory.createApplicationContext(App, { logger: false });
-       await app.close();
-       console.log('ran');`,
-    );
+    const out = runRefusing(refused, appSource('RateLimitModule', "'ran'"));
     expect(out).toBe('ran');
     // The Redis entry takes the app's client: it imports neither client package (nor Mongoose, nor Nest).
     const redis = runRefusing(
@@ -184,17 +162,7 @@ describe('entry points', () => {
 
   it('the main entry never loads prom-client, even running an app; nest-rampart/metrics does, and registers the metrics', () => {
     const refused = /^prom-client(\/|$)|\/dist\/metrics\//;
-    const out = runRefusing(
-      refused,
-      `const { Module } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'common', 'index.js'))});
-       const { NestFactory } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'core', 'index.js'))});
-       const { RateLimitModule, RateLimitGuard } = await import(${JSON.stringify(entry('index.js'))});
-       class App {}
-       Module({ imports: [RateLimitModule.forRoot({ rules: [{ limit: 1, windowMs: 1000 }] })] })(App);
-       const app = await NestFactory.createApplicationContext(App, { logger: false });
-       await app.close();
-       console.log('ran', typeof RateLimitGuard);`,
-    );
+    const out = runRefusing(refused, appSource('RateLimitModule, RateLimitGuard', "'ran', typeof RateLimitGuard"));
     expect(out).toBe('ran function');
     expect(runRefusing(refused, `await import(${JSON.stringify(entry('metrics/index.js'))}); console.log('loaded');`)).toMatch(/^refused /);
     const metrics = runRefusing(
