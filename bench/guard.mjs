@@ -2,7 +2,9 @@
 // prepared execution contexts of 1,000 clients, side by side in one run, with no HTTP, sockets or
 // load generator to add noise. Cases: no guard (the loop alone), an empty guard, @nestjs/throttler's
 // ThrottlerGuard on its own storage (one and three throttlers), Rampart's guard on the memory store
-// (one and three rules), and Rampart's engine called directly.
+// (one and three rules), and Rampart's engine called directly. Rampart's guard also runs with its
+// statistics off (`stats: false`) and with the Prometheus metrics of nest-rampart/metrics registered
+// (which time every store call), beside its default (statistics on, no metrics).
 //
 // Run: npm run bench:guard        (builds, then node --expose-gc bench/guard.mjs)
 //
@@ -26,6 +28,8 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import * as rampart from 'nest-rampart';
+import { registerRampartMetrics } from 'nest-rampart/metrics';
+import { Registry } from 'prom-client';
 
 if (typeof globalThis.gc !== 'function') {
   console.error('Run with node --expose-gc, so that every measured round starts from a collected heap.');
@@ -66,11 +70,12 @@ class EmptyGuard {
   }
 }
 
-/** A Nest application context of the controller and `imports`, and the guard it holds. */
-async function guardOf(imports, providers, guardClass) {
+/** A Nest application context of the controller and `imports`, and the guard it holds; `prepare(app)` runs before it is measured. */
+async function guardOf(imports, providers, guardClass, prepare = () => undefined) {
   class BenchModule {}
   Module({ imports, controllers: [BenchController], providers })(BenchModule);
   const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error', 'warn'] });
+  prepare(app);
   return { subject: app.get(guardClass), close: () => app.close() };
 }
 
@@ -81,16 +86,24 @@ const throttlerGuard = (windowsMs) =>
     ThrottlerGuard,
   );
 
-const rampartGuard = (windowsMs) =>
+/**
+ * Rampart's guard; `stats: false` switches its statistics off, `metrics: true` registers the
+ * Prometheus metrics (in a registry of their own) as RampartMetricsModule would.
+ */
+const rampartGuard = (windowsMs, { stats = true, metrics = false } = {}) =>
   guardOf(
     [
       rampart.RateLimitModule.forRoot({
         rules: windowsMs.map((windowMs, i) => ({ name: windowsMs.length === 1 ? 'default' : `r${i}`, limit: NEVER_DENY, windowMs })),
         registerGlobalGuard: false,
+        ...(stats ? {} : { stats: false }),
       }),
     ],
     [],
     rampart.RateLimitGuard,
+    (app) => {
+      if (metrics) registerRampartMetrics(app.get(rampart.Rampart), { registry: new Registry() });
+    },
   );
 
 /** Rampart's engine without Nest (`createRampart`, as `nest-rampart/engine` serves it). */
@@ -142,6 +155,20 @@ const CASES = [
   { id: 'throttler', label: '@nestjs/throttler, 1 throttler', inputs: 'contexts', setup: () => throttlerGuard(WINDOWS_MS.slice(1, 2)), loop: guardLoop() },
   { id: 'throttler-3', label: '@nestjs/throttler, 3 throttlers', inputs: 'contexts', setup: () => throttlerGuard(WINDOWS_MS), loop: guardLoop() },
   { id: 'rampart', label: 'Rampart guard, memory store, 1 rule', inputs: 'contexts', setup: () => rampartGuard(WINDOWS_MS.slice(1, 2)), loop: guardLoop() },
+  {
+    id: 'rampart-no-stats',
+    label: 'Rampart guard, memory store, 1 rule, stats: false',
+    inputs: 'contexts',
+    setup: () => rampartGuard(WINDOWS_MS.slice(1, 2), { stats: false }),
+    loop: guardLoop(),
+  },
+  {
+    id: 'rampart-metrics',
+    label: 'Rampart guard, memory store, 1 rule, Prometheus metrics',
+    inputs: 'contexts',
+    setup: () => rampartGuard(WINDOWS_MS.slice(1, 2), { metrics: true }),
+    loop: guardLoop(),
+  },
   { id: 'rampart-3', label: 'Rampart guard, memory store, 3 rules', inputs: 'contexts', setup: () => rampartGuard(WINDOWS_MS), loop: guardLoop() },
   // Optional: reported as n/a (with the reason) when the built package has no engine or it fails to start.
   {
@@ -284,6 +311,10 @@ function report(nsByRound, elapsedMs, load1) {
     rampartThreeRulesAddedVsThrottlerThreeAdded: per(added('rampart-3'), added('throttler-3')),
     engineAddedVsThrottlerAdded: per(added('engine'), added('throttler')),
     rampartAddedVsEmptyGuardAdded: per(added('rampart'), added('empty-guard')),
+    // The observability's own cost: statistics (the default) over none, metrics over statistics alone.
+    rampartStatsVsNoStats: per(results.rampart?.nsPerDecision ?? null, results['rampart-no-stats']?.nsPerDecision ?? null),
+    rampartMetricsVsStats: per(results['rampart-metrics']?.nsPerDecision ?? null, results.rampart?.nsPerDecision ?? null),
+    rampartMetricsVsNoStats: per(results['rampart-metrics']?.nsPerDecision ?? null, results['rampart-no-stats']?.nsPerDecision ?? null),
   };
   const target = ratios.rampartAddedVsThrottlerAdded;
   const targets = [

@@ -125,6 +125,14 @@ async function caseImports() {
         providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }],
       };
     case 'rampart-memory':
+    case 'rampart-memory-metrics': {
+      const metrics = [];
+      if (caseId === 'rampart-memory-metrics') {
+        // The Prometheus metrics registered (in a registry of their own, no route: nothing scrapes during the run).
+        const { RampartMetricsModule } = await import('nest-rampart/metrics');
+        const { Registry } = await import('prom-client');
+        metrics.push(RampartMetricsModule.forRoot({ registry: new Registry(), path: false }));
+      }
       return {
         imports: [
           RateLimitModule.forRoot({
@@ -132,9 +140,11 @@ async function caseImports() {
             escalation: false,
             keyResolver: (c) => clientKey(c.switchToHttp().getRequest()),
           }),
+          ...metrics,
         ],
         providers: [],
       };
+    }
     case 'rlf-mongo':
     case 'rlf-mongo-blocked': {
       const connection = mongoose.createConnection(mongoUrl, { dbName, monitorCommands: true });

@@ -1,5 +1,5 @@
 // HTTP throughput and latency of the same Nest app (Express, `GET /` returning a small JSON) with no
-// limiter, @nestjs/throttler, Rampart's memory store, a rate-limiter-flexible Mongo guard and
+// limiter, @nestjs/throttler, Rampart's memory store (without and with its Prometheus metrics), a rate-limiter-flexible Mongo guard and
 // Rampart's Mongo store, plus clients already blocked and clients over their limit (no block, no
 // escalation); then the same guard on rate-limiter-flexible's Redis limiter and Rampart's Redis
 // store, with clients within their limit and clients already blocked. Each case runs in a fresh child process
@@ -56,6 +56,7 @@ const CASES = [
   { id: 'none', label: '1. no limiter' },
   { id: 'throttler', label: '2. @nestjs/throttler (memory)' },
   { id: 'rampart-memory', label: '3. Rampart memory store' },
+  { id: 'rampart-memory-metrics', label: '3m. Rampart memory store, Prometheus metrics registered' },
   { id: 'rlf-mongo', label: '4. rate-limiter-flexible Mongo', db: 'mongo' },
   { id: 'rampart-mongo', label: '5. Rampart Mongo store', db: 'mongo' },
   { id: 'rampart-mongo-blocked', label: '6. Rampart Mongo, blocked client', db: 'mongo', blocked: true },
@@ -524,6 +525,7 @@ function report(results, dbs, skipped, elapsedMs, load1, load1AtEnd) {
   const pairs = {
     rampartMemoryVsNoLimiter: ['rampart-memory', 'none'],
     rampartMemoryVsThrottler: ['rampart-memory', 'throttler'],
+    rampartMetricsVsNoMetrics: ['rampart-memory-metrics', 'rampart-memory'],
     rampartMongoVsRateLimiterFlexibleMongo: ['rampart-mongo', 'rlf-mongo'],
     rampartRedisVsRateLimiterFlexibleRedis: ['rampart-redis', 'rlf-redis'],
     rampartRedisBlockedVsRateLimiterFlexibleRedisBlocked: ['rampart-redis-blocked', 'rlf-redis-blocked'],
@@ -549,6 +551,11 @@ function report(results, dbs, skipped, elapsedMs, load1, load1AtEnd) {
   const present = (...rows) => rows.filter(Boolean);
   const targets = [
     { target: 'Rampart memory >= 0.95x no limiter (req/s)', value: ratios.rampartMemoryVsNoLimiter, met: atLeast(ratios.rampartMemoryVsNoLimiter, 0.95) },
+    {
+      target: 'Rampart memory with Prometheus metrics >= 0.95x without (req/s)',
+      value: ratios.rampartMetricsVsNoMetrics,
+      met: atLeast(ratios.rampartMetricsVsNoMetrics, 0.95),
+    },
     { target: 'Rampart memory >= 1.1x @nestjs/throttler (req/s)', value: ratios.rampartMemoryVsThrottler, met: atLeast(ratios.rampartMemoryVsThrottler, 1.1) },
     {
       target: 'Rampart Mongo >= 1.5x rate-limiter-flexible Mongo (req/s)',
