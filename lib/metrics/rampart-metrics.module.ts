@@ -1,5 +1,5 @@
-import { Module } from '@nestjs/common';
-import { MetricsConfigurableModuleClass } from './metrics.module-definition.js';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { METRICS_OPTIONS_TYPE, MetricsConfigurableModuleClass } from './metrics.module-definition.js';
 
 /**
  * Rampart's Prometheus metrics for a Nest app: registered in the app's registry (prom-client's global
@@ -15,4 +15,9 @@ import { MetricsConfigurableModuleClass } from './metrics.module-definition.js';
  * imports: [RateLimitModule.forRoot({ rules }), PrometheusModule.register(), RampartMetricsModule.forRoot({ path: false })]
  */
 @Module({})
-export class RampartMetricsModule extends MetricsConfigurableModuleClass {}
+export class RampartMetricsModule extends MetricsConfigurableModuleClass {
+  /** The metrics in `registry` (the global one by default), served at `path` (`/metrics` by default). */
+  static override forRoot(options: typeof METRICS_OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+}

@@ -1,5 +1,6 @@
 import { Module, type OnApplicationShutdown } from '@nestjs/common';
 import { RateLimitModule, type RateLimitModuleOptions } from 'nest-rampart';
+import { RampartMetricsModule } from 'nest-rampart/metrics';
 import { AppController } from './app.controller.js';
 import { AuthController } from './auth.controller.js';
 import { ChatGateway } from './chat.gateway.js';
@@ -28,6 +29,8 @@ import { createStorage } from './storage.js';
         ...(settings.trustedProxies.length > 0 ? { trustProxy: { proxies: settings.trustedProxies } } : {}),
       }),
     }),
+    // Prometheus metrics at GET /metrics (prom-client's global registry), never rate limited.
+    RampartMetricsModule.forRoot(),
     SampleGraphqlModule,
   ],
   controllers: [AppController, AuthController, HealthController, JobsController],

@@ -131,6 +131,18 @@ describe('sample app without RATE_LIMIT_ADMIN_KEY, escalation and proxies from t
   });
   afterAll(() => app?.close());
 
+  it('serves Prometheus metrics at GET /metrics, never limited, counting each decision', async () => {
+    const allowed = async () => {
+      const res = await http().get('/metrics').expect(200);
+      expect(res.headers['ratelimit']).toBeUndefined();
+      return Number(/^rampart_decisions_total\{protocol="http",outcome="allowed",rule="default"\} (\d+)$/m.exec(res.text)?.[1] ?? 0);
+    };
+    const before = await allowed();
+    await http().get('/').set('X-Forwarded-For', '198.51.100.60').expect(200);
+    for (let i = 0; i < 15; i++) await allowed();
+    expect(await allowed()).toBe(before + 1);
+  });
+
   it('does not mount the admin API', async () => {
     await http().get('/rate-limit/bans').set('Authorization', `Bearer ${ADMIN_KEY}`).expect(404);
   });
