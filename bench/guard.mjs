@@ -14,7 +14,9 @@
 // per request of a key within its window, so its cost grows with that number; 50 is about what a key
 // sees in the HTTP benchmark (bench/http.mjs). Every decision must admit (the limits are far out of
 // reach): this measures the admit path. Rounds alternate the order of the cases; the warm-up rounds
-// are not counted, and each case reports the median over the measured rounds.
+// are not counted, and each case reports the median over the measured rounds, of elapsed time and of the
+// process's CPU time (user + system) per decision: the latter is much less disturbed by other load on
+// a shared machine.
 //
 // Environment: BENCH_GUARD_ROUNDS (default 7), BENCH_GUARD_WARMUP_ROUNDS (2), BENCH_GUARD_CLIENTS
 // (1000), BENCH_GUARD_REQUESTS_PER_CLIENT (50), BENCH_GUARD_CASES (comma-separated case ids; default
@@ -129,6 +131,7 @@ function compileLoop(decide, admitted) {
     'count',
     `let refused = 0;
     const size = inputs.length;
+    const cpu = process.cpuUsage();
     const started = process.hrtime.bigint();
     for (let i = 0, k = 0; i < count; i++) {
       const input = inputs[k];
@@ -137,7 +140,9 @@ function compileLoop(decide, admitted) {
       if (typeof decision === 'object' && decision !== null && typeof decision.then === 'function') decision = await decision;
       if (!(${admitted})) refused++;
     }
-    return { ns: Number(process.hrtime.bigint() - started), refused };`,
+    const ns = Number(process.hrtime.bigint() - started);
+    const used = process.cpuUsage(cpu);
+    return { ns, cpuNs: (used.user + used.system) * 1000, refused };`,
   );
 }
 
@@ -241,9 +246,9 @@ async function measure(spec, inputs) {
   if (instance === undefined) return undefined;
   try {
     globalThis.gc();
-    const { ns, refused } = await spec.loop(instance.subject, inputs[spec.inputs], DECISIONS);
+    const { ns, cpuNs, refused } = await spec.loop(instance.subject, inputs[spec.inputs], DECISIONS);
     if (refused > 0) throw new Error(`${spec.label}: ${refused} of ${DECISIONS} decisions did not admit; this benchmark measures the admit path`);
-    return ns / DECISIONS;
+    return { ns: ns / DECISIONS, cpuNs: cpuNs / DECISIONS };
   } finally {
     await instance.close?.();
   }
@@ -254,26 +259,31 @@ async function main() {
   const started = Date.now();
   const inputs = { contexts: prepareContexts(), engineRequests: prepareEngineRequests() };
   const nsByRound = Object.fromEntries(CASES.map((spec) => [spec.id, []]));
+  /** The process's CPU time per decision (user + system), which other load on the machine hardly changes. */
+  const cpuNsByRound = Object.fromEntries(CASES.map((spec) => [spec.id, []]));
   for (let pass = 0; pass < WARMUP_ROUNDS + ROUNDS; pass++) {
     const warmup = pass < WARMUP_ROUNDS;
     process.stderr.write(`bench:guard: ${warmup ? `warm-up round ${pass + 1}/${WARMUP_ROUNDS}` : `round ${pass - WARMUP_ROUNDS + 1}/${ROUNDS}`} ...\n`);
     for (const spec of pass % 2 === 0 ? CASES : [...CASES].reverse()) {
       if (unavailable.has(spec.id)) continue;
-      const ns = await measure(spec, inputs);
-      if (ns !== undefined && !warmup) nsByRound[spec.id].push(ns);
+      const measured = await measure(spec, inputs);
+      if (measured !== undefined && !warmup) {
+        nsByRound[spec.id].push(measured.ns);
+        cpuNsByRound[spec.id].push(measured.cpuNs);
+      }
     }
   }
-  report(nsByRound, Date.now() - started, load1);
+  report(nsByRound, cpuNsByRound, Date.now() - started, load1);
 }
 
-function report(nsByRound, elapsedMs, load1) {
+function report(nsByRound, cpuNsByRound, elapsedMs, load1) {
   const results = {};
   for (const spec of CASES) {
     const rounds = nsByRound[spec.id];
     results[spec.id] =
       rounds.length === 0
         ? { label: spec.label, nsPerDecision: null, unavailable: unavailable.get(spec.id) ?? 'not run' }
-        : { label: spec.label, nsPerDecision: median(rounds), nsByRound: rounds };
+        : { label: spec.label, nsPerDecision: median(rounds), nsByRound: rounds, cpuNsPerDecision: median(cpuNsByRound[spec.id]) };
   }
   const base = results.none?.nsPerDecision ?? null;
   const added = (id) => (base === null || results[id]?.nsPerDecision == null ? null : results[id].nsPerDecision - base);
@@ -299,6 +309,7 @@ function report(nsByRound, elapsedMs, load1) {
         ? { 'ns/decision': `n/a (${row.unavailable})` }
         : {
             'ns/decision': round(row.nsPerDecision),
+            'CPU ns/decision': round(row.cpuNsPerDecision),
             'rounds min–max': `${round(min)}–${round(max)}`,
             'added ns': round(row.addedNs),
             "added ÷ throttler's": row.addedNs === 0 ? '' : (round(row.addedVsThrottler, 3) ?? ''),
@@ -315,6 +326,9 @@ function report(nsByRound, elapsedMs, load1) {
     rampartStatsVsNoStats: per(results.rampart?.nsPerDecision ?? null, results['rampart-no-stats']?.nsPerDecision ?? null),
     rampartMetricsVsStats: per(results['rampart-metrics']?.nsPerDecision ?? null, results.rampart?.nsPerDecision ?? null),
     rampartMetricsVsNoStats: per(results['rampart-metrics']?.nsPerDecision ?? null, results['rampart-no-stats']?.nsPerDecision ?? null),
+    // The same from CPU time, which a busy machine disturbs less than elapsed time.
+    rampartStatsVsNoStatsCpu: per(results.rampart?.cpuNsPerDecision ?? null, results['rampart-no-stats']?.cpuNsPerDecision ?? null),
+    rampartMetricsVsStatsCpu: per(results['rampart-metrics']?.cpuNsPerDecision ?? null, results.rampart?.cpuNsPerDecision ?? null),
   };
   const target = ratios.rampartAddedVsThrottlerAdded;
   const targets = [
@@ -334,6 +348,7 @@ function report(nsByRound, elapsedMs, load1) {
     json[id] = {
       ...row,
       nsPerDecision: round(row.nsPerDecision),
+      cpuNsPerDecision: round(row.cpuNsPerDecision),
       ...(row.nsByRound ? { nsByRound: row.nsByRound.map((ns) => round(ns)) } : {}),
       addedNs: round(row.addedNs),
       addedVsThrottler: round(row.addedVsThrottler, 3),
