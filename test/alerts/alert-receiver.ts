@@ -25,20 +25,22 @@ export class AlertReceiver {
   private readonly held: ServerResponse[] = [];
   private readonly hanging: ServerResponse[] = [];
 
-  private constructor(
-    private readonly server: Server,
-    readonly url: string,
-  ) {}
+  private readonly server: Server;
+  /** `http://127.0.0.1:<port>`, once started. */
+  url = '';
 
-  static async start(): Promise<AlertReceiver> {
-    let receiver: AlertReceiver | undefined;
-    const server = createServer((req, res) => {
+  private constructor() {
+    this.server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => receiver?.take(req.url ?? '/', req.headers, Buffer.concat(chunks).toString('utf8'), res));
+      req.on('end', () => this.take(req.url ?? '/', req.headers, Buffer.concat(chunks).toString('utf8'), res));
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    receiver = new AlertReceiver(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  }
+
+  static async start(): Promise<AlertReceiver> {
+    const receiver = new AlertReceiver();
+    await new Promise<void>((resolve) => receiver.server.listen(0, '127.0.0.1', resolve));
+    receiver.url = `http://127.0.0.1:${(receiver.server.address() as AddressInfo).port}`;
     return receiver;
   }
 
