@@ -153,7 +153,8 @@ function checkWebhook(given: unknown, path: string, problems: string[]): AlertWe
   }
   checkFields(given, path, ['url', 'format', 'secret', 'headers'], problems);
   const { url, format = 'json', secret, headers = {} } = given as unknown as AlertWebhook;
-  if (!isHttpUrl(url)) problems.push(messages.badWebhookUrl(`${path}.url`, url));
+  const scheme = urlScheme(url);
+  if (scheme !== 'http' && scheme !== 'https') problems.push(messages.badWebhookUrl(`${path}.url`, url, scheme));
   if (format !== 'json' && format !== 'slack') problems.push(messages.badWebhookFormat(`${path}.format`, format));
   if (secret !== undefined && (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH))
     problems.push(messages.badWebhookSecret(`${path}.secret`, secret));
@@ -169,13 +170,13 @@ function checkWebhook(given: unknown, path: string, problems: string[]): AlertWe
   return Object.freeze({ url, format, ...(secret !== undefined ? { secret } : {}), headers: Object.freeze({ ...headers }) });
 }
 
-function isHttpUrl(value: unknown): value is string {
-  if (typeof value !== 'string') return false;
+/** The scheme of an absolute URL (`https`), undefined for anything else. */
+function urlScheme(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
   try {
-    const { protocol } = new URL(value);
-    return protocol === 'http:' || protocol === 'https:';
+    return new URL(value).protocol.slice(0, -1);
   } catch {
-    return false;
+    return undefined;
   }
 }
 

@@ -32,8 +32,9 @@ export const warningNotBelowCritical = (path: string, warning: number, critical:
 
 export const badWebhooks = (value: unknown) => `alerts.webhooks must be an array of { url, secret?, format?, headers? }, got ${describe(value)}.`;
 
-export const badWebhookUrl = (path: string, value: unknown) =>
-  `${path} must be an absolute http: or https: URL, such as https://ops.example.com/rampart, got ${typeof value === 'string' ? 'a string that is not one' : describe(value)}.`;
+/** @param scheme the scheme of a URL given, without its colon; undefined for anything else. */
+export const badWebhookUrl = (path: string, value: unknown, scheme: string | undefined) =>
+  `${path} must be an absolute http: or https: URL, such as https://ops.example.com/rampart, got ${scheme !== undefined ? `a ${scheme}: URL` : typeof value === 'string' ? 'a string that is not a URL' : describe(value)}.`;
 
 export const badWebhookFormat = (path: string, value: unknown) =>
   `${path} must be 'json' (signed JSON for a receiver of your own) or 'slack' (a Slack-compatible incoming webhook), got ${describe(value)}.`;
