@@ -49,6 +49,22 @@ function checkFields(given: Record<string, unknown>, path: string, fields: reado
   for (const field of Object.keys(given)) if (!fields.includes(field)) problems.push(messages.unknownAlertOption(path, field, fields));
 }
 
+/** `given` as an object of options (its unknown fields reported); undefined when left out, or when it is no object (reported). */
+function optionsObject(given: unknown, path: string, fields: readonly string[], example: string, problems: string[]): Record<string, unknown> | undefined {
+  if (given === undefined) return undefined;
+  if (!isObject(given)) {
+    problems.push(messages.badAlertOptionObject(path, example, given));
+    return undefined;
+  }
+  checkFields(given, path, fields, problems);
+  return given;
+}
+
+/** `defaults`, with each field that `given` sets (to anything but undefined). */
+function filled<T extends Record<string, unknown>>(defaults: T, given: Readonly<Record<string, unknown>>): T {
+  return Object.fromEntries(Object.entries(defaults).map(([field, value]) => [field, given[field] ?? value])) as T;
+}
+
 /**
  * The `alerts` option checked against the statistics it reads, its defaults filled in; false when
  * alerts are off. Every problem is appended to `problems`.
@@ -62,13 +78,8 @@ export function checkAlerts(given: unknown, stats: StatsConfig | false, problems
   if (stats === false) problems.push(messages.alertsWithoutStats());
   checkFields(given, 'alerts', Object.keys(DEFAULT_ALERTS), problems);
   const options = given as AlertOptions;
-  const numbers = {
-    windowMs: options.windowMs ?? DEFAULT_ALERTS.windowMs,
-    intervalMs: options.intervalMs ?? DEFAULT_ALERTS.intervalMs,
-    minRequests: options.minRequests ?? DEFAULT_ALERTS.minRequests,
-    cooldownMs: options.cooldownMs ?? DEFAULT_ALERTS.cooldownMs,
-    maxQueued: options.maxQueued ?? DEFAULT_ALERTS.maxQueued,
-  };
+  const { windowMs, intervalMs, minRequests, cooldownMs, maxQueued } = DEFAULT_ALERTS;
+  const numbers = filled({ windowMs, intervalMs, minRequests, cooldownMs, maxQueued }, given);
   for (const field of ['windowMs', 'intervalMs', 'cooldownMs', 'maxQueued'] as const) {
     if (!isPositiveInteger(numbers[field])) problems.push(messages.notPositiveInteger(`alerts.${field}`, numbers[field]));
   }
@@ -85,35 +96,28 @@ export function checkAlerts(given: unknown, stats: StatsConfig | false, problems
   });
 }
 
+/** Per metric: whether a level is valid, and the problem of one that is not. */
+const LEVEL_CHECKS: { readonly [M in AlertMetric]: { valid(value: number): boolean; problem(path: string, value: unknown): string } } = {
+  blockRate: { valid: (value) => value > 0 && value <= 1, problem: messages.badBlockRateLevel },
+  violationsPerMinute: { valid: (value) => value > 0, problem: messages.badRateLevel },
+};
+
 function checkThresholds(given: unknown, problems: string[]): AlertsConfig['thresholds'] {
   const defaults = DEFAULT_ALERTS.thresholds;
-  if (given === undefined) return defaults;
-  if (!isObject(given)) {
-    problems.push(messages.badAlertOptionObject('alerts.thresholds', '{ blockRate: { warning: 0.05, critical: 0.2 } }', given));
-    return defaults;
-  }
-  checkFields(given, 'alerts.thresholds', Object.keys(defaults), problems);
+  const example = '{ blockRate: { warning: 0.05, critical: 0.2 } }';
+  const thresholds = optionsObject(given, 'alerts.thresholds', Object.keys(defaults), example, problems);
+  if (thresholds === undefined) return defaults;
   return Object.freeze({
-    blockRate: checkLevels(given['blockRate'], defaults.blockRate, 'alerts.thresholds.blockRate', messages.badBlockRateLevel, (v) => v > 0 && v <= 1, problems),
-    violationsPerMinute: checkLevels(
-      given['violationsPerMinute'],
-      defaults.violationsPerMinute,
-      'alerts.thresholds.violationsPerMinute',
-      messages.badRateLevel,
-      (v) => v > 0,
-      problems,
-    ),
+    blockRate: checkLevels('blockRate', thresholds['blockRate'], problems),
+    violationsPerMinute: checkLevels('violationsPerMinute', thresholds['violationsPerMinute'], problems),
   });
 }
 
-function checkLevels(
-  given: unknown,
-  defaults: Readonly<AlertLevels>,
-  path: string,
-  badLevel: (path: string, value: unknown) => string,
-  valid: (value: number) => boolean,
-  problems: string[],
-): Readonly<AlertLevels> | false {
+/** A metric's levels, checked; its defaults when left out. */
+function checkLevels(metric: AlertMetric, given: unknown, problems: string[]): Readonly<AlertLevels> | false {
+  const defaults = DEFAULT_ALERTS.thresholds[metric];
+  const path = `alerts.thresholds.${metric}`;
+  const { valid, problem } = LEVEL_CHECKS[metric];
   if (given === undefined) return defaults;
   if (given === false) return false;
   if (!isObject(given)) {
@@ -125,7 +129,7 @@ function checkLevels(
   const before = problems.length;
   for (const level of ['warning', 'critical'] as const) {
     const value = levels[level];
-    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || !valid(value))) problems.push(badLevel(`${path}.${level}`, value));
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || !valid(value))) problems.push(problem(`${path}.${level}`, value));
   }
   if (levels.warning === undefined && levels.critical === undefined) problems.push(messages.noAlertLevel(path));
   else if (problems.length === before && levels.warning !== undefined && levels.critical !== undefined && levels.warning >= levels.critical) {
@@ -182,19 +186,10 @@ function urlScheme(value: unknown): string | undefined {
 
 function checkRetry(given: unknown, problems: string[]): AlertsConfig['retry'] {
   const defaults = DEFAULT_ALERTS.retry;
-  if (given === undefined) return defaults;
-  if (!isObject(given)) {
-    problems.push(messages.badAlertOptionObject('alerts.retry', '{ attempts: 5, backoffMs: 1000, maxBackoffMs: 30000, timeoutMs: 5000 }', given));
-    return defaults;
-  }
-  checkFields(given, 'alerts.retry', Object.keys(defaults), problems);
-  const options = given as AlertRetryOptions;
-  const retry = {
-    attempts: options.attempts ?? defaults.attempts,
-    backoffMs: options.backoffMs ?? defaults.backoffMs,
-    maxBackoffMs: options.maxBackoffMs ?? defaults.maxBackoffMs,
-    timeoutMs: options.timeoutMs ?? defaults.timeoutMs,
-  };
+  const example = '{ attempts: 5, backoffMs: 1000, maxBackoffMs: 30000, timeoutMs: 5000 }';
+  const options = optionsObject(given, 'alerts.retry', Object.keys(defaults), example, problems);
+  if (options === undefined) return defaults;
+  const retry = filled({ ...defaults }, options);
   if (!isPositiveInteger(retry.attempts) || retry.attempts > MAX_ATTEMPTS) problems.push(messages.tooManyAttempts(retry.attempts, MAX_ATTEMPTS));
   const before = problems.length;
   for (const field of ['backoffMs', 'maxBackoffMs', 'timeoutMs'] as const) {
