@@ -157,8 +157,10 @@ function checkWebhook(given: unknown, path: string, problems: string[]): AlertWe
   }
   checkFields(given, path, ['url', 'format', 'secret', 'headers'], problems);
   const { url, format = 'json', secret, headers = {} } = given as unknown as AlertWebhook;
-  const scheme = urlScheme(url);
+  const parsed = parseUrl(url);
+  const scheme = parsed?.protocol.slice(0, -1);
   if (scheme !== 'http' && scheme !== 'https') problems.push(messages.badWebhookUrl(`${path}.url`, url, scheme));
+  else if (parsed?.username || parsed?.password) problems.push(messages.webhookUrlCredentials(`${path}.url`));
   if (format !== 'json' && format !== 'slack') problems.push(messages.badWebhookFormat(`${path}.format`, format));
   if (secret !== undefined && (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH))
     problems.push(messages.badWebhookSecret(`${path}.secret`, secret));
@@ -174,11 +176,11 @@ function checkWebhook(given: unknown, path: string, problems: string[]): AlertWe
   return Object.freeze({ url, format, ...(secret !== undefined ? { secret } : {}), headers: Object.freeze({ ...headers }) });
 }
 
-/** The scheme of an absolute URL (`https`), undefined for anything else. */
-function urlScheme(value: unknown): string | undefined {
+/** An absolute URL, parsed; undefined for anything else. */
+function parseUrl(value: unknown): URL | undefined {
   if (typeof value !== 'string') return undefined;
   try {
-    return new URL(value).protocol.slice(0, -1);
+    return new URL(value);
   } catch {
     return undefined;
   }

@@ -36,6 +36,9 @@ export const badWebhooks = (value: unknown) => `alerts.webhooks must be an array
 export const badWebhookUrl = (path: string, value: unknown, scheme: string | undefined) =>
   `${path} must be an absolute http: or https: URL, such as https://ops.example.com/rampart, got ${scheme !== undefined ? `a ${scheme}: URL` : typeof value === 'string' ? 'a string that is not a URL' : describe(value)}.`;
 
+export const webhookUrlCredentials = (path: string) =>
+  `${path} carries a user name or password, which fetch does not send from a URL. Remove them from the URL and give them in headers, e.g. { Authorization: 'Basic <base64 of user:password>' }.`;
+
 export const badWebhookFormat = (path: string, value: unknown) =>
   `${path} must be 'json' (signed JSON for a receiver of your own) or 'slack' (a Slack-compatible incoming webhook), got ${describe(value)}.`;
 

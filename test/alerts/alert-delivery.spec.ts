@@ -167,7 +167,7 @@ describe('alert delivery', () => {
     expect(receiver.requests[0].headers['authorization']).toBe('Bearer t0ken');
     const stopping = performance.now();
     await rampart.stop();
-    expect(performance.now() - stopping).toBeLessThan(1_000);
+    expect(performance.now() - stopping).toBeLessThan(5_000); // not the 10 s pause
     expect(logs.filter((line) => line.level === 'warn').map((line) => line.message)).toEqual([
       '2 alerts not delivered before shutdown (still queued or being retried).',
     ]);

@@ -90,6 +90,7 @@ describe('the alerts option', () => {
             },
             'https://ops.example.com',
             { url: 'https://ops.example.com', secret: SECRET, channel: '#alerts' },
+            { url: 'https://rampart:pa55@ops.example.com/hook', secret: SECRET },
           ],
         }),
       ),
@@ -104,6 +105,7 @@ describe('the alerts option', () => {
       'alerts.webhooks[3].headers.X-Team must be a string, got 1.',
       "alerts.webhooks[4] must be an object such as { url: 'https://ops.example.com/rampart', secret: '<random>' }, got \"https://ops.example.com\".",
       'alerts.webhooks[5].channel is not an option; the options are url, format, secret, headers.',
+      "alerts.webhooks[6].url carries a user name or password, which fetch does not send from a URL. Remove them from the URL and give them in headers, e.g. { Authorization: 'Basic <base64 of user:password>' }.",
     ]);
     expect(problemsOf(alerts({ webhooks: { url: 'https://ops.example.com' } }))).toEqual([
       'alerts.webhooks must be an array of { url, secret?, format?, headers? }, got an object.',
