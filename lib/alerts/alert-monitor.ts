@@ -74,14 +74,18 @@ export class AlertMonitor {
    * Never rejects: a storage failure is logged, and the alerts are evaluated at the next interval.
    */
   evaluate(): Promise<AlertEvent[]> {
-    this.evaluating ??= this.run().finally(() => (this.evaluating = undefined));
-    return this.evaluating;
+    if (this.evaluating) return this.evaluating;
+    const evaluation = (this.evaluating = this.run());
+    void evaluation.then(() => {
+      if (this.evaluating === evaluation) this.evaluating = undefined;
+    });
+    return evaluation;
   }
 
   private async run(): Promise<AlertEvent[]> {
     const { recorder, storage, clock, storageTimeoutMs } = this.parts;
-    const nowMs = clock.now();
     try {
+      const nowMs = clock.now();
       const report = await withTimeout(() => fleetStats(recorder, storage.stats, nowMs, this.config.windowMs), storageTimeoutMs);
       const sent: AlertEvent[] = [];
       for (const metric of METRICS) {

@@ -29,6 +29,7 @@ export class WebhookSender {
   /** Names the webhook in logs: its place in the options and its origin, never its path (a Slack URL is a secret). */
   readonly name: string;
   private readonly queue: AlertEvent[] = [];
+  /** The delivery loop, while it runs (it ends, synchronously, as soon as it finds the queue empty). */
   private sending: Promise<void> | undefined;
   /** The alert being delivered (attempted, or waiting between attempts). */
   private current: AlertEvent | undefined;
@@ -51,7 +52,7 @@ export class WebhookSender {
       this.options.logger.warn(messages.alertDropped(dropped.alert, dropped.level, this.name, this.options.maxQueued));
     }
     this.queue.push(event);
-    this.sending ??= this.drain().finally(() => (this.sending = undefined));
+    this.sending ??= this.drain();
   }
 
   /** Resolves once every queued alert has been delivered or given up. */
@@ -78,9 +79,11 @@ export class WebhookSender {
   private async drain(): Promise<void> {
     for (let event = this.queue.shift(); event !== undefined; event = this.queue.shift()) {
       this.current = event;
-      await this.deliver(event);
+      await this.deliver(event).catch(() => undefined); // only a logger that throws could get here
       this.current = undefined;
     }
+    // In the same turn as the last look at the queue: an alert sent from now on starts a new loop.
+    this.sending = undefined;
   }
 
   private async deliver(event: AlertEvent): Promise<void> {

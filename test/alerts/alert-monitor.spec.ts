@@ -5,6 +5,9 @@
 import { createHmac } from 'node:crypto';
 import { createRampart, verifyAlertSignature, type AlertEvent } from '../../lib/index.js';
 import { signAlert } from '../../lib/alerts/alert-signature.js';
+import { memoryStorage } from '../../lib/storage/memory-storage.js';
+import type { LeaseStore } from '../../lib/storage/lease-store.interface.js';
+import type { StatsStore } from '../../lib/storage/stats-store.interface.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 const START = Date.UTC(2030, 0, 1);
@@ -47,6 +50,40 @@ describe('the alert monitor', () => {
     for (let i = 0; i < 3; i++) await rampart.decide({ target: 'GET /search', address: '203.0.113.9' });
     await jest.advanceTimersByTimeAsync(60_000);
     expect(published).toHaveLength(2); // stopped
+  });
+
+  it('keeps cooldowns per instance while the lease store fails, and skips an evaluation the statistics store fails (each logged once)', async () => {
+    const warnings: string[] = [];
+    const failing = () => Promise.reject(new Error('connection reset'));
+    const leases = { acquire: failing, count: failing, release: failing, renew: failing, releaseHolder: failing } as LeaseStore;
+    let statsFail = false;
+    const stats: StatsStore = { put: () => Promise.resolve(), list: () => (statsFail ? failing() : Promise.resolve([])) };
+    const clock = new FakeClock(START);
+    const rampart = createRampart({
+      clock,
+      logger: { ...silent, warn: (message) => void warnings.push(message) },
+      storage: { ...memoryStorage(), leases, stats },
+      rules: [{ limit: 1, windowMs: 60_000, algorithm: 'fixed-window' }],
+      escalation: false,
+      alerts: { cooldownMs: 30_000, thresholds: { blockRate: false, violationsPerMinute: { warning: 1, critical: 5 } } },
+    });
+    const monitor = rampart.alerts as NonNullable<typeof rampart.alerts>;
+    for (let i = 0; i < 2; i++) await rampart.decide({ target: 'GET /search', address: '203.0.113.9' });
+
+    expect((await monitor.evaluate()).map((event) => event.level)).toEqual(['warning']); // sent: the cooldown is this instance's
+    expect(await monitor.evaluate()).toEqual([]); // within it
+    expect(warnings).toEqual([
+      'Alert cooldowns kept per instance for now: the lease store failed (connection reset), so other instances may send the same alert.',
+    ]);
+
+    statsFail = true;
+    clock.advance(30_000);
+    expect(await monitor.evaluate()).toEqual([]);
+    expect(await monitor.evaluate()).toEqual([]);
+    expect(warnings.slice(1)).toEqual(['Alerts not evaluated: the statistics could not be read (connection reset). Trying again at the next interval.']);
+    statsFail = false;
+    expect((await monitor.evaluate()).map((event) => event.level)).toEqual(['warning']);
+    await rampart.stop();
   });
 
   it('verifies signatures: the documented HMAC, the timestamp within the tolerance, any of several v1 values', () => {
