@@ -63,7 +63,7 @@ export const retentionBelowBanWindow = (path: string, window: number, retention:
   `${path}.permanentBanWindowMs (${window}) is longer than violationRetentionMs (${retention}): violations would be purged before they count. Raise violationRetentionMs or shorten the window.`;
 
 export const badEvents = (value: unknown) =>
-  `events must be an object of callbacks (onViolation, onBlock, onBan, onUnban, onStoreDown, onStoreUp), got ${describe(value)}.`;
+  `events must be an object of callbacks (onViolation, onBlock, onBan, onUnban, onStoreDown, onStoreUp, onAlert), got ${describe(value)}.`;
 
 export const badStoreErrorPolicy = (path: string, value: unknown) =>
   `${path} must be 'allow' (admit requests uncounted while the store is down) or 'deny' (answer 503), got ${describe(value)}.`;
@@ -259,3 +259,6 @@ export const adminBadCursorFormat = (path: string) => `${path} must be the nextC
 
 // GraphQL, WebSocket connections, leases: in a file of their own.
 export * from './protocol-messages.js';
+
+// Alerts: in a file of their own.
+export * from './alert-messages.js';
