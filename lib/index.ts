@@ -36,7 +36,13 @@ export {
   type UnbanEvent,
   type StoreDownEvent,
   type StoreUpEvent,
+  type AlertEvent,
+  type AlertStats,
+  type AlertMetric,
+  type AlertLevel,
 } from './events/rate-limit-events.js';
+export type { AlertOptions, AlertThresholds, AlertLevels, AlertWebhook, AlertRetryOptions } from './alerts/alert-options.interface.js';
+export { verifyAlertSignature, SIGNATURE_HEADER } from './alerts/alert-signature.js';
 export type { RateLimitModuleOptions, RateLimitModuleExtras, RateLimitViolation } from './rate-limit-options.interface.js';
 export type { RateLimitAdminOptions } from './admin/admin-options.interface.js';
 export type { RateLimitRule, ThrottleRule, ClientKeyResolver, StoreErrorPolicy } from './rate-limit-rule.interface.js';

@@ -43,6 +43,7 @@ export class RateLimitLifecycle implements OnModuleInit, OnApplicationBootstrap,
   async onModuleInit(): Promise<void> {
     this.watchHttpServer();
     this.rampart.events.attachEmitter(await findEventEmitter(this.moduleRef));
+    this.rampart.alerts?.start();
     await this.rampart.lifecycle.start();
   }
 
@@ -82,6 +83,7 @@ export class RateLimitLifecycle implements OnModuleInit, OnApplicationBootstrap,
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.rampart.alerts?.stop();
     await this.rampart.leases.stop();
     await this.rampart.lifecycle.close();
   }

@@ -29,3 +29,6 @@ export type { StoreRule, ConsumeResult } from '../core/rule-decision.js';
 export type { Ban, BanKind, BanSource, BanTarget } from '../storage/ban-store.interface.js';
 export type { AccessListEntry, AccessListKind } from '../storage/access-list-store.interface.js';
 export type { Violation } from '../storage/violation-store.interface.js';
+export type { AlertEvent, AlertStats, AlertMetric, AlertLevel } from '../events/rate-limit-events.js';
+export type { AlertOptions, AlertThresholds, AlertLevels, AlertWebhook, AlertRetryOptions } from '../alerts/alert-options.interface.js';
+export { verifyAlertSignature, SIGNATURE_HEADER } from '../alerts/alert-signature.js';

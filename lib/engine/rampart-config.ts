@@ -28,6 +28,7 @@ import {
 import type { ClientKeyResolver, StoreErrorPolicy } from './rule.interface.js';
 import { DEFAULT_STORE_BREAKER, type StoreBreakerOptions } from '../protection/store-breaker.js';
 import { checkShadow, checkStats, type StatsConfig } from '../observability/observability-config.js';
+import { checkAlerts, type AlertsConfig } from '../alerts/alert-config.js';
 
 /** The validated configuration the engine runs on (the public options are kept apart from it). */
 export interface RampartConfig<C = unknown> {
@@ -78,6 +79,8 @@ export interface RampartConfig<C = unknown> {
   readonly shadow: boolean;
   /** In-process statistics; false when off. */
   readonly stats: StatsConfig | false;
+  /** Alert thresholds and webhooks; false when off. */
+  readonly alerts: AlertsConfig | false;
 }
 
 /** Violation history is kept 30 days unless `violationRetentionMs` says otherwise. */
@@ -233,7 +236,7 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
   if (events !== undefined) {
     if (typeof events !== 'object' || events === null || Array.isArray(events)) problems.push(messages.badEvents(events));
     else {
-      for (const name of ['onViolation', 'onBlock', 'onBan', 'onUnban', 'onStoreDown', 'onStoreUp'] as const) {
+      for (const name of ['onViolation', 'onBlock', 'onBan', 'onUnban', 'onStoreDown', 'onStoreUp', 'onAlert'] as const) {
         if (events[name] !== undefined && typeof events[name] !== 'function') problems.push(messages.notAFunction(`events.${name}`, events[name]));
       }
     }
@@ -277,6 +280,7 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
     logger: logger ?? consoleLogger,
     shadow,
     stats,
+    alerts: checkAlerts(options.alerts, stats, problems),
   });
 }
 

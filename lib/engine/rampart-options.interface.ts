@@ -10,6 +10,7 @@ import type { RateLimitStore } from '../storage/rate-limit-store.interface.js';
 import type { StoreBreakerOptions } from '../protection/store-breaker.js';
 import type { ClientKeyResolver, RateLimitRule, StoreErrorPolicy } from './rule.interface.js';
 import type { StatsOptions } from '../observability/observability-config.js';
+import type { AlertOptions } from '../alerts/alert-options.interface.js';
 
 /**
  * Options of the engine: what `createRampart` takes, and what `RateLimitModule.forRoot` takes besides
@@ -213,6 +214,12 @@ export interface RampartOptions<C = unknown> {
    * @default { bucketMs: 10_000, retentionMs: 900_000, reportIntervalMs: 5_000, nearLimitRatio: 0.8, topKeys: 20, maxRuleLabels: 100, maxProtocolLabels: 16 }
    */
   stats?: StatsOptions | false;
+  /**
+   * Alerts when the block rate or the violations per minute reach a threshold, sent to signed JSON
+   * webhooks and Slack-compatible ones, at most once per cooldown (see `AlertOptions`). Needs `stats`.
+   * @default undefined (no alerts)
+   */
+  alerts?: AlertOptions | false;
 }
 
 /** Where bans, blocks and the allow/deny lists are enforced (see `enforceBans`). */

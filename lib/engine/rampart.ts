@@ -19,6 +19,7 @@ import { PROBE_KEY, PROBE_RULE, StoreKeys } from './store-keys.js';
 import type { Verdict } from './verdict.js';
 import { DecisionRecorder } from '../observability/decision-recorder.js';
 import { StoreTimings } from '../observability/store-timings.js';
+import { AlertMonitor } from '../alerts/alert-monitor.js';
 
 /**
  * Rampart, assembled from its parts: the engine that decides requests, the service operators use,
@@ -48,6 +49,8 @@ export class Rampart<C = unknown> {
   readonly stats: DecisionRecorder | undefined;
   /** Latency of the rate-limit store's calls, by operation: off until the Prometheus metrics enable it. */
   readonly storeTimings = new StoreTimings();
+  /** The `alerts` thresholds, evaluated from `start` to `stop`, and their delivery; undefined without that option. */
+  readonly alerts: AlertMonitor | undefined;
   private readonly writer: ViolationWriter;
 
   constructor(readonly config: RampartConfig<C>) {
@@ -108,6 +111,9 @@ export class Rampart<C = unknown> {
       this.stats.listen(this.events);
       this.engine.observe(this.stats as unknown as DecisionObserver<C>);
     }
+    const { events } = this;
+    if (config.alerts && this.stats)
+      this.alerts = new AlertMonitor(config.alerts, { recorder: this.stats, storage, events, clock, logger, storageTimeoutMs: stepTimeoutMs });
   }
 
   /** Whether the storage is prepared and the stored bans and lists are loaded. */
@@ -120,6 +126,7 @@ export class Rampart<C = unknown> {
    * `requireStore`), then keeps them in step with the other instances until `stop`.
    */
   start(): Promise<void> {
+    this.alerts?.start();
     return this.lifecycle.start();
   }
 
@@ -129,6 +136,7 @@ export class Rampart<C = unknown> {
    */
   async stop(): Promise<void> {
     this.lifecycle.stop();
+    await this.alerts?.stop();
     await this.leases.stop();
     try {
       await withTimeout(() => this.writer.drain(), STORAGE_STEP_TIMEOUT_FACTOR * this.config.storeTimeoutMs);

@@ -63,7 +63,7 @@ export const retentionBelowBanWindow = (path: string, window: number, retention:
   `${path}.permanentBanWindowMs (${window}) is longer than violationRetentionMs (${retention}): violations would be purged before they count. Raise violationRetentionMs or shorten the window.`;
 
 export const badEvents = (value: unknown) =>
-  `events must be an object of callbacks (onViolation, onBlock, onBan, onUnban, onStoreDown, onStoreUp), got ${describe(value)}.`;
+  `events must be an object of callbacks (onViolation, onBlock, onBan, onUnban, onStoreDown, onStoreUp, onAlert), got ${describe(value)}.`;
 
 export const badStoreErrorPolicy = (path: string, value: unknown) =>
   `${path} must be 'allow' (admit requests uncounted while the store is down) or 'deny' (answer 503), got ${describe(value)}.`;
@@ -260,16 +260,8 @@ export const adminBadCursorFormat = (path: string) => `${path} must be the nextC
 // GraphQL, WebSocket connections, leases: in a file of their own.
 export * from './protocol-messages.js';
 
-// ---- Prometheus metrics (nest-rampart/metrics) ----
+// Alerts: in a file of their own.
+export * from './alert-messages.js';
 
-export const metricsNameTaken = (name: string) =>
-  `A metric named ${name} is already registered in this registry: Rampart's metrics are registered once per registry. ` +
-  'Give each Rampart its own registry (the registry option) or another prefix (the prefix option), or unregister the first one.';
-export const metricsBadPrefix = (prefix: unknown) =>
-  `metrics prefix must be letters, digits, _ and : not starting with a digit (e.g. 'rampart_' or 'myapp_rampart_'), got ${describe(prefix)}.`;
-export const metricsBadBuckets = (buckets: unknown) =>
-  `storeDurationBuckets must be a non-empty array of positive numbers of seconds, in ascending order (e.g. [0.001, 0.01, 0.1, 1]), got ${describe(buckets)}.`;
-export const metricsWithoutStats = () =>
-  "Rampart's Prometheus metrics count from its statistics, which the module option stats: false switches off: remove stats: false (or give stats options).";
-export const metricsBadPath = (path: unknown) =>
-  `metrics path must be a route path such as '/metrics', or false to serve no route (the metrics stay in the registry), got ${describe(path)}.`;
+// Prometheus metrics (nest-rampart/metrics): in a file of their own.
+export * from './metrics-messages.js';

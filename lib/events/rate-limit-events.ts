@@ -16,6 +16,7 @@ export const RAMPART_EVENTS = Object.freeze({
   unban: 'rampart.unban',
   storeDown: 'rampart.store.down',
   storeUp: 'rampart.store.up',
+  alert: 'rampart.alert',
 } as const);
 
 export type RampartEventName = (typeof RAMPART_EVENTS)[keyof typeof RAMPART_EVENTS];
@@ -90,6 +91,52 @@ export interface StoreUpEvent {
   readonly atMs: number;
 }
 
+/** What an alert watches: the share of requests refused, or violations per minute. */
+export type AlertMetric = 'blockRate' | 'violationsPerMinute';
+
+export type AlertLevel = 'warning' | 'critical';
+
+/**
+ * A threshold of the `alerts` option crossed over the last `windowMs`: published by the instance
+ * that sends it (once per alert and cooldown across instances that share a lease store), and sent
+ * as such, in JSON, to each `json` webhook.
+ */
+export interface AlertEvent {
+  /** Unique per alert, the same in every retry of its delivery: receivers can drop a repeat. */
+  readonly id: string;
+  readonly alert: AlertMetric;
+  readonly level: AlertLevel;
+  /** The metric's value over the window (`blockRate` as a share: 0.25 is 25 %). */
+  readonly value: number;
+  /** The threshold it reached (`value >= threshold`). */
+  readonly threshold: number;
+  readonly windowMs: number;
+  /** Epoch ms of the evaluation (the app's clock). */
+  readonly atMs: number;
+  /** The instance that evaluated it (`<host>:<pid>:<random>`). */
+  readonly instance: string;
+  /** The figures of the window: the fleet's when the storage keeps every instance's statistics. */
+  readonly stats: AlertStats;
+}
+
+/** The figures an alert was decided on. */
+export interface AlertStats {
+  readonly requests: number;
+  readonly limited: number;
+  readonly blocked: number;
+  readonly banned: number;
+  /** (limited + blocked + banned) / requests. */
+  readonly blockRate: number;
+  readonly violations: number;
+  readonly violationsPerMinute: number;
+  /** Instances whose figures are summed. */
+  readonly instances: number;
+  /** The rules that refused most (at most 5): name, requests counted, requests refused. */
+  readonly topRules: readonly { readonly rule: string; readonly requests: number; readonly refused: number }[];
+  /** The client keys refused most (at most 5). */
+  readonly topKeys: readonly { readonly key: string; readonly refusals: number }[];
+}
+
 /** Payload of each event, by name. */
 export interface RampartEventMap {
   'rampart.violation': ViolationEvent;
@@ -98,6 +145,7 @@ export interface RampartEventMap {
   'rampart.unban': UnbanEvent;
   'rampart.store.down': StoreDownEvent;
   'rampart.store.up': StoreUpEvent;
+  'rampart.alert': AlertEvent;
 }
 
 /**
@@ -114,6 +162,8 @@ export interface RateLimitEventHandlers {
   onStoreDown?: (event: StoreDownEvent) => void | Promise<void>;
   /** The rate-limit store answers again (once per outage). */
   onStoreUp?: (event: StoreUpEvent) => void | Promise<void>;
+  /** A threshold of the `alerts` option was crossed (once per alert and cooldown; see `AlertEvent`). */
+  onAlert?: (event: AlertEvent) => void | Promise<void>;
 }
 
 /** The `events` handler of each event. */
@@ -124,4 +174,5 @@ export const EVENT_HANDLERS: { readonly [N in RampartEventName]: keyof RateLimit
   'rampart.unban': 'onUnban',
   'rampart.store.down': 'onStoreDown',
   'rampart.store.up': 'onStoreUp',
+  'rampart.alert': 'onAlert',
 });

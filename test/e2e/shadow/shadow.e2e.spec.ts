@@ -38,7 +38,10 @@ describe.each(ADAPTERS)('shadow mode on %s', (adapter) => {
 
   async function start(options: RateLimitModuleOptions) {
     events = [];
-    const record = (name: string) => (e: { key?: string; target?: { key?: string } }) => void events.push(`${name} ${e.key ?? e.target?.key}`);
+    const record = (name: string) => (e: object) => {
+      const { key, target } = e as { key?: string; target?: { key?: string } };
+      events.push(`${name} ${key ?? target?.key}`);
+    };
     t = await startApp(adapter, {
       imports: [
         RateLimitModule.forRoot({
