@@ -18,8 +18,9 @@ import type { WsConnectionGate } from './ws/ws-connection-gate.js';
 /**
  * Runs Rampart with the app: from its creation, checks the handshakes of WebSocket gateways (see
  * `hookWsAdapters`); at startup, watches the app's HTTP server for connections, finds the app's
- * EventEmitter2 (when there is one) and prepares the storage; at shutdown, stops the timers and,
- * once the server no longer takes requests, gives back this instance's leases and closes the storage.
+ * EventEmitter2 (when there is one), prepares the storage and starts writing statistics; at shutdown,
+ * stops the timers and, once the server no longer takes requests, writes a last statistics summary,
+ * gives back this instance's leases and closes the storage.
  */
 @Injectable()
 export class RateLimitLifecycle implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
@@ -43,6 +44,7 @@ export class RateLimitLifecycle implements OnModuleInit, OnApplicationBootstrap,
   async onModuleInit(): Promise<void> {
     this.watchHttpServer();
     this.rampart.events.attachEmitter(await findEventEmitter(this.moduleRef));
+    this.rampart.reporter?.start();
     await this.rampart.lifecycle.start();
   }
 
@@ -82,6 +84,7 @@ export class RateLimitLifecycle implements OnModuleInit, OnApplicationBootstrap,
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await this.rampart.reporter?.stop();
     await this.rampart.leases.stop();
     await this.rampart.lifecycle.close();
   }

@@ -18,6 +18,7 @@ import type { RampartRequest } from './rampart-request.js';
 import { PROBE_KEY, PROBE_RULE, StoreKeys } from './store-keys.js';
 import type { Verdict } from './verdict.js';
 import { DecisionRecorder } from '../observability/decision-recorder.js';
+import { StatsReporter } from '../observability/stats-reporter.js';
 
 /**
  * Rampart, assembled from its parts: the engine that decides requests, the service operators use,
@@ -45,6 +46,8 @@ export class Rampart<C = unknown> {
   readonly leases: LeaseKeeper;
   /** This instance's statistics (decisions, violations, escalations); undefined with `stats: false`. */
   readonly stats: DecisionRecorder | undefined;
+  /** Writes `stats` to `storage.stats` for the fleet-wide stats API; undefined without either. */
+  readonly reporter: StatsReporter | undefined;
   private readonly writer: ViolationWriter;
 
   constructor(readonly config: RampartConfig<C>) {
@@ -104,6 +107,7 @@ export class Rampart<C = unknown> {
       this.stats = new DecisionRecorder(config.stats, clock.now());
       this.stats.listen(this.events);
       this.engine.observe(this.stats as unknown as DecisionObserver<C>);
+      if (storage.stats) this.reporter = new StatsReporter(this.stats, storage.stats, { clock, logger, timeoutMs: stepTimeoutMs });
     }
   }
 
@@ -114,18 +118,21 @@ export class Rampart<C = unknown> {
 
   /**
    * Prepares the storage and loads the bans and lists (see `storeStartupTimeoutMs` and
-   * `requireStore`), then keeps them in step with the other instances until `stop`.
+   * `requireStore`), then keeps them in step with the other instances until `stop`; writes this
+   * instance's statistics to the storage every `stats.reportIntervalMs`.
    */
   start(): Promise<void> {
+    this.reporter?.start();
     return this.lifecycle.start();
   }
 
   /**
-   * Stops the timers, gives back this instance's leases, writes the violations still held (while
-   * the storage takes writes), then closes the storage.
+   * Stops the timers, gives back this instance's leases, writes the violations still held and a
+   * last statistics summary (while the storage takes writes), then closes the storage.
    */
   async stop(): Promise<void> {
     this.lifecycle.stop();
+    await this.reporter?.stop();
     await this.leases.stop();
     try {
       await withTimeout(() => this.writer.drain(), STORAGE_STEP_TIMEOUT_FACTOR * this.config.storeTimeoutMs);

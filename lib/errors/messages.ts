@@ -109,6 +109,11 @@ export const heldViolationsNotWritten = (error: unknown) =>
 
 export const storeTimedOut = (timeoutMs: number) => `timed out after ${timeoutMs} ms`;
 
+export const statsNotWritten = (error: unknown) =>
+  `This instance's statistics summary could not be written to the storage (${errorText(error)}); the stats API leaves it out of the fleet's figures on the other instances until a write succeeds. Retried every stats.reportIntervalMs; logged once until then.`;
+
+export const statsWrittenAgain = () => "This instance's statistics summary is written to the storage again.";
+
 export const storeUnavailableDetail = () => 'The rate-limit store is unavailable, so this request cannot be admitted. Retry in 1 s.';
 
 export const listenerFailed = (event: string, where: string, error: unknown) =>
