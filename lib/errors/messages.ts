@@ -235,6 +235,15 @@ export const adminExpiryNotInFuture = (nowIso: string) => `expiresAtMs must be i
 
 export const adminFromNotBeforeTo = () => 'from must be earlier than to.';
 
+export const adminStatsOff = () =>
+  "Statistics are off (stats: false in RateLimitModule's options), so there are none to show. Remove stats: false, or give stats options (e.g. stats: { retentionMs: 900_000 }), to turn them on.";
+
+export const adminWindowTooLong = (windowMs: number, retentionMs: number) =>
+  `windowMs must be at most ${retentionMs} (stats.retentionMs: how long statistics are kept), got ${windowMs}; raise stats.retentionMs for longer windows`;
+
+export const adminUnknownInstance = (instance: string) =>
+  `No instance ${JSON.stringify(instance)} has reported statistics within stats.retentionMs. The instances that have are listed under instances in GET /stats.`;
+
 /** @param timeout Rampart's own timeout text; null for a storage error, whose text stays in the log (it may name hosts, users, databases). */
 export const adminStoreUnavailable = (timeout: string | null, retryAfterSeconds: number) =>
   `${timeout === null ? "The rate-limit storage failed (its error is in the server's log)" : `The rate-limit storage did not answer (${timeout})`}. A change may or may not have been made: check with a GET, or retry in ${retryAfterSeconds} s.`;
