@@ -18,8 +18,9 @@ import type { WsConnectionGate } from './ws/ws-connection-gate.js';
 /**
  * Runs Rampart with the app: from its creation, checks the handshakes of WebSocket gateways (see
  * `hookWsAdapters`); at startup, watches the app's HTTP server for connections, finds the app's
- * EventEmitter2 (when there is one) and prepares the storage; at shutdown, stops the timers and,
- * once the server no longer takes requests, gives back this instance's leases and closes the storage.
+ * EventEmitter2 (when there is one), prepares the storage and starts writing statistics; at shutdown,
+ * stops the timers and, once the server no longer takes requests, writes a last statistics summary,
+ * gives back this instance's leases and closes the storage.
  */
 @Injectable()
 export class RateLimitLifecycle implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
@@ -43,8 +44,7 @@ export class RateLimitLifecycle implements OnModuleInit, OnApplicationBootstrap,
   async onModuleInit(): Promise<void> {
     this.watchHttpServer();
     this.rampart.events.attachEmitter(await findEventEmitter(this.moduleRef));
-    this.rampart.alerts?.start();
-    await this.rampart.lifecycle.start();
+    await this.rampart.start();
   }
 
   /**
@@ -83,7 +83,7 @@ export class RateLimitLifecycle implements OnModuleInit, OnApplicationBootstrap,
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.rampart.alerts?.stop();
+    await this.rampart.stopReporting();
     await this.rampart.leases.stop();
     await this.rampart.lifecycle.close();
   }

@@ -22,11 +22,14 @@ import { AdminAuthGuard } from './admin-auth.guard.js';
 import { AdminOperation, type ResponseDoc } from './admin-openapi.js';
 import { AdminProblemFilter } from './admin-problem.filter.js';
 import { AdminService } from './admin.service.js';
+import { AdminStatsService } from './admin-stats.service.js';
 import { AdminStoreErrorsInterceptor } from './admin-store-errors.interceptor.js';
 import { createAdminValidationPipe } from './admin-validation.pipe.js';
 import { CreateAccessEntryBody, ListAccessListQuery, RemoveAccessEntryQuery } from './dto/access-list.dto.js';
 import { CreateBanBody, LiftBanQuery, ListBansQuery } from './dto/ban.dto.js';
 import { ClientParams } from './dto/client.dto.js';
+import { StatsQuery } from './dto/stats.dto.js';
+import { AdminStatsView } from './dto/stats-views.dto.js';
 import { ListViolationsQuery } from './dto/violation.dto.js';
 import {
   AdminAccessEntryView,
@@ -82,7 +85,10 @@ export function createAdminController(path: string): Type<unknown> {
   @UseInterceptors(AdminStoreErrorsInterceptor)
   @UsePipes(createAdminValidationPipe())
   class RateLimitAdminController {
-    constructor(private readonly admin: AdminService) {}
+    constructor(
+      private readonly admin: AdminService,
+      private readonly statistics: AdminStatsService,
+    ) {}
 
     @AdminOperation({
       summary: 'List bans',
@@ -144,6 +150,26 @@ export function createAdminController(path: string): Type<unknown> {
     @Get('violations')
     listViolations(@Query() query: ListViolationsQuery): Promise<AdminViolationPage> {
       return this.admin.listViolations(query);
+    }
+
+    @AdminOperation({
+      summary: 'Statistics of a window',
+      description:
+        'Requests, admissions, refusals (limited, blocked, banned), block rate, violations per minute, blocks and bans made, what shadow mode would have refused, top rules, top offending keys and recent violations over the last windowMs (rounded out to whole buckets). ' +
+        "Summed over every instance of the fleet (each writes its figures to the storage every stats.reportIntervalMs), or one instance's with `instance`; `fleet` is false when the storage keeps no statistics (this instance's figures alone).",
+      responses: [
+        { status: 200, description: 'The figures.', type: AdminStatsView },
+        ...errors(400),
+        {
+          status: 404,
+          description: 'Statistics are off (`stats: false`), or no instance of that name reported within stats.retentionMs.',
+          content: PROBLEM,
+        },
+      ],
+    })
+    @Get('stats')
+    stats(@Query() query: StatsQuery): Promise<AdminStatsView> {
+      return this.statistics.stats(query);
     }
 
     @AdminOperation({

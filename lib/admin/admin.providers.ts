@@ -6,6 +6,7 @@ import { createAdminController } from './admin.controller.js';
 import { applyOpenApi, loadSwagger } from './admin-openapi.js';
 import type { RateLimitAdminOptions } from './admin-options.interface.js';
 import { AdminService } from './admin.service.js';
+import { AdminStatsService } from './admin-stats.service.js';
 import { adminKeyDigests, checkAdminExtras, resolveAdminSettings, type AdminSettings } from './admin-settings.js';
 import type { RateLimitAdminModuleOptions } from './admin-options.interface.js';
 
@@ -41,6 +42,7 @@ export function adminModuleParts(admin: RateLimitAdminOptions): { controllers: T
         },
       },
       AdminService,
+      AdminStatsService,
     ],
   };
 }

@@ -313,8 +313,8 @@ export class RampartEngine<C = unknown> {
       this.verdictOf(decision, enforced, false),
       shadowStanding ? refusal(shadowStanding, decision.nowMs, shadowResults) : this.verdictOf(decision, shadowResults, true),
     ]);
-    if (verdict.outcome !== 'admitted' || shadow.outcome === 'admitted') return verdict;
-    return { ...verdict, shadow: shadow as ShadowedVerdict<C> };
+    if (verdict.outcome !== 'admitted' || (shadow.outcome === 'admitted' && shadowResults.length === 0)) return verdict;
+    return shadow.outcome === 'admitted' ? { ...verdict, shadowResults } : { ...verdict, shadow: shadow as ShadowedVerdict<C> };
   }
 
   /** The verdict of counted rules' results: admitted, or the violation's (recorded under the shadow key for shadow rules). */

@@ -20,6 +20,7 @@ import type { Verdict } from './verdict.js';
 import { DecisionRecorder } from '../observability/decision-recorder.js';
 import { StoreTimings } from '../observability/store-timings.js';
 import { AlertMonitor } from '../alerts/alert-monitor.js';
+import { StatsReporter } from '../observability/stats-reporter.js';
 
 /**
  * Rampart, assembled from its parts: the engine that decides requests, the service operators use,
@@ -51,6 +52,8 @@ export class Rampart<C = unknown> {
   readonly storeTimings = new StoreTimings();
   /** The `alerts` thresholds, evaluated from `start` to `stop`, and their delivery; undefined without that option. */
   readonly alerts: AlertMonitor | undefined;
+  /** Writes `stats` to `storage.stats` for the fleet-wide stats API; undefined without either. */
+  readonly reporter: StatsReporter | undefined;
   private readonly writer: ViolationWriter;
 
   constructor(readonly config: RampartConfig<C>) {
@@ -110,6 +113,7 @@ export class Rampart<C = unknown> {
       this.stats = new DecisionRecorder(config.stats, clock.now());
       this.stats.listen(this.events);
       this.engine.observe(this.stats as unknown as DecisionObserver<C>);
+      if (storage.stats) this.reporter = new StatsReporter(this.stats, storage.stats, { clock, logger, timeoutMs: stepTimeoutMs });
     }
     const { events } = this;
     if (config.alerts && this.stats)
@@ -123,20 +127,22 @@ export class Rampart<C = unknown> {
 
   /**
    * Prepares the storage and loads the bans and lists (see `storeStartupTimeoutMs` and
-   * `requireStore`), then keeps them in step with the other instances until `stop`.
+   * `requireStore`), then keeps them in step with the other instances until `stop`; writes this
+   * instance's statistics to the storage every `stats.reportIntervalMs`.
    */
   start(): Promise<void> {
     this.alerts?.start();
+    this.reporter?.start();
     return this.lifecycle.start();
   }
 
   /**
-   * Stops the timers, gives back this instance's leases, writes the violations still held (while
-   * the storage takes writes), then closes the storage.
+   * Stops the timers, gives back this instance's leases, writes the violations still held and a
+   * last statistics summary (while the storage takes writes), then closes the storage.
    */
   async stop(): Promise<void> {
     this.lifecycle.stop();
-    await this.alerts?.stop();
+    await this.stopReporting();
     await this.leases.stop();
     try {
       await withTimeout(() => this.writer.drain(), STORAGE_STEP_TIMEOUT_FACTOR * this.config.storeTimeoutMs);
@@ -144,6 +150,12 @@ export class Rampart<C = unknown> {
       this.config.logger.error(messages.heldViolationsNotWritten(error));
     }
     await this.lifecycle.close();
+  }
+
+  /** Stops the alerts (delivering what is queued, within bounds) and writes a last statistics summary. */
+  async stopReporting(): Promise<void> {
+    await this.alerts?.stop();
+    await this.reporter?.stop();
   }
 
   /** Decides one request: see `RampartEngine.decide`. */

@@ -31,6 +31,8 @@ export interface AdmittedVerdict<C = unknown> extends VerdictBase<C> {
    * `results` hold the enforced rules only.
    */
   readonly shadow?: ShadowedVerdict<C>;
+  /** The shadow rules' results when they admitted the request too (what statistics count them by). */
+  readonly shadowResults?: readonly RuleResult<C>[];
 }
 
 /** A refusal that shadow mode reports instead of enforcing. */

@@ -109,6 +109,11 @@ export const heldViolationsNotWritten = (error: unknown) =>
 
 export const storeTimedOut = (timeoutMs: number) => `timed out after ${timeoutMs} ms`;
 
+export const statsNotWritten = (error: unknown) =>
+  `This instance's statistics summary could not be written to the storage (${errorText(error)}); the stats API leaves it out of the fleet's figures on the other instances until a write succeeds. Retried every stats.reportIntervalMs; logged once until then.`;
+
+export const statsWrittenAgain = () => "This instance's statistics summary is written to the storage again.";
+
 export const storeUnavailableDetail = () => 'The rate-limit store is unavailable, so this request cannot be admitted. Retry in 1 s.';
 
 export const listenerFailed = (event: string, where: string, error: unknown) =>
@@ -229,6 +234,15 @@ export const adminBadCursor = () =>
 export const adminExpiryNotInFuture = (nowIso: string) => `expiresAtMs must be in the future (epoch milliseconds after ${nowIso}).`;
 
 export const adminFromNotBeforeTo = () => 'from must be earlier than to.';
+
+export const adminStatsOff = () =>
+  "Statistics are off (stats: false in RateLimitModule's options), so there are none to show. Remove stats: false, or give stats options (e.g. stats: { retentionMs: 900_000 }), to turn them on.";
+
+export const adminWindowTooLong = (windowMs: number, retentionMs: number) =>
+  `windowMs must be at most ${retentionMs} (stats.retentionMs: how long statistics are kept), got ${windowMs}; raise stats.retentionMs for longer windows`;
+
+export const adminUnknownInstance = (instance: string) =>
+  `No instance ${JSON.stringify(instance)} has reported statistics within stats.retentionMs. The instances that have are listed under instances in GET /stats.`;
 
 /** @param timeout Rampart's own timeout text; null for a storage error, whose text stays in the log (it may name hosts, users, databases). */
 export const adminStoreUnavailable = (timeout: string | null, retryAfterSeconds: number) =>

@@ -3,6 +3,7 @@ import { MemoryBanStore, type MemoryBanStoreOptions } from './memory-ban.store.j
 import { MemoryLeaseStore } from './memory-lease.store.js';
 import { MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from './memory-rate-limit.store.js';
 import { MemoryViolationStore, type MemoryViolationStoreOptions } from './memory-violation.store.js';
+import { MemoryStatsStore } from './memory-stats.store.js';
 import type { RampartStorage } from './rampart-storage.interface.js';
 
 /** Options of `memoryStorage()`: one object per store, each optional. */
@@ -20,6 +21,7 @@ export interface MemoryStorage extends RampartStorage {
   readonly violations: MemoryViolationStore;
   readonly accessList: MemoryAccessListStore;
   readonly leases: MemoryLeaseStore;
+  readonly stats: MemoryStatsStore;
 }
 
 /**
@@ -36,5 +38,6 @@ export function memoryStorage(options: MemoryStorageOptions = {}): MemoryStorage
     violations: new MemoryViolationStore(options.violations),
     accessList: new MemoryAccessListStore(options.accessList),
     leases: new MemoryLeaseStore(),
+    stats: new MemoryStatsStore(),
   };
 }

@@ -8,7 +8,7 @@ import type { RampartStorage } from './rampart-storage.interface.js';
 export interface SplitStorageOptions {
   /** Where counters (`rateLimits`) and leases live. Its other stores are not used. */
   readonly counters: Pick<RampartStorage, 'rateLimits' | 'leases' | 'init' | 'close'>;
-  /** Where bans, violations and allow/deny lists live (and leases, when `counters` has none). */
+  /** Where bans, violations, allow/deny lists and statistics summaries live (and leases, when `counters` has none). */
   readonly records: RampartStorage | Omit<RampartStorage, 'rateLimits'>;
 }
 
@@ -33,6 +33,7 @@ export function splitStorage({ counters, records }: SplitStorageOptions): Rampar
     violations: records.violations,
     accessList: records.accessList,
     ...(leases ? { leases } : {}),
+    ...(records.stats ? { stats: records.stats } : {}),
     async init() {
       // A part that is ready is not prepared again when the other failed and init() is retried.
       await Promise.all(

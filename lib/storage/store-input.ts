@@ -242,3 +242,16 @@ export function checkAccessListEntry(value: unknown): NewAccessListEntry & { rea
 export function checkLeaseKey(key: unknown, store: string): void {
   if (typeof key !== 'string' || key.length === 0) throw new TypeError(`${store}: a lease key must be a non-empty string.`);
 }
+
+/**
+ * What `StatsStore.put` is handed: a summary with an instance name and buckets, and an expiry time.
+ * Returns the instance name (the record's id).
+ */
+export function checkStatsPut(summary: unknown, expiresAtMs: unknown, store: string): string {
+  const s = record(summary, `${store}: summary`);
+  const instance = nonEmptyString(s['instance'], `${store}: summary.instance`);
+  checkTime(s['atMs'], `${store}: summary.atMs`);
+  if (!Array.isArray(s['buckets'])) throw new TypeError(`${store}: summary.buckets must be an array, got ${describe(s['buckets'])}.`);
+  checkTime(expiresAtMs, `${store}: expiresAtMs`);
+  return instance;
+}

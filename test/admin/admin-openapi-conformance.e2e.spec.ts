@@ -230,6 +230,42 @@ describe.each(ADAPTERS)('admin API answers as its OpenAPI document says, on %s',
     });
   });
 
+  describe('the statistics (GET /stats)', () => {
+    it('answers figures that fit the documented 200, after traffic of every kind', async () => {
+      await t.http().get('/ping').set('X-Forwarded-For', '198.51.100.9').expect(200);
+      const response = await t.http().get('/rate-limit/stats').set('Authorization', BEARER).expect(200);
+      expect(response.body.requests).toBeGreaterThan(0);
+      expect(conforms(response.body, responseSchema('/stats', 'get', 200))).toBe(true);
+      const required = resolve(responseSchema('/stats', 'get', 200)).required ?? [];
+      expect(required).toEqual(expect.arrayContaining(['fleet', 'windowMs', 'requests', 'blockRate', 'topKeys', 'instances', 'recentViolations']));
+      expect(required).not.toContain('instance');
+      const instance = response.body.instances[0].instance as string;
+      expect(allows(parameter('/stats', 'get', 'instance'), instance)).toBe(true);
+      const own = await t.http().get('/rate-limit/stats').query({ instance }).set('Authorization', BEARER).expect(200);
+      expect(conforms(own.body, responseSchema('/stats', 'get', 200))).toBe(true);
+    });
+
+    it.each([
+      ['windowMs', '999', 400],
+      ['windowMs', '1000', 200],
+      ['windowMs', 'x', 400],
+      ['instance', 'nobody:1:00', 404],
+      ['instance', 'a\u0000b', 400],
+      ['instance', 'i'.repeat(201), 400],
+    ])('%s=%s: %i, in the documented shape, as the documented constraints say', async (name, value, status) => {
+      const schema = parameter('/stats', 'get', name) as Schema & { minimum?: number };
+      if (name === 'instance') expect(allows(schema, value)).toBe(status !== 400);
+      else expect(schema).toMatchObject({ type: 'integer', minimum: 1_000 });
+      const response = await t
+        .http()
+        .get('/rate-limit/stats')
+        .query({ [name]: value })
+        .set('Authorization', BEARER);
+      expect(response.status).toBe(status);
+      expect(conforms(response.body, responseSchema('/stats', 'get', status))).toBe(true);
+    });
+  });
+
   it('answers validation errors with the documented problem details', async () => {
     const response = await t.http().post('/rate-limit/bans').set('Authorization', BEARER).send({ kind: 'permanent', reason: 'x', key: '' });
     expect(response.status).toBe(400);

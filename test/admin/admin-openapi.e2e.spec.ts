@@ -37,6 +37,7 @@ describe.each(ADAPTERS)('admin API OpenAPI document on %s (with @nestjs/swagger 
       'GET /ops/rate-limit/access-list',
       'GET /ops/rate-limit/bans',
       'GET /ops/rate-limit/clients/{key}',
+      'GET /ops/rate-limit/stats',
       'GET /ops/rate-limit/violations',
       'POST /ops/rate-limit/access-list',
       'POST /ops/rate-limit/bans',
@@ -65,6 +66,8 @@ describe.each(ADAPTERS)('admin API OpenAPI document on %s (with @nestjs/swagger 
     expect(parameters('/ops/rate-limit/bans', 'delete')).toEqual(['query:cidr', 'query:clearHistory', 'query:key']);
     expect(parameters('/ops/rate-limit/violations', 'get')).toEqual(['query:cursor', 'query:from', 'query:key', 'query:limit', 'query:rule', 'query:to']);
     expect(parameters('/ops/rate-limit/clients/{key}', 'get')).toEqual(['path:key!']);
+    expect(parameters('/ops/rate-limit/stats', 'get')).toEqual(['query:instance', 'query:windowMs']);
+    expect(Object.keys(operation('/ops/rate-limit/stats', 'get')!.responses).sort()).toEqual(['200', '400', '401', '403', '404', '503']);
     expect(parameters('/ops/rate-limit/access-list', 'delete')).toEqual(['query:cidr!', 'query:kind!']);
 
     expect(operation('/ops/rate-limit/bans', 'post')?.requestBody).toEqual({
@@ -84,6 +87,42 @@ describe.each(ADAPTERS)('admin API OpenAPI document on %s (with @nestjs/swagger 
     expect(schemas.AdminBanPage!.properties).toMatchObject({ items: { type: 'array' }, nextCursor: { type: 'string' } });
     expect(Object.keys(schemas.AdminClientView!.properties)).toEqual(expect.arrayContaining(['status', 'ban', 'latestViolations', 'counters']));
     expect(schemas.AdminProblemView).toBeDefined();
+    expect(Object.keys(schemas.AdminStatsView!.properties).sort()).toEqual(
+      [
+        'admitted',
+        'bansMade',
+        'blockRate',
+        'blocked',
+        'blocksMade',
+        'banned',
+        'fleet',
+        'from',
+        'instance',
+        'instances',
+        'limited',
+        'recentViolations',
+        'requests',
+        'shadow',
+        'to',
+        'topKeys',
+        'topRules',
+        'unavailable',
+        'violations',
+        'violationsPerMinute',
+        'windowMs',
+      ].sort(),
+    );
+    expect(schemas.AdminStatsView!.properties['recentViolations']).toMatchObject({ type: 'array', items: { $ref: '#/components/schemas/AdminViolationView' } });
+    expect(Object.keys(schemas.AdminShadowStatsView!.properties).sort()).toEqual(['banned', 'blocked', 'limited', 'violations']);
+    expect(Object.keys(schemas.AdminInstanceStatsView!.properties).sort()).toEqual([
+      'host',
+      'instance',
+      'pid',
+      'refused',
+      'reportedAt',
+      'requests',
+      'startedAt',
+    ]);
   });
 
   it('still answers as before', async () => {
@@ -97,7 +136,7 @@ describe("admin API OpenAPI document with the app's guard", () => {
     try {
       const document = SwaggerModule.createDocument(t.app, new DocumentBuilder().build());
       expect((document.paths['/rate-limit/bans'] as Record<string, { security?: unknown }>)['get']?.security).toBeUndefined();
-      expect(Object.keys(document.paths).filter((p) => p.startsWith('/rate-limit'))).toHaveLength(4);
+      expect(Object.keys(document.paths).filter((p) => p.startsWith('/rate-limit'))).toHaveLength(5);
     } finally {
       await t.close();
     }

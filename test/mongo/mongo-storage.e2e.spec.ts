@@ -101,7 +101,14 @@ describeMongo('mongoStorage', () => {
     /** Collections of their own, so that TTL and plain indexes never meet. */
     const collections = () => {
       const n = ++fresh;
-      return { rateLimits: `sw_limits_${n}`, bans: `sw_bans_${n}`, violations: `sw_violations_${n}`, accessList: `sw_access_${n}`, leases: `sw_leases_${n}` };
+      return {
+        rateLimits: `sw_limits_${n}`,
+        bans: `sw_bans_${n}`,
+        violations: `sw_violations_${n}`,
+        accessList: `sw_access_${n}`,
+        leases: `sw_leases_${n}`,
+        stats: `sw_stats_${n}`,
+      };
     };
     const ttlOf = async (storage: MongoStorage, collection: string, index: string) =>
       (await storage.connection.db!.collection(collection).listIndexes().toArray()).find((i) => i['name'] === index)?.['expireAfterSeconds'];
@@ -114,6 +121,7 @@ describeMongo('mongoStorage', () => {
         expect(storage.sweeper.started).toBe(false);
         expect(await ttlOf(storage, names.rateLimits, 'e_ttl')).toBe(0);
         expect(await ttlOf(storage, names.bans, 'purgeAt_1')).toBe(0);
+        expect(await ttlOf(storage, names.stats, 'e_ttl')).toBe(0);
       } finally {
         await storage.close();
       }
@@ -144,6 +152,7 @@ describeMongo('mongoStorage', () => {
         expect(await ttlOf(storage, names.rateLimits, 'e_ttl')).toBeUndefined();
         expect(await ttlOf(storage, names.violations, 'purgeAt_1')).toBeUndefined();
         expect(await ttlOf(storage, names.leases, 'e_ttl')).toBeUndefined();
+        expect(await ttlOf(storage, names.stats, 'e_ttl')).toBeUndefined();
       } finally {
         await storage.close();
       }

@@ -7,6 +7,7 @@ import { Cluster } from 'ioredis';
 import { RedisAccessListStore } from '../../lib/storage/redis/redis-access-list.store.js';
 import { RedisBanStore } from '../../lib/storage/redis/redis-ban.store.js';
 import { RedisLeaseStore } from '../../lib/storage/redis/redis-lease.store.js';
+import { RedisStatsStore } from '../../lib/storage/redis/redis-stats.store.js';
 import { scriptClientOf, type ScriptClient } from '../../lib/storage/redis/redis-script.js';
 import { RedisViolationStore } from '../../lib/storage/redis/redis-violation.store.js';
 import { describeRedis } from '../harness/redis.js';
@@ -14,6 +15,7 @@ import { startRedisCluster, type RedisCluster } from '../harness/redis-server.js
 import { accessListStoreContract } from '../storage/contracts/access-list-store.contract.js';
 import { banStoreContract } from '../storage/contracts/ban-store.contract.js';
 import { leaseStoreContract } from '../storage/contracts/lease-store.contract.js';
+import { statsStoreContract } from '../storage/contracts/stats-store.contract.js';
 import { violationStoreContract } from '../storage/contracts/violation-store.contract.js';
 
 const T0 = Date.UTC(2030, 0, 1);
@@ -49,6 +51,13 @@ describeRedis('Redis stores on a Redis Cluster', () => {
     leaseStoreContract('RedisLeaseStore on a cluster', {
       create: async () => new RedisLeaseStore(scripts, { prefix }),
       createPeer: async () => new RedisLeaseStore(scriptClientOf(connect()), { prefix }),
+    });
+  });
+  describe('statistics', () => {
+    let prefix: string;
+    statsStoreContract('RedisStatsStore on a cluster', {
+      create: async () => new RedisStatsStore(scripts, { prefix: (prefix = fresh()) }),
+      createPeer: async () => new RedisStatsStore(scriptClientOf(connect()), { prefix }),
     });
   });
 

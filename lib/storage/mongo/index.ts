@@ -8,4 +8,5 @@ export { MongoBanStore, type MongoBanStoreOptions } from './mongo-ban.store.js';
 export { MongoViolationStore, type MongoViolationStoreOptions } from './mongo-violation.store.js';
 export { MongoAccessListStore, type MongoAccessListStoreOptions } from './mongo-access-list.store.js';
 export { MongoLeaseStore, type MongoLeaseStoreOptions } from './mongo-lease.store.js';
+export { MongoStatsStore, type MongoStatsStoreOptions } from './mongo-stats.store.js';
 export { MongoSweeper, type MongoSweeperOptions, type SweepCounts } from './mongo-sweeper.js';

@@ -11,3 +11,4 @@ export { RedisBanStore, type RedisBanStoreOptions } from './redis-ban.store.js';
 export { RedisViolationStore, type RedisViolationStoreOptions } from './redis-violation.store.js';
 export { RedisAccessListStore, type RedisAccessListStoreOptions } from './redis-access-list.store.js';
 export { RedisLeaseStore, type RedisLeaseStoreOptions } from './redis-lease.store.js';
+export { RedisStatsStore, type RedisStatsStoreOptions } from './redis-stats.store.js';

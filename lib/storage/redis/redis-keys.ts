@@ -7,7 +7,8 @@ import { describe } from '../store-input.js';
  * - counters: one key per store key, `<prefix>rl:{<key>}`, the store key its own hash tag;
  * - leases: `<prefix>{leases}:…` (one slot: renewing an instance's leases is one script);
  * - bans: `<prefix>{bans}:…`, violations: `<prefix>{violations}:…`, allow/deny lists:
- *   `<prefix>{access}:…`, each kind of record in one slot of its own.
+ *   `<prefix>{access}:…`, statistics summaries: `<prefix>{stats}:…`, each kind of record in one slot
+ *   of its own.
  */
 export interface RedisKeyspace {
   /** The prefix of every key. */
@@ -23,7 +24,7 @@ export function counterKey(prefix: string, key: string): string {
 }
 
 /** The keys of one kind of record share the hash tag `{<kind>}`: `<prefix>{<kind>}:<name>`. */
-export function recordKey(prefix: string, kind: 'leases' | 'bans' | 'violations' | 'access', name: string): string {
+export function recordKey(prefix: string, kind: 'leases' | 'bans' | 'violations' | 'access' | 'stats', name: string): string {
   return `${prefix}{${kind}}:${name}`;
 }
 

@@ -1,6 +1,7 @@
 import type { Lease, LeaseAcquisition, LeaseStore } from '../lease-store.interface.js';
 import { checkLeaseKey, checkTime, nonEmptyString, record } from '../store-input.js';
 import { checkPrefix, recordKey } from './redis-keys.js';
+import { LUA_EXTEND } from './redis-lua.js';
 import { RedisScript, type ScriptClient } from './redis-script.js';
 
 /** Options of `RedisLeaseStore`. */
@@ -21,20 +22,13 @@ const KEY_TTL_MARGIN_MS = 86_400_000;
 /** Longest TTL set (10 years): a lease lasting longer keeps its keys at least this long. */
 const MAX_KEY_TTL_MS = 10 * 365 * 86_400_000;
 
-/** `extend(key, ttl)`: lengthens the key's TTL to `ttl` ms, never shortens it. */
-const EXTEND = `
-local function extend(key, ttl)
-  if redis.call('PTTL', key) < tonumber(ttl) then redis.call('PEXPIRE', key, ttl) end
-end
-`;
-
 /**
  * KEYS: the pool, its holders, the holder's leases. ARGV: lease id, holder, expiresAtMs, limit,
  * nowMs, TTL, the pool's key, the prefix of holders' lease keys.
  */
 const ACQUIRE = new RedisScript(
   'rampart-lease-acquire',
-  `${EXTEND}
+  `${LUA_EXTEND}
 local pool, holders, mine = KEYS[1], KEYS[2], KEYS[3]
 local lapsed = redis.call('ZRANGE', pool, '-inf', ARGV[5], 'BYSCORE')
 for _, id in ipairs(lapsed) do
@@ -69,7 +63,7 @@ return redis.call('ZREM', KEYS[1], ARGV[1])`,
  */
 const RENEW = new RedisScript(
   'rampart-lease-renew',
-  `${EXTEND}
+  `${LUA_EXTEND}
 local mine = KEYS[1]
 local leases = redis.call('HGETALL', mine)
 for i = 1, #leases, 2 do

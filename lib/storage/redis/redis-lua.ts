@@ -117,3 +117,10 @@ local function dropBefore(records, timeline, keyIndexPrefix, beforeMs, max)
   return #members
 end
 `;
+
+/** `extend(key, ttl)`: lengthens the key's TTL to `ttl` ms, never shortens it. */
+export const LUA_EXTEND = `
+local function extend(key, ttl)
+  if redis.call('PTTL', key) < tonumber(ttl) then redis.call('PEXPIRE', key, ttl) end
+end
+`;

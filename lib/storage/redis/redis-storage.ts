@@ -6,6 +6,7 @@ import { checkPrefix, recordKey } from './redis-keys.js';
 import { RedisLeaseStore } from './redis-lease.store.js';
 import { RedisRateLimitStore } from './redis-rate-limit.store.js';
 import { RedisScript, scriptClientOf, type RedisClientLike, type ReplicaWait } from './redis-script.js';
+import { RedisStatsStore } from './redis-stats.store.js';
 import { RedisViolationStore } from './redis-violation.store.js';
 
 /** Options of `redisStorage()`. */
@@ -44,6 +45,7 @@ export interface RedisStorage extends RampartStorage {
   readonly violations: RedisViolationStore;
   readonly accessList: RedisAccessListStore;
   readonly leases: RedisLeaseStore;
+  readonly stats: RedisStatsStore;
   /** Checks that the server answers scripts (one round trip). */
   init(): Promise<void>;
   /** Quits the client when `quitOnClose` is set; otherwise nothing. */
@@ -120,6 +122,7 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     violations: new RedisViolationStore(client, { prefix, ...retention }),
     accessList: new RedisAccessListStore(client, { prefix, ...waitForReplicas }),
     leases: new RedisLeaseStore(client, { prefix }),
+    stats: new RedisStatsStore(client, { prefix }),
     async init() {
       // One wait at a time, however often a slow startup calls init() again.
       await (connecting ??= connected(options.client).finally(() => (connecting = undefined)));
