@@ -14,7 +14,7 @@ import { targetRules, type TargetRule, type TargetRules } from './target-rules.j
 import { refusal, ruleResult, type RuleResult, type ShadowedVerdict, type Verdict } from './verdict.js';
 import type { Decision, Tally } from './decision.js';
 import { NetworkKeys } from './network-keys.js';
-import { violationVerdict } from './violation-verdict.js';
+import { Verdicts } from './verdicts.js';
 import { shadowKey } from './store-keys.js';
 
 /** Peers whose parsed address is remembered, and targets whose rules are (each emptied when full). */
@@ -54,12 +54,15 @@ export class RampartEngine<C = unknown> {
   private readonly networks: NetworkKeys;
   /** Told of every decision (see `observe`). */
   private observer: DecisionObserver<C> | undefined;
+  /** Verdicts from the rules' answers, shadow rules apart. */
+  private readonly verdicts: Verdicts<C>;
 
   constructor(
     private readonly config: RampartConfig<C>,
     private readonly parts: EngineParts<C>,
   ) {
     this.networks = new NetworkKeys(config.rules, parts.keys, parts.bans);
+    this.verdicts = new Verdicts(config, parts.escalator);
   }
 
   /** Tells `observer` of every decision from now on (one observer; undefined stops it). */
@@ -184,9 +187,9 @@ export class RampartEngine<C = unknown> {
   private afterCheck(decision: Decision<C>, known: ProtectionVerdict): Verdict<C> | Promise<Verdict<C>> {
     const { nowMs, rules } = decision;
     if (known.status === 'allow-listed') return { outcome: 'admitted', results: NONE, nowMs };
-    if (known.status !== 'none') return this.enforced(refusal(known, nowMs, NONE) as ShadowedVerdict<C>);
+    if (known.status !== 'none') return this.verdicts.enforced(refusal(known, nowMs, NONE) as ShadowedVerdict<C>);
     const network = this.networks.ban(decision);
-    if (network !== undefined) return this.enforced(refusal(network, nowMs, NONE) as ShadowedVerdict<C>);
+    if (network !== undefined) return this.verdicts.enforced(refusal(network, nowMs, NONE) as ShadowedVerdict<C>);
     if (rules.rules.length === 0) return { outcome: 'admitted', results: NONE, nowMs };
     if (!this.config.shadow && !rules.shadowed) return rules.plain ? this.countPlain(decision) : this.countAll(decision);
     // Shadow rules: the block or ban their escalation would have given the client (in memory, but
@@ -202,19 +205,9 @@ export class RampartEngine<C = unknown> {
     return shadowed.rules.plain ? this.countPlain(shadowed) : this.countAll(shadowed);
   }
 
-  /** A refusal, or, with the module in shadow mode, the admission that reports it. */
-  private enforced(verdict: ShadowedVerdict<C>): Verdict<C> {
-    return this.config.shadow ? { outcome: 'admitted', results: NONE, nowMs: verdict.nowMs, shadow: verdict } : verdict;
-  }
-
-  /** Whether a rule is in shadow mode: its own `shadow`, or the module's. */
-  private isShadow(targetRule: TargetRule<C>): boolean {
-    return this.config.shadow || targetRule.shadow;
-  }
-
   /** Whether `targetRule` is not counted on this request: a shadow rule of a client its shadow escalation holds. */
   private skipsShadow(decision: Decision<C>, targetRule: TargetRule<C>): boolean {
-    return decision.shadowStanding !== undefined && this.isShadow(targetRule);
+    return decision.shadowStanding !== undefined && this.verdicts.isShadow(targetRule);
   }
 
   /** Every rule at a fixed cost for the request's client: straight to the store, synchronous while it answers so. */
@@ -228,7 +221,7 @@ export class RampartEngine<C = unknown> {
       if (isThenable(answer)) return this.countPlainLater(decision, tally, i, answer);
       this.add(tally, decision, rules[i], cost, answer);
     }
-    return this.conclude(decision, tally);
+    return this.verdicts.conclude(decision, tally);
   }
 
   /** `countPlain` once the store answered rule `from` with a promise: that answer and the rules after it. */
@@ -237,7 +230,7 @@ export class RampartEngine<C = unknown> {
     const costs = rules.map((rule) => fixedCost(decision, rule));
     const settled = await Promise.all(rules.map((rule, i) => (i === 0 ? pending : this.count(decision, rule, decision.clientKey, costs[i]))));
     for (let i = 0; i < settled.length; i++) this.add(tally, decision, rules[i], costs[i], settled[i]);
-    return this.conclude(decision, tally);
+    return this.verdicts.conclude(decision, tally);
   }
 
   /** Adds a fixed-cost rule's answer for the request's client to the tally. */
@@ -281,7 +274,7 @@ export class RampartEngine<C = unknown> {
     };
     const counted = await Promise.all(decision.rules.rules.map(countOne));
     for (const result of counted) if (result !== undefined) tally.results.push(result);
-    return this.conclude(decision, tally);
+    return this.verdicts.conclude(decision, tally);
   }
 
   private count(decision: Decision<C>, targetRule: TargetRule<C>, clientKey: string, cost: number): Counted | Promise<Counted> {
@@ -289,46 +282,6 @@ export class RampartEngine<C = unknown> {
     const { storeKey, context } = decision.request;
     const key = storeKey ? storeKey(context, clientKey, targetRule) : targetRule.keyPrefix + clientKey;
     return this.parts.gateway.consume(key, rule.storeRule, rule.onStoreError, decision.nowMs, cost, decision.addressKey);
-  }
-
-  /** The verdict from the rules' answers: a refusal, the outage policy, admitted, or a violation. */
-  private conclude(decision: Decision<C>, tally: Tally<C>): Verdict<C> | Promise<Verdict<C>> {
-    const { nowMs } = decision;
-    if (tally.refusal) return this.enforced(refusal(tally.refusal, nowMs, NONE) as ShadowedVerdict<C>);
-    if (tally.storeDenied) return { outcome: 'unavailable', retryAfterMs: 1_000, results: NONE, nowMs };
-    if (this.config.shadow || decision.rules.shadowed) return this.concludeShadowed(decision, tally.results);
-    return this.verdictOf(decision, tally.results, false);
-  }
-
-  /**
-   * The verdict of a target with shadow rules: the enforced rules' verdict, which, when it admits
-   * the request, carries what the shadow rules would have answered (their violations recorded and
-   * escalated under the client's shadow key).
-   */
-  private async concludeShadowed(decision: Decision<C>, results: readonly RuleResult<C>[]): Promise<Verdict<C>> {
-    const enforced = results.filter((r) => !this.isShadow(r.targetRule));
-    const shadowResults = results.filter((r) => this.isShadow(r.targetRule));
-    const { shadowStanding } = decision;
-    const [verdict, shadow] = await Promise.all([
-      this.verdictOf(decision, enforced, false),
-      shadowStanding ? refusal(shadowStanding, decision.nowMs, shadowResults) : this.verdictOf(decision, shadowResults, true),
-    ]);
-    if (verdict.outcome !== 'admitted' || (shadow.outcome === 'admitted' && shadowResults.length === 0)) return verdict;
-    return shadow.outcome === 'admitted' ? { ...verdict, shadowResults } : { ...verdict, shadow: shadow as ShadowedVerdict<C> };
-  }
-
-  /** The verdict of counted rules' results: admitted, or the violation's (recorded under the shadow key for shadow rules). */
-  private verdictOf(decision: Decision<C>, results: readonly RuleResult<C>[], shadow: boolean): Verdict<C> | Promise<Verdict<C>> {
-    const { nowMs } = decision;
-    if (results.length === 0) return { outcome: 'admitted', results: NONE, nowMs };
-    const complete = !shadow && results.length === decision.rules.rules.length ? decision.rules : undefined;
-    let violated: RuleResult<C> | undefined;
-    for (let i = 0; i < results.length; i++) {
-      const r = results[i];
-      if (!r.result.allowed && (!violated || r.result.retryAfterMs > violated.result.retryAfterMs)) violated = r;
-    }
-    if (!violated) return complete ? { outcome: 'admitted', results, complete, nowMs } : { outcome: 'admitted', results, nowMs };
-    return violationVerdict(this.parts.escalator, this.config, decision, results, violated, complete, shadow);
   }
 }
 
