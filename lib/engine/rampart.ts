@@ -5,7 +5,7 @@ import { LeaseKeeper } from '../protection/lease-keeper.js';
 import { RateLimitService } from '../protection/rate-limit.service.js';
 import { StorageLifecycle } from '../protection/storage-lifecycle.js';
 import { StoreGateway } from '../protection/store-gateway.js';
-import { STORAGE_STEP_TIMEOUT_FACTOR, StoreHealth, withTimeout } from '../protection/store-health.js';
+import { probeStore, STORAGE_STEP_TIMEOUT_FACTOR, StoreHealth, withTimeout } from '../protection/store-health.js';
 import { ViolationWriter } from '../protection/violation-writer.js';
 import * as messages from '../errors/messages.js';
 import { EventPublisher } from '../events/event-publisher.js';
@@ -56,7 +56,7 @@ export class Rampart<C = unknown> {
       logger,
       config.storeFallback,
       {
-        run: () => Promise.resolve(store.consume(PROBE_KEY, PROBE_RULE, clock.now(), 1)),
+        run: () => probeStore(store, clock),
         check: () => store.get(PROBE_KEY, PROBE_RULE, clock.now()),
         timeoutMs: storeTimeoutMs,
         intervalMs: config.storeProbeIntervalMs,

@@ -1,5 +1,7 @@
 import { Module, type OnApplicationShutdown } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { RateLimitModule, type RateLimitModuleOptions } from 'nest-rampart';
+import { RampartHealthModule } from 'nest-rampart/terminus';
 import { AppController } from './app.controller.js';
 import { AuthController } from './auth.controller.js';
 import { ChatGateway } from './chat.gateway.js';
@@ -29,6 +31,9 @@ import { createStorage } from './storage.js';
       }),
     }),
     SampleGraphqlModule,
+    // GET /health: the rate-limit storage's health, through @nestjs/terminus.
+    TerminusModule,
+    RampartHealthModule,
   ],
   controllers: [AppController, AuthController, HealthController, JobsController],
   providers: [ChatGateway, QuoteResolver],
