@@ -28,6 +28,7 @@ import {
 import type { ClientKeyResolver, StoreErrorPolicy } from './rule.interface.js';
 import { DEFAULT_STORE_BREAKER, type StoreBreakerOptions } from '../protection/store-breaker.js';
 import { checkShadow, checkStats, type StatsConfig } from '../observability/observability-config.js';
+import { checkLogging, type LoggingConfig } from '../observability/logging-config.js';
 
 /** The validated configuration the engine runs on (the public options are kept apart from it). */
 export interface RampartConfig<C = unknown> {
@@ -78,6 +79,8 @@ export interface RampartConfig<C = unknown> {
   readonly shadow: boolean;
   /** In-process statistics; false when off. */
   readonly stats: StatsConfig | false;
+  /** The event log of violations, blocks, bans and unbans; false when off. */
+  readonly logging: LoggingConfig | false;
 }
 
 /** Violation history is kept 30 days unless `violationRetentionMs` says otherwise. */
@@ -245,6 +248,7 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
 
   const shadow = checkShadow(options.shadow, process.env, problems);
   const stats = checkStats(options.stats, problems);
+  const logging = checkLogging(options.logging, problems);
 
   return Object.freeze({
     rules,
@@ -277,6 +281,7 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
     logger: logger ?? consoleLogger,
     shadow,
     stats,
+    logging,
   });
 }
 

@@ -10,6 +10,7 @@ import type { RateLimitStore } from '../storage/rate-limit-store.interface.js';
 import type { StoreBreakerOptions } from '../protection/store-breaker.js';
 import type { ClientKeyResolver, RateLimitRule, StoreErrorPolicy } from './rule.interface.js';
 import type { StatsOptions } from '../observability/observability-config.js';
+import type { LoggingOptions } from '../observability/logging-config.js';
 
 /**
  * Options of the engine: what `createRampart` takes, and what `RateLimitModule.forRoot` takes besides
@@ -213,6 +214,13 @@ export interface RampartOptions<C = unknown> {
    * @default { bucketMs: 10_000, retentionMs: 900_000, reportIntervalMs: 5_000, nearLimitRatio: 0.8, topKeys: 20, maxRuleLabels: 100, maxProtocolLabels: 16 }
    */
   stats?: StatsOptions | false;
+  /**
+   * The event log: a line with structured fields for each violation, block, ban and unban, at a
+   * level per kind (`false` leaves a kind out); a client key's violations are logged once per
+   * `intervalMs`, then summed up in one line (see `LoggingOptions`). `false` turns it off.
+   * @default { violation: 'warn', block: 'warn', ban: 'warn', unban: 'log', intervalMs: 60_000, maxKeys: 10_000 }
+   */
+  logging?: LoggingOptions | false;
 }
 
 /** Where bans, blocks and the allow/deny lists are enforced (see `enforceBans`). */

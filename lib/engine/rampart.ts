@@ -18,6 +18,7 @@ import type { RampartRequest } from './rampart-request.js';
 import { PROBE_KEY, PROBE_RULE, StoreKeys } from './store-keys.js';
 import type { Verdict } from './verdict.js';
 import { DecisionRecorder } from '../observability/decision-recorder.js';
+import { EventLog } from '../observability/event-log.js';
 
 /**
  * Rampart, assembled from its parts: the engine that decides requests, the service operators use,
@@ -46,6 +47,8 @@ export class Rampart<C = unknown> {
   /** This instance's statistics (decisions, violations, escalations); undefined with `stats: false`. */
   readonly stats: DecisionRecorder | undefined;
   private readonly writer: ViolationWriter;
+  /** The event log of violations, blocks, bans and unbans; undefined with `logging: false`. */
+  private readonly eventLog: EventLog | undefined;
 
   constructor(readonly config: RampartConfig<C>) {
     const { storage, store, clock, logger, storeTimeoutMs } = config;
@@ -105,6 +108,7 @@ export class Rampart<C = unknown> {
       this.stats.listen(this.events);
       this.engine.observe(this.stats as unknown as DecisionObserver<C>);
     }
+    if (config.logging) (this.eventLog = new EventLog(config.logging, logger, clock)).listen(this.events);
   }
 
   /** Whether the storage is prepared and the stored bans and lists are loaded. */
@@ -126,6 +130,7 @@ export class Rampart<C = unknown> {
    */
   async stop(): Promise<void> {
     this.lifecycle.stop();
+    this.eventLog?.stop();
     await this.leases.stop();
     try {
       await withTimeout(() => this.writer.drain(), STORAGE_STEP_TIMEOUT_FACTOR * this.config.storeTimeoutMs);

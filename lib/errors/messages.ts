@@ -259,3 +259,4 @@ export const adminBadCursorFormat = (path: string) => `${path} must be the nextC
 
 // GraphQL, WebSocket connections, leases: in a file of their own.
 export * from './protocol-messages.js';
+export * from './logging-messages.js';
