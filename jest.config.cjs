@@ -29,6 +29,7 @@ module.exports = {
     '^nest-rampart/redis$': '<rootDir>/lib/storage/redis/index.ts',
     '^nest-rampart/graphql$': '<rootDir>/lib/graphql/index.ts',
     '^nest-rampart/metrics$': '<rootDir>/lib/metrics/index.ts',
+    '^nest-rampart/terminus$': '<rootDir>/lib/terminus/index.ts',
   },
   // The default reporter, then one plain closing line: `tests: N passed, N failed, N skipped`.
   reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],

@@ -23,7 +23,8 @@ export type { TargetRule, TargetRules } from './engine/target-rules.js';
 export { RateLimitHeaders, type HeaderSetter, type RateLimitHeaderOptions } from './engine/rate-limit-headers.js';
 export { retryAfterSeconds } from './engine/verdict.js';
 export type { Verdict, AdmittedVerdict, LimitedVerdict, BlockedVerdict, BannedVerdict, UnavailableVerdict, RuleResult } from './engine/verdict.js';
-export type { RampartLogger } from './core/logger.js';
+export type { RampartLogger, LogFields } from './core/logger.js';
+export type { LoggingOptions, RampartLogLevel } from './observability/logging-config.js';
 export { DEFAULT_ESCALATION_POLICY, decideEscalation, type EscalationPolicy, type EscalationDecision, type EscalationInput } from './core/escalation.js';
 export {
   RAMPART_EVENTS,

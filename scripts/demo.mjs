@@ -3,7 +3,8 @@
  * Walks through the sample app's rate limits against a real server:
  *
  *   1. GET /            the module's default rule counting down
- *   2. GET /health      @SkipThrottle(): never limited, no rate-limit headers
+ *   2. GET /health      @SkipThrottle(): never limited, no rate-limit headers; its terminus check
+ *                       of the rate-limit storage printed (up, the probe's latency, storage ready)
  *   3. POST /auth/login 5 attempts per window, then 429 with Retry-After
  *   4. recovery         wait as long as Retry-After says, then the attempt is admitted again
  *
@@ -534,9 +535,12 @@ async function main() {
     // 2. @SkipThrottle()
     heading(2, `GET /health ${dim(`@SkipThrottle(): ${HEALTH_REQUESTS} requests, more than any limit, none counted`)}`);
     for (let i = 0; i < HEALTH_REQUESTS; i++) {
-      const { status, headers } = await send('GET', '/health');
+      const { status, headers, json } = await send('GET', '/health');
       expect(status === 200, `GET /health answered ${status}: a skipped route must never be limited`);
       expect(headers.rateLimit === null, `GET /health sent RateLimit: ${headers.rateLimit}; a skipped route sends no rate-limit headers`);
+      expect(json?.info?.rampart?.status === 'up', `GET /health said ${JSON.stringify(json)}; the rate-limit storage should be up`);
+      // The terminus check of the rate-limit storage: status, the probe's latency, the storage ready.
+      if (i === 0) note(`${JSON.stringify(json.info)}`);
     }
 
     // 3. The login rule, all attempts in one window.

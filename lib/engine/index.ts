@@ -16,7 +16,8 @@ export { RateLimitConfigurationError } from '../errors/rate-limit-configuration.
 export { StorageSetupError } from '../storage/storage-setup.error.js';
 export { DEFAULT_ESCALATION_POLICY, type EscalationPolicy } from '../core/escalation.js';
 export { RAMPART_EVENTS, type RampartEventMap, type RateLimitEventHandlers } from '../events/rate-limit-events.js';
-export type { RampartLogger } from '../core/logger.js';
+export type { RampartLogger, LogFields } from '../core/logger.js';
+export type { LoggingOptions, RampartLogLevel } from '../observability/logging-config.js';
 export type { Clock } from '../core/clock.js';
 export type { TrustProxyOptions } from '../core/ip/trust-proxy.js';
 export { seconds, minutes, hours, days, weeks } from '../core/duration.js';

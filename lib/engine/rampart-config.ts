@@ -29,6 +29,7 @@ import type { ClientKeyResolver, StoreErrorPolicy } from './rule.interface.js';
 import { DEFAULT_STORE_BREAKER, type StoreBreakerOptions } from '../protection/store-breaker.js';
 import { checkShadow, checkStats, type StatsConfig } from '../observability/observability-config.js';
 import { checkAlerts, type AlertsConfig } from '../alerts/alert-config.js';
+import { checkLogging, type LoggingConfig } from '../observability/logging-config.js';
 
 /** The validated configuration the engine runs on (the public options are kept apart from it). */
 export interface RampartConfig<C = unknown> {
@@ -81,6 +82,8 @@ export interface RampartConfig<C = unknown> {
   readonly stats: StatsConfig | false;
   /** Alert thresholds and webhooks; false when off. */
   readonly alerts: AlertsConfig | false;
+  /** The event log of violations, blocks, bans and unbans; false when off. */
+  readonly logging: LoggingConfig | false;
 }
 
 /** Violation history is kept 30 days unless `violationRetentionMs` says otherwise. */
@@ -248,6 +251,7 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
 
   const shadow = checkShadow(options.shadow, process.env, problems);
   const stats = checkStats(options.stats, problems);
+  const logging = checkLogging(options.logging, problems);
 
   return Object.freeze({
     rules,
@@ -281,6 +285,7 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
     shadow,
     stats,
     alerts: checkAlerts(options.alerts, stats, problems),
+    logging,
   });
 }
 

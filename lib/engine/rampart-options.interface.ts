@@ -11,6 +11,7 @@ import type { StoreBreakerOptions } from '../protection/store-breaker.js';
 import type { ClientKeyResolver, RateLimitRule, StoreErrorPolicy } from './rule.interface.js';
 import type { StatsOptions } from '../observability/observability-config.js';
 import type { AlertOptions } from '../alerts/alert-options.interface.js';
+import type { LoggingOptions } from '../observability/logging-config.js';
 
 /**
  * Options of the engine: what `createRampart` takes, and what `RateLimitModule.forRoot` takes besides
@@ -220,6 +221,13 @@ export interface RampartOptions<C = unknown> {
    * @default undefined (no alerts)
    */
   alerts?: AlertOptions | false;
+  /**
+   * The event log: a line with structured fields for each violation, block, ban and unban, at a
+   * level per kind (`false` leaves a kind out); a client key's violations are logged once per
+   * `intervalMs`, then summed up in one line (see `LoggingOptions`). `false` turns it off.
+   * @default { violation: 'warn', block: 'warn', ban: 'warn', unban: 'log', intervalMs: 60_000, maxKeys: 10_000 }
+   */
+  logging?: LoggingOptions | false;
 }
 
 /** Where bans, blocks and the allow/deny lists are enforced (see `enforceBans`). */

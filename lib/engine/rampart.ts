@@ -5,7 +5,7 @@ import { LeaseKeeper } from '../protection/lease-keeper.js';
 import { RateLimitService } from '../protection/rate-limit.service.js';
 import { StorageLifecycle } from '../protection/storage-lifecycle.js';
 import { StoreGateway } from '../protection/store-gateway.js';
-import { STORAGE_STEP_TIMEOUT_FACTOR, StoreHealth, withTimeout } from '../protection/store-health.js';
+import { probeStore, STORAGE_STEP_TIMEOUT_FACTOR, StoreHealth, withTimeout } from '../protection/store-health.js';
 import { ViolationWriter } from '../protection/violation-writer.js';
 import * as messages from '../errors/messages.js';
 import { EventPublisher } from '../events/event-publisher.js';
@@ -21,6 +21,7 @@ import { DecisionRecorder } from '../observability/decision-recorder.js';
 import { StoreTimings } from '../observability/store-timings.js';
 import { AlertMonitor } from '../alerts/alert-monitor.js';
 import { StatsReporter } from '../observability/stats-reporter.js';
+import { EventLog } from '../observability/event-log.js';
 
 /**
  * Rampart, assembled from its parts: the engine that decides requests, the service operators use,
@@ -55,6 +56,8 @@ export class Rampart<C = unknown> {
   /** Writes `stats` to `storage.stats` for the fleet-wide stats API; undefined without either. */
   readonly reporter: StatsReporter | undefined;
   private readonly writer: ViolationWriter;
+  /** The event log of violations, blocks, bans and unbans; undefined with `logging: false`. */
+  private readonly eventLog: EventLog | undefined;
 
   constructor(readonly config: RampartConfig<C>) {
     const { storage, store, clock, logger, storeTimeoutMs } = config;
@@ -65,7 +68,7 @@ export class Rampart<C = unknown> {
       logger,
       config.storeFallback,
       {
-        run: () => Promise.resolve(store.consume(PROBE_KEY, PROBE_RULE, clock.now(), 1)),
+        run: () => probeStore(store, clock),
         check: () => store.get(PROBE_KEY, PROBE_RULE, clock.now()),
         timeoutMs: storeTimeoutMs,
         intervalMs: config.storeProbeIntervalMs,
@@ -118,6 +121,7 @@ export class Rampart<C = unknown> {
     const { events } = this;
     if (config.alerts && this.stats)
       this.alerts = new AlertMonitor(config.alerts, { recorder: this.stats, storage, events, clock, logger, storageTimeoutMs: stepTimeoutMs });
+    if (config.logging) (this.eventLog = new EventLog(config.logging, logger, clock)).listen(this.events);
   }
 
   /** Whether the storage is prepared and the stored bans and lists are loaded. */
@@ -143,6 +147,7 @@ export class Rampart<C = unknown> {
   async stop(): Promise<void> {
     this.lifecycle.stop();
     await this.stopReporting();
+    this.eventLog?.stop();
     await this.leases.stop();
     try {
       await withTimeout(() => this.writer.drain(), STORAGE_STEP_TIMEOUT_FACTOR * this.config.storeTimeoutMs);

@@ -57,6 +57,7 @@ async function recordViolations<C>(
         rule: targetRule.rule.name,
         route: targetRule.countsPer,
         method: request.method ?? 'GET',
+        protocol: request.protocol ?? 'http',
         hits: result.limit + cost,
         limit: result.limit,
         nowMs,

@@ -279,3 +279,4 @@ export * from './alert-messages.js';
 
 // Prometheus metrics (nest-rampart/metrics): in a file of their own.
 export * from './metrics-messages.js';
+export * from './logging-messages.js';

@@ -28,6 +28,8 @@ export type RampartEventName = (typeof RAMPART_EVENTS)[keyof typeof RAMPART_EVEN
 export interface ViolationEvent extends Violation {
   /** The client address, when known. */
   readonly address: string | null;
+  /** The protocol the request came by: `http`, `ws`, `graphql`, `graphql-ws`, `rpc`... */
+  readonly protocol: string;
   /**
    * Whether the violation was written to the ViolationStore. False when escalation is off for its
    * rule (such violations are only announced, so they never count towards a block), when the store

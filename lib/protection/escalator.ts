@@ -27,6 +27,8 @@ export const MAX_QUEUED_PER_KEY = 16;
 /** A request denied by a rule's algorithm: the violation to store, at `nowMs`. */
 export interface ViolationReport extends Omit<Violation, 'atMs'> {
   readonly address: string | null;
+  /** The protocol the request came by (`RampartRequest.protocol`). @default 'http' */
+  readonly protocol?: string;
   readonly nowMs: number;
   /** The rule's escalation policy; false to only announce the violation (no record, no escalation). */
   readonly escalation: EscalationPolicy | false;
@@ -94,7 +96,7 @@ export class Escalator {
     if (known.status === 'banned' || known.status === 'blocked') return outcomeOfBan(known.ban);
     const violation = toViolation(report);
     if (report.escalation !== false) this.parts.writer.hold(violation);
-    this.parts.events.publish(RAMPART_EVENTS.violation, { ...violation, address: report.address, recorded: false });
+    this.parts.events.publish(RAMPART_EVENTS.violation, { ...violation, address: report.address, protocol: report.protocol ?? 'http', recorded: false });
     return NO_OUTCOME;
   }
 
@@ -137,7 +139,7 @@ export class Escalator {
   private async recordOnly(report: ViolationReport): Promise<boolean> {
     const violation = toViolation(report);
     const recorded = report.escalation !== false && (await this.parts.writer.record(violation));
-    this.parts.events.publish(RAMPART_EVENTS.violation, { ...violation, address: report.address, recorded });
+    this.parts.events.publish(RAMPART_EVENTS.violation, { ...violation, address: report.address, protocol: report.protocol ?? 'http', recorded });
     return recorded;
   }
 

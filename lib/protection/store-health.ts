@@ -1,7 +1,9 @@
 import type { Clock } from '../core/clock.js';
 import type { RampartLogger } from '../core/logger.js';
+import { PROBE_KEY, PROBE_RULE } from '../engine/store-keys.js';
 import * as messages from '../errors/messages.js';
 import type { EventPublisher } from '../events/event-publisher.js';
+import type { RateLimitStore } from '../storage/rate-limit-store.interface.js';
 import { RAMPART_EVENTS } from '../events/rate-limit-events.js';
 import { StoreBreaker, DEFAULT_STORE_BREAKER, type StoreBreakerOptions } from './store-breaker.js';
 
@@ -57,6 +59,14 @@ export function settleWithin<T>(call: () => Promise<T>, timeoutMs: number, onVal
 /** `call()`'s result, or a StoreTimeoutError after `timeoutMs` (see settleWithin). */
 export function withTimeout<T>(call: () => Promise<T>, timeoutMs: number): Promise<T> {
   return new Promise<T>((resolve, reject) => settleWithin(call, timeoutMs, resolve, reject));
+}
+
+/**
+ * One probe of the rate-limit store: a count on its own key (`PROBE_KEY`, under a limit it never
+ * reaches), as a request's would be. The outage probe and the health indicator both call it.
+ */
+export function probeStore(store: Pick<RateLimitStore, 'consume'>, clock: Clock): Promise<unknown> {
+  return Promise.resolve(store.consume(PROBE_KEY, PROBE_RULE, clock.now(), 1));
 }
 
 /** How a StoreHealth checks a store that is down. */

@@ -1,6 +1,8 @@
 import { Module, type OnApplicationShutdown } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { RateLimitModule, type RateLimitModuleOptions } from 'nest-rampart';
 import { RampartMetricsModule } from 'nest-rampart/metrics';
+import { RampartHealthModule } from 'nest-rampart/terminus';
 import { AppController } from './app.controller.js';
 import { AuthController } from './auth.controller.js';
 import { ChatGateway } from './chat.gateway.js';
@@ -32,6 +34,9 @@ import { createStorage } from './storage.js';
     // Prometheus metrics at GET /metrics (prom-client's global registry), never rate limited.
     RampartMetricsModule.forRoot(),
     SampleGraphqlModule,
+    // GET /health: the rate-limit storage's health, through @nestjs/terminus.
+    TerminusModule,
+    RampartHealthModule,
   ],
   controllers: [AppController, AuthController, HealthController, JobsController],
   providers: [ChatGateway, QuoteResolver],

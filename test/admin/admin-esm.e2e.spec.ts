@@ -17,7 +17,8 @@ import { NestFactory } from '@nestjs/core';
 import { RateLimitModule } from './lib/index.js';
 
 class AppModule {}
-Module({ imports: [RateLimitModule.forRoot({ adminApiKey: ${JSON.stringify(KEY)}, admin: {} })] })(AppModule);
+// The event log off: stdout carries the JSON this app prints, and nothing else.
+Module({ imports: [RateLimitModule.forRoot({ adminApiKey: ${JSON.stringify(KEY)}, admin: {}, logging: false })] })(AppModule);
 const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
 let paths = null;
 if (process.env.WITH_SWAGGER === '1') {

@@ -180,6 +180,26 @@ describe('entry points', () => {
     expect(metrics).toBe('true');
   });
 
+  it('the main entry never loads @nestjs/terminus, even running an app; nest-rampart/terminus does, and provides its indicator', () => {
+    const refused = /^@nestjs\/terminus(\/|$)/;
+    expect(runRefusing(refused, appSource('RateLimitModule', "'ran'"))).toBe('ran');
+    expect(runRefusing(refused, `await import(${JSON.stringify(entry('terminus/index.js'))}); console.log('loaded');`)).toMatch(/^refused @nestjs\/terminus/);
+    const health = runRefusing(
+      /^$/,
+      `const { Module } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'common', 'index.js'))});
+       const { NestFactory } = await import(${JSON.stringify(join(root, 'node_modules', '@nestjs', 'core', 'index.js'))});
+       const { RateLimitModule } = await import(${JSON.stringify(entry('index.js'))});
+       const { RampartHealthModule, RampartHealthIndicator } = await import(${JSON.stringify(entry('terminus/index.js'))});
+       class App {}
+       Module({ imports: [RateLimitModule.forRoot({ rules: [] }), RampartHealthModule] })(App);
+       const app = await NestFactory.createApplicationContext(App, { logger: false });
+       const result = await app.get(RampartHealthIndicator).isHealthy('store');
+       await app.close();
+       console.log(result.store.status, result.store.storage);`,
+    );
+    expect(health).toBe('up ready');
+  });
+
   it('the refusing loader does refuse: the main entry needs Nest', () => {
     const out = runRefusing(/^@nestjs\//, `await import(${JSON.stringify(entry('index.js'))}); console.log('loaded');`);
     expect(out).toMatch(/^refused @nestjs\//);

@@ -94,6 +94,7 @@ describe.each(ADAPTERS)('events on %s', (adapter) => {
       rule: 'default',
       route: 'ProtectedController.data',
       method: 'GET',
+      protocol: 'http',
       hits: 3,
       limit: 2,
       atMs: START,
