@@ -1,5 +1,5 @@
 import type { RampartConfig } from '../engine/rampart-config.js';
-import { probeStore, withTimeout, type StoreHealth } from '../protection/store-health.js';
+import { probeStore, StoreTimeoutError, withTimeout, type StoreHealth } from '../protection/store-health.js';
 
 /**
  * How this instance's rate limiting stands:
@@ -23,7 +23,10 @@ export interface RampartHealth {
   /** Present while the fallback counts requests in place of the store. */
   readonly degraded?: true;
   readonly fallback?: 'counting';
-  /** Why the probe failed: the store's error message, or `timed out after <n> ms`. */
+  /**
+   * Why the probe failed: `timed out after <n> ms`, or `store error` (the driver's own message may
+   * name hosts, users or databases, and a health body is often public: store outages are logged).
+   */
   readonly error?: string;
 }
 
@@ -33,6 +36,9 @@ export interface RampartHealthSource {
   readonly storageReady: boolean;
   readonly health: Pick<StoreHealth, 'isDown'>;
 }
+
+/** What a failed probe reports when the store answered with an error. */
+const STORE_ERROR = 'store error';
 
 /**
  * Probes the rate-limit store once (a count on its own key, as the outage probe makes), bounded by
@@ -47,7 +53,7 @@ export async function checkRampartHealth(rampart: RampartHealthSource): Promise<
   try {
     await withTimeout(() => probeStore(store, clock), storeTimeoutMs);
   } catch (cause) {
-    error = cause instanceof Error ? cause.message : String(cause);
+    error = cause instanceof StoreTimeoutError ? cause.message : STORE_ERROR;
   }
   const latencyMs = Math.round((performance.now() - startedAt) * 100) / 100;
   const ready = rampart.storageReady;

@@ -26,7 +26,7 @@ describe.each(ADAPTERS)('statistics reported on a timer, on %s', (adapter) => {
     });
     storage = memoryStorage();
     const clock = new FakeClock(T0);
-    apps = [await startStatsApp(adapter, { storage, clock, logger }), await startStatsApp(adapter, { storage, clock, logger })];
+    apps = [await startStatsApp(adapter, { storage, clock, logger, logging: false }), await startStatsApp(adapter, { storage, clock, logger, logging: false })];
     clock.set(T0 + 1_000);
   });
   afterEach(async () => {

@@ -56,6 +56,8 @@ const EXPECTED = {
   'rampart_decisions_total{protocol="http",outcome="shadow_blocked",rule="candidate"}': 1,
   'rampart_decisions_total{protocol="http",outcome="shadow_blocked",rule=""}': 1,
   'rate_limit_hits_total{limit_type="http"}': 3,
+  // The shadow rule's first admission used its whole quota of 1.
+  'rampart_near_limit_total{protocol="http",rule="candidate"}': 1,
   'rampart_near_limit_total{protocol="http",rule="default"}': 1,
   'rampart_violations_total{rule="default",mode="enforced"}': 2,
   'rampart_violations_total{rule="candidate",mode="shadow"}': 2,

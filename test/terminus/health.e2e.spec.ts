@@ -90,13 +90,16 @@ describeMongo('terminus health indicator on MongoDB', () => {
       // Bounded by storeTimeoutMs, not by the driver's own timeouts.
       expect(performance.now() - startedAt).toBeLessThan(STORE_TIMEOUT_MS + 500);
       expect(down.body.status).toBe('error');
+      // A cut connection fails at once or times out, depending on where the driver was; either way
+      // the body names no host (the driver's own message is left out).
+      const timedOut = `timed out after ${STORE_TIMEOUT_MS} ms`;
       expect(down.body.error.rampart).toEqual({
         status: 'down',
         latencyMs: expect.any(Number),
         storage: 'ready',
-        error: `timed out after ${STORE_TIMEOUT_MS} ms`,
+        error: expect.stringMatching(new RegExp(`^(${timedOut}|store error)$`)),
       });
-      expect(down.body.error.rampart.latencyMs).toBeGreaterThanOrEqual(STORE_TIMEOUT_MS - 1);
+      if (down.body.error.rampart.error === timedOut) expect(down.body.error.rampart.latencyMs).toBeGreaterThanOrEqual(STORE_TIMEOUT_MS - 1);
       // The probe alone did not mark the store down: only requests and the outage probe do.
       expect(t.app.get(Rampart).health.isDown).toBe(false);
 
