@@ -112,7 +112,7 @@ export class DecisionRecorder implements DecisionObserver {
   /** Each rule that counted the request (shadow rules included): counted, refusing, or near its limit. */
   private countRules(verdict: Verdict<unknown>, byRule: Map<string, number[]>, bucket: ReturnType<StatsBuckets['at']>): void {
     const { results } = verdict;
-    const shadow = verdict.outcome === 'admitted' ? (verdict.shadow?.results ?? verdict.shadowResults) : undefined;
+    const shadow = verdict.shadowResults;
     if (results.length === 0 && (shadow === undefined || shadow.length === 0)) return;
     const { nearLimitRatio } = this.config;
     for (const list of shadow === undefined ? [results] : [results, shadow]) {
