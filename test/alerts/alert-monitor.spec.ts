@@ -62,6 +62,7 @@ describe('the alert monitor', () => {
     const rampart = createRampart({
       clock,
       logger: { ...silent, warn: (message) => void warnings.push(message) },
+      logging: false,
       storage: { ...memoryStorage(), leases, stats },
       rules: [{ limit: 1, windowMs: 60_000, algorithm: 'fixed-window' }],
       escalation: false,
