@@ -19,8 +19,9 @@ import type { WsConnectionGate } from './ws/ws-connection-gate.js';
  * Runs Rampart with the app: from its creation, checks the handshakes of WebSocket gateways (see
  * `hookWsAdapters`); at startup, watches the app's HTTP server for connections, finds the app's
  * EventEmitter2 (when there is one), prepares the storage and starts writing statistics; at shutdown,
- * stops the timers and, once the server no longer takes requests, writes a last statistics summary,
- * gives back this instance's leases and closes the storage.
+ * stops polling the storage and, once the server no longer takes requests, stops the alerts, writes
+ * a last statistics summary, logs the event log's summaries still due, gives back this instance's
+ * leases, writes the violations still held and closes the storage (`Rampart.halt`, then `Rampart.close`).
  */
 @Injectable()
 export class RateLimitLifecycle implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
@@ -78,13 +79,13 @@ export class RateLimitLifecycle implements OnModuleInit, OnApplicationBootstrap,
     return typeof (server as Partial<ConnectionSource> | undefined)?.on === 'function' ? (server as ConnectionSource) : undefined;
   }
 
+  /** Stops polling the storage: see `Rampart.halt`. */
   onModuleDestroy(): void {
-    this.rampart.lifecycle.stop();
+    this.rampart.halt();
   }
 
+  /** Once the server no longer takes requests: see `Rampart.close`. */
   async onApplicationShutdown(): Promise<void> {
-    await this.rampart.stopReporting();
-    await this.rampart.leases.stop();
-    await this.rampart.lifecycle.close();
+    await this.rampart.close();
   }
 }

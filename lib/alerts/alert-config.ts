@@ -10,6 +10,8 @@ export interface AlertWebhookConfig {
   readonly format: 'json' | 'slack';
   readonly secret?: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** Whether its alerts name the top client keys. */
+  readonly includeKeys: boolean;
 }
 
 /** The `alerts` option checked, its defaults filled in. */
@@ -153,10 +155,11 @@ function checkWebhooks(given: unknown, problems: string[]): readonly AlertWebhoo
 function checkWebhook(given: unknown, path: string, problems: string[]): AlertWebhookConfig {
   if (!isObject(given)) {
     problems.push(messages.badAlertOptionObject(path, "{ url: 'https://ops.example.com/rampart', secret: '<random>' }", given));
-    return { url: '', format: 'json', headers: {} };
+    return { url: '', format: 'json', headers: {}, includeKeys: true };
   }
-  checkFields(given, path, ['url', 'format', 'secret', 'headers'], problems);
-  const { url, format = 'json', secret, headers = {} } = given as unknown as AlertWebhook;
+  checkFields(given, path, ['url', 'format', 'secret', 'headers', 'includeKeys'], problems);
+  const { url, format = 'json', secret, headers = {}, includeKeys = format !== 'slack' } = given as unknown as AlertWebhook;
+  if (typeof includeKeys !== 'boolean') problems.push(messages.badBoolean(`${path}.includeKeys`, includeKeys));
   const parsed = parseUrl(url);
   const scheme = parsed?.protocol.slice(0, -1);
   if (scheme !== 'http' && scheme !== 'https') problems.push(messages.badWebhookUrl(`${path}.url`, url, scheme));
@@ -173,7 +176,7 @@ function checkWebhook(given: unknown, path: string, problems: string[]): AlertWe
       else if (typeof value !== 'string') problems.push(messages.badWebhookHeader(`${path}.headers.${name}`, value));
     }
   }
-  return Object.freeze({ url, format, ...(secret !== undefined ? { secret } : {}), headers: Object.freeze({ ...headers }) });
+  return Object.freeze({ url, format, ...(secret !== undefined ? { secret } : {}), headers: Object.freeze({ ...headers }), includeKeys: includeKeys === true });
 }
 
 /** An absolute URL, parsed; undefined for anything else. */

@@ -39,6 +39,13 @@ export interface AlertWebhook {
   secret?: string;
   /** More request headers, e.g. `{ Authorization: 'Bearer ...' }` (not `Content-Type` nor `Rampart-*`). */
   headers?: Record<string, string>;
+  /**
+   * Whether the alert names the top offending client keys (`stats.topKeys`: addresses, user ids,
+   * which are personal data). Without them, `topKeys` is `[]` and a Slack message has no "Top
+   * clients" line; the `rampart.alert` event keeps them, and the stats API lists them.
+   * @default true for `json` (a signed post to a receiver of your own), false for `slack` (a chat channel)
+   */
+  includeKeys?: boolean;
 }
 
 /** How each delivery is retried. */

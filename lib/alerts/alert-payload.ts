@@ -22,6 +22,11 @@ export function alertStats(report: StatsReport): AlertStats {
   };
 }
 
+/** The alert without its top client keys (`includeKeys: false`): `stats.topKeys` is empty. */
+export function withoutKeys(event: AlertEvent): AlertEvent {
+  return { ...event, stats: { ...event.stats, topKeys: [] } };
+}
+
 /** A Slack message (`{ text, blocks }`): `text` alone says it all, for clients and services that ignore blocks. */
 export interface SlackMessage {
   readonly text: string;

@@ -4,7 +4,7 @@ import type { RampartLogger } from '../core/logger.js';
 import * as messages from '../errors/messages.js';
 import type { AlertEvent } from '../events/rate-limit-events.js';
 import type { AlertsConfig, AlertWebhookConfig } from './alert-config.js';
-import { slackMessage } from './alert-payload.js';
+import { slackMessage, withoutKeys } from './alert-payload.js';
 import { signAlert, SIGNATURE_HEADER } from './alert-signature.js';
 
 /** What one attempt came to: delivered, or why not and whether another attempt may do better. */
@@ -88,7 +88,8 @@ export class WebhookSender {
 
   private async deliver(event: AlertEvent): Promise<void> {
     const { attempts, backoffMs, maxBackoffMs } = this.options.retry;
-    const body = JSON.stringify(this.webhook.format === 'slack' ? slackMessage(event) : event);
+    const sent = this.webhook.includeKeys ? event : withoutKeys(event);
+    const body = JSON.stringify(this.webhook.format === 'slack' ? slackMessage(sent) : sent);
     for (let attempt = 1; ; attempt++) {
       const result = await this.attempt(event.id, body);
       if (result.delivered || this.aborter.signal.aborted) return;

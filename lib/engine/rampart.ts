@@ -58,6 +58,8 @@ export class Rampart<C = unknown> {
   private readonly writer: ViolationWriter;
   /** The event log of violations, blocks, bans and unbans; undefined with `logging: false`. */
   private readonly eventLog: EventLog | undefined;
+  /** Set by `halt`: the timers `start` would start are left off. */
+  private halted = false;
 
   constructor(readonly config: RampartConfig<C>) {
     const { storage, store, clock, logger, storeTimeoutMs } = config;
@@ -131,22 +133,45 @@ export class Rampart<C = unknown> {
 
   /**
    * Prepares the storage and loads the bans and lists (see `storeStartupTimeoutMs` and
-   * `requireStore`), then keeps them in step with the other instances until `stop`; writes this
-   * instance's statistics to the storage every `stats.reportIntervalMs`.
+   * `requireStore`), then keeps them in step with the other instances until `stop`. Once the
+   * storage has started (and not before: a failed start leaves no timer behind), evaluates the
+   * alerts and writes this instance's statistics to the storage every `stats.reportIntervalMs`.
    */
-  start(): Promise<void> {
+  async start(): Promise<void> {
+    await this.lifecycle.start();
+    if (this.halted) return;
     this.alerts?.start();
     this.reporter?.start();
-    return this.lifecycle.start();
   }
 
   /**
    * Stops the timers, gives back this instance's leases, writes the violations still held and a
-   * last statistics summary (while the storage takes writes), then closes the storage.
+   * last statistics summary (while the storage takes writes), then closes the storage: `halt`,
+   * then `close`.
    */
   async stop(): Promise<void> {
+    this.halt();
+    await this.close();
+  }
+
+  /**
+   * The first step of `stop` (the Nest module's `onModuleDestroy`): stops polling the storage for
+   * ban and list changes, and keeps a `start` still in flight from starting the other timers.
+   */
+  halt(): void {
+    this.halted = true;
     this.lifecycle.stop();
-    await this.stopReporting();
+  }
+
+  /**
+   * The second step of `stop` (the Nest module's `onApplicationShutdown`, once the server takes no
+   * more requests): stops the alerts (delivering what is queued, within bounds), writes a last
+   * statistics summary, logs the event log's summaries still due, gives back this instance's
+   * leases, writes the violations still held, then closes the storage.
+   */
+  async close(): Promise<void> {
+    await this.alerts?.stop();
+    await this.reporter?.stop();
     this.eventLog?.stop();
     await this.leases.stop();
     try {
@@ -155,12 +180,6 @@ export class Rampart<C = unknown> {
       this.config.logger.error(messages.heldViolationsNotWritten(error));
     }
     await this.lifecycle.close();
-  }
-
-  /** Stops the alerts (delivering what is queued, within bounds) and writes a last statistics summary. */
-  async stopReporting(): Promise<void> {
-    await this.alerts?.stop();
-    await this.reporter?.stop();
   }
 
   /** Decides one request: see `RampartEngine.decide`. */

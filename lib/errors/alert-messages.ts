@@ -30,7 +30,7 @@ export const badRateLevel = (path: string, value: unknown) => `${path} must be a
 export const warningNotBelowCritical = (path: string, warning: number, critical: number) =>
   `${path}.warning (${warning}) must be below ${path}.critical (${critical}): the warning comes first. Lower the warning or raise the critical level.`;
 
-export const badWebhooks = (value: unknown) => `alerts.webhooks must be an array of { url, secret?, format?, headers? }, got ${describe(value)}.`;
+export const badWebhooks = (value: unknown) => `alerts.webhooks must be an array of { url, secret?, format?, headers?, includeKeys? }, got ${describe(value)}.`;
 
 /** @param scheme the scheme of a URL given, without its colon; undefined for anything else. */
 export const badWebhookUrl = (path: string, value: unknown, scheme: string | undefined) =>

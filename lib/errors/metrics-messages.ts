@@ -12,3 +12,6 @@ export const metricsWithoutStats = () =>
   "Rampart's Prometheus metrics count from its statistics, which the module option stats: false switches off: remove stats: false (or give stats options).";
 export const metricsBadPath = (path: unknown) =>
   `metrics path must be a route path such as '/metrics', or false to serve no route (the metrics stay in the registry), got ${describe(path)}.`;
+
+export const metricsBadGuard = (guard: unknown) =>
+  `metrics guard must be a guard class (one that implements CanActivate), as @UseGuards takes it, got ${describe(guard)}.`;

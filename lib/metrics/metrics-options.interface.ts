@@ -1,3 +1,4 @@
+import type { CanActivate, Type } from '@nestjs/common';
 import type { Registry } from 'prom-client';
 
 /** Where and how Rampart's Prometheus metrics are registered. */
@@ -24,4 +25,12 @@ export interface RampartMetricsExtras {
    * `@willsoto/nestjs-prometheus`'s own `/metrics`). @default '/metrics'
    */
   path?: string | false;
+  /**
+   * A guard of the app's (a class, as `@UseGuards` takes it) the route must pass, e.g. one that checks
+   * a scraper's bearer token or source network: it refuses with 403 (or its own exception) what it
+   * does not admit. Resolved like any `@UseGuards` guard, in RampartMetricsModule's scope (its
+   * dependencies must be global or exported to it). Without it, the route has no credentials: keep
+   * it off the public network (see the README's "Metrics" section).
+   */
+  guard?: Type<CanActivate>;
 }

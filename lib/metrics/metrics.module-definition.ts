@@ -14,13 +14,14 @@ export const {
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createRampartMetricsOptions')
   .setExtras<RampartMetricsExtras>({ path: DEFAULT_METRICS_PATH }, (definition, extras) => {
-    const { path } = extras;
-    // Checked when the module is defined: a bad path fails at once.
+    const { path, guard } = extras;
+    // Checked when the module is defined: a bad path or guard fails at once.
     if (path !== false && (typeof path !== 'string' || path.trim() === ''))
       throw new RateLimitConfigurationError([messages.metricsBadPath(path)], 'RampartMetricsModule');
+    if (guard !== undefined && typeof guard !== 'function') throw new RateLimitConfigurationError([messages.metricsBadGuard(guard)], 'RampartMetricsModule');
     return {
       ...definition,
-      controllers: [...(definition.controllers ?? []), ...(path === false ? [] : [createMetricsController(path)])],
+      controllers: [...(definition.controllers ?? []), ...(path === false ? [] : [createMetricsController(path, guard)])],
       providers: [...(definition.providers ?? []), RampartMetricsService],
       exports: [...(definition.exports ?? []), RampartMetricsService],
     };

@@ -77,6 +77,8 @@ export class StorageLifecycle {
       // Requests answer by the outage policy at once rather than each waiting for the timeout.
       health.down(error);
     }
+    // Stopped while starting: no timer outlives the stop.
+    if (this.stopped) return;
     this.timer = setInterval(() => this.tick(), banSyncIntervalMs);
     this.timer.unref?.();
   }

@@ -4,4 +4,4 @@
  */
 export { RampartHealthIndicator, type RampartHealthCheckOptions } from './rampart-health.indicator.js';
 export { RampartHealthModule } from './rampart-health.module.js';
-export { checkRampartHealth, type RampartHealth, type RampartHealthState } from './rampart-health.js';
+export { checkRampartHealth, DEFAULT_HEALTH_REUSE_MS, SharedHealthCheck, type RampartHealth, type RampartHealthState } from './rampart-health.js';

@@ -1,4 +1,5 @@
 import type { RampartConfig } from '../engine/rampart-config.js';
+import * as messages from '../errors/messages.js';
 import { probeStore, StoreTimeoutError, withTimeout, type StoreHealth } from '../protection/store-health.js';
 
 /**
@@ -63,4 +64,37 @@ export async function checkRampartHealth(rampart: RampartHealthSource): Promise<
   if (counted) return { state: 'up', latencyMs, storage };
   if (storeFallback) return { state: 'degraded', latencyMs, storage, degraded: true, fallback: 'counting', ...failure };
   return { state: 'down', latencyMs, storage, ...failure };
+}
+
+/** How long a check's result answers the next checks, by default: see `SharedHealthCheck`. */
+export const DEFAULT_HEALTH_REUSE_MS = 1_000;
+
+/**
+ * Health checks that share their probes, so that a health route hit N times (it is often public)
+ * costs the store one call per `reuseMs`, not N: checks that arrive while a probe is in flight wait
+ * for it, and its result answers the checks that follow within `reuseMs` by the module's clock
+ * (`0`: none; each check then probes, unless one is in flight).
+ */
+export class SharedHealthCheck {
+  private inFlight: Promise<RampartHealth> | undefined;
+  private last: { readonly health: RampartHealth; readonly atMs: number } | undefined;
+
+  constructor(private readonly rampart: RampartHealthSource) {}
+
+  /** @throws RangeError when `reuseMs` is not an integer of 0 or more */
+  check(reuseMs: number = DEFAULT_HEALTH_REUSE_MS): Promise<RampartHealth> {
+    if (!Number.isInteger(reuseMs) || reuseMs < 0) throw new RangeError(messages.notNonNegativeInteger('reuseMs', reuseMs));
+    if (this.inFlight) return this.inFlight;
+    const nowMs = this.rampart.config.clock.now();
+    const { last } = this;
+    if (last && nowMs >= last.atMs && nowMs - last.atMs < reuseMs) return Promise.resolve(last.health);
+    const probe = checkRampartHealth(this.rampart)
+      .then((health) => {
+        this.last = { health, atMs: nowMs };
+        return health;
+      })
+      .finally(() => (this.inFlight = undefined));
+    this.inFlight = probe;
+    return probe;
+  }
 }

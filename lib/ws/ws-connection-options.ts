@@ -16,6 +16,7 @@ export interface WsConnectionLimits {
    * Most open connections per client (its identity: the `keyResolver`'s answer for the handshake, else
    * its address), counted across every instance of the app through the storage's leases. A
    * connection's slot comes free when it closes, or at most `leaseMs` after its instance died.
+   * Enforced in the module's shadow mode too: a slot is not a count that can be reported instead.
    */
   maxConnections?: number;
   /**

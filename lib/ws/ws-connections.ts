@@ -132,16 +132,27 @@ export class WsConnections {
 
 const registries = new WeakMap<object, WsConnections>();
 
+/** The parts of Rampart that tell of bans, blocks and list entries. */
+type WatchedRampart = Pick<Rampart, 'events' | 'bans'> & { readonly engine: { readonly clock: Clock } };
+
 /**
  * The open WebSocket connections of an app (one registry per Rampart, shared by the handshake gate
  * and the message limiter). A block or ban made on this instance (a message's escalation, an
- * operator, the admin API) closes the client's open sockets at once, not at its next message.
+ * operator, the admin API) closes the client's open sockets at once, not at its next message. In
+ * the module's shadow mode, bans, blocks and list entries are reported, never enforced: no socket
+ * is closed for them (the `maxConnections` slots are enforced all the same, see the gate).
  */
-export function wsConnectionsOf(rampart: Pick<Rampart, 'events' | 'bans'> & { readonly engine: { readonly clock: Clock } }): WsConnections {
+export function wsConnectionsOf(rampart: WatchedRampart & { readonly config: { readonly shadow: boolean } }): WsConnections {
   const known = registries.get(rampart);
   if (known) return known;
   const registry = new WsConnections();
   registries.set(rampart, registry);
+  if (!rampart.config.shadow) closeOnBans(rampart, registry);
+  return registry;
+}
+
+/** Closes the sockets a ban, a block or a deny-list entry covers, as soon as it is known. */
+function closeOnBans(rampart: WatchedRampart, registry: WsConnections): void {
   rampart.events.listen((name, event) => {
     if (name === RAMPART_EVENTS.ban) registry.closeTarget((event as BanEvent).target, bannedError('banned'));
     else if (name === RAMPART_EVENTS.block) {
@@ -156,7 +167,6 @@ export function wsConnectionsOf(rampart: Pick<Rampart, 'events' | 'bans'> & { re
       return isThenable(known) ? undefined : standingError(known, rampart.engine.clock.now());
     }),
   );
-  return registry;
 }
 
 /** The error a socket is closed with for its client's standing, if it is refused. */

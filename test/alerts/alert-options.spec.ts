@@ -14,7 +14,7 @@ describe('the alerts option', () => {
       minRequests: 20,
       cooldownMs: 300_000,
       thresholds: { blockRate: { warning: 0.05, critical: 0.2 }, violationsPerMinute: { warning: 50, critical: 200 } },
-      webhooks: [{ url: 'https://ops.example.com/rampart', format: 'json', secret: SECRET, headers: {} }],
+      webhooks: [{ url: 'https://ops.example.com/rampart', format: 'json', secret: SECRET, headers: {}, includeKeys: true }],
       retry: { attempts: 5, backoffMs: 1_000, maxBackoffMs: 30_000, timeoutMs: 5_000 },
       maxQueued: 100,
     });
@@ -91,6 +91,7 @@ describe('the alerts option', () => {
             'https://ops.example.com',
             { url: 'https://ops.example.com', secret: SECRET, channel: '#alerts' },
             { url: 'https://rampart:pa55@ops.example.com/hook', secret: SECRET },
+            { url: 'https://ops.example.com', secret: SECRET, includeKeys: 'no' },
           ],
         }),
       ),
@@ -104,11 +105,12 @@ describe('the alerts option', () => {
       'alerts.webhooks[3].headers sets Rampart-Signature, which Rampart sets itself (Content-Type, Content-Length, Host, User-Agent and Rampart-*). Remove it.',
       'alerts.webhooks[3].headers.X-Team must be a string, got 1.',
       "alerts.webhooks[4] must be an object such as { url: 'https://ops.example.com/rampart', secret: '<random>' }, got \"https://ops.example.com\".",
-      'alerts.webhooks[5].channel is not an option; the options are url, format, secret, headers.',
+      'alerts.webhooks[5].channel is not an option; the options are url, format, secret, headers, includeKeys.',
       "alerts.webhooks[6].url carries a user name or password, which fetch does not send from a URL. Remove them from the URL and give them in headers, e.g. { Authorization: 'Basic <base64 of user:password>' }.",
+      'alerts.webhooks[7].includeKeys must be true or false, got "no".',
     ]);
     expect(problemsOf(alerts({ webhooks: { url: 'https://ops.example.com' } }))).toEqual([
-      'alerts.webhooks must be an array of { url, secret?, format?, headers? }, got an object.',
+      'alerts.webhooks must be an array of { url, secret?, format?, headers?, includeKeys? }, got an object.',
     ]);
   });
 

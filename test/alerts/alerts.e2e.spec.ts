@@ -64,7 +64,7 @@ describe('alerts on Express', () => {
       thresholds: { blockRate: { warning: 0.1, critical: 0.4 }, violationsPerMinute: false },
       webhooks: [
         { url: `${receiver.url}/json`, secret: SECRET },
-        { url: `${receiver.url}/slack`, format: 'slack' },
+        { url: `${receiver.url}/slack`, format: 'slack', includeKeys: true },
       ],
       retry: { backoffMs: 5 },
     });
@@ -154,6 +154,31 @@ describe('alerts on Express', () => {
     );
     expect(message.blocks.map((block) => block.type)).toEqual(['section', 'context']);
     expect(JSON.parse(slack[0].body).text).toMatch(/^:warning: \*Rampart warning\*: block rate 10\.0 % over the last 1 min \(threshold 10\.0 %\)\n/);
+  });
+
+  it('names no client key where includeKeys is off: by default on Slack webhooks, on request on JSON ones', async () => {
+    await start({
+      thresholds: { blockRate: { warning: 0.1 }, violationsPerMinute: false },
+      webhooks: [
+        { url: `${receiver.url}/json`, secret: SECRET, includeKeys: false },
+        { url: `${receiver.url}/json-default`, secret: SECRET },
+        { url: `${receiver.url}/slack`, format: 'slack' },
+      ],
+      retry: { backoffMs: 5 },
+    });
+    await traffic(20, 20 - LIMIT);
+    expect(await evaluate()).toEqual(['blockRate:warning']);
+    // The event keeps the keys; the JSON webhook gets them by default.
+    expect(published[0]?.stats.topKeys).toEqual([{ key: '127.0.0.1', refusals: 2 }]);
+    expect(JSON.parse(receiver.at('/json-default')[0]!.body)).toEqual(published[0]);
+    const json = receiver.at('/json');
+    expect(json).toHaveLength(1);
+    expect(JSON.parse(json[0]!.body)).toEqual({ ...published[0], stats: { ...published[0]!.stats, topKeys: [] } });
+    expect(receiverAccepts(SECRET, json[0]!, published[0]!.atMs)).toBe(true);
+    const slack = receiver.at('/slack');
+    expect(slack).toHaveLength(1);
+    expect(slack[0]!.body).not.toContain('127.0.0.1');
+    expect((JSON.parse(slack[0]!.body) as { text: string }).text).toMatch(/\nTop rules: `default` 2 refused of 20$/);
   });
 
   it('evaluates the block rate only with minRequests requests in the window; violations per minute always', async () => {

@@ -1,4 +1,4 @@
-import { Controller } from '@nestjs/common';
+import { Controller, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { PrometheusController, PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { SkipThrottle } from '../../lib/index.js';
 import { register, Registry } from 'prom-client';
@@ -85,6 +85,14 @@ const EXPECTED = {
  */
 const CONSUME_CALLS = 6;
 
+/** A scraper's credentials: a bearer token of its own. */
+@Injectable()
+class ScrapeTokenGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    return context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>().headers['authorization'] === 'Bearer scrape-token';
+  }
+}
+
 describe.each(ADAPTERS)('Prometheus metrics (%s)', (adapter) => {
   let t: TestApp | undefined;
   afterEach(() => t?.close());
@@ -146,6 +154,19 @@ describe.each(ADAPTERS)('Prometheus metrics (%s)', (adapter) => {
     await t.http().get('/metrics').expect(404);
     expect(await registry.getSingleMetric('rampart_store_up')?.get()).toMatchObject({ values: [{ value: 1 }] });
     expect(() => RampartMetricsModule.forRoot({ path: '' })).toThrow(/metrics path must be a route path such as '\/metrics', or false/);
+  });
+
+  it('with guard, serves only what the guard admits (403 otherwise); a guard that is not a class fails at once', async () => {
+    t = await startApp(adapter, metricsAppModule(new FakeClock(), { registry: new Registry(), guard: ScrapeTokenGuard }));
+    await get(t, '/ping', A).expect(200);
+    const refused = await t.http().get('/metrics').expect(403);
+    expect(refused.text).not.toContain('rampart_');
+    await t.http().get('/metrics').set('Authorization', 'Bearer another-token').expect(403);
+    const res = await t.http().get('/metrics').set('Authorization', 'Bearer scrape-token').expect(200);
+    expect(family(res.text, 'rampart_decisions_total')).toEqual({ 'rampart_decisions_total{protocol="http",outcome="allowed",rule="default"}': 1 });
+    expect(() => RampartMetricsModule.forRoot({ guard: 'ScrapeTokenGuard' as never })).toThrow(
+      'metrics guard must be a guard class (one that implements CanActivate), as @UseGuards takes it, got "ScrapeTokenGuard".',
+    );
   });
 
   it("beside @willsoto/nestjs-prometheus: in its /metrics (the global registry) when Rampart's route is off; removed when the app closes", async () => {

@@ -114,4 +114,29 @@ describe.each(ADAPTERS)('event log through a Nest app on %s with ConsoleLogger({
       },
     ]);
   });
+
+  it('logs the summary of the violations left out when the app closes', async () => {
+    const written: string[] = [];
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const app = await start(adapter);
+      const http = () => request(app.getHttpServer());
+      await http().get('/ping').set('X-Forwarded-For', OTHER).expect(200);
+      await http().get('/ping').set('X-Forwarded-For', OTHER).expect(429); // a violation: logged
+      await http().get('/ping').set('X-Forwarded-For', OTHER).expect(429); // the second: left out, then a block
+      await app.close();
+    } finally {
+      stdout.mockRestore();
+    }
+    const params = written
+      .flatMap((chunk) => chunk.split('\n'))
+      .filter((line) => line.startsWith('{'))
+      .map((line) => (JSON.parse(line) as Record<string, unknown>)['params'] as Record<string, unknown> | undefined)
+      .filter((p) => p !== undefined);
+    expect(params.map((p) => p['event'])).toEqual(['violation', 'block', 'violations_suppressed']);
+    expect(params[2]).toEqual(expect.objectContaining({ key: OTHER, suppressed: 1, intervalMs: 60_000, rule: 'default' }));
+  });
 });

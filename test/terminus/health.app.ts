@@ -4,7 +4,7 @@ import { RateLimitModule, SkipThrottle, Throttle, type RateLimitModuleOptions } 
 import { RampartHealthIndicator, RampartHealthModule, type RampartHealthCheckOptions } from '../../lib/terminus/index.js';
 import { startApp, type AdapterName, type TestApp } from '../support/http-app.js';
 
-/** `/health` as a terminus user writes it; `?whenDegraded=` picks how degraded is reported. */
+/** `/health` as a terminus user writes it; `?whenDegraded=` picks how degraded is reported, `?reuseMs=` how long a probe's result is reused. */
 @SkipThrottle()
 @Controller('health')
 export class HealthController {
@@ -15,8 +15,9 @@ export class HealthController {
 
   @Get()
   @HealthCheck()
-  check(@Query('whenDegraded') whenDegraded?: RampartHealthCheckOptions['whenDegraded']) {
-    return this.health.check([() => this.rampart.isHealthy('rampart', whenDegraded ? { whenDegraded } : {})]);
+  check(@Query('whenDegraded') whenDegraded?: RampartHealthCheckOptions['whenDegraded'], @Query('reuseMs') reuseMs?: string) {
+    const options: RampartHealthCheckOptions = { ...(whenDegraded ? { whenDegraded } : {}), ...(reuseMs !== undefined ? { reuseMs: Number(reuseMs) } : {}) };
+    return this.health.check([() => this.rampart.isHealthy('rampart', options)]);
   }
 }
 

@@ -19,9 +19,10 @@ const STORE_TIMEOUT_MS = 200;
 
 describe.each(ADAPTERS)('terminus health indicator on the memory store, on %s', (adapter) => {
   let t: TestApp;
+  // A clock that moves only when told: the probe rule's 1 s window, and a probe's reuse, end only then.
+  const clock = new FakeClock();
   beforeAll(async () => {
-    // A clock that stands still: the probe rule's 1 s window never rolls over during the test.
-    t = await startHealthApp(adapter, { clock: new FakeClock() });
+    t = await startHealthApp(adapter, { clock });
   });
   afterAll(() => t.close());
 
@@ -37,14 +38,37 @@ describe.each(ADAPTERS)('terminus health indicator on the memory store, on %s', 
     expect(res.body.info.rampart.latencyMs).toBeLessThan(STORE_TIMEOUT_MS);
   });
 
-  it('probes the store with a real count each time, under a key no request uses', async () => {
+  it('probes the store with a real count each time (reuseMs: 0), under a key no request uses', async () => {
     const rampart = t.app.get(Rampart);
     const { PROBE_KEY, PROBE_RULE } = await import('../../lib/engine/store-keys.js');
     const remaining = async () => (await rampart.config.store.get(PROBE_KEY, PROBE_RULE, rampart.config.clock.now()))?.remaining ?? PROBE_RULE.limit;
     const before = await remaining();
-    await t.http().get('/health').expect(200);
-    await t.http().get('/health').expect(200);
+    // Without reuse (see the next test for the default).
+    await t.http().get('/health?reuseMs=0').expect(200);
+    await t.http().get('/health?reuseMs=0').expect(200);
     expect(await remaining()).toBe(before - 2);
+  });
+
+  it('shares one probe among concurrent checks, and reuses its result for reuseMs (1 s by default; 0: none)', async () => {
+    const rampart = t.app.get(Rampart);
+    const consume = jest.spyOn(rampart.config.store, 'consume');
+    try {
+      clock.advance(1_000);
+      const answers = await Promise.all(Array.from({ length: 20 }, () => t.http().get('/health')));
+      expect(answers.map((res) => res.status)).toEqual(Array(20).fill(200));
+      expect(consume).toHaveBeenCalledTimes(1);
+      clock.advance(999);
+      await t.http().get('/health').expect(200);
+      expect(consume).toHaveBeenCalledTimes(1); // still reused
+      clock.advance(1);
+      await t.http().get('/health').expect(200);
+      expect(consume).toHaveBeenCalledTimes(2);
+      await t.http().get('/health?reuseMs=0').expect(200);
+      await t.http().get('/health?reuseMs=0').expect(200);
+      expect(consume).toHaveBeenCalledTimes(4);
+    } finally {
+      consume.mockRestore();
+    }
   });
 });
 
@@ -79,14 +103,14 @@ describeMongo('terminus health indicator on MongoDB', () => {
   it('is up with the latency of a round trip; down (503) when the server is unreachable and nothing counts instead; up again when it is back', async () => {
     const t = await start(false);
     try {
-      const up = await t.http().get('/health').expect(200);
+      const up = await t.http().get('/health?reuseMs=0').expect(200);
       expect(up.body.status).toBe('ok');
       expect(up.body.info.rampart).toEqual({ status: 'up', latencyMs: expect.any(Number), storage: 'ready' });
       expect(up.body.info.rampart.latencyMs).toBeGreaterThan(0);
 
       await proxy.cut();
       const startedAt = performance.now();
-      const down = await t.http().get('/health').expect(503);
+      const down = await t.http().get('/health?reuseMs=0').expect(503);
       // Bounded by storeTimeoutMs, not by the driver's own timeouts.
       expect(performance.now() - startedAt).toBeLessThan(STORE_TIMEOUT_MS + 500);
       expect(down.body.status).toBe('error');
@@ -116,14 +140,14 @@ describeMongo('terminus health indicator on MongoDB', () => {
     const t = await start(true);
     const rampart = t.app.get(Rampart);
     try {
-      await t.http().get('/health').expect(200);
+      await t.http().get('/health?reuseMs=0').expect(200);
       await proxy.cut();
       // Requests mark the store down; the fallback counts them: the third is refused.
       const statuses: number[] = [];
       for (let i = 0; i < 3; i++) statuses.push((await t.http().get('/limited')).status);
       await until(() => rampart.health.isDown, 3_000);
       const degradedData = { degraded: true, fallback: 'counting', latencyMs: expect.any(Number), storage: 'ready', error: expect.any(String) };
-      const res = await t.http().get('/health').expect(200);
+      const res = await t.http().get('/health?reuseMs=0').expect(200);
       expect(res.body).toEqual({
         status: 'degraded',
         info: { rampart: { status: 'degraded', ...degradedData } },
@@ -133,15 +157,15 @@ describeMongo('terminus health indicator on MongoDB', () => {
       expect((await t.http().get('/limited')).status).toBe(429);
       expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(2);
 
-      const asUp = await t.http().get('/health?whenDegraded=up').expect(200);
+      const asUp = await t.http().get('/health?whenDegraded=up&reuseMs=0').expect(200);
       expect(asUp.body.status).toBe('ok');
       expect(asUp.body.info.rampart).toEqual({ status: 'up', ...degradedData });
-      const asDown = await t.http().get('/health?whenDegraded=down').expect(503);
+      const asDown = await t.http().get('/health?whenDegraded=down&reuseMs=0').expect(503);
       expect(asDown.body.error.rampart).toEqual({ status: 'down', ...degradedData });
 
       await proxy.restore();
       await until(() => !rampart.health.isDown, 5_000);
-      const back = await t.http().get('/health').expect(200);
+      const back = await t.http().get('/health?reuseMs=0').expect(200);
       expect(back.body.status).toBe('ok');
       expect(back.body.info.rampart).toEqual({ status: 'up', latencyMs: expect.any(Number), storage: 'ready' });
     } finally {
@@ -155,7 +179,7 @@ describeMongo('terminus health indicator on MongoDB', () => {
 async function pollHealth(t: TestApp, status: number) {
   const deadline = performance.now() + 5_000;
   for (;;) {
-    const res = await t.http().get('/health');
+    const res = await t.http().get('/health?reuseMs=0');
     if (res.status === status || performance.now() > deadline) return res;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

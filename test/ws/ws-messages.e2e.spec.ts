@@ -94,6 +94,20 @@ describe.each(WS_ADAPTERS)('WebSocket gateway messages on %s', (adapter) => {
     expect(await client.closed).toBe(adapter === 'ws' ? 1008 : 'io server disconnect');
   });
 
+  it("keeps a client's sockets open in the module's shadow mode: a ban, a range ban, a deny-list entry or a block is reported, not enforced", async () => {
+    const app = await start({ shadow: true, escalation: { blockAfterViolations: 1, blockDurationMs: 15 * MINUTE } });
+    const client = await app.connect();
+    const service = app.app.get(RateLimitService);
+    await service.ban({ type: 'key', key: '127.0.0.1' }, 'permanent', undefined, 'abuse', 'ops');
+    await service.ban({ type: 'cidr', cidr: '127.0.0.0/8' }, 'temporary', 5 * MINUTE, 'abuse', 'ops');
+    await service.putAccessEntry('deny', '127.0.0.1/32', 'ops');
+    // Over the limit three times: a shadow violation, then a shadow block.
+    for (let i = 1; i <= 4; i++) expect(await exchange(client, 'ping', i)).toEqual({ event: 'pong', data: i });
+    expect(await exchange(client, 'free')).toEqual({ event: 'free', data: 1 });
+    expect(client.isOpen).toBe(true);
+    expect(client.unread).toBe(0);
+  });
+
   it('ignores a forwarded header from an untrusted peer', async () => {
     const app = await start();
     const a = await app.connect({ 'x-forwarded-for': '203.0.113.1' });
