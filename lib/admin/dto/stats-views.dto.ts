@@ -91,7 +91,7 @@ export class AdminStatsView {
   blockRate!: number;
   @ApiDoc({ description: 'Violations of enforced rules.', ...COUNT })
   violations!: number;
-  @ApiDoc({ description: 'violations × 60000 / windowMs.', type: 'number' })
+  @ApiDoc({ description: 'violations × 60000 / (to − from): per minute of the span counted (windowMs rounded out to whole buckets).', type: 'number' })
   violationsPerMinute!: number;
   @ApiDoc({ description: 'Temporary blocks made (by escalation or operators).', ...COUNT })
   blocksMade!: number;
