@@ -67,9 +67,13 @@ export class SpaceSaving {
   }
 
   private swap(a: number, b: number): void {
-    [this.keys[a], this.keys[b]] = [this.keys[b], this.keys[a]];
-    [this.counts[a], this.counts[b]] = [this.counts[b], this.counts[a]];
+    const key = this.keys[a];
+    const count = this.counts[a];
+    this.keys[a] = this.keys[b];
+    this.counts[a] = this.counts[b];
+    this.keys[b] = key;
+    this.counts[b] = count;
     this.places.set(this.keys[a], a);
-    this.places.set(this.keys[b], b);
+    this.places.set(key, b);
   }
 }
