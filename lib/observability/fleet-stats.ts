@@ -48,7 +48,7 @@ export interface StatsReport {
   readonly violations: number;
   /** `violations` per minute of the span counted (`toMs - fromMs`: the window rounded out to whole buckets). */
   readonly violationsPerMinute: number;
-  /** Temporary blocks and permanent bans made within the window. */
+  /** Temporary blocks and permanent bans made within the window; those of shadow rules are left out (their would-be refusals are in `shadow`). */
   readonly blocksMade: number;
   readonly bansMade: number;
   /** What shadow mode would have refused (the requests were admitted). */

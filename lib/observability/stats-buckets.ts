@@ -40,6 +40,7 @@ export class StatsBucket {
     else this.violations++;
   }
 
+  /** Counts an enforced block or ban made; shadow ones are left out on purpose (the requests they would refuse count as `shadow_blocked`, `shadow_banned`). */
   escalated(kind: 'block' | 'ban' | 'unban', shadow: boolean): void {
     if (shadow) return;
     if (kind === 'block') this.blocks++;

@@ -51,6 +51,7 @@ describe.each(ADAPTERS)('GET /rate-limit/stats on %s (memory storage)', (adapter
       violations: 2,
       // Over the 65 s counted (from T0 - 30 s to T0 + 35 s), not the 60 s asked for.
       violationsPerMinute: (2 * 60_000) / 65_000,
+      // B's block and C's ban; D's shadow block is not one made (its refusals are in shadow.blocked).
       blocksMade: 1,
       bansMade: 1,
       shadow: { limited: 1, blocked: 2, banned: 0, violations: 2 },
