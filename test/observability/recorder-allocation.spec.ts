@@ -4,6 +4,8 @@
  * a million decisions cause no young-generation garbage collection.
  */
 import { constants, PerformanceObserver } from 'node:perf_hooks';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createRampart } from '../../lib/engine/index.js';
 import type { Decision } from '../../lib/engine/decision.js';
 import type { Verdict } from '../../lib/engine/verdict.js';
@@ -32,8 +34,14 @@ async function realDecisions(): Promise<[Decision<unknown>, Verdict<unknown>][]>
   return decided.mock.calls;
 }
 
+v8.setFlagsFromString('--expose-gc');
+/** A full collection now, so that a measure starts with an empty young generation. */
+const collect = runInNewContext('gc') as () => void;
+
 /** Young-generation collections while `run` runs (they are reported after it). */
 async function minorCollections(run: () => void): Promise<number> {
+  collect();
+  await new Promise((resolve) => setTimeout(resolve, 20));
   let count = 0;
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) count++;
@@ -58,10 +66,13 @@ describe('DecisionRecorder.decided', () => {
     };
     replay(20_000); // warm: every rule, protocol and key seen, the code optimised
     const rounds = Math.ceil(1_000_000 / decisions.length);
-    // A 16-byte allocation per decision would be 16 MB here: several collections.
-    expect(await minorCollections(() => replay(rounds))).toBeLessThanOrEqual(1);
+    // A 16-byte allocation per decision would be 16 MB a measure: several collections in each. The
+    // fewest of three measures, so that a collection the test process itself causes is not counted.
+    const measures: number[] = [];
+    for (let i = 0; i < 3; i++) measures.push(await minorCollections(() => replay(rounds)));
+    expect(Math.min(...measures)).toBe(0);
     // And every decision was counted.
     const total = [...recorder.decisionSeries()].reduce((n, s) => n + s.value, 0);
-    expect(total).toBe((20_000 + rounds) * decisions.length);
+    expect(total).toBe((20_000 + 3 * rounds) * decisions.length);
   });
 });
