@@ -19,6 +19,9 @@
  *  10. websocket        a chat client over its gateway's limit (RATE_LIMITED), then banned: its
  *                       socket is closed with 1008 and a new connection is refused
  *  11. GraphQL          POST /graphql { quote }: 3 per minute, the fourth answered RATE_LIMITED
+ *  12. observability    GET /metrics (Prometheus: decisions and seed 002's rate_limit_hits_total
+ *                       by limit type) and GET /rate-limit/stats (the fleet's figures: every
+ *                       instance's summary in the storage, the stopped one's included)
  *
  * Storage: REDIS_URL when set (keys under a prefix of their own, deleted at the end; with MONGO_URL
  * set too, counters in Redis and bans, violations and lists in MongoDB); otherwise MONGO_URL when set
@@ -735,11 +738,38 @@ async function main() {
     const expectedCodes = [...Array(GRAPHQL_LIMIT).fill('data'), 'RATE_LIMITED'];
     expect(codes.join() === expectedCodes.join(), `GraphQL answers were ${codes.join(', ')}, expected ${expectedCodes.join(', ')}`);
 
+    // 12. What an operator watches: Prometheus metrics and the admin API's statistics.
+    heading(12, `Observability ${dim('GET /metrics (this instance, since it started) and GET /rate-limit/stats (the fleet, last 15 min)')}`);
+    const metrics = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const exposition = await metrics.text();
+    const hits = exposition.split('\n').filter((line) => line.startsWith('rate_limit_hits_total{'));
+    for (const line of hits) note(line);
+    for (const line of exposition.split('\n').filter((l) => l.startsWith('rampart_decisions_total{') && !l.includes('outcome="allowed"'))) note(line);
+    expect(
+      metrics.status === 200 &&
+        hits.some((l) => l.startsWith('rate_limit_hits_total{limit_type="ws_message"} ')) &&
+        hits.some((l) => l.startsWith('rate_limit_hits_total{limit_type="graphql"} ')),
+      `GET /metrics answered ${metrics.status} without the WebSocket and GraphQL limit hits: ${hits.join('; ')}`,
+    );
+    const stats = await send('GET', '/rate-limit/stats?windowMs=900000', { auth: ADMIN_KEY, label: 'GET  /rate-limit/stats' });
+    const figures = stats.json ?? {};
+    note(
+      `requests ${figures.requests}, admitted ${figures.admitted}, limited ${figures.limited}, blocked ${figures.blocked}, banned ${figures.banned}; ` +
+        `block rate ${((figures.blockRate ?? 0) * 100).toFixed(1)} %, ${figures.violationsPerMinute?.toFixed?.(2)} violations per minute, over ${figures.instances?.length} instance(s)`,
+    );
+    for (const r of (figures.topRules ?? []).slice(0, 3)) note(`rule ${r.rule}: ${r.requests} counted, ${r.refused} refused, ${r.nearLimit} near the limit`);
+    for (const k of (figures.topKeys ?? []).slice(0, 3)) note(`client ${k.key}: ${k.refusals} refused`);
+    expect(
+      stats.status === 200 && figures.limited >= 2 && figures.banned >= 1 && figures.requests > figures.limited,
+      `GET /rate-limit/stats answered ${stats.status} ${JSON.stringify(figures)}; expected the limited and banned requests of this walk`,
+    );
+
     console.log(
       `\n${green('✔')} ${bold('demo passed')}: /health never limited; login ${expected.join(' ')} ` +
         `with Retry-After ${retryAfter} s; admitted again after waiting it. ${OFFENDER}: blocked after ${BLOCK_AFTER} violations, ` +
         `banned after ${BAN_AFTER}${storage.survivesRestart ? ', still banned after a restart' : ''}, admitted after the operator lifted the ban. ` +
-        `WebSocket: RATE_LIMITED after ${CHAT_LIMIT} messages, closed with 1008 by a ban; GraphQL { quote } answered RATE_LIMITED after ${GRAPHQL_LIMIT}. ` +
+        `WebSocket: RATE_LIMITED after ${CHAT_LIMIT} messages, closed with 1008 by a ban; GraphQL { quote } answered RATE_LIMITED after ${GRAPHQL_LIMIT}; ` +
+        `all of it in /metrics and /rate-limit/stats. ` +
         dim(`Total ${seconds(Date.now() - startedAt)} (${seconds(Date.now() - appStartedAt)} from the first app start).`),
     );
     return 0;

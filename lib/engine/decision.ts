@@ -26,4 +26,6 @@ export interface Tally<C> {
   storeDenied: boolean;
   /** A rule's own identity is banned or blocked. */
   refusal?: ProtectionVerdict;
+  /** A shadow rule's own identity is banned or blocked (for real, or by its shadow escalation): reported, never enforced. */
+  shadowRefusal?: ProtectionVerdict;
 }

@@ -235,7 +235,8 @@ export class RampartEngine<C = unknown> {
 
   /** Adds a fixed-cost rule's answer for the request's client to the tally. */
   private add(tally: Tally<C>, decision: Decision<C>, targetRule: TargetRule<C>, cost: number, answer: Counted): void {
-    if (answer === 'deny') tally.storeDenied = true;
+    // A shadow rule never refuses, not even by the outage policy.
+    if (answer === 'deny') tally.storeDenied ||= !this.verdicts.isShadow(targetRule);
     else if (answer !== 'allow') tally.results.push(ruleResult(targetRule, decision.clientKey, cost, answer));
   }
 
@@ -256,10 +257,14 @@ export class RampartEngine<C = unknown> {
       }
       if (clientKey !== decision.clientKey) {
         // A rule's own identity (an API key, a wider network...) may be banned too: refused, it is
-        // not counted. (The address's bans were checked before any rule.)
-        const known = await this.parts.bans.check(clientKey, null, decision.nowMs);
-        if (known.status !== 'none') {
-          tally.refusal ??= known;
+        // not counted. (The address's bans were checked before any rule.) A shadow rule reports it,
+        // and what its own escalation would have given that identity.
+        const shadow = this.verdicts.isShadow(targetRule);
+        let known = await this.parts.bans.check(clientKey, null, decision.nowMs);
+        if (shadow && !this.config.shadow && known.status === 'none') known = await this.parts.bans.check(shadowKey(clientKey), null, decision.nowMs);
+        if (known.status === 'blocked' || known.status === 'banned' || known.status === 'deny-listed') {
+          if (shadow && !this.config.shadow) tally.shadowRefusal ??= known;
+          else tally.refusal ??= known;
           return undefined;
         }
       }
@@ -267,7 +272,7 @@ export class RampartEngine<C = unknown> {
       const answer = await this.count(decision, targetRule, clientKey, cost);
       if (answer === 'allow') return undefined;
       if (answer === 'deny') {
-        tally.storeDenied = true;
+        tally.storeDenied ||= !this.verdicts.isShadow(targetRule);
         return undefined;
       }
       return ruleResult(targetRule, clientKey, cost, answer);

@@ -37,6 +37,15 @@ export function shadowKey(clientKey: string): string {
   return SHADOW_KEY_PREFIX + clientKey;
 }
 
+const NOT_SHADOW = Object.freeze({});
+const SHADOW = Object.freeze({ shadow: true as const });
+
+/** `{ shadow: true }` for an event about a shadow key or a target of one, so that listeners can tell what shadow mode computed. */
+export function shadowMark(target: string | { readonly type: string; readonly key?: string }): { readonly shadow?: true } {
+  const key = typeof target === 'string' ? target : target.type === 'key' ? target.key : undefined;
+  return key !== undefined && key.startsWith(SHADOW_KEY_PREFIX) ? SHADOW : NOT_SHADOW;
+}
+
 /** Whether a client key is a shadow key, and the key of which client. */
 export function shadowedClientKey(key: string): string | undefined {
   return key.startsWith(SHADOW_KEY_PREFIX) ? key.slice(SHADOW_KEY_PREFIX.length) : undefined;

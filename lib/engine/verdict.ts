@@ -20,6 +20,8 @@ interface VerdictBase<C> {
   readonly complete?: TargetRules<C>;
   /** The clock time the decision was taken at. */
   readonly nowMs: number;
+  /** The shadow rules' results (they send no header; statistics count them). */
+  readonly shadowResults?: readonly RuleResult<C>[];
 }
 
 /** The request may proceed. */
@@ -31,8 +33,6 @@ export interface AdmittedVerdict<C = unknown> extends VerdictBase<C> {
    * `results` hold the enforced rules only.
    */
   readonly shadow?: ShadowedVerdict<C>;
-  /** The shadow rules' results when they admitted the request too (what statistics count them by). */
-  readonly shadowResults?: readonly RuleResult<C>[];
 }
 
 /** A refusal that shadow mode reports instead of enforcing. */

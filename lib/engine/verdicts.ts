@@ -2,10 +2,21 @@ import type { Escalator } from '../protection/escalator.js';
 import type { Decision, Tally } from './decision.js';
 import type { RampartConfig } from './rampart-config.js';
 import type { TargetRule } from './target-rules.js';
+import { isThenable } from '../core/thenable.js';
+import type { ProtectionVerdict } from '../protection/protection-verdict.js';
 import { refusal, type RuleResult, type ShadowedVerdict, type Verdict } from './verdict.js';
 import { violationVerdict } from './violation-verdict.js';
 
 const NONE: readonly never[] = Object.freeze([]);
+
+/**
+ * The enforced verdict with what the shadow rules answered: the refusal they would have given, on
+ * an admission (an enforced refusal wins), and their results either way.
+ */
+function withShadow<C>(verdict: Verdict<C>, shadow: Verdict<C>, shadowResults: readonly RuleResult<C>[]): Verdict<C> {
+  if (verdict.outcome === 'admitted' && shadow.outcome !== 'admitted' && shadow.outcome !== 'unavailable') return { ...verdict, shadow, shadowResults };
+  return shadowResults.length === 0 ? verdict : { ...verdict, shadowResults };
+}
 
 /**
  * The verdict of a counted request from its rules' answers: a refusal, the outage policy, an
@@ -33,7 +44,7 @@ export class Verdicts<C> {
     const { nowMs } = decision;
     if (tally.refusal) return this.enforced(refusal(tally.refusal, nowMs, NONE) as ShadowedVerdict<C>);
     if (tally.storeDenied) return { outcome: 'unavailable', retryAfterMs: 1_000, results: NONE, nowMs };
-    if (this.config.shadow || decision.rules.shadowed) return this.concludeShadowed(decision, tally.results);
+    if (this.config.shadow || decision.rules.shadowed) return this.concludeShadowed(decision, tally.results, tally.shadowRefusal);
     return this.verdictOf(decision, tally.results, false);
   }
 
@@ -42,16 +53,21 @@ export class Verdicts<C> {
    * the request, carries what the shadow rules would have answered (their violations recorded and
    * escalated under the client's shadow key).
    */
-  private async concludeShadowed(decision: Decision<C>, results: readonly RuleResult<C>[]): Promise<Verdict<C>> {
-    const enforced = results.filter((r) => !this.isShadow(r.targetRule));
-    const shadowResults = results.filter((r) => this.isShadow(r.targetRule));
-    const { shadowStanding } = decision;
-    const [verdict, shadow] = await Promise.all([
-      this.verdictOf(decision, enforced, false),
-      shadowStanding ? refusal(shadowStanding, decision.nowMs, shadowResults) : this.verdictOf(decision, shadowResults, true),
-    ]);
-    if (verdict.outcome !== 'admitted' || (shadow.outcome === 'admitted' && shadowResults.length === 0)) return verdict;
-    return shadow.outcome === 'admitted' ? { ...verdict, shadowResults } : { ...verdict, shadow: shadow as ShadowedVerdict<C> };
+  private concludeShadowed(
+    decision: Decision<C>,
+    results: readonly RuleResult<C>[],
+    shadowRefusal: ProtectionVerdict | undefined,
+  ): Verdict<C> | Promise<Verdict<C>> {
+    const enforced: RuleResult<C>[] = [];
+    const shadowResults: RuleResult<C>[] = [];
+    for (const r of results) (this.isShadow(r.targetRule) ? shadowResults : enforced).push(r);
+    const standing = decision.shadowStanding ?? shadowRefusal;
+    const verdict = this.verdictOf(decision, enforced, false);
+    const shadow = standing ? refusal(standing, decision.nowMs, shadowResults) : this.verdictOf(decision, shadowResults, true);
+    if (isThenable(verdict) || isThenable(shadow)) {
+      return Promise.all([verdict, shadow]).then(([v, s]) => withShadow(v, s, shadowResults));
+    }
+    return withShadow(verdict, shadow, shadowResults);
   }
 
   /** The verdict of counted rules' results: admitted, or the violation's (recorded under the shadow key for shadow rules). */

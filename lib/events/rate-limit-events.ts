@@ -37,6 +37,8 @@ export interface ViolationEvent extends Violation {
    * written later (the store was down, or the key's queue was full).
    */
   readonly recorded: boolean;
+  /** Present (true) for a shadow rule's violation: its key is `shadow:<client key>` and nothing was refused. */
+  readonly shadow?: true;
 }
 
 /** A temporary block: made by the escalation policy (`source: 'auto'`) or by an operator (`'admin'`). */
@@ -52,6 +54,8 @@ export interface BlockEvent {
   readonly blockCount: number;
   /** Epoch ms. */
   readonly atMs: number;
+  /** Present (true) for a block shadow mode computed (on `shadow:<client key>`): never enforced on the client. */
+  readonly shadow?: true;
 }
 
 /** A permanent ban: made by the escalation policy (`source: 'auto'`) or by an operator (`'admin'`). */
@@ -62,6 +66,8 @@ export interface BanEvent {
   readonly reason: string;
   /** Epoch ms. */
   readonly atMs: number;
+  /** Present (true) for a ban shadow mode computed (on `shadow:<client key>`): never enforced on the client. */
+  readonly shadow?: true;
 }
 
 /** A block or ban lifted by an operator. */
@@ -75,6 +81,8 @@ export interface UnbanEvent {
   readonly clearHistory: boolean;
   /** Epoch ms. */
   readonly atMs: number;
+  /** Present (true) when the target is a shadow key. */
+  readonly shadow?: true;
 }
 
 /** The rate-limit store failed or timed out after answering before (or since startup). */

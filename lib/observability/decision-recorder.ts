@@ -112,9 +112,7 @@ export class DecisionRecorder implements DecisionObserver {
   /** Each rule that counted the request (shadow rules included): counted, refusing, or near its limit. */
   private countRules(verdict: Verdict<unknown>, byRule: Map<string, number[]>, bucket: StatsBucket): void {
     this.countResults(verdict.results, byRule, bucket);
-    if (verdict.outcome !== 'admitted') return;
-    const shadow = verdict.shadow?.results ?? verdict.shadowResults;
-    if (shadow !== undefined) this.countResults(shadow, byRule, bucket);
+    if (verdict.shadowResults !== undefined) this.countResults(verdict.shadowResults, byRule, bucket);
   }
 
   /** One list of rule results (no list or iterator is made: this is the hot path). */

@@ -8,7 +8,7 @@ import { isBanActive, type Ban, type BanTarget, type NewBan } from '../storage/b
 import type { RampartStorage } from '../storage/rampart-storage.interface.js';
 import type { Violation } from '../storage/violation-store.interface.js';
 import { announceBan } from './ban-announcer.js';
-import { shadowKey } from '../engine/store-keys.js';
+import { shadowKey, shadowMark } from '../engine/store-keys.js';
 import type { BanSync, Bounded } from './ban-sync.js';
 import { NO_OUTCOME, outcomeOfBan, type ViolationOutcome } from './protection-verdict.js';
 import { withTimeout, type StoreHealth } from './store-health.js';
@@ -96,7 +96,13 @@ export class Escalator {
     if (known.status === 'banned' || known.status === 'blocked') return outcomeOfBan(known.ban);
     const violation = toViolation(report);
     if (report.escalation !== false) this.parts.writer.hold(violation);
-    this.parts.events.publish(RAMPART_EVENTS.violation, { ...violation, address: report.address, protocol: report.protocol ?? 'http', recorded: false });
+    this.parts.events.publish(RAMPART_EVENTS.violation, {
+      ...violation,
+      address: report.address,
+      protocol: report.protocol ?? 'http',
+      recorded: false,
+      ...shadowMark(violation.key),
+    });
     return NO_OUTCOME;
   }
 
@@ -139,7 +145,13 @@ export class Escalator {
   private async recordOnly(report: ViolationReport): Promise<boolean> {
     const violation = toViolation(report);
     const recorded = report.escalation !== false && (await this.parts.writer.record(violation));
-    this.parts.events.publish(RAMPART_EVENTS.violation, { ...violation, address: report.address, protocol: report.protocol ?? 'http', recorded });
+    this.parts.events.publish(RAMPART_EVENTS.violation, {
+      ...violation,
+      address: report.address,
+      protocol: report.protocol ?? 'http',
+      recorded,
+      ...shadowMark(violation.key),
+    });
     return recorded;
   }
 

@@ -4,7 +4,7 @@ import type { ConsumeResult } from '../core/rule-decision.js';
 import type { EventPublisher } from '../events/event-publisher.js';
 import { RAMPART_EVENTS } from '../events/rate-limit-events.js';
 import type { RampartEngine } from '../engine/rampart-engine.js';
-import { namedClientKey } from '../engine/store-keys.js';
+import { namedClientKey, shadowMark } from '../engine/store-keys.js';
 import type { TargetRule } from '../engine/target-rules.js';
 import type { AccessListEntry, AccessListKind } from '../storage/access-list-store.interface.js';
 import type { Ban, BanFilter, BanKind, BanTarget, Page, PageRequest } from '../storage/ban-store.interface.js';
@@ -109,7 +109,7 @@ export class RateLimitService {
     const lifted = await bans.lift(target, by, nowMs, { forgetBlocks: clearHistory });
     if (lifted) this.parts.bans.applyBan(lifted, nowMs);
     if (clearHistory && target.type === 'key') await violations.deleteByKey(target.key);
-    this.parts.events.publish(RAMPART_EVENTS.unban, { target, by, ban: lifted, clearHistory, atMs: nowMs });
+    this.parts.events.publish(RAMPART_EVENTS.unban, { target, by, ban: lifted, clearHistory, atMs: nowMs, ...shadowMark(target) });
     return lifted;
   }
 

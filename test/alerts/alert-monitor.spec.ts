@@ -78,7 +78,7 @@ describe('the alert monitor', () => {
     const rampart = createRampart({
       clock,
       logger: { ...silent, warn: (message) => void warnings.push(message) },
-      logging: false, // the warnings are the monitor's alone
+      logging: false,
       storage: { ...memoryStorage(), leases, stats },
       rules: [{ limit: 1, windowMs: 60_000, algorithm: 'fixed-window' }],
       escalation: false,

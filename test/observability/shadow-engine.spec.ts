@@ -85,6 +85,68 @@ describe('Shadow mode in the engine', () => {
   });
 });
 
+describe('Shadow rules never refuse', () => {
+  it('not by the outage policy: a shadow rule whose store fails is left out, the enforced rule still decides', async () => {
+    const failing = { consume: () => Promise.reject(new Error('down')), get: () => Promise.resolve(undefined), reset: () => Promise.resolve() };
+    const { rampart } = await started({
+      store: failing as never,
+      storeFallback: false,
+      rules: [{ name: 'candidate', limit: 5, windowMs: 60_000, shadow: true, onStoreError: 'deny' }],
+    });
+    expect(await decide(rampart, { target: 'GET /x', address: CLIENT })).toMatchObject({ outcome: 'admitted', results: [] });
+    await rampart.stop();
+  });
+
+  it('not by a ban on its own identity: reported as what it would have been, while the enforced rule counts', async () => {
+    const { rampart } = await started({
+      rules: [
+        { name: 'enforced', limit: 100, windowMs: 60_000, algorithm: 'fixed-window' },
+        { name: 'per-key', limit: 5, windowMs: 60_000, algorithm: 'fixed-window', shadow: true, keyResolver: () => 'api-key-1' },
+      ],
+    });
+    await rampart.service.ban({ type: 'key', key: 'api-key-1' }, 'permanent', undefined, 'abuse', 'ops');
+    const verdict = await decide(rampart, { target: 'GET /x', address: CLIENT });
+    expect(verdict).toMatchObject({ outcome: 'admitted', results: [{ name: 'enforced', remaining: 99 }], shadow: { outcome: 'banned' } });
+    await rampart.stop();
+  });
+
+  it("an enforced refusal wins, and still carries the shadow rules' results; events mark what shadow mode computed", async () => {
+    const shadowFlags: (boolean | undefined)[] = [];
+    const { rampart } = await started({
+      events: { onViolation: (e) => void shadowFlags.push(e.shadow), onBlock: (e) => void shadowFlags.push(e.shadow) },
+      rules: [
+        { name: 'enforced', limit: 1, windowMs: 60_000, algorithm: 'fixed-window' },
+        { name: 'candidate', limit: 10, windowMs: 60_000, algorithm: 'fixed-window', shadow: true },
+      ],
+    });
+    await decide(rampart, { target: 'GET /x', address: CLIENT });
+    const refused = await decide(rampart, { target: 'GET /x', address: CLIENT });
+    expect(refused).toMatchObject({ outcome: 'limited', results: [{ name: 'enforced' }], shadowResults: [{ name: 'candidate', remaining: 8 }] });
+    expect(rampart.stats!.summary(T0).buckets[0].rules).toEqual([
+      ['enforced', 2, 1, 1],
+      ['candidate', 2, 0, 0],
+    ]);
+    expect(shadowFlags).toEqual([undefined]);
+    await rampart.stop();
+
+    const { rampart: trial } = await started({
+      events: { onViolation: (e) => void shadowFlags.push(e.shadow), onBlock: (e) => void shadowFlags.push(e.shadow) },
+      rules: [{ name: 'candidate', limit: 1, windowMs: 60_000, algorithm: 'fixed-window', shadow: true }],
+    });
+    for (let i = 0; i < 3; i++) await decide(trial, { target: 'GET /x', address: CLIENT });
+    expect(shadowFlags).toEqual([undefined, true, true, true]);
+    await trial.stop();
+  });
+
+  it('answers synchronously on the memory store while no violation is recorded', async () => {
+    const { rampart } = await started({ rules: [{ name: 'candidate', limit: 5, windowMs: 60_000, shadow: true }] });
+    const verdict = rampart.decide({ target: 'GET /x', address: CLIENT });
+    expect(verdict).not.toBeInstanceOf(Promise);
+    expect(verdict).toMatchObject({ outcome: 'admitted', results: [], shadowResults: [{ name: 'candidate', remaining: 4 }] });
+    await rampart.stop();
+  });
+});
+
 describe('DecisionRecorder', () => {
   it('counts each decision by protocol, outcome and deciding rule, near-limit admissions and refusals by key', async () => {
     const { rampart } = await started({

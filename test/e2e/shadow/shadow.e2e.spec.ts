@@ -1,7 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
 import { Rampart } from '../../../lib/engine/rampart.js';
 import { RateLimitModule, Throttle, type RateLimitModuleOptions } from '../../../lib/index.js';
+import { Registry } from 'prom-client';
+import { RampartMetricsModule } from '../../../lib/metrics/index.js';
 import { FakeClock } from '../../support/fake-clock.js';
+import { samples } from '../../support/exposition.js';
 import { ADAPTERS, startApp, type TestApp } from '../../support/http-app.js';
 
 const START = Date.UTC(2030, 0, 1);
@@ -36,8 +39,13 @@ describe.each(ADAPTERS)('shadow mode on %s', (adapter) => {
     else process.env.RAMPART_SHADOW = saved;
   });
 
+  let logs: string[];
+  const ADMIN_KEY = 'shadow-admin-key-0123456789';
+
   async function start(options: RateLimitModuleOptions) {
     events = [];
+    logs = [];
+    const capture = (message: string) => void logs.push(message);
     const record = (name: string) => (e: object) => {
       const { key, target } = e as { key?: string; target?: { key?: string } };
       events.push(`${name} ${key ?? target?.key}`);
@@ -48,8 +56,12 @@ describe.each(ADAPTERS)('shadow mode on %s', (adapter) => {
           clock: new FakeClock(START),
           escalation: ESCALATION,
           events: { onViolation: record('violation'), onBlock: record('block'), onBan: record('ban') },
+          logger: { log: capture, warn: capture, error: capture },
+          adminApiKey: ADMIN_KEY,
+          admin: {},
           ...options,
         }),
+        RampartMetricsModule.forRoot({ registry: new Registry() }),
       ],
       controllers: [ShadowController],
     });
@@ -93,5 +105,44 @@ describe.each(ADAPTERS)('shadow mode on %s', (adapter) => {
     const res = await t.http().get('/search').expect(200);
     expect(res.headers['ratelimit']).toBeUndefined();
     expect([...rampart.stats!.decisionSeries()]).toEqual([{ labels: { protocol: 'http', outcome: 'shadow_banned', rule: '' }, value: 1 }]);
+  });
+
+  it('refuses nothing and reports everything: events, /metrics, the stats API and the logs say what would have been refused', async () => {
+    await start({ rules: RULES });
+    for (let i = 0; i < 6; i++) await t.http().get('/search').expect(200);
+    expect(events).toEqual([`violation shadow:${CLIENT}`, `violation shadow:${CLIENT}`, `block shadow:${CLIENT}`]);
+
+    const exposition = samples((await t.http().get('/metrics').expect(200)).text);
+    expect(exposition['rampart_decisions_total{protocol="http",outcome="shadow_limited",rule="candidate"}']).toBe(1);
+    expect(exposition['rampart_decisions_total{protocol="http",outcome="shadow_blocked",rule="candidate"}']).toBe(1);
+    expect(exposition['rampart_decisions_total{protocol="http",outcome="shadow_blocked",rule=""}']).toBe(2);
+    expect(exposition['rampart_decisions_total{protocol="http",outcome="allowed",rule="sustained"}']).toBe(2);
+    expect(exposition['rampart_violations_total{rule="candidate",mode="shadow"}']).toBe(2);
+    expect(exposition['rampart_blocks_total{source="auto",mode="shadow"}']).toBe(1);
+    expect(Object.keys(exposition).filter((series) => series.startsWith('rate_limit_hits_total'))).toEqual([]);
+
+    const stats = await t.http().get('/rate-limit/stats').set('Authorization', `Bearer ${ADMIN_KEY}`).expect(200);
+    expect(stats.body).toMatchObject({
+      requests: 6,
+      admitted: 6,
+      limited: 0,
+      blocked: 0,
+      banned: 0,
+      blockRate: 0,
+      violations: 0,
+      shadow: { limited: 1, blocked: 3, banned: 0, violations: 2 },
+      topKeys: [{ key: CLIENT, refusals: 4 }],
+    });
+    expect(stats.body.topRules).toEqual(
+      expect.arrayContaining([
+        { rule: 'candidate', requests: 4, refused: 2, nearLimit: 1 },
+        { rule: 'sustained', requests: 6, refused: 0, nearLimit: 0 },
+      ]),
+    );
+    // One line for the first violation of the key (the second is held for the interval's summary), one for the block.
+    expect(logs.filter((line) => line.includes('shadow mode'))).toEqual([
+      `Rate limit would have been exceeded by ${CLIENT} (shadow mode): rule 'candidate' on ShadowController.search, 3 of 2`,
+      expect.stringMatching(/^127\.0\.0\.1 would have been blocked \(shadow mode\) for 60 s \(auto\): /),
+    ]);
   });
 });
