@@ -1,3 +1,4 @@
+import { checkFields, checkPositiveIntegers, filled, isObject, optionsObject } from '../core/option-objects.js';
 import * as messages from '../errors/messages.js';
 import { isPositiveInteger } from '../engine/rule-resolution.js';
 import type { AlertMetric } from '../events/rate-limit-events.js';
@@ -44,47 +45,22 @@ const MIN_SECRET_LENGTH = 16;
 /** Headers Rampart sets on each delivery (and `rampart-*`). */
 const RESERVED_HEADERS = ['content-type', 'content-length', 'host', 'user-agent'];
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** Reports the fields of `given` that are not among `fields`. */
-function checkFields(given: Record<string, unknown>, path: string, fields: readonly string[], problems: string[]): void {
-  for (const field of Object.keys(given)) if (!fields.includes(field)) problems.push(messages.unknownAlertOption(path, field, fields));
-}
-
-/** `given` as an object of options (its unknown fields reported); undefined when left out, or when it is no object (reported). */
-function optionsObject(given: unknown, path: string, fields: readonly string[], example: string, problems: string[]): Record<string, unknown> | undefined {
-  if (given === undefined) return undefined;
-  if (!isObject(given)) {
-    problems.push(messages.badAlertOptionObject(path, example, given));
-    return undefined;
-  }
-  checkFields(given, path, fields, problems);
-  return given;
-}
-
-/** `defaults`, with each field that `given` sets (to anything but undefined). */
-function filled<T extends Record<string, unknown>>(defaults: T, given: Readonly<Record<string, unknown>>): T {
-  return Object.fromEntries(Object.entries(defaults).map(([field, value]) => [field, given[field] ?? value])) as T;
-}
+/** The problem of a part of `alerts` that is no object: what it should look like. */
+const notAnObject = (path: string, example: string) => (value: unknown) => messages.badAlertOptionObject(path, example, value);
 
 /**
  * The `alerts` option checked against the statistics it reads, its defaults filled in; false when
  * alerts are off. Every problem is appended to `problems`.
  */
 export function checkAlerts(given: unknown, stats: StatsConfig | false, problems: string[]): AlertsConfig | false {
-  if (given === undefined || given === false) return false;
-  if (!isObject(given)) {
-    problems.push(messages.badAlerts(given));
-    return false;
-  }
+  if (given === false) return false;
+  const object = optionsObject(given, 'alerts', Object.keys(DEFAULT_ALERTS), messages.badAlerts, problems);
+  if (object === undefined) return false;
   if (stats === false) problems.push(messages.alertsWithoutStats());
-  checkFields(given, 'alerts', Object.keys(DEFAULT_ALERTS), problems);
-  const options = given as AlertOptions;
+  const options = object as AlertOptions;
   const { windowMs, intervalMs, minRequests, cooldownMs, maxQueued } = DEFAULT_ALERTS;
-  const numbers = filled({ windowMs, intervalMs, minRequests, cooldownMs, maxQueued }, given);
-  for (const field of ['windowMs', 'intervalMs', 'cooldownMs', 'maxQueued'] as const) {
-    if (!isPositiveInteger(numbers[field])) problems.push(messages.notPositiveInteger(`alerts.${field}`, numbers[field]));
-  }
+  const numbers = filled({ windowMs, intervalMs, minRequests, cooldownMs, maxQueued }, object);
+  checkPositiveIntegers(numbers, 'alerts', ['windowMs', 'intervalMs', 'cooldownMs', 'maxQueued'], problems);
   if (!Number.isSafeInteger(numbers.minRequests) || numbers.minRequests < 0)
     problems.push(messages.notNonNegativeCount('alerts.minRequests', numbers.minRequests));
   if (stats && isPositiveInteger(numbers.windowMs) && numbers.windowMs > stats.retentionMs) {
@@ -107,7 +83,8 @@ const LEVEL_CHECKS: { readonly [M in AlertMetric]: { valid(value: number): boole
 function checkThresholds(given: unknown, problems: string[]): AlertsConfig['thresholds'] {
   const defaults = DEFAULT_ALERTS.thresholds;
   const example = '{ blockRate: { warning: 0.05, critical: 0.2 } }';
-  const thresholds = optionsObject(given, 'alerts.thresholds', Object.keys(defaults), example, problems);
+  const path = 'alerts.thresholds';
+  const thresholds = optionsObject(given, path, Object.keys(defaults), notAnObject(path, example), problems);
   if (thresholds === undefined) return defaults;
   return Object.freeze({
     blockRate: checkLevels('blockRate', thresholds['blockRate'], problems),
@@ -122,12 +99,9 @@ function checkLevels(metric: AlertMetric, given: unknown, problems: string[]): R
   const { valid, problem } = LEVEL_CHECKS[metric];
   if (given === undefined) return defaults;
   if (given === false) return false;
-  if (!isObject(given)) {
-    problems.push(messages.badAlertLevels(path, given));
-    return false;
-  }
-  checkFields(given, path, ['warning', 'critical'], problems);
-  const levels = given as AlertLevels;
+  const object = optionsObject(given, path, ['warning', 'critical'], (value) => messages.badAlertLevels(path, value), problems);
+  if (object === undefined) return false;
+  const levels = object as AlertLevels;
   const before = problems.length;
   for (const level of ['warning', 'critical'] as const) {
     const value = levels[level];
@@ -154,7 +128,7 @@ function checkWebhooks(given: unknown, problems: string[]): readonly AlertWebhoo
 
 function checkWebhook(given: unknown, path: string, problems: string[]): AlertWebhookConfig {
   if (!isObject(given)) {
-    problems.push(messages.badAlertOptionObject(path, "{ url: 'https://ops.example.com/rampart', secret: '<random>' }", given));
+    problems.push(notAnObject(path, "{ url: 'https://ops.example.com/rampart', secret: '<random>' }")(given));
     return { url: '', format: 'json', headers: {}, includeKeys: true };
   }
   checkFields(given, path, ['url', 'format', 'secret', 'headers', 'includeKeys'], problems);
@@ -168,7 +142,7 @@ function checkWebhook(given: unknown, path: string, problems: string[]): AlertWe
   if (secret !== undefined && (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH))
     problems.push(messages.badWebhookSecret(`${path}.secret`, secret));
   else if (secret === undefined && format === 'json') problems.push(messages.webhookSecretRequired(path));
-  if (!isObject(headers)) problems.push(messages.badAlertOptionObject(`${path}.headers`, "{ Authorization: 'Bearer <token>' }", headers));
+  if (!isObject(headers)) problems.push(notAnObject(`${path}.headers`, "{ Authorization: 'Bearer <token>' }")(headers));
   else {
     for (const [name, value] of Object.entries(headers)) {
       const lower = name.toLowerCase();
@@ -192,14 +166,12 @@ function parseUrl(value: unknown): URL | undefined {
 function checkRetry(given: unknown, problems: string[]): AlertsConfig['retry'] {
   const defaults = DEFAULT_ALERTS.retry;
   const example = '{ attempts: 5, backoffMs: 1000, maxBackoffMs: 30000, timeoutMs: 5000 }';
-  const options = optionsObject(given, 'alerts.retry', Object.keys(defaults), example, problems);
+  const options = optionsObject(given, 'alerts.retry', Object.keys(defaults), notAnObject('alerts.retry', example), problems);
   if (options === undefined) return defaults;
   const retry = filled({ ...defaults }, options);
   if (!isPositiveInteger(retry.attempts) || retry.attempts > MAX_ATTEMPTS) problems.push(messages.tooManyAttempts(retry.attempts, MAX_ATTEMPTS));
   const before = problems.length;
-  for (const field of ['backoffMs', 'maxBackoffMs', 'timeoutMs'] as const) {
-    if (!isPositiveInteger(retry[field])) problems.push(messages.notPositiveInteger(`alerts.retry.${field}`, retry[field]));
-  }
+  checkPositiveIntegers(retry, 'alerts.retry', ['backoffMs', 'maxBackoffMs', 'timeoutMs'], problems);
   if (problems.length === before && retry.maxBackoffMs < retry.backoffMs) problems.push(messages.maxBackoffBelowBackoff(retry.maxBackoffMs, retry.backoffMs));
   return Object.freeze(retry);
 }

@@ -15,7 +15,8 @@ export interface AlertThresholds {
    */
   blockRate?: AlertLevels | false;
   /**
-   * Violations of enforced rules per minute, over the window.
+   * Violations of enforced rules per minute, over the window (rounded out to whole
+   * `stats.bucketMs`, as the stats API's `violationsPerMinute`).
    * @default { warning: 50, critical: 200 }
    */
   violationsPerMinute?: AlertLevels | false;

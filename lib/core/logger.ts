@@ -25,10 +25,26 @@ export interface RampartLogger {
   verbose?(message: string, fields?: LogFields): void;
 }
 
-/** Fields as `key=value` text (values with spaces or quotes JSON-quoted), for loggers that print text only. */
+/** Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: what may start a new line or rewrite a terminal. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+/** A value printed as it is: no spaces, quotes, `=` or control characters. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const BARE = /^[^\s"=\u0000-\u001f\u007f-\u009f]+$/;
+const SHORT_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * `text` with each control character written as an escape (`\n`, `\u001b`…), so that a value
+ * from a request (a client key, a route) can never start a forged line or rewrite a terminal.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(CONTROLS, (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Fields as `key=value` text (values with spaces, quotes or control characters JSON-quoted, controls escaped), for loggers that print text only. */
 export function fieldsAsText(fields: LogFields): string {
   return Object.entries(fields)
-    .map(([name, value]) => `${name}=${typeof value === 'string' && /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value)}`)
+    .map(([name, value]) => `${name}=${typeof value === 'string' && BARE.test(value) ? value : escapeControls(JSON.stringify(value))}`)
     .join(' ');
 }
 

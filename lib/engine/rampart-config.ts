@@ -3,6 +3,7 @@ import { DEFAULT_ESCALATION_POLICY, mergeEscalationPolicy, type EscalationPolicy
 import { compileTrustProxy, type CompiledTrust } from '../core/ip/trust-proxy.js';
 import { validateIpv6PrefixLength } from '../core/ip/client-key.js';
 import { consoleLogger, type RampartLogger } from '../core/logger.js';
+import { checkPositiveIntegers, filled, optionsObject } from '../core/option-objects.js';
 import * as messages from '../errors/messages.js';
 import { RateLimitConfigurationError } from '../errors/rate-limit-configuration.error.js';
 import type { RateLimitEventHandlers } from '../events/rate-limit-events.js';
@@ -99,20 +100,13 @@ export const DEFAULT_STORE_STARTUP_TIMEOUT_MS = 5_000;
 /** Denials remembered until their retry time unless `denialCacheSize` says otherwise. */
 export const DEFAULT_DENIAL_CACHE_SIZE = 10_000;
 
-/** The `storeBreaker` option with its defaults filled in; its problems appended to `problems`. */
+/** The `storeBreaker` option with its defaults filled in (a field set to undefined takes its default); its problems appended to `problems`. */
 function checkStoreBreaker(given: unknown, problems: string[]): StoreBreakerOptions {
-  if (given === undefined) return DEFAULT_STORE_BREAKER;
-  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
-    problems.push(messages.badStoreBreaker(given));
-    return DEFAULT_STORE_BREAKER;
-  }
-  const fields = Object.keys(DEFAULT_STORE_BREAKER);
-  for (const field of Object.keys(given)) if (!fields.includes(field)) problems.push(messages.unknownStoreBreakerField(field, fields));
-  const breaker = { ...DEFAULT_STORE_BREAKER, ...(given as Partial<StoreBreakerOptions>) };
+  const options = optionsObject(given, 'storeBreaker', Object.keys(DEFAULT_STORE_BREAKER), messages.badStoreBreaker, problems);
+  if (options === undefined) return DEFAULT_STORE_BREAKER;
+  const breaker = filled(DEFAULT_STORE_BREAKER, options);
   const before = problems.length;
-  for (const field of ['windowMs', 'failures', 'clients'] as const) {
-    if (!isPositiveInteger(breaker[field])) problems.push(messages.notPositiveInteger(`storeBreaker.${field}`, breaker[field]));
-  }
+  checkPositiveIntegers(breaker, 'storeBreaker', ['windowMs', 'failures', 'clients'], problems);
   if (problems.length === before && breaker.clients > breaker.failures) problems.push(messages.breakerClientsAboveFailures(breaker.clients, breaker.failures));
   return Object.freeze(breaker);
 }

@@ -9,9 +9,6 @@ export const badAlerts = (value: unknown) =>
 export const alertsWithoutStats = () =>
   'alerts read the statistics, which stats: false turns off. Remove stats: false (or give stats options instead), or remove alerts.';
 
-export const unknownAlertOption = (path: string, field: string, fields: readonly string[]) =>
-  `${path}.${field} is not an option; the options are ${fields.join(', ')}.`;
-
 export const badAlertOptionObject = (path: string, example: string, value: unknown) => `${path} must be an object such as ${example}, got ${describe(value)}.`;
 
 export const alertWindowBeyondRetention = (windowMs: number, retentionMs: number) =>

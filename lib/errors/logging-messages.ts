@@ -5,7 +5,5 @@ import { describe } from './describe.js';
 export const badLogging = (value: unknown) =>
   `logging must be an object of event-log options (violation, block, ban, unban, intervalMs, maxKeys) or false, got ${describe(value)}.`;
 
-export const unknownLoggingField = (field: string, fields: readonly string[]) => `logging.${field} is not an option; the options are ${fields.join(', ')}.`;
-
 export const badLogLevel = (path: string, value: unknown, levels: readonly string[]) =>
   `${path} must be one of ${levels.map((l) => `'${l}'`).join(', ')}, or false to leave such events out of the log, got ${describe(value)}.`;

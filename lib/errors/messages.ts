@@ -77,8 +77,9 @@ export const storeDown = (reason: string, fallback: boolean) =>
 export const badStoreBreaker = (value: unknown) =>
   `storeBreaker must be an object such as { windowMs: 10000, failures: 5, clients: 3 } (mark the store down when 5 calls within 10 s failed for 3 clients or more), got ${describe(value)}.`;
 
-export const unknownStoreBreakerField = (field: string, fields: readonly string[]) =>
-  `storeBreaker has no setting '${field}'. The settings are ${fields.join(', ')}.`;
+/** A field of an object of options (`stats`, `logging`, `storeBreaker`, `alerts`…) that is not one of its options. */
+export const unknownOption = (path: string, field: string, fields: readonly string[]) =>
+  `${path}.${field} is not an option; the options are ${fields.join(', ')}.`;
 
 export const breakerClientsAboveFailures = (clients: number, failures: number) =>
   `storeBreaker.clients (${clients}) is more than storeBreaker.failures (${failures}): ${failures} failures can never concern ${clients} clients, so the store would only be marked down when it goes silent. Lower clients or raise failures.`;
@@ -280,3 +281,4 @@ export * from './alert-messages.js';
 // Prometheus metrics (nest-rampart/metrics): in a file of their own.
 export * from './metrics-messages.js';
 export * from './logging-messages.js';
+export * from './stats-messages.js';

@@ -3,14 +3,14 @@ import { hostname } from 'node:os';
 import type { Decision } from '../engine/decision.js';
 import type { DecisionObserver } from '../engine/rampart-engine.js';
 import { shadowedClientKey } from '../engine/store-keys.js';
-import type { Verdict } from '../engine/verdict.js';
+import type { RuleResult, Verdict } from '../engine/verdict.js';
 import type { EventPublisher } from '../events/event-publisher.js';
 import { RAMPART_EVENTS, type BanEvent, type BlockEvent, type ViolationEvent } from '../events/rate-limit-events.js';
 import type { BanSource, BanTarget } from '../storage/ban-store.interface.js';
 import { decidingRule, DECISION_OUTCOMES, limitType, OUTCOME_INDEX, outcomeOf, type DecisionOutcome } from './decision-outcome.js';
 import { LabelSet } from './label-set.js';
 import type { StatsConfig } from './observability-config.js';
-import { StatsBuckets } from './stats-buckets.js';
+import { StatsBuckets, type StatsBucket } from './stats-buckets.js';
 import type { InstanceStatsSummary } from './stats-summary.js';
 
 /** Whether a count concerns an enforced rule or a shadow one. */
@@ -110,19 +110,21 @@ export class DecisionRecorder implements DecisionObserver {
   }
 
   /** Each rule that counted the request (shadow rules included): counted, refusing, or near its limit. */
-  private countRules(verdict: Verdict<unknown>, byRule: Map<string, number[]>, bucket: ReturnType<StatsBuckets['at']>): void {
-    const { results } = verdict;
-    const shadow = verdict.shadowResults;
-    if (results.length === 0 && (shadow === undefined || shadow.length === 0)) return;
+  private countRules(verdict: Verdict<unknown>, byRule: Map<string, number[]>, bucket: StatsBucket): void {
+    this.countResults(verdict.results, byRule, bucket);
+    if (verdict.shadowResults !== undefined) this.countResults(verdict.shadowResults, byRule, bucket);
+  }
+
+  /** One list of rule results (no list or iterator is made: this is the hot path). */
+  private countResults(results: readonly RuleResult<unknown>[], byRule: Map<string, number[]>, bucket: StatsBucket): void {
     const { nearLimitRatio } = this.config;
-    for (const list of shadow === undefined ? [results] : [results, shadow]) {
-      for (const r of list) {
-        const name = this.rules.label(r.name);
-        const refused = !r.result.allowed;
-        const near = !refused && r.limit - r.remaining >= nearLimitRatio * r.limit;
-        if (near) this.countOf(byRule, name)[NEAR_LIMIT]++;
-        bucket.ruleCounted(name, refused, near);
-      }
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i];
+      const name = this.rules.label(r.name);
+      const refused = !r.result.allowed;
+      const near = !refused && r.limit - r.remaining >= nearLimitRatio * r.limit;
+      if (near) this.countOf(byRule, name)[NEAR_LIMIT]++;
+      bucket.ruleCounted(name, refused, near);
     }
   }
 

@@ -46,8 +46,9 @@ export interface StatsReport {
   readonly blockRate: number;
   /** Violations of enforced rules. */
   readonly violations: number;
+  /** `violations` per minute of the span counted (`toMs - fromMs`: the window rounded out to whole buckets). */
   readonly violationsPerMinute: number;
-  /** Temporary blocks and permanent bans made within the window. */
+  /** Temporary blocks and permanent bans made within the window; those of shadow rules are left out (their would-be refusals are in `shadow`). */
   readonly blocksMade: number;
   readonly bansMade: number;
   /** What shadow mode would have refused (the requests were admitted). */
@@ -61,7 +62,7 @@ export interface StatsReport {
 
 /**
  * Sums instances' summaries over the last `windowMs` before `nowMs`: every bucket that overlaps the
- * window counts whole. Top keys are exact while each instance saw at most `topKeys` offenders per
+ * window counts whole, so rates are over the span counted, `nowMs - fromMs` (at least `windowMs`). Top keys are exact while each instance saw at most `topKeys` offenders per
  * bucket (each keeps only its most refused ones per bucket).
  */
 export function sumStats(summaries: readonly InstanceStatsSummary[], windowMs: number, nowMs: number, topKeys: number): StatsReport {
@@ -118,7 +119,7 @@ export function sumStats(summaries: readonly InstanceStatsSummary[], windowMs: n
     unavailable: count('unavailable'),
     blockRate: requests === 0 ? 0 : refused / requests,
     violations,
-    violationsPerMinute: (violations * 60_000) / windowMs,
+    violationsPerMinute: (violations * 60_000) / (nowMs - fromMs),
     blocksMade,
     bansMade,
     shadow: { limited: count('shadow_limited'), blocked: count('shadow_blocked'), banned: count('shadow_banned'), violations: shadowViolations },

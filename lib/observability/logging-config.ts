@@ -1,5 +1,5 @@
+import { checkPositiveIntegers, filled, optionsObject } from '../core/option-objects.js';
 import * as messages from '../errors/messages.js';
-import { isPositiveInteger } from '../engine/rule-resolution.js';
 
 /** Levels event lines can be logged at (the logger's methods; `debug` and `verbose` fall back to `log`). */
 export const LOG_LEVELS = Object.freeze(['log', 'warn', 'error', 'debug', 'verbose'] as const);
@@ -42,23 +42,17 @@ export const DEFAULT_LOGGING: LoggingConfig = Object.freeze({
   maxKeys: 10_000,
 });
 
-/** The `logging` option checked, its defaults filled in; false when the event log is off. */
+/** The `logging` option checked, its defaults filled in (a field set to undefined takes its default); false when the event log is off. */
 export function checkLogging(given: unknown, problems: string[]): LoggingConfig | false {
   if (given === false) return false;
-  if (given === undefined || given === true) return DEFAULT_LOGGING;
-  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
-    problems.push(messages.badLogging(given));
-    return DEFAULT_LOGGING;
-  }
-  const fields = Object.keys(DEFAULT_LOGGING);
-  for (const field of Object.keys(given)) if (!fields.includes(field)) problems.push(messages.unknownLoggingField(field, fields));
-  const logging = { ...DEFAULT_LOGGING, ...(given as LoggingOptions) };
+  if (given === true) return DEFAULT_LOGGING;
+  const options = optionsObject(given, 'logging', Object.keys(DEFAULT_LOGGING), messages.badLogging, problems);
+  if (options === undefined) return DEFAULT_LOGGING;
+  const logging = filled(DEFAULT_LOGGING, options);
   for (const kind of ['violation', 'block', 'ban', 'unban'] as const) {
     const level = logging[kind];
     if (level !== false && !LOG_LEVELS.includes(level)) problems.push(messages.badLogLevel(`logging.${kind}`, level, LOG_LEVELS));
   }
-  for (const field of ['intervalMs', 'maxKeys'] as const) {
-    if (!isPositiveInteger(logging[field])) problems.push(messages.notPositiveInteger(`logging.${field}`, logging[field]));
-  }
+  checkPositiveIntegers(logging, 'logging', ['intervalMs', 'maxKeys'], problems);
   return Object.freeze(logging);
 }

@@ -1,6 +1,7 @@
-import { describe } from '../errors/describe.js';
+import { checkPositiveIntegers, filled, optionsObject } from '../core/option-objects.js';
+import { MAX_CLIENT_KEY_LENGTH } from '../engine/store-keys.js';
 import * as messages from '../errors/messages.js';
-import { isPositiveInteger } from '../engine/rule-resolution.js';
+import { MAX_KEYS_PER_BUCKET } from './stats-buckets.js';
 
 /** The environment variable that turns the module's shadow mode on or off without a deploy (wins over the `shadow` option). */
 export const SHADOW_ENV = 'RAMPART_SHADOW';
@@ -39,29 +40,49 @@ export const DEFAULT_STATS: StatsConfig = Object.freeze({
   maxProtocolLabels: 16,
 });
 
-/** The `stats` option checked, its defaults filled in; false when statistics are off. */
+/** Most bytes one instance's summary may take (a quarter of a MongoDB document's 16 MB limit). */
+export const SUMMARY_BUDGET_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Most bytes one bucket's summary takes as a BSON document (JSON takes less): its counts, at most
+ * `maxRuleLabels` + 1 rules (names of up to 64 characters, `other` past the bound) and `topKeys`
+ * keys (up to 128 characters, of up to 4 bytes each), with BSON's per-element overhead.
+ */
+export function statsBucketBytes(stats: Pick<StatsConfig, 'topKeys' | 'maxRuleLabels'>): number {
+  return 512 + (stats.maxRuleLabels + 1) * 128 + stats.topKeys * (4 * MAX_CLIENT_KEY_LENGTH + 32);
+}
+
+/** The `stats` option checked, its defaults filled in (a field set to undefined takes its default); false when statistics are off. */
 export function checkStats(given: unknown, problems: string[]): StatsConfig | false {
   if (given === false) return false;
-  if (given === undefined || given === true) return DEFAULT_STATS;
-  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
-    problems.push(`stats must be an object of statistics options or false, got ${describe(given)}.`);
-    return DEFAULT_STATS;
-  }
-  const fields = Object.keys(DEFAULT_STATS);
-  for (const field of Object.keys(given)) {
-    if (!fields.includes(field)) problems.push(`stats.${field} is not an option; the options are ${fields.join(', ')}.`);
-  }
-  const stats = { ...DEFAULT_STATS, ...(given as StatsOptions) };
-  for (const field of ['bucketMs', 'retentionMs', 'reportIntervalMs', 'topKeys', 'maxRuleLabels', 'maxProtocolLabels'] as const) {
-    if (!isPositiveInteger(stats[field])) problems.push(messages.notPositiveInteger(`stats.${field}`, stats[field]));
-  }
+  if (given === true) return DEFAULT_STATS;
+  const options = optionsObject(given, 'stats', Object.keys(DEFAULT_STATS), messages.badStats, problems);
+  if (options === undefined) return DEFAULT_STATS;
+  const stats = filled(DEFAULT_STATS, options);
+  const before = problems.length;
+  checkPositiveIntegers(stats, 'stats', ['bucketMs', 'retentionMs', 'reportIntervalMs', 'topKeys', 'maxRuleLabels', 'maxProtocolLabels'], problems);
   const ratio = stats.nearLimitRatio;
-  if (typeof ratio !== 'number' || !(ratio > 0 && ratio <= 1))
-    problems.push(`stats.nearLimitRatio must be a number above 0 and at most 1, got ${describe(ratio)}.`);
-  if (isPositiveInteger(stats.bucketMs) && isPositiveInteger(stats.retentionMs) && stats.retentionMs < stats.bucketMs) {
-    problems.push(`stats.retentionMs (${stats.retentionMs}) must be at least stats.bucketMs (${stats.bucketMs}).`);
-  }
+  if (typeof ratio !== 'number' || !(ratio > 0 && ratio <= 1)) problems.push(messages.badNearLimitRatio(ratio));
+  if (problems.length === before) checkStatsBounds(stats, problems);
   return Object.freeze(stats);
+}
+
+/** The combinations of valid `stats` fields: buckets kept, summaries written within their lifetime, top keys within a bucket's. */
+function checkStatsBounds(stats: StatsConfig, problems: string[]): void {
+  const { bucketMs, retentionMs, reportIntervalMs, topKeys } = stats;
+  if (retentionMs < bucketMs) problems.push(messages.retentionBelowBucket(retentionMs, bucketMs));
+  if (topKeys > MAX_KEYS_PER_BUCKET) problems.push(messages.topKeysAboveCapacity(topKeys, MAX_KEYS_PER_BUCKET));
+  else {
+    // Buckets overlapping the retention period: the partial newest one and the others.
+    const kept = Math.ceil(retentionMs / bucketMs) + 1;
+    const bucketBytes = statsBucketBytes(stats);
+    const max = Math.max(2, Math.floor(SUMMARY_BUDGET_BYTES / bucketBytes));
+    if (kept > max) {
+      const fix = { bucketMs: Math.ceil(retentionMs / (max - 1)), retentionMs: (max - 1) * bucketMs };
+      problems.push(messages.tooManyStatsBuckets(kept, max, bucketBytes, SUMMARY_BUDGET_BYTES, fix));
+    }
+  }
+  if (reportIntervalMs >= retentionMs) problems.push(messages.reportIntervalNotBelowRetention(reportIntervalMs, retentionMs));
 }
 
 /**
@@ -73,7 +94,7 @@ export function checkShadow(given: unknown, env: Readonly<Record<string, string 
   if (flag !== undefined && flag !== '') {
     if (['true', '1', 'on', 'yes'].includes(flag)) return true;
     if (['false', '0', 'off', 'no'].includes(flag)) return false;
-    problems.push(`${SHADOW_ENV} must be true, 1, on, yes, false, 0, off or no, got ${describe(env[SHADOW_ENV])}.`);
+    problems.push(messages.badShadowEnv(SHADOW_ENV, env[SHADOW_ENV]));
     return false;
   }
   if (given !== undefined && typeof given !== 'boolean') problems.push(messages.badBoolean('shadow', given));

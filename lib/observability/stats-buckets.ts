@@ -1,8 +1,13 @@
 import type { StatsConfig } from './observability-config.js';
+import { SpaceSaving } from './space-saving.js';
 import { emptyOutcomes, type StatsBucketSummary } from './stats-summary.js';
 
-/** Most distinct client keys one bucket counts refusals of; past it, refusals of new keys are not kept by key. */
-const MAX_KEYS_PER_BUCKET = 1_000;
+/**
+ * Most client keys one bucket counts refusals of (and so the most `stats.topKeys` can be). Past
+ * it, a newly refused key replaces the least refused one (see `SpaceSaving`), so that a heavy
+ * offender is listed however late it comes.
+ */
+export const MAX_KEYS_PER_BUCKET = 1_000;
 
 /** What one instance decided within one time bucket. */
 export class StatsBucket {
@@ -13,15 +18,13 @@ export class StatsBucket {
   bans = 0;
   /** Per rule: requests counted, refused, near-limit admissions. */
   private readonly rules = new Map<string, [number, number, number]>();
-  /** Refusals per client key. */
-  private readonly keys = new Map<string, number>();
+  /** Refusals per client key, the most refused ones (bounded). */
+  private readonly keys = new SpaceSaving(MAX_KEYS_PER_BUCKET);
 
   constructor(readonly startMs: number) {}
 
   refusedBy(key: string): void {
-    const count = this.keys.get(key);
-    if (count !== undefined) this.keys.set(key, count + 1);
-    else if (this.keys.size < MAX_KEYS_PER_BUCKET) this.keys.set(key, 1);
+    this.keys.add(key);
   }
 
   ruleCounted(rule: string, refused: boolean, near: boolean): void {
@@ -37,6 +40,7 @@ export class StatsBucket {
     else this.violations++;
   }
 
+  /** Counts an enforced block or ban made; shadow ones are left out on purpose (the requests they would refuse count as `shadow_blocked`, `shadow_banned`). */
   escalated(kind: 'block' | 'ban' | 'unban', shadow: boolean): void {
     if (shadow) return;
     if (kind === 'block') this.blocks++;
@@ -52,7 +56,7 @@ export class StatsBucket {
       blocks: this.blocks,
       bans: this.bans,
       rules: [...this.rules].map(([name, [requests, refused, near]]) => [name, requests, refused, near] as const),
-      keys: [...this.keys].sort((a, b) => b[1] - a[1]).slice(0, topKeys),
+      keys: this.keys.top(topKeys),
     };
   }
 }

@@ -49,7 +49,7 @@ export function fleetStatsScenario(storage: () => RampartStorage): void {
         unavailable: 0,
         blockRate: 0.5,
         violations: 2,
-        violationsPerMinute: 2,
+        violationsPerMinute: (2 * 60_000) / 64_000, // over the 64 s counted: from T0 - 60 s to T0 + 4 s
         blocksMade: 1,
         bansMade: 0,
         shadow: { limited: 0, blocked: 0, banned: 0, violations: 0 },

@@ -52,6 +52,22 @@ describe('the alert monitor', () => {
     expect(published).toHaveLength(2); // stopped
   });
 
+  it('reads violations per minute over the span counted: the window rounded out to whole buckets', async () => {
+    const clock = new FakeClock(START + 5_000);
+    const rampart = createRampart({
+      clock,
+      logger: silent,
+      rules: [{ limit: 1, windowMs: 60_000, algorithm: 'fixed-window' }],
+      escalation: false,
+      alerts: { thresholds: { blockRate: false, violationsPerMinute: { warning: 1 } } },
+    });
+    for (let i = 0; i < 3; i++) await rampart.decide({ target: 'GET /search', address: '203.0.113.9' }); // 2 violations
+    // The last 60 s at START + 5 s count the buckets from START - 60 s: 65 s.
+    const [event] = await rampart.alerts!.evaluate();
+    expect(event).toMatchObject({ alert: 'violationsPerMinute', value: (2 * 60_000) / 65_000, stats: { violationsPerMinute: (2 * 60_000) / 65_000 } });
+    await rampart.stop();
+  });
+
   it('keeps cooldowns per instance while the lease store fails, and skips an evaluation the statistics store fails (each logged once)', async () => {
     const warnings: string[] = [];
     const failing = () => Promise.reject(new Error('connection reset'));

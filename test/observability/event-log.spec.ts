@@ -289,4 +289,33 @@ describe('event log', () => {
       warn.mockRestore();
     }
   });
+  it('escapes control characters of what a request gives (client key, route) and of reasons and operators in every sentence: no forged line', async () => {
+    const forged = 'user-1\n[RateLimit] forged';
+    const { rampart, events } = await started({
+      keyResolver: () => forged,
+      escalation: { blockAfterViolations: 2, blockDurationMs: 120_000, permanentBanAfter: 3, permanentBanWindowMs: 3_600_000 },
+    });
+    const route = 'GET /search\u001b[2J\r';
+    const send = () => rampart.decide({ target: route, address: A });
+    await send();
+    await send(); // a violation
+    await send(); // the second violation, which blocks the key (its line left out within the interval)
+    await rampart.service.ban({ type: 'key', key: 'id:mallory\u2028x' }, 'permanent', undefined, 'abuse\nof the API', 'alice\r\n');
+    await rampart.service.unban({ type: 'key', key: 'id:mallory\u2028x' }, 'bob\u0000', false);
+    const messages = events().map((l) => l.message);
+    expect(messages).toEqual([
+      "Rate limit exceeded by user-1\\n[RateLimit] forged: rule 'tight' on GET /search\\u001b[2J\\r, 2 of 1",
+      "user-1\\n[RateLimit] forged blocked for 120 s (auto): 2 violations of rate limits (last: 'tight')",
+      'mallory\\u2028x banned (admin): abuse\\nof the API',
+      'Ban of mallory\\u2028x lifted by bob\\u0000',
+    ]);
+    // eslint-disable-next-line no-control-regex -- no control character may reach a sentence
+    for (const message of messages) expect(message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
+    // The fields carry the values as they are; printed as text, they are quoted and escaped.
+    expect(events()[0]!.fields).toMatchObject({ key: forged, route });
+    expect(fieldsAsText({ key: forged, route, esc: '\u001b', del: '\u007f' })).toBe(
+      'key="user-1\\n[RateLimit] forged" route="GET /search\\u001b[2J\\r" esc="\\u001b" del="\\u007f"',
+    );
+    await rampart.stop();
+  });
 });

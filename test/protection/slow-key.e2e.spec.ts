@@ -264,7 +264,7 @@ describe('storeBreaker option', () => {
       'denialCacheSize must be an integer of 0 or more, got -1.',
     ]);
     expect(problemsOf({ storeBreaker: { windowMs: 0, failures: 2.5, key: 1 } as never })).toEqual([
-      "storeBreaker has no setting 'key'. The settings are windowMs, failures, clients.",
+      'storeBreaker.key is not an option; the options are windowMs, failures, clients.',
       'storeBreaker.windowMs must be a positive integer, got 0.',
       'storeBreaker.failures must be a positive integer, got 2.5.',
     ]);

@@ -91,11 +91,14 @@ export class AdminStatsView {
   blockRate!: number;
   @ApiDoc({ description: 'Violations of enforced rules.', ...COUNT })
   violations!: number;
-  @ApiDoc({ description: 'violations × 60000 / windowMs.', type: 'number' })
+  @ApiDoc({ description: 'violations × 60000 / (to − from): per minute of the span counted (windowMs rounded out to whole buckets).', type: 'number' })
   violationsPerMinute!: number;
-  @ApiDoc({ description: 'Temporary blocks made (by escalation or operators).', ...COUNT })
+  @ApiDoc({
+    description: 'Temporary blocks made (by escalation or operators); the blocks shadow rules compute are left out (their refusals are in shadow.blocked).',
+    ...COUNT,
+  })
   blocksMade!: number;
-  @ApiDoc({ description: 'Permanent bans made.', ...COUNT })
+  @ApiDoc({ description: 'Permanent bans made; the bans shadow rules compute are left out (their refusals are in shadow.banned).', ...COUNT })
   bansMade!: number;
   @ApiDoc({ description: 'What shadow mode would have refused.', type: AdminShadowStatsView })
   shadow!: AdminShadowStatsView;
