@@ -261,9 +261,9 @@ export class RampartEngine<C = unknown> {
         // and what its own escalation would have given that identity.
         const shadow = this.verdicts.isShadow(targetRule);
         let known = await this.parts.bans.check(clientKey, null, decision.nowMs);
-        if (shadow && !this.config.shadow && known.status === 'none') known = await this.parts.bans.check(shadowKey(clientKey), null, decision.nowMs);
+        if (shadow && known.status === 'none') known = await this.parts.bans.check(shadowKey(clientKey), null, decision.nowMs);
         if (known.status === 'blocked' || known.status === 'banned' || known.status === 'deny-listed') {
-          if (shadow && !this.config.shadow) tally.shadowRefusal ??= known;
+          if (shadow) tally.shadowRefusal ??= known;
           else tally.refusal ??= known;
           return undefined;
         }

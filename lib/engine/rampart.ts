@@ -60,6 +60,8 @@ export class Rampart<C = unknown> {
   private readonly eventLog: EventLog | undefined;
   /** Set by `halt`: the timers `start` would start are left off. */
   private halted = false;
+  /** The shutdown under way or done (see `close`). */
+  private closing: Promise<void> | undefined;
 
   constructor(readonly config: RampartConfig<C>) {
     const { storage, store, clock, logger, storeTimeoutMs } = config;
@@ -169,7 +171,14 @@ export class Rampart<C = unknown> {
    * statistics summary, logs the event log's summaries still due, gives back this instance's
    * leases, writes the violations still held, then closes the storage.
    */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    // Once: Nest may run its shutdown hooks again, and `stop` may be called besides.
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
+    this.halt();
     await this.alerts?.stop();
     await this.reporter?.stop();
     this.eventLog?.stop();
@@ -179,6 +188,8 @@ export class Rampart<C = unknown> {
     } catch (error) {
       this.config.logger.error(messages.heldViolationsNotWritten(error));
     }
+    // What was not written in time stays unwritten: nothing writes to the storage once it is closed.
+    this.writer.stop();
     await this.lifecycle.close();
   }
 

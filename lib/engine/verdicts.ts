@@ -14,7 +14,10 @@ const NONE: readonly never[] = Object.freeze([]);
  * an admission (an enforced refusal wins), and their results either way.
  */
 function withShadow<C>(verdict: Verdict<C>, shadow: Verdict<C>, shadowResults: readonly RuleResult<C>[]): Verdict<C> {
-  if (verdict.outcome === 'admitted' && shadow.outcome !== 'admitted' && shadow.outcome !== 'unavailable') return { ...verdict, shadow, shadowResults };
+  // A refusal the module's shadow mode already turned into an admission is what would have been answered.
+  if (verdict.outcome === 'admitted' && verdict.shadow === undefined && shadow.outcome !== 'admitted' && shadow.outcome !== 'unavailable') {
+    return { ...verdict, shadow, shadowResults };
+  }
   return shadowResults.length === 0 ? verdict : { ...verdict, shadowResults };
 }
 
@@ -42,10 +45,13 @@ export class Verdicts<C> {
   /** The verdict from the rules' answers: a refusal, the outage policy, admitted, or a violation. */
   conclude(decision: Decision<C>, tally: Tally<C>): Verdict<C> | Promise<Verdict<C>> {
     const { nowMs } = decision;
-    if (tally.refusal) return this.enforced(refusal(tally.refusal, nowMs, NONE) as ShadowedVerdict<C>);
-    if (tally.storeDenied) return { outcome: 'unavailable', retryAfterMs: 1_000, results: NONE, nowMs };
-    if (this.config.shadow || decision.rules.shadowed) return this.concludeShadowed(decision, tally.results, tally.shadowRefusal);
-    return this.verdictOf(decision, tally.results, false);
+    const early: Verdict<C> | undefined = tally.refusal
+      ? this.enforced(refusal(tally.refusal, nowMs, NONE) as ShadowedVerdict<C>)
+      : tally.storeDenied
+        ? { outcome: 'unavailable', retryAfterMs: 1_000, results: NONE, nowMs }
+        : undefined;
+    if (this.config.shadow || decision.rules.shadowed) return this.concludeShadowed(decision, tally.results, tally.shadowRefusal, early);
+    return early ?? this.verdictOf(decision, tally.results, false);
   }
 
   /**
@@ -57,12 +63,15 @@ export class Verdicts<C> {
     decision: Decision<C>,
     results: readonly RuleResult<C>[],
     shadowRefusal: ProtectionVerdict | undefined,
+    early: Verdict<C> | undefined,
   ): Verdict<C> | Promise<Verdict<C>> {
     const enforced: RuleResult<C>[] = [];
     const shadowResults: RuleResult<C>[] = [];
     for (const r of results) (this.isShadow(r.targetRule) ? shadowResults : enforced).push(r);
     const standing = decision.shadowStanding ?? shadowRefusal;
-    const verdict = this.verdictOf(decision, enforced, false);
+    // A refusal before the enforced rules' answers (their identity banned, the outage policy) stands;
+    // the shadow rules' answers are still judged and reported.
+    const verdict = early ?? this.verdictOf(decision, enforced, false);
     const shadow = standing ? refusal(standing, decision.nowMs, shadowResults) : this.verdictOf(decision, shadowResults, true);
     if (isThenable(verdict) || isThenable(shadow)) {
       return Promise.all([verdict, shadow]).then(([v, s]) => withShadow(v, s, shadowResults));

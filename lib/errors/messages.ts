@@ -1,3 +1,4 @@
+import { escapeControls } from '../core/logger.js';
 import { describe, errorText } from './describe.js';
 
 /** Every error text Rampart produces, in one place. Each says how to fix the problem. */
@@ -121,10 +122,10 @@ export const listenerFailed = (event: string, where: string, error: unknown) =>
   `${where} failed on ${event}: ${errorText(error)}. The request was answered as usual.`;
 
 export const violationNotRecorded = (violation: object, error: unknown) =>
-  `Violation not recorded (ViolationStore failed twice: ${errorText(error)}): ${JSON.stringify(violation)}`;
+  `Violation not recorded (ViolationStore failed twice: ${errorText(error)}): ${escapeControls(JSON.stringify(violation))}`;
 
 export const escalationFailed = (key: string, step: string, error: unknown) =>
-  `Escalation of '${key}' stopped at ${step}: ${errorText(error)}. The request was answered by its rule alone.`;
+  `Escalation of '${escapeControls(key)}' stopped at ${step}: ${errorText(error)}. The request was answered by its rule alone.`;
 
 export const banSyncFailed = (error: unknown) =>
   `Fetching ban and allow/deny-list changes failed: ${errorText(error)}. Retrying at the next interval; other instances' changes are not seen until then.`;

@@ -22,6 +22,8 @@ export const MAX_HELD_WAIT_MS = 1_000;
 export class ViolationWriter {
   private held: Violation[] = [];
   private droppedHeld = 0;
+  /** Set by `stop`: nothing more is written. */
+  private stopped = false;
   private writingHeld: Promise<void> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -69,7 +71,7 @@ export class ViolationWriter {
 
   /** Starts writing the held violations, off any request's path, unless the store is down. */
   flush(): void {
-    if ((this.held.length > 0 || this.droppedHeld > 0) && !this.health.isDown) void this.writeHeld();
+    if ((this.held.length > 0 || this.droppedHeld > 0) && !this.paused) void this.writeHeld();
   }
 
   /** Stops the timer and writes what is held while the store takes writes (at shutdown). */
@@ -81,11 +83,26 @@ export class ViolationWriter {
     if (left > 0) this.logger.warn(messages.heldViolationsLost(left));
   }
 
+  /**
+   * Stops writing held violations for good (the storage is about to close): a catch-up under way
+   * stops before its next write.
+   */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Whether held violations cannot be written now: the store is down, or the writer stopped. */
+  private get paused(): boolean {
+    return this.stopped || this.health.isDown;
+  }
+
   /** Writes the held violations, batch after batch until none is left or the store is down. */
   private writeHeld(): Promise<void> {
     this.writingHeld ??= (async () => {
       try {
-        while ((this.held.length > 0 || this.droppedHeld > 0) && !this.health.isDown) await this.writeHeldOnce();
+        while ((this.held.length > 0 || this.droppedHeld > 0) && !this.paused) await this.writeHeldOnce();
       } finally {
         this.writingHeld = undefined;
       }
@@ -102,8 +119,8 @@ export class ViolationWriter {
     let recorded = 0;
     let failed = 0;
     for (let i = 0; i < held.length; i++) {
-      if (this.health.isDown) {
-        // Down again: keep the rest for the next recovery rather than log each one as lost.
+      if (this.paused) {
+        // Down again (or stopped): keep the rest for the next recovery rather than log each one as lost.
         const kept = [...held.slice(i), ...this.held];
         this.droppedHeld += Math.max(0, kept.length - MAX_HELD_VIOLATIONS);
         this.held = kept.slice(0, MAX_HELD_VIOLATIONS);

@@ -61,4 +61,17 @@ describe('Rampart start and stop', () => {
     await Promise.allSettled([starting, stopping]);
     expect(jest.getTimerCount()).toBe(0);
   });
+
+  it('shuts down once, however often it is asked: the storage is closed once and nothing writes to it after', async () => {
+    const storage = memoryStorage();
+    const close = jest.fn(() => Promise.resolve());
+    const put = jest.spyOn(storage.stats!, 'put');
+    const rampart = withTimers({ storage: { ...storage, close } });
+    await rampart.start();
+    await Promise.all([rampart.stop(), rampart.close()]);
+    await rampart.stop();
+    expect(close).toHaveBeenCalledTimes(1);
+    expect(put).toHaveBeenCalledTimes(1); // the last summary, once
+    expect(jest.getTimerCount()).toBe(0);
+  });
 });

@@ -138,6 +138,39 @@ describe('Shadow rules never refuse', () => {
     await trial.stop();
   });
 
+  it("a refusal before the enforced rules answered still carries, and records, the shadow rules' answers", async () => {
+    const { rampart } = await started({
+      rules: [
+        { name: 'per-key', limit: 100, windowMs: 60_000, algorithm: 'fixed-window', keyResolver: () => 'api-key-2' },
+        { name: 'candidate', limit: 1, windowMs: 60_000, algorithm: 'fixed-window', shadow: true },
+      ],
+    });
+    await decide(rampart, { target: 'GET /x', address: CLIENT });
+    await rampart.service.ban({ type: 'key', key: 'api-key-2' }, 'permanent', undefined, 'abuse', 'ops');
+    const verdict = await decide(rampart, { target: 'GET /x', address: CLIENT });
+    expect(verdict).toMatchObject({ outcome: 'banned', shadowResults: [{ name: 'candidate', result: { allowed: false } }] });
+    expect(await rampart.config.storage.violations.count(`shadow:${CLIENT}`, 0)).toBe(1);
+    await rampart.stop();
+  });
+
+  it("in the module's shadow mode, a rule's own identity under its shadow block is reported blocked, not counted", async () => {
+    const { rampart } = await started({
+      shadow: true,
+      escalation: { ...ESCALATION, blockAfterViolations: 1 },
+      rules: [{ name: 'per-key', limit: 1, windowMs: 60_000, algorithm: 'fixed-window', keyResolver: () => 'api-key-3' }],
+    });
+    const outcomes: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const v = await decide(rampart, { target: 'GET /x', address: CLIENT });
+      outcomes.push(v.outcome === 'admitted' ? (v.shadow?.outcome ?? 'none') : v.outcome);
+    }
+    // 1st admitted, 2nd would have been limited and its violation would have blocked (one violation
+    // blocks here), 3rd and 4th: the would-be block of api-key-3 holds, and the rule does not count.
+    expect(outcomes).toEqual(['none', 'blocked', 'blocked', 'blocked']);
+    expect(await rampart.config.storage.violations.count('shadow:api-key-3', 0)).toBe(1);
+    await rampart.stop();
+  });
+
   it('answers synchronously on the memory store while no violation is recorded', async () => {
     const { rampart } = await started({ rules: [{ name: 'candidate', limit: 5, windowMs: 60_000, shadow: true }] });
     const verdict = rampart.decide({ target: 'GET /x', address: CLIENT });
