@@ -41,6 +41,23 @@ export function filled<T extends object>(defaults: T, given: Readonly<Record<str
   return Object.fromEntries(Object.entries(defaults).map(([field, value]) => [field, given[field] !== undefined ? given[field] : value])) as T;
 }
 
+/**
+ * An option that is an object of settings, `true` (every default) or `false` (off): false, or its
+ * settings with the defaults filled in (the defaults for anything that is no object, reported).
+ */
+export function switchable<T extends object>(
+  given: unknown,
+  path: string,
+  defaults: T,
+  notAnObject: (value: unknown) => string,
+  problems: string[],
+): T | false {
+  if (given === false) return false;
+  if (given === true) return defaults;
+  const options = optionsObject(given, path, Object.keys(defaults), notAnObject, problems);
+  return options === undefined ? defaults : filled(defaults, options);
+}
+
 /** Reports each of `fields` of `options` that is not a positive integer, as `<path>.<field>`. */
 export function checkPositiveIntegers<T extends object>(options: T, path: string, fields: readonly (keyof T & string)[], problems: string[]): void {
   for (const field of fields) if (!isPositiveInteger(options[field])) problems.push(messages.notPositiveInteger(`${path}.${field}`, options[field]));

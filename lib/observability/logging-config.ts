@@ -1,4 +1,4 @@
-import { checkPositiveIntegers, filled, optionsObject } from '../core/option-objects.js';
+import { checkPositiveIntegers, switchable } from '../core/option-objects.js';
 import * as messages from '../errors/messages.js';
 
 /** Levels event lines can be logged at (the logger's methods; `debug` and `verbose` fall back to `log`). */
@@ -44,11 +44,8 @@ export const DEFAULT_LOGGING: LoggingConfig = Object.freeze({
 
 /** The `logging` option checked, its defaults filled in (a field set to undefined takes its default); false when the event log is off. */
 export function checkLogging(given: unknown, problems: string[]): LoggingConfig | false {
-  if (given === false) return false;
-  if (given === true) return DEFAULT_LOGGING;
-  const options = optionsObject(given, 'logging', Object.keys(DEFAULT_LOGGING), messages.badLogging, problems);
-  if (options === undefined) return DEFAULT_LOGGING;
-  const logging = filled(DEFAULT_LOGGING, options);
+  const logging = switchable(given, 'logging', DEFAULT_LOGGING, messages.badLogging, problems);
+  if (logging === false || logging === DEFAULT_LOGGING) return logging;
   for (const kind of ['violation', 'block', 'ban', 'unban'] as const) {
     const level = logging[kind];
     if (level !== false && !LOG_LEVELS.includes(level)) problems.push(messages.badLogLevel(`logging.${kind}`, level, LOG_LEVELS));

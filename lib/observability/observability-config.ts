@@ -1,4 +1,4 @@
-import { checkPositiveIntegers, filled, optionsObject } from '../core/option-objects.js';
+import { checkPositiveIntegers, switchable } from '../core/option-objects.js';
 import { MAX_CLIENT_KEY_LENGTH } from '../engine/store-keys.js';
 import * as messages from '../errors/messages.js';
 import { MAX_KEYS_PER_BUCKET } from './stats-buckets.js';
@@ -54,11 +54,8 @@ export function statsBucketBytes(stats: Pick<StatsConfig, 'topKeys' | 'maxRuleLa
 
 /** The `stats` option checked, its defaults filled in (a field set to undefined takes its default); false when statistics are off. */
 export function checkStats(given: unknown, problems: string[]): StatsConfig | false {
-  if (given === false) return false;
-  if (given === true) return DEFAULT_STATS;
-  const options = optionsObject(given, 'stats', Object.keys(DEFAULT_STATS), messages.badStats, problems);
-  if (options === undefined) return DEFAULT_STATS;
-  const stats = filled(DEFAULT_STATS, options);
+  const stats = switchable(given, 'stats', DEFAULT_STATS, messages.badStats, problems);
+  if (stats === false || stats === DEFAULT_STATS) return stats;
   const before = problems.length;
   checkPositiveIntegers(stats, 'stats', ['bucketMs', 'retentionMs', 'reportIntervalMs', 'topKeys', 'maxRuleLabels', 'maxProtocolLabels'], problems);
   const ratio = stats.nearLimitRatio;
