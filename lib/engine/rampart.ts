@@ -168,8 +168,9 @@ export class Rampart<C = unknown> {
   /**
    * The second step of `stop` (the Nest module's `onApplicationShutdown`, once the server takes no
    * more requests): stops the alerts (delivering what is queued, within bounds), writes a last
-   * statistics summary, logs the event log's summaries still due, gives back this instance's
-   * leases, writes the violations still held, then closes the storage.
+   * statistics summary, gives back this instance's leases, writes the violations still held, logs
+   * the event log's summaries still due, then closes the storage. Runs once, however often it is
+   * called.
    */
   close(): Promise<void> {
     // Once: Nest may run its shutdown hooks again, and `stop` may be called besides.
@@ -181,7 +182,6 @@ export class Rampart<C = unknown> {
     this.halt();
     await this.alerts?.stop();
     await this.reporter?.stop();
-    this.eventLog?.stop();
     await this.leases.stop();
     try {
       await withTimeout(() => this.writer.drain(), STORAGE_STEP_TIMEOUT_FACTOR * this.config.storeTimeoutMs);
@@ -190,6 +190,8 @@ export class Rampart<C = unknown> {
     }
     // What was not written in time stays unwritten: nothing writes to the storage once it is closed.
     this.writer.stop();
+    // Last: blocks and bans that violations written above still started are logged too.
+    this.eventLog?.stop();
     await this.lifecycle.close();
   }
 
