@@ -43,17 +43,12 @@ export interface RedisServer {
   dispose(): Promise<void>;
 }
 
-/** A free TCP port on 127.0.0.1 (free when asked: another process may take it meanwhile). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+/**
+ * Ports the harness picks from: below the kernel's ephemeral range (32768–60999 on Linux by
+ * default), so that no outgoing connection's local port can take one between the moment it is
+ * found free and the moment a server binds it (a server a test starts later on a port it reserved).
+ */
+const PORT_RANGE = { from: 20_000, to: 32_767 };
 
 /** Whether `port` can be bound on 127.0.0.1 right now. */
 function portFree(port: number): Promise<boolean> {
@@ -64,16 +59,27 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
+/** A port in `PORT_RANGE` that is free (with `alsoFree(port)` free too), at random. */
+async function pickPort(alsoFree: (port: number) => number | undefined = () => undefined, to = PORT_RANGE.to): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = PORT_RANGE.from + Math.floor(Math.random() * (to - PORT_RANGE.from + 1));
+    const other = alsoFree(port);
+    if ((await portFree(port)) && (other === undefined || (await portFree(other)))) return port;
+  }
+  throw new Error(`no free port between ${PORT_RANGE.from} and ${to} in 200 attempts`);
+}
+
+/** A free TCP port on 127.0.0.1, outside the ephemeral range (free when asked: another server may still bind it meanwhile). */
+export function freePort(): Promise<number> {
+  return pickPort();
+}
+
 /**
  * A free port whose cluster bus port (the port + 10 000, which a cluster node listens on too) is free
- * as well: an ephemeral port may have its bus port taken by another connection.
+ * as well, both outside the ephemeral range.
  */
-export async function freeClusterPort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await freePort();
-    if (port + 10_000 <= 65_535 && (await portFree(port + 10_000))) return port;
-  }
-  throw new Error('no free port whose cluster bus port (port + 10000) is free too, in 50 attempts');
+export function freeClusterPort(): Promise<number> {
+  return pickPort((port) => port + 10_000, PORT_RANGE.to - 10_000);
 }
 
 /** Runs `file` with `args`; resolves with its stdout, rejects with its stderr (or why it could not run). */
