@@ -36,6 +36,14 @@ export class EventPublisher {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Calls the handler of each event published from now on, as the `events` option's callbacks are
+   * called (`onViolation`, `onBlock`...), until the returned function is called.
+   */
+  subscribe(handlers: RateLimitEventHandlers): () => void {
+    return this.listen((name, event) => (handlers[EVENT_HANDLERS[name]] as ((payload: unknown) => unknown) | undefined)?.(event));
+  }
+
   publish<N extends RampartEventName>(name: N, event: RampartEventMap[N]): void {
     for (const listener of this.listeners) this.run(name, 'a Rampart listener', () => listener(name, event));
     const handlerName = EVENT_HANDLERS[name];

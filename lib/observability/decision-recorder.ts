@@ -2,11 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Decision } from '../engine/decision.js';
 import type { DecisionObserver } from '../engine/rampart-engine.js';
-import { shadowedClientKey } from '../engine/store-keys.js';
 import type { RuleResult, Verdict } from '../engine/verdict.js';
 import type { EventPublisher } from '../events/event-publisher.js';
-import { RAMPART_EVENTS, type BanEvent, type BlockEvent, type ViolationEvent } from '../events/rate-limit-events.js';
-import type { BanSource, BanTarget } from '../storage/ban-store.interface.js';
+import type { ViolationEvent } from '../events/rate-limit-events.js';
+import type { BanSource } from '../storage/ban-store.interface.js';
 import { decidingRule, DECISION_OUTCOMES, limitType, OUTCOME_INDEX, outcomeOf, type DecisionOutcome } from './decision-outcome.js';
 import { LabelSet } from './label-set.js';
 import type { StatsConfig } from './observability-config.js';
@@ -67,20 +66,11 @@ export class DecisionRecorder implements DecisionObserver {
   /** Counts violations, blocks, bans and unbans from `events` (until `stop`). */
   listen(events: EventPublisher): void {
     this.stopListening?.();
-    this.stopListening = events.listen((name, event) => {
-      switch (name) {
-        case RAMPART_EVENTS.violation:
-          return this.violated(event as ViolationEvent);
-        case RAMPART_EVENTS.block:
-        case RAMPART_EVENTS.ban: {
-          const { target, source, atMs } = event as BlockEvent | BanEvent;
-          return this.escalated(name === RAMPART_EVENTS.block ? 'block' : 'ban', source, target, atMs);
-        }
-        case RAMPART_EVENTS.unban:
-          return this.escalated('unban', 'admin', (event as { target: BanTarget }).target, (event as { atMs: number }).atMs);
-        default:
-          return undefined;
-      }
+    this.stopListening = events.subscribe({
+      onViolation: (event) => this.violated(event),
+      onBlock: ({ source, shadow, atMs }) => this.escalated('block', source, shadow === true, atMs),
+      onBan: ({ source, shadow, atMs }) => this.escalated('ban', source, shadow === true, atMs),
+      onUnban: ({ shadow, atMs }) => this.escalated('unban', 'admin', shadow === true, atMs),
     });
   }
 
@@ -141,14 +131,14 @@ export class DecisionRecorder implements DecisionObserver {
   }
 
   private violated(event: ViolationEvent): void {
-    const shadow = shadowedClientKey(event.key) !== undefined;
+    const shadow = event.shadow === true;
     const key = `${this.rules.label(event.rule)}|${shadow ? 'shadow' : 'enforced'}`;
     this.violations.set(key, (this.violations.get(key) ?? 0) + 1);
     this.buckets.at(event.atMs).violated(shadow);
   }
 
-  private escalated(kind: 'block' | 'ban' | 'unban', source: BanSource, target: BanTarget, atMs: number): void {
-    const shadow = target.type === 'key' && shadowedClientKey(target.key) !== undefined;
+  /** A block, ban or unban; `shadow` for one of a shadow key (the events say which). */
+  private escalated(kind: 'block' | 'ban' | 'unban', source: BanSource, shadow: boolean, atMs: number): void {
     const key = `${kind}|${source}|${shadow ? 'shadow' : 'enforced'}`;
     this.escalations.set(key, (this.escalations.get(key) ?? 0) + 1);
     this.buckets.at(atMs).escalated(kind, shadow);

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { RampartLogger } from '../core/logger.js';
 import type { EventPublisher } from '../events/event-publisher.js';
-import { RAMPART_EVENTS, type BanEvent, type BlockEvent, type UnbanEvent, type ViolationEvent } from '../events/rate-limit-events.js';
+import type { ViolationEvent } from '../events/rate-limit-events.js';
 import type { BanTarget } from '../storage/ban-store.interface.js';
 import {
   banLine,
@@ -51,17 +51,11 @@ export class EventLog {
   /** Logs the events of `events` until `stop`. */
   listen(events: EventPublisher): void {
     this.stopListening?.();
-    this.stopListening = events.listen((name, event) => {
-      switch (name) {
-        case RAMPART_EVENTS.violation:
-          return this.violation(event as ViolationEvent);
-        case RAMPART_EVENTS.block:
-          return this.write(this.config.block, blockLine(event as BlockEvent, this.lastOf((event as BlockEvent).target)));
-        case RAMPART_EVENTS.ban:
-          return this.write(this.config.ban, banLine(event as BanEvent, this.lastOf((event as BanEvent).target)));
-        case RAMPART_EVENTS.unban:
-          return this.write(this.config.unban, unbanLine(event as UnbanEvent));
-      }
+    this.stopListening = events.subscribe({
+      onViolation: (event) => this.violation(event),
+      onBlock: (event) => this.write(this.config.block, blockLine(event, this.lastOf(event.target))),
+      onBan: (event) => this.write(this.config.ban, banLine(event, this.lastOf(event.target))),
+      onUnban: (event) => this.write(this.config.unban, unbanLine(event)),
     });
   }
 

@@ -4,7 +4,6 @@ import type { Clock } from '../core/clock.js';
 import { isThenable } from '../core/thenable.js';
 import type { Rampart } from '../engine/rampart.js';
 import type { ProtectionVerdict } from '../protection/protection-verdict.js';
-import { RAMPART_EVENTS, type BanEvent, type BlockEvent } from '../events/rate-limit-events.js';
 import type { BanTarget } from '../storage/ban-store.interface.js';
 import { closeClient, onClientClose, sendError, type WsClient } from './ws-client.js';
 import { bannedError, blockedError, type WsRateLimitError } from './ws-rate-limit-error.js';
@@ -153,12 +152,9 @@ export function wsConnectionsOf(rampart: WatchedRampart & { readonly config: { r
 
 /** Closes the sockets a ban, a block or a deny-list entry covers, as soon as it is known. */
 function closeOnBans(rampart: WatchedRampart, registry: WsConnections): void {
-  rampart.events.listen((name, event) => {
-    if (name === RAMPART_EVENTS.ban) registry.closeTarget((event as BanEvent).target, bannedError('banned'));
-    else if (name === RAMPART_EVENTS.block) {
-      const { target, untilMs, atMs } = event as BlockEvent;
-      registry.closeTarget(target, blockedError(untilMs, Math.max(1, Math.ceil((untilMs - atMs) / 1000))));
-    }
+  rampart.events.subscribe({
+    onBan: ({ target }) => registry.closeTarget(target, bannedError('banned')),
+    onBlock: ({ target, untilMs, atMs }) => registry.closeTarget(target, blockedError(untilMs, Math.max(1, Math.ceil((untilMs - atMs) / 1000)))),
   });
   // A ban another instance made, or a deny-list entry: the sockets it covers are checked again now.
   rampart.bans.onChange((target) =>
