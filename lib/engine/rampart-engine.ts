@@ -7,10 +7,11 @@ import type { Escalator } from '../protection/escalator.js';
 import type { ProtectionVerdict } from '../protection/protection-verdict.js';
 import type { Counted, StoreGateway } from '../protection/store-gateway.js';
 import type { RampartConfig } from './rampart-config.js';
-import { identityText, requestCost, type RampartRequest, type StoreKeyHook } from './rampart-request.js';
+import { fixedCost, identityText, requestCost, type RampartRequest, type StoreKeyHook } from './rampart-request.js';
 import type { ClientIdentity } from './client-identity.js';
 import type { StoreKeys } from './store-keys.js';
-import { targetRules, type TargetRule, type TargetRules } from './target-rules.js';
+import { countsGroup, targetRules, type TargetRule, type TargetRules } from './target-rules.js';
+import { clientGroup, isUnlimited } from './groups.js';
 import { refusal, ruleResult, type RuleResult, type ShadowedVerdict, type Verdict } from './verdict.js';
 import type { Decision, Tally } from './decision.js';
 import { NetworkKeys } from './network-keys.js';
@@ -145,8 +146,21 @@ export class RampartEngine<C = unknown> {
     const { identity: identities } = this.parts;
     const address = request.address === null ? null : identities.canonicalAddress(request.address);
     const identity = request.identity ?? identities.identify(request.context as C, address);
-    if (isThenable(identity)) return Promise.resolve(identity).then((id) => this.checked(request, rules, nowMs, address, id));
-    return this.checked(request, rules, nowMs, address, identity);
+    if (isThenable(identity)) return Promise.resolve(identity).then((id) => this.grouped(request, rules, nowMs, address, id));
+    return this.grouped(request, rules, nowMs, address, identity);
+  }
+
+  /** The client's group (see `clientGroup`), then the checks. */
+  private grouped(
+    request: RampartRequest<C>,
+    rules: TargetRules<C>,
+    nowMs: number,
+    address: string | null,
+    identity: string,
+  ): Verdict<C> | Promise<Verdict<C>> {
+    const group = clientGroup(this.config, request, rules);
+    if (isThenable(group)) return group.then((g) => this.checked(request, rules, nowMs, address, identity, g));
+    return this.checked(request, rules, nowMs, address, identity, group);
   }
 
   /**
@@ -160,10 +174,11 @@ export class RampartEngine<C = unknown> {
     nowMs: number,
     address: string | null,
     identity: string,
+    group: string,
   ): Verdict<C> | Promise<Verdict<C>> {
     if (typeof identity !== 'string') throw new TypeError(`A request's identity must be a string, got ${typeof identity}.`);
     const { addressKey, clientKey } = this.keysOf(address, identity);
-    const decision: Decision<C> = { request, rules, address, addressKey, identity, clientKey, nowMs };
+    const decision: Decision<C> = { request, rules, address, addressKey, identity, clientKey, nowMs, group };
     const known = this.parts.bans.check(clientKey, address, nowMs, addressKey);
     // A promise only for a client whose ban record the bounded cache dropped: read once from the store.
     if (isThenable(known))
@@ -190,7 +205,7 @@ export class RampartEngine<C = unknown> {
     if (known.status !== 'none') return this.verdicts.enforced(refusal(known, nowMs, NONE) as ShadowedVerdict<C>);
     const network = this.networks.ban(decision);
     if (network !== undefined) return this.verdicts.enforced(refusal(network, nowMs, NONE) as ShadowedVerdict<C>);
-    if (rules.rules.length === 0) return { outcome: 'admitted', results: NONE, nowMs };
+    if (rules.rules.length === 0 || isUnlimited(this.config, decision)) return { outcome: 'admitted', results: NONE, nowMs };
     if (!this.config.shadow && !rules.shadowed) return rules.plain ? this.countPlain(decision) : this.countAll(decision);
     // Shadow rules: the block or ban their escalation would have given the client (in memory, but
     // for a record the bounded cache dropped) answers them as it would have, without counting.
@@ -246,7 +261,7 @@ export class RampartEngine<C = unknown> {
     const { context } = decision.request;
     const countOne = async (targetRule: TargetRule<C>): Promise<RuleResult<C> | undefined> => {
       const { rule } = targetRule;
-      if (this.skipsShadow(decision, targetRule)) return undefined;
+      if (this.skipsShadow(decision, targetRule) || !countsGroup(targetRule, decision.group)) return undefined;
       if (rule.skipIf && (await rule.skipIf(context as C))) return undefined;
       let clientKey = decision.clientKey;
       if (rule.keyResolver) {
@@ -288,11 +303,4 @@ export class RampartEngine<C = unknown> {
     const key = storeKey ? storeKey(context, clientKey, targetRule) : targetRule.keyPrefix + clientKey;
     return this.parts.gateway.consume(key, rule.storeRule, rule.onStoreError, decision.nowMs, cost, decision.addressKey);
   }
-}
-
-/** A fixed-cost rule's cost for this request: the request's own cost when it has one, else the rule's. */
-function fixedCost<C>(decision: Decision<C>, targetRule: TargetRule<C>): number {
-  const { cost } = decision.request;
-  const { rule } = targetRule;
-  return cost === undefined ? (rule.cost as number) : requestCost(cost, ruleCapacity(rule.storeRule));
 }
