@@ -1,22 +1,21 @@
 import type { Clock } from '../core/clock.js';
 import { ruleCapacity } from '../core/algorithms/algorithm.interface.js';
-
 import { isThenable } from '../core/thenable.js';
 import type { BanSync } from '../protection/ban-sync.js';
 import type { Escalator } from '../protection/escalator.js';
 import type { ProtectionVerdict } from '../protection/protection-verdict.js';
 import type { Counted, StoreGateway } from '../protection/store-gateway.js';
 import type { RampartConfig } from './rampart-config.js';
-import { fixedCost, identityText, requestCost, type RampartRequest, type StoreKeyHook } from './rampart-request.js';
+import { fixedCost, requestCost, type RampartRequest, type StoreKeyHook } from './rampart-request.js';
 import type { ClientIdentity } from './client-identity.js';
-import type { StoreKeys } from './store-keys.js';
+import { shadowKey, type StoreKeys } from './store-keys.js';
 import { countsGroup, targetRules, type TargetRule, type TargetRules } from './target-rules.js';
 import { clientGroup, isUnlimited } from './groups.js';
 import { refusal, ruleResult, type RuleResult, type ShadowedVerdict, type Verdict } from './verdict.js';
 import type { Decision, Tally } from './decision.js';
 import { NetworkKeys } from './network-keys.js';
 import { Verdicts } from './verdicts.js';
-import { shadowKey } from './store-keys.js';
+import { ownIdentityRefused, ruleClientKey } from './rule-identity.js';
 
 /** Peers whose parsed address is remembered, and targets whose rules are (each emptied when full). */
 const CACHE_SIZE = 10_000;
@@ -52,18 +51,29 @@ export class RampartEngine<C = unknown> {
   private storeKeyHook: StoreKeyHook<C> | undefined;
 
   /** Wider IPv6 networks that rules of their own prefix length count by, and their blocks. */
-  private readonly networks: NetworkKeys;
+  private networks: NetworkKeys;
   /** Told of every decision (see `observe`). */
   private observer: DecisionObserver<C> | undefined;
   /** Verdicts from the rules' answers, shadow rules apart. */
-  private readonly verdicts: Verdicts<C>;
+  private verdicts: Verdicts<C>;
 
   constructor(
-    private readonly config: RampartConfig<C>,
+    private config: RampartConfig<C>,
     private readonly parts: EngineParts<C>,
   ) {
     this.networks = new NetworkKeys(config.rules, parts.keys, parts.bans);
     this.verdicts = new Verdicts(config, parts.escalator);
+  }
+
+  /**
+   * Decides by `config` from now on (its rules, escalation and groups: a reloaded configuration).
+   * A decision under way finishes with the rules it started with.
+   */
+  reconfigure(config: RampartConfig<C>): void {
+    this.config = config;
+    this.targets.clear();
+    this.networks = new NetworkKeys(config.rules, this.parts.keys, this.parts.bans);
+    this.verdicts = new Verdicts(config, this.parts.escalator);
   }
 
   /** Tells `observer` of every decision from now on (one observer; undefined stops it). */
@@ -263,31 +273,14 @@ export class RampartEngine<C = unknown> {
       const { rule } = targetRule;
       if (this.skipsShadow(decision, targetRule) || !countsGroup(targetRule, decision.group)) return undefined;
       if (rule.skipIf && (await rule.skipIf(context as C))) return undefined;
-      let clientKey = decision.clientKey;
-      if (rule.keyResolver) {
-        const identity = identityText(await rule.keyResolver(context as C)) ?? decision.identity;
-        if (identity !== decision.identity) clientKey = this.parts.keys.clientKey(identity, decision.addressKey);
-      } else if (rule.ipv6PrefixLength !== undefined) {
-        clientKey = this.networks.key(decision, rule.ipv6PrefixLength);
-      }
-      if (clientKey !== decision.clientKey) {
-        // A rule's own identity (an API key, a wider network...) may be banned too: refused, it is
-        // not counted. (The address's bans were checked before any rule.) A shadow rule reports it,
-        // and what its own escalation would have given that identity.
-        const shadow = this.verdicts.isShadow(targetRule);
-        let known = await this.parts.bans.check(clientKey, null, decision.nowMs);
-        if (shadow && known.status === 'none') known = await this.parts.bans.check(shadowKey(clientKey), null, decision.nowMs);
-        if (known.status === 'blocked' || known.status === 'banned' || known.status === 'deny-listed') {
-          if (shadow) tally.shadowRefusal ??= known;
-          else tally.refusal ??= known;
-          return undefined;
-        }
-      }
+      const clientKey = await ruleClientKey(decision, targetRule, this.parts.keys, this.networks);
+      const shadow = this.verdicts.isShadow(targetRule);
+      if (clientKey !== decision.clientKey && (await ownIdentityRefused(this.parts.bans, clientKey, shadow, decision.nowMs, tally))) return undefined;
       const cost = typeof rule.cost === 'number' ? fixedCost(decision, targetRule) : requestCost(await rule.cost(context as C), ruleCapacity(rule.storeRule));
       const answer = await this.count(decision, targetRule, clientKey, cost);
       if (answer === 'allow') return undefined;
       if (answer === 'deny') {
-        tally.storeDenied ||= !this.verdicts.isShadow(targetRule);
+        tally.storeDenied ||= !shadow;
         return undefined;
       }
       return ruleResult(targetRule, clientKey, cost, answer);

@@ -33,6 +33,8 @@ export interface TargetRules<C = unknown> {
   readonly grouped: boolean;
   /** Groups no rule counts on this target (a configuration file's route entry), besides the module's unlimited groups. */
   readonly unlimitedGroups?: ReadonlySet<string>;
+  /** Every rule is skipped here (`@SkipThrottle()`): a configuration file's route entry does not count it either. */
+  readonly skipped?: true;
   /** Nothing is checked or counted on this target, not even bans (the admin API). */
   readonly exempt?: true;
 }
@@ -53,7 +55,7 @@ export function countsGroup<C>(targetRule: TargetRule<C>, group: string): boolea
  * @param unlimitedGroups groups no rule counts on this target
  */
 export function targetRules<C>(target: string, rules: readonly ResolvedRule<C>[], unlimitedGroups?: ReadonlySet<string>): TargetRules<C> {
-  const named = new Set(rules.flatMap((rule) => rule.groups ?? []));
+  const named = new Set([...rules.flatMap((rule) => rule.groups ?? []), ...(unlimitedGroups ?? [])]);
   const counted = rules.map((rule) => {
     const countsPer = rule.scope ?? target;
     return Object.freeze({
