@@ -68,3 +68,5 @@ export type { Clock } from './core/clock.js';
 export { systemClock } from './core/clock.js';
 export type { TrustProxyOptions } from './core/ip/trust-proxy.js';
 export { seconds, minutes, hours, days, weeks } from './core/duration.js';
+export { loadConfigFile, DEFAULT_EXCLUDED_PATHS, ENV_OVERRIDES, type LoadedConfigFile, type ConfigFileOptions } from './config-file/index.js';
+export type { RateLimitRoute, RouteRule } from './routes/route-options.js';

@@ -194,6 +194,9 @@ export class RouteRulesResolver implements OnModuleInit {
     }
     const skip = this.reflector.getAllAndOverride<boolean | string[] | undefined>(SKIP_THROTTLE_METADATA, [handler, controller]);
     const rules: ResolvedRule<ExecutionContext>[] = [];
+    // Every gateway message counts under websockets.messageRate too, unless its name is overridden or skipped.
+    const { messageRate } = this.config.websockets;
+    if (messageRate && this.gateways.has(controller) && !byName.has(messageRate.name)) byName.set(messageRate.name, messageRate);
     if (skip !== true) {
       for (const rule of byName.values()) if (!(Array.isArray(skip) && skip.includes(rule.name))) rules.push(rule);
     }
