@@ -188,8 +188,8 @@ export class RouteRulesResolver implements OnModuleInit {
         }
         const { storeRule: _ignored, keyName: _key, ...baseFields } = base ?? ({ storeRule: undefined } as Partial<ResolvedRule<ExecutionContext>>);
         const rule = resolveRule({ ...baseFields, ...override, name }, `@Throttle on ${where} [${i}]`, problems);
-        // Over a configuration file's rule, keyed by its algorithm as that rule is (see keyedByAlgorithm).
-        byName.set(name, base?.keyName !== undefined ? keyedByAlgorithm(rule) : rule);
+        // With a configuration file, keyed by its algorithm as the module rules are (see keyedByAlgorithm).
+        byName.set(name, this.config.configFile !== undefined ? keyedByAlgorithm(rule) : rule);
       });
     }
     const skip = this.reflector.getAllAndOverride<boolean | string[] | undefined>(SKIP_THROTTLE_METADATA, [handler, controller]);

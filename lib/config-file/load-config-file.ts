@@ -7,7 +7,7 @@ import { checkRateLimitOptions } from '../rate-limit.config.js';
 import type { RateLimitModuleOptions } from '../rate-limit-options.interface.js';
 import { memoryStorage } from '../storage/memory-storage.js';
 import { MAX_CONFIG_FILE_BYTES, parseConfigDocument, problemPath } from './config-document.js';
-import { fileOptions, GLOBAL_KEYS, type StorageSpec } from './file-format.js';
+import { fileOptions, GLOBAL_KEYS, withDurations, type StorageSpec } from './file-format.js';
 
 /** A configuration file read and validated. */
 export interface LoadedConfigFile {
@@ -68,7 +68,7 @@ export function configFromText(text: string, name: string, path: string, env: Re
   return Object.freeze({
     path,
     hash: createHash('sha256').update(text).digest('hex'),
-    data: document.data as Record<string, unknown>,
+    data: withDurations(document.data) as Record<string, unknown>,
     options,
     ...(storage ? { storage } : {}),
   });

@@ -7,6 +7,8 @@ import type { ConfigFileSettings } from './config-file-options.js';
 import { withEnvOverrides } from './env-overrides.js';
 import type { StorageSpec } from './file-format.js';
 import { loadConfigFile, type LoadedConfigFile } from './load-config-file.js';
+import type { ResolvedRule } from '../engine/rule-resolution.js';
+import { keyedByAlgorithm } from '../routes/route-table.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -56,7 +58,16 @@ export async function loadRateLimitConfig(code: RateLimitModuleOptions = {}): Pr
     await storage?.close?.();
     throw new RateLimitConfigurationError(problems);
   }
-  return Object.freeze({ ...config, source: Object.freeze({ code, env, ...(file ? { file } : {}), ...(loaded ? { loaded } : {}) }) });
+  const source = Object.freeze({ code, env, ...(file ? { file } : {}), ...(loaded ? { loaded } : {}) });
+  return Object.freeze({ ...config, ...(file ? { rules: keyedRules(config.rules) } : {}), source });
+}
+
+/**
+ * With a configuration file, the module rules' store keys carry their algorithm (see
+ * `keyedByAlgorithm`): a reload that changes a rule's algorithm starts it afresh.
+ */
+export function keyedRules<C>(rules: readonly ResolvedRule<C>[]): readonly ResolvedRule<C>[] {
+  return Object.freeze(rules.map(keyedByAlgorithm));
 }
 
 /**

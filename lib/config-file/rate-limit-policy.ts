@@ -10,7 +10,7 @@ import { RouteRulesResolver } from '../route-rules.resolver.js';
 import { activeConfigView, changedAtRestart, type ActiveConfigView } from './active-config.js';
 import { ENV_OVERRIDES } from './env-overrides.js';
 import { loadConfigFile, type LoadedConfigFile } from './load-config-file.js';
-import { mergedOptions, type ConfigSource } from './module-config.js';
+import { keyedRules, mergedOptions, type ConfigSource } from './module-config.js';
 
 /** Changes to the file's directory closer together than this are one reload. */
 const WATCH_DEBOUNCE_MS = 100;
@@ -120,7 +120,7 @@ export class RateLimitPolicy implements OnApplicationBootstrap, OnModuleDestroy 
     if (loaded.hash === source.loaded?.hash && overrides === this.overrides) return { status: 'unchanged', version: this.version, hash: loaded.hash };
     const restartNeeded = changedAtRestart(source.loaded, loaded);
     const { rules, escalation, unlimitedGroups, routes, enabled } = next;
-    this.rampart.reconfigure({ rules, escalation, unlimitedGroups, routes, enabled } as Partial<RateLimitConfig>);
+    this.rampart.reconfigure({ rules: keyedRules(rules), escalation, unlimitedGroups, routes, enabled } as Partial<RateLimitConfig>);
     this.routeRules.reset();
     this.source = { ...source, loaded };
     this.overrides = overrides;
