@@ -88,8 +88,23 @@ export async function startConfigApp(adapter: AdapterName, options: RateLimitMod
 }
 
 /** The statuses of `n` GET requests to `path` from `client`, one after the other. */
-export async function statuses(t: ConfigApp, n: number, path: string, client: string, headers: Record<string, string> = {}, method: 'get' | 'post' = 'get'): Promise<number[]> {
+export async function statuses(
+  t: ConfigApp,
+  n: number,
+  path: string,
+  client: string,
+  headers: Record<string, string> = {},
+  method: 'get' | 'post' = 'get',
+): Promise<number[]> {
   const seen: number[] = [];
-  for (let i = 0; i < n; i++) seen.push((await t.http()[method](path).set({ 'X-Forwarded-For': client, ...headers })).status);
+  for (let i = 0; i < n; i++)
+    seen.push(
+      (
+        await t
+          .http()
+          [method](path)
+          .set({ 'X-Forwarded-For': client, ...headers })
+      ).status,
+    );
   return seen;
 }

@@ -5,7 +5,8 @@ import { until } from '../support/until.js';
 import { ADMIN_KEY, configFolder, startConfigApp, statuses, type ConfigApp } from './config-file.app.js';
 
 const AUTH = { Authorization: `Bearer ${ADMIN_KEY}` };
-const rules = (limit: number, algorithm = 'fixed-window') => `rules:\n  - { name: default, limit: ${limit}, windowMs: 1m, algorithm: ${algorithm} }\nescalation: false\n`;
+const rules = (limit: number, algorithm = 'fixed-window') =>
+  `rules:\n  - { name: default, limit: ${limit}, windowMs: 1m, algorithm: ${algorithm} }\nescalation: false\n`;
 
 /** Each scenario on a storage: the file's own memory storage, or MongoDB named by the file through the environment. */
 function reloadScenarios(adapter: AdapterName, storage: 'memory' | 'mongodb') {
@@ -41,7 +42,11 @@ function reloadScenarios(adapter: AdapterName, storage: 'memory' | 'mongodb') {
   });
 
   it('answers unchanged for the same file', async () => {
-    expect((await t.http().post('/rate-limit/config/reload').set(AUTH).expect(200)).body).toEqual({ status: 'unchanged', version: 3, hash: expect.any(String) });
+    expect((await t.http().post('/rate-limit/config/reload').set(AUTH).expect(200)).body).toEqual({
+      status: 'unchanged',
+      version: 3,
+      hash: expect.any(String),
+    });
   });
 
   it('keeps the configuration in force when the file is invalid, and lists and logs every problem with its line', async () => {

@@ -70,7 +70,12 @@ describe.each(ADAPTERS)('route rules from a configuration file on %s', (adapter)
 
   it('neither counts nor checks excluded paths, not even for a banned client', async () => {
     expect(await statuses(t, 5, '/health', '198.51.100.8')).toEqual([200, 200, 200, 200, 200]);
-    await t.http().post('/rate-limit/bans').set('Authorization', `Bearer ${ADMIN_KEY}`).send({ key: '198.51.100.8', kind: 'permanent', reason: 'abuse' }).expect(201);
+    await t
+      .http()
+      .post('/rate-limit/bans')
+      .set('Authorization', `Bearer ${ADMIN_KEY}`)
+      .send({ key: '198.51.100.8', kind: 'permanent', reason: 'abuse' })
+      .expect(201);
     expect(await statuses(t, 1, '/other', '198.51.100.8')).toEqual([403]);
     expect(await statuses(t, 2, '/health', '198.51.100.8')).toEqual([200, 200]);
     // Excluded means the path and what is under it, not every path that starts with its text.
