@@ -26,6 +26,8 @@ export default defineConfig(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   { files: ['test/**'], languageOptions: { globals: globals.jest } },
+  // The admin dashboard's modules run in the browser, not in Node.
+  { files: ['lib/admin/dashboard/**/*.js'], languageOptions: { globals: globals.browser } },
   {
     // Drop-in compatibility: these signatures are @nestjs/throttler's (`req: Record<string, any>` and friends),
     // so subclasses written for it, such as its documented proxy guard, compile unchanged.

@@ -19,7 +19,7 @@ module.exports = {
   // Mercurius imports quick-lru (an ES module) with import(), and loads @fastify/static, under which
   // content-disposition (an ES module too) is nested: all three are transformed.
   transformIgnorePatterns: [
-    '/node_modules/(?!(@nestjs|uid|file-type|strtok3|token-types|@tokenizer|mercurius|quick-lru|content-disposition)/)(?!.*/node_modules/content-disposition/)',
+    '/node_modules/(?!(@nestjs|uid|file-type|strtok3|token-types|@tokenizer|mercurius|quick-lru|content-disposition|puppeteer-core|@puppeteer|chromium-bidi)/)(?!.*/node_modules/content-disposition/)',
   ],
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',

@@ -52,6 +52,7 @@ export interface SwaggerDecorators {
   ApiTags(...tags: string[]): ClassDecorator;
   ApiBearerAuth(name?: string): ClassDecorator;
   ApiExtraModels(...models: Type<unknown>[]): ClassDecorator;
+  ApiExcludeController(disable?: boolean): ClassDecorator;
   getSchemaPath(model: Type<unknown>): string;
 }
 
@@ -83,7 +84,16 @@ export function AdminOperation(doc: OperationDoc): MethodDecorator {
 export async function loadSwagger(): Promise<SwaggerDecorators | null> {
   try {
     const swagger = (await import('@nestjs/swagger')) as unknown as Partial<SwaggerDecorators>;
-    const names: (keyof SwaggerDecorators)[] = ['ApiProperty', 'ApiOperation', 'ApiResponse', 'ApiTags', 'ApiBearerAuth', 'ApiExtraModels', 'getSchemaPath'];
+    const names: (keyof SwaggerDecorators)[] = [
+      'ApiProperty',
+      'ApiOperation',
+      'ApiResponse',
+      'ApiTags',
+      'ApiBearerAuth',
+      'ApiExtraModels',
+      'ApiExcludeController',
+      'getSchemaPath',
+    ];
     return names.every((name) => typeof swagger[name] === 'function') ? (swagger as SwaggerDecorators) : null;
   } catch (error) {
     if (!isModuleNotFound(error))

@@ -57,6 +57,15 @@ export interface RateLimitAdminOptions {
    * for Nest's documented RolesGuard, which then requires that role on the admin API. Needs `guard`.
    */
   routeDecorators?: readonly MethodDecorator[];
+  /**
+   * Serves the admin dashboard, a web page over this API, at `GET /<path>/dashboard`: live
+   * statistics, bans, violations, client lookup, allow- and deny-lists. The page and its files hold
+   * no data and are served to anyone; every figure comes from the admin API with the key the
+   * operator types in (kept in the tab's sessionStorage, sent as `Authorization: Bearer`). Served
+   * under a strict Content-Security-Policy, from files in the package (no CDN).
+   * @default false
+   */
+  dashboard?: boolean;
 }
 
 /**

@@ -15,6 +15,8 @@ export interface AdminExtras {
   readonly authorize?: RateLimitAdminOptions['authorize'];
   /** Decorators applied to every admin handler, for `guard` to read. */
   readonly routeDecorators?: readonly MethodDecorator[];
+  /** Whether the dashboard is served at `/<path>/dashboard`. */
+  readonly dashboard: boolean;
 }
 
 /** The admin API's checked settings: API keys, or the app's access control (never both). */
@@ -84,7 +86,8 @@ export function checkAdminExtras(admin: RateLimitAdminOptions): AdminExtras {
   if (typeof rawPath !== 'string' || path.length === 0 || path.length > 200 || !path.split('/').every((s) => PATH_SEGMENT.test(s))) {
     problems.push(messages.badAdminPath(rawPath));
   }
-  const { guard, authorize, routeDecorators } = admin;
+  const { guard, authorize, routeDecorators, dashboard = false } = admin;
+  if (typeof dashboard !== 'boolean') problems.push(messages.badAdminDashboard(dashboard));
   if (guard !== undefined && typeof guard !== 'function') problems.push(messages.badAdminGuard(guard));
   if (authorize !== undefined && typeof authorize !== 'function') problems.push(messages.badAdminAuthorize(authorize));
   if (routeDecorators !== undefined && !(Array.isArray(routeDecorators) && routeDecorators.every((d: unknown) => typeof d === 'function'))) {
@@ -96,6 +99,7 @@ export function checkAdminExtras(admin: RateLimitAdminOptions): AdminExtras {
   if (problems.length > 0) throw new RateLimitConfigurationError(problems);
   return {
     path,
+    dashboard,
     ...(guard !== undefined ? { guard } : {}),
     ...(authorize !== undefined ? { authorize } : {}),
     ...(routeDecorators !== undefined ? { routeDecorators: Object.freeze([...routeDecorators]) } : {}),

@@ -6,6 +6,8 @@ export const RATE_LIMIT_ADMIN_OPTIONS = Symbol('nest-rampart:admin-options');
 export const ADMIN_SETTINGS = Symbol('nest-rampart:admin-settings');
 /** Injection token of the admin OpenAPI decoration (done once the swagger package is looked for). */
 export const ADMIN_OPENAPI = Symbol('nest-rampart:admin-openapi');
+/** Injection token of the dashboard's files, read once at startup (when `admin.dashboard` is on). */
+export const DASHBOARD_ASSETS = Symbol('nest-rampart:dashboard-assets');
 /** Request property holding who an admin request acts as (set by AdminAuthGuard). */
 export const ADMIN_ACTOR = Symbol.for('nest-rampart:admin-actor');
 /** Shortest admin API key accepted. */

@@ -10,17 +10,21 @@ export const {
 } = new ConfigurableModuleBuilder<RateLimitAdminModuleOptions>({ moduleName: 'RateLimitAdmin', optionsInjectionToken: RATE_LIMIT_ADMIN_OPTIONS })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createRateLimitAdminOptions')
-  .setExtras<RateLimitAdminOptions>({ path: undefined, guard: undefined, authorize: undefined, routeDecorators: undefined }, (definition, extras) => {
-    const parts = adminModuleParts({
-      ...(extras.path !== undefined ? { path: extras.path } : {}),
-      ...(extras.guard !== undefined ? { guard: extras.guard } : {}),
-      ...(extras.authorize !== undefined ? { authorize: extras.authorize } : {}),
-      ...(extras.routeDecorators !== undefined ? { routeDecorators: extras.routeDecorators } : {}),
-    });
-    return {
-      ...definition,
-      controllers: [...(definition.controllers ?? []), ...parts.controllers],
-      providers: [...(definition.providers ?? []), ...parts.providers],
-    };
-  })
+  .setExtras<RateLimitAdminOptions>(
+    { path: undefined, guard: undefined, authorize: undefined, routeDecorators: undefined, dashboard: undefined },
+    (definition, extras) => {
+      const parts = adminModuleParts({
+        ...(extras.path !== undefined ? { path: extras.path } : {}),
+        ...(extras.guard !== undefined ? { guard: extras.guard } : {}),
+        ...(extras.authorize !== undefined ? { authorize: extras.authorize } : {}),
+        ...(extras.routeDecorators !== undefined ? { routeDecorators: extras.routeDecorators } : {}),
+        ...(extras.dashboard !== undefined ? { dashboard: extras.dashboard } : {}),
+      });
+      return {
+        ...definition,
+        controllers: [...(definition.controllers ?? []), ...parts.controllers],
+        providers: [...(definition.providers ?? []), ...parts.providers],
+      };
+    },
+  )
   .build();

@@ -1,8 +1,10 @@
 import type { Provider, Type } from '@nestjs/common';
 import type { RateLimitConfig } from '../rate-limit.config.js';
 import { RATE_LIMIT_CONFIG } from '../rate-limit.constants.js';
-import { ADMIN_OPENAPI, ADMIN_SETTINGS, RATE_LIMIT_ADMIN_OPTIONS } from './admin.constants.js';
+import { ADMIN_OPENAPI, ADMIN_SETTINGS, DASHBOARD_ASSETS, RATE_LIMIT_ADMIN_OPTIONS } from './admin.constants.js';
 import { createAdminController } from './admin.controller.js';
+import { createDashboardController } from './dashboard.controller.js';
+import { loadDashboardAssets } from './dashboard-assets.js';
 import { applyOpenApi, loadSwagger } from './admin-openapi.js';
 import type { RateLimitAdminOptions } from './admin-options.interface.js';
 import { AdminService } from './admin.service.js';
@@ -22,9 +24,12 @@ export function adminModuleParts(admin: RateLimitAdminOptions): { controllers: T
   const extras = checkAdminExtras(admin);
   const controller = createAdminController(extras.path);
   if (extras.routeDecorators) decorateHandlers(controller, extras.routeDecorators);
+  const dashboard = extras.dashboard ? createDashboardController(extras.path) : undefined;
   return {
-    controllers: [controller],
+    controllers: [controller, ...(dashboard ? [dashboard] : [])],
     providers: [
+      // Read once at startup: a package without the dashboard's files does not start.
+      ...(dashboard ? [{ provide: DASHBOARD_ASSETS, useFactory: () => loadDashboardAssets() }] : []),
       {
         provide: ADMIN_SETTINGS,
         inject: [RATE_LIMIT_CONFIG, RATE_LIMIT_ADMIN_OPTIONS],
@@ -39,6 +44,8 @@ export function adminModuleParts(admin: RateLimitAdminOptions): { controllers: T
         useFactory: async (settings: AdminSettings) => {
           const swagger = await loadSwagger();
           if (swagger) applyOpenApi(swagger, controller, { bearer: settings.keyDigests.length > 0 });
+          // The dashboard's page and files are no API: kept out of the app's OpenAPI document.
+          if (swagger && dashboard) swagger.ApiExcludeController()(dashboard);
           return swagger !== null;
         },
       },

@@ -183,7 +183,7 @@ export const adminApiKeyLowVariety = (path: string, distinct: number, min: numbe
   `${path} has only ${distinct} distinct character${distinct === 1 ? '' : 's'}; an admin API key needs at least ${min} (a repeated or patterned text is guessed first). ${GENERATE_ADMIN_KEY}`;
 
 export const badAdminOptions = (value: unknown) =>
-  `admin must be an object ({ path?, guard?, authorize?, routeDecorators? }) to mount the admin API, or left out, got ${describe(value)}.`;
+  `admin must be an object ({ path?, guard?, authorize?, routeDecorators?, dashboard? }) to mount the admin API, or left out, got ${describe(value)}.`;
 
 export const badAdminPath = (value: unknown) =>
   `admin.path must be a route prefix of letters, digits, '-', '_', '.', '~' and '/' such as 'rate-limit' or 'ops/rate-limit', got ${describe(value)}.`;
@@ -283,3 +283,4 @@ export * from './alert-messages.js';
 export * from './metrics-messages.js';
 export * from './logging-messages.js';
 export * from './stats-messages.js';
+export * from './dashboard-messages.js';

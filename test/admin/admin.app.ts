@@ -48,6 +48,8 @@ export interface AdminScenario {
   readonly expressQueryParser?: 'simple' | 'extended';
   /** Fastify only: the adapter's options (`maxParamLength`...). */
   readonly fastifyOptions?: ConstructorParameters<typeof FastifyAdapter>[0];
+  /** The app's global route prefix (`app.setGlobalPrefix`). */
+  readonly globalPrefix?: string;
 }
 
 export interface AdminTestApp extends TestApp {
@@ -84,6 +86,7 @@ export async function startAdminApp(adapter: AdapterName, scenario: AdminScenari
       ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(scenario.fastifyOptions), { logger: false })
       : moduleRef.createNestApplication<NestExpressApplication>({ logger: false });
   if (adapter === 'express' && scenario.expressQueryParser) (app as NestExpressApplication).set('query parser', scenario.expressQueryParser);
+  if (scenario.globalPrefix) app.setGlobalPrefix(scenario.globalPrefix);
   await app.init();
   if (adapter === 'fastify') await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
   return { app, http: () => request(app.getHttpServer()), close: () => app.close(), clock, storage };
