@@ -14,7 +14,7 @@
  *   5. block            over the login limit again and again: 429s, then a temporary block
  *   6. ban              the block ends, more violations: a permanent ban (403); other clients unaffected
  *   7. restart          the app is stopped and started again on the same storage: still 403
- *   8. operator         the admin API: 401 without the key; with it, the bans listed and the ban lifted
+ *   8. operator         the admin API: 401 without the key; with it, the bans listed and the ban lifted; the dashboard's URL
  *   9. admitted again   the client's requests are answered by the rules again
  *  10. websocket        a chat client over its gateway's limit (RATE_LIMITED), then banned: its
  *                       socket is closed with 1008 and a new connection is refused
@@ -497,6 +497,7 @@ async function main() {
         rateLimit: res.headers.get('ratelimit'),
         policy: res.headers.get('ratelimit-policy'),
         retryAfter: res.headers.get('retry-after'),
+        contentSecurityPolicy: res.headers.get('content-security-policy'),
       };
       const status = res.status === 429 || res.status === 403 || res.status === 401 ? red(res.status) : res.ok ? green(res.status) : yellow(res.status);
       row([
@@ -666,6 +667,12 @@ async function main() {
       record?.kind === 'permanent' && record.active,
       `the bans listed hold no permanent ban in force for ${OFFENDER}: ${JSON.stringify(listed.json.items)}`,
     );
+    const dashboard = await send('GET', '/rate-limit/dashboard', { label: 'GET  /rate-limit/dashboard' });
+    expect(
+      dashboard.status === 200 && /script-src 'self'/.test(dashboard.headers.contentSecurityPolicy ?? ''),
+      `GET /rate-limit/dashboard answered ${dashboard.status}`,
+    );
+    note(`the dashboard: open ${baseUrl}/rate-limit/dashboard in a browser and sign in with the admin key (the same API, one page)`);
     const liftPath = `/rate-limit/bans?key=${encodeURIComponent(OFFENDER)}&clearHistory=true`;
     note(`DELETE ${liftPath}`);
     const lift = await send('DELETE', liftPath, { auth: ADMIN_KEY, label: 'DELETE /rate-limit/bans' });

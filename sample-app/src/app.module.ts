@@ -17,8 +17,9 @@ import { createStorage } from './storage.js';
   imports: [
     // Every route gets the default rule unless it skips it; the guard is registered globally.
     RateLimitModule.forRootAsync({
-      // The admin API (bans, violations, allow/deny lists at /rate-limit) exists only with a key.
-      ...(settings.adminApiKey !== undefined ? { admin: {} } : {}),
+      // The admin API (bans, violations, allow/deny lists at /rate-limit) and its dashboard
+      // (/rate-limit/dashboard) exist only with a key.
+      ...(settings.adminApiKey !== undefined ? { admin: { dashboard: true } } : {}),
       useFactory: async (): Promise<RateLimitModuleOptions> => ({
         rules: [{ name: 'default', limit: settings.defaultLimit, windowMs: settings.defaultWindowMs, algorithm: 'sliding-window' }],
         storage: await createStorage(settings),

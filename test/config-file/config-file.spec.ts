@@ -232,3 +232,15 @@ describe('path patterns', () => {
     expect(matchedPath(`/${'a'.repeat(5_000)}`)).toHaveLength(1_024);
   });
 });
+
+describe("the README's configuration file", () => {
+  it('is examples/rampart.yaml, and loads', async () => {
+    const { readFileSync } = await import('node:fs');
+    const root = join(__dirname, '..', '..');
+    const example = readFileSync(join(root, 'examples', 'rampart.yaml'), 'utf8');
+    expect(readFileSync(join(root, 'README.md'), 'utf8')).toContain('```yaml\n' + example + '```');
+    const loaded = await loadConfigFile(join(root, 'examples', 'rampart.yaml'), { env: { MONGO_URL: 'mongodb://db.internal:27017/app' } });
+    expect(loaded.storage).toEqual({ type: 'mongodb', uri: 'mongodb://db.internal:27017/app' });
+    expect(loaded.options.routes).toHaveLength(5);
+  });
+});
