@@ -22,7 +22,8 @@ const MAX_REPETITIONS = 10;
  * backtrack catastrophically on a crafted path (a quantifier inside a quantifier, `(a+)+`; a
  * quantified alternation, `(a|ab)*`; more than 10 quantifiers). Such a pattern is refused when the
  * configuration is loaded, never run on a request. The pattern is matched from the start of the
- * path, as if it began with `^`.
+ * path, as if it began with `^`, and without regard to case: Express routes `/TOWNS` to the
+ * handler of `/towns`, so a pattern that cared for case would let such a request escape it.
  */
 export function compilePathPattern(pattern: unknown): { regex: RegExp } | { problem: string } {
   if (typeof pattern !== 'string' || pattern.length === 0 || pattern.length > 512) {
@@ -31,7 +32,7 @@ export function compilePathPattern(pattern: unknown): { regex: RegExp } | { prob
   let regex: RegExp;
   try {
     new RegExp(pattern);
-    regex = new RegExp(`^(?:${pattern})`);
+    regex = new RegExp(`^(?:${pattern})`, 'i');
   } catch (error) {
     return { problem: `is not a valid regular expression (${(error as Error).message})` };
   }
@@ -61,9 +62,10 @@ function quantifiesAlternation(token: Node, inRepetition = false): boolean {
 }
 
 /**
- * The path routes are matched on: the request's path without its query, percent-decoded (so that
- * `/tow%6Es` is matched as `/towns`, as the router serves it), cut at `MAX_MATCHED_PATH_LENGTH`.
- * A path that does not decode is matched as it came.
+ * The path routes are matched on, as routers serve it: the request's path without its query,
+ * percent-decoded (`/tow%6Es` is `/towns` to Fastify's router), runs of slashes as one and without
+ * a trailing slash (`//towns/` reaches `/towns` where the router ignores them), cut at
+ * `MAX_MATCHED_PATH_LENGTH`. A path that does not decode is matched as it came.
  */
 export function matchedPath(url: string): string {
   const end = url.indexOf('?');
@@ -75,5 +77,7 @@ export function matchedPath(url: string): string {
       // Malformed escapes: matched as sent.
     }
   }
+  if (path.includes('//')) path = path.replace(/\/{2,}/g, '/');
+  if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
   return path.length > MAX_MATCHED_PATH_LENGTH ? path.slice(0, MAX_MATCHED_PATH_LENGTH) : path;
 }

@@ -223,12 +223,16 @@ describe('environment overrides', () => {
 });
 
 describe('path patterns', () => {
-  it('are matched from the start of the percent-decoded path, without the query, cut at 1 024 characters', () => {
+  it('are matched from the start of the percent-decoded path, without the query, case, duplicate and trailing slashes, cut at 1 024 characters', () => {
     const { regex } = compilePathPattern('/towns') as { regex: RegExp };
     expect(regex.test(matchedPath('/towns?x=1'))).toBe(true);
     expect(regex.test(matchedPath('/tow%6Es/3'))).toBe(true);
     expect(regex.test(matchedPath('/api/towns'))).toBe(false);
     expect(matchedPath('/%E0%A4%A')).toBe('/%E0%A4%A');
+    // As routers that ignore case, duplicate and trailing slashes serve them.
+    expect(regex.test(matchedPath('/TOWNS'))).toBe(true);
+    expect(matchedPath('//towns//3/')).toBe('/towns/3');
+    expect(matchedPath('/')).toBe('/');
     expect(matchedPath(`/${'a'.repeat(5_000)}`)).toHaveLength(1_024);
   });
 });

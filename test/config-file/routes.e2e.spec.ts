@@ -87,6 +87,14 @@ describe.each(ADAPTERS)('route rules from a configuration file on %s', (adapter)
     expect(await statuses(t, 2, '/tow%6Es', '198.51.100.9')).toEqual(adapter === 'fastify' ? [200, 429] : [404, 404]);
   });
 
+  it('counts a path written in another case, or with a trailing slash, by the entry its handler is counted by', async () => {
+    // Express routes /TOWNS and /towns/ to the handler of /towns; Fastify routes neither (404).
+    const served = adapter === 'express' ? 200 : 404;
+    expect(await statuses(t, 1, '/TOWNS', '198.51.100.11')).toEqual([served]);
+    expect(await statuses(t, 1, '/towns/', '198.51.100.11')).toEqual([adapter === 'express' ? 429 : 404]);
+    expect(await statuses(t, 1, '/towns', '198.51.100.11')).toEqual([adapter === 'express' ? 429 : 200]);
+  });
+
   it('answers a path far longer than any route pattern reads', async () => {
     const long = `/towns/${'9'.repeat(10_000)}`;
     // Fastify's router refuses a parameter over its maxParamLength itself (414).
