@@ -29,7 +29,7 @@ describe('websockets options (startup validation)', () => {
     });
     expect(problems).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^websockets\.maxConnection is not an option; the options are maxConnections, connectionRate, onStoreError\.$/),
+        expect.stringMatching(/^websockets\.maxConnection is not an option; the options are maxConnections, connectionRate, messageRate, onStoreError\.$/),
         expect.stringMatching(/^websockets\.onStoreError/),
         expect.stringMatching(/^websockets\.maxConnections must be a positive integer/),
         expect.stringMatching(/^websockets\.connectionRate\.limit must be a positive integer/),
