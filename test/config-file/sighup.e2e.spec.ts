@@ -50,5 +50,6 @@ describe('reload on SIGHUP (an app in a process of its own)', () => {
     } finally {
       child.kill('SIGTERM');
     }
-  });
+    // Starting Nest in a process of its own takes seconds on a busy machine.
+  }, 30_000);
 });
