@@ -1,0 +1,53 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { AdminTestApp } from '../admin/admin.app.js';
+
+/** The built CLI: `npm test` builds `dist/` first (pretest). */
+export const CLI = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
+
+/** Fails the suite at once, saying how to fix it, when the CLI has not been built. */
+export function requireBuiltCli(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (\`npm test\` builds it through pretest).`);
+}
+
+export interface CliRun {
+  /** The exit code (null when killed by a signal). */
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `rampart <args>` as a child process, asynchronously (the Jest process serves the app under
+ * test meanwhile), with `env` over the environment less any RAMPART_* variable of the caller's.
+ */
+export function runCli(args: readonly string[], env: Readonly<Record<string, string>> = {}, cwd?: string): Promise<CliRun> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('RAMPART_')));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Listens on a free port of 127.0.0.1; the admin API's root URL. */
+export async function listen(t: AdminTestApp, path = 'rate-limit'): Promise<string> {
+  await t.app.listen(0, '127.0.0.1');
+  const { port } = t.app.getHttpServer().address() as { port: number };
+  return `http://127.0.0.1:${port}/${path}`;
+}
+
+/** A port of 127.0.0.1 nothing listens on (it was free a moment ago). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
