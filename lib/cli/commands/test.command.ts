@@ -47,7 +47,7 @@ export function addTestCommand(program: Command): void {
       const allowed = results.filter((r) => r.allowed).length;
       const summary = { allowed, denied: results.length - allowed, requests: results.length };
       if (options.json) return printJson({ rule, identifier: options.identifier, intervalMs: options.intervalMs, results, summary });
-      for (const result of results) printLine(requestLine(result, options.intervalMs > 0));
+      for (const line of requestLines(results, options.intervalMs > 0)) printLine(line);
       printLine(
         `${summary.allowed} allowed, ${summary.denied} denied of ${summary.requests} requests from ${options.identifier}` +
           `${options.intervalMs > 0 ? `, one every ${formatDuration(options.intervalMs)}` : ', all at once'}` +
@@ -82,11 +82,18 @@ async function run(simulation: Simulation): Promise<SimulatedRequest[]> {
   }
 }
 
-/** `#3 denied  RateLimit: …  RateLimit-Policy: …  Retry-After: 60`. */
-function requestLine(result: SimulatedRequest, timed: boolean): string {
-  const verdict = result.shadowLimited ? 'allowed (shadow rule: would be denied)' : result.allowed ? 'allowed' : 'denied ';
-  const headers = Object.entries(result.headers).map(([name, value]) => `${name}: ${value}`);
-  return [`#${result.request}${timed ? ` +${formatDuration(result.atMs)}` : ''} ${verdict}`, ...headers].join('  ');
+/** `#3 denied   RateLimit: …  RateLimit-Policy: …  Retry-After: 60`, the number and time padded to line up. */
+function requestLines(results: readonly SimulatedRequest[], timed: boolean): string[] {
+  const numbers = results.map((result) => `#${result.request}`);
+  const times = results.map((result) => (timed ? `+${formatDuration(result.atMs)}` : ''));
+  const numberWidth = Math.max(...numbers.map((n) => n.length));
+  const timeWidth = Math.max(...times.map((time) => time.length));
+  return results.map((result, i) => {
+    const verdict = result.shadowLimited ? 'allowed (shadow rule: would be denied)' : result.allowed ? 'allowed' : 'denied ';
+    const where = [numbers[i]!.padEnd(numberWidth), ...(timed ? [times[i]!.padEnd(timeWidth)] : [])].join(' ');
+    const headers = Object.entries(result.headers).map(([name, value]) => `${name}: ${value}`);
+    return [`${where} ${verdict}`, ...headers].join('  ');
+  });
 }
 
 function ruleText(rule: RateLimitRule): string {
