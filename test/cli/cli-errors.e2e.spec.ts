@@ -62,6 +62,11 @@ describe.each(ADAPTERS)('rampart errors against a running app on %s', (adapter) 
     );
   });
 
+  it('monitor without a terminal: exit 2, points to stats --json', async () => {
+    const run = await runCli(['monitor'], { RAMPART_URL: url, RAMPART_ADMIN_KEY: ADMIN_KEY });
+    expectOneLineError(run, 2, /^error: monitor draws a live view and needs a terminal; for scripts use `rampart stats --json`\.$/);
+  });
+
   it('no key: exit 2, says how to give one', async () => {
     expectOneLineError(await runCli(['bans', 'list'], { RAMPART_URL: url }), 2, /^error: no admin API key: set RAMPART_ADMIN_KEY \(or pass --key\)\.$/);
   });

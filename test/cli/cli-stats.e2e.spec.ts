@@ -1,4 +1,3 @@
-import type { ExecutionContext } from '@nestjs/common';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,19 +5,9 @@ import { ADMIN_KEY } from '../admin/admin.app.js';
 import { getStats, startStatsApp, traffic } from '../admin/admin-stats.app.js';
 import type { AdminTestApp } from '../admin/admin.app.js';
 import { ADAPTERS } from '../support/http-app.js';
-import { listen, requireBuiltCli, runCli } from './cli.js';
+import { HOSTILE_KEY, listen, requireBuiltCli, runCli, userFromQuery } from './cli.js';
 
 requireBuiltCli();
-
-/**
- * A client key that tries to take over the terminal: set the window title (OSC), clear the screen,
- * recolour (CSI, 7-bit and 8-bit), and reorder the text (a bidirectional override).
- */
-export const HOSTILE_KEY = '\u001b]0;pwned\u0007\u001b[2J\u001b[31mevil\u009b1m\u202ekey';
-
-/** The identity of a request: `?user=` when given, else its address. */
-const userFromQuery = (context: ExecutionContext) =>
-  context.switchToHttp().getRequest<{ query: Record<string, unknown> }>().query['user'] as string | undefined;
 
 describe.each(ADAPTERS)('rampart stats against a running app on %s', (adapter) => {
   let t: AdminTestApp;

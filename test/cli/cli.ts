@@ -1,3 +1,4 @@
+import type { ExecutionContext } from '@nestjs/common';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -51,3 +52,13 @@ export async function closedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+/**
+ * A client key that tries to take over the terminal: set the window title (OSC), clear the screen,
+ * recolour (CSI, 7-bit and 8-bit), and reorder the text (a bidirectional override).
+ */
+export const HOSTILE_KEY = '\u001b]0;pwned\u0007\u001b[2J\u001b[31mevil\u009b1m\u202ekey';
+
+/** A key resolver: the identity of a request is its `?user=` when given, else its address. */
+export const userFromQuery = (context: ExecutionContext) =>
+  context.switchToHttp().getRequest<{ query: Record<string, unknown> }>().query['user'] as string | undefined;

@@ -65,6 +65,7 @@ function monitor(client: AdminClient, screen: TerminalScreen, intervalMs: number
 }
 
 async function update(client: AdminClient, state: MonitorState, windowMs: number, signal: AbortSignal): Promise<void> {
+  state.triedAt = new Date();
   try {
     const [stats, bans] = await Promise.all([
       fetchStats(client, windowMs, signal),

@@ -17,6 +17,8 @@ export interface MonitorState {
   error?: string;
   /** When the shown figures were fetched (this machine's clock). */
   updatedAt?: Date;
+  /** When the latest refresh was tried. */
+  triedAt?: Date;
 }
 
 export interface ScreenSize {
@@ -50,8 +52,9 @@ export function renderMonitor(state: MonitorState, size: ScreenSize): string[] {
 
   lines.push(both(`Rampart monitor  ${terminalText(state.url)}`, state.updatedAt ? `updated ${clock(state.updatedAt)}` : 'connecting…'));
   if (state.error !== undefined) {
-    const since = state.updatedAt ? `; figures below from ${clock(state.updatedAt)}` : '';
-    lines.push(`UNREACHABLE  app unreachable, retrying every ${formatDuration(state.intervalMs)}${since}`, `  ${terminalText(state.error)}`);
+    const tried = state.triedAt ? `tried ${clock(state.triedAt)}, ` : '';
+    const since = state.updatedAt ? `; figures from ${clock(state.updatedAt)}` : '';
+    lines.push(`UNREACHABLE  app unreachable: ${tried}retrying every ${formatDuration(state.intervalMs)}${since}`, `  ${terminalText(state.error)}`);
   } else {
     const scope = stats ? (stats.fleet ? `fleet of ${stats.instances.length} instance${stats.instances.length === 1 ? '' : 's'}` : 'one instance') : '';
     lines.push(`LIVE  ${scope}, last ${formatDuration(state.windowMs)}, every ${formatDuration(state.intervalMs)}`);
@@ -91,6 +94,7 @@ export function renderMonitor(state: MonitorState, size: ScreenSize): string[] {
     if (stats.recentViolations.length === 0) lines.push('  none');
   }
   const body = lines.slice(0, rows - 1).map((line) => truncate(line, width));
+  while (body.length < rows - 1) body.push('');
   return [...body, truncate('q quit', width)];
 }
 
