@@ -1,6 +1,3 @@
-import { InvalidArgumentError } from 'commander';
-import * as messages from '../errors/cli-messages.js';
-
 const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 const DURATION = /^(\d{1,15})(ms|s|m|h|d|w)?$/;
 
@@ -10,22 +7,6 @@ export function parseDuration(text: string): number | undefined {
   if (!match) return undefined;
   const ms = Number(match[1]) * UNITS[match[2] ?? 'ms']!;
   return Number.isSafeInteger(ms) && ms > 0 ? ms : undefined;
-}
-
-/** A commander option parser for a duration (a usage error otherwise). */
-export function durationOption(text: string): number {
-  const ms = parseDuration(text);
-  if (ms === undefined) throw new InvalidArgumentError(messages.badDuration());
-  return ms;
-}
-
-/** A commander option parser for a whole number from `min` to `max`. */
-export function integerOption(min: number, max = Number.MAX_SAFE_INTEGER): (text: string) => number {
-  return (text) => {
-    const value = /^\d{1,15}$/.test(text) ? Number(text) : NaN;
-    if (!(value >= min && value <= max)) throw new InvalidArgumentError(messages.badInteger(min, max));
-    return value;
-  };
 }
 
 /** Milliseconds as the largest two units that say them (`1h`, `1h30m`, `45s`, `250ms`). */

@@ -6,7 +6,7 @@ import { addListsCommand } from './commands/lists.command.js';
 import { addMonitorCommand } from './commands/monitor.command.js';
 import { addStatsCommand } from './commands/stats.command.js';
 import { addTestCommand } from './commands/test.command.js';
-import { durationOption } from './durations.js';
+import { durationOption } from './option-parsers.js';
 
 const HELP_AFTER = `
 Environment:

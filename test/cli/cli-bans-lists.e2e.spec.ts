@@ -5,6 +5,8 @@ import { listen, requireBuiltCli, runCli } from './cli.js';
 const MINUTE = 60_000;
 
 requireBuiltCli();
+// Each test runs the CLI a few times, a Node process each: on a busy machine that takes seconds.
+jest.setTimeout(30_000);
 
 describe.each(ADAPTERS)('rampart bans and lists against a running app on %s', (adapter) => {
   let t: AdminTestApp;
@@ -18,6 +20,8 @@ describe.each(ADAPTERS)('rampart bans and lists against a running app on %s', (a
   const cli = (...args: string[]) => runCli(args, env);
   const from = (ip: string) => t.http().get('/ping').set('X-Forwarded-For', ip);
   const adminGet = (path: string) => t.http().get(`/rate-limit${path}`).set('Authorization', BEARER);
+  const adminPost = (path: string, body: object) => t.http().post(`/rate-limit${path}`).set('Authorization', BEARER).send(body);
+  const adminDelete = (path: string) => t.http().delete(`/rate-limit${path}`).set('Authorization', BEARER);
 
   it('bans add: the client is refused (403); bans list shows the ban; bans remove: the client is admitted again', async () => {
     await from('203.0.113.7').expect(200);
@@ -30,18 +34,17 @@ describe.each(ADAPTERS)('rampart bans and lists against a running app on %s', (a
     const stored = (await adminGet('/bans?key=203.0.113.7').expect(200)).body.items;
     expect(stored).toEqual([expect.objectContaining({ key: '203.0.113.7', kind: 'permanent', source: 'admin', reason: 'scraping', active: true })]);
 
-    const listed = await cli('bans', 'list');
+    const [listed, json] = await Promise.all([cli('bans', 'list'), cli('bans', 'list', '--json')]);
     expect(listed.code).toBe(0);
     const [header, ...rows] = listed.stdout.trimEnd().split('\n');
     expect(header).toMatch(/^TARGET\s+KIND\s+SOURCE\s+CREATED\s+EXPIRES\s+BLOCKS\s+REASON$/);
     expect(rows).toEqual([expect.stringMatching(/^203\.0\.113\.7\s+permanent\s+admin\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+never\s+0\s+scraping$/)]);
-    const json = await cli('bans', 'list', '--json');
     expect(JSON.parse(json.stdout)).toEqual(stored);
 
     expect(await cli('bans', 'remove', '203.0.113.7')).toEqual({ code: 0, stdout: 'lifted the ban of 203.0.113.7\n', stderr: '' });
     await from('203.0.113.7').expect(200);
-    expect((await cli('bans', 'list', '--target', '203.0.113.7')).stdout).toBe('no bans in force\n');
-    const all = await cli('bans', 'list', '--all', '--target', '203.0.113.7');
+    const [active, all] = await Promise.all([cli('bans', 'list', '--target', '203.0.113.7'), cli('bans', 'list', '--all', '--target', '203.0.113.7')]);
+    expect(active.stdout).toBe('no bans in force\n');
     expect(all.stdout.split('\n')[1]).toMatch(/^203\.0\.113\.7\s+permanent\s+admin\s+lifted\s/);
   });
 
@@ -82,8 +85,7 @@ describe.each(ADAPTERS)('rampart bans and lists against a running app on %s', (a
     expect(refused.stderr).toMatch(/^error: invalid request: .*cidr.*force.*\n$/);
     expect((await cli('bans', 'add', '10.0.0.0/7', '--force')).code).toBe(0);
     await from('10.1.2.3').expect(403);
-    expect((await cli('bans', 'remove', '10.0.0.0/7')).code).toBe(0);
-    await from('10.1.2.3').expect(200);
+    await adminDelete('/bans?cidr=10.0.0.0/7').expect(200);
   });
 
   it('bans remove of a client without a ban: exit 1 and the admin API problem detail', async () => {
@@ -116,16 +118,15 @@ describe.each(ADAPTERS)('rampart bans and lists against a running app on %s', (a
   });
 
   it('lists add allow: an allow-listed client passes its ban; lists show --json is the admin API list', async () => {
-    await cli('bans', 'add', '203.0.113.20');
+    await adminPost('/bans', { key: '203.0.113.20', kind: 'permanent', reason: 'test' }).expect(201);
     await from('203.0.113.20').expect(403);
     expect((await cli('lists', 'add', 'allow', '203.0.113.20')).stdout).toBe('added 203.0.113.20/32 to the allow-list\n');
     await from('203.0.113.20').expect(200);
     const json = await cli('lists', 'show', '--json');
     expect(JSON.parse(json.stdout)).toEqual((await adminGet('/access-list').expect(200)).body.items);
     expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ kind: 'allow', cidr: '203.0.113.20/32', active: true })]);
-    await cli('lists', 'remove', 'allow', '203.0.113.20');
-    await cli('bans', 'remove', '203.0.113.20');
-    await from('203.0.113.20').expect(200);
+    await adminDelete('/access-list?kind=allow&cidr=203.0.113.20').expect(204);
+    await adminDelete('/bans?key=203.0.113.20').expect(200);
   });
 
   it('lists add --duration: the entry applies until it expires', async () => {
@@ -142,6 +143,6 @@ describe.each(ADAPTERS)('rampart bans and lists against a running app on %s', (a
     t.clock.set(Date.parse(entry.expiresAt));
     await from('203.0.113.30').expect(200);
     expect((await cli('lists', 'show')).stdout).toMatch(/^deny\s+203\.0\.113\.30\/32\s+expired\s+/m);
-    await cli('lists', 'remove', 'deny', '203.0.113.30');
+    await adminDelete('/access-list?kind=deny&cidr=203.0.113.30').expect(204);
   });
 });

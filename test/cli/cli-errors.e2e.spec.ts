@@ -5,6 +5,8 @@ import { ADAPTERS } from '../support/http-app.js';
 import { closedPort, listen, requireBuiltCli, runCli, type CliRun } from './cli.js';
 
 requireBuiltCli();
+// Each test runs the CLI, a Node process: on a busy machine that takes seconds.
+jest.setTimeout(30_000);
 
 /** Routes of the app itself, where a wrong --url may land: text, and JSON that is not the admin API's. */
 @Controller('other')

@@ -62,3 +62,7 @@ export const HOSTILE_KEY = '\u001b]0;pwned\u0007\u001b[2J\u001b[31mevil\u009b1m\
 /** A key resolver: the identity of a request is its `?user=` when given, else its address. */
 export const userFromQuery = (context: ExecutionContext) =>
   context.switchToHttp().getRequest<{ query: Record<string, unknown> }>().query['user'] as string | undefined;
+
+/** A control character (but the newline), or a bidirectional override, as a terminal would receive it: raw. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+export const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/;

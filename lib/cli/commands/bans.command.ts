@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { AdminBanPage, AdminBanView, AdminLiftResult } from '../../admin/dto/views.dto.js';
 import { adminClient, banTarget } from '../connection.js';
-import { durationOption, formatDuration } from '../durations.js';
+import { formatDuration } from '../durations.js';
+import { durationOption } from '../option-parsers.js';
 import { printJson, printLine, printLines, shortTime } from '../output.js';
 import { table } from '../terminal-text.js';
 

@@ -1,7 +1,8 @@
 import { Argument, type Command } from 'commander';
 import type { AdminAccessEntryView, AdminAccessList } from '../../admin/dto/views.dto.js';
 import { adminClient } from '../connection.js';
-import { durationOption, formatDuration } from '../durations.js';
+import { formatDuration } from '../durations.js';
+import { durationOption } from '../option-parsers.js';
 import { printJson, printLine, printLines, shortTime } from '../output.js';
 import { table } from '../terminal-text.js';
 

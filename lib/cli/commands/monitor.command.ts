@@ -5,7 +5,7 @@ import { errorText } from '../../errors/describe.js';
 import type { AdminClient } from '../admin-client.js';
 import { usageError } from '../cli-error.js';
 import { adminClient } from '../connection.js';
-import { durationOption } from '../durations.js';
+import { durationOption } from '../option-parsers.js';
 import { renderMonitor, type MonitorState } from '../monitor/monitor-view.js';
 import { TerminalScreen } from '../monitor/terminal-screen.js';
 import { fetchStats } from './stats.command.js';

@@ -8,7 +8,8 @@ import { errorText } from '../../errors/describe.js';
 import type { AdminClient } from '../admin-client.js';
 import { CliError } from '../cli-error.js';
 import { adminClient } from '../connection.js';
-import { durationOption, formatDuration } from '../durations.js';
+import { formatDuration } from '../durations.js';
+import { durationOption } from '../option-parsers.js';
 import { count, percent, perMinute, printJson, printLine, printLines, safeJson, shortTime } from '../output.js';
 import { table } from '../terminal-text.js';
 

@@ -4,7 +4,8 @@ import type { RateLimitRule } from '../../engine/rule.interface.js';
 import * as messages from '../../errors/cli-messages.js';
 import { RateLimitConfigurationError } from '../../errors/rate-limit-configuration.error.js';
 import { usageError } from '../cli-error.js';
-import { formatDuration, integerOption } from '../durations.js';
+import { formatDuration } from '../durations.js';
+import { integerOption } from '../option-parsers.js';
 import { printJson, printLine } from '../output.js';
 import type { SimulatedRequest, Simulation } from '../simulation.js';
 

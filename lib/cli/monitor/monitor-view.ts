@@ -54,7 +54,7 @@ export function renderMonitor(state: MonitorState, size: ScreenSize): string[] {
   if (state.error !== undefined) {
     const tried = state.triedAt ? `tried ${clock(state.triedAt)}, ` : '';
     const since = state.updatedAt ? `; figures from ${clock(state.updatedAt)}` : '';
-    lines.push(`UNREACHABLE  app unreachable: ${tried}retrying every ${formatDuration(state.intervalMs)}${since}`, `  ${terminalText(state.error)}`);
+    lines.push(`UNREACHABLE  ${tried}retrying every ${formatDuration(state.intervalMs)}${since}`, `  ${terminalText(state.error)}`);
   } else {
     const scope = stats ? (stats.fleet ? `fleet of ${stats.instances.length} instance${stats.instances.length === 1 ? '' : 's'}` : 'one instance') : '';
     lines.push(`LIVE  ${scope}, last ${formatDuration(state.windowMs)}, every ${formatDuration(state.intervalMs)}`);
