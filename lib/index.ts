@@ -47,6 +47,7 @@ export { verifyAlertSignature, SIGNATURE_HEADER } from './alerts/alert-signature
 export type { RateLimitModuleOptions, RateLimitModuleExtras, RateLimitViolation } from './rate-limit-options.interface.js';
 export type { RateLimitAdminOptions } from './admin/admin-options.interface.js';
 export type { RateLimitRule, ThrottleRule, ClientKeyResolver, StoreErrorPolicy } from './rate-limit-rule.interface.js';
+export { DEFAULT_GROUP, type GroupResolver, type GroupOptions } from './engine/groups.js';
 export type { RateLimitStore } from './storage/rate-limit-store.interface.js';
 export type { RampartStorage } from './storage/rampart-storage.interface.js';
 export { splitStorage, type SplitStorageOptions } from './storage/split-storage.js';
@@ -67,3 +68,5 @@ export type { Clock } from './core/clock.js';
 export { systemClock } from './core/clock.js';
 export type { TrustProxyOptions } from './core/ip/trust-proxy.js';
 export { seconds, minutes, hours, days, weeks } from './core/duration.js';
+export { loadConfigFile, DEFAULT_EXCLUDED_PATHS, ENV_OVERRIDES, type LoadedConfigFile, type ConfigFileOptions } from './config-file/index.js';
+export type { RateLimitRoute, RouteRule } from './routes/route-options.js';

@@ -2,6 +2,8 @@ import type { ExecutionContext } from '@nestjs/common';
 import type { RateLimitAdminOptions } from './admin/admin-options.interface.js';
 import type { RampartOptions } from './engine/rampart-options.interface.js';
 import type { WsConnectionLimits } from './ws/ws-connection-options.js';
+import type { RateLimitRoute } from './routes/route-options.js';
+import type { ConfigFileOptions } from './config-file/config-file-options.js';
 
 export type { RateLimitViolation } from './engine/rampart-options.interface.js';
 
@@ -13,8 +15,41 @@ export interface RateLimitModuleOptions extends RampartOptions<ExecutionContext>
    * mounted without its own `guard`.
    */
   adminApiKey?: string | string[];
-  /** Limits on each client's WebSocket connections: open at once, and new ones per window. */
+  /** Limits on each client's WebSocket connections (open at once, new ones per window) and messages. */
   websockets?: WsConnectionLimits;
+  /**
+   * Rules for HTTP requests by path (a regular expression matched from the start of the path) and
+   * method: the first entry that matches a request replaces its handler's rules (module rules and
+   * `@Throttle`); `@SkipThrottle()` routes are not counted by any. See `RateLimitRoute`.
+   * @default [] (every route counts by its handler's rules)
+   */
+  routes?: RateLimitRoute<ExecutionContext>[];
+  /**
+   * HTTP paths nothing counts or checks, not even bans: each path and everything under it
+   * (`/docs` covers `/docs/index.html`). `DEFAULT_EXCLUDED_PATHS` holds the usual ones.
+   * @default []
+   */
+  excludePaths?: string[];
+  /**
+   * `false` limits nothing and refuses nothing: every request goes through uncounted (the guard's
+   * protocols: HTTP, WebSocket messages, GraphQL resolvers, RPC handlers). For switching Rampart off
+   * without a deploy: `RAMPART_ENABLED` / `RATE_LIMIT_ENABLED`, or `global.enabled` in a configuration
+   * file, which a reload applies.
+   * @default true
+   */
+  enabled?: boolean;
+  /**
+   * A configuration file (YAML or JSON) whose sections replace the options of the same name: rules,
+   * routes, groups, excluded paths, escalation, storage and global settings. Watched and reloaded
+   * (see `ConfigFileOptions`). `RAMPART_CONFIG` names the file instead.
+   */
+  configFile?: string | ConfigFileOptions;
+  /**
+   * Where overrides are read from: `RAMPART_*` and seed names such as `RATE_LIMIT_PER_MINUTE` (see
+   * the README's table). `false` reads none; an object is read instead of `process.env`.
+   * @default process.env
+   */
+  env?: boolean | Readonly<Record<string, string | undefined>>;
 }
 
 /** Settings that decide which providers exist: outside the async factory. */

@@ -8,6 +8,8 @@ import { exemptTarget, targetRules, type TargetRules } from './engine/target-rul
 import type { RateLimitConfig } from './rate-limit.config.js';
 import { CONCURRENCY_METADATA, EXEMPT_METADATA, RATE_LIMIT_CONFIG, SKIP_THROTTLE_METADATA, THROTTLE_METADATA } from './rate-limit.constants.js';
 import type { ThrottleRule } from './rate-limit-rule.interface.js';
+import { Rampart } from './engine/rampart.js';
+import { keyedByAlgorithm } from './routes/route-table.js';
 
 type Handler = (...args: unknown[]) => unknown;
 
@@ -44,7 +46,9 @@ export class RouteRulesResolver implements OnModuleInit {
    * By controller, then handler: controllers that inherit one base class share its handler
    * functions, yet each has its own decorators and its own route key.
    */
-  private readonly cache = new WeakMap<Type, WeakMap<Handler, TargetRules<ExecutionContext>>>();
+  private cache = new WeakMap<Type, WeakMap<Handler, TargetRules<ExecutionContext>>>();
+  /** The app's controllers, gateways and resolvers, each with its instance (known once the module is initialised). */
+  private handlers: { readonly handler: Handler; readonly controller: Type }[] = [];
   /** What each controller's route keys start with: its class name, qualified when another controller has the same name. */
   private readonly controllerKeys = new WeakMap<Type, string>();
   /** Controllers by class name, in the order they were met. */
@@ -59,6 +63,7 @@ export class RouteRulesResolver implements OnModuleInit {
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) private readonly config: RateLimitConfig,
+    private readonly rampart: Rampart<ExecutionContext>,
     private readonly reflector: Reflector,
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
@@ -82,11 +87,28 @@ export class RouteRulesResolver implements OnModuleInit {
       if (!instance || !metatype) continue;
       const prototype = Object.getPrototypeOf(instance) as Record<string, Handler>;
       for (const method of this.scanner.getAllMethodNames(prototype)) {
+        this.handlers.push({ handler: prototype[method], controller: metatype as Type });
         this.resolveInto(prototype[method], metatype as Type, problems);
         this.resolvePoolInto(prototype[method], metatype as Type, problems);
       }
     }
     if (problems.length > 0) throw new RateLimitConfigurationError(problems);
+  }
+
+  /**
+   * The problems the decorators of the app's handlers would have with `rules` as the module's rules
+   * (a `@Throttle` naming a rule they no longer have, without its own limit and window): what a
+   * reloaded configuration is checked against before it is applied.
+   */
+  problemsWith(rules: readonly ResolvedRule<ExecutionContext>[]): string[] {
+    const problems: string[] = [];
+    for (const { handler, controller } of this.handlers) this.resolveInto(handler, controller, problems, rules, new WeakMap());
+    return problems;
+  }
+
+  /** Forgets every route's rules: they are resolved again, from the module's rules in force (after a reload). */
+  reset(): void {
+    this.cache = new WeakMap();
   }
 
   /** Whether `type` is one of the app's WebSocket gateways. */
@@ -132,9 +154,15 @@ export class RouteRulesResolver implements OnModuleInit {
     return resolved;
   }
 
-  private resolveInto(handler: Handler, controller: Type, problems: string[]): TargetRules<ExecutionContext> {
-    let byHandler = this.cache.get(controller);
-    if (!byHandler) this.cache.set(controller, (byHandler = new WeakMap()));
+  private resolveInto(
+    handler: Handler,
+    controller: Type,
+    problems: string[],
+    moduleRules: readonly ResolvedRule<ExecutionContext>[] = this.rampart.config.rules,
+    cache = this.cache,
+  ): TargetRules<ExecutionContext> {
+    let byHandler = cache.get(controller);
+    if (!byHandler) cache.set(controller, (byHandler = new WeakMap()));
     const cached = byHandler.get(handler);
     if (cached) return cached;
     const routeKey = this.routeKey(handler, controller);
@@ -143,7 +171,7 @@ export class RouteRulesResolver implements OnModuleInit {
       byHandler.set(handler, exempt);
       return exempt;
     }
-    const byName = new Map<string, ResolvedRule<ExecutionContext>>(this.config.rules.map((r) => [r.name, r]));
+    const byName = new Map<string, ResolvedRule<ExecutionContext>>(moduleRules.map((r) => [r.name, r]));
     const layers: [ThrottleRule[] | undefined, string][] = [
       [this.reflector.get<ThrottleRule[]>(THROTTLE_METADATA, controller), controller.name],
       [this.reflector.get<ThrottleRule[]>(THROTTLE_METADATA, handler), routeKey],
@@ -158,16 +186,23 @@ export class RouteRulesResolver implements OnModuleInit {
           problems.push(messages.incompleteRouteRule(`@Throttle on ${where}`, name));
           return;
         }
-        const { storeRule: _ignored, ...baseFields } = base ?? ({ storeRule: undefined } as Partial<ResolvedRule<ExecutionContext>>);
-        byName.set(name, resolveRule({ ...baseFields, ...override, name }, `@Throttle on ${where} [${i}]`, problems));
+        const { storeRule: _ignored, keyName: _key, ...baseFields } = base ?? ({ storeRule: undefined } as Partial<ResolvedRule<ExecutionContext>>);
+        const rule = resolveRule({ ...baseFields, ...override, name }, `@Throttle on ${where} [${i}]`, problems);
+        // Over a configuration file's rule, keyed by its algorithm as that rule is (see keyedByAlgorithm).
+        byName.set(name, base?.keyName !== undefined ? keyedByAlgorithm(rule) : rule);
       });
     }
     const skip = this.reflector.getAllAndOverride<boolean | string[] | undefined>(SKIP_THROTTLE_METADATA, [handler, controller]);
     const rules: ResolvedRule<ExecutionContext>[] = [];
+    // Every gateway message counts under websockets.messageRate too, unless its name is overridden or skipped.
+    const { messageRate } = this.config.websockets;
+    if (messageRate && this.gateways.has(controller) && !byName.has(messageRate.name)) byName.set(messageRate.name, messageRate);
     if (skip !== true) {
       for (const rule of byName.values()) if (!(Array.isArray(skip) && skip.includes(rule.name))) rules.push(rule);
     }
-    const resolved = targetRules(routeKey, rules);
+    const counted = targetRules(routeKey, rules);
+    // `@SkipThrottle()` on the handler or its class: a configuration file's route entry does not count it either.
+    const resolved = skip === true ? Object.freeze({ ...counted, skipped: true as const }) : counted;
     byHandler.set(handler, resolved);
     return resolved;
   }

@@ -15,6 +15,8 @@ export interface Decision<C> {
   /** The key of `identity`: the address key, or the key of an identity (never an address's). */
   readonly clientKey: string;
   readonly nowMs: number;
+  /** The client's group (`default` unless the `groupResolver` names one). */
+  readonly group: string;
   /** The block or ban that shadow rules' escalation gave the client: its shadow rules are not counted. */
   readonly shadowStanding?: ProtectionVerdict;
 }

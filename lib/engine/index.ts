@@ -7,6 +7,7 @@ export type { RampartOptions, RateLimitViolation } from './rampart-options.inter
 export type { RampartRequest, StoreKeyHook } from './rampart-request.js';
 export type { RateLimitRule, ThrottleRule, ClientKeyResolver, StoreErrorPolicy } from './rule.interface.js';
 export type { TargetRule, TargetRules } from './target-rules.js';
+export { DEFAULT_GROUP, type GroupResolver, type GroupOptions } from './groups.js';
 export { RateLimitHeaders, type HeaderSetter, type RateLimitHeaderOptions } from './rate-limit-headers.js';
 export { retryAfterSeconds } from './verdict.js';
 export type { Verdict, AdmittedVerdict, LimitedVerdict, BlockedVerdict, BannedVerdict, UnavailableVerdict, RuleResult } from './verdict.js';

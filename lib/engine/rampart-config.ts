@@ -13,6 +13,8 @@ import { DEFAULT_RETENTION_MS } from '../storage/store-input.js';
 import { DEFAULT_MAX_CACHED_KEY_BANS } from '../protection/protection-cache.js';
 import { DEFAULT_LEASE_MS } from '../protection/lease-keeper.js';
 import type { RampartStorage } from '../storage/rampart-storage.interface.js';
+import { missingStorageParts } from '../storage/storage-check.js';
+import { checkGroups, type GroupResolver } from './groups.js';
 import type { RateLimitStore } from '../storage/rate-limit-store.interface.js';
 import type { BanEnforcement, RampartOptions, RateLimitViolation } from './rampart-options.interface.js';
 import {
@@ -67,6 +69,10 @@ export interface RampartConfig<C = unknown> {
   readonly requireStore: boolean;
   readonly events?: RateLimitEventHandlers;
   readonly keyResolver?: ClientKeyResolver<C>;
+  /** Decides each client's group (rules with `groups` count only theirs); undefined: every client is in `default`. */
+  readonly groupResolver?: GroupResolver<C>;
+  /** Groups no rule counts (bans and lists still apply). */
+  readonly unlimitedGroups: ReadonlySet<string>;
   readonly trust: CompiledTrust | null;
   readonly ipv6PrefixLength: number;
   readonly standardHeaders: boolean;
@@ -112,37 +118,6 @@ function checkStoreBreaker(given: unknown, problems: string[]): StoreBreakerOpti
 }
 
 const BAN_ENFORCEMENTS: readonly unknown[] = ['all-routes', 'limited-routes'] satisfies BanEnforcement[];
-
-const STORE_METHODS: Record<Exclude<keyof RampartStorage, 'init' | 'close' | 'leases' | 'stats'>, readonly string[]> = {
-  rateLimits: ['consume', 'get', 'reset'],
-  bans: ['put', 'lift', 'get', 'list', 'changedSince', 'remove'],
-  violations: ['record', 'list', 'count', 'deleteByKey', 'purge'],
-  accessList: ['put', 'remove', 'list', 'changedSince'],
-};
-
-/** What a storage lacks, as `bans.changedSince`-style paths (`rateLimits` is skipped when `store` replaces it). */
-function missingStorageParts(storage: unknown, withRateLimits: boolean): string[] {
-  if (typeof storage !== 'object' || storage === null) return Object.keys(STORE_METHODS);
-  const missing: string[] = [];
-  for (const [part, methods] of Object.entries(STORE_METHODS)) {
-    if (part === 'rateLimits' && !withRateLimits) continue;
-    const store = (storage as Record<string, unknown>)[part] as Record<string, unknown> | undefined;
-    for (const method of methods) {
-      if (typeof store?.[method] !== 'function') missing.push(`${part}.${method}()`);
-    }
-  }
-  const leases = (storage as { leases?: unknown }).leases;
-  if (leases !== undefined) {
-    for (const method of ['acquire', 'release', 'renew', 'releaseHolder', 'count']) {
-      if (typeof (leases as Record<string, unknown> | null)?.[method] !== 'function') missing.push(`leases.${method}()`);
-    }
-  }
-  for (const hook of ['init', 'close']) {
-    const fn = (storage as Record<string, unknown>)[hook];
-    if (fn !== undefined && typeof fn !== 'function') missing.push(`${hook}()`);
-  }
-  return missing;
-}
 
 /**
  * Validates the engine's options once, at startup. Problems are appended to `problems`; the
@@ -267,6 +242,7 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
     requireStore: options.requireStore ?? false,
     ...(events ? { events } : {}),
     ...(options.keyResolver ? { keyResolver: options.keyResolver } : {}),
+    ...checkGroups<C>(options, problems),
     trust,
     ipv6PrefixLength,
     standardHeaders: options.standardHeaders ?? true,

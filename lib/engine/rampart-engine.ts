@@ -1,21 +1,21 @@
 import type { Clock } from '../core/clock.js';
 import { ruleCapacity } from '../core/algorithms/algorithm.interface.js';
-
 import { isThenable } from '../core/thenable.js';
 import type { BanSync } from '../protection/ban-sync.js';
 import type { Escalator } from '../protection/escalator.js';
 import type { ProtectionVerdict } from '../protection/protection-verdict.js';
 import type { Counted, StoreGateway } from '../protection/store-gateway.js';
 import type { RampartConfig } from './rampart-config.js';
-import { identityText, requestCost, type RampartRequest, type StoreKeyHook } from './rampart-request.js';
+import { fixedCost, requestCost, type RampartRequest, type StoreKeyHook } from './rampart-request.js';
 import type { ClientIdentity } from './client-identity.js';
-import type { StoreKeys } from './store-keys.js';
-import { targetRules, type TargetRule, type TargetRules } from './target-rules.js';
+import { shadowKey, type StoreKeys } from './store-keys.js';
+import { countsGroup, targetRules, type TargetRule, type TargetRules } from './target-rules.js';
+import { clientGroup, isUnlimited } from './groups.js';
 import { refusal, ruleResult, type RuleResult, type ShadowedVerdict, type Verdict } from './verdict.js';
 import type { Decision, Tally } from './decision.js';
 import { NetworkKeys } from './network-keys.js';
 import { Verdicts } from './verdicts.js';
-import { shadowKey } from './store-keys.js';
+import { ownIdentityRefused, ruleClientKey } from './rule-identity.js';
 
 /** Peers whose parsed address is remembered, and targets whose rules are (each emptied when full). */
 const CACHE_SIZE = 10_000;
@@ -51,18 +51,29 @@ export class RampartEngine<C = unknown> {
   private storeKeyHook: StoreKeyHook<C> | undefined;
 
   /** Wider IPv6 networks that rules of their own prefix length count by, and their blocks. */
-  private readonly networks: NetworkKeys;
+  private networks: NetworkKeys;
   /** Told of every decision (see `observe`). */
   private observer: DecisionObserver<C> | undefined;
   /** Verdicts from the rules' answers, shadow rules apart. */
-  private readonly verdicts: Verdicts<C>;
+  private verdicts: Verdicts<C>;
 
   constructor(
-    private readonly config: RampartConfig<C>,
+    private config: RampartConfig<C>,
     private readonly parts: EngineParts<C>,
   ) {
     this.networks = new NetworkKeys(config.rules, parts.keys, parts.bans);
     this.verdicts = new Verdicts(config, parts.escalator);
+  }
+
+  /**
+   * Decides by `config` from now on (its rules, escalation and groups: a reloaded configuration).
+   * A decision under way finishes with the rules it started with.
+   */
+  reconfigure(config: RampartConfig<C>): void {
+    this.config = config;
+    this.targets.clear();
+    this.networks = new NetworkKeys(config.rules, this.parts.keys, this.parts.bans);
+    this.verdicts = new Verdicts(config, this.parts.escalator);
   }
 
   /** Tells `observer` of every decision from now on (one observer; undefined stops it). */
@@ -145,8 +156,21 @@ export class RampartEngine<C = unknown> {
     const { identity: identities } = this.parts;
     const address = request.address === null ? null : identities.canonicalAddress(request.address);
     const identity = request.identity ?? identities.identify(request.context as C, address);
-    if (isThenable(identity)) return Promise.resolve(identity).then((id) => this.checked(request, rules, nowMs, address, id));
-    return this.checked(request, rules, nowMs, address, identity);
+    if (isThenable(identity)) return Promise.resolve(identity).then((id) => this.grouped(request, rules, nowMs, address, id));
+    return this.grouped(request, rules, nowMs, address, identity);
+  }
+
+  /** The client's group (see `clientGroup`), then the checks. */
+  private grouped(
+    request: RampartRequest<C>,
+    rules: TargetRules<C>,
+    nowMs: number,
+    address: string | null,
+    identity: string,
+  ): Verdict<C> | Promise<Verdict<C>> {
+    const group = clientGroup(this.config, request, rules);
+    if (isThenable(group)) return group.then((g) => this.checked(request, rules, nowMs, address, identity, g));
+    return this.checked(request, rules, nowMs, address, identity, group);
   }
 
   /**
@@ -160,10 +184,11 @@ export class RampartEngine<C = unknown> {
     nowMs: number,
     address: string | null,
     identity: string,
+    group: string,
   ): Verdict<C> | Promise<Verdict<C>> {
     if (typeof identity !== 'string') throw new TypeError(`A request's identity must be a string, got ${typeof identity}.`);
     const { addressKey, clientKey } = this.keysOf(address, identity);
-    const decision: Decision<C> = { request, rules, address, addressKey, identity, clientKey, nowMs };
+    const decision: Decision<C> = { request, rules, address, addressKey, identity, clientKey, nowMs, group };
     const known = this.parts.bans.check(clientKey, address, nowMs, addressKey);
     // A promise only for a client whose ban record the bounded cache dropped: read once from the store.
     if (isThenable(known))
@@ -190,7 +215,7 @@ export class RampartEngine<C = unknown> {
     if (known.status !== 'none') return this.verdicts.enforced(refusal(known, nowMs, NONE) as ShadowedVerdict<C>);
     const network = this.networks.ban(decision);
     if (network !== undefined) return this.verdicts.enforced(refusal(network, nowMs, NONE) as ShadowedVerdict<C>);
-    if (rules.rules.length === 0) return { outcome: 'admitted', results: NONE, nowMs };
+    if (rules.rules.length === 0 || isUnlimited(this.config, decision)) return { outcome: 'admitted', results: NONE, nowMs };
     if (!this.config.shadow && !rules.shadowed) return rules.plain ? this.countPlain(decision) : this.countAll(decision);
     // Shadow rules: the block or ban their escalation would have given the client (in memory, but
     // for a record the bounded cache dropped) answers them as it would have, without counting.
@@ -246,33 +271,16 @@ export class RampartEngine<C = unknown> {
     const { context } = decision.request;
     const countOne = async (targetRule: TargetRule<C>): Promise<RuleResult<C> | undefined> => {
       const { rule } = targetRule;
-      if (this.skipsShadow(decision, targetRule)) return undefined;
+      if (this.skipsShadow(decision, targetRule) || !countsGroup(targetRule, decision.group)) return undefined;
       if (rule.skipIf && (await rule.skipIf(context as C))) return undefined;
-      let clientKey = decision.clientKey;
-      if (rule.keyResolver) {
-        const identity = identityText(await rule.keyResolver(context as C)) ?? decision.identity;
-        if (identity !== decision.identity) clientKey = this.parts.keys.clientKey(identity, decision.addressKey);
-      } else if (rule.ipv6PrefixLength !== undefined) {
-        clientKey = this.networks.key(decision, rule.ipv6PrefixLength);
-      }
-      if (clientKey !== decision.clientKey) {
-        // A rule's own identity (an API key, a wider network...) may be banned too: refused, it is
-        // not counted. (The address's bans were checked before any rule.) A shadow rule reports it,
-        // and what its own escalation would have given that identity.
-        const shadow = this.verdicts.isShadow(targetRule);
-        let known = await this.parts.bans.check(clientKey, null, decision.nowMs);
-        if (shadow && known.status === 'none') known = await this.parts.bans.check(shadowKey(clientKey), null, decision.nowMs);
-        if (known.status === 'blocked' || known.status === 'banned' || known.status === 'deny-listed') {
-          if (shadow) tally.shadowRefusal ??= known;
-          else tally.refusal ??= known;
-          return undefined;
-        }
-      }
+      const clientKey = await ruleClientKey(decision, targetRule, this.parts.keys, this.networks);
+      const shadow = this.verdicts.isShadow(targetRule);
+      if (clientKey !== decision.clientKey && (await ownIdentityRefused(this.parts.bans, clientKey, shadow, decision.nowMs, tally))) return undefined;
       const cost = typeof rule.cost === 'number' ? fixedCost(decision, targetRule) : requestCost(await rule.cost(context as C), ruleCapacity(rule.storeRule));
       const answer = await this.count(decision, targetRule, clientKey, cost);
       if (answer === 'allow') return undefined;
       if (answer === 'deny') {
-        tally.storeDenied ||= !this.verdicts.isShadow(targetRule);
+        tally.storeDenied ||= !shadow;
         return undefined;
       }
       return ruleResult(targetRule, clientKey, cost, answer);
@@ -288,11 +296,4 @@ export class RampartEngine<C = unknown> {
     const key = storeKey ? storeKey(context, clientKey, targetRule) : targetRule.keyPrefix + clientKey;
     return this.parts.gateway.consume(key, rule.storeRule, rule.onStoreError, decision.nowMs, cost, decision.addressKey);
   }
-}
-
-/** A fixed-cost rule's cost for this request: the request's own cost when it has one, else the rule's. */
-function fixedCost<C>(decision: Decision<C>, targetRule: TargetRule<C>): number {
-  const { cost } = decision.request;
-  const { rule } = targetRule;
-  return cost === undefined ? (rule.cost as number) : requestCost(cost, ruleCapacity(rule.storeRule));
 }

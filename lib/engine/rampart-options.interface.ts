@@ -12,6 +12,7 @@ import type { ClientKeyResolver, RateLimitRule, StoreErrorPolicy } from './rule.
 import type { StatsOptions } from '../observability/observability-config.js';
 import type { AlertOptions } from '../alerts/alert-options.interface.js';
 import type { LoggingOptions } from '../observability/logging-config.js';
+import type { GroupOptions, GroupResolver } from './groups.js';
 
 /**
  * Options of the engine: what `createRampart` takes, and what `RateLimitModule.forRoot` takes besides
@@ -156,6 +157,19 @@ export interface RampartOptions<C = unknown> {
   events?: RateLimitEventHandlers;
   /** Identity for every rule: user id, API key... Falls back to the client address when it returns nothing. */
   keyResolver?: ClientKeyResolver<C>;
+  /**
+   * Decides each client's group (a plan, a role) from the request, JWT claims or the session (see
+   * `jwtIdentity` and `sessionIdentity`). Rules with `groups` count only the clients of those groups;
+   * a rule without `groups` counts every group that no other rule of its list names. Clients the
+   * resolver names no group for are in the `default` group.
+   * @default every client is in the `default` group
+   */
+  groupResolver?: GroupResolver<C>;
+  /**
+   * Settings per group: `{ admin: { unlimited: true } }` counts no request of the `admin` group (bans,
+   * blocks and the deny-list still apply to it).
+   */
+  groups?: Record<string, GroupOptions>;
   /**
    * Proxies whose forwarded headers are believed. Without it only the socket peer address is used,
    * whatever `X-Forwarded-For`, `Forwarded` or `X-Real-IP` say.

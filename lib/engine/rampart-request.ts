@@ -1,3 +1,5 @@
+import { ruleCapacity } from '../core/algorithms/algorithm.interface.js';
+import type { Decision } from './decision.js';
 import type { TargetRule, TargetRules } from './target-rules.js';
 
 /**
@@ -35,6 +37,8 @@ export interface RampartRequest<C = unknown> {
    * apply to it too.
    */
   readonly identity?: string;
+  /** The client's group, when the adapter knows it. @default the module's `groupResolver`'s answer for `context`, else `default` */
+  readonly group?: string;
   /** The method or operation (`GET`, `mutation`...), recorded with violations. @default 'GET' */
   readonly method?: string;
   /** Which protocol the request came by (`http`, `ws`, `graphql`, `rpc`...), a label for the adapters' reports. @default 'http' */
@@ -75,4 +79,11 @@ export function identityText(value: unknown): string | undefined {
 export function requestCost(value: unknown, capacity: number): number {
   if (typeof value !== 'number' || Number.isNaN(value) || value < 1) return 1;
   return Math.min(Math.ceil(value), capacity + 1);
+}
+
+/** A fixed-cost rule's cost for this request: the request's own cost when it has one, else the rule's. */
+export function fixedCost<C>(decision: Decision<C>, targetRule: TargetRule<C>): number {
+  const { cost } = decision.request;
+  const { rule } = targetRule;
+  return cost === undefined ? (rule.cost as number) : requestCost(cost, ruleCapacity(rule.storeRule));
 }

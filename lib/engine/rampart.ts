@@ -63,7 +63,11 @@ export class Rampart<C = unknown> {
   /** The shutdown under way or done (see `close`). */
   private closing: Promise<void> | undefined;
 
-  constructor(readonly config: RampartConfig<C>) {
+  /** The configuration in force (see `reconfigure`). */
+  private current: RampartConfig<C>;
+
+  constructor(config: RampartConfig<C>) {
+    this.current = config;
     const { storage, store, clock, logger, storeTimeoutMs } = config;
     this.events = new EventPublisher(config.events, logger);
     this.health = new StoreHealth(
@@ -104,11 +108,15 @@ export class Rampart<C = unknown> {
     const keys = new StoreKeys(config.ipv6PrefixLength);
     const identity = new ClientIdentity(config, keys);
     this.engine = new RampartEngine(config, { keys, identity, bans: this.bans, gateway, escalator: this.escalator });
+    const escalationOf = () => this.current.escalation;
     this.service = new RateLimitService({
       storage,
       store,
       clock,
-      escalation: config.escalation,
+      // Read at each use: a reloaded configuration may change it.
+      get escalation() {
+        return escalationOf();
+      },
       bans: this.bans,
       events: this.events,
       engine: this.engine as unknown as RampartEngine<never>,
@@ -126,6 +134,23 @@ export class Rampart<C = unknown> {
     if (config.alerts && this.stats)
       this.alerts = new AlertMonitor(config.alerts, { recorder: this.stats, storage, events, clock, logger, storageTimeoutMs: stepTimeoutMs });
     if (config.logging) (this.eventLog = new EventLog(config.logging, logger, clock)).listen(this.events);
+  }
+
+  /** The configuration in force: the one given, or the last one `reconfigure` applied. */
+  get config(): RampartConfig<C> {
+    return this.current;
+  }
+
+  /**
+   * Applies a reloaded configuration's rules, escalation and groups, at once for every request
+   * decided from now on (one decision under way finishes with the rules it started with). Counters
+   * are the store's: a rule that keeps its name (and, for a configuration file's rules, its
+   * algorithm) keeps its counts. The other settings stay as they were at startup.
+   */
+  reconfigure(next: Pick<RampartConfig<C>, 'rules' | 'escalation' | 'unlimitedGroups'>): void {
+    const { rules, escalation, unlimitedGroups } = next;
+    this.current = Object.freeze({ ...this.current, rules, escalation, unlimitedGroups });
+    this.engine.reconfigure(this.current);
   }
 
   /** Whether the storage is prepared and the stored bans and lists are loaded. */

@@ -4,6 +4,7 @@ import { DEFAULT_ESCALATION_POLICY, ESCALATION_POLICY_FIELDS, mergeEscalationPol
 import { validateIpv6PrefixLength } from '../core/ip/client-key.js';
 import type { StoreRule } from '../core/rule-decision.js';
 import * as messages from '../errors/messages.js';
+import { checkRuleGroups } from './groups.js';
 import type { ClientKeyResolver, RateLimitRule, StoreErrorPolicy, ThrottleRule } from './rule.interface.js';
 
 /** A rule with its defaults applied, checked, ready for the engine. */
@@ -26,6 +27,14 @@ export interface ResolvedRule<C = unknown> {
   readonly onStoreError?: StoreErrorPolicy;
   /** Counted and reported, never enforced. */
   readonly shadow?: true;
+  /**
+   * What the rule's store keys start with, in place of its name: a configuration file's rule whose
+   * algorithm is not the default carries it (`api~token-bucket`), so that a reload that changes the
+   * algorithm starts it afresh instead of reading another algorithm's state.
+   */
+  readonly keyName?: string;
+  /** The groups whose clients this rule counts; absent: every group no other rule of its list names. */
+  readonly groups?: readonly string[];
   /** What the store receives. */
   readonly storeRule: StoreRule;
 }
@@ -80,6 +89,7 @@ export function resolveRule<C>(rule: ThrottleRule<C>, path: string, problems: st
     problems.push(messages.badStoreErrorPolicy(`${path}.onStoreError`, rule.onStoreError));
   }
   if (rule.shadow !== undefined && typeof rule.shadow !== 'boolean') problems.push(messages.badBoolean(`${path}.shadow`, rule.shadow));
+  const groups = checkRuleGroups(rule.groups, path, problems);
   const storeRule: StoreRule = Object.freeze({
     name,
     algorithm,
@@ -103,6 +113,7 @@ export function resolveRule<C>(rule: ThrottleRule<C>, path: string, problems: st
     ...(rule.escalation !== undefined ? { escalation: rule.escalation } : {}),
     ...(rule.onStoreError !== undefined ? { onStoreError: rule.onStoreError } : {}),
     ...(rule.shadow === true ? { shadow: true as const } : {}),
+    ...(groups !== undefined ? { groups } : {}),
     storeRule,
   });
 }

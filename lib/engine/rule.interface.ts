@@ -97,6 +97,14 @@ export interface RateLimitRule<C = unknown> {
    */
   onStoreError?: StoreErrorPolicy;
   /**
+   * The groups (see the module's `groupResolver`) whose clients this rule counts. Without it the rule
+   * counts every group that no other rule of its list names: `[{ limit: 10, windowMs: 1_000 },
+   * { groups: ['partner'], limit: 100, windowMs: 1_000 }]` gives partners 100 a second and everyone
+   * else 10.
+   * @default every group no other rule names
+   */
+  groups?: readonly string[];
+  /**
    * Shadow mode: the rule counts every request and its violations are reported (events, metrics,
    * logs, the stats API) as "would have limited", with the escalation they would have caused as
    * "would have blocked / banned", but it never refuses a request and sends no header. For rolling

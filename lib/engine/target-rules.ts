@@ -10,6 +10,10 @@ export interface TargetRule<C = unknown> {
   readonly keyPrefix: string;
   /** The rule's own `shadow`: counted and reported, never enforced (the module's `shadow` puts every rule in shadow mode). */
   readonly shadow: boolean;
+  /** The only groups the rule counts here (its `groups`). */
+  readonly groups?: ReadonlySet<string>;
+  /** The groups the rule does not count here: those another rule of the list names (a rule without `groups`). */
+  readonly otherGroups?: ReadonlySet<string>;
 }
 
 /** The rules that apply to one target (a route, a gateway message, a resolver field, a queue...). */
@@ -25,21 +29,51 @@ export interface TargetRules<C = unknown> {
   readonly plain: boolean;
   /** Whether a rule has its own `shadow`. */
   readonly shadowed: boolean;
+  /** Whether a rule counts some groups only: the client's group is needed. */
+  readonly grouped: boolean;
+  /** Groups no rule counts on this target (a configuration file's route entry), besides the module's unlimited groups. */
+  readonly unlimitedGroups?: ReadonlySet<string>;
+  /** Every rule is skipped here (`@SkipThrottle()`): a configuration file's route entry does not count it either. */
+  readonly skipped?: true;
   /** Nothing is checked or counted on this target, not even bans (the admin API). */
   readonly exempt?: true;
 }
 
 /** A target where nothing is checked or counted, not even bans and lists (the admin API). */
 export function exemptTarget<C>(target: string): TargetRules<C> {
-  return Object.freeze({ target, rules: Object.freeze([]), plain: true, shadowed: false, exempt: true });
+  return Object.freeze({ target, rules: Object.freeze([]), plain: true, shadowed: false, grouped: false, exempt: true });
 }
 
-/** The rules of `target`, each with its key prefix. */
-export function targetRules<C>(target: string, rules: readonly ResolvedRule<C>[]): TargetRules<C> {
+/** Whether `targetRule` counts clients of `group`. */
+export function countsGroup<C>(targetRule: TargetRule<C>, group: string): boolean {
+  return targetRule.groups ? targetRule.groups.has(group) : !targetRule.otherGroups?.has(group);
+}
+
+/**
+ * The rules of `target`, each with its key prefix and the groups it counts.
+ *
+ * @param unlimitedGroups groups no rule counts on this target
+ */
+export function targetRules<C>(target: string, rules: readonly ResolvedRule<C>[], unlimitedGroups?: ReadonlySet<string>): TargetRules<C> {
+  const named = new Set([...rules.flatMap((rule) => rule.groups ?? []), ...(unlimitedGroups ?? [])]);
   const counted = rules.map((rule) => {
     const countsPer = rule.scope ?? target;
-    return Object.freeze({ rule, countsPer, keyPrefix: StoreKeys.prefix(rule.name, countsPer), shadow: rule.shadow === true });
+    return Object.freeze({
+      rule,
+      countsPer,
+      keyPrefix: StoreKeys.prefix(rule.keyName ?? rule.name, countsPer),
+      shadow: rule.shadow === true,
+      ...(rule.groups ? { groups: new Set(rule.groups) } : named.size > 0 ? { otherGroups: named } : {}),
+    });
   });
-  const plain = rules.every((rule) => !rule.skipIf && !rule.keyResolver && rule.ipv6PrefixLength === undefined && typeof rule.cost === 'number');
-  return Object.freeze({ target, rules: Object.freeze(counted), plain, shadowed: counted.some((r) => r.shadow) });
+  const grouped = named.size > 0;
+  const plain = !grouped && rules.every((rule) => !rule.skipIf && !rule.keyResolver && rule.ipv6PrefixLength === undefined && typeof rule.cost === 'number');
+  return Object.freeze({
+    target,
+    rules: Object.freeze(counted),
+    plain,
+    shadowed: counted.some((r) => r.shadow),
+    grouped,
+    ...(unlimitedGroups && unlimitedGroups.size > 0 ? { unlimitedGroups } : {}),
+  });
 }

@@ -45,7 +45,8 @@ export const badWebsocketsOption = (value: unknown) =>
 export const unknownWebsocketsField = (field: string, fields: readonly string[]) =>
   `websockets.${field} is not an option; the options are ${fields.join(', ')}.`;
 
-export const badConnectionRate = (value: unknown) => `websockets.connectionRate must be a rule such as { limit: 20, windowMs: 60000 }, got ${describe(value)}.`;
+export const badConnectionRate = (value: unknown, field = 'connectionRate') =>
+  `websockets.${field} must be a rule such as { limit: 20, windowMs: 60000 }, got ${describe(value)}.`;
 
 export const tooManyConnections = (max: number) => `Too many open connections: at most ${max} per client. Close one and connect again.`;
 

@@ -25,6 +25,12 @@ export interface WsConnectionLimits {
    */
   connectionRate?: RateLimitRule<ExecutionContext>;
   /**
+   * Messages per client per window on every gateway: a rule counted on each `@SubscribeMessage`
+   * handler's messages besides the handler's own rules, one pool per client across the handlers
+   * (its `name` defaults to `ws-messages`; seed name: `WS_MESSAGE_RATE_LIMIT`).
+   */
+  messageRate?: RateLimitRule<ExecutionContext>;
+  /**
    * While the storage is down: `deny` refuses new connections (fail closed), `allow` admits them
    * uncounted. Messages on open connections follow their rules' own `onStoreError`.
    * @default 'deny'
@@ -36,10 +42,11 @@ export interface WsConnectionLimits {
 export interface WsConnectionConfig {
   readonly maxConnections?: number;
   readonly connectionRate?: ResolvedRule<ExecutionContext>;
+  readonly messageRate?: ResolvedRule<ExecutionContext>;
   readonly onStoreError: StoreErrorPolicy;
 }
 
-const FIELDS = ['maxConnections', 'connectionRate', 'onStoreError'];
+const FIELDS = ['maxConnections', 'connectionRate', 'messageRate', 'onStoreError'];
 
 /** The `websockets` option checked; its problems appended to `problems`. */
 export function checkWsConnectionLimits(given: unknown, problems: string[]): WsConnectionConfig {
@@ -64,9 +71,21 @@ export function checkWsConnectionLimits(given: unknown, problems: string[]): WsC
       rate = resolveRule({ ...inherited, ...connectionRate, name: connectionRate.name ?? 'ws-connections' }, 'websockets.connectionRate', problems);
     }
   }
+  const { messageRate } = limits;
+  let messageRule: ResolvedRule<ExecutionContext> | undefined;
+  if (messageRate !== undefined) {
+    if (typeof messageRate !== 'object' || messageRate === null) problems.push(messages.badConnectionRate(messageRate, 'messageRate'));
+    else
+      messageRule = resolveRule(
+        { ...messageRate, name: messageRate.name ?? 'ws-messages', scope: messageRate.scope ?? 'ws-messages' },
+        'websockets.messageRate',
+        problems,
+      );
+  }
   return Object.freeze({
     ...(maxConnections !== undefined ? { maxConnections } : {}),
     ...(rate ? { connectionRate: rate } : {}),
+    ...(messageRule ? { messageRate: messageRule } : {}),
     onStoreError,
   });
 }
