@@ -29,3 +29,11 @@ export class CliError extends Error {
 
 /** A usage error (exit 2), as commander reports its own. */
 export const usageError = (message: string) => new CliError(message, EXIT.usage);
+
+/** A failure whose report the command has printed already (the problems `config validate` lists): nothing more is printed. */
+export class ReportedFailure extends CliError {
+  constructor(exitCode: ExitCode = EXIT.failed) {
+    super('', exitCode);
+    this.name = 'ReportedFailure';
+  }
+}

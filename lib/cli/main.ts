@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
 import { errorText } from '../errors/describe.js';
-import { CliError, EXIT } from './cli-error.js';
+import { CliError, EXIT, ReportedFailure } from './cli-error.js';
 import { createProgram } from './program.js';
 import { terminalText } from './terminal-text.js';
 
@@ -14,7 +14,7 @@ const ANSWERED = new Set(['commander.helpDisplayed', 'commander.version']);
  */
 function exitCodeOf(error: unknown): number {
   if (error instanceof CommanderError) return ANSWERED.has(error.code) ? EXIT.ok : EXIT.usage;
-  process.stderr.write(`error: ${terminalText(errorText(error))}\n`);
+  if (!(error instanceof ReportedFailure)) process.stderr.write(`error: ${terminalText(errorText(error))}\n`);
   return error instanceof CliError ? error.exitCode : EXIT.failed;
 }
 

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EXIT } from './cli-error.js';
 import { addBansCommand } from './commands/bans.command.js';
+import { addConfigCommand } from './commands/config.command.js';
 import { addListsCommand } from './commands/lists.command.js';
 import { addMonitorCommand } from './commands/monitor.command.js';
 import { addStatsCommand } from './commands/stats.command.js';
@@ -47,5 +48,6 @@ export function createProgram(): Command {
   addBansCommand(program);
   addListsCommand(program);
   addStatsCommand(program);
+  addConfigCommand(program);
   return program;
 }

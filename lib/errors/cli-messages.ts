@@ -32,10 +32,14 @@ export const unknownRule = (name: string, names: readonly string[]) =>
 
 export const inlineRuleNeeded = () => 'Describe the rule with --config FILE, or with --limit N and --window-ms MS (and --algorithm, --burst).';
 
-export const inlineRuleWithConfig = (flags: readonly string[]) => `${flags.join(', ')} describe a rule inline: give them or --config, not both.`;
+export const inlineRuleWithConfig = (flags: readonly string[]) =>
+  `${flags.join(', ')} ${flags.length === 1 ? 'describes' : 'describe'} a rule inline: give ${flags.length === 1 ? 'it' : 'them'} or --config, not both.`;
 
 export const monitorNeedsTerminal = () => 'monitor draws a live view and needs a terminal; for scripts use `rampart stats --json`.';
 
 export const cannotWrite = (path: string, reason: string) => `cannot write ${path}: ${reason}`;
 
 export const invalidRule = (problems: readonly string[]) => `invalid rule: ${problems.join(' ')}`;
+
+export const invalidConfigFile = (path: string, problems: readonly string[]) =>
+  `${path} is not a valid configuration file (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.join(' ')}`;

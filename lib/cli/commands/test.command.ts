@@ -14,6 +14,7 @@ const MAX_REQUESTS = 100_000;
 
 interface TestOptions {
   readonly rule: string;
+  readonly config?: string;
   readonly identifier: string;
   readonly requests: number;
   readonly intervalMs: number;
@@ -32,7 +33,8 @@ export function addTestCommand(program: Command): void {
       "simulate one client's requests under a rule, offline (no app needed), with the real algorithms and a clock advanced by --interval-ms; " +
         "escalation is off, so what shows is the rule alone (with its own blockDurationMs), not the blocks and bans an app's escalation would add",
     )
-    .option('--rule <name>', 'the rule to test (its name in the headers)', 'default')
+    .option('--rule <name>', 'the rule to test: its name in the configuration file, or the name the inline rule gets', 'default')
+    .option('--config <file>', 'take the rule from this configuration file (YAML or JSON), by its --rule name')
     .requiredOption('--identifier <client>', 'the client: an address (203.0.113.7) or an identity (user-42)')
     .addOption(new Option('--requests <n>', `how many requests (1 to ${MAX_REQUESTS})`).argParser(integerOption(1, MAX_REQUESTS)).makeOptionMandatory())
     .option('--interval-ms <ms>', 'time between two requests, in milliseconds', integerOption(0), 0)
@@ -42,8 +44,8 @@ export function addTestCommand(program: Command): void {
     .option('--burst <n>', 'inline rule, token-bucket and gcra: requests that may arrive at once', integerOption(1))
     .option('--json', 'print the requests and the summary as JSON')
     .action(async (options: TestOptions) => {
-      const rule = inlineRule(options);
-      const simulation: Simulation = { rule, identifier: options.identifier, requests: options.requests, intervalMs: options.intervalMs };
+      const { rule, headers } = options.config !== undefined ? await configRule(options.config, options) : { rule: inlineRule(options), headers: {} };
+      const simulation: Simulation = { rule, headers, identifier: options.identifier, requests: options.requests, intervalMs: options.intervalMs };
       const results = await run(simulation);
       const allowed = results.filter((r) => r.allowed).length;
       const summary = { allowed, denied: results.length - allowed, requests: results.length };
@@ -55,6 +57,14 @@ export function addTestCommand(program: Command): void {
           ` (rule ${JSON.stringify(rule.name)}: ${ruleText(rule)})`,
       );
     });
+}
+
+/** The rule of a configuration file (loaded only here: the other commands start without the YAML parser). */
+async function configRule(path: string, options: TestOptions): Promise<Pick<Simulation, 'rule' | 'headers'>> {
+  const inline = (['limit', 'windowMs', 'algorithm', 'burst'] as const).filter((flag) => options[flag] !== undefined);
+  if (inline.length > 0) throw usageError(messages.inlineRuleWithConfig(inline.map((flag) => `--${flag.replace('Ms', '-ms')}`)));
+  const { ruleFromConfigFile } = await import('../config-file-rules.js');
+  return ruleFromConfigFile(path, options.rule);
 }
 
 /** The rule the inline flags describe. */
