@@ -63,10 +63,20 @@ export class RateLimitGuard implements CanActivate {
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     try {
+      // The configuration in force: a reload swaps its routes and `enabled`.
+      const { enabled, routes } = this.rampart.config as RateLimitConfig;
+      if (!enabled) return true;
       const type = context.getType<string>();
       if (type !== 'http') return this.activateProtocol(type, context);
-      const rules = this.routeRules.resolve(context.getHandler() as Handler, context.getClass() as Type);
-      if (rules.exempt || (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes')) return true;
+      let rules = this.routeRules.resolve(context.getHandler() as Handler, context.getClass() as Type);
+      if (rules.exempt) return true;
+      if (!routes.empty) {
+        const request = context.getArgByIndex<{ method?: string; originalUrl?: string; url?: string }>(0);
+        const matched = routes.match(request.method ?? 'GET', request.originalUrl ?? request.url ?? '/');
+        if (matched === 'excluded') return true;
+        if (matched !== undefined && !rules.skipped) rules = matched;
+      }
+      if (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes') return true;
       const skip = this.shouldSkip(context);
       if (isThenable(skip)) return Promise.resolve(skip).then((skipped) => skipped || this.activate(context, rules));
       return skip || this.activate(context, rules);

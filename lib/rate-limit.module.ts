@@ -2,7 +2,9 @@ import { Logger, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { Rampart } from './engine/rampart.js';
 import { RateLimitService } from './protection/rate-limit.service.js';
-import { resolveRateLimitConfig, type RateLimitConfig } from './rate-limit.config.js';
+import type { RateLimitConfig } from './rate-limit.config.js';
+import { loadRateLimitConfig } from './config-file/module-config.js';
+import { RateLimitPolicy } from './config-file/rate-limit-policy.js';
 import { RateLimitLifecycle } from './rate-limit.lifecycle.js';
 import { RATE_LIMIT_CONFIG, RATE_LIMIT_STORAGE, RATE_LIMIT_STORE } from './rate-limit.constants.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
@@ -34,7 +36,7 @@ import { RouteRulesResolver } from './route-rules.resolver.js';
     {
       provide: RATE_LIMIT_CONFIG,
       inject: [RATE_LIMIT_OPTIONS],
-      useFactory: (options: RateLimitModuleOptions) => resolveRateLimitConfig({ ...options, logger: options?.logger ?? new Logger('RateLimit') }),
+      useFactory: (options: RateLimitModuleOptions) => loadRateLimitConfig({ ...options, logger: options?.logger ?? new Logger('RateLimit') }),
     },
     { provide: Rampart, inject: [RATE_LIMIT_CONFIG], useFactory: (config: RateLimitConfig) => new Rampart(config) },
     { provide: RateLimitService, inject: [Rampart], useFactory: (rampart: Rampart) => rampart.service },
@@ -43,7 +45,18 @@ import { RouteRulesResolver } from './route-rules.resolver.js';
     RouteRulesResolver,
     RateLimitLifecycle,
     RateLimitGuard,
+    RateLimitPolicy,
   ],
-  exports: [RATE_LIMIT_OPTIONS, RATE_LIMIT_CONFIG, RATE_LIMIT_STORE, RATE_LIMIT_STORAGE, RouteRulesResolver, Rampart, RateLimitService, RateLimitGuard],
+  exports: [
+    RATE_LIMIT_OPTIONS,
+    RATE_LIMIT_CONFIG,
+    RATE_LIMIT_STORE,
+    RATE_LIMIT_STORAGE,
+    RouteRulesResolver,
+    Rampart,
+    RateLimitService,
+    RateLimitGuard,
+    RateLimitPolicy,
+  ],
 })
 export class RateLimitModule extends ConfigurableModuleClass {}

@@ -6,7 +6,7 @@ export interface AdminProblem {
   readonly title: string;
   readonly status: number;
   readonly detail: string;
-  /** Every validation problem, for a 400. */
+  /** Every validation problem, for a 400 (and every problem of a configuration file, for a 422). */
   readonly errors?: readonly string[];
 }
 
@@ -15,6 +15,8 @@ const TITLES: Readonly<Record<number, string>> = {
   [HttpStatus.UNAUTHORIZED]: 'Unauthorized',
   [HttpStatus.FORBIDDEN]: 'Forbidden',
   [HttpStatus.NOT_FOUND]: 'Not Found',
+  [HttpStatus.CONFLICT]: 'Conflict',
+  [HttpStatus.UNPROCESSABLE_ENTITY]: 'Unprocessable Content',
   [HttpStatus.SERVICE_UNAVAILABLE]: 'Service Unavailable',
 };
 

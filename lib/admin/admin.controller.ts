@@ -23,6 +23,8 @@ import { AdminOperation, type ResponseDoc } from './admin-openapi.js';
 import { AdminProblemFilter } from './admin-problem.filter.js';
 import { AdminService } from './admin.service.js';
 import { AdminStatsService } from './admin-stats.service.js';
+import { AdminConfigService } from './admin-config.service.js';
+import { AdminConfigView, AdminReloadView } from './dto/config-views.dto.js';
 import { AdminStoreErrorsInterceptor } from './admin-store-errors.interceptor.js';
 import { createAdminValidationPipe } from './admin-validation.pipe.js';
 import { CreateAccessEntryBody, ListAccessListQuery, RemoveAccessEntryQuery } from './dto/access-list.dto.js';
@@ -88,6 +90,7 @@ export function createAdminController(path: string): Type<unknown> {
     constructor(
       private readonly admin: AdminService,
       private readonly statistics: AdminStatsService,
+      private readonly configuration: AdminConfigService,
     ) {}
 
     @AdminOperation({
@@ -170,6 +173,34 @@ export function createAdminController(path: string): Type<unknown> {
     @Get('stats')
     stats(@Query() query: StatsQuery): Promise<AdminStatsView> {
       return this.statistics.stats(query);
+    }
+
+    @AdminOperation({
+      summary: 'The configuration in force',
+      description:
+        "The rules, routes, groups, excluded paths and escalation this instance enforces (code options, the configuration file and the environment together), the file's content and its version and hash. Secrets are masked.",
+      responses: [{ status: 200, description: 'The configuration in force.', type: AdminConfigView }, ...errors()],
+    })
+    @Get('config')
+    config(): AdminConfigView {
+      return this.configuration.config();
+    }
+
+    @AdminOperation({
+      summary: 'Reload the configuration file',
+      description:
+        'Reads the configuration file again on this instance (each instance watches its own file and reloads on SIGHUP too). A valid file is applied at once: rules, routes, groups, excludePaths, escalation and global.enabled; counters keep their state where a rule keeps its name and algorithm. An invalid one changes nothing.',
+      responses: [
+        { status: 200, description: 'Reloaded, or unchanged.', type: AdminReloadView },
+        { status: 409, description: 'The app has no configuration file.', content: PROBLEM },
+        { status: 422, description: 'The file is invalid (every problem in errors, with its line): the configuration in force stays.', content: PROBLEM },
+        ...errors(),
+      ],
+    })
+    @Post('config/reload')
+    @HttpCode(HttpStatus.OK)
+    reloadConfig(): Promise<AdminReloadView> {
+      return this.configuration.reload();
     }
 
     @AdminOperation({

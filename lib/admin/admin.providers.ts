@@ -7,6 +7,7 @@ import { applyOpenApi, loadSwagger } from './admin-openapi.js';
 import type { RateLimitAdminOptions } from './admin-options.interface.js';
 import { AdminService } from './admin.service.js';
 import { AdminStatsService } from './admin-stats.service.js';
+import { AdminConfigService } from './admin-config.service.js';
 import { adminKeyDigests, checkAdminExtras, resolveAdminSettings, type AdminSettings } from './admin-settings.js';
 import type { RateLimitAdminModuleOptions } from './admin-options.interface.js';
 
@@ -43,6 +44,7 @@ export function adminModuleParts(admin: RateLimitAdminOptions): { controllers: T
       },
       AdminService,
       AdminStatsService,
+      AdminConfigService,
     ],
   };
 }

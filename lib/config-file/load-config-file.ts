@@ -74,8 +74,11 @@ export function configFromText(text: string, name: string, path: string, env: Re
   });
 }
 
-/** Problems in the order of their lines in the file (those without a line first). */
+/** Problems in the order of their places in the file (those without one first). */
 function byLine(a: string, b: string): number {
-  const line = (p: string) => Number(/^[^\n]*?:(\d+):\d+: /.exec(p)?.[1] ?? 0);
-  return line(a) - line(b);
+  const place = (p: string) => {
+    const match = /^[^\n]*?:(\d+):(\d+): /.exec(p);
+    return match ? Number(match[1]) * 100_000 + Number(match[2]) : 0;
+  };
+  return place(a) - place(b);
 }

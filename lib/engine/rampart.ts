@@ -145,11 +145,11 @@ export class Rampart<C = unknown> {
    * Applies a reloaded configuration's rules, escalation and groups, at once for every request
    * decided from now on (one decision under way finishes with the rules it started with). Counters
    * are the store's: a rule that keeps its name (and, for a configuration file's rules, its
-   * algorithm) keeps its counts. The other settings stay as they were at startup.
+   * algorithm) keeps its counts. The other settings are read at startup: given here, they are only
+   * kept for adapters to read (the Nest module's routes and `enabled`).
    */
-  reconfigure(next: Pick<RampartConfig<C>, 'rules' | 'escalation' | 'unlimitedGroups'>): void {
-    const { rules, escalation, unlimitedGroups } = next;
-    this.current = Object.freeze({ ...this.current, rules, escalation, unlimitedGroups });
+  reconfigure(next: Partial<RampartConfig<C>>): void {
+    this.current = Object.freeze({ ...this.current, ...next });
     this.engine.reconfigure(this.current);
   }
 

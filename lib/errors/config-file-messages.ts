@@ -44,3 +44,24 @@ export const noDefaultRule = (name: string) => `${name} sets the rule named 'def
 
 export const burstWithoutBucket = (name: string, algorithm: unknown) =>
   `${name} sets the burst of the rule 'default', whose algorithm ${JSON.stringify(algorithm ?? 'sliding-window')} has none: give it algorithm 'token-bucket' or 'gcra'.`;
+
+export const watchFailed = (file: string, error: unknown) =>
+  `Cannot watch ${file} for changes (${error instanceof Error ? error.message : String(error)}): reload it with SIGHUP or POST /<admin>/config/reload.`;
+
+export const reloadRefused = (file: string, trigger: string, version: number, problems: readonly string[]) =>
+  [
+    `Configuration ${file} not reloaded (${trigger}): version ${version} stays in force; ${problems.length} problem${problems.length === 1 ? '' : 's'}:`,
+    ...problems.map((p) => `  - ${p}`),
+  ].join('\n');
+
+export const reloaded = (file: string, trigger: string, version: number, hash: string) =>
+  `Configuration ${file} reloaded (${trigger}): version ${version} in force (sha256 ${hash.slice(0, 12)}).`;
+
+export const restartNeeded = (file: string, keys: readonly string[]) =>
+  `Configuration ${file}: ${keys.join(', ')} changed, which applies at the next restart (a reload applies rules, routes, groups, excludePaths, escalation and global.enabled).`;
+
+export const adminNoConfigFile = () =>
+  'This app has no configuration file to reload: give RateLimitModule the configFile option (or RAMPART_CONFIG) to configure it from a file.';
+
+export const adminReloadRefused = (version: number, count: number) =>
+  `The configuration file has ${count} problem${count === 1 ? '' : 's'} (listed in errors): nothing was changed, version ${version} stays in force.`;

@@ -29,3 +29,6 @@ export const unlimitedWithLimits = (path: string, fields: readonly string[]) =>
 
 export const badExcludePaths = (value: unknown) =>
   `excludePaths must be a list of paths starting with '/' (at most 512 characters each), got ${describe(value)}.`;
+
+export const incompleteRouteRule = (where: string, name: string) =>
+  `${where}: rule '${name}' names no module rule, so it needs its own limit and windowMs. Add them, or name one of the module's rules.`;

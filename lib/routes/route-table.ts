@@ -167,7 +167,7 @@ function compileRoute<C>(route: unknown, path: string, moduleRules: readonly Res
       }
       const name = fields.name ?? 'default';
       const base = byName.get(name);
-      if (!base && (fields.limit === undefined || fields.windowMs === undefined)) return problems.push(messages.incompleteRouteRule(where, name));
+      if (!base && (fields.limit === undefined || fields.windowMs === undefined)) return problems.push(policyMessages.incompleteRouteRule(where, name));
       const { storeRule: _ignored, keyName: _key, ...baseFields } = base ?? ({} as Partial<ResolvedRule<C>>);
       const rule = resolveRule<C>({ ...baseFields, ...fields, name, ...(zone !== undefined ? { scope: zone } : {}) }, where, problems);
       rules.push({ rule: keyedByAlgorithm(rule), ...(ruleMethods ? { methods: ruleMethods } : {}) });

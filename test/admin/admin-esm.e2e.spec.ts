@@ -89,7 +89,15 @@ describe('the admin API in an ES module build', () => {
 
   it('describes the admin endpoints in the OpenAPI document when @nestjs/swagger is installed', () => {
     const result = JSON.parse(run(['app.mjs'], { WITH_SWAGGER: '1' }).stdout) as { paths: string[]; statuses: number[]; createdBy: string };
-    expect(result.paths).toEqual(['/rate-limit/access-list', '/rate-limit/bans', '/rate-limit/clients/{key}', '/rate-limit/stats', '/rate-limit/violations']);
+    expect(result.paths).toEqual([
+      '/rate-limit/access-list',
+      '/rate-limit/bans',
+      '/rate-limit/clients/{key}',
+      '/rate-limit/config',
+      '/rate-limit/config/reload',
+      '/rate-limit/stats',
+      '/rate-limit/violations',
+    ]);
     expect(result.statuses).toEqual([201, 400, 401]);
     expect(result.createdBy).toMatch(/^api-key:[0-9a-f]{4}$/);
   }, 60_000);

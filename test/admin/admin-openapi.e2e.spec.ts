@@ -37,10 +37,12 @@ describe.each(ADAPTERS)('admin API OpenAPI document on %s (with @nestjs/swagger 
       'GET /ops/rate-limit/access-list',
       'GET /ops/rate-limit/bans',
       'GET /ops/rate-limit/clients/{key}',
+      'GET /ops/rate-limit/config',
       'GET /ops/rate-limit/stats',
       'GET /ops/rate-limit/violations',
       'POST /ops/rate-limit/access-list',
       'POST /ops/rate-limit/bans',
+      'POST /ops/rate-limit/config/reload',
     ]);
     expect(operation('/ops/rate-limit/bans', 'get')?.summary).toBe('List bans');
     expect(operation('/ops/rate-limit/bans', 'post')?.security).toEqual([{ bearer: [] }]);
@@ -136,7 +138,7 @@ describe("admin API OpenAPI document with the app's guard", () => {
     try {
       const document = SwaggerModule.createDocument(t.app, new DocumentBuilder().build());
       expect((document.paths['/rate-limit/bans'] as Record<string, { security?: unknown }>)['get']?.security).toBeUndefined();
-      expect(Object.keys(document.paths).filter((p) => p.startsWith('/rate-limit'))).toHaveLength(5);
+      expect(Object.keys(document.paths).filter((p) => p.startsWith('/rate-limit'))).toHaveLength(7);
     } finally {
       await t.close();
     }
