@@ -159,6 +159,7 @@ function problemError(status: number, problem: Problem | undefined, url: string)
   const errors = Array.isArray(problem.errors) ? problem.errors.map(terminalText) : [];
   if (status === 400) return new CliError(messages.invalidRequest(errors.length > 0 ? errors : [detail]));
   if (status === 503) return new CliError(messages.storageUnavailable(detail), EXIT.unavailable);
-  if (status === 404) return new CliError(detail);
+  // 404, 409, 422 (a configuration file refused, its problems listed): the detail says it, the errors go after it.
+  if (status === 404 || status === 409 || status === 422) return new CliError([detail, ...errors].join(' '));
   return new CliError(messages.problemAnswer(status, terminalText(typeof problem.title === 'string' ? problem.title : ''), detail));
 }
