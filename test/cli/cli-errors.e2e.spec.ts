@@ -1,5 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { ADMIN_KEY, startAdminApp, type AdminTestApp } from '../admin/admin.app.js';
 import { ADAPTERS } from '../support/http-app.js';
 import { closedPort, listen, requireBuiltCli, runCli, type CliRun } from './cli.js';
@@ -120,7 +122,7 @@ describe('rampart errors without an app', () => {
     expectOneLineError(await runCli(args, { ...env, RAMPART_URL: 'http://127.0.0.1:9/rate-limit' }), 2, line);
   });
 
-  it('no command: the help on stderr, exit 2; --help: the help on stdout with the exit codes, exit 0', async () => {
+  it('no command: the help on stderr, exit 2; --help, help and --version: on stdout, exit 0', async () => {
     const bare = await runCli([]);
     expect(bare.code).toBe(2);
     expect(bare.stderr).toContain('Usage: rampart [options] [command]');
@@ -131,5 +133,13 @@ describe('rampart errors without an app', () => {
     );
     expect(help.stdout).toContain('RAMPART_URL');
     expect(help.stdout).toContain('RAMPART_ADMIN_KEY');
+    const [command, bans, version] = await Promise.all([runCli(['help', 'bans']), runCli(['bans']), runCli(['--version'])]);
+    expect(command).toMatchObject({ code: 0, stdout: expect.stringContaining('Usage: rampart bans [options] [command]') });
+    expect(bans).toMatchObject({ code: 2, stderr: expect.stringContaining('Usage: rampart bans [options] [command]') });
+    expect(version).toEqual({
+      code: 0,
+      stdout: `${(JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version}\n`,
+      stderr: '',
+    });
   });
 });
