@@ -16,6 +16,13 @@ function exitCodeOf(error: unknown): number {
   return error instanceof CliError ? error.exitCode : EXIT.failed;
 }
 
+// A reader that stops early (`rampart bans list | head -1`) closes the pipe: the command ends there,
+// quietly, as a shell expects of a program whose output is no longer read.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(process.exitCode ?? EXIT.ok);
+});
+
 try {
   await createProgram().parseAsync(process.argv);
 } catch (error) {

@@ -1,4 +1,6 @@
-import { requireBuiltCli, runCli } from './cli.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { CLI, requireBuiltCli, runCli } from './cli.js';
 
 requireBuiltCli();
 
@@ -125,5 +127,12 @@ describe('rampart test: a rule simulated offline with the real algorithms', () =
     expect(algorithm.stderr).toMatch(
       /^error: option '--algorithm <name>' argument 'leaky' is invalid\. Allowed choices are sliding-window, fixed-window, sliding-log, token-bucket, gcra\.\n$/,
     );
+  });
+
+  it('a reader that stops early (| head -1) ends it quietly: exit 0, nothing on stderr', async () => {
+    const script = `set -o pipefail; "${process.execPath}" "${CLI}" test --identifier u --requests 20000 --limit 5 --window-ms 1000 | head -1`;
+    const { stdout, stderr } = await promisify(execFile)('bash', ['-c', script]);
+    expect(stdout).toMatch(/^#1 +allowed {2}RateLimit-Policy: "default";q=5;w=1 {2}RateLimit: "default";r=4;t=\d+\n$/);
+    expect(stderr).toBe('');
   });
 });
