@@ -1,6 +1,6 @@
 import { ADAPTERS } from '../support/http-app.js';
-import { ADMIN_KEY, BEARER, startAdminApp, type AdminTestApp } from '../admin/admin.app.js';
-import { listen, requireBuiltCli, runCli } from './cli.js';
+import { BEARER, startAdminApp } from '../admin/admin.app.js';
+import { cliTarget, requireBuiltCli } from './cli.js';
 
 const MINUTE = 60_000;
 
@@ -9,19 +9,12 @@ requireBuiltCli();
 jest.setTimeout(30_000);
 
 describe.each(ADAPTERS)('rampart bans and lists against a running app on %s', (adapter) => {
-  let t: AdminTestApp;
-  let env: Record<string, string>;
-  beforeAll(async () => {
-    t = await startAdminApp(adapter);
-    env = { RAMPART_URL: await listen(t), RAMPART_ADMIN_KEY: ADMIN_KEY };
-  });
-  afterAll(() => t.close());
-
-  const cli = (...args: string[]) => runCli(args, env);
-  const from = (ip: string) => t.http().get('/ping').set('X-Forwarded-For', ip);
-  const adminGet = (path: string) => t.http().get(`/rate-limit${path}`).set('Authorization', BEARER);
-  const adminPost = (path: string, body: object) => t.http().post(`/rate-limit${path}`).set('Authorization', BEARER).send(body);
-  const adminDelete = (path: string) => t.http().delete(`/rate-limit${path}`).set('Authorization', BEARER);
+  const target = cliTarget(() => startAdminApp(adapter));
+  const { cli } = target;
+  const from = (ip: string) => target.t.http().get('/ping').set('X-Forwarded-For', ip);
+  const adminGet = (path: string) => target.t.http().get(`/rate-limit${path}`).set('Authorization', BEARER);
+  const adminPost = (path: string, body: object) => target.t.http().post(`/rate-limit${path}`).set('Authorization', BEARER).send(body);
+  const adminDelete = (path: string) => target.t.http().delete(`/rate-limit${path}`).set('Authorization', BEARER);
 
   it('bans add: the client is refused (403); bans list shows the ban; bans remove: the client is admitted again', async () => {
     await from('203.0.113.7').expect(200);
@@ -57,13 +50,13 @@ describe.each(ADAPTERS)('rampart bans and lists against a running app on %s', (a
       kind: 'temporary',
       active: true,
       reason: 'cool down',
-      expiresAt: new Date(t.clock.now() + 15 * MINUTE).toISOString(),
+      expiresAt: new Date(target.t.clock.now() + 15 * MINUTE).toISOString(),
     });
     const blocked = await from('198.51.100.9').expect(429);
     expect(blocked.headers['retry-after']).toBe('900');
     const text = await cli('bans', 'list', '--target', '198.51.100.9');
     expect(text.stdout).toMatch(/198\.51\.100\.9\s+temporary\s+admin\s+\S+ \S+\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ\s+1\s+cool down\n$/);
-    t.clock.advance(15 * MINUTE);
+    target.t.clock.advance(15 * MINUTE);
     await from('198.51.100.9').expect(200);
     expect((await cli('bans', 'list', '--target', '198.51.100.9')).stdout).toBe('no bans in force\n');
   });
@@ -130,7 +123,7 @@ describe.each(ADAPTERS)('rampart bans and lists against a running app on %s', (a
   });
 
   it('lists add --duration: the entry applies until it expires', async () => {
-    t.clock.set(Date.now());
+    target.t.clock.set(Date.now());
     const before = Date.now();
     const added = await cli('lists', 'add', 'deny', '203.0.113.30', '--duration', '1h', '--json');
     const after = Date.now();
@@ -140,7 +133,7 @@ describe.each(ADAPTERS)('rampart bans and lists against a running app on %s', (a
     expect(Date.parse(entry.expiresAt)).toBeGreaterThanOrEqual(before + 60 * MINUTE);
     expect(Date.parse(entry.expiresAt)).toBeLessThanOrEqual(after + 60 * MINUTE);
     await from('203.0.113.30').expect(403);
-    t.clock.set(Date.parse(entry.expiresAt));
+    target.t.clock.set(Date.parse(entry.expiresAt));
     await from('203.0.113.30').expect(200);
     expect((await cli('lists', 'show')).stdout).toMatch(/^deny\s+203\.0\.113\.30\/32\s+expired\s+/m);
     await adminDelete('/access-list?kind=deny&cidr=203.0.113.30').expect(204);

@@ -1,9 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN_KEY, BEARER, startAdminApp, type AdminTestApp } from '../admin/admin.app.js';
+import { BEARER, startAdminApp } from '../admin/admin.app.js';
 import { ADAPTERS } from '../support/http-app.js';
-import { listen, requireBuiltCli, runCli } from './cli.js';
+import { cliTarget, requireBuiltCli } from './cli.js';
 
 requireBuiltCli();
 // Each test runs the CLI a few times, a Node process each: on a busy machine that takes seconds.
@@ -18,23 +18,18 @@ escalation: { blockAfterViolations: 5, blockDurationMs: 10m }
 
 describe.each(ADAPTERS)('rampart config show and reload against an app on %s', (adapter) => {
   const path = join(mkdtempSync(join(tmpdir(), 'rampart-config-app-')), 'rampart.yaml');
-  let t: AdminTestApp;
-  let env: Record<string, string>;
-  beforeAll(async () => {
+  const target = cliTarget(() => {
     writeFileSync(path, fileWith(2));
-    t = await startAdminApp(adapter, { options: { configFile: { path, watch: false, reloadSignal: false } } });
-    env = { RAMPART_URL: await listen(t), RAMPART_ADMIN_KEY: ADMIN_KEY };
+    return startAdminApp(adapter, { options: { configFile: { path, watch: false, reloadSignal: false } } });
   });
-  afterAll(() => t.close());
-
-  const cli = (...args: string[]) => runCli(args, env);
-  const policy = async (ip: string) => (await t.http().get('/ping').set('X-Forwarded-For', ip).expect(200)).headers['ratelimit-policy'];
+  const { cli } = target;
+  const policy = async (ip: string) => (await target.t.http().get('/ping').set('X-Forwarded-For', ip).expect(200)).headers['ratelimit-policy'];
 
   it('config show: the file, its version and hash, and what is enforced; --json is what GET config answers', async () => {
     const [run, json, api] = await Promise.all([
       cli('config', 'show'),
       cli('config', 'show', '--json'),
-      t.http().get('/rate-limit/config').set('Authorization', BEARER).expect(200),
+      target.t.http().get('/rate-limit/config').set('Authorization', BEARER).expect(200),
     ]);
     expect(JSON.parse(json.stdout)).toEqual(api.body);
     expect(run.code).toBe(0);
@@ -70,16 +65,10 @@ describe.each(ADAPTERS)('rampart config show and reload against an app on %s', (
 });
 
 describe.each(ADAPTERS)('rampart config show and reload against an app without a configuration file on %s', (adapter) => {
-  let t: AdminTestApp;
-  let env: Record<string, string>;
-  beforeAll(async () => {
-    t = await startAdminApp(adapter);
-    env = { RAMPART_URL: await listen(t), RAMPART_ADMIN_KEY: ADMIN_KEY };
-  });
-  afterAll(() => t.close());
+  const { cli } = cliTarget(() => startAdminApp(adapter));
 
   it("config show says there is no file; config reload: exit 1 with the admin API's reason", async () => {
-    const [shown, reload] = await Promise.all([runCli(['config', 'show'], env), runCli(['config', 'reload'], env)]);
+    const [shown, reload] = await Promise.all([cli('config', 'show'), cli('config', 'reload')]);
     expect(shown.stdout.split('\n')[1]).toBe("file: none (the app's code options and environment)");
     expect(reload).toEqual({
       code: 1,

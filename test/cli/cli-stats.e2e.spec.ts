@@ -1,32 +1,26 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN_KEY } from '../admin/admin.app.js';
 import { getStats, startStatsApp, traffic } from '../admin/admin-stats.app.js';
-import type { AdminTestApp } from '../admin/admin.app.js';
 import { ADAPTERS } from '../support/http-app.js';
-import { HOSTILE_KEY, listen, RAW_CONTROL, requireBuiltCli, runCli, userFromQuery } from './cli.js';
+import { cliTarget, HOSTILE_KEY, RAW_CONTROL, requireBuiltCli, runCli, userFromQuery } from './cli.js';
 
 requireBuiltCli();
 // Each test runs the CLI, a Node process: on a busy machine that takes seconds.
 jest.setTimeout(30_000);
 
 describe.each(ADAPTERS)('rampart stats against a running app on %s', (adapter) => {
-  let t: AdminTestApp;
-  let env: Record<string, string>;
-  beforeAll(async () => {
-    t = await startStatsApp(adapter, { keyResolver: userFromQuery });
-    env = { RAMPART_URL: await listen(t), RAMPART_ADMIN_KEY: ADMIN_KEY };
+  const target = cliTarget(async () => {
+    const t = await startStatsApp(adapter, { keyResolver: userFromQuery });
     // 2 admitted then 3 refused (limited, then blocked after the second violation) for each client.
     expect(await traffic(t, '/api', '203.0.113.7', 5)).toEqual([200, 200, 429, 429, 429]);
     expect(await traffic(t, `/api?user=${encodeURIComponent(HOSTILE_KEY)}`, '198.51.100.1', 5)).toEqual([200, 200, 429, 429, 429]);
+    return t;
   });
-  afterAll(() => t.close());
-
-  const cli = (...args: string[]) => runCli(args, env);
+  const { cli } = target;
 
   it('--json prints what GET stats answers', async () => {
-    const [run, api] = await Promise.all([cli('stats', '--json'), getStats(t).expect(200)]);
+    const [run, api] = await Promise.all([cli('stats', '--json'), getStats(target.t).expect(200)]);
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual(api.body);
     expect(api.body).toMatchObject({ requests: 10, admitted: 4, topKeys: expect.arrayContaining([{ key: HOSTILE_KEY, refusals: 3 }]) });
@@ -53,10 +47,10 @@ describe.each(ADAPTERS)('rampart stats against a running app on %s', (adapter) =
     const dir = mkdtempSync(join(tmpdir(), 'rampart-export-'));
     const path = join(dir, 'report.json');
     writeFileSync(path, 'an older report');
-    const run = await runCli(['stats', '--window', '5m', '--export', 'report.json'], env, dir);
+    const run = await runCli(['stats', '--window', '5m', '--export', 'report.json'], target.env, dir);
     expect(run).toEqual({ code: 0, stdout: `wrote the statistics of the last 5m to ${path}\n`, stderr: '' });
     const report = JSON.parse(readFileSync(path, 'utf8'));
-    expect(report).toEqual((await getStats(t, { windowMs: 300_000 }).expect(200)).body);
+    expect(report).toEqual((await getStats(target.t, { windowMs: 300_000 }).expect(200)).body);
     expect(readdirSync(dir)).toEqual(['report.json']);
   });
 

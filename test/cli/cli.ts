@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { AdminTestApp } from '../admin/admin.app.js';
+import { ADMIN_KEY, type AdminTestApp } from '../admin/admin.app.js';
 
 /** The built CLI: `npm test` builds `dist/` first (pretest). */
 export const CLI = join(__dirname, '..', '..', 'dist', 'cli', 'main.js');
@@ -42,6 +42,37 @@ export async function listen(t: AdminTestApp, path = 'rate-limit'): Promise<stri
   await t.app.listen(0, '127.0.0.1');
   const { port } = t.app.getHttpServer().address() as { port: number };
   return `http://127.0.0.1:${port}/${path}`;
+}
+
+/** An app the CLI talks to, over a real connection. */
+export interface CliTarget {
+  /** The app, once the enclosing describe's beforeAll has started it. */
+  readonly t: AdminTestApp;
+  /** RAMPART_URL (its admin API on 127.0.0.1) and RAMPART_ADMIN_KEY. */
+  readonly env: Readonly<Record<string, string>>;
+  /** `rampart <args>` against it. */
+  cli(...args: string[]): Promise<CliRun>;
+}
+
+/** Starts an app with `start`, listening, before the tests of the enclosing describe; closes it after them. */
+export function cliTarget(start: () => Promise<AdminTestApp>): CliTarget {
+  let app: AdminTestApp | undefined;
+  let env: Record<string, string> = {};
+  beforeAll(async () => {
+    app = await start();
+    env = { RAMPART_URL: await listen(app), RAMPART_ADMIN_KEY: ADMIN_KEY };
+  });
+  afterAll(() => app?.close());
+  return {
+    get t() {
+      if (app === undefined) throw new Error('the app is started by beforeAll: use it within a test');
+      return app;
+    },
+    get env() {
+      return env;
+    },
+    cli: (...args) => runCli(args, env),
+  };
 }
 
 /** A port of 127.0.0.1 nothing listens on (it was free a moment ago). */
