@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import mongoose from 'mongoose';
 import { describeMongo, mongoUrl, uniqueDbName } from '../harness/mongo.js';
 import { startApp, type RunningApp } from './consumer-app.js';
@@ -60,6 +63,22 @@ describe.each(CONSUMERS)('the packed package in $app', (consumer) => {
       await app.stop();
     }
     if (consumer.extras) expect(app.facts()).toContainEqual({ event: 'rampart.ban', target: { type: 'key', key: BANNED_CLIENT }, source: 'admin' });
+  }, 60_000);
+
+  it('installs the rampart command line (node_modules/.bin/rampart), whose bans the app enforces', async () => {
+    const rampart = join(installs.get(consumer.app)!.dir, 'node_modules', '.bin', 'rampart');
+    const app = await start(consumer, { STORAGE: 'memory' });
+    try {
+      // Run as a shell would: through the link npm made, its shebang and its mode.
+      const cli = (...args: string[]) =>
+        promisify(execFile)(rampart, args, { env: { ...process.env, RAMPART_URL: `${app.url}/rate-limit`, RAMPART_ADMIN_KEY: ADMIN_KEY } });
+      expect((await cli('bans', 'add', BANNED_CLIENT, '--reason', 'consumer test')).stdout).toBe(`banned ${BANNED_CLIENT} permanently: consumer test\n`);
+      expect((await fetch(`${app.url}/limited`, { headers: { 'x-forwarded-for': BANNED_CLIENT } })).status).toBe(403);
+      expect((await cli('bans', 'remove', BANNED_CLIENT)).stdout).toBe(`lifted the ban of ${BANNED_CLIENT}\n`);
+      expect((await fetch(`${app.url}/limited`, { headers: { 'x-forwarded-for': BANNED_CLIENT } })).status).toBe(200);
+    } finally {
+      await app.stop();
+    }
   }, 60_000);
 
   describeMongo(`on MongoDB through Mongoose ${consumer.mongoose}`, () => {

@@ -1,0 +1,40 @@
+import { loadConfigFile, type LoadedConfigFile } from '../config-file/index.js';
+import type { RateLimitRule } from '../engine/rule.interface.js';
+import * as messages from '../errors/cli-messages.js';
+import { RateLimitConfigurationError } from '../errors/rate-limit-configuration.error.js';
+import { CliError } from './cli-error.js';
+import type { Simulation } from './simulation.js';
+
+/** A configuration file read and validated, or a CliError listing its problems on one line (exit 1). */
+export async function readConfigFile(path: string): Promise<LoadedConfigFile> {
+  try {
+    return await loadConfigFile(path);
+  } catch (error) {
+    if (error instanceof RateLimitConfigurationError) throw new CliError(messages.invalidConfigFile(path, error.problems));
+    throw error;
+  }
+}
+
+/**
+ * The rule named `name` of a configuration file, ready to simulate on its own: its `groups` left out
+ * (the simulated client is one the rule counts) and its escalation off, like the module's; and the
+ * headers the file's app sends.
+ */
+export async function ruleFromConfigFile(path: string, name: string): Promise<Pick<Simulation, 'rule' | 'headers'>> {
+  const { options } = await readConfigFile(path);
+  const rules = [options.rules ?? []].flat() as RateLimitRule[];
+  const found = rules.find((rule) => (rule.name ?? 'default') === name);
+  if (found === undefined)
+    throw new CliError(
+      messages.unknownRule(
+        name,
+        rules.map((rule) => rule.name ?? 'default'),
+      ),
+    );
+  const { groups: _groups, ...rule } = found;
+  const headers = {
+    ...(options.standardHeaders !== undefined ? { standardHeaders: options.standardHeaders } : {}),
+    ...(options.legacyHeaders !== undefined ? { legacyHeaders: options.legacyHeaders } : {}),
+  };
+  return { rule: { ...rule, name, escalation: false }, headers };
+}
