@@ -17,9 +17,10 @@ module.exports = {
   testMatch: ['**/*.spec.ts'],
   transform: { '^.+\\.(t|j|mj)s$': swc },
   // Mercurius imports quick-lru (an ES module) with import(), and loads @fastify/static, under which
-  // content-disposition (an ES module too) is nested: all three are transformed.
+  // content-disposition (an ES module too) is nested: all three are transformed. So is jose (ES
+  // modules only), which nest-rampart/jwt loads.
   transformIgnorePatterns: [
-    '/node_modules/(?!(@nestjs|uid|file-type|strtok3|token-types|@tokenizer|mercurius|quick-lru|content-disposition)/)(?!.*/node_modules/content-disposition/)',
+    '/node_modules/(?!(@nestjs|uid|file-type|strtok3|token-types|@tokenizer|mercurius|quick-lru|content-disposition|jose)/)(?!.*/node_modules/content-disposition/)',
   ],
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
