@@ -31,6 +31,7 @@ module.exports = {
     '^nest-rampart/graphql$': '<rootDir>/lib/graphql/index.ts',
     '^nest-rampart/metrics$': '<rootDir>/lib/metrics/index.ts',
     '^nest-rampart/terminus$': '<rootDir>/lib/terminus/index.ts',
+    '^nest-rampart/jwt$': '<rootDir>/lib/jwt/index.ts',
   },
   // The default reporter, then one plain closing line: `tests: N passed, N failed, N skipped`.
   reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],
