@@ -17,9 +17,10 @@ module.exports = {
   testMatch: ['**/*.spec.ts'],
   transform: { '^.+\\.(t|j|mj)s$': swc },
   // Mercurius imports quick-lru (an ES module) with import(), and loads @fastify/static, under which
-  // content-disposition (an ES module too) is nested: all three are transformed.
+  // content-disposition (an ES module too) is nested: all three are transformed. So is jose (ES
+  // modules only), which nest-rampart/jwt loads.
   transformIgnorePatterns: [
-    '/node_modules/(?!(@nestjs|uid|file-type|strtok3|token-types|@tokenizer|mercurius|quick-lru|content-disposition|puppeteer-core|@puppeteer|chromium-bidi)/)(?!.*/node_modules/content-disposition/)',
+    '/node_modules/(?!(@nestjs|uid|file-type|strtok3|token-types|@tokenizer|mercurius|quick-lru|content-disposition|puppeteer-core|@puppeteer|chromium-bidi|jose)/)(?!.*/node_modules/content-disposition/)',
   ],
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
@@ -30,6 +31,7 @@ module.exports = {
     '^nest-rampart/graphql$': '<rootDir>/lib/graphql/index.ts',
     '^nest-rampart/metrics$': '<rootDir>/lib/metrics/index.ts',
     '^nest-rampart/terminus$': '<rootDir>/lib/terminus/index.ts',
+    '^nest-rampart/jwt$': '<rootDir>/lib/jwt/index.ts',
   },
   // The default reporter, then one plain closing line: `tests: N passed, N failed, N skipped`.
   reporters: ['default', '<rootDir>/test/support/summary-reporter.cjs'],

@@ -11,6 +11,12 @@ export { RateLimitConfigurationError } from './errors/rate-limit-configuration.e
 export { ClientBannedException, type ClientBannedProblem, type ClientBanReason } from './errors/client-banned.exception.js';
 export { ClientBlockedException, type ClientBlockedProblem, type ClientBlock } from './errors/client-blocked.exception.js';
 export { StoreUnavailableException, type StoreUnavailableProblem } from './errors/store-unavailable.exception.js';
+export { ClientUnidentifiedException, type ClientUnidentifiedProblem } from './errors/client-unidentified.exception.js';
+export { IdentityError, type IdentityErrorOptions } from './errors/identity.error.js';
+export { ipIdentity, type IpIdentityOptions } from './identity/ip-identity.js';
+export { sessionIdentity, type SessionIdentityOptions } from './identity/session-identity.js';
+export type { IdentityResolvers } from './identity/identity-request.js';
+export type { CustomResponse, Denial, DenialReason, DenialResponse, IdentityErrorResponse } from './responses/custom-response.interface.js';
 export type { WsRateLimitError, WsRateLimitCode } from './ws/ws-rate-limit-error.js';
 export { GRPC_REFUSAL_TRAILERS, type RpcRateLimitError, type RpcRateLimitCode } from './rpc/rpc-rate-limit-error.js';
 export { RateLimitService, type ClientStatus, type ClientCounter } from './protection/rate-limit.service.js';

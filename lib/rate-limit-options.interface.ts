@@ -4,6 +4,7 @@ import type { RampartOptions } from './engine/rampart-options.interface.js';
 import type { WsConnectionLimits } from './ws/ws-connection-options.js';
 import type { RateLimitRoute } from './routes/route-options.js';
 import type { ConfigFileOptions } from './config-file/config-file-options.js';
+import type { DenialResponse, IdentityErrorResponse } from './responses/custom-response.interface.js';
 
 export type { RateLimitViolation } from './engine/rampart-options.interface.js';
 
@@ -50,6 +51,21 @@ export interface RateLimitModuleOptions extends RampartOptions<ExecutionContext>
    * @default process.env
    */
   env?: boolean | Readonly<Record<string, string | undefined>>;
+  /**
+   * The app's own response to a refused HTTP request (limited, blocked, banned, deny-listed, store
+   * unavailable): `(denial, context) => ({ status, body, headers })`, or undefined for the default
+   * problem details. The rate-limit headers and `Retry-After` are sent whatever it answers. A status
+   * outside 400-599, an invalid body or header, or a callback that throws gets the default response
+   * (logged once). Other protocols answer with their own errors.
+   * @example denialResponse: (denial) => ({ body: { error: 'slow_down', retryIn: denial.retryAfterSeconds } })
+   */
+  denialResponse?: DenialResponse;
+  /**
+   * The app's own response to a request whose identity could not be told (a resolver threw an
+   * `IdentityError`: an invalid token), as `denialResponse` does; the default is a 401 with problem
+   * details and the error's `WWW-Authenticate` challenge (which a custom header may replace).
+   */
+  identityErrorResponse?: IdentityErrorResponse;
 }
 
 /** Settings that decide which providers exist: outside the async factory. */

@@ -7,12 +7,13 @@ import { RateLimitConfigurationError } from './errors/rate-limit-configuration.e
 import * as messages from './errors/messages.js';
 import type { RateLimitModuleOptions } from './rate-limit-options.interface.js';
 import { RouteTable } from './routes/route-table.js';
+import { checkCustomResponses, type CustomResponsesConfig } from './responses/refusal-responses.js';
 import { checkWsConnectionLimits, type WsConnectionConfig } from './ws/ws-connection-options.js';
 
 export { ruleEscalation } from './engine/rule-resolution.js';
 
 /** The engine's configuration in a Nest app, with the admin API's key digests. */
-export interface RateLimitConfig extends RampartConfig<ExecutionContext> {
+export interface RateLimitConfig extends RampartConfig<ExecutionContext>, CustomResponsesConfig {
   /** SHA-256 digests of the `adminApiKey` keys; absent when none is set. */
   readonly adminApiKeyDigests?: readonly Buffer[];
   /** Limits on each client's WebSocket connections. */
@@ -34,6 +35,7 @@ export function checkRateLimitOptions(options: RateLimitModuleOptions, problems:
   const config = checkRampartOptions(options, problems);
   const adminApiKeyDigests = checkAdminApiKeys(options.adminApiKey, problems);
   const websockets = checkWsConnectionLimits(options.websockets, problems);
+  const responses = checkCustomResponses(options, problems);
   if (websockets.maxConnections !== undefined && config.storage?.leases === undefined) problems.push(messages.leasesNeededForConnections());
   const routes = RouteTable.compile<ExecutionContext>(options.routes, options.excludePaths, config.rules, problems);
   if (options.enabled !== undefined && typeof options.enabled !== 'boolean') problems.push(messages.badBoolean('enabled', options.enabled));
@@ -41,6 +43,7 @@ export function checkRateLimitOptions(options: RateLimitModuleOptions, problems:
   return Object.freeze({
     ...config,
     websockets,
+    ...responses,
     routes,
     enabled: options.enabled ?? true,
     ...(configFile ? { configFile } : {}),

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type CanActivate, type ExecutionContext, type Type } from '@nestjs/common';
+import { Inject, Injectable, type CanActivate, type ExecutionContext, type HttpException, type Type } from '@nestjs/common';
 import { isThenable } from './core/thenable.js';
 import { Rampart } from './engine/rampart.js';
 import type { RampartRequest, StoreKeyHook } from './engine/rampart-request.js';
@@ -6,20 +6,27 @@ import type { TargetRule, TargetRules } from './engine/target-rules.js';
 import { retryAfterSeconds, type Verdict } from './engine/verdict.js';
 import { ClientBannedException, type ClientBanReason } from './errors/client-banned.exception.js';
 import { ClientBlockedException, type ClientBlock } from './errors/client-blocked.exception.js';
+import { ClientUnidentifiedException } from './errors/client-unidentified.exception.js';
+import { isIdentityError, type IdentityError } from './errors/identity.error.js';
 import { bannedDetail, blockedDetail, defaultViolationDetail, denyListedDetail, storeUnavailableDetail } from './errors/messages.js';
 import { StoreUnavailableException } from './errors/store-unavailable.exception.js';
 import { peerSocket, requestHeaders, setHeader } from './http-exchange.js';
 import type { RateLimitConfig } from './rate-limit.config.js';
-import { PROBLEM_CONTENT_TYPE, RATE_LIMIT_CONFIG } from './rate-limit.constants.js';
+import { RATE_LIMIT_CONFIG } from './rate-limit.constants.js';
 import { RateLimitExceededException } from './rate-limit.exception.js';
 import type { RateLimitViolation } from './rate-limit-options.interface.js';
 import { ProtocolAdapters, type ProtocolName } from './protocol-adapters.js';
+import type { Denial } from './responses/custom-response.interface.js';
+import { RefusalResponses } from './responses/refusal-responses.js';
 import { RouteRulesResolver } from './route-rules.resolver.js';
 
 type Handler = (...args: unknown[]) => unknown;
 
 /** The request as the engine sees it; its identity is set once `getTracker` has answered. */
 type Described = { -readonly [K in keyof RampartRequest<ExecutionContext>]: RampartRequest<ExecutionContext>[K] } & { context: ExecutionContext };
+
+/** What a refusal's default hook tells `denialResponse`, besides the default response. */
+type DenialFacts = Omit<Denial, 'status' | 'body'>;
 
 /**
  * Counts each HTTP request against the rules of its route and answers 429 when one is exceeded;
@@ -37,9 +44,14 @@ type Described = { -readonly [K in keyof RampartRequest<ExecutionContext>]: Ramp
  * checked, unless `enforceBans` is `'limited-routes'`; requests `shouldSkip` lets through are not
  * looked up, and neither are the admin API's routes.
  *
+ * A key or group resolver that cannot tell who the client is (it throws an `IdentityError`: an
+ * invalid token) gets the request refused with 401 (`throwIdentityErrorException`), never admitted.
+ * The default answers can be replaced by the module's `denialResponse` and `identityErrorResponse`.
+ *
  * Subclass it to change how clients are identified or how a denial is reported: `getClientAddress`,
  * `getTracker`, `generateKey`, `shouldSkip`, `throwRateLimitException`, `throwClientBlockedException`,
- * `throwClientBannedException` and `throwStoreUnavailableException` are the hooks.
+ * `throwClientBannedException`, `throwStoreUnavailableException` and `throwIdentityErrorException`
+ * are the hooks.
  */
 @Injectable()
 export class RateLimitGuard implements CanActivate {
@@ -47,6 +59,8 @@ export class RateLimitGuard implements CanActivate {
   private readonly storeKey: StoreKeyHook<ExecutionContext> = (context, identity, rule) => this.generateKey(context as ExecutionContext, identity, rule);
   /** The adapters of WebSocket gateways, GraphQL resolvers and microservice handlers, loaded on first use. */
   private readonly adapters: ProtocolAdapters;
+  /** The default answers to refusals, or the app's own (`denialResponse`, `identityErrorResponse`). */
+  private readonly responses: RefusalResponses;
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) protected readonly config: RateLimitConfig,
@@ -54,6 +68,7 @@ export class RateLimitGuard implements CanActivate {
     protected readonly rampart: Rampart<ExecutionContext>,
   ) {
     this.adapters = new ProtocolAdapters(rampart, routeRules);
+    this.responses = new RefusalResponses(config.logger);
   }
 
   /**
@@ -116,16 +131,42 @@ export class RateLimitGuard implements CanActivate {
       storeKey: this.storeKey,
       skipChecked: true,
     };
-    const identity = this.getTracker(context, request, address);
-    if (isThenable(identity)) return Promise.resolve(identity).then((id) => this.decide(described, id));
+    let identity: string | Promise<string>;
+    try {
+      identity = this.getTracker(context, request, address);
+    } catch (error) {
+      return this.unidentified(described, error);
+    }
+    if (isThenable(identity))
+      return Promise.resolve(identity).then(
+        (id) => this.decide(described, id),
+        (error: unknown) => this.unidentified(described, error),
+      );
     return this.decide(described, identity);
   }
 
   private decide(described: Described, identity: string): boolean | Promise<boolean> {
     described.identity = identity;
     const verdict = this.rampart.engine.decide(described);
-    if (isThenable(verdict)) return Promise.resolve(verdict).then((v) => this.answer(described.context, v));
+    // The engine rejects (never throws) when a hook fails: the group resolver's IdentityError among them.
+    if (isThenable(verdict))
+      return Promise.resolve(verdict).then(
+        (v) => this.answer(described.context, v),
+        (error: unknown) => this.unidentified(described, error),
+      );
     return this.answer(described.context, verdict);
+  }
+
+  /**
+   * A resolver that could not tell who the client is (an `IdentityError`): refused by
+   * `throwIdentityErrorException` where a rule counts the request; where only bans and lists are
+   * checked (no rules), known by its address. Other errors pass.
+   */
+  private unidentified(described: Described, error: unknown): boolean | Promise<boolean> {
+    if (!isIdentityError(error)) throw error;
+    const { rules } = described.target as TargetRules<ExecutionContext>;
+    if (rules.length === 0 && described.identity === undefined) return this.decide(described, this.rampart.engine.identity.addressIdentity(described.address));
+    return this.throwIdentityErrorException(described.context, error);
   }
 
   /** Writes the verdict's headers, then lets the request through or throws its refusal. */
@@ -207,8 +248,7 @@ export class RateLimitGuard implements CanActivate {
         : typeof errorMessage === 'function'
           ? errorMessage(violation)
           : defaultViolationDetail(violation.rule, violation.limit, violation.windowMs, violation.retryAfterSeconds);
-    problemResponse(context);
-    throw new RateLimitExceededException(violation, detail);
+    return this.refuse(context, new RateLimitExceededException(violation, detail), { reason: 'limited', ...violation });
   }
 
   /**
@@ -216,8 +256,8 @@ export class RateLimitGuard implements CanActivate {
    * already set. The default throws `ClientBlockedException` (429, problem details naming the end).
    */
   protected throwClientBlockedException(context: ExecutionContext, block: ClientBlock): never {
-    problemResponse(context);
-    throw new ClientBlockedException(block, blockedDetail(new Date(block.untilMs).toISOString(), block.retryAfterSeconds));
+    const exception = new ClientBlockedException(block, blockedDetail(new Date(block.untilMs).toISOString(), block.retryAfterSeconds));
+    return this.refuse(context, exception, { reason: 'blocked', retryAfterSeconds: block.retryAfterSeconds, blockedUntilMs: block.untilMs });
   }
 
   /**
@@ -225,8 +265,7 @@ export class RateLimitGuard implements CanActivate {
    * `ClientBannedException` (403, problem details naming the reason).
    */
   protected throwClientBannedException(context: ExecutionContext, reason: ClientBanReason): never {
-    problemResponse(context);
-    throw new ClientBannedException(reason, reason === 'banned' ? bannedDetail() : denyListedDetail());
+    return this.refuse(context, new ClientBannedException(reason, reason === 'banned' ? bannedDetail() : denyListedDetail()), { reason });
   }
 
   /**
@@ -234,17 +273,25 @@ export class RateLimitGuard implements CanActivate {
    * `Retry-After: 1` is already set. The default throws `StoreUnavailableException` (503, problem details).
    */
   protected throwStoreUnavailableException(context: ExecutionContext): never {
-    problemResponse(context);
-    throw new StoreUnavailableException(storeUnavailableDetail(), 1);
+    return this.refuse(context, new StoreUnavailableException(storeUnavailableDetail(), 1), { reason: 'unavailable', retryAfterSeconds: 1 });
   }
-}
 
-/**
- * Labels the response about to carry one of the default problem bodies `application/problem+json`.
- * Set here, by the default hooks only: an override that throws another exception keeps the app's
- * usual content type. Both adapters keep a JSON-like type they find set (Express's `res.json`,
- * Fastify's `send`) and serialize the body as JSON.
- */
-function problemResponse(context: ExecutionContext): void {
-  setHeader(context.getArgByIndex<unknown>(1), 'Content-Type', PROBLEM_CONTENT_TYPE);
+  /**
+   * Answers a request whose key or group resolver threw an `IdentityError` (a token that is present
+   * but invalid, a session required but without a user): nothing was counted. The default throws
+   * `ClientUnidentifiedException` (401, problem details whose `detail` is the error's message), with
+   * the error's `WWW-Authenticate` challenge, or the module's `identityErrorResponse`.
+   */
+  protected throwIdentityErrorException(context: ExecutionContext, error: IdentityError): never {
+    if (error.challenge !== undefined) setHeader(context.getArgByIndex<unknown>(1), 'WWW-Authenticate', error.challenge);
+    const custom = this.config.identityErrorResponse;
+    return this.responses.refuse(context, new ClientUnidentifiedException(error.message), 'identityErrorResponse', custom && (() => custom(error, context)));
+  }
+
+  /** Throws a refusal: the module's `denialResponse`, when it gives one, else `exception` (problem details). */
+  private refuse(context: ExecutionContext, exception: HttpException, facts: DenialFacts): never {
+    const custom = this.config.denialResponse;
+    const denial = custom && (() => custom({ ...facts, status: exception.getStatus(), body: exception.getResponse() as Record<string, unknown> }, context));
+    return this.responses.refuse(context, exception, 'denialResponse', denial);
+  }
 }

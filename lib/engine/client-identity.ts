@@ -4,6 +4,7 @@ import { resolveClientAddress } from '../core/ip/forwarded-address.js';
 import type { CompiledTrust } from '../core/ip/trust-proxy.js';
 import type { RampartLogger } from '../core/logger.js';
 import { isThenable } from '../core/thenable.js';
+import { isIdentityError } from '../errors/identity.error.js';
 import * as messages from '../errors/messages.js';
 import { identityText } from './rampart-request.js';
 import type { ClientKeyResolver } from './rule.interface.js';
@@ -107,16 +108,38 @@ export class ClientIdentity<C = unknown> {
   /**
    * The client's identity: the `keyResolver`'s answer when it gives one, otherwise the address
    * (IPv6 grouped by `ipv6PrefixLength`; `unknown` without one). Synchronous unless the resolver
-   * returns a promise.
+   * returns a promise. A resolver's `IdentityError` (it cannot tell who the client is) is thrown on
+   * when a rule counts the request (`counted`); where only bans and lists are checked (a route
+   * without rules), the client is known by its address instead.
    */
-  identify(context: C, address: string | null): string | Promise<string> {
+  identify(context: C, address: string | null, counted = true): string | Promise<string> {
     const { keyResolver } = this.options;
     if (keyResolver) {
-      const resolved = keyResolver(context);
-      if (isThenable(resolved)) return Promise.resolve(resolved).then((value) => identityText(value) ?? this.keys.addressIdentity(address));
+      let resolved: ReturnType<typeof keyResolver>;
+      try {
+        resolved = keyResolver(context, address);
+      } catch (error) {
+        return this.unidentified(error, address, counted);
+      }
+      if (isThenable(resolved))
+        return Promise.resolve(resolved).then(
+          (value) => identityText(value) ?? this.keys.addressIdentity(address),
+          (error: unknown) => this.unidentified(error, address, counted),
+        );
       const key = identityText(resolved);
       if (key !== undefined) return key;
     }
+    return this.keys.addressIdentity(address);
+  }
+
+  /** The identity of a client known by its address alone (see `identify`). */
+  addressIdentity(address: string | null): string {
+    return this.keys.addressIdentity(address);
+  }
+
+  /** A resolver's error: the address's identity for an `IdentityError` where no rule counts; thrown on otherwise. */
+  private unidentified(error: unknown, address: string | null, counted: boolean): string {
+    if (counted || !isIdentityError(error)) throw error;
     return this.keys.addressIdentity(address);
   }
 

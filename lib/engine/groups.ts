@@ -8,8 +8,9 @@ import * as policyMessages from '../errors/policy-messages.js';
  * Decides which group a client belongs to (a plan, a role: `admin`, `partner`...), from the request,
  * JWT claims or the session. Rules with `groups` count only the clients of those groups; a group can
  * be `unlimited`. Return `undefined` (or anything that is not a group name) for the `default` group.
+ * `address` is the client address as Rampart resolved it (see `ClientKeyResolver`), null when unknown.
  */
-export type GroupResolver<C = unknown> = (context: C) => string | undefined | Promise<string | undefined>;
+export type GroupResolver<C = unknown> = (context: C, address: string | null) => string | undefined | Promise<string | undefined>;
 
 /** Settings of one group (the `groups` option). */
 export interface GroupOptions {
@@ -87,12 +88,13 @@ export function clientGroup<C>(
   config: GroupsConfig<C>,
   request: { readonly group?: string; readonly context?: C },
   rules: TargetRules<C>,
+  address: string | null,
 ): string | Promise<string> {
   if (request.group !== undefined) return groupText(request.group);
   const { groupResolver } = config;
   const needed = rules.rules.length > 0 && (rules.grouped || rules.unlimitedGroups !== undefined || config.unlimitedGroups.size > 0);
   if (groupResolver === undefined || !needed) return DEFAULT_GROUP;
-  const group = groupResolver(request.context as C);
+  const group = groupResolver(request.context as C, address);
   return isThenable(group) ? Promise.resolve(group).then(groupText) : groupText(group);
 }
 

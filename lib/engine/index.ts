@@ -14,6 +14,7 @@ export type { Verdict, AdmittedVerdict, LimitedVerdict, BlockedVerdict, BannedVe
 export type { RateLimitService, ClientStatus, ClientCounter } from '../protection/rate-limit.service.js';
 export type { ProtectionVerdict } from '../protection/protection-verdict.js';
 export { RateLimitConfigurationError } from '../errors/rate-limit-configuration.error.js';
+export { IdentityError, type IdentityErrorOptions } from '../errors/identity.error.js';
 export { StorageSetupError } from '../storage/storage-setup.error.js';
 export { DEFAULT_ESCALATION_POLICY, type EscalationPolicy } from '../core/escalation.js';
 export { RAMPART_EVENTS, type RampartEventMap, type RateLimitEventHandlers } from '../events/rate-limit-events.js';

@@ -20,6 +20,8 @@ import { ownIdentityRefused, ruleClientKey } from './rule-identity.js';
 /** Peers whose parsed address is remembered, and targets whose rules are (each emptied when full). */
 const CACHE_SIZE = 10_000;
 const NONE: readonly never[] = Object.freeze([]);
+/** A verdict, or the promise of one. */
+type Decided<C> = Verdict<C> | Promise<Verdict<C>>;
 
 /** Told of every decision the engine takes (the statistics behind metrics, the stats API and alerts). */
 export interface DecisionObserver<C = unknown> {
@@ -155,20 +157,14 @@ export class RampartEngine<C = unknown> {
     if (request.storeKey !== undefined) this.storeKeyHook = request.storeKey;
     const { identity: identities } = this.parts;
     const address = request.address === null ? null : identities.canonicalAddress(request.address);
-    const identity = request.identity ?? identities.identify(request.context as C, address);
+    const identity = request.identity ?? identities.identify(request.context as C, address, rules.rules.length > 0);
     if (isThenable(identity)) return Promise.resolve(identity).then((id) => this.grouped(request, rules, nowMs, address, id));
     return this.grouped(request, rules, nowMs, address, identity);
   }
 
   /** The client's group (see `clientGroup`), then the checks. */
-  private grouped(
-    request: RampartRequest<C>,
-    rules: TargetRules<C>,
-    nowMs: number,
-    address: string | null,
-    identity: string,
-  ): Verdict<C> | Promise<Verdict<C>> {
-    const group = clientGroup(this.config, request, rules);
+  private grouped(request: RampartRequest<C>, rules: TargetRules<C>, nowMs: number, address: string | null, identity: string): Decided<C> {
+    const group = clientGroup(this.config, request, rules, address);
     if (isThenable(group)) return group.then((g) => this.checked(request, rules, nowMs, address, identity, g));
     return this.checked(request, rules, nowMs, address, identity, group);
   }
@@ -178,25 +174,14 @@ export class RampartEngine<C = unknown> {
    * addresses (unless it is the request's own address key), and the address's bans are checked
    * whatever identity the client presents.
    */
-  private checked(
-    request: RampartRequest<C>,
-    rules: TargetRules<C>,
-    nowMs: number,
-    address: string | null,
-    identity: string,
-    group: string,
-  ): Verdict<C> | Promise<Verdict<C>> {
+  private checked(request: RampartRequest<C>, rules: TargetRules<C>, nowMs: number, address: string | null, identity: string, group: string): Decided<C> {
     if (typeof identity !== 'string') throw new TypeError(`A request's identity must be a string, got ${typeof identity}.`);
     const { addressKey, clientKey } = this.keysOf(address, identity);
     const decision: Decision<C> = { request, rules, address, addressKey, identity, clientKey, nowMs, group };
     const known = this.parts.bans.check(clientKey, address, nowMs, addressKey);
     // A promise only for a client whose ban record the bounded cache dropped: read once from the store.
-    if (isThenable(known))
-      return this.observed(
-        decision,
-        Promise.resolve(known).then((k) => this.afterCheck(decision, k)),
-      );
-    return this.observed(decision, this.afterCheck(decision, known));
+    const verdict = isThenable(known) ? Promise.resolve(known).then((k) => this.afterCheck(decision, k)) : this.afterCheck(decision, known);
+    return this.observed(decision, verdict);
   }
 
   /** Tells the observer of the verdict, once it is known. */

@@ -155,7 +155,11 @@ export interface RampartOptions<C = unknown> {
    * `rampart.store.down` and `rampart.store.up`.
    */
   events?: RateLimitEventHandlers;
-  /** Identity for every rule: user id, API key... Falls back to the client address when it returns nothing. */
+  /**
+   * Identity for every rule: user id, API key... Falls back to the client address when it returns
+   * nothing. One that throws an `IdentityError` (an invalid token) gets the request refused, uncounted,
+   * where a rule counts it (see `ipIdentity`, `sessionIdentity` and `jwtIdentity` for ready-made ones).
+   */
   keyResolver?: ClientKeyResolver<C>;
   /**
    * Decides each client's group (a plan, a role) from the request, JWT claims or the session (see

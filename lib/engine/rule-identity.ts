@@ -13,7 +13,7 @@ import type { TargetRule } from './target-rules.js';
 export async function ruleClientKey<C>(decision: Decision<C>, targetRule: TargetRule<C>, keys: StoreKeys, networks: NetworkKeys): Promise<string> {
   const { rule } = targetRule;
   if (rule.keyResolver) {
-    const identity = identityText(await rule.keyResolver(decision.request.context as C)) ?? decision.identity;
+    const identity = identityText(await rule.keyResolver(decision.request.context as C, decision.address)) ?? decision.identity;
     return identity === decision.identity ? decision.clientKey : keys.clientKey(identity, decision.addressKey);
   }
   return rule.ipv6PrefixLength === undefined ? decision.clientKey : networks.key(decision, rule.ipv6PrefixLength);

@@ -7,9 +7,11 @@ import type { EscalationPolicy } from '../core/escalation.js';
  * user id) counts as its text; any other non-string value falls back to the address.
  *
  * `C` is what the adapter hands to hooks: Nest's `ExecutionContext` in the Nest module, whatever the
- * caller passes as `context` when the engine is used on its own.
+ * caller passes as `context` when the engine is used on its own. `address` is the client address as
+ * Rampart resolved it (canonical; forwarded headers believed only from trusted proxies), null when
+ * unknown: read it here rather than the request's headers.
  */
-export type ClientKeyResolver<C = unknown> = (context: C) => string | undefined | Promise<string | undefined>;
+export type ClientKeyResolver<C = unknown> = (context: C, address: string | null) => string | undefined | Promise<string | undefined>;
 
 /**
  * What a rule answers while the rate-limit store is down (failing or slower than `storeTimeoutMs`):

@@ -1,3 +1,4 @@
+import type { IdentityError } from '../errors/identity.error.js';
 import { bannedDetail, blockedDetail, defaultViolationDetail, denyListedDetail, storeUnavailableDetail } from '../errors/messages.js';
 import type { RateLimitViolation } from './rampart-options.interface.js';
 import { retryAfterSeconds, type Verdict } from './verdict.js';
@@ -48,6 +49,18 @@ export function verdictRefusal<C>(verdict: Verdict<C>, errorMessage?: string | (
 
 export function blockedRefusal(untilMs: number, retryAfter: number): VerdictRefusal {
   return { status: 'error', code: 'BLOCKED', retryAfterSeconds: retryAfter, message: blockedDetail(new Date(untilMs).toISOString(), retryAfter) };
+}
+
+/** What the non-HTTP adapters answer a request whose client could not be identified (an `IdentityError`). */
+export interface IdentityRefusal {
+  readonly status: 'error';
+  readonly code: 'UNAUTHENTICATED';
+  /** The error's message (written to be shown to the client). */
+  readonly message: string;
+}
+
+export function identityRefusal(error: IdentityError): IdentityRefusal {
+  return { status: 'error', code: 'UNAUTHENTICATED', message: error.message };
 }
 
 export function bannedRefusal(reason: 'banned' | 'deny-listed'): VerdictRefusal {

@@ -1,6 +1,7 @@
 import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { whenUnidentified } from '../errors/identity.error.js';
 import type { GraphqlLimits } from './graphql-limits.js';
-import { verdictRefusal, type Refusal } from './graphql-rate-limit-error.js';
+import { unidentifiedRefusal, verdictRefusal, type Refusal } from './graphql-rate-limit-error.js';
 
 /** What the plugin reads of Apollo's request (a structural subset of `GraphQLRequest`). */
 interface ApolloRequest {
@@ -46,7 +47,12 @@ export function apolloPlugin(limits: GraphqlLimits): RampartApolloPlugin {
       if (document === undefined) return;
       const check = limits.checkOperation(schema, document, operationName, variables);
       if (check.refusal) throw apolloError(check.refusal);
-      const verdict = await limits.charge(check.complexity, check.kind, contextValue);
+      const verdict = await whenUnidentified(
+        () => limits.charge(check.complexity, check.kind, contextValue),
+        (error) => {
+          throw apolloError(unidentifiedRefusal(error));
+        },
+      );
       if (verdict === undefined) return;
       const refusal = verdictRefusal(verdict, limits.rampart.config.errorMessage);
       const headers = refusal ? new Map<string, string>() : response.http.headers;

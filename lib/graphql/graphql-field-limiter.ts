@@ -8,7 +8,8 @@ import { targetRules, type TargetRules } from '../engine/target-rules.js';
 import type { Verdict } from '../engine/verdict.js';
 import { peerSocket, requestHeaders, setHeader } from '../http-exchange.js';
 import { operationRequest, operationResponse } from './graphql-exchange.js';
-import { graphqlError, verdictRefusal } from './graphql-rate-limit-error.js';
+import { graphqlError, unidentifiedRefusal, verdictRefusal } from './graphql-rate-limit-error.js';
+import { isIdentityError } from '../errors/identity.error.js';
 import { subscriptionOwner, subscriptionRegistry, type SubscriptionRegistry } from './subscription-registry.js';
 
 /** What one field path of one operation was answered: admitted, refused, or still being decided. */
@@ -70,6 +71,12 @@ export class GraphqlFieldLimiter {
     if (known !== undefined) return settle(known);
     const { address, identity } = state ? (state.client ??= this.clientOf(graphqlContext, context)) : this.clientOf(graphqlContext, context);
     const target = this.retarget(rules, `${info.parentType.name}.${info.fieldName}`);
+    // A client that could not be identified (a resolver's IdentityError) gets UNAUTHENTICATED, uncounted;
+    // on a field no rule counts (bans and lists only), it is known by its address.
+    const unidentified = (error: unknown): true | GraphQLError | Promise<true | GraphQLError> =>
+      target.rules.length === 0 && isIdentityError(error)
+        ? decided(this.rampart.engine.identity.addressIdentity(address))
+        : graphqlError(unidentifiedRefusal(error));
     const decided = (id: string): true | GraphQLError | Promise<true | GraphQLError> => {
       const verdict = this.rampart.engine.decide({
         target,
@@ -89,9 +96,9 @@ export class GraphqlFieldLimiter {
         }
         return outcome;
       };
-      return isThenable(verdict) ? Promise.resolve(verdict).then(answer) : answer(verdict);
+      return isThenable(verdict) ? Promise.resolve(verdict).then(answer, unidentified) : answer(verdict);
     };
-    const outcome = isThenable(identity) ? Promise.resolve(identity).then(decided) : decided(identity);
+    const outcome = isThenable(identity) ? Promise.resolve(identity).then(decided, unidentified) : decided(identity);
     state?.outcomes.set(path, outcome);
     return settle(outcome);
   }
@@ -104,7 +111,12 @@ export class GraphqlFieldLimiter {
     const request = operationRequest(graphqlContext);
     const { identity } = this.rampart.engine;
     const address = request === undefined ? null : identity.clientAddress(identity.peerAddress(peerSocket(request)), requestHeaders(request));
-    return { address, identity: identity.identify(context, address) };
+    try {
+      return { address, identity: identity.identify(context, address) };
+    } catch (error) {
+      // A resolver that threw (an IdentityError): every field of the operation is answered by it.
+      return { address, identity: Promise.reject(error as Error) };
+    }
   }
 
   /**

@@ -2,15 +2,17 @@ import { GraphQLError } from 'graphql';
 import type { Verdict } from '../engine/verdict.js';
 import type { RateLimitViolation } from '../rate-limit-options.interface.js';
 import { verdictRefusal as engineRefusal, type RefusalCode } from '../engine/verdict-refusal.js';
+import { isIdentityError } from '../errors/identity.error.js';
 
 /**
  * Why Rampart refused a GraphQL field, operation or subscription event (`extensions.code`): a rule
  * (`RATE_LIMITED`, with `rule` and `retryAfterSeconds`), a block (`BLOCKED`), a ban or the deny-list
  * (`BANNED`), the store down under `onStoreError: 'deny'` (`UNAVAILABLE`); or, before execution, a
  * document too long (`QUERY_TOO_LARGE`), too deep (`QUERY_TOO_DEEP`) or too complex (`QUERY_TOO_COMPLEX`);
- * or, closing a subscription connection, too many open at once (`TOO_MANY_CONNECTIONS`).
+ * or, closing a subscription connection, too many open at once (`TOO_MANY_CONNECTIONS`); or a client
+ * that could not be identified (`UNAUTHENTICATED`: a resolver threw an `IdentityError`, an invalid token).
  */
-export type GraphqlRateLimitCode = RefusalCode | 'QUERY_TOO_LARGE' | 'QUERY_TOO_DEEP' | 'QUERY_TOO_COMPLEX' | 'TOO_MANY_CONNECTIONS';
+export type GraphqlRateLimitCode = RefusalCode | 'QUERY_TOO_LARGE' | 'QUERY_TOO_DEEP' | 'QUERY_TOO_COMPLEX' | 'TOO_MANY_CONNECTIONS' | 'UNAUTHENTICATED';
 
 /** The `extensions` of a GraphQL error Rampart answers with. */
 export interface GraphqlRateLimitExtensions {
@@ -42,6 +44,15 @@ export function verdictRefusal<C>(verdict: Verdict<C>, errorMessage?: string | (
   const { message, code, rule, retryAfterSeconds } = error;
   const status = code === 'BANNED' ? 403 : code === 'UNAVAILABLE' ? 503 : 429;
   return { message, status, extensions: { code, ...(rule !== undefined ? { rule } : {}), ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}) } };
+}
+
+/**
+ * The refusal of a request whose client could not be identified: an `IdentityError` thrown by a key or
+ * group resolver (HTTP 401 when the whole operation is refused). Any other error is thrown on.
+ */
+export function unidentifiedRefusal(error: unknown): Refusal {
+  if (!isIdentityError(error)) throw error;
+  return { message: error.message, status: 401, extensions: { code: 'UNAUTHENTICATED' } };
 }
 
 /** A GraphQL error carrying a refusal, as a resolver throws it or a subscription event gets it. */

@@ -7,7 +7,7 @@
 export { rampartGraphql, type RampartGraphql } from './rampart-graphql.js';
 export type { RampartGraphqlOptions, ComplexityBudget } from './rampart-graphql-options.js';
 export { Cost, COST_EXTENSION, type CostOptions } from './cost.decorator.js';
-export { CONNECTION_REFUSED_CLOSE_CODE } from './subscription-limits.js';
+export { CONNECTION_REFUSED_CLOSE_CODE, CONNECTION_UNAUTHENTICATED_CLOSE_CODE } from './subscription-limits.js';
 export type { GraphqlRateLimitCode, GraphqlRateLimitExtensions } from './graphql-rate-limit-error.js';
 export type { RampartApolloPlugin } from './apollo-plugin.js';
 export type { GraphqlWsHooks } from './graphql-ws-hooks.js';

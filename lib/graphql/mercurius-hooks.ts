@@ -1,7 +1,8 @@
 import type { DocumentNode, GraphQLSchema } from 'graphql';
 import type { GraphqlLimits } from './graphql-limits.js';
 import { operationResponse } from './graphql-exchange.js';
-import { verdictRefusal, type Refusal } from './graphql-rate-limit-error.js';
+import { unidentifiedRefusal, verdictRefusal, type Refusal } from './graphql-rate-limit-error.js';
+import { whenUnidentified } from '../errors/identity.error.js';
 import type { ClosableSocket, SubscriptionLimits } from './subscription-limits.js';
 import { setHeader } from '../http-exchange.js';
 
@@ -35,7 +36,12 @@ export function mercuriusHooks(limits: GraphqlLimits, subscriptions: Subscriptio
     async preExecution(schema, document, context, variables) {
       const check = limits.checkOperation(schema, document, operationNameOf(context), variables);
       if (check.refusal) throw mercuriusError(check.refusal);
-      const verdict = await limits.charge(check.complexity, check.kind, context);
+      const verdict = await whenUnidentified(
+        () => limits.charge(check.complexity, check.kind, context),
+        (error) => {
+          throw mercuriusError(unidentifiedRefusal(error));
+        },
+      );
       if (verdict === undefined) return;
       const response = operationResponse(context);
       if (response !== undefined) limits.rampart.headers.write(verdict, response, setHeader);

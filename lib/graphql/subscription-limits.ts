@@ -5,7 +5,8 @@ import * as messages from '../errors/messages.js';
 import type { Verdict } from '../engine/verdict.js';
 import type { GraphQLError } from 'graphql';
 import { hookContext, type GraphqlLimits } from './graphql-limits.js';
-import { graphqlError, verdictRefusal, type Refusal } from './graphql-rate-limit-error.js';
+import { graphqlError, unidentifiedRefusal, verdictRefusal, type Refusal } from './graphql-rate-limit-error.js';
+import { whenUnidentified } from '../errors/identity.error.js';
 import { CONNECTION_TARGET } from './rampart-graphql-options.js';
 import { subscriptionRegistry, type SubscriptionRegistry } from './subscription-registry.js';
 
@@ -16,6 +17,13 @@ import { subscriptionRegistry, type SubscriptionRegistry } from './subscription-
  * (`RATE_LIMITED: Rate limit 'default' exceeded...`), cut to the 123 bytes a close frame holds.
  */
 export const CONNECTION_REFUSED_CLOSE_CODE = 4429;
+
+/**
+ * The close code of a subscription connection whose client could not be identified (a key or group
+ * resolver threw an `IdentityError`: an invalid token): 4401, graphql-ws's "Unauthorized". The
+ * reason is `UNAUTHENTICATED: <the error's message>`.
+ */
+export const CONNECTION_UNAUTHENTICATED_CLOSE_CODE = 4401;
 
 /** A socket Rampart can close: `ws`'s WebSocket. */
 export interface ClosableSocket {
@@ -47,6 +55,13 @@ export class SubscriptionLimits {
    * context's `connectionParams`, beside `req`, the upgrade request.
    */
   async connect(request: unknown, connectionParams: unknown, socket: ClosableSocket | undefined): Promise<boolean> {
+    return whenUnidentified(
+      () => this.admit(request, connectionParams, socket),
+      (error) => closeRefused(socket, unidentifiedRefusal(error)),
+    );
+  }
+
+  private async admit(request: unknown, connectionParams: unknown, socket: ClosableSocket | undefined): Promise<boolean> {
     const { rampart, config } = this.limits;
     const { engine } = rampart;
     const address = this.limits.clientAddress(request);
@@ -97,10 +112,11 @@ export class SubscriptionLimits {
   }
 }
 
-/** Closes a refused connection with 4429 and its reason; false. */
+/** Closes a refused connection with 4429 (4401 for a client that could not be identified) and its reason; false. */
 function closeRefused(socket: ClosableSocket | undefined, refusal: Refusal): false {
   try {
-    socket?.close(CONNECTION_REFUSED_CLOSE_CODE, closeReason(`${refusal.extensions.code}: ${refusal.message}`));
+    const code = refusal.extensions.code === 'UNAUTHENTICATED' ? CONNECTION_UNAUTHENTICATED_CLOSE_CODE : CONNECTION_REFUSED_CLOSE_CODE;
+    socket?.close(code, closeReason(`${refusal.extensions.code}: ${refusal.message}`));
   } catch {
     // Already closed.
   }

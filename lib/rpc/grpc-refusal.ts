@@ -1,13 +1,17 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import { GRPC_REFUSAL_TRAILERS, type RpcRateLimitCode, type RpcRateLimitError } from './rpc-rate-limit-error.js';
 
-/** The gRPC status of each refusal: a limit or a block is exhausted quota, a ban a refused permission, an outage unavailability. */
+/**
+ * The gRPC status of each refusal: a limit or a block is exhausted quota, a ban a refused permission,
+ * an outage unavailability, a client that could not be identified an unauthenticated call.
+ */
 const STATUS_OF: Readonly<Record<RpcRateLimitCode, status>> = Object.freeze({
   RATE_LIMITED: status.RESOURCE_EXHAUSTED,
   BLOCKED: status.RESOURCE_EXHAUSTED,
   CONCURRENCY_LIMITED: status.RESOURCE_EXHAUSTED,
   BANNED: status.PERMISSION_DENIED,
   UNAVAILABLE: status.UNAVAILABLE,
+  UNAUTHENTICATED: status.UNAUTHENTICATED,
 });
 
 /**

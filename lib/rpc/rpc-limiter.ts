@@ -5,6 +5,8 @@ import type { Rampart } from '../engine/rampart.js';
 import type { StoreKeyHook } from '../engine/rampart-request.js';
 import type { TargetRules } from '../engine/target-rules.js';
 import type { Verdict } from '../engine/verdict.js';
+import { identityRefusal } from '../engine/verdict-refusal.js';
+import { isIdentityError } from '../errors/identity.error.js';
 import { grpcForwardingHeaders, grpcPeerAddress, rpcCallOf, type RpcCall } from './rpc-call.js';
 import { rpcRateLimitError, type RpcRateLimitError } from './rpc-rate-limit-error.js';
 
@@ -43,7 +45,7 @@ export class RpcLimiter {
     storeKey: StoreKeyHook<ExecutionContext>,
     kind: RpcHandlerKind,
   ): boolean | Promise<boolean> {
-    const client = this.identify(context);
+    const client = this.identify(context, rules.rules.length > 0);
     if (client === undefined) return true;
     const decide = ({ call, address, identity }: RpcClient) => {
       const verdict = this.rampart.engine.decide({
@@ -56,7 +58,12 @@ export class RpcLimiter {
         storeKey,
         skipChecked: true,
       });
-      return isThenable(verdict) ? Promise.resolve(verdict).then((v) => this.answer(call, v)) : this.answer(call, verdict);
+      if (!isThenable(verdict)) return this.answer(call, verdict);
+      // The engine rejects when a hook fails: the group resolver's IdentityError among them.
+      return Promise.resolve(verdict).then(
+        (v) => this.answer(call, v),
+        (error: unknown) => this.unidentified(call, error),
+      );
     };
     return isThenable(client) ? Promise.resolve(client).then(decide) : decide(client);
   }
@@ -64,9 +71,10 @@ export class RpcLimiter {
   /**
    * Who makes a call: its address (the TCP connection's peer; for gRPC the call's peer, or what a
    * trusted proxy forwarded in the call's metadata, as for HTTP) and its identity (the module's
-   * `keyResolver`, else the address). Undefined on a transport Rampart does not limit.
+   * `keyResolver`, else the address). Undefined on a transport Rampart does not limit. A key resolver's
+   * `IdentityError` refuses the call (`UNAUTHENTICATED`) when something counts it (`counted`).
    */
-  identify(context: ExecutionContext): RpcClient | Promise<RpcClient> | undefined {
+  identify(context: ExecutionContext, counted = true): RpcClient | Promise<RpcClient> | undefined {
     const call = rpcCallOf(context.getArgs());
     if (call === undefined) return undefined;
     // The refusal of a gRPC call needs grpc-js's Metadata: loaded with the first call, not the first refusal.
@@ -82,8 +90,17 @@ export class RpcLimiter {
         : // Forwarding metadata only from a peer `trustProxy.proxies` names: a gRPC server listens on
           // a port of its own, which `hops` (proxies always in front) cannot vouch for.
           identity.clientAddress(grpcPeerAddress(call.call), this.rampart.config.trust?.hops == null ? grpcForwardingHeaders(call.metadata) : {});
-    const id = identity.identify(context, address);
-    return isThenable(id) ? Promise.resolve(id).then((resolved) => ({ call, address, identity: resolved })) : { call, address, identity: id };
+    let id: string | Promise<string>;
+    try {
+      id = identity.identify(context, address, counted);
+    } catch (error) {
+      return this.unidentified(call, error);
+    }
+    if (!isThenable(id)) return { call, address, identity: id };
+    return Promise.resolve(id).then(
+      (resolved) => ({ call, address, identity: resolved }),
+      (error: unknown) => this.unidentified(call, error),
+    );
   }
 
   /**
@@ -93,6 +110,12 @@ export class RpcLimiter {
   refuse(call: RpcCall, error: RpcRateLimitError): never | Promise<never> {
     if (call.transport === 'tcp') throw new RpcException(error);
     return this.refuseGrpc(error);
+  }
+
+  /** Refuses a call whose client could not be identified (an `IdentityError`: `UNAUTHENTICATED`); any other error passes. */
+  private unidentified(call: RpcCall, error: unknown): never | Promise<never> {
+    if (!isIdentityError(error)) throw error;
+    return this.refuse(call, identityRefusal(error));
   }
 
   private answer(call: RpcCall, verdict: Verdict<ExecutionContext>): true | Promise<never> {

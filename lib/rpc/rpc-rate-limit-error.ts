@@ -7,7 +7,7 @@ import { verdictRefusal } from '../engine/verdict-refusal.js';
  * Why a microservice call was refused: the codes WebSocket messages are refused with, and
  * `CONCURRENCY_LIMITED` (every slot of the client's `@ConcurrencyLimit` is taken).
  */
-export type RpcRateLimitCode = 'RATE_LIMITED' | 'BLOCKED' | 'BANNED' | 'UNAVAILABLE' | 'CONCURRENCY_LIMITED';
+export type RpcRateLimitCode = 'RATE_LIMITED' | 'BLOCKED' | 'BANNED' | 'UNAVAILABLE' | 'CONCURRENCY_LIMITED' | 'UNAUTHENTICATED';
 
 /**
  * The error of the `RpcException` a refused `@MessagePattern` call gets on the TCP transport: Nest's
@@ -15,8 +15,9 @@ export type RpcRateLimitCode = 'RATE_LIMITED' | 'BLOCKED' | 'BANNED' | 'UNAVAILA
  *
  * `code` is `RATE_LIMITED` (with `rule` and `retryAfterSeconds`), `BLOCKED` (with
  * `retryAfterSeconds` until the block ends), `BANNED` (permanently banned or deny-listed),
- * `UNAVAILABLE` (the store is down and the rule's `onStoreError` is `deny`; `retryAfterSeconds: 1`)
- * or `CONCURRENCY_LIMITED` (with the limit's name as `rule`, its `limit`, and `retryAfterSeconds: 1`).
+ * `UNAVAILABLE` (the store is down and the rule's `onStoreError` is `deny`; `retryAfterSeconds: 1`),
+ * `CONCURRENCY_LIMITED` (with the limit's name as `rule`, its `limit`, and `retryAfterSeconds: 1`) or
+ * `UNAUTHENTICATED` (a key or group resolver threw an `IdentityError`; nothing was counted).
  *
  * @example
  * client.send({ cmd: 'sum' }, [1, 2]).subscribe({ error: (e: RpcRateLimitError) => e.code === 'RATE_LIMITED' && retryIn(e.retryAfterSeconds) });
@@ -46,7 +47,7 @@ export function concurrencyLimitedError(name: string, limit: number): RpcRateLim
 /**
  * The trailers of a refused gRPC call (its status is `RESOURCE_EXHAUSTED` for `RATE_LIMITED`,
  * `BLOCKED` and `CONCURRENCY_LIMITED`, `PERMISSION_DENIED` for `BANNED`, `UNAVAILABLE` for
- * `UNAVAILABLE`; its details are the error's `message`).
+ * `UNAVAILABLE`, `UNAUTHENTICATED` for `UNAUTHENTICATED`; its details are the error's `message`).
  */
 export const GRPC_REFUSAL_TRAILERS = Object.freeze({
   /** Why the call was refused: the `code` of `RpcRateLimitError`. */

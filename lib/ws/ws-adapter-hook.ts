@@ -1,6 +1,6 @@
 import type { RampartLogger } from '../core/logger.js';
 import * as messages from '../errors/messages.js';
-import { closeClient, isClosed, isSocketIo, isWsClient, sendError, type WsClient } from './ws-client.js';
+import { closeClient, isClosed, isSocketIo, isWsClient, rememberUpgradeRequest, sendError, type WsClient } from './ws-client.js';
 import type { UpgradeRequest, WsConnectionGate } from './ws-connection-gate.js';
 import type { WsRateLimitError } from './ws-rate-limit-error.js';
 
@@ -108,6 +108,7 @@ function gatedCallback(gate: () => Promise<WsConnectionGate>, logger: RampartLog
     if (!isWsClient(client)) return callback(...args);
     let admission = admissions.get(client);
     if (admission === undefined) {
+      rememberUpgradeRequest(client, request);
       const early = holdMessages(client as unknown as Pausable, client);
       admission = gate()
         .then((g) => g.admit(client, request as UpgradeRequest | undefined))

@@ -53,6 +53,25 @@ export function clientPeer(client: WsClient, peerOf: (socket: PeerSocket | undef
   return peerOf(client._socket);
 }
 
+/** The upgrade request of each `ws` client, as its connection was handed to the gateways (see `upgradeRequestOf`). */
+const upgradeRequests = new WeakMap<object, object>();
+
+/** Remembers the upgrade request of a `ws` client (the package keeps none), for `upgradeRequestOf`. */
+export function rememberUpgradeRequest(client: WsClient, request: unknown): void {
+  if (!isSocketIo(client) && typeof request === 'object' && request !== null) upgradeRequests.set(client, request);
+}
+
+/**
+ * The HTTP request that opened a client's connection (its headers, its session), for the hooks of
+ * its handshake and of each of its messages: socket.io's `socket.request`, or a `ws` client's
+ * upgrade request as the module saw it. Undefined for anything else.
+ */
+export function upgradeRequestOf(client: unknown): object | undefined {
+  if (!isWsClient(client)) return undefined;
+  const request = isSocketIo(client) ? (client as { readonly request?: unknown }).request : upgradeRequests.get(client);
+  return typeof request === 'object' && request !== null ? request : undefined;
+}
+
 /** The handshake's headers: socket.io keeps them; for `ws`, what the module remembered of the upgrade request. */
 export function clientHeaders(client: WsClient, upgradeHeaders: (socket: PeerSocket | undefined) => Headers | undefined): Headers {
   if (isSocketIo(client)) return client.handshake.headers ?? {};

@@ -2,6 +2,8 @@ import type { ExecutionContext } from '@nestjs/common';
 import type { PeerSocket } from '../core/ip/connection-peers.js';
 import type { Rampart } from '../engine/rampart.js';
 import { targetRules, type TargetRules } from '../engine/target-rules.js';
+import { identityRefusal } from '../engine/verdict-refusal.js';
+import { isIdentityError } from '../errors/identity.error.js';
 import * as messages from '../errors/messages.js';
 import { HandshakeContext } from './handshake-context.js';
 import { clientPeer, isClosed, isSocketIo, onClientClose, type WsClient } from './ws-client.js';
@@ -41,6 +43,8 @@ export class WsConnectionGate {
     try {
       return await this.decide(client, request);
     } catch (error) {
+      // A client that could not be identified (an invalid token): refused, as the client's own fault.
+      if (isIdentityError(error)) return identityRefusal(error);
       // A hook that throws (keyResolver, skipIf) on a handshake it cannot read: refused, never waved through.
       this.rampart.config.logger.error(messages.handshakeCheckFailed(error));
       return { status: 'error', code: 'UNAVAILABLE', retryAfterSeconds: 1, message: messages.handshakeUnchecked() };
@@ -60,7 +64,7 @@ export class WsConnectionGate {
       : // The headers the module remembered of the upgrade (the app's own server), as for messages: a
         // gateway on a port of its own is known by its peer alone.
         identity.clientAddress(identity.peerAddress(request?.socket), identity.peers.upgradeHeaders(request?.socket) ?? {});
-    const id = await identity.identify(context, address);
+    const id = await identity.identify(context, address, this.target.rules.length > 0 || this.limits.maxConnections !== undefined);
     const verdict = await engine.decide({ target: this.target, address, identity: id, method: 'CONNECT', protocol: 'ws', context, skipChecked: true });
     const refused = wsRateLimitError(verdict, config.errorMessage);
     if (refused) return refused;

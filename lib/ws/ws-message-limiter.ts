@@ -5,6 +5,8 @@ import type { Rampart } from '../engine/rampart.js';
 import type { StoreKeyHook } from '../engine/rampart-request.js';
 import type { TargetRules } from '../engine/target-rules.js';
 import type { Verdict } from '../engine/verdict.js';
+import { identityRefusal } from '../engine/verdict-refusal.js';
+import { whenUnidentified } from '../errors/identity.error.js';
 import { clientHeaders, clientPeer, isWsClient, type WsClient } from './ws-client.js';
 import { wsConnectionsOf, type WsConnections } from './ws-connections.js';
 import { wsRateLimitError } from './ws-rate-limit-error.js';
@@ -28,8 +30,20 @@ export class WsMessageLimiter {
     this.connections = wsConnectionsOf(rampart);
   }
 
-  /** Decides one message; resolves true when it is admitted, rejects with a `WsException` when not. */
+  /**
+   * Decides one message; resolves true when it is admitted, rejects with a `WsException` when not
+   * (`UNAUTHENTICATED` when a resolver threw an `IdentityError`: nothing was counted).
+   */
   activate(context: ExecutionContext, rules: TargetRules<ExecutionContext>, storeKey: StoreKeyHook<ExecutionContext>): boolean | Promise<boolean> {
+    return whenUnidentified(
+      () => this.decide(context, rules, storeKey),
+      (error) => {
+        throw new WsException(identityRefusal(error));
+      },
+    );
+  }
+
+  private decide(context: ExecutionContext, rules: TargetRules<ExecutionContext>, storeKey: StoreKeyHook<ExecutionContext>): boolean | Promise<boolean> {
     const client = context.getArgByIndex<unknown>(0);
     const known = isWsClient(client) ? client : undefined;
     const byHandshake = known !== undefined && this.rampart.config.keyResolver === undefined;
@@ -42,7 +56,7 @@ export class WsMessageLimiter {
           clientHeaders(known, (socket) => identity.peers.upgradeHeaders(socket)),
         )
       : null;
-    const id = identity.identify(context, address);
+    const id = identity.identify(context, address, rules.rules.length > 0);
     if (byHandshake && !isThenable(id)) this.clients.set(known, { address, id });
     if (isThenable(id))
       return Promise.resolve(id).then((resolved) => {

@@ -1,7 +1,10 @@
 import { bannedRefusal, blockedRefusal, verdictRefusal, type RefusalCode, type VerdictRefusal } from '../engine/verdict-refusal.js';
 
-/** Why a WebSocket message or handshake was refused. */
-export type WsRateLimitCode = RefusalCode | 'TOO_MANY_CONNECTIONS';
+/**
+ * Why a WebSocket message or handshake was refused: the engine's codes, `TOO_MANY_CONNECTIONS`, and
+ * `UNAUTHENTICATED` (a resolver threw an `IdentityError`: an invalid token).
+ */
+export type WsRateLimitCode = RefusalCode | 'TOO_MANY_CONNECTIONS' | 'UNAUTHENTICATED';
 
 /**
  * What a refused WebSocket message gets, as the error of a `WsException`: Nest's exception filter

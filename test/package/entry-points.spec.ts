@@ -9,7 +9,8 @@ const entry = (name: string) => join(root, 'dist', ...name.split('/'));
 
 /**
  * Runs `source` as an ES module in a fresh Node process whose module resolution refuses every
- * specifier matching `refused`; prints what the module printed, or `refused <specifier>`.
+ * specifier matching `refused` (`import`, and `require` too: an ES module loaded through `require`
+ * is refused as a package that is not installed); prints what the module printed, or `refused <specifier>`.
  */
 function runRefusing(refused: RegExp, source: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'rampart-entry-'));
@@ -21,9 +22,21 @@ function runRefusing(refused: RegExp, source: string): string {
      }`,
   );
   writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module'; register('./hooks.mjs', import.meta.url);`);
+  writeFileSync(
+    join(dir, 'require-hook.cjs'),
+    `const Module = require('node:module');
+     const resolve = Module._resolveFilename;
+     Module._resolveFilename = function (request, ...rest) {
+       if (${refused.toString()}.test(request)) throw Object.assign(new Error("Cannot find module '" + request + "' (refused " + request + ')'), { code: 'MODULE_NOT_FOUND' });
+       return resolve.call(this, request, ...rest);
+     };`,
+  );
   writeFileSync(join(dir, 'app.mjs'), source);
   try {
-    return execFileSync(process.execPath, ['--import', join(dir, 'register.mjs'), join(dir, 'app.mjs')], { cwd: root, stdio: 'pipe' })
+    return execFileSync(process.execPath, ['--import', join(dir, 'register.mjs'), '--require', join(dir, 'require-hook.cjs'), join(dir, 'app.mjs')], {
+      cwd: root,
+      stdio: 'pipe',
+    })
       .toString()
       .trim();
   } catch (error) {
@@ -198,6 +211,36 @@ describe('entry points', () => {
        console.log(result.store.status, result.store.storage);`,
     );
     expect(health).toBe('up ready');
+  });
+
+  it('the main entry never loads jose, even running an app with its identity helpers; nest-rampart/jwt does, and says how to install it', () => {
+    const refused = /^jose(\/|$)/;
+    const out = runRefusing(
+      refused,
+      appSource(
+        'RateLimitModule, ipIdentity, sessionIdentity, IdentityError',
+        "'ran', Object.keys(ipIdentity({ groups: { internal: ['10.0.0.0/8'] } })).join(','), typeof sessionIdentity().keyResolver, new IdentityError('x').code",
+      ),
+    );
+    expect(out).toBe('ran keyResolver,groupResolver function IDENTITY_REQUIRED');
+    const missing = runRefusing(
+      refused,
+      `const { jwtIdentity } = await import(${JSON.stringify(entry('jwt/index.js'))});
+       try { jwtIdentity({ secret: 'a-test-secret-of-at-least-32-bytes', algorithms: ['HS256'] }); console.log('verified without jose'); }
+       catch (error) { console.log(error.name, error.problems.join(' | ')); }`,
+    );
+    expect(missing).toMatch(/^RateLimitConfigurationError jwtIdentity needs the jose package to verify tokens, .*refused jose.* Install it: npm install jose$/);
+    const verified = runRefusing(
+      /^$/,
+      `const { SignJWT } = await import(${JSON.stringify(join(root, 'node_modules', 'jose', 'dist', 'webapi', 'index.js'))});
+       const { jwtIdentity } = await import(${JSON.stringify(entry('jwt/index.js'))});
+       const secret = 'a-test-secret-of-at-least-32-bytes';
+       const token = await new SignJWT({ sub: 'u1', group: 'admin' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret));
+       const { keyResolver, groupResolver } = jwtIdentity({ secret, algorithms: ['HS256'] });
+       const context = { getType: () => 'http', getArgByIndex: () => ({ headers: { authorization: 'Bearer ' + token } }) };
+       console.log(await keyResolver(context, null), await groupResolver(context, null));`,
+    );
+    expect(verified).toBe('u1 admin');
   });
 
   it('the refusing loader does refuse: the main entry needs Nest', () => {

@@ -14,12 +14,16 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** Compiles `metadata` into an app on `adapter`, initialised and ready for supertest. */
-export async function startApp(adapter: AdapterName, metadata: ModuleMetadata): Promise<TestApp> {
+/**
+ * Compiles `metadata` into an app on `adapter`, initialised and ready for supertest. `prepare` runs
+ * before the app is initialised: the place for middlewares and Fastify hooks.
+ */
+export async function startApp(adapter: AdapterName, metadata: ModuleMetadata, prepare?: (app: INestApplication) => void): Promise<TestApp> {
   const moduleRef = await Test.createTestingModule(metadata).compile();
   const app =
     adapter === 'fastify' ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter()) : moduleRef.createNestApplication({ logger: false });
   if (adapter === 'fastify') app.useLogger(false);
+  prepare?.(app);
   await app.init();
   if (adapter === 'fastify') await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
   return {
