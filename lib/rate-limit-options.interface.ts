@@ -32,8 +32,9 @@ export interface RateLimitModuleOptions extends RampartOptions<ExecutionContext>
    */
   excludePaths?: string[];
   /**
-   * `false` limits nothing and refuses nothing: every request goes through uncounted (the guard's
-   * protocols: HTTP, WebSocket messages, GraphQL resolvers, RPC handlers). For switching Rampart off
+   * `false`: the guard counts and refuses nothing, every request goes through (HTTP, WebSocket
+   * messages, GraphQL resolvers, RPC handlers); WebSocket handshake limits, `@ConcurrencyLimit` and
+   * GraphQL subscription limits still apply. For switching the limits off
    * without a deploy: `RAMPART_ENABLED` / `RATE_LIMIT_ENABLED`, or `global.enabled` in a configuration
    * file, which a reload applies.
    * @default true

@@ -1,4 +1,6 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext, type HttpException, type Type } from '@nestjs/common';
+import { UriTooLongException } from './errors/uri-too-long.exception.js';
+import { uriTooLongDetail } from './errors/policy-messages.js';
 import { isThenable } from './core/thenable.js';
 import { Rampart } from './engine/rampart.js';
 import type { RampartRequest, StoreKeyHook } from './engine/rampart-request.js';
@@ -89,6 +91,8 @@ export class RateLimitGuard implements CanActivate {
         const request = context.getArgByIndex<{ method?: string; originalUrl?: string; url?: string }>(0);
         const matched = routes.match(request.method ?? 'GET', request.originalUrl ?? request.url ?? '/');
         if (matched === 'excluded') return true;
+        // Longer than any route pattern is run on: refused rather than let past the entries (414).
+        if (matched === 'too-long') throw new UriTooLongException(uriTooLongDetail());
         if (matched !== undefined && !rules.skipped) rules = matched;
       }
       if (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes') return true;

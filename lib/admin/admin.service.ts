@@ -8,6 +8,8 @@ import { RateLimitService } from '../protection/rate-limit.service.js';
 import { RouteRulesResolver } from '../route-rules.resolver.js';
 import { isBanActive, type Ban, type BanFilter, type BanTarget, type Page } from '../storage/ban-store.interface.js';
 import { AdminProblemException } from './admin-problem.js';
+import { Rampart } from '../engine/rampart.js';
+import type { RateLimitConfig } from '../rate-limit.config.js';
 import { toAccessEntryView, toBanView, toViolationView } from './admin-views.js';
 import type { CreateAccessEntryBody, ListAccessListQuery, RemoveAccessEntryQuery } from './dto/access-list.dto.js';
 import type { CreateBanBody, LiftBanQuery, ListBansQuery } from './dto/ban.dto.js';
@@ -37,6 +39,8 @@ const MAX_COUNTER_LOOKUPS = 200;
 @Injectable()
 export class AdminService {
   private countedRules: readonly TargetRule<ExecutionContext>[] | undefined;
+  /** The configuration `countedRules` was gathered under: a reload gathers them again. */
+  private countedUnder: unknown;
 
   constructor(
     private readonly protection: RateLimitService,
@@ -44,6 +48,7 @@ export class AdminService {
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
+    private readonly rampart: Rampart<ExecutionContext>,
   ) {}
 
   async listBans(query: ListBansQuery): Promise<AdminBanPage> {
@@ -181,10 +186,12 @@ export class AdminService {
     }));
   }
 
-  /** Every (rule, route or scope) the guard counts, once; routes are fixed after startup. */
+  /** Every (rule, route or scope) the guard counts, once: the handlers' and the route entries'; gathered again after a reload. */
   private routesCounted(): readonly TargetRule<ExecutionContext>[] {
-    if (this.countedRules) return this.countedRules;
+    const config = this.rampart.config as RateLimitConfig;
+    if (this.countedRules && this.countedUnder === config) return this.countedRules;
     const byPrefix = new Map<string, TargetRule<ExecutionContext>>();
+    for (const targetRule of config.routes.targetRules()) if (!byPrefix.has(targetRule.keyPrefix)) byPrefix.set(targetRule.keyPrefix, targetRule);
     for (const wrapper of this.discovery.getControllers()) {
       const { instance, metatype } = wrapper;
       if (!instance || !metatype) continue;
@@ -199,6 +206,7 @@ export class AdminService {
       }
     }
     this.countedRules = [...byPrefix.values()];
+    this.countedUnder = config;
     return this.countedRules;
   }
 }

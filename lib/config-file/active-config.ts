@@ -16,6 +16,8 @@ export interface ActiveConfigView {
   readonly loadedAt: string;
   /** What a reload applies (the rest at the next start). */
   readonly reloadable: readonly string[];
+  /** Settings the file in force changed since startup that apply only at the next start (not in force yet). */
+  readonly restartNeeded: readonly string[];
   /** The file's content, connection-string passwords and alert secrets masked; null without one. */
   readonly file: Record<string, unknown> | null;
   /** What the module enforces now: code options, the file and the environment together. */
@@ -29,7 +31,13 @@ export interface ActiveConfigView {
   };
 }
 
-export function activeConfigView(config: RateLimitConfig, source: ConfigSource | undefined, version: number, loadedAt: number): ActiveConfigView {
+export function activeConfigView(
+  config: RateLimitConfig,
+  source: ConfigSource | undefined,
+  version: number,
+  loadedAt: number,
+  restartNeeded: readonly string[] = [],
+): ActiveConfigView {
   const loaded = source?.loaded;
   return {
     version,
@@ -37,6 +45,7 @@ export function activeConfigView(config: RateLimitConfig, source: ConfigSource |
     source: loaded?.path ?? null,
     loadedAt: new Date(loadedAt).toISOString(),
     reloadable: RELOADABLE_KEYS,
+    restartNeeded,
     file: loaded ? (masked(loaded.data) as Record<string, unknown>) : null,
     effective: {
       enabled: config.enabled,
@@ -59,25 +68,31 @@ export function activeConfigView(config: RateLimitConfig, source: ConfigSource |
   };
 }
 
-const SECRET_KEY = /(secret|password|token|apikey|api_key)$/i;
+const SECRET_KEY = /(secret|password|passwd|token|apikey|api_key|api-key|auth|authorization|credential|cookie|key)$/i;
+/** The user and password of a connection string (`scheme://user:password@host`), also where `URL` cannot read it (several hosts). */
+const USERINFO = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^@/]*@/;
 
-/** A copy of `value` with the password of every URL and the value of every secret-named key masked; webhook URLs keep their origin only. */
-function masked(value: unknown, key = '', inAlerts = false): unknown {
-  if (Array.isArray(value)) return value.map((item) => masked(item, '', inAlerts));
-  if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, masked(v, k, inAlerts || k === 'alerts')]));
+/**
+ * A copy of `value` with every secret-named key, every header value, the credentials of every
+ * connection string and the path of every alert webhook URL (Slack's carry their token) masked.
+ */
+function masked(value: unknown, key = '', inAlerts = false, inHeaders = false): unknown {
+  if (Array.isArray(value)) return value.map((item) => masked(item, '', inAlerts, inHeaders));
+  if (isObject(value))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, masked(v, k, inAlerts || k === 'alerts', inHeaders || k === 'headers')]));
   if (typeof value !== 'string') return value;
-  if (SECRET_KEY.test(key)) return '***';
-  try {
-    const url = new URL(value);
-    if (inAlerts && key === 'url') return `${url.origin}/***`;
-    if (url.password) url.password = '***';
-    return url.password ? url.toString() : value;
-  } catch {
-    return value;
+  if (inHeaders || SECRET_KEY.test(key)) return '***';
+  if (inAlerts && key === 'url') {
+    try {
+      return `${new URL(value).origin}/***`;
+    } catch {
+      return '***';
+    }
   }
+  return value.replace(USERINFO, '$1***@');
 }
 
-/** The settings that differ between two loads of a file and that a reload does not apply. */
+/** The settings that differ between two loads of a file (startup's, the latest) and that a reload does not apply. */
 export function changedAtRestart(before: LoadedConfigFile | undefined, after: LoadedConfigFile): string[] {
   const old = (before?.data ?? {}) as Record<string, unknown>;
   const next = after.data as Record<string, unknown>;

@@ -1,7 +1,9 @@
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 
 /** Largest configuration file read, in bytes. */
-export const MAX_CONFIG_FILE_BYTES = 1_048_576;
+export const MAX_CONFIG_FILE_BYTES = 262_144;
+/** Deepest nesting of flow collections (`[`, `{`) a file may have: parsing deeper ones takes long. */
+const MAX_FLOW_DEPTH = 64;
 
 /** A configuration file parsed, with where each of its keys is. */
 export interface ConfigDocument {
@@ -28,6 +30,13 @@ export function parseConfigDocument(text: string, file: string): ConfigDocument 
     const { line, col } = lineCounter.linePos(offset);
     return `${file}:${line}:${col}`;
   };
+  const deep = tooDeep(text);
+  if (deep !== undefined)
+    return {
+      data: undefined,
+      problems: [`${file}:${deep.line}:${deep.col}: collections nested deeper than ${MAX_FLOW_DEPTH} levels`],
+      locate: (p) => `${file}: ${p}`,
+    };
   const document: Document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true, version: '1.2' });
   const problems = [...document.errors, ...document.warnings].map((e) => `${at(e.pos[0])}: ${firstLine(e.message)}`);
   let data: unknown;
@@ -49,6 +58,35 @@ export function parseConfigDocument(text: string, file: string): ConfigDocument 
       return `${file}: ${problem}`;
     },
   };
+}
+
+/** Where `[` and `{` (outside quotes and comments) first nest deeper than `MAX_FLOW_DEPTH`, if they do. */
+function tooDeep(text: string): { line: number; col: number } | undefined {
+  let depth = 0;
+  let line = 1;
+  let col = 0;
+  let quote = '';
+  let comment = false;
+  for (const c of text) {
+    col++;
+    if (c === '\n') {
+      line++;
+      col = 0;
+      comment = false;
+      continue;
+    }
+    if (comment) continue;
+    if (quote) {
+      if (c === quote) quote = '';
+      continue;
+    }
+    if (c === '"' || c === "'") quote = c;
+    else if (c === '#') comment = true;
+    else if (c === '[' || c === '{') {
+      if (++depth > MAX_FLOW_DEPTH) return { line, col };
+    } else if ((c === ']' || c === '}') && depth > 0) depth--;
+  }
+  return undefined;
 }
 
 function firstLine(message: string): string {

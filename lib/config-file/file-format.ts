@@ -55,14 +55,26 @@ const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000
  * Durations written with a unit (`500ms`, `30s`, `15m`, `1h`, `7d`, `1w`) as milliseconds, for every
  * key that ends in `Ms`, at any depth. Other text is left as it is, for validation to name.
  */
-export function withDurations(value: unknown, key = ''): unknown {
-  if (Array.isArray(value)) return value.map((item) => withDurations(item));
-  if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withDurations(v, k)]));
+export function withDurations(value: unknown, key = '', within: readonly object[] = []): unknown {
+  if (Array.isArray(value) || isObject(value)) {
+    // An alias inside the value it names (`rules: &a [*a]`) makes a cycle no option can hold.
+    if (within.includes(value)) throw new ConfigCycleError();
+    const path = [...within, value];
+    if (Array.isArray(value)) return value.map((item) => withDurations(item, '', path));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withDurations(v, k, path)]));
+  }
   if (typeof value === 'string' && key.endsWith('Ms')) {
     const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/.exec(value);
     if (match) return Math.round(Number(match[1]) * UNITS[match[2]]);
   }
   return value;
+}
+
+/** A configuration whose aliases make a cycle. */
+export class ConfigCycleError extends Error {
+  constructor() {
+    super('an alias refers back to a value that holds it (a cycle), which no setting can be');
+  }
 }
 
 /** A problem about the file, and the path of the value it is about. */

@@ -53,7 +53,15 @@ export async function loadConfigFile(path: string, options: LoadConfigFileOption
 export function configFromText(text: string, name: string, path: string, env: Readonly<Record<string, string | undefined>>): LoadedConfigFile {
   const document = parseConfigDocument(text, name);
   if (document.problems.length > 0) throw new RateLimitConfigurationError(document.problems, name);
-  const { options, storage, problems } = fileOptions(document.data, env);
+  let shaped: ReturnType<typeof fileOptions>;
+  let data: unknown;
+  try {
+    shaped = fileOptions(document.data, env);
+    data = withDurations(document.data);
+  } catch (error) {
+    throw new RateLimitConfigurationError([`${name}: ${(error as Error).message}.`], name);
+  }
+  const { options, storage, problems } = shaped;
   const located = problems.map((p) => document.locate(p.message, p.path));
   // The module's own validation, on the file's options alone (a memory storage stands for the
   // file's, which is only built at startup; the environment's overrides are not applied).
@@ -68,7 +76,7 @@ export function configFromText(text: string, name: string, path: string, env: Re
   return Object.freeze({
     path,
     hash: createHash('sha256').update(text).digest('hex'),
-    data: withDurations(document.data) as Record<string, unknown>,
+    data: data as Record<string, unknown>,
     options,
     ...(storage ? { storage } : {}),
   });

@@ -53,7 +53,9 @@ export async function loadRateLimitConfig(code: RateLimitModuleOptions = {}): Pr
   const loaded = file ? await loadConfigFile(file.path, { env }) : undefined;
   const options = mergedOptions(code, loaded, env, problems);
   const storage = loaded?.storage ? await buildStorage(loaded.storage, options) : undefined;
-  const config = checkRateLimitOptions({ ...options, ...(storage ? { storage } : {}), configFile: named }, problems);
+  // The file's storage replaces the code's, `type: memory` too (the default memory storage).
+  const storageOption = loaded?.storage ? { storage } : {};
+  const config = checkRateLimitOptions({ ...options, ...storageOption, configFile: named }, problems);
   if (problems.length > 0) {
     await storage?.close?.();
     throw new RateLimitConfigurationError(problems);

@@ -34,6 +34,10 @@ export class RateLimitPolicy implements OnApplicationBootstrap, OnModuleDestroy 
   private version = 1;
   private loadedAt: number;
   private source: ConfigSource | undefined;
+  /** The file as loaded at startup: what the settings a reload does not apply still come from. */
+  private readonly startup: LoadedConfigFile | undefined;
+  /** The settings of the file in force that differ from startup's and wait for a restart. */
+  private restartNeeded: readonly string[] = [];
   /** What the environment's overrides read at the last load. */
   private overrides: string;
   private watcher: FSWatcher | undefined;
@@ -47,6 +51,7 @@ export class RateLimitPolicy implements OnApplicationBootstrap, OnModuleDestroy 
     private readonly routeRules: RouteRulesResolver,
   ) {
     this.source = config.source;
+    this.startup = config.source?.loaded;
     this.loadedAt = config.clock.now();
     this.overrides = this.readOverrides();
   }
@@ -55,7 +60,11 @@ export class RateLimitPolicy implements OnApplicationBootstrap, OnModuleDestroy 
   onApplicationBootstrap(): void {
     const file = this.source?.file;
     if (!file) return;
-    if (file.reloadSignal) process.on(file.reloadSignal, this.onSignal);
+    if (file.reloadSignal) {
+      // Nest's enableShutdownHooks() with no list stops the app on SIGHUP too: say so, once.
+      if (process.listenerCount(file.reloadSignal) > 0) this.rampart.config.logger.warn(configMessages.signalShared(file.reloadSignal));
+      process.on(file.reloadSignal, this.onSignal);
+    }
     if (file.watch) {
       try {
         const name = basename(file.path);
@@ -83,7 +92,7 @@ export class RateLimitPolicy implements OnApplicationBootstrap, OnModuleDestroy 
 
   /** The configuration in force, for the admin API (secrets in connection strings and webhooks masked). */
   describe(): ActiveConfigView {
-    return activeConfigView(this.rampart.config as RateLimitConfig, this.source, this.version, this.loadedAt);
+    return activeConfigView(this.rampart.config as RateLimitConfig, this.source, this.version, this.loadedAt, this.restartNeeded);
   }
 
   /** Reads the configuration file again and applies it when it is valid (see the class). */
@@ -118,12 +127,13 @@ export class RateLimitPolicy implements OnApplicationBootstrap, OnModuleDestroy 
     }
     const overrides = this.readOverrides();
     if (loaded.hash === source.loaded?.hash && overrides === this.overrides) return { status: 'unchanged', version: this.version, hash: loaded.hash };
-    const restartNeeded = changedAtRestart(source.loaded, loaded);
+    const restartNeeded = changedAtRestart(this.startup, loaded);
     const { rules, escalation, unlimitedGroups, routes, enabled } = next;
     this.rampart.reconfigure({ rules: keyedRules(rules), escalation, unlimitedGroups, routes, enabled } as Partial<RateLimitConfig>);
     this.routeRules.reset();
     this.source = { ...source, loaded };
     this.overrides = overrides;
+    this.restartNeeded = restartNeeded;
     this.version++;
     this.loadedAt = this.rampart.config.clock.now();
     logger.log(configMessages.reloaded(source.file.path, trigger, this.version, loaded.hash));

@@ -12,12 +12,15 @@ export class NetworkKeys {
   /** The prefix lengths in use: the module's rules', and route rules' once met. */
   private readonly lengths = new Set<number>();
 
+  /** @param known prefix lengths already met (by the networks a reload replaces) */
   constructor(
     rules: readonly { readonly ipv6PrefixLength?: number }[],
     private readonly keys: StoreKeys,
     private readonly bans: BanSync,
+    known?: NetworkKeys,
   ) {
     for (const rule of rules) if (rule.ipv6PrefixLength !== undefined) this.lengths.add(rule.ipv6PrefixLength);
+    for (const length of known?.lengths ?? []) this.lengths.add(length);
   }
 
   /**

@@ -74,7 +74,7 @@ export class RampartEngine<C = unknown> {
   reconfigure(config: RampartConfig<C>): void {
     this.config = config;
     this.targets.clear();
-    this.networks = new NetworkKeys(config.rules, this.parts.keys, this.parts.bans);
+    this.networks = new NetworkKeys(config.rules, this.parts.keys, this.parts.bans, this.networks);
     this.verdicts = new Verdicts(config, this.parts.escalator);
   }
 

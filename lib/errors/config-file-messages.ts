@@ -65,3 +65,7 @@ export const adminNoConfigFile = () =>
 
 export const adminReloadRefused = (version: number, count: number) =>
   `The configuration file has ${count} problem${count === 1 ? '' : 's'} (listed in errors): nothing was changed, version ${version} stays in force.`;
+
+export const signalShared = (signal: string) =>
+  `${signal} reloads the configuration file, and another listener handles it too: with app.enableShutdownHooks() (every signal), ${signal} also stops the app. ` +
+  `Give Nest the others only: app.enableShutdownHooks(['SIGINT', 'SIGTERM']), or configFile.reloadSignal another signal.`;

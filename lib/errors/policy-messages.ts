@@ -32,3 +32,5 @@ export const badExcludePaths = (value: unknown) =>
 
 export const incompleteRouteRule = (where: string, name: string) =>
   `${where}: rule '${name}' names no module rule, so it needs its own limit and windowMs. Add them, or name one of the module's rules.`;
+
+export const uriTooLongDetail = () => 'The request path is longer than 1024 characters, the longest the rate limits of this API are matched on.';

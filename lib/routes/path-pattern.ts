@@ -4,6 +4,8 @@ import safeRegex from 'safe-regex2';
 /** A node of ret's syntax tree, as far as this check reads it. */
 interface Node {
   readonly type: number;
+  readonly min?: number;
+  readonly max?: number;
   readonly value?: Node;
   readonly options?: readonly (readonly Node[])[];
   readonly stack?: readonly Node[];
@@ -16,6 +18,12 @@ const { types } = ret as unknown as { types: { readonly ROOT: number; readonly G
 export const MAX_MATCHED_PATH_LENGTH = 1_024;
 /** Most quantifiers one pattern may hold. */
 const MAX_REPETITIONS = 10;
+/**
+ * The most backtracking steps a pattern may take on a path of `MAX_MATCHED_PATH_LENGTH`, estimated
+ * as the product of its quantifiers' ranges (an unbounded one ranges over the whole path): two
+ * unbounded quantifiers at most, about 2 ms a request in the worst case.
+ */
+const MAX_BACKTRACKING = 2 ** 20;
 
 /**
  * A route's path pattern compiled, or why it cannot be: not a regular expression, or one that could
@@ -49,7 +57,26 @@ export function compilePathPattern(pattern: unknown): { regex: RegExp } | { prob
         'use a character class ([a-z0-9-]+) instead of (a|b)+ and avoid nested quantifiers',
     };
   }
+  if (backtracking(tree) > MAX_BACKTRACKING) {
+    return {
+      problem:
+        'could backtrack too long on a crafted path (more than two unbounded quantifiers such as .* or \\d+): ' +
+        'bound the others ([0-9]{1,12}) or match less of the path (^/files/ rather than ^/files/.*-.*\\.csv$)',
+    };
+  }
   return { regex };
+}
+
+/** The product of the ranges of a pattern's quantifiers (see `MAX_BACKTRACKING`). */
+function backtracking(token: Node): number {
+  let steps = 1;
+  if (token.type === types.REPETITION) {
+    const max = token.max === undefined || token.max === Infinity ? MAX_MATCHED_PATH_LENGTH : Math.min(token.max, MAX_MATCHED_PATH_LENGTH);
+    steps = Math.max(1, max - (token.min ?? 0));
+    return token.value ? steps * backtracking(token.value) : steps;
+  }
+  for (const branch of token.options ?? (token.stack ? [token.stack] : [])) for (const child of branch) steps *= backtracking(child);
+  return steps;
 }
 
 /** Whether a repetition holds an alternation, which can match one text in several ways. */
@@ -62,22 +89,33 @@ function quantifiesAlternation(token: Node, inRepetition = false): boolean {
 }
 
 /**
- * The path routes are matched on, as routers serve it: the request's path without its query,
- * percent-decoded (`/tow%6Es` is `/towns` to Fastify's router), runs of slashes as one and without
- * a trailing slash (`//towns/` reaches `/towns` where the router ignores them), cut at
- * `MAX_MATCHED_PATH_LENGTH`. A path that does not decode is matched as it came.
+ * The path routes are matched on, as routers serve it: the request's path without its query or
+ * fragment (and without the scheme and host of an absolute-form target, `GET http://host/towns`),
+ * percent-decoded but for `%2F` (`/tow%6Es` is `/towns` to Fastify's router, while `a%2Fb` stays one
+ * segment), runs of slashes as one and without a trailing slash (`//towns/` reaches `/towns` where
+ * the router ignores them). A path that does not decode is matched as it came. Undefined for a path
+ * longer than `MAX_MATCHED_PATH_LENGTH`, which no pattern is run on.
  */
-export function matchedPath(url: string): string {
-  const end = url.indexOf('?');
-  let path = end === -1 ? url : url.slice(0, end);
+export function matchedPath(url: string): string | undefined {
+  let end = url.length;
+  for (const mark of ['?', '#']) {
+    const at = url.indexOf(mark);
+    if (at !== -1 && at < end) end = at;
+  }
+  let path = url.slice(0, end);
+  if (!path.startsWith('/')) {
+    const authority = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*/.exec(path);
+    path = authority ? path.slice(authority[0].length) : path;
+    if (!path.startsWith('/')) path = `/${path}`;
+  }
   if (path.includes('%')) {
     try {
-      path = decodeURIComponent(path);
+      path = decodeURIComponent(path.replace(/%2F/gi, '%252F'));
     } catch {
       // Malformed escapes: matched as sent.
     }
   }
   if (path.includes('//')) path = path.replace(/\/{2,}/g, '/');
   if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
-  return path.length > MAX_MATCHED_PATH_LENGTH ? path.slice(0, MAX_MATCHED_PATH_LENGTH) : path;
+  return path.length > MAX_MATCHED_PATH_LENGTH ? undefined : path;
 }

@@ -3,7 +3,7 @@ import * as policyMessages from '../errors/policy-messages.js';
 import { isObject } from '../core/option-objects.js';
 import { checkRuleGroups } from '../engine/groups.js';
 import { checkUniqueNames, resolveRule, type ResolvedRule } from '../engine/rule-resolution.js';
-import { targetRules, type TargetRules } from '../engine/target-rules.js';
+import { targetRules, type TargetRule, type TargetRules } from '../engine/target-rules.js';
 import { compilePathPattern, matchedPath } from './path-pattern.js';
 import type { RouteRule } from './route-options.js';
 
@@ -41,7 +41,10 @@ function checkMethods(value: unknown, path: string, problems: string[]): Readonl
     problems.push(policyMessages.badMethods(path, value));
     return undefined;
   }
-  return new Set((value as string[]).map((m) => m.toUpperCase()));
+  const methods = new Set((value as string[]).map((m) => m.toUpperCase()));
+  // Express and Fastify answer HEAD with the GET handler: a HEAD request is counted as a GET.
+  if (methods.has('GET')) methods.add('HEAD');
+  return methods;
 }
 
 /**
@@ -84,12 +87,14 @@ export class RouteTable<C = unknown> {
 
   /**
    * What counts a request: `'excluded'` (nothing: not even bans), the rules of the first entry that
-   * matches its method and path, or undefined when none does (its handler's rules then apply).
+   * matches its method and path, undefined when none does (its handler's rules then apply), or
+   * `'too-long'` for a path longer than any pattern is run on (refused: 414).
    *
    * @param url the request's URL as sent (path and query)
    */
-  match(method: string, url: string): TargetRules<C> | 'excluded' | undefined {
+  match(method: string, url: string): TargetRules<C> | 'excluded' | 'too-long' | undefined {
     const path = matchedPath(url);
+    if (path === undefined) return 'too-long';
     for (const prefix of this.excludePaths) {
       if (path === prefix || (path.startsWith(prefix) && (prefix === '/' || path.charCodeAt(prefix.length) === 0x2f))) return 'excluded';
     }
@@ -99,6 +104,17 @@ export class RouteTable<C = unknown> {
       if (route.regex.test(path)) return rulesOf(route, verb);
     }
     return undefined;
+  }
+
+  /** Every rule of every entry as it counts (for the admin API's counters of a client). */
+  targetRules(): TargetRule<C>[] {
+    return this.routes.flatMap(
+      (route) =>
+        targetRules(
+          route.target,
+          route.rules.map((r) => r.rule),
+        ).rules,
+    );
   }
 
   /** The entries as configured, for the admin API. */

@@ -33,7 +33,8 @@ async function bootstrap(): Promise<void> {
   // Errors and warnings only: the lines below are the start-up log.
   const app = await NestFactory.create<NestExpressApplication>(AppModule, { logger: ['error', 'warn'] });
   // On SIGINT/SIGTERM: stop accepting connections, run shutdown hooks, then exit.
-  app.enableShutdownHooks();
+  // Not SIGHUP: with a configuration file (RAMPART_CONFIG), SIGHUP reloads it instead of stopping the app.
+  app.enableShutdownHooks(['SIGINT', 'SIGTERM']);
   // The chat gateway speaks plain WebSocket (the `ws` package).
   app.useWebSocketAdapter(new WsAdapter(app));
   const tcpPort = await startMicroservice(app, settings.tcpPort);

@@ -41,10 +41,30 @@ function reloadScenarios(adapter: AdapterName, storage: 'memory' | 'mongodb') {
     expect(await statuses(t, 5, '/other', '203.0.113.1')).toEqual([200, 200, 200, 200, 429]);
   });
 
+  it("shows a client's counters under the rules in force, route entries' too, in the admin API", async () => {
+    folder.write(storageSection + rules(4, 'gcra') + 'routes:\n  - { path: ^/towns, rules: [{ name: towns, limit: 9, windowMs: 1m }] }\n');
+    expect((await t.http().post('/rate-limit/config/reload').set(AUTH).expect(200)).body).toMatchObject({ status: 'reloaded', version: 4 });
+    await statuses(t, 1, '/towns', '203.0.113.9');
+    await statuses(t, 1, '/other', '203.0.113.9');
+    const counters = (await t.http().get('/rate-limit/clients/203.0.113.9').set(AUTH).expect(200)).body.counters as {
+      rule: string;
+      route: string;
+      limit: number;
+    }[];
+    expect(counters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ rule: 'towns', route: 'path:^/towns', limit: 9 }),
+        expect.objectContaining({ rule: 'default', route: 'TownsController.other', limit: 4 }),
+      ]),
+    );
+    folder.write(storageSection + rules(4, 'sliding-window'));
+    expect((await t.http().post('/rate-limit/config/reload').set(AUTH).expect(200)).body).toMatchObject({ status: 'reloaded', version: 5 });
+  });
+
   it('answers unchanged for the same file', async () => {
     expect((await t.http().post('/rate-limit/config/reload').set(AUTH).expect(200)).body).toEqual({
       status: 'unchanged',
-      version: 3,
+      version: 5,
       hash: expect.any(String),
     });
   });
@@ -54,7 +74,7 @@ function reloadScenarios(adapter: AdapterName, storage: 'memory' | 'mongodb') {
     folder.write(storageSection + 'rules:\n  - { name: default, limit: -1, windowMs: 1m }\n  - { name: x, limit: [\n');
     const malformed = await t.http().post('/rate-limit/config/reload').set(AUTH).expect(422);
     expect(malformed.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(malformed.body.detail).toContain('version 3 stays in force');
+    expect(malformed.body.detail).toContain('version 5 stays in force');
     expect(malformed.body.errors.length).toBeGreaterThan(0);
     for (const problem of malformed.body.errors) expect(problem).toMatch(/rampart\.yaml:\d+:\d+: /);
     folder.write(storageSection + 'rules:\n  - { name: default, limit: -1, windowMs: 1m }\nroutes:\n  - { path: "(a+)+$", rules: [] }\n');
@@ -64,10 +84,10 @@ function reloadScenarios(adapter: AdapterName, storage: 'memory' | 'mongodb') {
       expect.stringMatching(/rampart\.yaml:\d+:\d+: routes\[0\]\.path "\(a\+\)\+\$" could backtrack catastrophically/),
     ]);
     expect(errors).toHaveLength(2);
-    expect(errors[1]).toContain('not reloaded (admin): version 3 stays in force; 2 problems:');
+    expect(errors[1]).toContain('not reloaded (admin): version 5 stays in force; 2 problems:');
     expect(errors[1]).toContain('rules[0].limit must be a positive integer, got -1.');
-    expect(version()).toBe(3);
-    // Still the limit of version 3 (4 a minute), for a new client.
+    expect(version()).toBe(5);
+    // Still the limit of version 5 (4 a minute), for a new client.
     expect(await statuses(t, 5, '/other', '203.0.113.3')).toEqual([200, 200, 200, 200, 429]);
   });
 
@@ -75,15 +95,16 @@ function reloadScenarios(adapter: AdapterName, storage: 'memory' | 'mongodb') {
     folder.write(storageSection + rules(6) + 'global:\n  storeTimeoutMs: 400ms\n');
     expect((await t.http().post('/rate-limit/config/reload').set(AUTH).expect(200)).body).toMatchObject({
       status: 'reloaded',
-      version: 4,
+      version: 6,
       restartNeeded: ['global.storeTimeoutMs'],
     });
     const shown = await t.http().get('/rate-limit/config').set(AUTH).expect(200);
     expect(shown.body).toMatchObject({
-      version: 4,
+      version: 6,
       hash: expect.stringMatching(/^[0-9a-f]{64}$/),
       source: folder.path,
       reloadable: ['rules', 'routes', 'excludePaths', 'groups', 'escalation', 'global.enabled'],
+      restartNeeded: ['global.storeTimeoutMs'],
       file: { rules: [{ name: 'default', limit: 6, windowMs: 60_000, algorithm: 'fixed-window' }], escalation: false, global: { storeTimeoutMs: 400 } },
       effective: { enabled: true, rules: [{ name: 'default', limit: 6, windowMs: 60_000, algorithm: 'fixed-window' }], escalation: null },
     });
@@ -118,6 +139,26 @@ describe('what triggers a reload', () => {
     } finally {
       await t.close();
     }
+  });
+
+  it('warns when another listener (Nest’s enableShutdownHooks()) handles the reload signal too', async () => {
+    const other = () => undefined;
+    process.on('SIGUSR2', other);
+    const warnings: string[] = [];
+    const logger = { log: () => undefined, warn: (message: string) => void warnings.push(message), error: () => undefined };
+    const folder = configFolder();
+    folder.write(rules(2));
+    const t = await startConfigApp('express', { configFile: { path: folder.path, watch: false, reloadSignal: 'SIGUSR2' }, logger });
+    try {
+      expect(warnings).toEqual([
+        expect.stringContaining('SIGUSR2 reloads the configuration file, and another listener handles it too: with app.enableShutdownHooks()'),
+      ]);
+      expect(process.listenerCount('SIGUSR2')).toBe(2);
+    } finally {
+      await t.close();
+      process.off('SIGUSR2', other);
+    }
+    expect(process.listenerCount('SIGUSR2')).toBe(0);
   });
 
   it('answers 409 through the admin API without a configuration file', async () => {

@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { ADAPTERS } from '../support/http-app.js';
 import { ADMIN_KEY, configFolder, startConfigApp, statuses, type ConfigApp } from './config-file.app.js';
 
@@ -95,9 +97,38 @@ describe.each(ADAPTERS)('route rules from a configuration file on %s', (adapter)
     expect(await statuses(t, 1, '/towns', '198.51.100.11')).toEqual([adapter === 'express' ? 429 : 200]);
   });
 
-  it('answers a path far longer than any route pattern reads', async () => {
+  it('refuses a path longer than route patterns are run on, rather than let it past every entry', async () => {
     const long = `/towns/${'9'.repeat(10_000)}`;
-    // Fastify's router refuses a parameter over its maxParamLength itself (414).
-    expect(await statuses(t, 1, long, '198.51.100.10')).toEqual(adapter === 'fastify' ? [414] : [200]);
+    const response = await t.http().get(long).set('X-Forwarded-For', '198.51.100.10');
+    // Express: Rampart's 414; Fastify's router refuses a parameter over its maxParamLength itself (414).
+    expect(response.status).toBe(414);
+    if (adapter === 'express') expect(response.body).toMatchObject({ status: 414, title: 'URI Too Long' });
+    // Within the limit, such a path is matched (and counted) as any other.
+    expect(await statuses(t, 1, `/towns/${'9'.repeat(90)}`, '198.51.100.10')).toEqual([200]);
+  });
+
+  it('counts HEAD as the GET it is answered by, and an absolute-form target or a fragment by the path it holds', async () => {
+    expect(await statuses(t, 1, '/towns', '198.51.100.12')).toEqual([200]);
+    expect((await t.http().head('/towns').set('X-Forwarded-For', '198.51.100.12')).status).toBe(429);
+    for (const target of ['http://rampart.test/towns', '/towns#x']) {
+      const status = await rawStatus(t, target, '198.51.100.13');
+      expect(status).toBe(target === 'http://rampart.test/towns' ? 200 : 429);
+    }
   });
 });
+
+/** The status of a GET with `target` as its request target, written as it is on a socket of its own. */
+async function rawStatus(t: ConfigApp, target: string, client: string): Promise<number> {
+  const server = t.app.getHttpServer();
+  if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () =>
+      socket.write(`GET ${target} HTTP/1.1\r\nHost: rampart.test\r\nX-Forwarded-For: ${client}\r\nConnection: close\r\n\r\n`),
+    );
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk.toString()));
+    socket.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1])));
+    socket.on('error', reject);
+  });
+}
