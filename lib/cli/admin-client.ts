@@ -1,4 +1,3 @@
-import { errorText } from '../errors/describe.js';
 import * as messages from '../errors/cli-messages.js';
 import { CliError, EXIT, usageError } from './cli-error.js';
 import { terminalText } from './terminal-text.js';
@@ -70,6 +69,8 @@ export class AdminClient {
   static from(options: ConnectionOptions): AdminClient {
     if (!options.url) throw usageError(messages.noUrl());
     if (!options.key) throw usageError(messages.noKey());
+    // A key an HTTP header cannot carry (a pasted newline...) is refused here, without repeating it.
+    if (!/^[\x21-\x7e]+$/.test(options.key)) throw usageError(messages.badKey());
     return new AdminClient(options.url, options.key, options.timeout);
   }
 
@@ -137,7 +138,8 @@ export class AdminClient {
     }
     const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
     const code = typeof cause?.code === 'string' ? cause.code : undefined;
-    const reason = (code !== undefined ? REASONS[code] : undefined) ?? (typeof cause?.message === 'string' ? cause.message : errorText(error));
+    // Never the error's own message: a request the client could not even build may quote its headers.
+    const reason = (code !== undefined ? REASONS[code] : undefined) ?? (typeof cause?.message === 'string' ? cause.message : 'the request could not be sent');
     return new CliError(messages.cannotReach(this.url, terminalText(reason)), EXIT.unavailable);
   }
 }
@@ -154,7 +156,11 @@ const notAdminApi = (url: string, what: string) => new CliError(messages.notAdmi
 
 /** The admin API's problem details (RFC 9457) as one line. */
 function problemError(status: number, problem: Problem | undefined, url: string): CliError {
-  if (problem === undefined || typeof problem !== 'object') return notAdminApi(url, `answered ${status} with a problem that is not JSON`);
+  if (problem === undefined || problem === null || typeof problem !== 'object') {
+    // A 503 is the storage (or the app) unavailable whatever its body says: 69, as documented.
+    if (status === 503) return new CliError(messages.storageUnavailable(''), EXIT.unavailable);
+    return notAdminApi(url, `answered ${status} with a problem that is not JSON`);
+  }
   const detail = terminalText(typeof problem.detail === 'string' ? problem.detail : '');
   const errors = Array.isArray(problem.errors) ? problem.errors.map(terminalText) : [];
   if (status === 400) return new CliError(messages.invalidRequest(errors.length > 0 ? errors : [detail]));

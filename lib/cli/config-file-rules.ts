@@ -22,15 +22,19 @@ export async function readConfigFile(path: string): Promise<LoadedConfigFile> {
  */
 export async function ruleFromConfigFile(path: string, name: string): Promise<Pick<Simulation, 'rule' | 'headers'>> {
   const { options } = await readConfigFile(path);
-  const rules = [options.rules ?? []].flat() as RateLimitRule[];
+  const named = [options.rules ?? []].flat() as RateLimitRule[];
+  // The rules of route entries too: one that names a module rule without its own limit takes its fields.
+  const routed = (options.routes ?? []).flatMap((route) =>
+    route.rules
+      .filter((rule) => rule.unlimited !== true)
+      .map(({ methods: _methods, zone: _zone, unlimited: _unlimited, ...rule }) => {
+        const base = named.find((r) => (r.name ?? 'default') === (rule.name ?? 'default'));
+        return { ...base, ...rule } as RateLimitRule;
+      }),
+  );
+  const rules = [...named, ...routed];
   const found = rules.find((rule) => (rule.name ?? 'default') === name);
-  if (found === undefined)
-    throw new CliError(
-      messages.unknownRule(
-        name,
-        rules.map((rule) => rule.name ?? 'default'),
-      ),
-    );
+  if (found === undefined) throw new CliError(messages.unknownRule(name, [...new Set(rules.map((rule) => rule.name ?? 'default'))]));
   const { groups: _groups, ...rule } = found;
   const headers = {
     ...(options.standardHeaders !== undefined ? { standardHeaders: options.standardHeaders } : {}),

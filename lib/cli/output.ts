@@ -15,9 +15,9 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${safeJson(value)}\n`);
 }
 
-/** Prints lines, each made safe unless it already is (tables made by `table` are). */
+/** Prints lines, each made safe (`terminalText` leaves a line `table` made as it is). */
 export function printLines(lines: readonly string[]): void {
-  if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+  if (lines.length > 0) process.stdout.write(`${lines.map((line) => terminalText(line)).join('\n')}\n`);
 }
 
 /** One line of text that may hold data from the admin API, made safe. */
@@ -28,7 +28,7 @@ export function printLine(text: string): void {
 /** An ISO time of the admin API as `2030-01-01 00:00:00Z`, or `-` when absent. */
 export function shortTime(iso: string | undefined): string {
   if (!iso) return '-';
-  return /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?Z$/.exec(iso)?.slice(1).join(' ').concat('Z') ?? iso;
+  return /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.\d+)?Z$/.exec(iso)?.slice(1).join(' ').concat('Z') ?? terminalText(iso);
 }
 
 /** A count with thousands separators. */

@@ -43,3 +43,7 @@ export const invalidRule = (problems: readonly string[]) => `invalid rule: ${pro
 
 export const invalidConfigFile = (path: string, problems: readonly string[]) =>
   `${path} is not a valid configuration file (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.join(' ')}`;
+
+export const badKey = () => 'the admin key holds characters an HTTP header cannot carry (a line break, a space, a non-ASCII character): give the key alone.';
+
+export const repeatedCursor = () => 'the admin API gave the same page cursor twice: stopped listing (the list shown may be incomplete).';

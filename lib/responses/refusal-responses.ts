@@ -92,7 +92,13 @@ export class RefusalResponses {
       return undefined;
     }
     if (given === undefined) return undefined;
-    const answer = checkAnswer(given, fallback);
+    let answer: Answer | Mistake;
+    try {
+      answer = checkAnswer(given, fallback);
+    } catch (error) {
+      // An answer whose properties throw when read (a getter, a Proxy): the default response.
+      answer = ['shape', `an answer that throws when read (${error instanceof Error ? error.message : String(error)})`];
+    }
     if (Array.isArray(answer)) {
       const [kind, problem] = answer as Mistake;
       this.report(`${option}:${kind}`, identityMessages.badCustomResponse(option, problem));

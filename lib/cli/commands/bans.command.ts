@@ -5,6 +5,8 @@ import { formatDuration } from '../durations.js';
 import { durationOption } from '../option-parsers.js';
 import { printJson, printLine, printLines, shortTime } from '../output.js';
 import { table } from '../terminal-text.js';
+import { CliError } from '../cli-error.js';
+import * as messages from '../../errors/cli-messages.js';
 
 /** The largest page the admin API serves. */
 const PAGE_LIMIT = 500;
@@ -33,6 +35,7 @@ export function addBansCommand(program: Command): void {
       const client = adminClient(command);
       const items: AdminBanView[] = [];
       let cursor: string | undefined;
+      const seen = new Set<string>();
       do {
         const page: AdminBanPage = await client.get(
           'bans',
@@ -41,6 +44,9 @@ export function addBansCommand(program: Command): void {
         );
         items.push(...page.items);
         cursor = page.nextCursor;
+        // A server that repeats a cursor would be followed forever.
+        if (cursor !== undefined && seen.has(cursor)) throw new CliError(messages.repeatedCursor());
+        if (cursor !== undefined) seen.add(cursor);
       } while (cursor !== undefined);
       if (options.json) return printJson(items);
       if (items.length === 0) return printLine(options.all ? 'no bans' : 'no bans in force');

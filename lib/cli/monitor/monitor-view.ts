@@ -32,7 +32,7 @@ const BAN_ROWS = 4;
 
 const clock = (date: Date) => date.toTimeString().slice(0, 8);
 /** `HH:MM:SS` of an ISO time of the admin API (UTC). */
-const utcTime = (iso: string) => /T(\d\d:\d\d:\d\d)/.exec(iso)?.[1] ?? iso;
+const utcTime = (iso: string) => /T(\d\d:\d\d:\d\d)/.exec(iso)?.[1] ?? terminalText(iso);
 
 /**
  * The monitor's screen as lines, each at most `columns - 1` columns wide (nothing is ever written in
