@@ -84,6 +84,17 @@ describe.each(ADAPTERS)('custom responses on %s', (adapter) => {
     ['a body that is no JSON', () => ({ body: { big: 10n } }), /cannot be written as JSON/],
     ['a number body', () => ({ body: 42 }), /a body that is 42/],
     ['no object', () => 'nope', /returned "nope"/],
+    [
+      'an answer that throws when read',
+      () =>
+        Object.defineProperty({}, 'status', {
+          enumerable: true,
+          get() {
+            throw new Error('getter');
+          },
+        }),
+      /an answer that throws when read \(getter\)/,
+    ],
   ])('falls back to the default response for %s, and logs it once', async (_name, answer, logged) => {
     await start({ denialResponse: answer as DenialResponse });
     for (let i = 0; i < 2; i++) {
