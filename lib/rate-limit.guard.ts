@@ -91,8 +91,7 @@ export class RateLimitGuard implements CanActivate {
         const request = context.getArgByIndex<{ method?: string; originalUrl?: string; url?: string }>(0);
         const matched = routes.match(request.method ?? 'GET', request.originalUrl ?? request.url ?? '/');
         if (matched === 'excluded') return true;
-        // Longer than any route pattern is run on: refused rather than let past the entries (414).
-        if (matched === 'too-long') throw new UriTooLongException(uriTooLongDetail());
+        if (matched === 'too-long') throw new UriTooLongException(uriTooLongDetail()); // not let past the entries
         if (matched !== undefined && !rules.skipped) rules = matched;
       }
       if (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes') return true;
