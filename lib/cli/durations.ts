@@ -1,12 +1,9 @@
-const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-const DURATION = /^(\d{1,15})(ms|s|m|h|d|w)?$/;
+import { DURATION_UNITS as UNITS, parseDuration as parseWritten } from '../core/duration.js';
 
-/** `30s`, `15m`, `1h`, `7d`, `2w`, `250ms` or a number of milliseconds, as milliseconds; undefined for anything else. */
+/** `30s`, `15m`, `1h`, `7d`, `2w`, `250ms` or a number of milliseconds, as milliseconds; undefined for anything else, and for none. */
 export function parseDuration(text: string): number | undefined {
-  const match = DURATION.exec(text.trim());
-  if (!match) return undefined;
-  const ms = Number(match[1]) * UNITS[match[2] ?? 'ms']!;
-  return Number.isSafeInteger(ms) && ms > 0 ? ms : undefined;
+  const ms = parseWritten(text);
+  return ms !== undefined && ms > 0 ? ms : undefined;
 }
 
 /** Milliseconds as the largest two units that say them (`1h`, `1h30m`, `45s`, `250ms`). */

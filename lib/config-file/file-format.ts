@@ -1,3 +1,4 @@
+import { parseDuration } from '../core/duration.js';
 import { isObject } from '../core/option-objects.js';
 import * as configMessages from '../errors/config-file-messages.js';
 import type { RateLimitModuleOptions } from '../rate-limit-options.interface.js';
@@ -49,8 +50,6 @@ const STORAGE_FIELDS: Record<StorageSpec['type'], readonly string[]> = {
   redis: ['type', 'url', 'prefix'],
 };
 
-const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
 /**
  * Durations written with a unit (`500ms`, `30s`, `15m`, `1h`, `7d`, `1w`) as milliseconds, for every
  * key that ends in `Ms`, at any depth. Other text is left as it is, for validation to name.
@@ -63,10 +62,7 @@ export function withDurations(value: unknown, key = '', within: readonly object[
     if (Array.isArray(value)) return value.map((item) => withDurations(item, '', path));
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withDurations(v, k, path)]));
   }
-  if (typeof value === 'string' && key.endsWith('Ms')) {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/.exec(value);
-    if (match) return Math.round(Number(match[1]) * UNITS[match[2]]);
-  }
+  if (typeof value === 'string' && key.endsWith('Ms')) return parseDuration(value) ?? value;
   return value;
 }
 
