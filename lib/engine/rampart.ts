@@ -22,6 +22,9 @@ import { StoreTimings } from '../observability/store-timings.js';
 import { AlertMonitor } from '../alerts/alert-monitor.js';
 import { StatsReporter } from '../observability/stats-reporter.js';
 import { EventLog } from '../observability/event-log.js';
+import { ddosDetector } from '../ddos/ddos-setup.js';
+import type { DdosDetector } from '../ddos/ddos-detector.js';
+import { observerChain } from './observer-chain.js';
 
 /**
  * Rampart, assembled from its parts: the engine that decides requests, the service operators use,
@@ -55,6 +58,8 @@ export class Rampart<C = unknown> {
   readonly alerts: AlertMonitor | undefined;
   /** Writes `stats` to `storage.stats` for the fleet-wide stats API; undefined without either. */
   readonly reporter: StatsReporter | undefined;
+  /** DDoS detection (the `ddos` option); undefined when it is off. */
+  readonly ddos: DdosDetector<C> | undefined;
   private readonly writer: ViolationWriter;
   /** The event log of violations, blocks, bans and unbans; undefined with `logging: false`. */
   private readonly eventLog: EventLog | undefined;
@@ -127,9 +132,10 @@ export class Rampart<C = unknown> {
     if (config.stats) {
       this.stats = new DecisionRecorder(config.stats, clock.now());
       this.stats.listen(this.events);
-      this.engine.observe(this.stats as unknown as DecisionObserver<C>);
       if (storage.stats) this.reporter = new StatsReporter(this.stats, storage.stats, { clock, logger, timeoutMs: stepTimeoutMs });
     }
+    this.ddos = ddosDetector(config, { events: this.events, bans: this.bans, health: this.health, bounded });
+    this.engine.observe(observerChain(this.stats as unknown as DecisionObserver<C> | undefined, this.ddos));
     const { events } = this;
     if (config.alerts && this.stats)
       this.alerts = new AlertMonitor(config.alerts, { recorder: this.stats, storage, events, clock, logger, storageTimeoutMs: stepTimeoutMs });
