@@ -4,7 +4,8 @@
 // ThrottlerGuard on its own storage (one and three throttlers), Rampart's guard on the memory store
 // (one and three rules), and Rampart's engine called directly. Rampart's guard also runs with its
 // statistics off (`stats: false`) and with the Prometheus metrics of nest-rampart/metrics registered
-// (which time every store call), beside its default (statistics on, no metrics).
+// (which time every store call), and with DDoS detection on (counting; and scoring every request,
+// during an attack), beside its default (statistics on, no metrics, no DDoS detection).
 //
 // Run: npm run bench:guard        (builds, then node --expose-gc bench/guard.mjs)
 //
@@ -92,7 +93,7 @@ const throttlerGuard = (windowsMs) =>
  * Rampart's guard; `stats: false` switches its statistics off, `metrics: true` registers the
  * Prometheus metrics (in a registry of their own) as RampartMetricsModule would.
  */
-const rampartGuard = (windowsMs, { stats = true, metrics = false, routes } = {}) =>
+const rampartGuard = (windowsMs, { stats = true, metrics = false, routes, ddos } = {}) =>
   guardOf(
     [
       rampart.RateLimitModule.forRoot({
@@ -101,6 +102,7 @@ const rampartGuard = (windowsMs, { stats = true, metrics = false, routes } = {})
         env: false,
         ...(stats ? {} : { stats: false }),
         ...(routes ? { routes, excludePaths: [...rampart.DEFAULT_EXCLUDED_PATHS] } : {}),
+        ...(ddos ? { ddos } : {}),
       }),
     ],
     [],
@@ -190,6 +192,23 @@ const CASES = [
     label: 'Rampart guard, memory store, 1 rule, 20 route entries (the last matches)',
     inputs: 'contexts',
     setup: () => rampartGuard(WINDOWS_MS.slice(1, 2), { routes: ROUTE_ENTRIES }),
+    loop: guardLoop(),
+  },
+  // DDoS detection on: counting only (under its threshold), and judging every request (an attack
+  // from the first request, nobody blocked). The bench reuses each client's response object, so the
+  // status listener is added once per client here, not once per request as in a real server.
+  {
+    id: 'rampart-ddos',
+    label: 'Rampart guard, memory store, 1 rule, DDoS detection on (no attack)',
+    inputs: 'contexts',
+    setup: () => rampartGuard(WINDOWS_MS.slice(1, 2), { ddos: { threshold: NEVER_DENY } }),
+    loop: guardLoop(),
+  },
+  {
+    id: 'rampart-ddos-attack',
+    label: 'Rampart guard, memory store, 1 rule, DDoS detection on, during an attack (every request scored)',
+    inputs: 'contexts',
+    setup: () => rampartGuard(WINDOWS_MS.slice(1, 2), { ddos: { threshold: 1, autoBlock: false, scoreThreshold: 1 } }),
     loop: guardLoop(),
   },
   { id: 'rampart-3', label: 'Rampart guard, memory store, 3 rules', inputs: 'contexts', setup: () => rampartGuard(WINDOWS_MS), loop: guardLoop() },
@@ -346,6 +365,9 @@ function report(nsByRound, cpuNsByRound, elapsedMs, load1) {
     rampartMetricsVsNoStats: per(results['rampart-metrics']?.nsPerDecision ?? null, results['rampart-no-stats']?.nsPerDecision ?? null),
     // Route entries by path (20, the last matching) over the handler's rules alone.
     rampartRoutesVsRampart: per(results['rampart-routes']?.nsPerDecision ?? null, results.rampart?.nsPerDecision ?? null),
+    // DDoS detection on (counting; scoring every request during an attack) over off.
+    rampartDdosVsRampart: per(results['rampart-ddos']?.nsPerDecision ?? null, results.rampart?.nsPerDecision ?? null),
+    rampartDdosAttackVsRampart: per(results['rampart-ddos-attack']?.nsPerDecision ?? null, results.rampart?.nsPerDecision ?? null),
     // The same from CPU time, which a busy machine disturbs less than elapsed time.
     rampartStatsVsNoStatsCpu: per(results.rampart?.cpuNsPerDecision ?? null, results['rampart-no-stats']?.cpuNsPerDecision ?? null),
     rampartMetricsVsStatsCpu: per(results['rampart-metrics']?.cpuNsPerDecision ?? null, results.rampart?.cpuNsPerDecision ?? null),
