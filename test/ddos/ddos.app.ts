@@ -1,7 +1,7 @@
-import { Controller, Get, NotFoundException, Param } from '@nestjs/common';
-import { Rampart, RateLimitModule, type RateLimitModuleOptions } from '../../lib/index.js';
+import { Controller, Get, NotFoundException, Param, type ModuleMetadata } from '@nestjs/common';
+import { Rampart, RateLimitModule, RateLimitService, type RateLimitModuleOptions } from '../../lib/index.js';
 import type { FakeClock } from '../support/fake-clock.js';
-import type { TestApp } from '../support/http-app.js';
+import { startApp, type AdapterName, type TestApp } from '../support/http-app.js';
 
 export const ADMIN_KEY = 'ddos-admin-key-0123456789abcdef';
 const SECOND = 1_000;
@@ -70,3 +70,46 @@ export async function flood(clock: FakeClock, flooded: TestApp, apps: readonly T
 }
 
 export { from };
+
+/** A started app on `adapter`, listening (supertest would otherwise open a server per request), closed by the spec through `running`. */
+export async function listening(adapter: AdapterName, metadata: ModuleMetadata, running: TestApp[]): Promise<TestApp> {
+  const t = await startApp(adapter, metadata);
+  await t.app.listen(0, '127.0.0.1');
+  running.push(t);
+  return t;
+}
+
+/**
+ * Two instances on one shared storage (`instance` starts one): the flood reaches one; its blocks
+ * are enforced by both and listed by the other's admin API; an operator's lift on one lets the
+ * client in on the other.
+ */
+export async function sharedBlocks(clock: FakeClock, instance: (clock: FakeClock) => Promise<TestApp>): Promise<void> {
+  const a = await instance(clock);
+  const b = await instance(clock);
+  // The flood reaches instance a; the steady client is served by both in turn.
+  const steady = await flood(clock, a, [a, b]);
+  expect(steady.every((s) => s === 200)).toBe(true);
+  expect(a.app.get(Rampart).ddos!.snapshot()).toMatchObject({ attack: true, suspects: BOTS });
+  // b saw no attack (the threshold is per instance), yet enforces a's blocks once it has synced.
+  expect(b.app.get(Rampart).ddos!.snapshot()).toMatchObject({ attack: false, suspects: 0 });
+  await b.app.get(RateLimitService).syncNow();
+  for (let i = 0; i < BOTS; i++) {
+    await from(a, bot(i), '/search').expect(429);
+    await from(b, bot(i), '/search').expect(429).expect('retry-after', '1800');
+  }
+  await from(b, STEADY, '/search').expect(200);
+  await from(a, STEADY, '/search').expect(200);
+  // b's admin API lists them: they live in the shared ban store.
+  const listed = await b.http().get('/rate-limit/bans?source=ddos&limit=100').set('Authorization', `Bearer ${ADMIN_KEY}`).expect(200);
+  expect((listed.body.items as { key: string }[]).map((ban) => ban.key).sort()).toEqual(Array.from({ length: BOTS }, (_, i) => bot(i)).sort());
+  // An operator lifts one on b; a lets that client in again after its sync.
+  await b
+    .http()
+    .delete(`/rate-limit/bans?key=${bot(0)}`)
+    .set('Authorization', `Bearer ${ADMIN_KEY}`)
+    .expect(200);
+  await a.app.get(RateLimitService).syncNow();
+  await from(a, bot(0), '/search').expect(200);
+  await from(a, bot(1), '/search').expect(429);
+}

@@ -1,7 +1,7 @@
 import { Rampart, type DdosAttackEvent } from '../../lib/index.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { ADAPTERS, startApp, type TestApp } from '../support/http-app.js';
-import { ADMIN_KEY, bot, BOTS, ddosModule, flood, from, HEAVY, STEADY } from './ddos.app.js';
+import { ADAPTERS, type TestApp } from '../support/http-app.js';
+import { ADMIN_KEY, bot, BOTS, ddosModule, flood, from, HEAVY, listening, STEADY } from './ddos.app.js';
 
 const START = Date.UTC(2030, 0, 1);
 
@@ -13,9 +13,7 @@ describe.each(ADAPTERS)('DDoS detection over HTTP on %s (memory store)', (adapte
   beforeEach(async () => {
     clock = new FakeClock(START);
     attacks.length = 0;
-    t = await startApp(adapter, ddosModule(clock, { events: { onDdosAttack: (e) => void attacks.push(e) } }));
-    // Listening once: supertest would otherwise open and close a server for each of the flood's requests.
-    await t.app.listen(0, '127.0.0.1');
+    t = await listening(adapter, ddosModule(clock, { events: { onDdosAttack: (e) => void attacks.push(e) } }), []);
   });
   afterEach(() => t.close());
 
