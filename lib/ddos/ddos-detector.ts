@@ -69,6 +69,9 @@ export class DdosDetector<C = unknown> implements DecisionObserver<C> {
   private suspectCount = 0;
   private readonly scoreCounts = new Array<number>(SCORE_BUCKETS.length).fill(0);
   private scoreSum = 0;
+  /** The highest score judged in each slot of the window (the `ddosScore` alert), and the newest slot's number. */
+  private readonly peakScores = new Float64Array(DDOS_SLOTS);
+  private peakSlot = -Infinity;
 
   constructor(
     readonly config: DdosConfig,
@@ -167,7 +170,7 @@ export class DdosDetector<C = unknown> implements DecisionObserver<C> {
     const figures = client.figures(slot);
     const found = signals(figures, config.clientThreshold);
     const score = suspicionScore(found, config.weights);
-    this.observeScore(score);
+    this.observeScore(score, slot);
     if (score < config.scoreThreshold) return;
     const { blocker, events, logger } = this.parts;
     let blocking = false;
@@ -185,11 +188,27 @@ export class DdosDetector<C = unknown> implements DecisionObserver<C> {
     events.publish(RAMPART_EVENTS.ddosSuspect, { key, address: known, score, signals: found, requests: figures.requests, blocking, atMs: nowMs });
   }
 
-  private observeScore(score: number): void {
+  private observeScore(score: number, slot: number): void {
+    this.advancePeaks(slot);
+    if (slot > this.peakSlot - DDOS_SLOTS && score > this.peakScores[slot % DDOS_SLOTS]!) this.peakScores[slot % DDOS_SLOTS] = score;
     let i = 0;
     while (i < SCORE_BUCKETS.length - 1 && score > SCORE_BUCKETS[i]!) i++;
     this.scoreCounts[i]!++;
     this.scoreSum += score;
+  }
+
+  /** Moves the peak scores' window to `slot`, forgetting the slots it passes. */
+  private advancePeaks(slot: number): void {
+    if (!(slot > this.peakSlot)) return;
+    if (slot - this.peakSlot >= DDOS_SLOTS) this.peakScores.fill(0);
+    else for (let s = this.peakSlot + 1; s <= slot; s++) this.peakScores[s % DDOS_SLOTS] = 0;
+    this.peakSlot = slot;
+  }
+
+  /** The highest suspicion score judged within the window that ends now (0 when none was). */
+  peakScore(): number {
+    this.advancePeaks(Math.floor(this.parts.clock.now() / this.slotMs));
+    return Math.max(...this.peakScores);
   }
 
   /** The scores judged so far: per bucket of SCORE_BUCKETS (not cumulative), their sum and count. */

@@ -138,7 +138,7 @@ export class Rampart<C = unknown> {
     this.engine.observe(observerChain(this.stats as unknown as DecisionObserver<C> | undefined, this.ddos));
     const { events } = this;
     if (config.alerts && this.stats)
-      this.alerts = new AlertMonitor(config.alerts, { recorder: this.stats, storage, events, clock, logger, storageTimeoutMs: stepTimeoutMs });
+      this.alerts = new AlertMonitor(config.alerts, { recorder: this.stats, storage, events, clock, logger, storageTimeoutMs: stepTimeoutMs, ddos: this.ddos });
     if (config.logging) (this.eventLog = new EventLog(config.logging, logger, clock)).listen(this.events);
   }
 

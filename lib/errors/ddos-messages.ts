@@ -22,4 +22,6 @@ export const ddosAttackEnded = (requests: number, threshold: number, durationMs:
 export const ddosSuspect = (key: string, score: number, blocked: boolean) =>
   `DDoS suspect ${key}: suspicion score ${score.toFixed(2)}${blocked ? ', blocking it' : ' (autoBlock is off: not blocked)'}.`;
 
+export const badDdosScoreLevel = (path: string, value: unknown) => `${path} must be a suspicion score above 0 and at most 1, got ${describe(value)}.`;
+
 export const ddosBlockFailed = (key: string, error: unknown) => `DDoS block of ${key} could not be written: ${errorText(error)}.`;

@@ -106,8 +106,8 @@ export interface StoreUpEvent {
   readonly atMs: number;
 }
 
-/** What an alert watches: the share of requests refused, or violations per minute. */
-export type AlertMetric = 'blockRate' | 'violationsPerMinute';
+/** What an alert watches: the share of requests refused, violations per minute, or the highest DDoS suspicion score. */
+export type AlertMetric = 'blockRate' | 'violationsPerMinute' | 'ddosScore';
 
 export type AlertLevel = 'warning' | 'critical';
 
