@@ -1,6 +1,7 @@
 import type { RampartLogger } from '../core/logger.js';
 import * as messages from '../errors/ddos-messages.js';
 import type { EventPublisher } from '../events/event-publisher.js';
+import { shadowKey } from '../engine/store-keys.js';
 import { announceBan } from '../protection/ban-announcer.js';
 import type { BanSync, Bounded } from '../protection/ban-sync.js';
 import type { StoreHealth } from '../protection/store-health.js';
@@ -19,12 +20,15 @@ export interface DdosBlockerParts {
   readonly logger: RampartLogger;
   readonly bounded: Bounded;
   readonly health: StoreHealth;
+  /** Shadow mode: blocks go to `shadow:<key>`, reported and never enforced. */
+  readonly shadow: boolean;
 }
 
 /**
  * Writes DDoS blocks as ban records (`source: 'ddos'`, temporary) in the shared ban store: every
  * instance enforces them within the ban sync bound, the admin API lists them, an operator lifts
- * them as any. A key that already has a ban or block in force keeps it (a DDoS block never shortens
+ * them as any. In shadow mode they block `shadow:<key>` instead, as escalation does: reported, never
+ * enforced. A key that already has a ban or block in force keeps it (a DDoS block never shortens
  * a longer one); a record changed by another instance meanwhile is adopted, not overwritten.
  */
 export class DdosBlocker {
@@ -49,7 +53,8 @@ export class DdosBlocker {
   block(key: string, durationMs: number, nowMs: number, reason: string): boolean {
     if (this.inFlight.has(key)) return true;
     if (this.inFlight.size >= MAX_BLOCKS_IN_FLIGHT || this.parts.health.isDown) return false;
-    const run = this.write({ type: 'key', key }, durationMs, nowMs, reason).catch((error: unknown) => {
+    const target = { type: 'key', key: this.parts.shadow ? shadowKey(key) : key } as const;
+    const run = this.write(target, durationMs, nowMs, reason).catch((error: unknown) => {
       this.parts.logger.error(messages.ddosBlockFailed(key, error));
       return false;
     });

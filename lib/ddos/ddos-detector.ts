@@ -84,7 +84,8 @@ export class DdosDetector<C = unknown> implements DecisionObserver<C> {
   decided(decision: Decision<C>, verdict: Verdict<C>): void {
     const { nowMs, address } = decision;
     const slot = Math.floor(nowMs / this.slotMs);
-    const error = verdict.outcome !== 'admitted';
+    // A refusal is an error, and so is what shadow mode would have refused.
+    const error = verdict.outcome !== 'admitted' || verdict.shadow !== undefined;
     this.total.add(slot, error);
     const endpoint = this.endpoints.count(decision.rules.target, slot, error);
     let client: ClientTraffic | undefined;

@@ -13,6 +13,6 @@ export function ddosDetector<C>(
   const { ddos, clock, logger, storage, responseOf } = config;
   if (!ddos) return undefined;
   const { events, bans, health, bounded } = parts;
-  const blocker = ddos.autoBlock ? new DdosBlocker({ bans: storage.bans, cache: bans, events, logger, bounded, health }) : undefined;
+  const blocker = ddos.autoBlock ? new DdosBlocker({ bans: storage.bans, cache: bans, events, logger, bounded, health, shadow: config.shadow }) : undefined;
   return new DdosDetector(ddos, { clock, events, logger, ...(blocker ? { blocker } : {}), ...(responseOf ? { responseOf } : {}) });
 }

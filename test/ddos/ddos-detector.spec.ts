@@ -88,6 +88,20 @@ describe('DDoS detection (through createRampart)', () => {
     await rampart.stop();
   });
 
+  it('in shadow mode blocks shadow:<key> only: reported, never enforced', async () => {
+    const { rampart, decide, blocks } = await started({ shadow: true, ddos: { threshold: 100, clientThreshold: 10 } });
+    const outcomes = new Set<string>();
+    for (let i = 0; i < 150; i++) outcomes.add((await decide(bot(i % 2))).outcome);
+    await rampart.ddos!.settled();
+    expect(outcomes).toEqual(new Set(['admitted']));
+    expect(blocks.map((b) => [b.target, b.shadow])).toEqual([
+      [{ type: 'key', key: `shadow:${bot(0)}` }, true],
+      [{ type: 'key', key: `shadow:${bot(1)}` }, true],
+    ]);
+    expect(await rampart.service.getBan({ type: 'key', key: bot(0) })).toBeNull();
+    await rampart.stop();
+  });
+
   it('does not block under the threshold, however suspicious a client looks', async () => {
     const { rampart, decide, attacks, suspects } = await started({ ddos: { threshold: 10_000, clientThreshold: 10 } });
     for (let i = 0; i < 500; i++) await decide(bot(1), `GET /r${i % 9}`);
