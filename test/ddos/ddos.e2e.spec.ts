@@ -47,7 +47,7 @@ describe.each(ADAPTERS)('DDoS detection over HTTP on %s (memory store)', (adapte
     expect(t.app.get(Rampart).ddos!.snapshot()).toMatchObject({ attack: false, attacks: 1, suspects: BOTS });
     clock.advance(60_000);
     await from(t, bot(3), '/search').expect(200);
-  });
+  }, 30_000);
 
   it('counts response statuses: the same flood answered 200 is heavy traffic, not an attack on the app', async () => {
     // 10 clients sending 16 requests each at once to a page that exists: rate and burst alone stay under 0.8.
@@ -57,5 +57,5 @@ describe.each(ADAPTERS)('DDoS detection over HTTP on %s (memory store)', (adapte
     expect(rampart.ddos!.snapshot()).toMatchObject({ attack: true, suspects: 0 });
     const listed = await t.http().get('/rate-limit/bans?source=ddos').set('Authorization', `Bearer ${ADMIN_KEY}`).expect(200);
     expect(listed.body.items).toEqual([]);
-  });
+  }, 30_000);
 });
