@@ -4,7 +4,7 @@
  *
  * Time is cut into intervals of `intervalMs`, aligned on multiples of it (every instance of a fleet
  * cuts them alike). A sample is the number of requests a client made under the rule in one
- * interval, refused ones included. Each closed interval is folded into an exponential moving
+ * interval, refused ones included; an interval without requests is no sample. Each sample is folded into an exponential moving
  * average of the samples (the baseline) and of their squared deviation (the variance); the open
  * interval is an anomaly as soon as its running count is more than `anomalyThreshold` deviations
  * above the baseline. A trust score in [0, 1] falls at once with an anomaly or a refusal (once per
@@ -95,39 +95,29 @@ export function foldSample(state: AdaptiveState, settings: AdaptiveSettings, x: 
 }
 
 /**
- * Folds `k` idle intervals (samples of 0, never anomalies, each a good interval). One by one while
- * the warm-up's α is still above the learning rate, then in closed form: k zeros at a fixed α with
- * β = 1 − α give μ ← β^k·μ, σ² ← β^k·(σ² + μ²·(1 − β^k)) and t ← 1 − (1 − t)·(1 − trustGain)^k;
- * the last zero is folded by `foldSample`, for its z-score.
+ * `k` idle intervals (no request): not samples, so the baseline stays the client's rate while it is
+ * active (a client that pauses is not measured against a baseline its pause decayed); each counts
+ * as a good interval for the trust, in closed form: t ← 1 − (1 − t)·(1 − trustGain)^k.
  */
-export function foldIdle(state: AdaptiveState, settings: AdaptiveSettings, k: number): void {
-  let left = k;
-  while (left > 1 && 1 / (state.samples + 1) > settings.learningRate) {
-    foldSample(state, settings, 0, 0);
-    left--;
-  }
-  const bulk = left - 1;
-  if (bulk > 0) {
-    const decay = Math.pow(1 - settings.learningRate, bulk);
-    state.variance = decay * (state.variance + state.mean * state.mean * (1 - decay));
-    state.mean *= decay;
-    state.trust = 1 - (1 - state.trust) * Math.pow(1 - settings.trustGain, bulk);
-    state.samples = Math.min(state.samples + bulk, MAX_SAMPLES);
-  }
-  if (left > 0) foldSample(state, settings, 0, 0);
+export function passIdle(state: AdaptiveState, settings: AdaptiveSettings, k: number): void {
+  state.trust = 1 - (1 - state.trust) * Math.pow(1 - settings.trustGain, k);
 }
 
 /**
  * Brings the state to the interval of `nowMs`: the open interval is closed and folded with its
- * count, then every interval between it and now with 0. Returns whether an interval closed (the
- * state is then written back to the store). A clock that went back changes nothing.
+ * count (when it has requests), and the intervals between it and now pass idle. Returns whether an
+ * interval closed (the state is then written back to the store). A clock that went back changes
+ * nothing.
  */
 export function roll(state: AdaptiveState, settings: AdaptiveSettings, nowMs: number): boolean {
   const start = intervalStart(nowMs, settings.intervalMs);
   if (start <= state.startMs) return false;
-  foldSample(state, settings, state.count, state.flags);
-  const idle = Math.floor((start - state.startMs) / settings.intervalMs) - 1;
-  if (idle > 0) foldIdle(state, settings, idle);
+  let idle = Math.floor((start - state.startMs) / settings.intervalMs);
+  if (state.count > 0) {
+    foldSample(state, settings, state.count, state.flags);
+    idle--;
+  }
+  if (idle > 0) passIdle(state, settings, idle);
   state.startMs = start;
   state.count = 0;
   state.flags = 0;

@@ -15,7 +15,11 @@ export type MongoAdaptiveStoreOptions = MongoRecordStoreOptions;
  */
 export class MongoAdaptiveStore extends MongoRecordStore<AdaptiveRecord> implements AdaptiveStore {
   constructor(connection: Connection, options: MongoAdaptiveStoreOptions = {}) {
-    super(connection, { storeName: 'MongoAdaptiveStore', modelName: 'RampartAdaptive', schema: AdaptiveRecordSchema, defaultCollectionName: ADAPTIVE_COLLECTION }, options);
+    super(
+      connection,
+      { storeName: 'MongoAdaptiveStore', modelName: 'RampartAdaptive', schema: AdaptiveRecordSchema, defaultCollectionName: ADAPTIVE_COLLECTION },
+      options,
+    );
   }
 
   async get(key: string, nowMs: number): Promise<AdaptiveState | undefined> {
