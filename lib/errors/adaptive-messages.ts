@@ -6,7 +6,7 @@ export const badAdaptive = (path: string, value: unknown) =>
   `${path} must be true or an object of adaptive settings (learningRate, anomalyThreshold, min, max...), got ${describe(value)}.`;
 
 export const unknownAdaptiveField = (path: string, field: string, fields: readonly string[]) =>
-  `${path} has no setting '${field}'. The settings are ${fields.join(', ')}.`;
+  `${path}.${field} is not an adaptive setting; the settings are ${fields.join(', ')}.`;
 
 export const notInRange = (path: string, value: unknown, range: string) => `${path} must be a number in ${range}, got ${describe(value)}.`;
 
