@@ -5,6 +5,7 @@
  * Fastify; a second instance on the same storage reads the client's state from the store.
  * Every figure is worked out in the comments (see adaptive-math.spec.ts for the formulas).
  */
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import mongoose, { type Connection } from 'mongoose';
 import { memoryStorage } from '../../lib/storage/memory-storage.js';
 import { mongoStorage } from '../../lib/storage/mongo/index.js';
@@ -46,6 +47,20 @@ function scenario(adapter: AdapterName, storage: () => Promise<RampartStorage>):
     return (res.body as { adaptive?: Record<string, unknown>[] }).adaptive;
   };
 
+  /** What in an adaptive view the OpenAPI document does not say: a field missing, unknown, or of another type. */
+  function documented(view: Record<string, unknown>): string[] {
+    const document = SwaggerModule.createDocument(app.app, new DocumentBuilder().build());
+    const schema = (document.components!.schemas as Record<string, { properties: Record<string, { type: string }>; required: string[] }>).AdminAdaptiveView!;
+    const kind = (v: unknown) => (Number.isInteger(v) ? ['integer', 'number'] : [typeof v]);
+    const problems = schema.required.filter((name) => !(name in view)).map((name) => `missing ${name}`);
+    for (const [name, value] of Object.entries(view)) {
+      const property = schema.properties[name];
+      if (!property) problems.push(`unknown ${name}`);
+      else if (!kind(value).includes(property.type)) problems.push(`${name}: ${typeof value} is not ${property.type}`);
+    }
+    return problems;
+  }
+
   it('tightens the limit of a client during a burst, and gives it back after good behaviour', async () => {
     // Intervals 0-2: 4 requests each. Baseline μ = 4, σ = 0; trust 0.5 → 0.75 → 0.875 (the limit
     // stays 10: ⌊10 × t / 0.5⌋ is above the max, which is the base limit).
@@ -61,6 +76,7 @@ function scenario(adapter: AdapterName, storage: () => Promise<RampartStorage>):
       expect.objectContaining({ rule: 'api', route: 'DataController.data', baseline: 4, deviation: 0, zScore: 0, currentZScore: 8, trust: 0.234375 }),
     ]);
     expect((await view(app))![0]).toMatchObject({ effectiveLimit: 4, baseLimit: 10, requestsInInterval: 12, samples: 3, anomaly: true, refused: true });
+    expect(documented((await view(app))![0]!)).toEqual([]);
 
     // Interval 4: the burst is folded (x = 12, d = 8, z = 8, μ = 8, σ² = 0.5·(0 + 0.5·64) = 16), no
     // trust regained. The limit is 4 where the base limit would admit 10: the 5th request is refused
