@@ -94,7 +94,12 @@ export function resolveRule<C>(rule: ThrottleRule<C>, path: string, problems: st
   }
   if (rule.shadow !== undefined && typeof rule.shadow !== 'boolean') problems.push(messages.badBoolean(`${path}.shadow`, rule.shadow));
   const groups = checkRuleGroups(rule.groups, path, problems);
-  const adaptive = resolveAdaptive(rule.adaptive, { limit: rule.limit as number, windowMs: rule.windowMs as number, ...(typeof cost === 'number' ? { cost } : {}) }, `${path}.adaptive`, problems);
+  const adaptive = resolveAdaptive(
+    rule.adaptive,
+    { limit: rule.limit as number, windowMs: rule.windowMs as number, ...(typeof cost === 'number' ? { cost } : {}) },
+    `${path}.adaptive`,
+    problems,
+  );
   const storeRule: StoreRule = Object.freeze({
     name,
     algorithm,

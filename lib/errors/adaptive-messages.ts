@@ -22,4 +22,5 @@ export const adaptiveRetentionBelowInterval = (path: string, retentionMs: number
 export const adaptiveStoreFailed = (operation: 'read' | 'write', key: string, error: unknown) =>
   `Adaptive limits: the ${operation} of ${JSON.stringify(key)}'s state failed (${errorText(error)}); ${operation === 'read' ? 'the client is counted from a fresh state' : 'the next interval writes it again'}.`;
 
-export const adaptiveStateDiscarded = (key: string) => `Adaptive limits: the stored state of ${JSON.stringify(key)} is malformed; the client is counted from a fresh state.`;
+export const adaptiveStateDiscarded = (key: string) =>
+  `Adaptive limits: the stored state of ${JSON.stringify(key)} is malformed; the client is counted from a fresh state.`;

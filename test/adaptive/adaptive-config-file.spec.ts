@@ -24,7 +24,12 @@ rules:
 `),
     );
     expect(loaded.options.rules).toEqual([
-      { name: 'api', limit: 100, windowMs: 60_000, adaptive: { learningRate: 0.2, anomalyThreshold: 3, min: 10, max: 200, intervalMs: 10_000, retentionMs: 3_600_000 } },
+      {
+        name: 'api',
+        limit: 100,
+        windowMs: 60_000,
+        adaptive: { learningRate: 0.2, anomalyThreshold: 3, min: 10, max: 200, intervalMs: 10_000, retentionMs: 3_600_000 },
+      },
       { name: 'plain', limit: 5, windowMs: 1_000, adaptive: true },
     ]);
   });

@@ -63,7 +63,9 @@ describe('adaptive limits: settings checked at startup', () => {
     expect(problemsOf(rule('yes'))).toEqual([
       'rules[0].adaptive must be true or an object of adaptive settings (learningRate, anomalyThreshold, min, max...), got "yes".',
     ]);
-    expect(problemsOf(rule({ learningrate: 0.1 }))[0]).toMatch(/^rules\[0\]\.adaptive\.learningrate is not an adaptive setting; the settings are intervalMs, learningRate/);
+    expect(problemsOf(rule({ learningrate: 0.1 }))[0]).toMatch(
+      /^rules\[0\]\.adaptive\.learningrate is not an adaptive setting; the settings are intervalMs, learningRate/,
+    );
     expect(problemsOf(rule({ min: 20, max: 10 }))).toEqual([
       'rules[0].adaptive.min (20) is above rules[0].adaptive.max (10): the effective limit could never be clamped into [min, max]. Lower min or raise rules[0].adaptive.max.',
     ]);
@@ -75,8 +77,8 @@ describe('adaptive limits: settings checked at startup', () => {
   });
 
   it('stops a Nest app from starting with a hostile setting', async () => {
-    await expect(
-      startApp('express', { imports: [RateLimitModule.forRoot(rule({ learningRate: NaN }))], controllers: [PingController] }),
-    ).rejects.toThrow('rules[0].adaptive.learningRate must be a number in (0, 1], got NaN.');
+    await expect(startApp('express', { imports: [RateLimitModule.forRoot(rule({ learningRate: NaN }))], controllers: [PingController] })).rejects.toThrow(
+      'rules[0].adaptive.learningRate must be a number in (0, 1], got NaN.',
+    );
   });
 });
