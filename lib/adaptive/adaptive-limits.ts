@@ -21,8 +21,13 @@ import { adaptedRule } from './adapted-rule.js';
 /** Clients whose state one instance holds in memory, per default. */
 const MAX_CLIENTS = 10_000;
 
+/** Counts a request under the rule it is given (the store gateway's `consume`). */
+export type Consume = (rule: StoreRule) => Counted | Promise<Counted>;
+
 /** One client's state under one rule, as this instance holds it. */
 interface Entry {
+  /** Its store key. */
+  readonly key: string;
   readonly state: AdaptiveState;
   retentionMs: number;
   /** The last rule handed to the store, and what it was made from. */
@@ -96,16 +101,10 @@ export class AdaptiveLimits {
    * (written back when one closed), the request is counted (an anomaly cuts the trust at once),
    * `consume` counts it under the client's effective rule, and a refusal cuts the trust.
    */
-  count(
-    key: string,
-    settings: AdaptiveSettings,
-    base: StoreRule,
-    nowMs: number,
-    consume: (rule: StoreRule) => Counted | Promise<Counted>,
-  ): Counted | Promise<Counted> {
+  count(key: string, settings: AdaptiveSettings, base: StoreRule, nowMs: number, consume: Consume): Counted | Promise<Counted> {
     const entry = this.entries.get(key) ?? this.load(key, settings, nowMs);
-    if (isThenable(entry)) return entry.then((e) => this.counted(key, e, settings, base, nowMs, consume));
-    return this.counted(key, entry, settings, base, nowMs, consume);
+    if (isThenable(entry)) return entry.then((e) => this.counted(e, settings, base, nowMs, consume));
+    return this.counted(entry, settings, base, nowMs, consume);
   }
 
   /** The client's state under a rule at `nowMs` (idle intervals folded), without counting; undefined when none is known. */
@@ -133,19 +132,13 @@ export class AdaptiveLimits {
     };
   }
 
-  private counted(
-    key: string,
-    entry: Entry,
-    settings: AdaptiveSettings,
-    base: StoreRule,
-    nowMs: number,
-    consume: (rule: StoreRule) => Counted | Promise<Counted>,
-  ): Counted | Promise<Counted> {
+  /** `count` once the client's state is held. */
+  private counted(entry: Entry, settings: AdaptiveSettings, base: StoreRule, nowMs: number, consume: Consume): Counted | Promise<Counted> {
     const { state } = entry;
     entry.retentionMs = settings.retentionMs;
     // A client away longer than the retention is forgotten here as in the store.
     if (nowMs >= state.startMs + settings.intervalMs + settings.retentionMs) Object.assign(state, freshState(settings, nowMs));
-    if (roll(state, settings, nowMs)) this.save(key, entry, nowMs);
+    if (roll(state, settings, nowMs)) this.save(entry, nowMs);
     countRequest(state, settings);
     const limit = effectiveLimit(state, settings, base.limit);
     if (entry.base !== base || entry.rule?.limit !== limit) {
@@ -200,17 +193,18 @@ export class AdaptiveLimits {
   private remember(key: string, state: AdaptiveState, settings: AdaptiveSettings, nowMs: number): Entry {
     if (this.entries.size >= this.maxClients) {
       // The oldest met goes, written back first so that nothing it learnt is lost.
-      const [oldKey, oldest] = this.entries.entries().next().value as [string, Entry];
-      this.entries.delete(oldKey);
-      this.save(oldKey, oldest, nowMs);
+      const oldest = this.entries.values().next().value as Entry;
+      this.entries.delete(oldest.key);
+      this.save(oldest, nowMs);
     }
-    const entry: Entry = { state, retentionMs: settings.retentionMs };
+    const entry: Entry = { key, state, retentionMs: settings.retentionMs };
     this.entries.set(key, entry);
     return entry;
   }
 
   /** Writes a copy of the state back, off the request path; a failure is logged, never thrown. */
-  private save(key: string, entry: Entry, nowMs: number): void {
+  private save(entry: Entry, nowMs: number): void {
+    const { key } = entry;
     const snapshot = { ...entry.state };
     const expiresAtMs = nowMs + entry.retentionMs;
     let written: void | Promise<void>;

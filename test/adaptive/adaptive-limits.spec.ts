@@ -7,20 +7,11 @@ import type { AdaptiveStore } from '../../lib/storage/adaptive-store.interface.j
 import { MemoryAdaptiveStore } from '../../lib/storage/memory-adaptive.store.js';
 import { MemoryRateLimitStore } from '../../lib/storage/memory-rate-limit.store.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { HAND_SETTINGS } from './settings.js';
 
-const SETTINGS: AdaptiveSettings = {
-  intervalMs: 1_000,
-  learningRate: 0.5,
-  anomalyThreshold: 2,
-  warmupIntervals: 2,
-  minDeviation: 1,
-  initialTrust: 0.5,
-  trustGain: 0.5,
-  anomalyPenalty: 0.5,
-  violationPenalty: 0.5,
-  min: 1,
-  retentionMs: 10_000,
-};
+/** The hand settings with a refusal that halves the trust, a floor of 1 and no ceiling but the base limit, a retention of 10 s. */
+const { max: _max, ...unbounded } = HAND_SETTINGS;
+const SETTINGS: AdaptiveSettings = { ...unbounded, violationPenalty: 0.5, min: 1, retentionMs: 10_000 };
 const BASE: StoreRule = Object.freeze({ name: 'api', algorithm: 'fixed-window', limit: 10, windowMs: 1_000, blockDurationMs: 0 });
 
 /** The memory store as a remote one answers (promises), counting its calls. */

@@ -7,26 +7,12 @@ import {
   isAdaptiveState,
   roll,
   runningZ,
-  type AdaptiveSettings,
   type AdaptiveState,
 } from '../../lib/adaptive/adaptive-math.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { HAND_SETTINGS } from './settings.js';
 
-/** Small numbers so that every step can be computed by hand. */
-const S: AdaptiveSettings = {
-  intervalMs: 1_000,
-  learningRate: 0.5,
-  anomalyThreshold: 2,
-  warmupIntervals: 2,
-  minDeviation: 1,
-  initialTrust: 0.5,
-  trustGain: 0.5,
-  anomalyPenalty: 0.5,
-  violationPenalty: 0.25,
-  min: 2,
-  max: 20,
-  retentionMs: 60_000,
-};
+const S = HAND_SETTINGS;
 const BASE = 10;
 
 /** `n` requests at the clock's time, each rolled and counted as the tracker does. */
