@@ -67,9 +67,7 @@ export function targetRules<C>(target: string, rules: readonly ResolvedRule<C>[]
     });
   });
   const grouped = named.size > 0;
-  const plain =
-    !grouped &&
-    rules.every((rule) => !rule.skipIf && !rule.keyResolver && rule.ipv6PrefixLength === undefined && typeof rule.cost === 'number' && !rule.adaptive);
+  const plain = !grouped && rules.every((rule) => !rule.skipIf && !rule.keyResolver && rule.ipv6PrefixLength === undefined && typeof rule.cost === 'number');
   return Object.freeze({
     target,
     rules: Object.freeze(counted),
