@@ -2,15 +2,18 @@
  * An adaptive client over real HTTP: it learns a steady baseline, bursts (the anomaly and its
  * refusals tighten its limit at once, below the base limit), is held to the tighter limit, and
  * recovers after an interval of good behaviour. On the memory store and on MongoDB, Express and
- * Fastify; a second instance on the same storage reads the client's state from the store.
+ * Fastify, and on Redis (Express); a second instance on the same storage reads the client's state
+ * from the store.
  * Every figure is worked out in the comments (see adaptive-math.spec.ts for the formulas).
  */
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import mongoose, { type Connection } from 'mongoose';
 import { memoryStorage } from '../../lib/storage/memory-storage.js';
 import { mongoStorage } from '../../lib/storage/mongo/index.js';
+import { redisStorage } from '../../lib/storage/redis/redis-storage.js';
 import type { RampartStorage } from '../../lib/storage/rampart-storage.interface.js';
 import { describeMongo, mongoUrl, uniqueDbName } from '../harness/mongo.js';
+import { describeRedis, redisClients } from '../harness/redis.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { ADAPTERS, type AdapterName, type TestApp } from '../support/http-app.js';
 import { ADMIN_KEY, startAdaptiveApp } from './adaptive.app.js';
@@ -123,4 +126,10 @@ describeMongo('adaptive limits on MongoDB', () => {
       return mongoStorage({ connection, sweepIntervalMs: false });
     });
   });
+});
+
+describeRedis('adaptive limits on Redis', () => {
+  const redis = redisClients('adaptive-e2e');
+  // Each instance its own client, on the same keys.
+  scenario('express', () => Promise.resolve(redisStorage({ client: redis.connect(), prefix: `${redis.prefix}a:` })));
 });
