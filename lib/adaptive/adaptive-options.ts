@@ -102,7 +102,8 @@ export function resolveAdaptive(value: unknown, rule: AdaptiveRuleFacts, path: s
     ['retentionMs', given.retentionMs ?? DAY_MS],
   ];
   for (const [field, v] of integers) {
-    if (v !== undefined && !positiveInteger(v)) problems.push(notPositiveInteger(`${path}.${field}`, v));
+    // A default taken from the rule's windowMs is the rule's problem, reported there.
+    if (v !== undefined && !positiveInteger(v) && given[field] !== undefined) problems.push(notPositiveInteger(`${path}.${field}`, v));
     settings[field] = v as number | undefined;
   }
   const { min, max, intervalMs, retentionMs } = settings as Record<string, number>;

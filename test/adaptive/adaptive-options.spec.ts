@@ -74,6 +74,8 @@ describe('adaptive limits: settings checked at startup', () => {
       "rules[0].adaptive.min (2) is below the rule's cost (5): a distrusted client's request could never pass. Raise min to at least the cost.",
     ]);
     expect(problemsOf(rule({ intervalMs: 60_000, retentionMs: 1_000 }))[0]).toContain('retentionMs (1000) is shorter than intervalMs (60000)');
+    // A broken windowMs is reported once, not again as the default interval.
+    expect(problemsOf(rule(true, { windowMs: NaN }))).toEqual(['rules[0].windowMs must be a positive integer, got NaN.']);
   });
 
   it('stops a Nest app from starting with a hostile setting', async () => {
