@@ -102,8 +102,12 @@ function scenario(adapter: AdapterName, storage: () => Promise<RampartStorage>):
   it('keeps the state with the client in the store: a second instance reads it', async () => {
     // The state written when interval 6 opened (interval 5 folded): μ = 4.25, σ² = 10.1875, t = 0.55859375.
     peer = await startAdaptiveApp(adapter, clock, await storage());
-    expect((await view(peer))![0]).toMatchObject({ baseline: 4.25, variance: 10.1875, trust: 0.55859375, effectiveLimit: 10, samples: 6 });
-  });
+    // The write is off the request path: wait (on the wall clock, a few seconds at most) for it to land.
+    const deadline = performance.now() + 5_000;
+    let seen = await view(peer);
+    while (seen?.[0]?.['samples'] !== 6 && performance.now() < deadline) seen = await view(peer);
+    expect(seen![0]).toMatchObject({ baseline: 4.25, variance: 10.1875, trust: 0.55859375, effectiveLimit: 10, samples: 6 });
+  }, 20_000);
 }
 
 describe.each(ADAPTERS)('adaptive limits on the memory store (%s)', (adapter) => {
