@@ -28,7 +28,7 @@ function scenario(adapter: AdapterName, storage: () => Promise<RampartStorage>):
   let peer: TestApp | undefined;
   beforeAll(async () => {
     app = await startAdaptiveApp(adapter, clock, await storage());
-  });
+  }, 20_000);
   afterAll(async () => {
     await app.close();
     await peer?.close();
@@ -97,7 +97,7 @@ function scenario(adapter: AdapterName, storage: () => Promise<RampartStorage>):
     at(6);
     expect(await burst(10)).toBe(10);
     expect((await view(app))![0]).toMatchObject({ baseline: 4.25, variance: 10.1875, trust: 0.55859375, effectiveLimit: 10, anomaly: false, refused: false });
-  });
+  }, 20_000);
 
   it('keeps the state with the client in the store: a second instance reads it', async () => {
     // The state written when interval 6 opened (interval 5 folded): μ = 4.25, σ² = 10.1875, t = 0.55859375.
