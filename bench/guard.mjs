@@ -3,9 +3,11 @@
 // load generator to add noise. Cases: no guard (the loop alone), an empty guard, @nestjs/throttler's
 // ThrottlerGuard on its own storage (one and three throttlers), Rampart's guard on the memory store
 // (one and three rules), and Rampart's engine called directly. Rampart's guard also runs with its
-// statistics off (`stats: false`) and with the Prometheus metrics of nest-rampart/metrics registered
-// (which time every store call), and with DDoS detection on (counting; and scoring every request,
-// during an attack), beside its default (statistics on, no metrics, no DDoS detection).
+// statistics off (`stats: false`), with the Prometheus metrics of nest-rampart/metrics registered
+// (which time every store call), with an adaptive rule (`adaptive: true`: each client's limit from
+// its state, held in memory), and with DDoS detection on (counting; and scoring every request,
+// during an attack), beside its default (statistics on, no metrics, no adaptive limit, no DDoS
+// detection).
 //
 // Run: npm run bench:guard        (builds, then node --expose-gc bench/guard.mjs)
 //
@@ -94,11 +96,16 @@ const throttlerGuard = (windowsMs) =>
  * Rampart's guard; `stats: false` switches its statistics off, `metrics: true` registers the
  * Prometheus metrics (in a registry of their own) as RampartMetricsModule would.
  */
-const rampartGuard = (windowsMs, { stats = true, metrics = false, routes, ddos, logger } = {}) =>
+const rampartGuard = (windowsMs, { stats = true, metrics = false, routes, adaptive = false, ddos, logger } = {}) =>
   guardOf(
     [
       rampart.RateLimitModule.forRoot({
-        rules: windowsMs.map((windowMs, i) => ({ name: windowsMs.length === 1 ? 'default' : `r${i}`, limit: NEVER_DENY, windowMs })),
+        rules: windowsMs.map((windowMs, i) => ({
+          name: windowsMs.length === 1 ? 'default' : `r${i}`,
+          limit: NEVER_DENY,
+          windowMs,
+          ...(adaptive ? { adaptive: true } : {}),
+        })),
         registerGlobalGuard: false,
         env: false,
         ...(stats ? {} : { stats: false }),
@@ -115,8 +122,8 @@ const rampartGuard = (windowsMs, { stats = true, metrics = false, routes, ddos, 
   );
 
 /** Rampart's engine without Nest (`createRampart`, as `nest-rampart/engine` serves it). */
-async function rampartEngine() {
-  const engine = rampart.createRampart({ rules: [{ limit: NEVER_DENY, windowMs: WINDOWS_MS[1] }] });
+async function rampartEngine(options = {}) {
+  const engine = rampart.createRampart({ rules: [{ limit: NEVER_DENY, windowMs: WINDOWS_MS[1] }], ...options });
   await engine.start();
   return { subject: engine, close: () => engine.stop() };
 }
@@ -196,6 +203,13 @@ const CASES = [
     setup: () => rampartGuard(WINDOWS_MS.slice(1, 2), { routes: ROUTE_ENTRIES }),
     loop: guardLoop(),
   },
+  {
+    id: 'rampart-adaptive',
+    label: 'Rampart guard, memory store, 1 rule, adaptive',
+    inputs: 'contexts',
+    setup: () => rampartGuard(WINDOWS_MS.slice(1, 2), { adaptive: true }),
+    loop: guardLoop(),
+  },
   // DDoS detection on: counting only (under its threshold), and judging every request (an attack
   // from the first request, nobody blocked). The bench reuses each client's response object, so the
   // status listener is added once per client here, not once per request as in a real server.
@@ -220,7 +234,15 @@ const CASES = [
     id: 'engine',
     label: 'Rampart engine, decide(), 1 rule',
     inputs: 'engineRequests',
-    setup: rampartEngine,
+    setup: () => rampartEngine(),
+    optional: true,
+    loop: compileLoop('subject.decide(input)', "decision?.outcome === 'admitted'"),
+  },
+  {
+    id: 'engine-ddos',
+    label: 'Rampart engine, decide(), 1 rule, DDoS detection on (no attack)',
+    inputs: 'engineRequests',
+    setup: () => rampartEngine({ ddos: { threshold: NEVER_DENY } }),
     optional: true,
     loop: compileLoop('subject.decide(input)', "decision?.outcome === 'admitted'"),
   },
@@ -368,13 +390,17 @@ function report(nsByRound, cpuNsByRound, elapsedMs, load1) {
     rampartMetricsVsNoStats: per(results['rampart-metrics']?.nsPerDecision ?? null, results['rampart-no-stats']?.nsPerDecision ?? null),
     // Route entries by path (20, the last matching) over the handler's rules alone.
     rampartRoutesVsRampart: per(results['rampart-routes']?.nsPerDecision ?? null, results.rampart?.nsPerDecision ?? null),
+    // An adaptive rule (on) over the same rule without it (off).
+    rampartAdaptiveVsRampart: per(results['rampart-adaptive']?.nsPerDecision ?? null, results.rampart?.nsPerDecision ?? null),
     // DDoS detection on (counting; scoring every request during an attack) over off.
     rampartDdosVsRampart: per(results['rampart-ddos']?.nsPerDecision ?? null, results.rampart?.nsPerDecision ?? null),
     rampartDdosAttackVsRampart: per(results['rampart-ddos-attack']?.nsPerDecision ?? null, results.rampart?.nsPerDecision ?? null),
     // The same from CPU time, which a busy machine disturbs less than elapsed time.
     rampartStatsVsNoStatsCpu: per(results.rampart?.cpuNsPerDecision ?? null, results['rampart-no-stats']?.cpuNsPerDecision ?? null),
     rampartMetricsVsStatsCpu: per(results['rampart-metrics']?.cpuNsPerDecision ?? null, results.rampart?.cpuNsPerDecision ?? null),
+    rampartAdaptiveVsRampartCpu: per(results['rampart-adaptive']?.cpuNsPerDecision ?? null, results.rampart?.cpuNsPerDecision ?? null),
     rampartDdosVsRampartCpu: per(results['rampart-ddos']?.cpuNsPerDecision ?? null, results.rampart?.cpuNsPerDecision ?? null),
+    engineDdosVsEngineCpu: per(results['engine-ddos']?.cpuNsPerDecision ?? null, results.engine?.cpuNsPerDecision ?? null),
     rampartDdosAttackVsRampartCpu: per(results['rampart-ddos-attack']?.cpuNsPerDecision ?? null, results.rampart?.cpuNsPerDecision ?? null),
   };
   const target = ratios.rampartAddedVsThrottlerAdded;

@@ -71,6 +71,10 @@ export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from './storag
 export type { StatsStore } from './storage/stats-store.interface.js';
 export type { InstanceStatsSummary, StatsBucketSummary } from './observability/stats-summary.js';
 export { MemoryStatsStore } from './storage/memory-stats.store.js';
+export type { AdaptiveStore } from './storage/adaptive-store.interface.js';
+export { MemoryAdaptiveStore, type MemoryAdaptiveStoreOptions } from './storage/memory-adaptive.store.js';
+export type { AdaptiveLimitOptions } from './adaptive/adaptive-options.js';
+export type { AdaptiveState } from './adaptive/adaptive-math.js';
 export type { StoreRule, ConsumeResult } from './core/rule-decision.js';
 export type { AlgorithmName, AlgorithmRule, Decision } from './core/algorithms/algorithm.interface.js';
 export type { Clock } from './core/clock.js';

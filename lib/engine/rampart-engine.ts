@@ -16,6 +16,7 @@ import type { Decision, Tally } from './decision.js';
 import { NetworkKeys } from './network-keys.js';
 import { Verdicts } from './verdicts.js';
 import { ownIdentityRefused, ruleClientKey } from './rule-identity.js';
+import type { AdaptiveLimits } from '../adaptive/adaptive-limits.js';
 
 /** Peers whose parsed address is remembered, and targets whose rules are (each emptied when full). */
 const CACHE_SIZE = 10_000;
@@ -36,6 +37,7 @@ export interface EngineParts<C> {
   readonly bans: BanSync;
   readonly gateway: StoreGateway;
   readonly escalator: Escalator;
+  readonly adaptive: AdaptiveLimits;
 }
 
 /**
@@ -279,6 +281,10 @@ export class RampartEngine<C = unknown> {
     const { rule } = targetRule;
     const { storeKey, context } = decision.request;
     const key = storeKey ? storeKey(context, clientKey, targetRule) : targetRule.keyPrefix + clientKey;
+    if (rule.adaptive)
+      return this.parts.adaptive.count(key, rule.adaptive, rule.storeRule, decision.nowMs, (r) =>
+        this.parts.gateway.consume(key, r, rule.onStoreError, decision.nowMs, cost, decision.addressKey),
+      );
     return this.parts.gateway.consume(key, rule.storeRule, rule.onStoreError, decision.nowMs, cost, decision.addressKey);
   }
 }

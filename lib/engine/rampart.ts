@@ -22,6 +22,8 @@ import { StoreTimings } from '../observability/store-timings.js';
 import { AlertMonitor } from '../alerts/alert-monitor.js';
 import { StatsReporter } from '../observability/stats-reporter.js';
 import { EventLog } from '../observability/event-log.js';
+import { AdaptiveLimits } from '../adaptive/adaptive-limits.js';
+import { MemoryAdaptiveStore } from '../storage/memory-adaptive.store.js';
 import { ddosDetector } from '../ddos/ddos-setup.js';
 import type { DdosDetector } from '../ddos/ddos-detector.js';
 import { observerChain } from './observer-chain.js';
@@ -50,6 +52,8 @@ export class Rampart<C = unknown> {
   readonly headers: RateLimitHeaders;
   /** The slots of concurrency limits (WebSocket connections, requests in flight), shared through `storage.leases`. */
   readonly leases: LeaseKeeper;
+  /** Each client's state under adaptive rules, held in memory and written back to `storage.adaptive`. */
+  readonly adaptive: AdaptiveLimits;
   /** This instance's statistics (decisions, violations, escalations); undefined with `stats: false`. */
   readonly stats: DecisionRecorder | undefined;
   /** Latency of the rate-limit store's calls, by operation: off until the Prometheus metrics enable it. */
@@ -112,7 +116,8 @@ export class Rampart<C = unknown> {
     const gateway = new StoreGateway(store, this.health, config, this.storeTimings);
     const keys = new StoreKeys(config.ipv6PrefixLength);
     const identity = new ClientIdentity(config, keys);
-    this.engine = new RampartEngine(config, { keys, identity, bans: this.bans, gateway, escalator: this.escalator });
+    this.adaptive = new AdaptiveLimits(storage.adaptive ?? new MemoryAdaptiveStore(), { timeoutMs: storeTimeoutMs, logger });
+    this.engine = new RampartEngine(config, { keys, identity, bans: this.bans, gateway, escalator: this.escalator, adaptive: this.adaptive });
     const escalationOf = () => this.current.escalation;
     this.service = new RateLimitService({
       storage,

@@ -4,6 +4,8 @@ import { DEFAULT_ESCALATION_POLICY, ESCALATION_POLICY_FIELDS, mergeEscalationPol
 import { validateIpv6PrefixLength } from '../core/ip/client-key.js';
 import type { StoreRule } from '../core/rule-decision.js';
 import * as messages from '../errors/messages.js';
+import type { AdaptiveSettings } from '../adaptive/adaptive-math.js';
+import { resolveAdaptive } from '../adaptive/adaptive-options.js';
 import { checkRuleGroups } from './groups.js';
 import type { ClientKeyResolver, RateLimitRule, StoreErrorPolicy, ThrottleRule } from './rule.interface.js';
 
@@ -35,6 +37,8 @@ export interface ResolvedRule<C = unknown> {
   readonly keyName?: string;
   /** The groups whose clients this rule counts; absent: every group no other rule of its list names. */
   readonly groups?: readonly string[];
+  /** The rule's adaptive limit (see `RateLimitRule.adaptive`): each client's limit follows its trust. */
+  readonly adaptive?: AdaptiveSettings;
   /** What the store receives. */
   readonly storeRule: StoreRule;
 }
@@ -90,6 +94,12 @@ export function resolveRule<C>(rule: ThrottleRule<C>, path: string, problems: st
   }
   if (rule.shadow !== undefined && typeof rule.shadow !== 'boolean') problems.push(messages.badBoolean(`${path}.shadow`, rule.shadow));
   const groups = checkRuleGroups(rule.groups, path, problems);
+  const adaptive = resolveAdaptive(
+    rule.adaptive,
+    { limit: rule.limit as number, windowMs: rule.windowMs as number, ...(typeof cost === 'number' ? { cost } : {}) },
+    `${path}.adaptive`,
+    problems,
+  );
   const storeRule: StoreRule = Object.freeze({
     name,
     algorithm,
@@ -114,6 +124,7 @@ export function resolveRule<C>(rule: ThrottleRule<C>, path: string, problems: st
     ...(rule.onStoreError !== undefined ? { onStoreError: rule.onStoreError } : {}),
     ...(rule.shadow === true ? { shadow: true as const } : {}),
     ...(groups !== undefined ? { groups } : {}),
+    ...(adaptive !== undefined ? { adaptive } : {}),
     storeRule,
   });
 }

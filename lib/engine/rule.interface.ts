@@ -1,5 +1,6 @@
 import type { AlgorithmName } from '../core/algorithms/algorithm.interface.js';
 import type { EscalationPolicy } from '../core/escalation.js';
+import type { AdaptiveLimitOptions } from '../adaptive/adaptive-options.js';
 
 /**
  * Resolves the identity a rule counts against: a user id, an API key, anything from the request.
@@ -114,6 +115,16 @@ export interface RateLimitRule<C = unknown> {
    * @default false
    */
   shadow?: boolean;
+  /**
+   * Adaptive limit: each client's limit is this rule's `limit` times its trust factor, which
+   * follows its behaviour (a moving average of its request rate, a z-score anomaly test, its
+   * violations); `true` takes every default. See "Adaptive limits" in the README.
+   * @default undefined (the same limit for every client)
+   *
+   * @example
+   * { name: 'api', limit: 100, windowMs: 60_000, adaptive: { learningRate: 0.1, anomalyThreshold: 3, min: 10 } }
+   */
+  adaptive?: AdaptiveLimitOptions | boolean;
 }
 
 /** What `@Throttle` accepts: a full rule, or fields overriding the module rule of the same name. */
