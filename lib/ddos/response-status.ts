@@ -23,7 +23,8 @@ export function watchResponse<C>(responseOf: ResponseOf<C>, context: C, answered
  * `raw`. Contexts of other protocols have none.
  */
 export function nestHttpResponse(context: { getType(): string; getArgByIndex<T>(index: number): T }): StatusSource | undefined {
-  if (context.getType() !== 'http') return undefined;
+  // Other adapters' contexts (a GraphQL operation's hook context...) may not be execution contexts.
+  if (typeof context?.getType !== 'function' || context.getType() !== 'http') return undefined;
   const response = context.getArgByIndex<(StatusSource & { raw?: StatusSource }) | undefined>(1);
   return response?.raw ?? response;
 }

@@ -158,3 +158,23 @@ describe('DDoS detection (through createRampart)', () => {
     }
   });
 });
+
+describe('the response status watcher', () => {
+  it('reads a Nest HTTP context only, once per response, and never throws on other contexts', async () => {
+    const { nestHttpResponse, watchResponse } = await import('../../lib/ddos/response-status.js');
+    const { EventEmitter } = await import('node:events');
+    const response = Object.assign(new EventEmitter(), { statusCode: 404 });
+    const http = { getType: () => 'http', getArgByIndex: <T>() => response as T };
+    expect(nestHttpResponse(http)).toBe(response);
+    expect(nestHttpResponse({ getType: () => 'http', getArgByIndex: <T>() => ({ raw: response }) as T })).toBe(response);
+    expect(nestHttpResponse({ getType: () => 'graphql', getArgByIndex: <T>() => response as T })).toBeUndefined();
+    expect(nestHttpResponse({ operation: 'query' } as never)).toBeUndefined();
+    expect(nestHttpResponse(undefined as never)).toBeUndefined();
+    const statuses: number[] = [];
+    watchResponse(nestHttpResponse, http, (status) => statuses.push(status));
+    watchResponse(nestHttpResponse, http, (status) => statuses.push(status)); // the same response: not watched twice
+    response.emit('finish');
+    expect(statuses).toEqual([404]);
+    expect(response.listenerCount('finish')).toBe(0);
+  });
+});
