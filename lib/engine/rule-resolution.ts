@@ -5,6 +5,7 @@ import { validateIpv6PrefixLength } from '../core/ip/client-key.js';
 import type { StoreRule } from '../core/rule-decision.js';
 import * as messages from '../errors/messages.js';
 import { checkRuleGroups } from './groups.js';
+import { splitDynamicLimits, type DynamicLimits } from './dynamic-limits.js';
 import type { ClientKeyResolver, RateLimitRule, StoreErrorPolicy, ThrottleRule } from './rule.interface.js';
 
 /** A rule with its defaults applied, checked, ready for the engine. */
@@ -35,7 +36,9 @@ export interface ResolvedRule<C = unknown> {
   readonly keyName?: string;
   /** The groups whose clients this rule counts; absent: every group no other rule of its list names. */
   readonly groups?: readonly string[];
-  /** What the store receives. */
+  /** Limits that are functions of the request (see `requestLimits`); `limit`, `windowMs` and `burst` then hold their fallbacks. */
+  readonly dynamic?: DynamicLimits<C>;
+  /** What the store receives (the fallback values of dynamic limits). */
   readonly storeRule: StoreRule;
 }
 
@@ -55,7 +58,8 @@ const isNonNegativeInteger = (v: unknown): v is number => Number.isSafeInteger(v
  * Checks a complete rule and fills in its defaults. Problems are appended to `problems`; the
  * returned rule is only meaningful when none were added.
  */
-export function resolveRule<C>(rule: ThrottleRule<C>, path: string, problems: string[]): ResolvedRule<C> {
+export function resolveRule<C>(given: ThrottleRule<C>, path: string, problems: string[]): ResolvedRule<C> {
+  const { rule, dynamic } = splitDynamicLimits(given, path, problems);
   const name = rule.name ?? 'default';
   if (typeof name !== 'string' || !messages.RULE_NAME_PATTERN.test(name)) problems.push(messages.badRuleName(`${path}.name`, name));
   if (!isPositiveInteger(rule.limit)) problems.push(messages.notPositiveInteger(`${path}.limit`, rule.limit));
@@ -114,6 +118,7 @@ export function resolveRule<C>(rule: ThrottleRule<C>, path: string, problems: st
     ...(rule.onStoreError !== undefined ? { onStoreError: rule.onStoreError } : {}),
     ...(rule.shadow === true ? { shadow: true as const } : {}),
     ...(groups !== undefined ? { groups } : {}),
+    ...(dynamic !== undefined ? { dynamic } : {}),
     storeRule,
   });
 }
