@@ -1,4 +1,7 @@
 import { createRampart, type RampartOptions, type RateLimitRule, type Verdict } from '../../lib/engine/index.js';
+import { givenRule } from '../../lib/engine/dynamic-limits.js';
+import { resolveRule } from '../../lib/engine/rule-resolution.js';
+import { targetRules } from '../../lib/engine/target-rules.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 const T0 = Date.UTC(2030, 0, 1);
@@ -252,5 +255,28 @@ describe('dynamic limits: startup validation', () => {
       'rules[0].limit must be a positive integer, got NaN.',
       'rules[0].windowMs must be a positive integer, got Infinity.',
     ]);
+  });
+});
+
+describe('dynamic limits: rules merged over them, and the plain path', () => {
+  const limit = () => 7;
+  const module = resolveRule<unknown>({ name: 'plan', limit, windowMs: 60_000, fallback: { limit: 2 }, limitsCache: { ttlMs: 1_000 } }, 'rules[0]', []);
+
+  it('keeps the functions of the rule an override is merged over, and drops those the override replaces', () => {
+    const problems: string[] = [];
+    const windowOnly = resolveRule({ ...givenRule(module), windowMs: 1_000 }, 'override', problems);
+    expect(windowOnly).toMatchObject({ limit: 2, windowMs: 1_000, dynamic: { functions: { limit }, fallback: { limit: 2 } } });
+    expect(windowOnly.storeRule).toMatchObject({ limit: 2, windowMs: 1_000 });
+    const fixed = resolveRule({ ...givenRule(module), limit: 5, limitsCache: undefined }, 'override', problems);
+    expect(fixed.dynamic).toBeUndefined();
+    expect(fixed.storeRule).toMatchObject({ limit: 5, windowMs: 60_000 });
+    expect(problems).toEqual([]);
+  });
+
+  it('leaves targets without dynamic limits on the plain path, with a cached policy', () => {
+    const fixed = resolveRule({ name: 'fixed', limit: 5, windowMs: 1_000 }, 'rules[1]', []);
+    expect(targetRules('t', [fixed])).toMatchObject({ plain: true });
+    expect(targetRules('t', [fixed])).not.toHaveProperty('varying');
+    expect(targetRules('t', [fixed, module])).toMatchObject({ plain: false, varying: true });
   });
 });
