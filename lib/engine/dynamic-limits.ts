@@ -224,6 +224,10 @@ function fromLimits(rule: ResolvedRule<never>, answer: Answer<RequestLimits>): S
   }
 }
 
+/** The store rules of each rule's dynamic values, by value (at most `MAX_VARIANTS` per rule). */
+const interned = new WeakMap<ResolvedRule<never>, Map<string, StoreRule>>();
+const MAX_VARIANTS = 256;
+
 /** `rule`'s store rule with the given fields in place of its own, or why one of them is not a positive integer. */
 function storeRuleOf(rule: ResolvedRule<never>, values: Readonly<Record<string, unknown>>): StoreRule | string {
   const { storeRule } = rule;
@@ -236,7 +240,17 @@ function storeRuleOf(rule: ResolvedRule<never>, values: Readonly<Record<string, 
     given[field] = value;
     changed ||= value !== storeRule[field];
   }
-  return changed ? Object.freeze({ ...storeRule, ...given }) : storeRule;
+  if (!changed) return storeRule;
+  // One object per set of values: the store gateway remembers a key's denial for the same rule object.
+  let variants = interned.get(rule);
+  if (variants === undefined) interned.set(rule, (variants = new Map()));
+  const id = `${given.limit}/${given.windowMs}/${given.burst}`;
+  let variant = variants.get(id);
+  if (variant === undefined) {
+    if (variants.size >= MAX_VARIANTS) variants.clear();
+    variants.set(id, (variant = Object.freeze({ ...storeRule, ...given })));
+  }
+  return variant;
 }
 
 /** The store rule of a settled lookup: its own, or, when it failed, the rule's fallback (the failure logged). */

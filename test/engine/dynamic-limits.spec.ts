@@ -1,4 +1,5 @@
-import { createRampart, type RampartOptions, type RateLimitRule, type Verdict } from '../../lib/engine/index.js';
+import { createRampart, type RampartOptions, type RateLimitRule, type RateLimitStore, type Verdict } from '../../lib/engine/index.js';
+import { MemoryRateLimitStore } from '../../lib/storage/memory-rate-limit.store.js';
 import { givenRule } from '../../lib/engine/dynamic-limits.js';
 import { resolveRule } from '../../lib/engine/rule-resolution.js';
 import { targetRules } from '../../lib/engine/target-rules.js';
@@ -76,6 +77,20 @@ describe('dynamic limits (engine, memory store)', () => {
     const { rampart, admitted } = await started({ algorithm: 'token-bucket', limits: (ctx) => ({ limit: 1, burst: ctx.key === 'pro' ? 4 : 1 }) });
     expect(await admitted('pro', 6)).toBe(4);
     expect(await admitted('free', 3)).toBe(1);
+    await rampart.stop();
+  });
+
+  it('answers a known denial from memory for a plan seen before, as for a fixed rule', async () => {
+    const inner = new MemoryRateLimitStore();
+    let consumed = 0;
+    const store: RateLimitStore = {
+      consume: (...args) => (consumed++, inner.consume(...args)),
+      get: (...args) => inner.get(...args),
+      reset: (key) => inner.reset(key),
+    };
+    const { rampart, admitted } = await started({ limits: () => ({ limit: 1, windowMs: 10_000 }) }, { store });
+    expect(await admitted('a', 4)).toBe(1);
+    expect(consumed).toBe(2);
     await rampart.stop();
   });
 
