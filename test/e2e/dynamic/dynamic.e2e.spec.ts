@@ -1,12 +1,15 @@
 import { mongoStorage } from '../../../lib/storage/mongo/mongo-storage.js';
+import { redisStorage } from '../../../lib/storage/redis/redis-storage.js';
 import { mongoConnections, mongoUnavailableReason, mongoUrl } from '../../harness/mongo.js';
+import { redisClients, redisUnavailableReason, redisUrl } from '../../harness/redis.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { ADAPTERS, startApp, type TestApp } from '../../support/http-app.js';
 import { dynamicModule, PlanDb } from './dynamic.app.js';
 
 const START = Date.UTC(2030, 0, 1);
-const STORAGES = ['memory', 'mongo'] as const;
+const STORAGES = ['memory', 'mongo', 'redis'] as const;
 const { dbName } = mongoConnections('dynamic_limits');
+const redis = redisClients('dynamic-limits');
 /** Runs so far: each starts a week after the last, as runs on MongoDB share the database. */
 let runs = 0;
 
@@ -22,10 +25,17 @@ describe.each(ADAPTERS)('dynamic limits over HTTP on %s', (adapter) => {
 
     /** A fresh app with a fresh plan database. */
     const start = async (ttlMs?: number) => {
-      if (storage === 'mongo' && mongoUnavailableReason() !== undefined) mongoUrl(); // fails with the reason and the fix
+      // Without the database, these fail with the reason and the fix.
+      if (storage === 'mongo' && mongoUnavailableReason() !== undefined) mongoUrl();
+      if (storage === 'redis' && redisUnavailableReason() !== undefined) redisUrl();
       clock = new FakeClock(START + ++runs * 7 * 24 * 3_600_000);
       db = new PlanDb();
-      const store = storage === 'mongo' ? { storage: mongoStorage({ uri: mongoUrl(), connectOptions: { dbName }, sweepIntervalMs: false, clock }) } : {};
+      const store =
+        storage === 'mongo'
+          ? { storage: mongoStorage({ uri: mongoUrl(), connectOptions: { dbName }, sweepIntervalMs: false, clock }) }
+          : storage === 'redis'
+            ? { storage: redisStorage({ client: redis.connect(), prefix: redis.prefix }) }
+            : {};
       t = await startApp(adapter, dynamicModule(clock, db, { ...store, ...(ttlMs !== undefined ? { ttlMs } : {}) }));
       return t;
     };
@@ -70,20 +80,23 @@ describe.each(ADAPTERS)('dynamic limits over HTTP on %s', (adapter) => {
       expect(db.lookups).toEqual(['key-pro', 'key-free', 'key-free']);
     });
 
-    it('takes per-field functions from @Throttle and from a route entry in code', async () => {
-      await start();
-      for (let i = 0; i < 4; i++) expect((await get('/per-field', 'key-pro').expect(200)).headers['ratelimit-policy']).toBe('"plan";q=4;w=60');
-      await get('/per-field', 'key-pro').expect(429);
-      await get('/per-field', 'key-free').expect(200);
-      await get('/per-field', 'key-free').expect(429);
-      expect((await get('/routed', 'key-pro').expect(200)).headers['ratelimit-policy']).toBe('"plan";q=1;w=1');
-      await get('/routed', 'key-pro').expect(429);
-      clock.advance(1_000);
-      await get('/routed', 'key-pro').expect(200);
-      expect((await get('/routed', 'key-free').expect(200)).headers['ratelimit-policy']).toBe('"plan";q=1;w=60');
-      await get('/routed', 'key-free').expect(429);
-      // Neither looked the plan up: their rules dropped the module rule's `limits`.
-      expect(db.lookups).toEqual([]);
-    });
+    // How rules merge over a dynamic rule does not depend on the store: on memory only.
+    if (storage === 'memory') {
+      it('takes per-field functions from @Throttle and from a route entry in code', async () => {
+        await start();
+        for (let i = 0; i < 4; i++) expect((await get('/per-field', 'key-pro').expect(200)).headers['ratelimit-policy']).toBe('"plan";q=4;w=60');
+        await get('/per-field', 'key-pro').expect(429);
+        await get('/per-field', 'key-free').expect(200);
+        await get('/per-field', 'key-free').expect(429);
+        expect((await get('/routed', 'key-pro').expect(200)).headers['ratelimit-policy']).toBe('"plan";q=1;w=1');
+        await get('/routed', 'key-pro').expect(429);
+        clock.advance(1_000);
+        await get('/routed', 'key-pro').expect(200);
+        expect((await get('/routed', 'key-free').expect(200)).headers['ratelimit-policy']).toBe('"plan";q=1;w=60');
+        await get('/routed', 'key-free').expect(429);
+        // Neither looked the plan up: their rules dropped the module rule's `limits`.
+        expect(db.lookups).toEqual([]);
+      });
+    }
   });
 });
