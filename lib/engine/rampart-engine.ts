@@ -279,7 +279,7 @@ export class RampartEngine<C = unknown> {
   }
 
   /** Counts one rule for one request by `limits` (see `requestLimits`: the rule's own unless they vary per request). */
-  private count(decision: Decision<C>, targetRule: TargetRule<C>, clientKey: string, cost: number, limits = targetRule.rule.storeRule): Counted | Promise<Counted> {
+  private count(decision: Decision<C>, targetRule: TargetRule<C>, clientKey: string, cost: number, limits = targetRule.rule.storeRule) {
     const { rule } = targetRule;
     const { storeKey, context } = decision.request;
     const key = storeKey ? storeKey(context, clientKey, targetRule) : targetRule.keyPrefix + clientKey;

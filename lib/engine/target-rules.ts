@@ -71,7 +71,8 @@ export function targetRules<C>(target: string, rules: readonly ResolvedRule<C>[]
   });
   const grouped = named.size > 0;
   const varying = rules.some(variesPerRequest);
-  const plain = !grouped && !varying && rules.every((rule) => !rule.skipIf && !rule.keyResolver && rule.ipv6PrefixLength === undefined && typeof rule.cost === 'number');
+  const plain =
+    !grouped && !varying && rules.every((rule) => !rule.skipIf && !rule.keyResolver && rule.ipv6PrefixLength === undefined && typeof rule.cost === 'number');
   return Object.freeze({
     target,
     rules: Object.freeze(counted),

@@ -77,7 +77,13 @@ export function retryAfterSeconds(verdict: Verdict<never>): number | undefined {
 }
 
 /** One rule's result for a request; `windowMs` the window it was counted with (the rule's unless its limits vary per request). */
-export function ruleResult<C>(targetRule: TargetRule<C>, clientKey: string, cost: number, result: ConsumeResult, windowMs = targetRule.rule.windowMs): RuleResult<C> {
+export function ruleResult<C>(
+  targetRule: TargetRule<C>,
+  clientKey: string,
+  cost: number,
+  result: ConsumeResult,
+  windowMs = targetRule.rule.windowMs,
+): RuleResult<C> {
   const { rule } = targetRule;
   return {
     targetRule,
