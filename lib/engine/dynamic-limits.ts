@@ -61,10 +61,8 @@ export function splitDynamicLimits<C>(
   if (named.length > 0 && limits !== undefined) problems.push(messages.limitsWithFieldFunctions(path, named));
   const numbers: Partial<Record<Field, number>> = {};
   for (const field of named) {
-    if (fallback === undefined || fallbackValues[field] === undefined) {
-      if (isObject(fallback) && fallback[field] === undefined) problems.push(messages.missingFallback(path, field));
-      else if (fallback === undefined) problems.push(messages.missingFallback(path, field));
-    }
+    // A fallback that is no object, or a bad value, is reported by checkFallback already.
+    if (fallback === undefined || (isObject(fallback) && fallback[field] === undefined)) problems.push(messages.missingFallback(path, field));
     // 1 stands in for a missing or bad fallback: that problem is reported already.
     numbers[field] = fallbackValues[field] ?? 1;
   }
