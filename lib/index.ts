@@ -52,7 +52,7 @@ export type { AlertOptions, AlertThresholds, AlertLevels, AlertWebhook, AlertRet
 export { verifyAlertSignature, SIGNATURE_HEADER } from './alerts/alert-signature.js';
 export type { RateLimitModuleOptions, RateLimitModuleExtras, RateLimitViolation } from './rate-limit-options.interface.js';
 export type { RateLimitAdminOptions } from './admin/admin-options.interface.js';
-export type { RateLimitRule, ThrottleRule, ClientKeyResolver, StoreErrorPolicy } from './rate-limit-rule.interface.js';
+export type { RateLimitRule, ThrottleRule, ClientKeyResolver, StoreErrorPolicy, RequestLimits, RequestLimitsCache } from './rate-limit-rule.interface.js';
 export { DEFAULT_GROUP, type GroupResolver, type GroupOptions } from './engine/groups.js';
 export type { RateLimitStore } from './storage/rate-limit-store.interface.js';
 export type { RampartStorage } from './storage/rampart-storage.interface.js';
