@@ -1,6 +1,7 @@
 import { Inject, Injectable, type ExecutionContext, type OnModuleInit, type Type } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import * as messages from './errors/messages.js';
+import { concurrencyLimitOffTarget } from './errors/concurrency-messages.js';
 import { RateLimitConfigurationError } from './errors/rate-limit-configuration.error.js';
 import { resolveConcurrencyPool, type ConcurrencyLimitMetadata, type ConcurrencyPool } from './engine/concurrency-pool.js';
 import { checkUniqueNames, resolveRule, type ResolvedRule } from './engine/rule-resolution.js';
@@ -58,7 +59,7 @@ export class RouteRulesResolver implements OnModuleInit {
   /** The classes of the app's GraphQL resolvers (providers marked by `@Resolver()`). */
   private readonly resolvers = new WeakSet<Type>();
   private gatewayCount = 0;
-  /** By controller, then handler: the concurrency limit of each microservice handler (null: none). */
+  /** By controller, then handler: the concurrency limit of each HTTP route and microservice handler (null: none). */
   private readonly pools = new WeakMap<Type, WeakMap<Handler, ConcurrencyPool | null>>();
 
   constructor(
@@ -208,8 +209,8 @@ export class RouteRulesResolver implements OnModuleInit {
   }
 
   /**
-   * The concurrency limit of a microservice handler (its own `@ConcurrencyLimit` over its
-   * controller's); undefined when it has none.
+   * The concurrency limit of an HTTP route or a microservice handler (its own `@ConcurrencyLimit`
+   * over its controller's); undefined when it has none.
    */
   concurrency(handler: Handler, controller: Type): ConcurrencyPool | undefined {
     const cached = this.pools.get(controller)?.get(handler);
@@ -230,13 +231,14 @@ export class RouteRulesResolver implements OnModuleInit {
     let pool: ConcurrencyPool | null = null;
     if (given !== undefined) {
       const routeKey = this.routeKey(handler, controller);
-      if (this.microserviceHandler(handler) !== undefined) {
+      // An HTTP route carries its request method (`@Get()`...: Nest's METHOD_METADATA, RequestMethod.GET being 0).
+      if (this.microserviceHandler(handler) !== undefined || this.reflector.get<unknown>('method', handler) !== undefined) {
         const missing = messages.noLeaseStore();
         if (this.config.storage.leases === undefined && !problems.includes(missing)) problems.push(missing);
         pool = resolveConcurrencyPool(given, routeKey, `@ConcurrencyLimit on ${own ? routeKey : controller.name}`, problems);
       } else if (own) {
-        // On a class it limits the class's microservice handlers; on another handler it would do nothing.
-        problems.push(messages.concurrencyLimitOffMicroservice(routeKey));
+        // On a class it limits the class's routes and microservice handlers; on another handler it would do nothing.
+        problems.push(concurrencyLimitOffTarget(routeKey));
       }
     }
     byHandler.set(handler, pool);

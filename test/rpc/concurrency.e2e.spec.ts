@@ -1,4 +1,4 @@
-import { Controller, Get, UseInterceptors, type CallHandler, type ExecutionContext } from '@nestjs/common';
+import { Controller, UseInterceptors, type CallHandler, type ExecutionContext } from '@nestjs/common';
 import { MessagePattern, type ClientProxy } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import * as grpc from '@grpc/grpc-js';
@@ -284,7 +284,8 @@ describe('@ConcurrencyLimit on microservice handlers', () => {
     class BrokenController {
       @ConcurrencyLimit(0, { name: 'no spaces allowed', scope: '' }) @MessagePattern('broken') broken() {}
       @ConcurrencyLimit(3, { onStoreError: 'maybe' as never }) @MessagePattern('policy') policy() {}
-      @ConcurrencyLimit(2) @Get('http') http() {}
+      // Neither an HTTP route nor a microservice handler: a decorator that would do nothing.
+      @ConcurrencyLimit(2) helper() {}
     }
     const moduleRef = await Test.createTestingModule({
       imports: [RateLimitModule.forRoot({ storage: { ...memoryStorage(), leases: undefined }, logger: { log() {}, warn() {}, error() {} } })],
@@ -302,7 +303,7 @@ describe('@ConcurrencyLimit on microservice handlers', () => {
       "@ConcurrencyLimit on BrokenController.broken name must be 1-64 letters, digits, '_', '-' or '.', got \"no spaces allowed\".",
       '@ConcurrencyLimit on BrokenController.broken scope must be a non-empty string of at most 128 characters, got "".',
       "@ConcurrencyLimit on BrokenController.policy onStoreError must be 'allow' (admit requests uncounted while the store is down) or 'deny' (answer 503), got \"maybe\".",
-      '@ConcurrencyLimit on BrokenController.http: concurrency limits apply to microservice handlers (@MessagePattern, @EventPattern, @GrpcMethod, @GrpcStreamMethod), and BrokenController.http is not one. Remove the decorator.',
+      '@ConcurrencyLimit on BrokenController.helper: concurrency limits apply to HTTP routes (@Get, @Post...) and microservice handlers (@MessagePattern, @EventPattern, @GrpcMethod, @GrpcStreamMethod), and BrokenController.helper is neither. Remove the decorator.',
     ]);
     await app.close().catch(() => undefined);
   });

@@ -1,0 +1,7 @@
+/** The texts of the errors of concurrency limits on HTTP routes (`@ConcurrencyLimit`). */
+
+export const concurrentRequestsDetail = (name: string, limit: number) =>
+  `Concurrency limit '${name}' reached: at most ${limit} request${limit === 1 ? '' : 's'} of this client at once. Retry when one has ended.`;
+
+export const concurrencyLimitOffTarget = (route: string) =>
+  `@ConcurrencyLimit on ${route}: concurrency limits apply to HTTP routes (@Get, @Post...) and microservice handlers (@MessagePattern, @EventPattern, @GrpcMethod, @GrpcStreamMethod), and ${route} is neither. Remove the decorator.`;
