@@ -131,25 +131,27 @@ export async function startConcurrencyApp(adapter: AdapterName, options: RateLim
   });
   await (adapter === 'fastify' ? (t.app as NestFastifyApplication).listen(0, '127.0.0.1') : t.app.listen(0, '127.0.0.1'));
   const { port } = t.app.getHttpServer().address() as AddressInfo;
-  const send = (path: string, headers: Record<string, string> = {}): Sent => {
-    // A connection of its own per request (no keep-alive pool): aborting one cuts that request only.
-    const request = httpRequest({ host: '127.0.0.1', port, path, headers, agent: false });
-    const answer = new Promise<Answer>((resolve, reject) => {
-      request.once('error', reject);
-      request.once('response', (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (text += chunk));
-        response.once('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text, body: parse(text) }));
-        response.once('error', reject);
-      });
-    });
-    // An aborted request's answer is never awaited.
-    answer.catch(() => undefined);
-    request.end();
-    return { answer, abort: () => request.destroy() };
-  };
+  const send = (path: string, headers?: Record<string, string>) => sendTo(port, path, headers);
   return { ...t, jobs: t.app.get(JobsController), send, get: (path, headers) => send(path, headers).answer };
+}
+
+/** Sends a GET to `path` on loopback's `port`, on a connection of its own (aborting it cuts that request only). */
+export function sendTo(port: number, path: string, headers: Record<string, string> = {}): Sent {
+  const request = httpRequest({ host: '127.0.0.1', port, path, headers, agent: false });
+  const answer = new Promise<Answer>((resolve, reject) => {
+    request.once('error', reject);
+    request.once('response', (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.once('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, text, body: parse(text) }));
+      response.once('error', reject);
+    });
+  });
+  // An aborted request's answer is never awaited.
+  answer.catch(() => undefined);
+  request.end();
+  return { answer, abort: () => request.destroy() };
 }
 
 function parse(text: string): unknown {
