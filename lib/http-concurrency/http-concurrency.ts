@@ -103,7 +103,12 @@ export class HttpConcurrency {
   }
 
   /** Throws a refusal: the module's `denialResponse`, when it gives one, else `exception` (problem details). */
-  private refuse(context: ExecutionContext, exception: ConcurrencyLimitExceededException | StoreUnavailableException, reason: DenialReason, pool: ConcurrencyPool): never {
+  private refuse(
+    context: ExecutionContext,
+    exception: ConcurrencyLimitExceededException | StoreUnavailableException,
+    reason: DenialReason,
+    pool: ConcurrencyPool,
+  ): never {
     const custom = (this.rampart.config as RateLimitConfig).denialResponse;
     const body = exception.getResponse() as Record<string, unknown>;
     const facts = reason === 'unavailable' ? { reason } : { reason, rule: pool.name, limit: pool.limit };

@@ -49,7 +49,9 @@ class TeapotFilter implements ExceptionFilter {
   catch(_exception: unknown, host: ArgumentsHost) {
     const response = host.switchToHttp().getResponse<{ status?: (code: number) => unknown; code?: (code: number) => unknown }>();
     // Express's status(), Fastify's code(); both then send.
-    const sender = (typeof response.code === 'function' ? response.code(418) : (response.status as (code: number) => unknown)(418)) as { send(body: string): void };
+    const sender = (typeof response.code === 'function' ? response.code(418) : (response.status as (code: number) => unknown)(418)) as {
+      send(body: string): void;
+    };
     sender.send('short and stout');
   }
 }
