@@ -19,6 +19,8 @@ type Handler = (...args: unknown[]) => unknown;
 export class ConcurrencyLimitInterceptor implements NestInterceptor {
   private rpc: Promise<RpcConcurrency> | undefined;
   private readonly http: HttpConcurrency;
+  /** The contexts of the requests and calls this interceptor has seen (and holds a slot for, when they need one). */
+  private readonly holding = new WeakSet<ExecutionContext>();
 
   constructor(
     private readonly rampart: Rampart<ExecutionContext>,
@@ -28,6 +30,10 @@ export class ConcurrencyLimitInterceptor implements NestInterceptor {
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    // On a class and on its handler, the decorator puts this interceptor twice in one chain, which
+    // hands both the same context: the first takes the slot, the second passes.
+    if (this.holding.has(context)) return next.handle();
+    this.holding.add(context);
     const type = context.getType();
     if (type !== 'rpc' && type !== 'http') return next.handle();
     const pool = this.routeRules.concurrency(context.getHandler() as Handler, context.getClass() as Type);
