@@ -1,18 +1,12 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
+import type { RateLimitProblem } from '../rate-limit.exception.js';
 
-/** The JSON body of a 429 answered when every slot of a concurrency limit is taken (RFC 9457 problem details). */
-export interface ConcurrencyLimitProblem {
-  readonly type: 'about:blank';
-  readonly title: 'Too Many Requests';
-  readonly status: 429;
-  readonly detail: string;
-  /** The concurrency limit's name. */
-  readonly rule: string;
-  /** Requests of one client it lets in flight at once. */
-  readonly limit: number;
-  /** Always 1: a slot may come free any moment. */
-  readonly retryAfterSeconds: number;
-}
+/**
+ * The JSON body of a 429 answered when every slot of a concurrency limit is taken (RFC 9457 problem
+ * details): a rate limit's without a window. `rule` names the concurrency limit, `limit` is its
+ * slots, and `retryAfterSeconds` is always 1 (a slot may come free any moment).
+ */
+export type ConcurrencyLimitProblem = Omit<RateLimitProblem, 'windowMs'>;
 
 /** 429 Too Many Requests: the client has `limit` requests in flight on the route already (`@ConcurrencyLimit`). */
 export class ConcurrencyLimitExceededException extends HttpException {

@@ -1,16 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { Rampart } from '../../lib/engine/rampart.js';
-import {
-  ConcurrencyLimit,
-  MemoryLeaseStore,
-  memoryStorage,
-  RateLimitConfigurationError,
-  RateLimitModule,
-  type Lease,
-  type LeaseStore,
-} from '../../lib/index.js';
+import { ConcurrencyLimit, MemoryLeaseStore, memoryStorage, RateLimitModule, type Lease, type LeaseStore } from '../../lib/index.js';
+import { startupProblems } from '../support/config-problems.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { Gate } from '../support/gate.js';
 import { ADAPTERS, startApp } from '../support/http-app.js';
@@ -106,20 +98,14 @@ describe('@ConcurrencyLimit on HTTP routes, at startup', () => {
     class ChatGateway {
       @ConcurrencyLimit(2) @SubscribeMessage('say') say() {}
     }
-    const moduleRef = await Test.createTestingModule({
+    const problems = await startupProblems({
       imports: [RateLimitModule.forRoot({ logger: quiet })],
       controllers: [BrokenController],
       providers: [ChatGateway],
-    }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    const error = await app.init().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(RateLimitConfigurationError);
+    });
     const neither = (route: string) =>
       `@ConcurrencyLimit on ${route}: concurrency limits apply to HTTP routes (@Get, @Post...) and microservice handlers (@MessagePattern, @EventPattern, @GrpcMethod, @GrpcStreamMethod), and ${route} is neither. Remove the decorator.`;
-    expect((error as RateLimitConfigurationError).problems).toEqual([
+    expect(problems).toEqual([
       '@ConcurrencyLimit on BrokenController.nan limit must be a positive integer, got NaN.',
       '@ConcurrencyLimit on BrokenController.infinite limit must be a positive integer, got Infinity.',
       '@ConcurrencyLimit on BrokenController.negative limit must be a positive integer, got -1.',
@@ -127,6 +113,5 @@ describe('@ConcurrencyLimit on HTTP routes, at startup', () => {
       neither('BrokenController.helper'),
       neither('ChatGateway.say'),
     ]);
-    await app.close().catch(() => undefined);
   });
 });

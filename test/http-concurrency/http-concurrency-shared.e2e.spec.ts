@@ -74,9 +74,9 @@ describeMongo('HTTP concurrency limits on the Mongo storage', () => {
         instances: [survivor],
       } = await start(adapter, 1);
       const leases = survivor.app.get(Rampart).leases;
-      const { child, port, exited } = await startChildApp(join(__dirname, 'slot-holder.mjs'), {
+      const { child, port, exited } = await startChildApp(join(__dirname, '..', 'support', 'slot-holder.mjs'), {
         RAMPART_DIST: join(__dirname, '..', '..', 'dist'),
-        ADAPTER: adapter,
+        TRANSPORT: adapter,
         DB_NAME: dbName,
         CLOCK_MS: String(clock.now()),
         LEASE_MS: String(LEASE_MS),

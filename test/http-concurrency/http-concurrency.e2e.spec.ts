@@ -1,22 +1,14 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { Rampart } from '../../lib/engine/rampart.js';
-import { memoryStorage, RateLimitService, type LeaseStore } from '../../lib/index.js';
+import { memoryStorage, RateLimitService } from '../../lib/index.js';
 import type { RateLimitModuleOptions } from '../../lib/rate-limit-options.interface.js';
+import { downLeases } from '../support/down-leases.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { ADAPTERS } from '../support/http-app.js';
 import { until } from '../support/until.js';
 import { startConcurrencyApp, type Answer, type ConcurrencyApp } from './concurrency.app.js';
 
 const SLOW = 'concurrency:JobsController.slow:127.0.0.1';
-
-/** A lease store whose every call fails, as a store that is down. */
-const downLeases: LeaseStore = {
-  acquire: () => Promise.reject(new Error('connection refused')),
-  release: () => Promise.reject(new Error('connection refused')),
-  renew: () => Promise.reject(new Error('connection refused')),
-  releaseHolder: () => Promise.reject(new Error('connection refused')),
-  count: () => Promise.reject(new Error('connection refused')),
-};
 
 describe.each(ADAPTERS)('@ConcurrencyLimit on HTTP routes (%s)', (adapter) => {
   let t: ConcurrencyApp | undefined;

@@ -97,8 +97,9 @@ describeMongo('microservice handlers on the Mongo storage', () => {
       instances: [survivor],
     } = await startInstances(1);
     const rampart = survivor.app.get(Rampart);
-    const { child, port, exited } = await startChildApp(join(__dirname, 'slot-holder.mjs'), {
+    const { child, port, exited } = await startChildApp(join(__dirname, '..', 'support', 'slot-holder.mjs'), {
       RAMPART_DIST: join(__dirname, '..', '..', 'dist'),
+      TRANSPORT: 'tcp',
       DB_NAME: dbName,
       CLOCK_MS: String(clock.now()),
       LEASE_MS: String(LEASE_MS),
