@@ -5,3 +5,6 @@ export const concurrentRequestsDetail = (name: string, limit: number) =>
 
 export const concurrencyLimitOffTarget = (route: string) =>
   `@ConcurrencyLimit on ${route}: concurrency limits apply to HTTP routes (@Get, @Post...) and microservice handlers (@MessagePattern, @EventPattern, @GrpcMethod, @GrpcStreamMethod), and ${route} is neither. Remove the decorator.`;
+
+export const unwatchableResponse = () =>
+  '@ConcurrencyLimit cannot tell when this response ends (it is no Node response, nor holds one as `raw`): concurrency limits on HTTP routes need the Express or the Fastify adapter.';

@@ -3,7 +3,7 @@ import { Observable, type Subscription } from 'rxjs';
 import type { ConcurrencyPool } from '../engine/concurrency-pool.js';
 import type { Rampart } from '../engine/rampart.js';
 import { ConcurrencyLimitExceededException } from '../errors/concurrency-limit.exception.js';
-import { concurrentRequestsDetail } from '../errors/concurrency-messages.js';
+import { concurrentRequestsDetail, unwatchableResponse } from '../errors/concurrency-messages.js';
 import { isIdentityError } from '../errors/identity.error.js';
 import { storeUnavailableDetail } from '../errors/messages.js';
 import { StoreUnavailableException } from '../errors/store-unavailable.exception.js';
@@ -71,10 +71,10 @@ export class HttpConcurrency {
     const outcome = await leases.acquire(pool.keyPrefix + keys.clientKey, pool.limit, pool.onStoreError);
     if (outcome.status === 'granted') {
       const raw = rawResponse(response);
-      if (raw === undefined || isClosed(raw)) {
-        outcome.release();
-        return false;
-      }
+      if (raw === undefined || isClosed(raw)) outcome.release();
+      // Loud, never a request without its slot: Express and Fastify always hand over a Node response.
+      if (raw === undefined) throw new Error(unwatchableResponse());
+      if (isClosed(raw)) return false;
       raw.once('close', outcome.release);
       // Held 0: the store is down and the pool admits without a slot, nobody counting.
       if (outcome.held > 0 && config.standardHeaders) appendConcurrencyHeaders(response, pool, outcome.held);
