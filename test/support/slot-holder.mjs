@@ -5,7 +5,7 @@
 // Environment: RAMPART_DIST (the built package), TRANSPORT (tcp: a microservice whose `slow`
 // pattern is TcpController.slow; express or fastify: an HTTP app whose GET /slow is
 // JobsController.slow, the route keys of the specs' own apps, so that both count one pool),
-// MONGO_URL and DB_NAME (the storage), CLOCK_MS (the instance's clock, which stands still),
+// MONGO_URL and DB_NAME (the storage), or REDIS_URL and REDIS_PREFIX, CLOCK_MS (the instance's clock, which stands still),
 // LEASE_MS. Prints `ready <port>` once it listens.
 import 'reflect-metadata';
 import { Controller, Get, Module } from '@nestjs/common';
@@ -15,7 +15,16 @@ import { pathToFileURL } from 'node:url';
 
 const { RAMPART_DIST: dist, TRANSPORT: transport } = process.env;
 const { ConcurrencyLimit, RateLimitModule, SkipThrottle } = await import(pathToFileURL(join(dist, 'index.js')).href);
-const { mongoStorage } = await import(pathToFileURL(join(dist, 'storage', 'mongo', 'index.js')).href);
+/** The storage: Redis when REDIS_PREFIX is set (with REDIS_URL), else MongoDB. */
+async function sharedStorage() {
+  if (process.env.REDIS_PREFIX) {
+    const { redisStorage } = await import(pathToFileURL(join(dist, 'storage', 'redis', 'index.js')).href);
+    const { Redis } = await import('ioredis');
+    return redisStorage({ client: new Redis(process.env.REDIS_URL), prefix: process.env.REDIS_PREFIX });
+  }
+  const { mongoStorage } = await import(pathToFileURL(join(dist, 'storage', 'mongo', 'index.js')).href);
+  return mongoStorage({ uri: process.env.MONGO_URL, connectOptions: { dbName: process.env.DB_NAME }, sweepIntervalMs: false, clock });
+}
 const microservices = transport === 'tcp' ? await import('@nestjs/microservices') : undefined;
 
 const clock = { now: () => Number(process.env.CLOCK_MS) };
@@ -39,7 +48,7 @@ Module({
     RateLimitModule.forRoot({
       clock,
       leaseMs: Number(process.env.LEASE_MS),
-      storage: mongoStorage({ uri: process.env.MONGO_URL, connectOptions: { dbName: process.env.DB_NAME }, sweepIntervalMs: false, clock }),
+      storage: await sharedStorage(),
       logger: { log() {}, warn() {}, error() {} },
     }),
   ],
