@@ -7,6 +7,9 @@ import { RouteRulesResolver } from './route-rules.resolver.js';
 
 type Handler = (...args: unknown[]) => unknown;
 
+/** The contexts of the requests and calls some instance of the interceptor has seen: each is limited once. */
+const seen = new WeakSet<ExecutionContext>();
+
 /**
  * Holds a slot of its handler's `@ConcurrencyLimit` for each HTTP request or microservice call
  * while it is in flight. A guard cannot see a request end, an interceptor can: the slot is taken
@@ -19,8 +22,6 @@ type Handler = (...args: unknown[]) => unknown;
 export class ConcurrencyLimitInterceptor implements NestInterceptor {
   private rpc: Promise<RpcConcurrency> | undefined;
   private readonly http: HttpConcurrency;
-  /** The contexts of the requests and calls this interceptor has seen (and holds a slot for, when they need one). */
-  private readonly holding = new WeakSet<ExecutionContext>();
 
   constructor(
     private readonly rampart: Rampart<ExecutionContext>,
@@ -30,10 +31,11 @@ export class ConcurrencyLimitInterceptor implements NestInterceptor {
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    // On a class and on its handler, the decorator puts this interceptor twice in one chain, which
-    // hands both the same context: the first takes the slot, the second passes.
-    if (this.holding.has(context)) return next.handle();
-    this.holding.add(context);
+    // The decorator on a class and on its handler, or with the module's `concurrency`, puts this
+    // interceptor in one chain several times (instances of several modules), all handed the same
+    // context: the first takes the slot, the others pass.
+    if (seen.has(context)) return next.handle();
+    seen.add(context);
     const type = context.getType();
     if (type !== 'rpc' && type !== 'http') return next.handle();
     const pool = this.routeRules.concurrency(context.getHandler() as Handler, context.getClass() as Type);

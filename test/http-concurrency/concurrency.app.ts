@@ -21,7 +21,6 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { ConcurrencyLimit, RateLimitModule, SkipThrottle } from '../../lib/index.js';
-import type { RateLimitModuleOptions } from '../../lib/rate-limit-options.interface.js';
 import { Gate } from '../support/gate.js';
 import { startApp, type AdapterName, type TestApp } from '../support/http-app.js';
 
@@ -99,6 +98,15 @@ export class JobsController {
     return this.gate.hold('unthrottled');
   }
 
+  /** No limit of its own: the module's `concurrency`, when it has one. */
+  @Get('plain') plain() {
+    return this.gate.hold('plain');
+  }
+
+  @SkipThrottle() @Get('skipped') skipped() {
+    return this.gate.hold('skipped');
+  }
+
   @Get('free') free() {
     return 'free';
   }
@@ -126,7 +134,7 @@ export interface ConcurrencyApp extends TestApp {
 }
 
 /** The app on `adapter`, listening on a port of loopback, with the module's rule of 100 requests a minute. */
-export async function startConcurrencyApp(adapter: AdapterName, options: RateLimitModuleOptions = {}): Promise<ConcurrencyApp> {
+export async function startConcurrencyApp(adapter: AdapterName, options: Parameters<typeof RateLimitModule.forRoot>[0] = {}): Promise<ConcurrencyApp> {
   const t = await startApp(adapter, {
     imports: [RateLimitModule.forRoot({ rules: [{ limit: 100, windowMs: 60_000 }], logger: { log() {}, warn() {}, error() {} }, ...options })],
     controllers: [JobsController],
