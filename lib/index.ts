@@ -11,6 +11,7 @@ export { RateLimitConfigurationError } from './errors/rate-limit-configuration.e
 export { ClientBannedException, type ClientBannedProblem, type ClientBanReason } from './errors/client-banned.exception.js';
 export { ClientBlockedException, type ClientBlockedProblem, type ClientBlock } from './errors/client-blocked.exception.js';
 export { StoreUnavailableException, type StoreUnavailableProblem } from './errors/store-unavailable.exception.js';
+export { ConcurrencyLimitExceededException, type ConcurrencyLimitProblem } from './errors/concurrency-limit.exception.js';
 export { ClientUnidentifiedException, type ClientUnidentifiedProblem } from './errors/client-unidentified.exception.js';
 export { IdentityError, type IdentityErrorOptions } from './errors/identity.error.js';
 export { ipIdentity, type IpIdentityOptions } from './identity/ip-identity.js';
