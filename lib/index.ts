@@ -11,6 +11,7 @@ export { RateLimitConfigurationError } from './errors/rate-limit-configuration.e
 export { ClientBannedException, type ClientBannedProblem, type ClientBanReason } from './errors/client-banned.exception.js';
 export { ClientBlockedException, type ClientBlockedProblem, type ClientBlock } from './errors/client-blocked.exception.js';
 export { StoreUnavailableException, type StoreUnavailableProblem } from './errors/store-unavailable.exception.js';
+export { ConcurrencyLimitExceededException, type ConcurrencyLimitProblem } from './errors/concurrency-limit.exception.js';
 export { ClientUnidentifiedException, type ClientUnidentifiedProblem } from './errors/client-unidentified.exception.js';
 export { IdentityError, type IdentityErrorOptions } from './errors/identity.error.js';
 export { ipIdentity, type IpIdentityOptions } from './identity/ip-identity.js';
@@ -55,7 +56,7 @@ export type { AlertOptions, AlertThresholds, AlertLevels, AlertWebhook, AlertRet
 export { verifyAlertSignature, SIGNATURE_HEADER } from './alerts/alert-signature.js';
 export type { RateLimitModuleOptions, RateLimitModuleExtras, RateLimitViolation } from './rate-limit-options.interface.js';
 export type { RateLimitAdminOptions } from './admin/admin-options.interface.js';
-export type { RateLimitRule, ThrottleRule, ClientKeyResolver, StoreErrorPolicy } from './rate-limit-rule.interface.js';
+export type { RateLimitRule, ThrottleRule, ClientKeyResolver, StoreErrorPolicy, RequestLimits, RequestLimitsCache } from './rate-limit-rule.interface.js';
 export { DEFAULT_GROUP, type GroupResolver, type GroupOptions } from './engine/groups.js';
 export type { RateLimitStore } from './storage/rate-limit-store.interface.js';
 export type { RampartStorage } from './storage/rampart-storage.interface.js';

@@ -1,5 +1,6 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { RateLimitAdminOptions } from './admin/admin-options.interface.js';
+import type { ConcurrencyLimitMetadata } from './engine/concurrency-pool.js';
 import type { RampartOptions } from './engine/rampart-options.interface.js';
 import type { WsConnectionLimits } from './ws/ws-connection-options.js';
 import type { RateLimitRoute } from './routes/route-options.js';
@@ -84,4 +85,13 @@ export interface RateLimitModuleExtras {
    * `/rate-limit`), behind `adminApiKey` or the app's own `guard`. Not mounted when absent.
    */
   admin?: RateLimitAdminOptions;
+  /**
+   * A concurrency limit on every HTTP route without a `@ConcurrencyLimit` of its own, as the
+   * decorator's (`{ limit, name, scope, onStoreError }`): one pool per route, or one for the whole
+   * API with `scope`. Routes under `@SkipThrottle()` and the admin API are left out. Every HTTP
+   * request then runs the concurrency interceptor; without this option, only decorated routes do.
+   * @default undefined (only `@ConcurrencyLimit` routes are limited)
+   * @example { limit: 100, scope: 'api' } // at most 100 requests of a client in flight, over the whole API
+   */
+  concurrency?: ConcurrencyLimitMetadata;
 }

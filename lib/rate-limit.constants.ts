@@ -6,6 +6,8 @@ export const SKIP_THROTTLE_METADATA = 'nest-rampart:skip';
 export const CONCURRENCY_METADATA = 'nest-rampart:concurrency';
 /** Metadata key of routes on which nothing is checked or counted, not even bans (the admin API). */
 export const EXEMPT_METADATA = 'nest-rampart:exempt';
+/** Injection token of the module's `concurrency`: the concurrency limit of HTTP routes without one of their own. */
+export const MODULE_CONCURRENCY = Symbol('nest-rampart:module-concurrency');
 /** Injection token of the validated configuration. */
 export const RATE_LIMIT_CONFIG = Symbol('nest-rampart:config');
 /** Injection token of the `RateLimitStore` in use. */

@@ -4,6 +4,7 @@ import { checkAdminExtras } from './admin/admin-settings.js';
 import type { RateLimitAdminOptions } from './admin/admin-options.interface.js';
 import { adminNeedsGlobalModule } from './errors/messages.js';
 import { RateLimitConfigurationError } from './errors/rate-limit-configuration.error.js';
+import { moduleConcurrencyProviders } from './http-concurrency/module-concurrency.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
 import type { RateLimitModuleExtras, RateLimitModuleOptions } from './rate-limit-options.interface.js';
 
@@ -33,7 +34,11 @@ export const {
       ...definition,
       global: extras.isGlobal,
       ...(admin ? { imports: [...(definition.imports ?? []), adminModule(admin)] } : {}),
-      providers: [...(definition.providers ?? []), ...(extras.registerGlobalGuard ? [{ provide: APP_GUARD, useExisting: RateLimitGuard }] : [])],
+      providers: [
+        ...(definition.providers ?? []),
+        ...(extras.registerGlobalGuard ? [{ provide: APP_GUARD, useExisting: RateLimitGuard }] : []),
+        ...moduleConcurrencyProviders(extras.concurrency),
+      ],
     };
   })
   .build();

@@ -1,15 +1,17 @@
-import { Inject, Injectable, type ExecutionContext, type OnModuleInit, type Type } from '@nestjs/common';
+import { Inject, Injectable, Optional, type ExecutionContext, type OnModuleInit, type Type } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import * as messages from './errors/messages.js';
 import { RateLimitConfigurationError } from './errors/rate-limit-configuration.error.js';
-import { resolveConcurrencyPool, type ConcurrencyLimitMetadata, type ConcurrencyPool } from './engine/concurrency-pool.js';
+import type { ConcurrencyLimitMetadata, ConcurrencyPool } from './engine/concurrency-pool.js';
 import { checkUniqueNames, resolveRule, type ResolvedRule } from './engine/rule-resolution.js';
+import { givenRule } from './engine/dynamic-limits.js';
 import { exemptTarget, targetRules, type TargetRules } from './engine/target-rules.js';
 import type { RateLimitConfig } from './rate-limit.config.js';
-import { CONCURRENCY_METADATA, EXEMPT_METADATA, RATE_LIMIT_CONFIG, SKIP_THROTTLE_METADATA, THROTTLE_METADATA } from './rate-limit.constants.js';
+import { EXEMPT_METADATA, MODULE_CONCURRENCY, RATE_LIMIT_CONFIG, SKIP_THROTTLE_METADATA, THROTTLE_METADATA } from './rate-limit.constants.js';
 import type { ThrottleRule } from './rate-limit-rule.interface.js';
 import { Rampart } from './engine/rampart.js';
 import { keyedByAlgorithm } from './routes/route-table.js';
+import { ConcurrencyPools } from './concurrency-pools.js';
 
 type Handler = (...args: unknown[]) => unknown;
 
@@ -58,8 +60,8 @@ export class RouteRulesResolver implements OnModuleInit {
   /** The classes of the app's GraphQL resolvers (providers marked by `@Resolver()`). */
   private readonly resolvers = new WeakSet<Type>();
   private gatewayCount = 0;
-  /** By controller, then handler: the concurrency limit of each microservice handler (null: none). */
-  private readonly pools = new WeakMap<Type, WeakMap<Handler, ConcurrencyPool | null>>();
+  /** The concurrency limit of each HTTP route and microservice handler. */
+  private readonly pools: ConcurrencyPools;
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) private readonly config: RateLimitConfig,
@@ -67,7 +69,11 @@ export class RouteRulesResolver implements OnModuleInit {
     private readonly reflector: Reflector,
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
-  ) {}
+    @Optional() @Inject(MODULE_CONCURRENCY) moduleConcurrency?: ConcurrencyLimitMetadata,
+  ) {
+    const targets = { routeKey: (h: Handler, c: Type) => this.routeKey(h, c), isMicroservice: (h: Handler) => this.microserviceHandler(h) !== undefined };
+    this.pools = new ConcurrencyPools(reflector, config, targets, moduleConcurrency);
+  }
 
   onModuleInit(): void {
     const problems: string[] = [];
@@ -89,7 +95,7 @@ export class RouteRulesResolver implements OnModuleInit {
       for (const method of this.scanner.getAllMethodNames(prototype)) {
         this.handlers.push({ handler: prototype[method], controller: metatype as Type });
         this.resolveInto(prototype[method], metatype as Type, problems);
-        this.resolvePoolInto(prototype[method], metatype as Type, problems);
+        this.pools.resolveInto(prototype[method], metatype as Type, problems);
       }
     }
     if (problems.length > 0) throw new RateLimitConfigurationError(problems);
@@ -186,7 +192,7 @@ export class RouteRulesResolver implements OnModuleInit {
           problems.push(messages.incompleteRouteRule(`@Throttle on ${where}`, name));
           return;
         }
-        const { storeRule: _ignored, keyName: _key, ...baseFields } = base ?? ({ storeRule: undefined } as Partial<ResolvedRule<ExecutionContext>>);
+        const baseFields = base ? givenRule(base) : {};
         const rule = resolveRule({ ...baseFields, ...override, name }, `@Throttle on ${where} [${i}]`, problems);
         // With a configuration file, keyed by its algorithm as the module rules are (see keyedByAlgorithm).
         byName.set(name, this.config.configFile !== undefined ? keyedByAlgorithm(rule) : rule);
@@ -208,39 +214,11 @@ export class RouteRulesResolver implements OnModuleInit {
   }
 
   /**
-   * The concurrency limit of a microservice handler (its own `@ConcurrencyLimit` over its
-   * controller's); undefined when it has none.
+   * The concurrency limit of an HTTP route or a microservice handler (its own `@ConcurrencyLimit`
+   * over its controller's, over the module's `concurrency` for HTTP routes); undefined when it has none.
    */
   concurrency(handler: Handler, controller: Type): ConcurrencyPool | undefined {
-    const cached = this.pools.get(controller)?.get(handler);
-    if (cached !== undefined) return cached ?? undefined;
-    const problems: string[] = [];
-    const pool = this.resolvePoolInto(handler, controller, problems);
-    if (problems.length > 0) throw new RateLimitConfigurationError(problems);
-    return pool;
-  }
-
-  private resolvePoolInto(handler: Handler, controller: Type, problems: string[]): ConcurrencyPool | undefined {
-    let byHandler = this.pools.get(controller);
-    if (!byHandler) this.pools.set(controller, (byHandler = new WeakMap()));
-    const cached = byHandler.get(handler);
-    if (cached !== undefined) return cached ?? undefined;
-    const own = this.reflector.get<ConcurrencyLimitMetadata | undefined>(CONCURRENCY_METADATA, handler);
-    const given = own ?? this.reflector.get<ConcurrencyLimitMetadata | undefined>(CONCURRENCY_METADATA, controller);
-    let pool: ConcurrencyPool | null = null;
-    if (given !== undefined) {
-      const routeKey = this.routeKey(handler, controller);
-      if (this.microserviceHandler(handler) !== undefined) {
-        const missing = messages.noLeaseStore();
-        if (this.config.storage.leases === undefined && !problems.includes(missing)) problems.push(missing);
-        pool = resolveConcurrencyPool(given, routeKey, `@ConcurrencyLimit on ${own ? routeKey : controller.name}`, problems);
-      } else if (own) {
-        // On a class it limits the class's microservice handlers; on another handler it would do nothing.
-        problems.push(messages.concurrencyLimitOffMicroservice(routeKey));
-      }
-    }
-    byHandler.set(handler, pool);
-    return pool ?? undefined;
+    return this.pools.of(handler, controller);
   }
 
   /** What a handler's rules count per: `Controller.handler`, or a `@GrpcMethod` handler's `Service.Method`. */

@@ -4,8 +4,8 @@ import type { StoreErrorPolicy } from './rule.interface.js';
 import { StoreKeys } from './store-keys.js';
 
 /**
- * How many calls of one client may be in flight at once on a handler. Slots are leases in the
- * storage's lease store, so the limit holds across instances.
+ * How many requests or calls of one client may be in flight at once on a handler. Slots are leases
+ * in the storage's lease store, so the limit holds across instances.
  */
 export interface ConcurrencyLimitOptions {
   /**
@@ -20,8 +20,8 @@ export interface ConcurrencyLimitOptions {
    */
   scope?: string;
   /**
-   * What a call gets while the lease store is down (failing, or slower than `storeTimeoutMs`):
-   * `'deny'` refuses it (`UNAVAILABLE`), `'allow'` admits it without a slot.
+   * What a request or call gets while the lease store is down (failing, or slower than
+   * `storeTimeoutMs`): `'deny'` refuses it (HTTP 503, `UNAVAILABLE`), `'allow'` admits it without a slot.
    * @default 'deny'
    */
   onStoreError?: StoreErrorPolicy;

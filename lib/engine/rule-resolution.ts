@@ -7,6 +7,7 @@ import * as messages from '../errors/messages.js';
 import type { AdaptiveSettings } from '../adaptive/adaptive-math.js';
 import { resolveAdaptive } from '../adaptive/adaptive-options.js';
 import { checkRuleGroups } from './groups.js';
+import { splitDynamicLimits, type DynamicLimits } from './dynamic-limits.js';
 import type { ClientKeyResolver, RateLimitRule, StoreErrorPolicy, ThrottleRule } from './rule.interface.js';
 
 /** A rule with its defaults applied, checked, ready for the engine. */
@@ -39,7 +40,9 @@ export interface ResolvedRule<C = unknown> {
   readonly groups?: readonly string[];
   /** The rule's adaptive limit (see `RateLimitRule.adaptive`): each client's limit follows its trust. */
   readonly adaptive?: AdaptiveSettings;
-  /** What the store receives. */
+  /** Limits that are functions of the request (see `requestLimits`); `limit`, `windowMs` and `burst` then hold their fallbacks. */
+  readonly dynamic?: DynamicLimits<C>;
+  /** What the store receives (the fallback values of dynamic limits). */
   readonly storeRule: StoreRule;
 }
 
@@ -59,7 +62,8 @@ const isNonNegativeInteger = (v: unknown): v is number => Number.isSafeInteger(v
  * Checks a complete rule and fills in its defaults. Problems are appended to `problems`; the
  * returned rule is only meaningful when none were added.
  */
-export function resolveRule<C>(rule: ThrottleRule<C>, path: string, problems: string[]): ResolvedRule<C> {
+export function resolveRule<C>(given: ThrottleRule<C>, path: string, problems: string[]): ResolvedRule<C> {
+  const { rule, dynamic } = splitDynamicLimits(given, path, problems);
   const name = rule.name ?? 'default';
   if (typeof name !== 'string' || !messages.RULE_NAME_PATTERN.test(name)) problems.push(messages.badRuleName(`${path}.name`, name));
   if (!isPositiveInteger(rule.limit)) problems.push(messages.notPositiveInteger(`${path}.limit`, rule.limit));
@@ -125,6 +129,7 @@ export function resolveRule<C>(rule: ThrottleRule<C>, path: string, problems: st
     ...(rule.shadow === true ? { shadow: true as const } : {}),
     ...(groups !== undefined ? { groups } : {}),
     ...(adaptive !== undefined ? { adaptive } : {}),
+    ...(dynamic !== undefined ? { dynamic } : {}),
     storeRule,
   });
 }

@@ -34,9 +34,6 @@ export const noLeaseStore = () =>
 export const leaseStoreFailed = (action: 'take' | 'renew' | 'give back', error: unknown) =>
   `Could not ${action} a lease in the lease store (${errorText(error)}); leases not renewed lapse after leaseMs.`;
 
-export const concurrencyLimitOffMicroservice = (route: string) =>
-  `@ConcurrencyLimit on ${route}: concurrency limits apply to microservice handlers (@MessagePattern, @EventPattern, @GrpcMethod, @GrpcStreamMethod), and ${route} is not one. Remove the decorator.`;
-
 // WebSocket connections.
 
 export const badWebsocketsOption = (value: unknown) =>

@@ -22,19 +22,22 @@ export interface CustomResponse {
   readonly headers?: Readonly<Record<string, string | undefined>>;
 }
 
-/** Why a request was refused: a rule (`limited`), a block, a ban, the deny-list, or the store down under `onStoreError: 'deny'`. */
-export type DenialReason = 'limited' | 'blocked' | 'banned' | 'deny-listed' | 'unavailable';
+/**
+ * Why a request was refused: a rule (`limited`), a block, a ban, the deny-list, the store down under
+ * `onStoreError: 'deny'`, or every slot of a `@ConcurrencyLimit` taken (`concurrency-limited`).
+ */
+export type DenialReason = 'limited' | 'blocked' | 'banned' | 'deny-listed' | 'unavailable' | 'concurrency-limited';
 
 /** A refused request, as `denialResponse` is told of it. */
 export interface Denial {
   readonly reason: DenialReason;
-  /** The status of the default response: 429 (limited, blocked), 403 (banned, deny-listed), 503 (unavailable). */
+  /** The status of the default response: 429 (limited, blocked, concurrency-limited), 403 (banned, deny-listed), 503 (unavailable). */
   readonly status: number;
   /** The default response's problem details (see `RateLimitProblem` and the others). */
   readonly body: Readonly<Record<string, unknown>>;
-  /** The rule that refused it (`limited`). */
+  /** The rule that refused it (`limited`), or the concurrency limit (`concurrency-limited`). */
   readonly rule?: string;
-  /** The rule's limit and window (`limited`). */
+  /** The rule's limit and window (`limited`); the concurrency limit's slots (`concurrency-limited`). */
   readonly limit?: number;
   readonly windowMs?: number;
   /** Whole seconds until a request may be admitted, as `Retry-After` says (not for a ban). */

@@ -88,14 +88,18 @@ function scenario(adapter: AdapterName, storage: () => Promise<RampartStorage>):
     expect(await burst(5)).toBe(4);
     expect((await view(app))![0]).toMatchObject({ baseline: 8, deviation: 4, zScore: 8, trust: 0.1171875, effectiveLimit: 2 });
 
-    // Interval 5: the client keeps to its limit of 2.
+    // Interval 5: the client keeps to its limit of 2, and its headers advertise that limit.
     at(5);
-    expect(await burst(2)).toBe(2);
+    expect(await burst(1)).toBe(1);
+    const second = await app.http().get('/data').set('X-Forwarded-For', CLIENT).expect(200);
+    expect(second.headers['ratelimit-policy']).toBe('"api";q=2;w=1');
     // Interval 6: a good interval closed, t = 0.1171875 + 0.5·0.8828125 = 0.55859375: the limit is
     // back to 10 (⌊11.17⌋, clamped to the base limit). μ = 6.5 then 4.25, σ² = 10.25 then 10.1875:
     // 10 requests stay under the anomaly line 4.25 + 2·3.19 = 10.63, and are all admitted.
     at(6);
-    expect(await burst(10)).toBe(10);
+    expect(await burst(9)).toBe(9);
+    const tenth = await app.http().get('/data').set('X-Forwarded-For', CLIENT).expect(200);
+    expect(tenth.headers['ratelimit-policy']).toBe('"api";q=10;w=1');
     expect((await view(app))![0]).toMatchObject({ baseline: 4.25, variance: 10.1875, trust: 0.55859375, effectiveLimit: 10, anomaly: false, refused: false });
   }, 20_000);
 

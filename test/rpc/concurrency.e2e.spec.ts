@@ -1,10 +1,11 @@
-import { Controller, Get, UseInterceptors, type CallHandler, type ExecutionContext } from '@nestjs/common';
+import { Controller, UseInterceptors, type CallHandler, type ExecutionContext } from '@nestjs/common';
 import { MessagePattern, type ClientProxy } from '@nestjs/microservices';
-import { Test } from '@nestjs/testing';
 import * as grpc from '@grpc/grpc-js';
 import { firstValueFrom, timeout } from 'rxjs';
-import { ConcurrencyLimit, RateLimitConfigurationError, RateLimitModule, RateLimitService, memoryStorage, type LeaseStore } from '../../lib/index.js';
+import { ConcurrencyLimit, RateLimitModule, RateLimitService, memoryStorage, type LeaseStore } from '../../lib/index.js';
 import { Rampart } from '../../lib/engine/rampart.js';
+import { startupProblems } from '../support/config-problems.js';
+import { downLeases } from '../support/down-leases.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { until } from '../support/until.js';
 import {
@@ -21,15 +22,6 @@ import {
 
 const SLOW_GRPC = 'concurrency:Calculator.Slow:127.0.0.1';
 const SLOW_TCP = 'concurrency:TcpController.slow:127.0.0.1';
-
-/** A lease store whose every call fails, as a store that is down. */
-const downLeases: LeaseStore = {
-  acquire: () => Promise.reject(new Error('connection refused')),
-  release: () => Promise.reject(new Error('connection refused')),
-  renew: () => Promise.reject(new Error('connection refused')),
-  releaseHolder: () => Promise.reject(new Error('connection refused')),
-  count: () => Promise.reject(new Error('connection refused')),
-};
 
 describe('@ConcurrencyLimit on microservice handlers', () => {
   let t: RpcTestApp | undefined;
@@ -284,26 +276,20 @@ describe('@ConcurrencyLimit on microservice handlers', () => {
     class BrokenController {
       @ConcurrencyLimit(0, { name: 'no spaces allowed', scope: '' }) @MessagePattern('broken') broken() {}
       @ConcurrencyLimit(3, { onStoreError: 'maybe' as never }) @MessagePattern('policy') policy() {}
-      @ConcurrencyLimit(2) @Get('http') http() {}
+      // Neither an HTTP route nor a microservice handler: a decorator that would do nothing.
+      @ConcurrencyLimit(2) helper() {}
     }
-    const moduleRef = await Test.createTestingModule({
+    const problems = await startupProblems({
       imports: [RateLimitModule.forRoot({ storage: { ...memoryStorage(), leases: undefined }, logger: { log() {}, warn() {}, error() {} } })],
       controllers: [BrokenController],
-    }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    const error = await app.init().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(RateLimitConfigurationError);
-    expect((error as RateLimitConfigurationError).problems).toEqual([
+    });
+    expect(problems).toEqual([
       'This limit needs a lease store (storage.leases) to count its slots across instances; memoryStorage() and mongoStorage() have one, a custom storage must add it.',
       '@ConcurrencyLimit on BrokenController.broken limit must be a positive integer, got 0.',
       "@ConcurrencyLimit on BrokenController.broken name must be 1-64 letters, digits, '_', '-' or '.', got \"no spaces allowed\".",
       '@ConcurrencyLimit on BrokenController.broken scope must be a non-empty string of at most 128 characters, got "".',
       "@ConcurrencyLimit on BrokenController.policy onStoreError must be 'allow' (admit requests uncounted while the store is down) or 'deny' (answer 503), got \"maybe\".",
-      '@ConcurrencyLimit on BrokenController.http: concurrency limits apply to microservice handlers (@MessagePattern, @EventPattern, @GrpcMethod, @GrpcStreamMethod), and BrokenController.http is not one. Remove the decorator.',
+      '@ConcurrencyLimit on BrokenController.helper: concurrency limits apply to HTTP routes (@Get, @Post...) and microservice handlers (@MessagePattern, @EventPattern, @GrpcMethod, @GrpcStreamMethod), and BrokenController.helper is neither. Remove the decorator.',
     ]);
-    await app.close().catch(() => undefined);
   });
 });

@@ -1,28 +1,18 @@
 import * as grpc from '@grpc/grpc-js';
 import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 import mongoose from 'mongoose';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { firstValueFrom } from 'rxjs';
 import { Rampart } from '../../lib/engine/rampart.js';
 import { mongoStorage } from '../../lib/storage/mongo/mongo-storage.js';
 import { describeMongo, mongoUrl, uniqueDbName } from '../harness/mongo.js';
+import { startChildApp } from '../support/child-app.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { untilValue } from '../support/until.js';
 import { TcpController, startRpcApp, trailers, unary, type RpcTestApp } from './rpc.app.js';
 
 const SLOW_TCP = 'concurrency:TcpController.slow:127.0.0.1';
 const LEASE_MS = 60_000;
-
-/** Waits until `read()` resolves to `expected` (background work: another process, a store write). */
-async function untilValue<T>(read: () => Promise<T>, expected: T, limitMs = 5_000): Promise<void> {
-  const deadline = performance.now() + limitMs;
-  let last = await read();
-  while (last !== expected) {
-    if (performance.now() > deadline) throw new Error(`still ${String(last)}, expected ${String(expected)} after ${limitMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    last = await read();
-  }
-}
 
 describeMongo('microservice handlers on the Mongo storage', () => {
   const dbName = uniqueDbName('rpc');
@@ -107,27 +97,14 @@ describeMongo('microservice handlers on the Mongo storage', () => {
       instances: [survivor],
     } = await startInstances(1);
     const rampart = survivor.app.get(Rampart);
-    const child = spawn(process.execPath, [join(__dirname, 'slot-holder.mjs')], {
-      env: {
-        ...process.env,
-        RAMPART_DIST: join(__dirname, '..', '..', 'dist'),
-        DB_NAME: dbName,
-        CLOCK_MS: String(clock.now()),
-        LEASE_MS: String(LEASE_MS),
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
+    const { child, port, exited } = await startChildApp(join(__dirname, '..', 'support', 'slot-holder.mjs'), {
+      RAMPART_DIST: join(__dirname, '..', '..', 'dist'),
+      TRANSPORT: 'tcp',
+      DB_NAME: dbName,
+      CLOCK_MS: String(clock.now()),
+      LEASE_MS: String(LEASE_MS),
     });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          out += chunk.toString();
-          const ready = /ready (\d+)/.exec(out);
-          if (ready) resolve(Number(ready[1]));
-        });
-        child.once('exit', (code) => reject(new Error(`the slot holder exited (${code}) before it was ready: ${out}`)));
-      });
       const holderClient = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
       const held = [1, 2].map((n) => firstValueFrom(holderClient.send('slow', n)).catch((error: unknown) => error));
       await untilValue(() => rampart.leases.count(SLOW_TCP), 2);

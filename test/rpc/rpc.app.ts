@@ -17,6 +17,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { firstValueFrom, interval, map, reduce, take, type Observable } from 'rxjs';
 import { ConcurrencyLimit, RateLimitModule, SkipThrottle, Throttle, type RateLimitModuleOptions } from '../../lib/index.js';
+import { Gate } from '../support/gate.js';
+
+export { Gate };
 
 export const PROTO_PATH = join(__dirname, 'calculator.proto');
 
@@ -27,36 +30,6 @@ interface Total {
   readonly total: number;
 }
 const total = (numbers: Numbers | undefined): Total => ({ total: (numbers?.values ?? []).reduce((a, b) => a + b, 0) });
-
-/** Resolvers of handler calls the test holds open (the `Slow` method, the `slow` pattern), oldest first. */
-export class Gate {
-  private readonly held: (() => void)[] = [];
-  private readonly failing: ((error: Error) => void)[] = [];
-  /** Handler calls started so far. */
-  started = 0;
-  /** Handler calls that have run to their end (resolved or failed). */
-  finished = 0;
-  hold<T>(value: T): Promise<T> {
-    this.started++;
-    return new Promise<T>((resolve, reject) => {
-      this.held.push(() => resolve(value));
-      this.failing.push(reject);
-    }).finally(() => this.finished++);
-  }
-  /** Lets the oldest held call finish. */
-  release(): void {
-    this.failing.shift();
-    this.held.shift()?.();
-  }
-  /** Fails the oldest held call. */
-  fail(error = new Error('handler failed')): void {
-    this.held.shift();
-    this.failing.shift()?.(error);
-  }
-  get waiting(): number {
-    return this.held.length;
-  }
-}
 
 /**
  * TCP patterns under the module's rule (2 calls a minute), one exempt, one with a rule of its own,

@@ -10,3 +10,14 @@ export async function until(condition: () => boolean, limitMs = 2_000): Promise<
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
 }
+
+/** Waits until `read()` resolves to `expected` (background work: another process, a store write). */
+export async function untilValue<T>(read: () => Promise<T>, expected: T, limitMs = 5_000): Promise<void> {
+  const deadline = performance.now() + limitMs;
+  let last = await read();
+  while (last !== expected) {
+    if (performance.now() > deadline) throw new Error(`still ${String(last)}, expected ${String(expected)} after ${limitMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    last = await read();
+  }
+}

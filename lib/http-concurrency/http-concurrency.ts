@@ -1,0 +1,123 @@
+import type { CallHandler, ExecutionContext } from '@nestjs/common';
+import { Observable, type Subscription } from 'rxjs';
+import type { ConcurrencyPool } from '../engine/concurrency-pool.js';
+import type { Rampart } from '../engine/rampart.js';
+import { ConcurrencyLimitExceededException } from '../errors/concurrency-limit.exception.js';
+import { concurrentRequestsDetail, unwatchableResponse } from '../errors/concurrency-messages.js';
+import { isIdentityError } from '../errors/identity.error.js';
+import { storeUnavailableDetail } from '../errors/messages.js';
+import { StoreUnavailableException } from '../errors/store-unavailable.exception.js';
+import { peerSocket, requestHeaders, setHeader } from '../http-exchange.js';
+import type { RateLimitConfig } from '../rate-limit.config.js';
+import type { DenialReason } from '../responses/custom-response.interface.js';
+import { RefusalResponses } from '../responses/refusal-responses.js';
+import { appendConcurrencyHeaders, rawResponse, type RawResponse } from './concurrency-headers.js';
+
+/**
+ * The concurrency limits of HTTP routes: a slot (a lease in the storage's lease store) per request
+ * in flight, per client and pool. The slot is taken once every guard has admitted the request,
+ * before the handler (and its pipes) run, and given back when the response is done: sent in full,
+ * whatever sent it (the handler, an exception filter answering an exception of the handler, a
+ * pipe or a later interceptor), or cut short by the client closing the connection. A request
+ * without a free slot is refused with 429 (`ConcurrencyLimitExceededException`); while the lease
+ * store is down, the pool's `onStoreError` decides (`deny`: 503).
+ */
+export class HttpConcurrency {
+  private readonly responses: RefusalResponses;
+
+  constructor(private readonly rampart: Rampart<ExecutionContext>) {
+    this.responses = new RefusalResponses(rampart.config.logger);
+  }
+
+  /**
+   * Runs the handler holding a slot of `pool` for the request's client. Requests the module's
+   * `skipIf` lets through and allow-listed clients run without a slot. A request whose client has
+   * gone away before a slot was free is not handled.
+   */
+  hold(context: ExecutionContext, next: CallHandler, pool: ConcurrencyPool): Observable<unknown> {
+    return new Observable<unknown>((subscriber) => {
+      let left = false;
+      let handled: Subscription | undefined;
+      this.take(context, pool).then(
+        (served) => {
+          if (left) return;
+          if (served) handled = next.handle().subscribe(subscriber);
+          else subscriber.complete();
+        },
+        (error: unknown) => subscriber.error(error),
+      );
+      return () => {
+        left = true;
+        handled?.unsubscribe();
+      };
+    });
+  }
+
+  /**
+   * Takes a slot for the request (given back when its response closes); resolves false when the
+   * client is gone already, rejects with the request's refusal when no slot is free.
+   */
+  private async take(context: ExecutionContext, pool: ConcurrencyPool): Promise<boolean> {
+    const { engine, bans, leases } = this.rampart;
+    const config = this.rampart.config as RateLimitConfig;
+    if (config.skipIf && (await config.skipIf(context))) return true;
+    const request = context.getArgByIndex<unknown>(0);
+    const response = context.getArgByIndex<unknown>(1);
+    const { identity } = engine;
+    const address = identity.clientAddress(identity.peerAddress(peerSocket(request)), requestHeaders(request));
+    const keys = engine.clientKeys(address, await this.identify(context, address));
+    const known = await bans.check(keys.clientKey, keys.address, config.clock.now(), keys.addressKey);
+    if (known.status === 'allow-listed') return true;
+    const outcome = await leases.acquire(pool.keyPrefix + keys.clientKey, pool.limit, pool.onStoreError);
+    if (outcome.status === 'granted') {
+      const raw = rawResponse(response);
+      if (raw === undefined || isClosed(raw)) outcome.release();
+      // Loud, never a request without its slot: Express and Fastify always hand over a Node response.
+      if (raw === undefined) throw new Error(unwatchableResponse());
+      if (isClosed(raw)) return false;
+      raw.once('close', outcome.release);
+      // Held 0: the store is down and the pool admits without a slot, nobody counting.
+      if (outcome.held > 0 && config.standardHeaders) appendConcurrencyHeaders(response, pool, outcome.held);
+      return true;
+    }
+    setHeader(response, 'Retry-After', 1);
+    if (outcome.status === 'unavailable') return this.refuse(context, new StoreUnavailableException(storeUnavailableDetail(), 1), 'unavailable', pool);
+    if (config.standardHeaders) appendConcurrencyHeaders(response, pool, pool.limit);
+    const exception = new ConcurrencyLimitExceededException(pool.name, pool.limit, concurrentRequestsDetail(pool.name, pool.limit));
+    return this.refuse(context, exception, 'concurrency-limited', pool);
+  }
+
+  /**
+   * The client's identity as its rate limits know it: the module's `keyResolver`, else its
+   * address. A resolver that cannot tell (an `IdentityError`) leaves the client known by its
+   * address: still limited, as the guard counts it on a route without rules.
+   */
+  private async identify(context: ExecutionContext, address: string | null): Promise<string> {
+    const { identity } = this.rampart.engine;
+    try {
+      return await identity.identify(context, address);
+    } catch (error) {
+      if (!isIdentityError(error)) throw error;
+      return identity.addressIdentity(address);
+    }
+  }
+
+  /** Throws a refusal: the module's `denialResponse`, when it gives one, else `exception` (problem details). */
+  private refuse(
+    context: ExecutionContext,
+    exception: ConcurrencyLimitExceededException | StoreUnavailableException,
+    reason: DenialReason,
+    pool: ConcurrencyPool,
+  ): never {
+    const custom = (this.rampart.config as RateLimitConfig).denialResponse;
+    const body = exception.getResponse() as Record<string, unknown>;
+    const facts = reason === 'unavailable' ? { reason } : { reason, rule: pool.name, limit: pool.limit };
+    const denial = custom && (() => custom({ ...facts, status: exception.getStatus(), body, retryAfterSeconds: 1 }, context));
+    return this.responses.refuse(context, exception, 'denialResponse', denial);
+  }
+}
+
+/** Whether the response is over already: sent, or its connection closed. */
+function isClosed(raw: RawResponse): boolean {
+  return raw.destroyed === true || raw.closed === true || raw.writableFinished === true;
+}
