@@ -4,8 +4,10 @@
 // ThrottlerGuard on its own storage (one and three throttlers), Rampart's guard on the memory store
 // (one and three rules), and Rampart's engine called directly. Rampart's guard also runs with its
 // statistics off (`stats: false`), with the Prometheus metrics of nest-rampart/metrics registered
-// (which time every store call), and with an adaptive rule (`adaptive: true`: each client's limit
-// from its state, held in memory), beside its default (statistics on, no metrics, no adaptive limit).
+// (which time every store call), with an adaptive rule (`adaptive: true`: each client's limit from
+// its state, held in memory), and with DDoS detection on (counting; and scoring every request,
+// during an attack), beside its default (statistics on, no metrics, no adaptive limit, no DDoS
+// detection).
 //
 // Run: npm run bench:guard        (builds, then node --expose-gc bench/guard.mjs)
 //
@@ -45,6 +47,7 @@ const CLIENTS = positiveInteger('BENCH_GUARD_CLIENTS', 1000);
 const REQUESTS_PER_CLIENT = positiveInteger('BENCH_GUARD_REQUESTS_PER_CLIENT', 50);
 const DECISIONS = CLIENTS * REQUESTS_PER_CLIENT;
 const NEVER_DENY = 1e9;
+const SILENT = { log: () => undefined, warn: () => undefined, error: () => undefined };
 /** Three windows for the three-rule cases: per second, per minute, per hour. */
 const WINDOWS_MS = [1_000, 60_000, 3_600_000];
 
@@ -93,7 +96,7 @@ const throttlerGuard = (windowsMs) =>
  * Rampart's guard; `stats: false` switches its statistics off, `metrics: true` registers the
  * Prometheus metrics (in a registry of their own) as RampartMetricsModule would.
  */
-const rampartGuard = (windowsMs, { stats = true, metrics = false, routes, adaptive = false } = {}) =>
+const rampartGuard = (windowsMs, { stats = true, metrics = false, routes, adaptive = false, ddos, logger } = {}) =>
   guardOf(
     [
       rampart.RateLimitModule.forRoot({
@@ -107,6 +110,8 @@ const rampartGuard = (windowsMs, { stats = true, metrics = false, routes, adapti
         env: false,
         ...(stats ? {} : { stats: false }),
         ...(routes ? { routes, excludePaths: [...rampart.DEFAULT_EXCLUDED_PATHS] } : {}),
+        ...(ddos ? { ddos } : {}),
+        ...(logger ? { logger } : {}),
       }),
     ],
     [],
@@ -117,8 +122,8 @@ const rampartGuard = (windowsMs, { stats = true, metrics = false, routes, adapti
   );
 
 /** Rampart's engine without Nest (`createRampart`, as `nest-rampart/engine` serves it). */
-async function rampartEngine() {
-  const engine = rampart.createRampart({ rules: [{ limit: NEVER_DENY, windowMs: WINDOWS_MS[1] }] });
+async function rampartEngine(options = {}) {
+  const engine = rampart.createRampart({ rules: [{ limit: NEVER_DENY, windowMs: WINDOWS_MS[1] }], ...options });
   await engine.start();
   return { subject: engine, close: () => engine.stop() };
 }
@@ -205,13 +210,39 @@ const CASES = [
     setup: () => rampartGuard(WINDOWS_MS.slice(1, 2), { adaptive: true }),
     loop: guardLoop(),
   },
+  // DDoS detection on: counting only (under its threshold), and judging every request (an attack
+  // from the first request, nobody blocked). The bench reuses each client's response object, so the
+  // status listener is added once per client here, not once per request as in a real server.
+  {
+    id: 'rampart-ddos',
+    label: 'Rampart guard, memory store, 1 rule, DDoS detection on (no attack)',
+    inputs: 'contexts',
+    setup: () => rampartGuard(WINDOWS_MS.slice(1, 2), { ddos: { threshold: NEVER_DENY } }),
+    loop: guardLoop(),
+  },
+  {
+    id: 'rampart-ddos-attack',
+    label: 'Rampart guard, memory store, 1 rule, DDoS detection on, during an attack (every request scored)',
+    inputs: 'contexts',
+    // Its attack's warning line (one per round) is left out of the output.
+    setup: () => rampartGuard(WINDOWS_MS.slice(1, 2), { ddos: { threshold: 1, autoBlock: false, scoreThreshold: 1 }, logger: SILENT }),
+    loop: guardLoop(),
+  },
   { id: 'rampart-3', label: 'Rampart guard, memory store, 3 rules', inputs: 'contexts', setup: () => rampartGuard(WINDOWS_MS), loop: guardLoop() },
   // Optional: reported as n/a (with the reason) when the built package has no engine or it fails to start.
   {
     id: 'engine',
     label: 'Rampart engine, decide(), 1 rule',
     inputs: 'engineRequests',
-    setup: rampartEngine,
+    setup: () => rampartEngine(),
+    optional: true,
+    loop: compileLoop('subject.decide(input)', "decision?.outcome === 'admitted'"),
+  },
+  {
+    id: 'engine-ddos',
+    label: 'Rampart engine, decide(), 1 rule, DDoS detection on (no attack)',
+    inputs: 'engineRequests',
+    setup: () => rampartEngine({ ddos: { threshold: NEVER_DENY } }),
     optional: true,
     loop: compileLoop('subject.decide(input)', "decision?.outcome === 'admitted'"),
   },
@@ -361,10 +392,16 @@ function report(nsByRound, cpuNsByRound, elapsedMs, load1) {
     rampartRoutesVsRampart: per(results['rampart-routes']?.nsPerDecision ?? null, results.rampart?.nsPerDecision ?? null),
     // An adaptive rule (on) over the same rule without it (off).
     rampartAdaptiveVsRampart: per(results['rampart-adaptive']?.nsPerDecision ?? null, results.rampart?.nsPerDecision ?? null),
+    // DDoS detection on (counting; scoring every request during an attack) over off.
+    rampartDdosVsRampart: per(results['rampart-ddos']?.nsPerDecision ?? null, results.rampart?.nsPerDecision ?? null),
+    rampartDdosAttackVsRampart: per(results['rampart-ddos-attack']?.nsPerDecision ?? null, results.rampart?.nsPerDecision ?? null),
     // The same from CPU time, which a busy machine disturbs less than elapsed time.
     rampartStatsVsNoStatsCpu: per(results.rampart?.cpuNsPerDecision ?? null, results['rampart-no-stats']?.cpuNsPerDecision ?? null),
     rampartMetricsVsStatsCpu: per(results['rampart-metrics']?.cpuNsPerDecision ?? null, results.rampart?.cpuNsPerDecision ?? null),
     rampartAdaptiveVsRampartCpu: per(results['rampart-adaptive']?.cpuNsPerDecision ?? null, results.rampart?.cpuNsPerDecision ?? null),
+    rampartDdosVsRampartCpu: per(results['rampart-ddos']?.cpuNsPerDecision ?? null, results.rampart?.cpuNsPerDecision ?? null),
+    engineDdosVsEngineCpu: per(results['engine-ddos']?.cpuNsPerDecision ?? null, results.engine?.cpuNsPerDecision ?? null),
+    rampartDdosAttackVsRampartCpu: per(results['rampart-ddos-attack']?.cpuNsPerDecision ?? null, results.rampart?.cpuNsPerDecision ?? null),
   };
   const target = ratios.rampartAddedVsThrottlerAdded;
   const targets = [

@@ -49,6 +49,9 @@ export {
   type AlertMetric,
   type AlertLevel,
 } from './events/rate-limit-events.js';
+export type { DdosAttackEvent, DdosSuspectEvent, EndpointTraffic } from './ddos/ddos-events.js';
+export type { DdosOptions, DdosWeights } from './ddos/ddos-options.js';
+export type { DdosDetector, DdosSnapshot } from './ddos/ddos-detector.js';
 export type { AlertOptions, AlertThresholds, AlertLevels, AlertWebhook, AlertRetryOptions } from './alerts/alert-options.interface.js';
 export { verifyAlertSignature, SIGNATURE_HEADER } from './alerts/alert-signature.js';
 export type { RateLimitModuleOptions, RateLimitModuleExtras, RateLimitViolation } from './rate-limit-options.interface.js';

@@ -7,6 +7,7 @@ import { RateLimitConfigurationError } from './errors/rate-limit-configuration.e
 import * as messages from './errors/messages.js';
 import type { RateLimitModuleOptions } from './rate-limit-options.interface.js';
 import { RouteTable } from './routes/route-table.js';
+import { nestHttpResponse } from './ddos/response-status.js';
 import { checkCustomResponses, type CustomResponsesConfig } from './responses/refusal-responses.js';
 import { checkWsConnectionLimits, type WsConnectionConfig } from './ws/ws-connection-options.js';
 
@@ -46,6 +47,7 @@ export function checkRateLimitOptions(options: RateLimitModuleOptions, problems:
     ...responses,
     routes,
     enabled: options.enabled ?? true,
+    ...(config.ddos ? { responseOf: nestHttpResponse } : {}),
     ...(configFile ? { configFile } : {}),
     ...(adminApiKeyDigests.length > 0 ? { adminApiKeyDigests: Object.freeze(adminApiKeyDigests) } : {}),
   });

@@ -1,5 +1,6 @@
 import { checkFields, checkPositiveIntegers, filled, isObject, optionsObject } from '../core/option-objects.js';
 import * as messages from '../errors/messages.js';
+import { badDdosScoreLevel } from '../errors/ddos-messages.js';
 import { isPositiveInteger } from '../engine/rule-resolution.js';
 import type { AlertMetric } from '../events/rate-limit-events.js';
 import type { StatsConfig } from '../observability/observability-config.js';
@@ -33,7 +34,11 @@ export const DEFAULT_ALERTS = Object.freeze({
   intervalMs: 10_000,
   minRequests: 20,
   cooldownMs: 300_000,
-  thresholds: Object.freeze({ blockRate: Object.freeze({ warning: 0.05, critical: 0.2 }), violationsPerMinute: Object.freeze({ warning: 50, critical: 200 }) }),
+  thresholds: Object.freeze({
+    blockRate: Object.freeze({ warning: 0.05, critical: 0.2 }),
+    violationsPerMinute: Object.freeze({ warning: 50, critical: 200 }),
+    ddosScore: Object.freeze({ warning: 0.5, critical: 0.8 }),
+  }),
   webhooks: Object.freeze([]),
   retry: Object.freeze({ attempts: 5, backoffMs: 1_000, maxBackoffMs: 30_000, timeoutMs: 5_000 }),
   maxQueued: 100,
@@ -78,6 +83,7 @@ export function checkAlerts(given: unknown, stats: StatsConfig | false, problems
 const LEVEL_CHECKS: { readonly [M in AlertMetric]: { valid(value: number): boolean; problem(path: string, value: unknown): string } } = {
   blockRate: { valid: (value) => value > 0 && value <= 1, problem: messages.badBlockRateLevel },
   violationsPerMinute: { valid: (value) => value > 0, problem: messages.badRateLevel },
+  ddosScore: { valid: (value) => value > 0 && value <= 1, problem: badDdosScoreLevel },
 };
 
 function checkThresholds(given: unknown, problems: string[]): AlertsConfig['thresholds'] {
@@ -89,6 +95,7 @@ function checkThresholds(given: unknown, problems: string[]): AlertsConfig['thre
   return Object.freeze({
     blockRate: checkLevels('blockRate', thresholds['blockRate'], problems),
     violationsPerMinute: checkLevels('violationsPerMinute', thresholds['violationsPerMinute'], problems),
+    ddosScore: checkLevels('ddosScore', thresholds['ddosScore'], problems),
   });
 }
 

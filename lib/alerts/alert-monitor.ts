@@ -15,7 +15,7 @@ import { AlertCooldowns, cooldownKey } from './alert-cooldowns.js';
 import { AlertDispatcher } from './alert-dispatcher.js';
 import { alertStats } from './alert-payload.js';
 
-const METRICS: readonly AlertMetric[] = ['blockRate', 'violationsPerMinute'];
+const METRICS: readonly AlertMetric[] = ['blockRate', 'violationsPerMinute', 'ddosScore'];
 
 export interface AlertMonitorParts {
   /** This instance's statistics. */
@@ -27,6 +27,8 @@ export interface AlertMonitorParts {
   readonly logger: RampartLogger;
   /** Longest wait for one storage call of an evaluation. */
   readonly storageTimeoutMs: number;
+  /** This instance's DDoS detection (`ddosScore` is watched only with it). */
+  readonly ddos?: { peakScore(): number } | undefined;
 }
 
 /**
@@ -106,7 +108,9 @@ export class AlertMonitor {
     const levels = this.config.thresholds[metric];
     if (levels === false) return undefined;
     if (metric === 'blockRate' && report.requests < this.config.minRequests) return undefined;
-    const value = report[metric];
+    const { ddos } = this.parts;
+    if (metric === 'ddosScore' && ddos === undefined) return undefined;
+    const value = metric === 'ddosScore' ? ddos!.peakScore() : report[metric];
     const level: AlertLevel | undefined =
       levels.critical !== undefined && value >= levels.critical ? 'critical' : levels.warning !== undefined && value >= levels.warning ? 'warning' : undefined;
     if (level === undefined) return undefined;

@@ -20,6 +20,12 @@ export interface AlertThresholds {
    * @default { warning: 50, critical: 200 }
    */
   violationsPerMinute?: AlertLevels | false;
+  /**
+   * The highest suspicion score (0 to 1) this instance's DDoS detection judged within its window
+   * (see the `ddos` option; not watched without it).
+   * @default { warning: 0.5, critical: 0.8 }
+   */
+  ddosScore?: AlertLevels | false;
 }
 
 /** Where alerts are sent: a receiver of signed JSON, or a Slack-compatible incoming webhook. */
@@ -88,7 +94,7 @@ export interface AlertOptions {
    * @default 300_000 (5 minutes)
    */
   cooldownMs?: number;
-  /** @default { blockRate: { warning: 0.05, critical: 0.2 }, violationsPerMinute: { warning: 50, critical: 200 } } */
+  /** @default { blockRate: { warning: 0.05, critical: 0.2 }, violationsPerMinute: { warning: 50, critical: 200 }, ddosScore: { warning: 0.5, critical: 0.8 } } */
   thresholds?: AlertThresholds;
   /** Where alerts are sent; without any, they are only published as events. @default [] */
   webhooks?: AlertWebhook[];

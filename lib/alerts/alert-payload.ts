@@ -4,7 +4,7 @@ import type { StatsReport } from '../observability/fleet-stats.js';
 /** Most rules and client keys an alert lists. */
 export const ALERT_TOP = 5;
 
-const METRIC_NAMES = { blockRate: 'block rate', violationsPerMinute: 'violations per minute' } as const;
+const METRIC_NAMES = { blockRate: 'block rate', violationsPerMinute: 'violations per minute', ddosScore: 'DDoS suspicion score' } as const;
 
 /** The figures of a stats report an alert carries. */
 export function alertStats(report: StatsReport): AlertStats {
@@ -54,7 +54,7 @@ export function slackMessage(event: AlertEvent): SlackMessage {
 
 /** A metric's value as people read it: the block rate as a percentage. */
 function figure(alert: AlertEvent['alert'], value: number): string {
-  return alert === 'blockRate' ? `${round(value * 100)} %` : String(round(value));
+  return alert === 'blockRate' ? `${round(value * 100)} %` : alert === 'ddosScore' ? value.toFixed(2) : String(round(value));
 }
 
 const round = (value: number) => (Math.round(value * 10) / 10).toFixed(1);

@@ -98,7 +98,7 @@ export function changedAtRestart(before: LoadedConfigFile | undefined, after: Lo
   const next = after.data as Record<string, unknown>;
   const changed: string[] = [];
   const differs = (a: unknown, b: unknown) => JSON.stringify(a) !== JSON.stringify(b);
-  for (const key of ['storage', 'websockets']) if (differs(old[key], next[key])) changed.push(key);
+  for (const key of ['storage', 'websockets', 'ddos']) if (differs(old[key], next[key])) changed.push(key);
   const oldGlobal = isObject(old.global) ? old.global : {};
   const nextGlobal = isObject(next.global) ? next.global : {};
   for (const key of new Set([...Object.keys(oldGlobal), ...Object.keys(nextGlobal)])) {

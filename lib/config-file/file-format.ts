@@ -4,7 +4,7 @@ import * as configMessages from '../errors/config-file-messages.js';
 import type { RateLimitModuleOptions } from '../rate-limit-options.interface.js';
 
 /** The sections of a configuration file. */
-export const FILE_KEYS = ['version', 'global', 'storage', 'rules', 'routes', 'groups', 'excludePaths', 'escalation', 'websockets'] as const;
+export const FILE_KEYS = ['version', 'global', 'storage', 'rules', 'routes', 'groups', 'excludePaths', 'escalation', 'websockets', 'ddos'] as const;
 
 /** The module options a file's `global` section may set (the others are code: functions, objects). */
 export const GLOBAL_KEYS = [
@@ -98,7 +98,8 @@ export function fileOptions(
   }
   if (file.version !== undefined && file.version !== 1) problems.push({ path: ['version'], message: configMessages.badVersion(file.version) });
   const options: Record<string, unknown> = {};
-  for (const key of ['rules', 'routes', 'groups', 'excludePaths', 'escalation', 'websockets'] as const) if (file[key] !== undefined) options[key] = file[key];
+  for (const key of ['rules', 'routes', 'groups', 'excludePaths', 'escalation', 'websockets', 'ddos'] as const)
+    if (file[key] !== undefined) options[key] = file[key];
   const global = file.global;
   if (global !== undefined) {
     if (!isObject(global)) problems.push({ path: ['global'], message: configMessages.badGlobal(global) });

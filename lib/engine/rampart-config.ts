@@ -7,7 +7,7 @@ import { checkPositiveIntegers, filled, optionsObject } from '../core/option-obj
 import * as messages from '../errors/messages.js';
 import * as refundMessages from '../errors/refund-messages.js';
 import { RateLimitConfigurationError } from '../errors/rate-limit-configuration.error.js';
-import type { RateLimitEventHandlers } from '../events/rate-limit-events.js';
+import { EVENT_HANDLERS, type RateLimitEventHandlers } from '../events/rate-limit-events.js';
 import { memoryStorage } from '../storage/memory-storage.js';
 import { isSplitStorage, splitStorage } from '../storage/split-storage.js';
 import { DEFAULT_RETENTION_MS } from '../storage/store-input.js';
@@ -34,6 +34,8 @@ import { DEFAULT_STORE_BREAKER, type StoreBreakerOptions } from '../protection/s
 import { checkShadow, checkStats, type StatsConfig } from '../observability/observability-config.js';
 import { checkAlerts, type AlertsConfig } from '../alerts/alert-config.js';
 import { checkLogging, type LoggingConfig } from '../observability/logging-config.js';
+import { checkDdos, type DdosConfig } from '../ddos/ddos-options.js';
+import type { ResponseOf } from '../ddos/response-status.js';
 
 /** The validated configuration the engine runs on (the public options are kept apart from it). */
 export interface RampartConfig<C = unknown> {
@@ -92,6 +94,10 @@ export interface RampartConfig<C = unknown> {
   readonly alerts: AlertsConfig | false;
   /** The event log of violations, blocks, bans and unbans; false when off. */
   readonly logging: LoggingConfig | false;
+  /** DDoS detection; false when off. */
+  readonly ddos: DdosConfig | false;
+  /** The raw response of a request's context, whose status DDoS detection counts (set by the Nest module). */
+  readonly responseOf?: ResponseOf<C>;
 }
 
 /** Violation history is kept 30 days unless `violationRetentionMs` says otherwise. */
@@ -210,7 +216,7 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
   if (events !== undefined) {
     if (typeof events !== 'object' || events === null || Array.isArray(events)) problems.push(messages.badEvents(events));
     else {
-      for (const name of ['onViolation', 'onBlock', 'onBan', 'onUnban', 'onStoreDown', 'onStoreUp', 'onAlert'] as const) {
+      for (const name of Object.values(EVENT_HANDLERS)) {
         if (events[name] !== undefined && typeof events[name] !== 'function') problems.push(messages.notAFunction(`events.${name}`, events[name]));
       }
     }
@@ -258,6 +264,7 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
     stats,
     alerts: checkAlerts(options.alerts, stats, problems),
     logging,
+    ddos: checkDdos(options.ddos, problems),
   });
 }
 

@@ -13,6 +13,7 @@ import type { StatsOptions } from '../observability/observability-config.js';
 import type { AlertOptions } from '../alerts/alert-options.interface.js';
 import type { LoggingOptions } from '../observability/logging-config.js';
 import type { GroupOptions, GroupResolver } from './groups.js';
+import type { DdosOptions } from '../ddos/ddos-options.js';
 
 /**
  * Options of the engine: what `createRampart` takes, and what `RateLimitModule.forRoot` takes besides
@@ -246,6 +247,14 @@ export interface RampartOptions<C = unknown> {
    * @default { violation: 'warn', block: 'warn', ban: 'warn', unban: 'log', intervalMs: 60_000, maxKeys: 10_000 }
    */
   logging?: LoggingOptions | false;
+  /**
+   * DDoS detection (see `DdosOptions` and the README's "DDoS detection"): when the requests this
+   * instance decided within `windowMs` reach `threshold`, clients whose suspicion score (request
+   * rate, burstiness, distinct endpoints, error ratio) reaches `scoreThreshold` are announced and
+   * blocked for `blockDurationMs` through the shared ban store. `true` takes every default.
+   * @default undefined (off)
+   */
+  ddos?: DdosOptions | boolean;
 }
 
 /** Where bans, blocks and the allow/deny lists are enforced (see `enforceBans`). */

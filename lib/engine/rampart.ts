@@ -24,6 +24,9 @@ import { StatsReporter } from '../observability/stats-reporter.js';
 import { EventLog } from '../observability/event-log.js';
 import { AdaptiveLimits } from '../adaptive/adaptive-limits.js';
 import { MemoryAdaptiveStore } from '../storage/memory-adaptive.store.js';
+import { ddosDetector } from '../ddos/ddos-setup.js';
+import type { DdosDetector } from '../ddos/ddos-detector.js';
+import { observerChain } from './observer-chain.js';
 
 /**
  * Rampart, assembled from its parts: the engine that decides requests, the service operators use,
@@ -59,6 +62,8 @@ export class Rampart<C = unknown> {
   readonly alerts: AlertMonitor | undefined;
   /** Writes `stats` to `storage.stats` for the fleet-wide stats API; undefined without either. */
   readonly reporter: StatsReporter | undefined;
+  /** DDoS detection (the `ddos` option); undefined when it is off. */
+  readonly ddos: DdosDetector<C> | undefined;
   private readonly writer: ViolationWriter;
   /** The event log of violations, blocks, bans and unbans; undefined with `logging: false`. */
   private readonly eventLog: EventLog | undefined;
@@ -132,12 +137,13 @@ export class Rampart<C = unknown> {
     if (config.stats) {
       this.stats = new DecisionRecorder(config.stats, clock.now());
       this.stats.listen(this.events);
-      this.engine.observe(this.stats as unknown as DecisionObserver<C>);
       if (storage.stats) this.reporter = new StatsReporter(this.stats, storage.stats, { clock, logger, timeoutMs: stepTimeoutMs });
     }
+    this.ddos = ddosDetector(config, { events: this.events, bans: this.bans, health: this.health, bounded });
+    this.engine.observe(observerChain(this.stats as unknown as DecisionObserver<C> | undefined, this.ddos));
     const { events } = this;
     if (config.alerts && this.stats)
-      this.alerts = new AlertMonitor(config.alerts, { recorder: this.stats, storage, events, clock, logger, storageTimeoutMs: stepTimeoutMs });
+      this.alerts = new AlertMonitor(config.alerts, { recorder: this.stats, storage, events, clock, logger, storageTimeoutMs: stepTimeoutMs, ddos: this.ddos });
     if (config.logging) (this.eventLog = new EventLog(config.logging, logger, clock)).listen(this.events);
   }
 

@@ -1,5 +1,8 @@
 import type { Ban, BanSource, BanTarget } from '../storage/ban-store.interface.js';
 import type { Violation } from '../storage/violation-store.interface.js';
+import type { DdosAttackEvent, DdosSuspectEvent } from '../ddos/ddos-events.js';
+
+export type { DdosAttackEvent, DdosSuspectEvent } from '../ddos/ddos-events.js';
 
 /**
  * Names under which Rampart's events are emitted on `@nestjs/event-emitter`'s `EventEmitter2`, when
@@ -17,6 +20,8 @@ export const RAMPART_EVENTS = Object.freeze({
   storeDown: 'rampart.store.down',
   storeUp: 'rampart.store.up',
   alert: 'rampart.alert',
+  ddosAttack: 'rampart.ddos.attack',
+  ddosSuspect: 'rampart.ddos.suspect',
 } as const);
 
 export type RampartEventName = (typeof RAMPART_EVENTS)[keyof typeof RAMPART_EVENTS];
@@ -41,7 +46,7 @@ export interface ViolationEvent extends Violation {
   readonly shadow?: true;
 }
 
-/** A temporary block: made by the escalation policy (`source: 'auto'`) or by an operator (`'admin'`). */
+/** A temporary block: made by the escalation policy (`source: 'auto'`), an operator (`'admin'`) or DDoS detection (`'ddos'`). */
 export interface BlockEvent {
   readonly target: BanTarget;
   readonly ban: Ban;
@@ -101,8 +106,8 @@ export interface StoreUpEvent {
   readonly atMs: number;
 }
 
-/** What an alert watches: the share of requests refused, or violations per minute. */
-export type AlertMetric = 'blockRate' | 'violationsPerMinute';
+/** What an alert watches: the share of requests refused, violations per minute, or the highest DDoS suspicion score. */
+export type AlertMetric = 'blockRate' | 'violationsPerMinute' | 'ddosScore';
 
 export type AlertLevel = 'warning' | 'critical';
 
@@ -156,6 +161,8 @@ export interface RampartEventMap {
   'rampart.store.down': StoreDownEvent;
   'rampart.store.up': StoreUpEvent;
   'rampart.alert': AlertEvent;
+  'rampart.ddos.attack': DdosAttackEvent;
+  'rampart.ddos.suspect': DdosSuspectEvent;
 }
 
 /**
@@ -174,6 +181,10 @@ export interface RateLimitEventHandlers {
   onStoreUp?: (event: StoreUpEvent) => void | Promise<void>;
   /** A threshold of the `alerts` option was crossed (once per alert and cooldown; see `AlertEvent`). */
   onAlert?: (event: AlertEvent) => void | Promise<void>;
+  /** A DDoS attack began or ended on this instance (see the `ddos` option). */
+  onDdosAttack?: (event: DdosAttackEvent) => void | Promise<void>;
+  /** A client was found suspect during a DDoS attack (once per client and attack). */
+  onDdosSuspect?: (event: DdosSuspectEvent) => void | Promise<void>;
 }
 
 /** The `events` handler of each event. */
@@ -185,4 +196,6 @@ export const EVENT_HANDLERS: { readonly [N in RampartEventName]: keyof RateLimit
   'rampart.store.down': 'onStoreDown',
   'rampart.store.up': 'onStoreUp',
   'rampart.alert': 'onAlert',
+  'rampart.ddos.attack': 'onDdosAttack',
+  'rampart.ddos.suspect': 'onDdosSuspect',
 });

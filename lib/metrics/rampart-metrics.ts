@@ -9,6 +9,7 @@ import { DEFAULT_STORE_DURATION_BUCKETS_SECONDS } from '../observability/store-t
 import type { Ban } from '../storage/ban-store.interface.js';
 import type { RampartMetricsOptions } from './metrics-options.interface.js';
 import { StoreDurationHistogram } from './store-duration.histogram.js';
+import { ddosMetricNames, registerDdosMetrics, type DdosReadings } from './ddos-metrics.js';
 
 /** What every metric name starts with by default. */
 export const DEFAULT_METRICS_PREFIX = 'rampart_';
@@ -17,6 +18,7 @@ export const RATE_LIMIT_HITS_METRIC = 'rate_limit_hits_total';
 
 /** What the metrics read of a Rampart (any Rampart, whatever its request context type). */
 export type RampartMetricsSource = Pick<Rampart, 'stats' | 'bans' | 'health' | 'storeTimings'> & {
+  readonly ddos?: DdosReadings | undefined;
   readonly config: Pick<RampartConfig, 'clock' | 'storeFallback'>;
 };
 
@@ -47,7 +49,7 @@ export function registerRampartMetrics(rampart: RampartMetricsSource, options: R
   if (!ascendingPositive(storeDurationBuckets)) problems.push(messages.metricsBadBuckets(storeDurationBuckets));
   if (stats === undefined) problems.push(messages.metricsWithoutStats());
   if (problems.length === 0) {
-    for (const name of metricNames(prefix)) if (registry.getSingleMetric(name) !== undefined) problems.push(messages.metricsNameTaken(name));
+    for (const name of metricNames(prefix, rampart)) if (registry.getSingleMetric(name) !== undefined) problems.push(messages.metricsNameTaken(name));
   }
   if (problems.length > 0 || stats === undefined) throw new RateLimitConfigurationError(problems, 'RampartMetrics');
 
@@ -82,7 +84,12 @@ export function registerRampartMetrics(rampart: RampartMetricsSource, options: R
     () => stats.nearLimitSeries(),
   );
   counter(`${prefix}violations_total`, 'Violations recorded, by rule and mode (enforced or shadow).', ['rule', 'mode'], () => stats.violationSeries());
-  counter(`${prefix}blocks_total`, 'Temporary blocks, by source (auto or admin) and mode (enforced or shadow).', ['source', 'mode'], escalations('block'));
+  counter(
+    `${prefix}blocks_total`,
+    'Temporary blocks, by source (auto, admin or ddos) and mode (enforced or shadow).',
+    ['source', 'mode'],
+    escalations('block'),
+  );
   counter(`${prefix}bans_total`, 'Bans until lifted, by source (auto or admin) and mode (enforced or shadow).', ['source', 'mode'], escalations('ban'));
   counter(`${prefix}unbans_total`, 'Bans and blocks lifted by an operator.', [], () => total(stats.escalationSeries(), 'unban'));
 
@@ -116,8 +123,9 @@ export function registerRampartMetrics(rampart: RampartMetricsSource, options: R
   });
   rampart.storeTimings.enable(storeDurationBuckets);
   new StoreDurationHistogram(`${prefix}store_duration_seconds`, rampart.storeTimings).registerIn(registry);
+  if (rampart.ddos) registerDdosMetrics(rampart.ddos, prefix, registry);
 
-  const names = metricNames(prefix);
+  const names = metricNames(prefix, rampart);
   return {
     registry,
     names,
@@ -128,8 +136,9 @@ export function registerRampartMetrics(rampart: RampartMetricsSource, options: R
   };
 }
 
-function metricNames(prefix: string): string[] {
+function metricNames(prefix: string, rampart: RampartMetricsSource): string[] {
   return [
+    ...(rampart.ddos ? ddosMetricNames(prefix) : []),
     `${prefix}decisions_total`,
     RATE_LIMIT_HITS_METRIC,
     `${prefix}near_limit_total`,

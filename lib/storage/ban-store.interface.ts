@@ -1,7 +1,7 @@
 /** A ban is either time-limited (a block) or lasts until an operator lifts it. */
 export type BanKind = 'temporary' | 'permanent';
-/** Who created a ban: the escalation policy or an operator through the admin API. */
-export type BanSource = 'auto' | 'admin';
+/** Who created a ban: the escalation policy, an operator through the admin API, or DDoS detection. */
+export type BanSource = 'auto' | 'admin' | 'ddos';
 
 /**
  * What a ban matches: a client key (the tracker the guard computed: an address key such as

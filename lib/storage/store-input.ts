@@ -23,7 +23,7 @@ export const MAX_PAGE_LIMIT = 500;
 export const MAX_CHANGES_LIMIT = 10_000;
 
 export const BAN_KINDS: readonly BanKind[] = ['temporary', 'permanent'];
-export const BAN_SOURCES: readonly BanSource[] = ['auto', 'admin'];
+export const BAN_SOURCES: readonly BanSource[] = ['auto', 'admin', 'ddos'];
 const ACCESS_KINDS: readonly AccessListKind[] = ['allow', 'deny'];
 
 export function describe(value: unknown): string {

@@ -97,7 +97,7 @@ groups:
       `rampart-${n}.yaml:5:25: rules[0].limit must be a positive integer, got -5.`,
       `rampart-${n}.yaml:6:5: rules[1].limit must be a positive integer, got undefined.`,
       `rampart-${n}.yaml:6:46: rules[1].algorithm must be one of 'sliding-window', 'fixed-window', 'sliding-log', 'token-bucket', 'gcra', got "leaky".`,
-      `rampart-${n}.yaml:7:8: 'rulez' is not a section of the configuration; the sections are version, global, storage, rules, routes, groups, excludePaths, escalation, websockets.`,
+      `rampart-${n}.yaml:7:8: 'rulez' is not a section of the configuration; the sections are version, global, storage, rules, routes, groups, excludePaths, escalation, websockets, ddos.`,
       `rampart-${n}.yaml:9:23: groups.admin.unlimited must be true or false, got "maybe".`,
     ]);
   });

@@ -46,7 +46,7 @@ export function createBansView({ act, notify, openClient }) {
     const tr = row(
       el('td', {}, ban.key !== undefined ? keyLink(ban.key, openClient) : el('code', {}, ban.cidr)),
       ban.kind,
-      ban.source === 'auto' ? 'escalation' : 'operator',
+      { auto: 'escalation', admin: 'operator', ddos: 'DDoS detection' }[ban.source] ?? ban.source,
       el('td', { class: 'reason' }, ban.reason),
       el('td', { class: 'time' }, time(ban.createdAt), el('br'), el('span', { class: 'muted' }, ban.createdBy)),
       ban.expiresAt ? timeCell(ban.expiresAt) : 'never',

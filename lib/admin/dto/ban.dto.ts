@@ -20,7 +20,7 @@ import { ForceField } from './force-field.js';
 import { PageQuery } from './page.dto.js';
 
 export const BAN_KINDS: readonly BanKind[] = ['permanent', 'temporary'];
-export const BAN_SOURCES: readonly BanSource[] = ['auto', 'admin'];
+export const BAN_SOURCES: readonly BanSource[] = ['auto', 'admin', 'ddos'];
 
 const KEY_DOC =
   'Client key: an address as the guard keys it (`203.0.113.7`, `2001:db8:1:2::/64`), or an identity from a key resolver or tracker (`user-42`). ' +
@@ -37,7 +37,7 @@ export class ListBansQuery extends PageQuery {
   @Optional()
   kind?: BanKind;
 
-  @ApiDoc({ description: "Only automatic bans (escalation) or only operators' ones.", enum: BAN_SOURCES, required: false })
+  @ApiDoc({ description: "Only automatic bans (escalation), only operators' ones, or only DDoS detection's blocks.", enum: BAN_SOURCES, required: false })
   @IsIn(BAN_SOURCES)
   @Optional()
   source?: BanSource;

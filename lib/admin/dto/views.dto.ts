@@ -28,7 +28,7 @@ export class AdminBanView {
   kind!: BanKind;
   @ApiDoc({ description: 'Whether the ban is in force now.', type: 'boolean' })
   active!: boolean;
-  @ApiDoc({ description: 'Who made it: the escalation policy or an operator.', enum: BAN_SOURCES })
+  @ApiDoc({ description: 'Who made it: the escalation policy, an operator, or DDoS detection.', enum: BAN_SOURCES })
   source!: BanSource;
   @ApiDoc({ description: 'Why.', type: 'string' })
   reason!: string;

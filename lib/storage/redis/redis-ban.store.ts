@@ -249,7 +249,7 @@ function toBan(json: string): Ban {
     target: type === 'cidr' ? { type, cidr: target } : { type, key: target },
     kind: fields['kind'] === 'permanent' ? 'permanent' : 'temporary',
     reason: fields['reason'],
-    source: fields['source'] === 'admin' ? 'admin' : 'auto',
+    source: fields['source'] === 'admin' || fields['source'] === 'ddos' ? fields['source'] : 'auto',
     createdBy: fields['createdBy'],
     createdAtMs: Number(fields['createdAtMs']),
     ...optionalNum(fields, 'expiresAtMs'),

@@ -299,6 +299,14 @@ export function banStoreContract(name: string, create: () => Promise<BanStore> |
         expect(await ids({ target: 'user:1', kind: 'temporary' })).toEqual([]);
       });
 
+      it("keeps DDoS detection's blocks apart by their source", async () => {
+        await store.put(temporary(key('10.9.9.9'), T0 + MINUTE, { source: 'ddos', reason: 'ddos: suspicion score 0.91' }), T0);
+        await store.put(temporary(key('10.9.9.8'), T0 + MINUTE), T0);
+        expect((await store.list({ source: 'ddos' }, { limit: 10 })).items.map((b) => b.id)).toEqual(['key:10.9.9.9']);
+        expect(await store.get(key('10.9.9.9'))).toMatchObject({ source: 'ddos', kind: 'temporary', reason: 'ddos: suspicion score 0.91', blockCount: 1 });
+        expect((await store.changedSince(T0, 10)).find((b) => b.id === 'key:10.9.9.9')).toMatchObject({ source: 'ddos' });
+      });
+
       it('pages newest change first with no duplicate or gap, ties included', async () => {
         // 23 bans over 7 distinct times: several share an updatedAtMs.
         const all: string[] = [];

@@ -28,7 +28,7 @@ export class BanRecord {
   @Prop({ type: String })
   reason!: string;
 
-  @Prop({ type: String, required: true, enum: ['auto', 'admin'] })
+  @Prop({ type: String, required: true, enum: ['auto', 'admin', 'ddos'] })
   source!: BanSource;
 
   @Prop({ type: String, required: true })
