@@ -108,6 +108,7 @@ describeMongo('mongoStorage', () => {
         accessList: `sw_access_${n}`,
         leases: `sw_leases_${n}`,
         stats: `sw_stats_${n}`,
+        adaptive: `sw_adaptive_${n}`,
       };
     };
     const ttlOf = async (storage: MongoStorage, collection: string, index: string) =>
@@ -153,6 +154,7 @@ describeMongo('mongoStorage', () => {
         expect(await ttlOf(storage, names.violations, 'purgeAt_1')).toBeUndefined();
         expect(await ttlOf(storage, names.leases, 'e_ttl')).toBeUndefined();
         expect(await ttlOf(storage, names.stats, 'e_ttl')).toBeUndefined();
+        expect(await ttlOf(storage, names.adaptive, 'e_ttl')).toBeUndefined();
       } finally {
         await storage.close();
       }
