@@ -22,6 +22,8 @@ import { StoreTimings } from '../observability/store-timings.js';
 import { AlertMonitor } from '../alerts/alert-monitor.js';
 import { StatsReporter } from '../observability/stats-reporter.js';
 import { EventLog } from '../observability/event-log.js';
+import { OutcomeSettler, type Reservation } from '../outcome/outcome-settler.js';
+import type { RequestOutcome } from '../outcome/request-outcome.js';
 
 /**
  * Rampart, assembled from its parts: the engine that decides requests, the service operators use,
@@ -47,6 +49,8 @@ export class Rampart<C = unknown> {
   readonly headers: RateLimitHeaders;
   /** The slots of concurrency limits (WebSocket connections, requests in flight), shared through `storage.leases`. */
   readonly leases: LeaseKeeper;
+  /** Gives back what outcome-aware rules (`countIf`) reserved for a request whose outcome they do not count. */
+  readonly outcomes: OutcomeSettler<C>;
   /** This instance's statistics (decisions, violations, escalations); undefined with `stats: false`. */
   readonly stats: DecisionRecorder | undefined;
   /** Latency of the rate-limit store's calls, by operation: off until the Prometheus metrics enable it. */
@@ -105,6 +109,7 @@ export class Rampart<C = unknown> {
       ...(config.autoBanDurationMs !== undefined ? { autoBanDurationMs: config.autoBanDurationMs } : {}),
     });
     const gateway = new StoreGateway(store, this.health, config, this.storeTimings);
+    this.outcomes = new OutcomeSettler({ refunds: gateway, store, clock, logger, timeoutMs: stepTimeoutMs });
     const keys = new StoreKeys(config.ipv6PrefixLength);
     const identity = new ClientIdentity(config, keys);
     this.engine = new RampartEngine(config, { keys, identity, bans: this.bans, gateway, escalator: this.escalator });
@@ -223,6 +228,19 @@ export class Rampart<C = unknown> {
   /** Decides one request: see `RampartEngine.decide`. */
   decide(request: RampartRequest<C>): Verdict<C> | Promise<Verdict<C>> {
     return this.engine.decide(request);
+  }
+
+  /**
+   * Settles a verdict once the request's outcome is known, for rules with `countIf`: each such rule
+   * that does not count the outcome gives back what it took (see `OutcomeSettler`). Call it once
+   * per admitted request, after the handler; a verdict without such rules needs nothing.
+   *
+   * @example
+   * res.on('finish', () => rampart.settle(verdict, { protocol: 'http', status: res.statusCode }));
+   */
+  settle(verdict: Verdict<C>, outcome: RequestOutcome, request: Pick<RampartRequest<C>, 'context' | 'storeKey'> = {}): Promise<void> {
+    const reservation: Reservation<C> | undefined = this.outcomes.reserve(verdict, request);
+    return reservation ? this.outcomes.settle(reservation, outcome) : Promise.resolve();
   }
 
   /**

@@ -5,6 +5,7 @@ import { validateIpv6PrefixLength } from '../core/ip/client-key.js';
 import type { StoreRule } from '../core/rule-decision.js';
 import * as messages from '../errors/messages.js';
 import { checkRuleGroups } from './groups.js';
+import { checkOutcomeRule, type CountIf } from '../outcome/request-outcome.js';
 import type { ClientKeyResolver, RateLimitRule, StoreErrorPolicy, ThrottleRule } from './rule.interface.js';
 
 /** A rule with its defaults applied, checked, ready for the engine. */
@@ -35,6 +36,10 @@ export interface ResolvedRule<C = unknown> {
   readonly keyName?: string;
   /** The groups whose clients this rule counts; absent: every group no other rule of its list names. */
   readonly groups?: readonly string[];
+  /** Which outcomes the rule counts (the others give their units back); every one when absent. */
+  readonly countIf?: CountIf;
+  /** An outcome `countIf` does not count resets the client's count under the rule. */
+  readonly consecutive?: true;
   /** What the store receives. */
   readonly storeRule: StoreRule;
 }
@@ -90,6 +95,7 @@ export function resolveRule<C>(rule: ThrottleRule<C>, path: string, problems: st
   }
   if (rule.shadow !== undefined && typeof rule.shadow !== 'boolean') problems.push(messages.badBoolean(`${path}.shadow`, rule.shadow));
   const groups = checkRuleGroups(rule.groups, path, problems);
+  checkOutcomeRule(rule, path, problems);
   const storeRule: StoreRule = Object.freeze({
     name,
     algorithm,
@@ -114,6 +120,8 @@ export function resolveRule<C>(rule: ThrottleRule<C>, path: string, problems: st
     ...(rule.onStoreError !== undefined ? { onStoreError: rule.onStoreError } : {}),
     ...(rule.shadow === true ? { shadow: true as const } : {}),
     ...(groups !== undefined ? { groups } : {}),
+    ...(rule.countIf !== undefined ? { countIf: rule.countIf } : {}),
+    ...(rule.consecutive === true ? { consecutive: true as const } : {}),
     storeRule,
   });
 }
