@@ -81,3 +81,30 @@ export function peekRule(state: RuleState | undefined, rule: StoreRule, nowMs: n
   }
   return decision;
 }
+
+/** The state to keep after a refund, and from when it may be dropped. */
+export interface RuleRefund {
+  readonly state: RuleState;
+  /** Epoch ms from which `state` may be dropped. */
+  readonly expiresAtMs: number;
+}
+
+/**
+ * Gives back at `nowMs` the `cost` units a request admitted at `reservedAtMs` took (see the
+ * algorithm's `refund`: only to where they were taken, never below zero, never above the capacity).
+ * A running block stays: a refund never lifts it. `undefined` when nothing changes (nothing stored,
+ * nothing left to give back, or a cost or time that is not a positive finite number), so a store
+ * writes nothing. Pure: the clock is the `nowMs` argument.
+ */
+export function refundRule(state: RuleState | undefined, rule: StoreRule, nowMs: number, cost: number, reservedAtMs: number): RuleRefund | undefined {
+  if (state?.algorithmState === undefined || !(cost > 0 && cost < Infinity && Number.isFinite(nowMs) && Number.isFinite(reservedAtMs))) return undefined;
+  const algorithm = getAlgorithm(rule.algorithm);
+  const algorithmState = algorithm.refund(state.algorithmState, rule, nowMs, cost, reservedAtMs);
+  if (algorithmState === state.algorithmState) return undefined;
+  const expiresAtMs = algorithm.expiresAtMs(algorithmState, rule);
+  const { blockedUntilMs } = state;
+  if (blockedUntilMs !== undefined && blockedUntilMs > nowMs) {
+    return { state: { algorithmState, blockedUntilMs }, expiresAtMs: Math.max(blockedUntilMs, expiresAtMs) };
+  }
+  return { state: { algorithmState }, expiresAtMs };
+}

@@ -1,4 +1,4 @@
-import { decideRule, peekRule, type ConsumeResult, type RuleState, type StoreRule } from '../core/rule-decision.js';
+import { decideRule, peekRule, refundRule, type ConsumeResult, type RuleState, type StoreRule } from '../core/rule-decision.js';
 import type { RateLimitStore } from './rate-limit-store.interface.js';
 
 /** Options of the in-memory store. */
@@ -73,6 +73,14 @@ export class MemoryRateLimitStore implements RateLimitStore {
     const entry = this.entries.get(key);
     if (entry === undefined || entry.expiresAtMs <= nowMs) return Promise.resolve(null);
     return Promise.resolve(peekRule(entry.state, rule, nowMs));
+  }
+
+  /** Gives back synchronously (see RateLimitStore.refund); the key keeps its place in the eviction order. */
+  refund(key: string, rule: StoreRule, nowMs: number, cost: number, reservedAtMs: number): void {
+    const entry = this.entries.get(key);
+    if (entry === undefined || entry.expiresAtMs <= nowMs) return;
+    const refunded = refundRule(entry.state, rule, nowMs, cost, reservedAtMs);
+    if (refunded !== undefined) this.entries.set(key, { state: refunded.state, expiresAtMs: refunded.expiresAtMs });
   }
 
   reset(key: string): Promise<void> {

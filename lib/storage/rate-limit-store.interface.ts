@@ -11,6 +11,11 @@ import type { ConsumeResult, StoreRule } from '../core/rule-decision.js';
  *
  * Implementations must be safe under concurrency: N concurrent `consume` calls for one key admit
  * exactly what the algorithm admits when they are run one after another.
+ *
+ * `refund` is optional, so that a store written before it keeps working. A store without it cannot
+ * serve a rule whose units are given back after the request (a rule that counts some outcomes only):
+ * the module refuses to start with such a rule on such a store, with an error naming the store
+ * (`supportsRefund`), rather than count requests it was told not to count, or not count ones it was.
  */
 export interface RateLimitStore {
   /**
@@ -23,4 +28,19 @@ export interface RateLimitStore {
   get(key: string, rule: StoreRule, nowMs: number): Promise<ConsumeResult | null>;
   /** Forgets everything stored for `key` (counters and rule blocks). */
   reset(key: string): Promise<void>;
+  /**
+   * Gives back, at `nowMs`, `cost` units that a `consume` at `reservedAtMs` admitted under `rule` for
+   * `key`, as the rule's algorithm does (`refundRule` in core/rule-decision): only to the window
+   * they were taken from, never below zero, never above the capacity; a running rule block stays.
+   * Nothing happens when nothing is left to give back (the window is over, the key was reset). Safe
+   * under concurrency like `consume`: one atomic operation per key, never a read-then-write that
+   * could lose another instance's count. A store that decides in process answers synchronously.
+   * The caller gives back only what an admitted `consume` took, once.
+   */
+  refund?(key: string, rule: StoreRule, nowMs: number, cost: number, reservedAtMs: number): void | Promise<void>;
+}
+
+/** Whether `store` can give units back (see `RateLimitStore.refund`). */
+export function supportsRefund(store: RateLimitStore): store is RateLimitStore & Required<Pick<RateLimitStore, 'refund'>> {
+  return typeof store.refund === 'function';
 }

@@ -50,6 +50,15 @@ export interface Algorithm<S = unknown> {
   /** What `consume` with cost 1 would answer, without consuming. */
   peek(state: S | undefined, rule: AlgorithmRule, nowMs: number): Decision;
   /**
+   * Gives back, at `nowMs`, `cost` units that a `consume` admitted at `reservedAtMs` took: the state
+   * as if that request had not been counted, as far as the state can tell, and never more. Units go
+   * back only to where they were taken (never into a later window), never below zero and never above
+   * the capacity; units the algorithm has given back on its own since (an expired window or log
+   * entry, a refilled bucket) are not given back again. Returns `state` itself when nothing changes.
+   * `cost` must be positive and finite (`refundRule` checks it).
+   */
+  refund(state: S | undefined, rule: AlgorithmRule, nowMs: number, cost: number, reservedAtMs: number): S | undefined;
+  /**
    * Epoch ms from which this state is indistinguishable from no state, so it may be dropped.
    * `undefined` (nothing stored, e.g. the state of a denied first request) gives 0.
    */

@@ -18,6 +18,9 @@
  *   (the time until the window is clear).
  * - If the state was written at a later time than `nowMs` (a writer whose clock runs ahead), the
  *   decision is taken at that later time, so a lagging clock never discards newer counts.
+ * - A refund takes its cost off the count of the window containing `reservedAtMs`, while that
+ *   window is the stored one and has not ended (never below 0); a reservation whose window is over
+ *   has been given back by the window's end already. Exact.
  */
 import type { Algorithm, AlgorithmRule, Decision, Outcome } from './algorithm.interface.js';
 
@@ -59,9 +62,16 @@ function consume(state: FixedWindowState | undefined, rule: AlgorithmRule, nowMs
   return { state, decision };
 }
 
+function refund(state: FixedWindowState | undefined, rule: AlgorithmRule, nowMs: number, cost: number, reservedAtMs: number): FixedWindowState | undefined {
+  const start = windowStart(reservedAtMs, rule.windowMs);
+  if (state === undefined || state.windowStartMs !== start || nowMs >= start + rule.windowMs || state.count <= 0) return state;
+  return { windowStartMs: start, count: Math.max(0, state.count - cost) };
+}
+
 export const fixedWindow: Algorithm<FixedWindowState> = {
   name: 'fixed-window',
   consume,
   peek: (state, rule, nowMs) => consume(state, rule, nowMs, 1).decision,
+  refund,
   expiresAtMs: (state, rule) => (state === undefined ? 0 : state.windowStartMs + rule.windowMs),
 };

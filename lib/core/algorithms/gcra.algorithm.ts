@@ -21,6 +21,14 @@
  * - `resetAtMs` and `expiresAtMs` are the first ms at or after the TAT (the client is idle again).
  * - A cost larger than the burst can never pass: it is denied with `retryAfterMs = resetAtMs - now`
  *   (the time until the client is idle; 0 when it already is).
+ * - A refund moves the TAT back by what the bucket has not refilled of the reservation yet:
+ *   cost × T less the time elapsed since `reservedAtMs`, and never before now (idle: a full bucket).
+ *   Why less the time elapsed: the TAT alone cannot tell whether the client went idle after the
+ *   reservation (idle time gives a reservation back on its own; later requests then start from now
+ *   and no longer wait behind it), and idle time since the reservation is at most the time elapsed.
+ *   So a refund never gives back more than the reservation still holds, whatever happened in
+ *   between; when the client stayed busy throughout, it gives back up to elapsed / T units less
+ *   (a refund soon after its reservation, the usual case, is close to exact).
  */
 import { bucketCapacity, type Algorithm, type AlgorithmRule, type Decision, type Outcome } from './algorithm.interface.js';
 
@@ -148,9 +156,26 @@ function consume(state: GcraState | undefined, rule: AlgorithmRule, nowMs: numbe
   return { state, decision };
 }
 
+/**
+ * What the TAT moves back by for a refund of `cost` at `nowMs` taken at `reservedAtMs`, in grid units
+ * (≤ 0: nothing): cost × T less the time since. Stores keeping the TAT on the grid use it too.
+ */
+export function refundStep(rule: AlgorithmRule, nowMs: number, cost: number, reservedAtMs: number): number {
+  const grid = gridOf(rule);
+  return cost * grid.interval - Math.max(0, nowMs - reservedAtMs) * grid.perMs;
+}
+
+function refund(state: GcraState | undefined, rule: AlgorithmRule, nowMs: number, cost: number, reservedAtMs: number): GcraState | undefined {
+  const grid = gridOf(rule);
+  const ahead = aheadAt(read(state, grid), grid, nowMs);
+  const back = Math.min(ahead, refundStep(rule, nowMs, cost, reservedAtMs));
+  return state === undefined || !(back > 0) ? state : { tatMs: nowMs + (ahead - back) / grid.perMs };
+}
+
 export const gcra: Algorithm<GcraState> = {
   name: 'gcra',
   consume,
   peek: (state, rule, nowMs) => consume(state, rule, nowMs, 1).decision,
+  refund,
   expiresAtMs: (state, rule) => idleAtMs(state, gridOf(rule)),
 };

@@ -21,6 +21,9 @@
  *   discarded early, and it never makes this instance's own entries expire later: only the units
  *   the faster writer admitted are seen for the skew longer, so a skew within the documented
  *   tolerance never locks a key out beyond the window.
+ * - A refund takes its cost off the entry made at `reservedAtMs` (requests of one millisecond share
+ *   it) and drops the entry once nothing is left of it; an entry that has expired, or is gone, has
+ *   nothing left to give back. Exact.
  */
 import type { Algorithm, AlgorithmRule, Decision, Outcome } from './algorithm.interface.js';
 
@@ -83,9 +86,23 @@ function consume(state: SlidingLogState | undefined, rule: AlgorithmRule, nowMs:
   return { state, decision };
 }
 
+function refund(state: SlidingLogState | undefined, rule: AlgorithmRule, nowMs: number, cost: number, reservedAtMs: number): SlidingLogState | undefined {
+  if (state === undefined || reservedAtMs <= nowMs - rule.windowMs) return state;
+  const { log } = state;
+  // Times are non-decreasing, and requests of one millisecond share one entry.
+  let i = 0;
+  while (i < log.length && log[i] < reservedAtMs) i += 2;
+  if (i >= log.length || log[i] !== reservedAtMs) return state;
+  const kept = log.slice();
+  if (log[i + 1] > cost) kept[i + 1] -= cost;
+  else kept.splice(i, 2);
+  return { log: kept };
+}
+
 export const slidingLog: Algorithm<SlidingLogState> = {
   name: 'sliding-log',
   consume,
   peek: (state, rule, nowMs) => consume(state, rule, nowMs, 1).decision,
+  refund,
   expiresAtMs: (state, rule) => (state === undefined || state.log.length === 0 ? 0 : state.log[state.log.length - 2] + rule.windowMs),
 };

@@ -25,6 +25,10 @@
  *   (the time until both windows are clear; 0 when they already are).
  * - If the state was written at a later time than `nowMs` (a writer whose clock runs ahead), the
  *   decision is taken at that later time, so a lagging clock never discards newer counts.
+ * - A refund takes its cost off the count of the window containing `reservedAtMs`: the current
+ *   count while that window is the stored one, the previous count once the window after it is
+ *   (never below 0); once that window no longer weighs on the estimate (two windows later), nothing
+ *   is left to give back. Exact.
  */
 import type { Algorithm, AlgorithmRule, Decision, Outcome } from './algorithm.interface.js';
 import { windowStart } from './fixed-window.algorithm.js';
@@ -98,9 +102,25 @@ function admitAtMs(start: number, current: number, previous: number, limit: numb
   return start + w + elapsed;
 }
 
+function refund(
+  state: SlidingWindowCounterState | undefined,
+  rule: AlgorithmRule,
+  nowMs: number,
+  cost: number,
+  reservedAtMs: number,
+): SlidingWindowCounterState | undefined {
+  const { windowMs: w } = rule;
+  const start = windowStart(reservedAtMs, w);
+  if (state === undefined || nowMs >= start + 2 * w) return state;
+  if (state.windowStartMs === start && state.current > 0) return { ...state, current: Math.max(0, state.current - cost) };
+  if (state.windowStartMs === start + w && state.previous > 0) return { ...state, previous: Math.max(0, state.previous - cost) };
+  return state;
+}
+
 export const slidingWindowCounter: Algorithm<SlidingWindowCounterState> = {
   name: 'sliding-window',
   consume,
   peek: (state, rule, nowMs) => consume(state, rule, nowMs, 1).decision,
+  refund,
   expiresAtMs: (state, rule) => (state === undefined ? 0 : zeroAtMs(state.windowStartMs, state.current, state.previous, rule.windowMs)),
 };

@@ -20,6 +20,10 @@
  *   (the time until the bucket is full; 0 when it already is).
  * - If the state was updated at a later time than `nowMs` (a writer whose clock runs ahead), the
  *   decision is taken at that later time, so a lagging clock never refills the bucket twice.
+ * - A refund puts back what the bucket has not refilled of the reservation yet: cost tokens less
+ *   the refill since `reservedAtMs` (elapsed × limit / windowMs), the bucket never above capacity.
+ *   As for GCRA (the same bucket as a TAT, see there): never more than the reservation still holds,
+ *   up to the refill since the reservation less when requests kept the bucket from filling up.
  */
 import { bucketCapacity, type Algorithm, type AlgorithmRule, type Decision, type Outcome } from './algorithm.interface.js';
 import { gridOf } from './gcra.algorithm.js';
@@ -97,10 +101,20 @@ export function tokenBucketStateOnGrid(tat: number, rule: AlgorithmRule, nowMs: 
   return { tokens: (bucketCapacity(rule) * grid.interval - ahead) / grid.interval, updatedAtMs: nowMs };
 }
 
+function refund(state: TokenBucketState | undefined, rule: AlgorithmRule, nowMs: number, cost: number, reservedAtMs: number): TokenBucketState | undefined {
+  if (state === undefined) return state;
+  const bucket = read(state, rule, nowMs);
+  const at = Math.max(nowMs, bucket.atMs);
+  const available = unitsAt(bucket, rule, at);
+  const back = Math.min(bucket.full - available, cost * rule.windowMs - Math.max(0, at - reservedAtMs) * rule.limit);
+  return back > 0 ? { tokens: (available + back) / rule.windowMs, updatedAtMs: at } : state;
+}
+
 export const tokenBucket: Algorithm<TokenBucketState> = {
   name: 'token-bucket',
   consume,
   peek: (state, rule, nowMs) => consume(state, rule, nowMs, 1).decision,
+  refund,
   expiresAtMs: (state, rule) => {
     if (state === undefined) return 0;
     const bucket = read(state, rule, state.updatedAtMs);
