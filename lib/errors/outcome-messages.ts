@@ -22,4 +22,5 @@ export const resetFailed = (rule: string, error: unknown) =>
 export const guardAfterOtherGuard = (route: string, guards: readonly string[]) =>
   `${route} has rules that count outcomes (countIf), but ${guards.join(', ')} run${guards.length === 1 ? 's' : ''} before RateLimitGuard at a level Rampart cannot reorder (a global guard before a route's, or a controller's before a method's): requests ${guards.length === 1 ? 'it refuses' : 'they refuse'} would never be counted. Register RateLimitGuard globally (registerGlobalGuard: true), or name it in the same @UseGuards as ${guards.length === 1 ? 'that guard' : 'those guards'}.`;
 
-export const badLoginProtection = (path: string, value: unknown) => `${path} ${value}`;
+export const storeWithoutRefund = (store: string) =>
+  `A rule counts some outcomes only (countIf), but the rate-limit store (${store}) cannot give units back (it has no refund method): such a rule would count every request. Use a store that implements refund (memory, MongoDB, Redis), or remove countIf.`;

@@ -1,5 +1,5 @@
 import type { RampartLogger } from '../core/logger.js';
-import { badCountIf, consecutiveWithoutCountIf, predicateThrew } from '../errors/outcome-messages.js';
+import { badCountIf, consecutiveWithoutCountIf, predicateThrew, storeWithoutRefund } from '../errors/outcome-messages.js';
 
 /**
  * How a request ended, as an outcome-aware rule (`countIf`) sees it once its handler is done.
@@ -56,4 +56,11 @@ export function counts(countIf: CountIf, outcome: RequestOutcome, rule: { readon
     }
     return true;
   }
+}
+
+/** Reports rules that count outcomes on a store that cannot give units back. */
+export function checkRefunds(store: unknown, rules: readonly { readonly countIf?: unknown }[], problems: string[]): void {
+  if (!rules.some((rule) => rule.countIf !== undefined) || typeof (store as { refund?: unknown } | null)?.refund === 'function') return;
+  const name = (store as object | null)?.constructor?.name;
+  problems.push(storeWithoutRefund(typeof name === 'string' && name !== 'Object' ? name : 'a custom store'));
 }
