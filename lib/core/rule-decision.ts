@@ -89,6 +89,11 @@ export interface RuleRefund {
   readonly expiresAtMs: number;
 }
 
+/** Whether a refund has something to give back: a positive finite cost at finite times. */
+export function refundable(nowMs: number, cost: number, reservedAtMs: number): boolean {
+  return cost > 0 && cost < Infinity && Number.isFinite(nowMs) && Number.isFinite(reservedAtMs);
+}
+
 /**
  * Gives back at `nowMs` the `cost` units a request admitted at `reservedAtMs` took (see the
  * algorithm's `refund`: only to where they were taken, never below zero, never above the capacity).
@@ -97,7 +102,7 @@ export interface RuleRefund {
  * writes nothing. Pure: the clock is the `nowMs` argument.
  */
 export function refundRule(state: RuleState | undefined, rule: StoreRule, nowMs: number, cost: number, reservedAtMs: number): RuleRefund | undefined {
-  if (state?.algorithmState === undefined || !(cost > 0 && cost < Infinity && Number.isFinite(nowMs) && Number.isFinite(reservedAtMs))) return undefined;
+  if (state?.algorithmState === undefined || !refundable(nowMs, cost, reservedAtMs)) return undefined;
   const algorithm = getAlgorithm(rule.algorithm);
   const algorithmState = algorithm.refund(state.algorithmState, rule, nowMs, cost, reservedAtMs);
   if (algorithmState === state.algorithmState) return undefined;

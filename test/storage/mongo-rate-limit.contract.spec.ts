@@ -3,7 +3,8 @@ import type { RampartLogger } from '../../lib/core/logger.js';
 import { MongoRateLimitStore } from '../../lib/storage/mongo/mongo-rate-limit.store.js';
 import type { RateLimitStore } from '../../lib/storage/rate-limit-store.interface.js';
 import { describeMongo, mongoUrl, uniqueDbName } from '../harness/mongo.js';
-import { rateLimitStoreContract } from './contracts/rate-limit-store.contract.js';
+import { rateLimitRefundContract } from './contracts/rate-limit-refund.contract.js';
+import { rateLimitStoreContract, type RateLimitStoreHarness } from './contracts/rate-limit-store.contract.js';
 
 describeMongo('MongoRateLimitStore', () => {
   const dbName = uniqueDbName('rate_limit_contract');
@@ -18,7 +19,7 @@ describeMongo('MongoRateLimitStore', () => {
     await Promise.all(connections.map((c) => c.close()));
   });
 
-  rateLimitStoreContract('MongoRateLimitStore', {
+  const harness: RateLimitStoreHarness = {
     create: async () => {
       const store = new MongoRateLimitStore(await connect());
       await store.init();
@@ -26,7 +27,9 @@ describeMongo('MongoRateLimitStore', () => {
     },
     createPeer: async () => new MongoRateLimitStore(await connect()),
     settle: (store: RateLimitStore) => (store as MongoRateLimitStore).flush(),
-  });
+  };
+  rateLimitStoreContract('MongoRateLimitStore', harness);
+  rateLimitRefundContract('MongoRateLimitStore', harness);
 
   describe('memory of the process', () => {
     const T0 = Date.UTC(2030, 0, 1);

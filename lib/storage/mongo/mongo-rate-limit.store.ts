@@ -1,7 +1,7 @@
 import type { Connection, Model } from 'mongoose';
 import type { AlgorithmName } from '../../core/algorithms/algorithm.interface.js';
 import { consoleLogger, type RampartLogger } from '../../core/logger.js';
-import { peekRule, type ConsumeResult, type StoreRule } from '../../core/rule-decision.js';
+import { peekRule, refundable, type ConsumeResult, type StoreRule } from '../../core/rule-decision.js';
 import type { RateLimitStore } from '../rate-limit-store.interface.js';
 import type { CounterContext, CounterStrategy, MongoRateLimitStoreStats } from './counters/counter-strategy.interface.js';
 import { LogStrategy } from './counters/log.strategy.js';
@@ -134,6 +134,15 @@ export class MongoRateLimitStore extends MongoRecordStore<StateDocument> impleme
     const doc = await this.collection.findOne({ _id: key });
     if (!doc || (doc.e !== undefined && doc.e.getTime() <= nowMs)) return null;
     return peekRule(ruleStateOf(doc, this.strategyOf(rule).stateOf(doc, rule, nowMs)), rule, nowMs);
+  }
+
+  /**
+   * Gives back by the rule's strategy (see `counters/`): one atomic single-document update on the
+   * current value (a counter or the TAT taken down, never below zero or before now), or for a
+   * sliding log a compare-and-set retried like a decision's. The block (`b`) is never touched.
+   */
+  async refund(key: string, rule: StoreRule, nowMs: number, cost: number, reservedAtMs: number): Promise<void> {
+    if (refundable(nowMs, cost, reservedAtMs)) await this.strategyOf(rule).refund(key, rule, nowMs, cost, reservedAtMs);
   }
 
   async reset(key: string): Promise<void> {

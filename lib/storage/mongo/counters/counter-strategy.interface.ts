@@ -53,6 +53,11 @@ export interface CounterDecision {
 export interface CounterStrategy {
   /** Decides a request of `cost` at `nowMs` and writes it; the store starts a rule block after a denial. */
   consume(key: string, rule: StoreRule, nowMs: number, cost: number): Promise<CounterDecision>;
+  /**
+   * Gives back `cost` units a request admitted at `reservedAtMs` took (see `RateLimitStore.refund`),
+   * by atomic single-document operations; never touches the block. `cost` and the times are valid.
+   */
+  refund(key: string, rule: StoreRule, nowMs: number, cost: number, reservedAtMs: number): Promise<void>;
   /** The algorithm state `doc` stands for at `nowMs` (`undefined`: nothing counted). */
   stateOf(doc: StateDocument, rule: StoreRule, nowMs: number): unknown;
 }

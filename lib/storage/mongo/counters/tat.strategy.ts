@@ -1,8 +1,9 @@
-import { gcraStateOnGrid, gridRequest, type GridRequest } from '../../../core/algorithms/gcra.algorithm.js';
+import { gcraStateOnGrid, gridOf, gridRequest, refundStep, type GridRequest } from '../../../core/algorithms/gcra.algorithm.js';
 import { tokenBucketStateOnGrid } from '../../../core/algorithms/token-bucket.algorithm.js';
 import { decideRule, type StoreRule } from '../../../core/rule-decision.js';
 import { isDuplicateKey } from '../mongo-collection.js';
 import type { CounterContext, CounterDecision, CounterStrategy } from './counter-strategy.interface.js';
+import { giveBack } from './give-back.js';
 import { ruleStateOf, type StateDocument } from './state.document.js';
 
 /** The algorithm state a TAT in grid units stands for at `nowMs`. */
@@ -46,6 +47,14 @@ export class TatStrategy implements CounterStrategy {
     const { result } = decideRule(this.ruleState(doc, rule, nowMs), rule, nowMs, cost);
     if (result.allowed) return this.consume(key, rule, nowMs, cost); // freed in between
     return { result, storedBlockMs: doc.b };
+  }
+
+  /** Moves the TAT back by what is left of the reservation (see `refundStep`), never before now. */
+  async refund(key: string, rule: StoreRule, nowMs: number, cost: number, reservedAtMs: number): Promise<void> {
+    const step = refundStep(rule, nowMs, cost, reservedAtMs);
+    if (!(step > 0)) return;
+    const tat = await giveBack(this.context.collection, key, 't', nowMs * gridOf(rule).perMs, step);
+    if (tat !== undefined) this.context.hints.remember(key, { _id: key, t: tat });
   }
 
   stateOf(doc: StateDocument, rule: StoreRule, nowMs: number): unknown {

@@ -4,6 +4,7 @@ import type { SlidingWindowCounterState } from '../../../core/algorithms/sliding
 import { decideRule, type StoreRule } from '../../../core/rule-decision.js';
 import { retryOnDuplicateKey } from '../mongo-collection.js';
 import type { CounterContext, CounterDecision, CounterStrategy } from './counter-strategy.interface.js';
+import { giveBack } from './give-back.js';
 import { ruleStateOf, type StateDocument } from './state.document.js';
 
 /** How an algorithm reads the per-window counters `c<window index>` of a document. */
@@ -75,6 +76,13 @@ export class WindowCounterStrategy implements CounterStrategy {
     if (!result.allowed) this.giveBack(key, field, cost);
     if (before) this.removeStaleCounters(key, before, index - this.counters.windowsCounted + 1);
     return { result, storedBlockMs: before?.b };
+  }
+
+  /** Takes the cost off the counter of the reservation's window while that window still counts. */
+  async refund(key: string, rule: StoreRule, nowMs: number, cost: number, reservedAtMs: number): Promise<void> {
+    const { startMs, index } = windowAt(rule, reservedAtMs);
+    if (nowMs >= startMs + this.counters.windowsCounted * rule.windowMs) return;
+    await giveBack(this.context.collection, key, counter(index), 0, cost);
   }
 
   stateOf(doc: StateDocument, rule: StoreRule, nowMs: number): unknown {
