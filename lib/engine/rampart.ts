@@ -215,6 +215,8 @@ export class Rampart<C = unknown> {
     await this.alerts?.stop();
     await this.reporter?.stop();
     await this.leases.stop();
+    // Refunds each bounded by the store timeout: given back before the storage closes.
+    await this.outcomes.drain();
     try {
       await withTimeout(() => this.writer.drain(), STORAGE_STEP_TIMEOUT_FACTOR * this.config.storeTimeoutMs);
     } catch (error) {

@@ -45,6 +45,8 @@ export interface Reservation<C = unknown> {
 export class OutcomeSettler<C = unknown> {
   /** Reservations of calls whose handler is still to run, by the call's arguments (GraphQL resolvers, microservice handlers). */
   private readonly calls = new WeakMap<object, Reservation<C>>();
+  /** Settlements whose refunds or resets the store has not answered yet. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly parts: OutcomeParts) {}
 
@@ -87,7 +89,16 @@ export class OutcomeSettler<C = unknown> {
       const key = storeKey ? storeKey(context, result.clientKey, result.targetRule) : result.targetRule.keyPrefix + result.clientKey;
       pending.push(rule.consecutive ? this.reset(key, rule.name) : this.refund(key, result, reservation.reservedAtMs));
     }
-    return pending.length === 0 ? Promise.resolve() : Promise.all(pending).then(() => undefined);
+    if (pending.length === 0) return Promise.resolve();
+    const settled = Promise.all(pending).then(() => undefined);
+    this.inFlight.add(settled);
+    void settled.then(() => this.inFlight.delete(settled));
+    return settled;
+  }
+
+  /** Resolves once every settlement under way has reached the store (at shutdown, before the storage closes). */
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 
   private refund(key: string, result: RuleResult<C>, reservedAtMs: number): Promise<void> {
