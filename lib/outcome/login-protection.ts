@@ -21,10 +21,17 @@ export interface LoginProtectionOptions<C = ExecutionContext> {
   consecutiveBy?: 'username-and-address' | 'username';
   /** Consecutive failures allowed before the user name is blocked. @default 10 */
   maxConsecutiveFailures?: number;
-  /** How long a run of failures is remembered without a success. @default 90 days */
-  consecutiveWindowMs?: number;
   /** How long the user name is blocked once it has failed too often. @default 1 hour */
   consecutiveBlockMs?: number;
+  /**
+   * How long a run of failures is remembered without a success (a fixed window). A block ends with
+   * its window when it is no longer than `consecutiveBlockMs`: a user name blocked once gets its full
+   * run of attempts again afterwards, as rate-limiter-flexible's recipe does (its block replaces the
+   * count). A longer window keeps the count at the limit after the block, so that the next failure
+   * blocks again at once, until the window ends.
+   * @default consecutiveBlockMs
+   */
+  consecutiveWindowMs?: number;
   /** Failures allowed per address per day, whatever user names they try. @default 100 */
   maxFailuresPerAddressPerDay?: number;
   /** How long an address is blocked once it has failed too often. @default 1 day */
@@ -60,14 +67,14 @@ function userKey<C>(username: LoginProtectionOptions<C>['username'], context: C)
  * @Post('login') login() {}
  */
 export function loginProtection<C = ExecutionContext>(options: LoginProtectionOptions<C> = {}): RateLimitRule<C>[] {
-  const { username, consecutiveBy = 'username-and-address', name = 'login' } = options;
+  const { username, consecutiveBy = 'username-and-address', name = 'login', consecutiveBlockMs = 3_600_000 } = options;
   return [
     {
       name: `${name}-consecutive`,
       limit: options.maxConsecutiveFailures ?? 10,
-      windowMs: options.consecutiveWindowMs ?? 90 * DAY_MS,
+      windowMs: options.consecutiveWindowMs ?? consecutiveBlockMs,
       algorithm: 'fixed-window',
-      blockDurationMs: options.consecutiveBlockMs ?? 3_600_000,
+      blockDurationMs: consecutiveBlockMs,
       countIf: 'failed',
       consecutive: true,
       // Blocks come from the rule itself; a failed login is not an offence to escalate to a ban.
