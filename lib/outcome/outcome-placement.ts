@@ -48,38 +48,45 @@ const nameOf = (entry: GuardEntry) => (typeof entry === 'function' ? entry.name 
  */
 @Injectable()
 export class OutcomePlacement {
-  private placed = false;
+  private ordered = false;
+  /** The app's handlers whose rules count outcomes (every handler when a module rule or a route entry does). */
+  private readonly outcomeHandlers: readonly { handler: Handler; controller: Type; method: string }[];
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) private readonly config: RateLimitConfig,
-    private readonly rampart: Rampart<ExecutionContext>,
+    rampart: Rampart<ExecutionContext>,
     private readonly appConfig: ApplicationConfig,
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
-  ) {}
+  ) {
+    const everywhere = config.rules.some((rule) => rule.countIf !== undefined) || config.routes.targetRules().some((r) => r.rule.countIf !== undefined);
+    this.outcomeHandlers = this.handlers().filter(({ handler, controller }) => everywhere || hasOutcomeRules(handler) || hasOutcomeRules(controller));
+    // Now, as Rampart's module is built: a hybrid app builds its microservice handlers as soon as it
+    // connects a microservice, before any module's configure() or onModuleInit().
+    const interceptor = new OutcomeInterceptor(rampart.outcomes);
+    for (const { handler, controller } of this.outcomeHandlers) {
+      if (!Reflect.hasMetadata(PATTERN_METADATA, handler) && !Reflect.hasOwnMetadata(RESOLVER_METADATA, controller)) continue;
+      const interceptors = (Reflect.getMetadata(INTERCEPTORS_METADATA, handler) as unknown[] | undefined) ?? [];
+      if (!interceptors.some((i) => i instanceof OutcomeInterceptor)) Reflect.defineMetadata(INTERCEPTORS_METADATA, [interceptor, ...interceptors], handler);
+    }
+  }
 
-  /** Orders the guards and places the interceptor (once; later calls do nothing). */
+  /**
+   * Orders the guards (once; later calls do nothing), once the app's global guards are known and
+   * before its routes are built: the module's configure() (onModuleInit for an app without HTTP).
+   */
   place(): void {
-    if (this.placed) return;
-    this.placed = true;
-    const everywhere =
-      this.config.rules.some((rule) => rule.countIf !== undefined) || this.config.routes.targetRules().some((r) => r.rule.countIf !== undefined);
-    const handlers = this.handlers().filter(({ handler, controller }) => everywhere || hasOutcomeRules(handler) || hasOutcomeRules(controller));
-    if (handlers.length === 0) return;
-    const globals = this.appConfig.getGlobalGuards() as GuardEntry[];
-    const reordered = rampartFirst(globals);
-    if (reordered) globals.splice(0, globals.length, ...reordered);
-    const globalRampart = globals.some(isRampartGuard);
+    if (this.ordered || this.outcomeHandlers.length === 0) return;
+    this.ordered = true;
     const problems: string[] = [];
     // The rules of decorators are resolved later, route by route: their store is checked here.
     checkRefunds(this.config.store, [{ countIf: 'failed' }], problems);
-    const interceptor = new OutcomeInterceptor(this.rampart.outcomes);
-    for (const { handler, controller, method } of handlers) {
-      if (!globalRampart) this.orderRouteGuards(handler, controller, `${controller.name}.${method}`, globals, problems);
-      if (Reflect.hasMetadata(PATTERN_METADATA, handler) || Reflect.hasOwnMetadata(RESOLVER_METADATA, controller)) {
-        const interceptors = (Reflect.getMetadata(INTERCEPTORS_METADATA, handler) as unknown[] | undefined) ?? [];
-        if (!interceptors.some((i) => i instanceof OutcomeInterceptor)) Reflect.defineMetadata(INTERCEPTORS_METADATA, [interceptor, ...interceptors], handler);
-      }
+    const globals = this.appConfig.getGlobalGuards() as GuardEntry[];
+    const reordered = rampartFirst(globals);
+    if (reordered) globals.splice(0, globals.length, ...reordered);
+    if (!globals.some(isRampartGuard)) {
+      for (const { handler, controller, method } of this.outcomeHandlers)
+        this.orderRouteGuards(handler, controller, `${controller.name}.${method}`, globals, problems);
     }
     if (problems.length > 0) throw new RateLimitConfigurationError(problems);
   }
