@@ -1,7 +1,6 @@
-import { Inject, Injectable, type ExecutionContext, type Type } from '@nestjs/common';
+import { Inject, Injectable, type Type } from '@nestjs/common';
 import { GUARDS_METADATA, INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
 import { ApplicationConfig, DiscoveryService, MetadataScanner } from '@nestjs/core';
-import { Rampart } from '../engine/rampart.js';
 import { guardAfterOtherGuard } from '../errors/outcome-messages.js';
 import { RateLimitConfigurationError } from '../errors/rate-limit-configuration.error.js';
 import type { RateLimitConfig } from '../rate-limit.config.js';
@@ -54,7 +53,6 @@ export class OutcomePlacement {
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) private readonly config: RateLimitConfig,
-    rampart: Rampart<ExecutionContext>,
     private readonly appConfig: ApplicationConfig,
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
@@ -63,11 +61,11 @@ export class OutcomePlacement {
     this.outcomeHandlers = this.handlers().filter(({ handler, controller }) => everywhere || hasOutcomeRules(handler) || hasOutcomeRules(controller));
     // Now, as Rampart's module is built: a hybrid app builds its microservice handlers as soon as it
     // connects a microservice, before any module's configure() or onModuleInit().
-    const interceptor = new OutcomeInterceptor(rampart.outcomes);
     for (const { handler, controller } of this.outcomeHandlers) {
       if (!Reflect.hasMetadata(PATTERN_METADATA, handler) && !Reflect.hasOwnMetadata(RESOLVER_METADATA, controller)) continue;
       const interceptors = (Reflect.getMetadata(INTERCEPTORS_METADATA, handler) as unknown[] | undefined) ?? [];
-      if (!interceptors.some((i) => i instanceof OutcomeInterceptor)) Reflect.defineMetadata(INTERCEPTORS_METADATA, [interceptor, ...interceptors], handler);
+      if (!interceptors.some((i) => i instanceof OutcomeInterceptor))
+        Reflect.defineMetadata(INTERCEPTORS_METADATA, [OutcomeInterceptor.instance, ...interceptors], handler);
     }
   }
 

@@ -36,6 +36,12 @@ export interface Reservation<C = unknown> {
   settled: boolean;
 }
 
+/** Reservations of calls whose handler is still to run, by the call's arguments (GraphQL resolvers, microservice handlers). */
+const calls = new WeakMap<object, Settle>();
+
+/** Settles one held reservation by its outcome. */
+type Settle = (outcome: RequestOutcome) => Promise<void>;
+
 /**
  * Settles outcome-aware rules: before the handler, a request takes its units as under any rule
  * (so requests in flight can never pass the limit); after it, an outcome the rule does not count
@@ -43,8 +49,16 @@ export interface Reservation<C = unknown> {
  * leaves the request counted (fails closed).
  */
 export class OutcomeSettler<C = unknown> {
-  /** Reservations of calls whose handler is still to run, by the call's arguments (GraphQL resolvers, microservice handlers). */
-  private readonly calls = new WeakMap<object, Reservation<C>>();
+  /**
+   * The settlement of the reservation `hold` kept for a call's arguments, once. One interceptor
+   * serves every app of a process (decorator metadata is the class's); each call's arguments are its own.
+   */
+  static take(args: object): Settle | undefined {
+    const held = calls.get(args);
+    if (held !== undefined) calls.delete(args);
+    return held;
+  }
+
   /** Settlements whose refunds or resets the store has not answered yet. */
   private readonly inFlight = new Set<Promise<void>>();
 
@@ -53,14 +67,7 @@ export class OutcomeSettler<C = unknown> {
   /** Keeps an admitted call's reservation for `OutcomeInterceptor`, by the arguments its guard and interceptor share. */
   hold(args: object, verdict: Verdict<C>, request: Pick<RampartRequest<C>, 'context' | 'storeKey'>): void {
     const reservation = this.reserve(verdict, request);
-    if (reservation !== undefined) this.calls.set(args, reservation);
-  }
-
-  /** The reservation `hold` kept for a call's arguments, once. */
-  take(args: object): Reservation<C> | undefined {
-    const reservation = this.calls.get(args);
-    if (reservation !== undefined) this.calls.delete(args);
-    return reservation;
+    if (reservation !== undefined) calls.set(args, (outcome) => this.settle(reservation, outcome));
   }
 
   /** The reservation of an admitted verdict, when a rule that counted it counts outcomes; undefined otherwise. */

@@ -1,6 +1,6 @@
 import type { CallHandler, ExecutionContext, NestInterceptor } from '@nestjs/common';
 import { Observable } from 'rxjs';
-import type { OutcomeSettler } from './outcome-settler.js';
+import { OutcomeSettler } from './outcome-settler.js';
 
 /**
  * Settles the outcome-aware rules of a GraphQL resolver or a microservice handler once it is
@@ -10,21 +10,21 @@ import type { OutcomeSettler } from './outcome-settler.js';
  * before it ended (its client went away) stays counted.
  */
 export class OutcomeInterceptor implements NestInterceptor {
-  constructor(private readonly settler: OutcomeSettler<ExecutionContext>) {}
+  static readonly instance = new OutcomeInterceptor();
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const reservation = this.settler.take(context.getArgs());
-    if (reservation === undefined) return next.handle();
+    const settle = OutcomeSettler.take(context.getArgs());
+    if (settle === undefined) return next.handle();
     const protocol = context.getType<string>();
     return new Observable((subscriber) =>
       next.handle().subscribe({
         next: (value) => subscriber.next(value),
         error: (error: unknown) => {
-          void this.settler.settle(reservation, { protocol, error: error ?? new Error('undefined') });
+          void settle({ protocol, error: error ?? new Error('undefined') });
           subscriber.error(error);
         },
         complete: () => {
-          void this.settler.settle(reservation, { protocol });
+          void settle({ protocol });
           subscriber.complete();
         },
       }),
