@@ -9,6 +9,7 @@ import { Test } from '@nestjs/testing';
 import { RateLimitGuard, RateLimitModule, type RateLimitStore } from '../../lib/index.js';
 import { MemoryRateLimitStore } from '../../lib/storage/memory-rate-limit.store.js';
 import { problemsOf } from '../support/config-problems.js';
+import { configFromText } from '../../lib/config-file/load-config-file.js';
 
 const rule = { name: 'login', limit: 5, windowMs: 60_000 };
 
@@ -59,5 +60,21 @@ describe('outcome-aware rules at startup', () => {
     const app = moduleRef.createNestApplication({ logger: false });
     await expect(app.init()).rejects.toThrow(/LoginController\.login has rules that count outcomes \(countIf\), but AuthGuard runs before RateLimitGuard/);
     await app.close();
+  });
+});
+
+describe('outcome-aware rules in a configuration file', () => {
+  const fromYaml = (yaml: string) => configFromText(yaml, 'rampart.yaml', '/etc/rampart.yaml', {});
+
+  it('takes countIf as a word, and consecutive', () => {
+    const { options } = fromYaml('rules:\n  - { name: login, limit: 5, windowMs: 15m, countIf: failed, consecutive: true }\n');
+    expect(options.rules).toEqual([{ name: 'login', limit: 5, windowMs: 900_000, countIf: 'failed', consecutive: true }]);
+    expect(problemsOf(options)).toEqual([]);
+  });
+
+  it('refuses any other word, at its line and column', () => {
+    expect(() => fromYaml('rules:\n  - { name: login, limit: 5, windowMs: 15m, countIf: errors }\n')).toThrow(
+      /rampart\.yaml:2:54: rules\[0\]\.countIf must be 'failed', 'succeeded' or a function/,
+    );
   });
 });
