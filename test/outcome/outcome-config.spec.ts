@@ -33,7 +33,9 @@ describe('outcome-aware rules at startup', () => {
   it('refuses a rule that counts outcomes on a store that cannot give units back', () => {
     const memory = new MemoryRateLimitStore();
     const store: RateLimitStore = { consume: (...args) => memory.consume(...args), get: (...args) => memory.get(...args), reset: (key) => memory.reset(key) };
-    expect(problemsOf({ store, rules: [{ ...rule, countIf: 'failed' }] })).toEqual([expect.stringContaining('cannot give units back (it has no refund method)')]);
+    expect(problemsOf({ store, rules: [{ ...rule, countIf: 'failed' }] })).toEqual([
+      expect.stringContaining('cannot give units back (it has no refund method)'),
+    ]);
     expect(problemsOf({ store, rules: [rule] })).toEqual([]);
   });
 

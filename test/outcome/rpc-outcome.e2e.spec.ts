@@ -2,13 +2,11 @@
  * Outcome-aware rules on microservice handlers, with real clients: a TCP `@MessagePattern` and a
  * gRPC method count the calls their handler fails, and give back the units of those it answers.
  */
-import { Controller, type INestApplication } from '@nestjs/common';
-import { ClientProxyFactory, GrpcMethod, MessagePattern, Payload, RpcException, Transport, type ClientProxy } from '@nestjs/microservices';
-import { firstValueFrom } from 'rxjs';
-import { RateLimitModule, Throttle } from '../../lib/index.js';
+import { Controller } from '@nestjs/common';
+import { GrpcMethod, MessagePattern, Payload, RpcException, type ClientProxy } from '@nestjs/microservices';
+import { Throttle } from '../../lib/index.js';
 import { FakeClock } from '../support/fake-clock.js';
-import { calculatorClient, freePort, PROTO_PATH, unary, type CalculatorClient } from '../rpc/rpc.app.js';
-import { Test } from '@nestjs/testing';
+import { startRpcApp, unary, type CalculatorClient, type RpcTestApp } from '../rpc/rpc.app.js';
 
 const FAILURES = { name: 'failures', limit: 2, windowMs: 60_000, algorithm: 'fixed-window' as const, countIf: 'failed' as const };
 
@@ -28,38 +26,22 @@ class CheckController {
 }
 
 describe('outcome-aware rules on microservice handlers', () => {
-  let app: INestApplication;
+  let t: RpcTestApp;
   let tcp: ClientProxy;
   let grpc: CalculatorClient;
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({
-      imports: [RateLimitModule.forRoot({ clock: new FakeClock(), escalation: false, rules: [{ limit: 1_000, windowMs: 60_000 }], logger: { log() {}, warn() {}, error() {} } })],
-      controllers: [CheckController],
-    }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    const grpcPort = await freePort();
-    const server = app.connectMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port: 0 } }, { inheritAppConfig: true });
-    app.connectMicroservice({ transport: Transport.GRPC, options: { package: 'rampart.test', protoPath: PROTO_PATH, url: `127.0.0.1:${grpcPort}` } }, { inheritAppConfig: true });
-    await app.init();
-    await app.startAllMicroservices();
-    const { port } = server.unwrap<import('node:net').Server>().address() as { port: number };
-    tcp = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
-    await tcp.connect();
-    grpc = calculatorClient(grpcPort);
+    t = await startRpcApp({ clock: new FakeClock(), escalation: false, rules: [{ limit: 1_000, windowMs: 60_000 }] }, [CheckController]);
+    tcp = await t.tcpClient();
+    grpc = t.grpcClient();
   });
-  afterAll(async () => {
-    await tcp.close();
-    grpc.close();
-    await app.close();
-  });
+  afterAll(() => t.close());
 
   const check = (ok: boolean) =>
-    firstValueFrom(tcp.send<string>('check', ok)).then(
+    t.send(tcp, 'check', ok).then(
       (value) => value,
       (error: { code?: string; message?: string }) => error.code ?? error.message,
     );
-
   it('TCP: counts the calls the handler fails only', async () => {
     const answers = [];
     for (let i = 0; i < 5; i++) answers.push(await check(true));
