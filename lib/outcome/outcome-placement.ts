@@ -32,9 +32,9 @@ const nameOf = (entry: GuardEntry) => (typeof entry === 'function' ? entry.name 
 
 /**
  * Makes outcome-aware rules (`countIf`) hold whatever order the app registered its guards in, and
- * adds what settles them where a guard cannot see the end of a call. Runs once, at startup, after
- * the app's global guards are known and before its routes, resolvers and microservice handlers
- * are built; it changes nothing in an app without such rules.
+ * adds what settles them where a guard cannot see the end of a call: the interceptor as soon as
+ * Rampart's module is built, the guard order once the app's global guards are known and before
+ * its routes are built (`place`). It changes nothing in an app without such rules.
  *
  * - An auth guard that runs before Rampart's refuses bad credentials before they are counted: a
  *   failure limit would never be reached (nestjs/throttler #522). So on routes with such rules,

@@ -6,7 +6,7 @@ import { OutcomeSettler } from './outcome-settler.js';
  * Settles the outcome-aware rules of a GraphQL resolver or a microservice handler once it is
  * done: its stream completing is a success, its failing an error (the outcome's `error`). A guard
  * cannot see a call end, an interceptor can. Rampart puts it at startup on the handlers with such
- * rules only (see `placeOutcomeHandling`), so that no other call runs it. A call unsubscribed
+ * rules only (see `OutcomePlacement`), so that no other call runs it. A call unsubscribed
  * before it ended (its client went away) stays counted.
  */
 export class OutcomeInterceptor implements NestInterceptor {
