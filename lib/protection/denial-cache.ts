@@ -18,7 +18,8 @@ interface Denial {
  * bucket, GCRA each compute R as the first instant the state they read admits `c`; other instances
  * only add to that state, which can delay that instant, never bring it forward), and a rule block
  * holds for every cost until it ends. So an answer from here never admits what the store would
- * deny, and denies only what the store would deny too (short of a `reset` on another instance).
+ * deny, and denies only what the store would deny too (short of a `reset`, or a refund, on another
+ * instance; a refund here forgets the key's denial, see `forgetCount`).
  *
  * A denial the store could only estimate (`estimated`) is not remembered. The least recently
  * noted key goes first past `maxKeys`, so memory stays bounded whatever a client sends.
@@ -46,6 +47,15 @@ export class DenialCache {
     const { result } = denial;
     if (result.blockedUntilMs !== undefined) return { ...result, retryAfterMs: denial.untilMs - nowMs, ongoingBlock: true };
     return { ...result, retryAfterMs: denial.untilMs - nowMs };
+  }
+
+  /**
+   * Forgets `key`'s denial by its count (units were given back, so it may fit before its retry
+   * time); a denial by a rule block stays, as a refund never lifts a block.
+   */
+  forgetCount(key: string): void {
+    if (this.denials.size === 0) return;
+    if (this.denials.get(key)?.result.blockedUntilMs === undefined) this.denials.delete(key);
   }
 
   /** Notes the store's answer to a request of `cost` on `key` at `nowMs`. */

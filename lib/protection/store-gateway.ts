@@ -1,11 +1,13 @@
 import { ruleCapacity } from '../core/algorithms/algorithm.interface.js';
 import { getAlgorithm } from '../core/algorithms/index.js';
+import type { RampartLogger } from '../core/logger.js';
 import type { ConsumeResult, StoreRule } from '../core/rule-decision.js';
 import { isThenable } from '../core/thenable.js';
 import type { StoreErrorPolicy } from '../engine/rule.interface.js';
 import { MemoryRateLimitStore } from '../storage/memory-rate-limit.store.js';
-import type { RateLimitStore } from '../storage/rate-limit-store.interface.js';
+import { supportsRefund, type RateLimitStore } from '../storage/rate-limit-store.interface.js';
 import { DenialCache } from './denial-cache.js';
+import { RefundFailures } from './refund-failures.js';
 import type { StoreTimings } from '../observability/store-timings.js';
 import { settleWithin, type StoreHealth } from './store-health.js';
 
@@ -21,6 +23,8 @@ export interface StoreGatewayOptions {
   readonly onStoreError: StoreErrorPolicy;
   /** Most keys whose denial is remembered until its retry time (0: none). */
   readonly denialCacheSize: number;
+  /** Where refunds that fail are reported. */
+  readonly logger: RampartLogger;
 }
 
 /**
@@ -36,6 +40,9 @@ export interface StoreGatewayOptions {
  *
  * A store that answers synchronously (the memory store) is answered synchronously, with no promise
  * and no timer.
+ *
+ * `refund` gives units back to where the `consume` it undoes counted them, off the request's path:
+ * it never throws and never rejects, and a failure is logged once per burst (see RefundFailures).
  */
 export class StoreGateway {
   /** Counts requests without the store, with `storeFallback` (created on first use). */
@@ -43,6 +50,10 @@ export class StoreGateway {
   private readonly denials: DenialCache;
   /** Cost units of each key's calls the store has not answered yet. */
   private readonly inFlight = new Map<string, number>();
+  /** Answers that the fallback store gave, so that their refund goes there too. */
+  private readonly fallbackAnswers = new WeakSet<ConsumeResult>();
+  /** Refunds that failed or were skipped, reported once per burst. */
+  readonly refundFailures: RefundFailures;
 
   constructor(
     private readonly store: RateLimitStore,
@@ -52,6 +63,12 @@ export class StoreGateway {
     private readonly timings?: StoreTimings,
   ) {
     this.denials = new DenialCache(options.denialCacheSize);
+    this.refundFailures = new RefundFailures(options.logger);
+  }
+
+  /** Whether the store can give units back (a rule that counts only some outcomes needs it). */
+  get refunds(): boolean {
+    return supportsRefund(this.store);
   }
 
   /** Keys whose denial is remembered. */
@@ -114,6 +131,53 @@ export class StoreGateway {
     );
   }
 
+  /**
+   * Gives back the `cost` units that a `consume` of `key` at `reservedAtMs` took, `answer` being what
+   * that `consume` returned: nothing when it took nothing (a denial, or the outage policy's
+   * `allow` / `deny`); to the fallback store when that answered it; else to the store, within
+   * `storeTimeoutMs`, its failure counted by StoreHealth like a request's (by `client`, its address
+   * key). A remembered denial of `key` is forgotten (a block's is kept: a refund never lifts a block).
+   * While the store is down the units stay counted. Never throws nor rejects; the promise (for a store
+   * that answers with one) settles once the refund is done, failed or abandoned.
+   */
+  refund(key: string, rule: StoreRule, nowMs: number, cost: number, reservedAtMs: number, answer?: Counted, client: string = key): void | Promise<void> {
+    if (answer === 'allow' || answer === 'deny' || answer?.allowed === false) return;
+    this.denials.forgetCount(key);
+    if (answer !== undefined && this.fallbackAnswers.has(answer)) return this.fallbackStore?.refund(key, rule, nowMs, cost, reservedAtMs);
+    const { health, refundFailures: failures } = this;
+    if (!supportsRefund(this.store)) return failures.unsupported(this.store.constructor?.name ?? 'given as store');
+    const call = health.begin();
+    if (call === undefined) return failures.failed(key);
+    let done: void | Promise<void>;
+    try {
+      done = this.store.refund(key, rule, nowMs, cost, reservedAtMs);
+    } catch (error) {
+      health.failed(call, error, client);
+      return failures.failed(key, error);
+    }
+    if (!isThenable(done)) {
+      health.succeeded(call);
+      return failures.succeeded();
+    }
+    const pending = done;
+    return new Promise((resolve) =>
+      settleWithin(
+        () => pending,
+        this.options.storeTimeoutMs,
+        () => {
+          health.succeeded(call);
+          failures.succeeded();
+          resolve();
+        },
+        (error) => {
+          health.failed(call, error, client);
+          failures.failed(key, error);
+          resolve();
+        },
+      ),
+    );
+  }
+
   /** Records the latency of a `consume` call that began at `startedAt` (`performance.now()`); a timeout counts as its wait. */
   private timed(startedAt: number): void {
     this.timings!.observe('consume', performance.now() - startedAt);
@@ -135,7 +199,9 @@ export class StoreGateway {
   private withoutStore(key: string, rule: StoreRule, onStoreError: StoreErrorPolicy | undefined, nowMs: number, cost: number): Counted {
     if (this.options.storeFallback) {
       this.fallbackStore ??= new MemoryRateLimitStore();
-      return this.fallbackStore.consume(key, rule, nowMs, cost);
+      const answer = this.fallbackStore.consume(key, rule, nowMs, cost);
+      if (answer.allowed) this.fallbackAnswers.add(answer);
+      return answer;
     }
     return onStoreError ?? this.options.onStoreError;
   }

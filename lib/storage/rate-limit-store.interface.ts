@@ -12,10 +12,12 @@ import type { ConsumeResult, StoreRule } from '../core/rule-decision.js';
  * Implementations must be safe under concurrency: N concurrent `consume` calls for one key admit
  * exactly what the algorithm admits when they are run one after another.
  *
- * `refund` is optional, so that a store written before it keeps working. A store without it cannot
- * serve a rule whose units are given back after the request (a rule that counts some outcomes only):
- * the module refuses to start with such a rule on such a store, with an error naming the store
- * (`supportsRefund`), rather than count requests it was told not to count, or not count ones it was.
+ * `refund` is optional, so that a store written before it keeps working for every rule that counts
+ * each request. A store without it cannot serve a rule whose units are given back after the request
+ * (a rule that counts some outcomes only): such a rule is a startup error on such a store (check with
+ * `supportsRefund`; the error names the store and how to fix it), rather than count requests it was
+ * told not to count. Should a refund reach such a store anyway, the units stay counted (the safe
+ * side) and the store gateway logs it once as an error.
  */
 export interface RateLimitStore {
   /**

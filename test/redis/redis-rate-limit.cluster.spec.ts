@@ -7,7 +7,8 @@ import { RedisRateLimitStore } from '../../lib/storage/redis/redis-rate-limit.st
 import { scriptClientOf } from '../../lib/storage/redis/redis-script.js';
 import { startRedisCluster, type RedisCluster } from '../harness/redis-server.js';
 import { describeRedis } from '../harness/redis.js';
-import { rateLimitStoreContract } from '../storage/contracts/rate-limit-store.contract.js';
+import { rateLimitRefundContract } from '../storage/contracts/rate-limit-refund.contract.js';
+import { rateLimitStoreContract, type RateLimitStoreHarness } from '../storage/contracts/rate-limit-store.contract.js';
 
 describeRedis('RedisRateLimitStore on a Redis Cluster', () => {
   let cluster: RedisCluster;
@@ -25,8 +26,10 @@ describeRedis('RedisRateLimitStore on a Redis Cluster', () => {
     await cluster?.dispose();
   });
 
-  rateLimitStoreContract('RedisRateLimitStore (cluster)', {
+  const harness: RateLimitStoreHarness = {
     create: () => Promise.resolve(new RedisRateLimitStore(scriptClientOf(connect()), { prefix: 'cluster:' })),
     createPeer: () => Promise.resolve(new RedisRateLimitStore(scriptClientOf(connect()), { prefix: 'cluster:' })),
-  });
+  };
+  rateLimitStoreContract('RedisRateLimitStore (cluster)', harness);
+  rateLimitRefundContract('RedisRateLimitStore (cluster)', harness);
 });

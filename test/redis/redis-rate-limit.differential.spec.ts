@@ -1,12 +1,12 @@
 /**
  * The Lua scripts against the pure TypeScript algorithms: random rules and random request sequences
  * (time steps of 0, small, large, fractional and backwards; costs up to far above the capacity; looks
- * with `get`) run through the Redis store and through `decideRule` / `peekRule` on a state kept in
+ * with `get`; refunds of admitted requests) run through the Redis store and through `decideRule` / `peekRule` on a state kept in
  * memory, and every answer must be identical, field for field.
  */
 import fc from 'fast-check';
 import { ALGORITHM_NAMES, type AlgorithmName } from '../../lib/core/algorithms/index.js';
-import { decideRule, peekRule, type ConsumeResult, type RuleState, type StoreRule } from '../../lib/core/rule-decision.js';
+import { decideRule, peekRule, refundRule, type ConsumeResult, type RuleState, type StoreRule } from '../../lib/core/rule-decision.js';
 import { RedisRateLimitStore } from '../../lib/storage/redis/redis-rate-limit.store.js';
 import { scriptClientOf } from '../../lib/storage/redis/redis-script.js';
 import { fuzzParams } from '../fuzz/fuzz-settings.js';
@@ -26,6 +26,13 @@ function referenceConsume(entry: Entry | undefined, rule: StoreRule, nowMs: numb
   const outcome = decideRule(live?.state, rule, nowMs, cost);
   if (live !== undefined && outcome.state === live.state) return { result: outcome.result, entry }; // nothing written
   return { result: outcome.result, entry: outcome.expiresAtMs > nowMs ? { state: outcome.state, expiresAtMs: outcome.expiresAtMs } : undefined };
+}
+
+function referenceRefund(entry: Entry | undefined, rule: StoreRule, nowMs: number, reservation: { atMs: number; cost: number }): Entry | undefined {
+  const live = entry !== undefined && entry.expiresAtMs > nowMs ? entry : undefined;
+  const refunded = refundRule(live?.state, rule, nowMs, reservation.cost, reservation.atMs);
+  if (refunded === undefined) return entry;
+  return refunded.expiresAtMs > nowMs ? refunded : undefined;
 }
 
 function referenceGet(entry: Entry | undefined, rule: StoreRule, nowMs: number): ConsumeResult | null {
@@ -73,6 +80,8 @@ const stepArbitrary = fc.record({
     { weight: 1, arbitrary: fc.integer({ min: 1, max: 1_000_000 }) }, // far above any capacity
   ),
   look: fc.boolean(),
+  /** Before the request, give back one of the admitted ones (an index into them), or none (-1). */
+  giveBack: fc.oneof({ weight: 3, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.nat(39) }),
 });
 
 describeRedis('RedisRateLimitStore against the pure algorithms', () => {
@@ -99,7 +108,8 @@ describeRedis('RedisRateLimitStore against the pure algorithms', () => {
             let entry: Entry | undefined;
             let knownBlockMs: number | undefined;
             let nowMs = T0 + start;
-            for (const [i, { step, jitter, cost: drawn, look }] of steps.entries()) {
+            const reservations: { atMs: number; cost: number }[] = [];
+            for (const [i, { step, jitter, cost: drawn, look, giveBack }] of steps.entries()) {
               nowMs += Math.floor(step * rule.windowMs) + (fractionalClock ? jitter : 0);
               const cost = Number.isInteger(drawn) ? drawn : Math.max(1, Math.ceil(drawn * capacity));
               const at = { i, nowMs, cost };
@@ -108,8 +118,15 @@ describeRedis('RedisRateLimitStore against the pure algorithms', () => {
                 expect({ ...at, get: fields(await exact.get(exactKey, rule, nowMs)) }).toEqual({ ...at, get: expected });
                 expect({ ...at, get: fields(await cached.get(cachedKey, rule, nowMs)) }).toEqual({ ...at, get: expected });
               }
+              if (giveBack >= 0 && reservations.length > 0) {
+                const [reservation] = reservations.splice(giveBack % reservations.length, 1);
+                entry = referenceRefund(entry, rule, nowMs, reservation);
+                await exact.refund(exactKey, rule, nowMs, reservation.cost, reservation.atMs);
+                await cached.refund(cachedKey, rule, nowMs, reservation.cost, reservation.atMs);
+              }
               const reference = referenceConsume(entry, rule, nowMs, cost);
               entry = reference.entry;
+              if (reference.result.allowed) reservations.push({ atMs: nowMs, cost });
               expect({ ...at, consume: fields(await exact.consume(exactKey, rule, nowMs, cost)) }).toEqual({ ...at, consume: fields(reference.result) });
 
               let expected = reference.result;

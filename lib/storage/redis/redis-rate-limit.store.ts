@@ -1,5 +1,5 @@
 import { getAlgorithm, type AlgorithmName } from '../../core/algorithms/index.js';
-import type { ConsumeResult, StoreRule } from '../../core/rule-decision.js';
+import { refundable, type ConsumeResult, type StoreRule } from '../../core/rule-decision.js';
 import { KnownBlocks } from '../known-blocks.js';
 import type { RateLimitStore } from '../rate-limit-store.interface.js';
 import { checkPrefix, counterKey } from './redis-keys.js';
@@ -74,6 +74,12 @@ export class RedisRateLimitStore implements RateLimitStore {
     return reply === null || reply === undefined ? null : resultOf(reply as DecideReply);
   }
 
+  /** One script run, as `refundRule` gives back; a rule block stays (also the one known locally). */
+  async refund(key: string, rule: StoreRule, nowMs: number, cost: number, reservedAtMs: number): Promise<void> {
+    if (!refundable(nowMs, cost, reservedAtMs)) return;
+    await decideScript(rule.algorithm).run(this.client, [this.keyOf(key)], [...argumentsOf('refund', rule, nowMs, cost), String(reservedAtMs)]);
+  }
+
   async reset(key: string): Promise<void> {
     this.blocks.delete(key);
     await RESET.run(this.client, [this.keyOf(key)], []);
@@ -98,7 +104,7 @@ function decideScript(algorithm: AlgorithmName): RedisScript {
 }
 
 /** The script's arguments; numbers as `String(n)`, the shortest text that reads back as the same double. */
-function argumentsOf(mode: 'consume' | 'peek', rule: StoreRule, nowMs: number, cost: number): string[] {
+function argumentsOf(mode: 'consume' | 'peek' | 'refund', rule: StoreRule, nowMs: number, cost: number): string[] {
   return [
     mode,
     rule.algorithm,

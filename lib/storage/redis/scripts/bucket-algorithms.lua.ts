@@ -58,6 +58,21 @@ ALGORITHMS['token-bucket'] = {
     return s, decision(false, capacity, math.floor(available / w), resetAtMs, retryAtMs - now)
   end,
 
+  -- Back what the bucket has not refilled of the reservation yet, never above capacity.
+  refund = function(s, rule, now, cost, reservedAt)
+    if s == nil then
+      return s
+    end
+    local bucket = bucketRead(s, rule, now)
+    local at = math.max(now, bucket.atMs)
+    local available = bucketUnitsAt(bucket, rule, at)
+    local back = math.min(bucket.full - available, cost * rule.windowMs - math.max(0, at - reservedAt) * rule.limit)
+    if back > 0 then
+      return { tokens = (available + back) / rule.windowMs, updatedAtMs = at }
+    end
+    return s
+  end,
+
   expires = function(s, rule)
     if s == nil then
       return 0
@@ -143,6 +158,17 @@ ALGORITHMS['gcra'] = {
     end
     local remaining = math.max(0, math.floor((tolerance - ahead) / interval))
     return s, decision(false, capacity, remaining, resetAtMs, retryAtMs - now)
+  end,
+
+  -- The TAT back by cost * T less the time since the reservation, never before now.
+  refund = function(s, rule, now, cost, reservedAt)
+    local grid = gcraGrid(rule)
+    local ahead = gcraAheadAt(gcraRead(s, grid), grid, now)
+    local back = math.min(ahead, cost * grid.interval - math.max(0, now - reservedAt) * grid.perMs)
+    if s == nil or not (back > 0) then
+      return s
+    end
+    return { tatMs = now + (ahead - back) / grid.perMs }
   end,
 
   expires = function(s, rule)

@@ -65,6 +65,7 @@ end
 --   read(h)       the state kept in the hash fields h (nil when they hold none)
 --   fields(s)     the hash fields that keep s, as a flat list of names and values
 --   consume(s, rule, now, cost)  the state to keep (s itself after a denial) and the decision
+--   refund(s, rule, now, cost, reservedAt)  the state with cost given back (s itself: no change)
 --   expires(s, rule)             from when s is the same as no state (0 for nil)
 local ALGORITHMS = {}
 `;

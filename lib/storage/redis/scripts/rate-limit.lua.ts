@@ -27,14 +27,15 @@ export const EXPIRY_MARGIN_MS = 2_000;
 /**
  * Decides a request, or looks at the key's state.
  *
- * KEYS[1] the key; ARGV: mode (`consume` or `peek`), algorithm, limit, windowMs, burst (empty for
- * none), blockDurationMs, nowMs, cost.
+ * KEYS[1] the key; ARGV: mode (`consume`, `peek` or `refund`), algorithm, limit, windowMs, burst
+ * (empty for none), blockDurationMs, nowMs, cost, and for `refund` reservedAtMs.
  *
  * `consume` decides exactly as `decideRule` (lib/core/rule-decision.ts): a running block answers
  * first, then the algorithm; a denial starts a block of max(blockDurationMs, retryAfterMs) when the
  * rule has one; the new state is written, or the key deleted when the state means nothing any more;
  * a decision that changes nothing (a denial, a running block) writes nothing. `peek` answers what
- * `peekRule` would for a request of cost 1, and nil when the key holds no live state.
+ * `peekRule` would for a request of cost 1, and nil when the key holds no live state. `refund` gives
+ * back as `refundRule` does (a running block stays) and answers 1 when it changed the state, else 0.
  *
  * A key whose state belongs to another algorithm (the rule changed) counts as fresh; its block, if
  * running, still applies.
@@ -83,10 +84,74 @@ if live then
 end
 local blocked = blockedUntilMs ~= nil and blockedUntilMs > now
 
+-- Writes the state to keep: the algorithm's fields, the block until untilMs (nil: none) and the
+-- expiry; deletes the key when the state means nothing any more.
+local function write(nextState, untilMs, expiresAtMs)
+  if expiresAtMs > now then
+    local fields = { 'a', name, 'e', num(expiresAtMs) }
+    if untilMs ~= nil then
+      fields[#fields + 1] = 'b'
+      fields[#fields + 1] = num(untilMs)
+    end
+    if nextState ~= nil then
+      for _, v in ipairs(algorithm.fields(nextState)) do
+        fields[#fields + 1] = v
+      end
+    end
+    -- The key then holds these fields and no other. Only what differs is written: the fields whose
+    -- text changes (often the count alone), and the removal of those of the previous state that are
+    -- not written again (an ended block's, another algorithm's, an expired state's).
+    local written, changed = {}, {}
+    for i = 1, #fields, 2 do
+      local field, value = fields[i], fields[i + 1]
+      written[field] = true
+      if h[field] ~= value then
+        changed[#changed + 1] = field
+        changed[#changed + 1] = value
+      end
+    end
+    local stale = {}
+    for field in pairs(h) do
+      if not written[field] then
+        stale[#stale + 1] = field
+      end
+    end
+    if #stale > 0 then
+      redis.call('HDEL', key, unpack(stale))
+    end
+    if #changed > 0 then
+      redis.call('HSET', key, unpack(changed))
+    end
+    -- Redis's expiry is set with e: e - now plus the margin, by whichever instance wrote e, is long
+    -- enough for every clock of the fleet. An e written again unchanged keeps it.
+    if h.e ~= fields[4] then
+      redis.call('PEXPIRE', key, string.format('%d', math.max(1, math.ceil(expiresAtMs - now) + ${EXPIRY_MARGIN_MS})))
+    end
+  elseif #flat > 0 then
+    redis.call('DEL', key)
+  end
+end
+
 -- A running block answers with the figures of a request of cost 1.
 local function ongoingBlock()
   local _, d = algorithm.consume(state, rule, now, 1)
   return reply(decision(false, d.limit, 0, d.resetAtMs, blockedUntilMs - now), blockedUntilMs, true)
+end
+
+if mode == 'refund' then
+  if state == nil then
+    return 0
+  end
+  local nextState = algorithm.refund(state, rule, now, cost, tonumber(ARGV[9]))
+  if nextState == state then
+    return 0
+  end
+  local untilMs, expiresAtMs = nil, algorithm.expires(nextState, rule)
+  if blocked then
+    untilMs, expiresAtMs = blockedUntilMs, math.max(blockedUntilMs, expiresAtMs)
+  end
+  write(nextState, untilMs, expiresAtMs)
+  return 1
 end
 
 if mode == 'peek' then
@@ -115,49 +180,7 @@ else
   expiresAtMs = algorithm.expires(nextState, rule)
 end
 
-if expiresAtMs > now then
-  local fields = { 'a', name, 'e', num(expiresAtMs) }
-  if untilMs ~= nil then
-    fields[#fields + 1] = 'b'
-    fields[#fields + 1] = num(untilMs)
-  end
-  if nextState ~= nil then
-    for _, v in ipairs(algorithm.fields(nextState)) do
-      fields[#fields + 1] = v
-    end
-  end
-  -- The key then holds these fields and no other. Only what differs is written: the fields whose
-  -- text changes (often the count alone), and the removal of those of the previous state that are
-  -- not written again (an ended block's, another algorithm's, an expired state's).
-  local written, changed = {}, {}
-  for i = 1, #fields, 2 do
-    local field, value = fields[i], fields[i + 1]
-    written[field] = true
-    if h[field] ~= value then
-      changed[#changed + 1] = field
-      changed[#changed + 1] = value
-    end
-  end
-  local stale = {}
-  for field in pairs(h) do
-    if not written[field] then
-      stale[#stale + 1] = field
-    end
-  end
-  if #stale > 0 then
-    redis.call('HDEL', key, unpack(stale))
-  end
-  if #changed > 0 then
-    redis.call('HSET', key, unpack(changed))
-  end
-  -- Redis's expiry is set with e: e - now plus the margin, by whichever instance wrote e, is long
-  -- enough for every clock of the fleet. An e written again unchanged keeps it.
-  if h.e ~= fields[4] then
-    redis.call('PEXPIRE', key, string.format('%d', math.max(1, math.ceil(expiresAtMs - now) + ${EXPIRY_MARGIN_MS})))
-  end
-elseif #flat > 0 then
-  redis.call('DEL', key)
-end
+write(nextState, untilMs, expiresAtMs)
 return reply(d, untilMs, false)
 `;
 

@@ -84,6 +84,32 @@ ALGORITHMS['sliding-log'] = {
     return s, decision(false, limit, math.max(0, limit - used), resetAtMs, retryAtMs - now)
   end,
 
+  -- The cost off the entry made at reservedAt, the entry dropped once nothing is left of it.
+  refund = function(s, rule, now, cost, reservedAt)
+    if s == nil or reservedAt <= now - rule.windowMs then
+      return s
+    end
+    local log, n = s.log, #s.log
+    local i = 1
+    while i <= n and log[i] < reservedAt do
+      i = i + 2
+    end
+    if i > n or log[i] ~= reservedAt then
+      return s
+    end
+    local kept = {}
+    for j = 1, n do
+      kept[j] = log[j]
+    end
+    if log[i + 1] > cost then
+      kept[i + 1] = log[i + 1] - cost
+    else
+      table.remove(kept, i + 1)
+      table.remove(kept, i)
+    end
+    return { log = kept }
+  end,
+
   expires = function(s, rule)
     if s == nil or #s.log == 0 then
       return 0

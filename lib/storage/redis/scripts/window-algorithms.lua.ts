@@ -34,6 +34,15 @@ ALGORITHMS['fixed-window'] = {
     return s, decision(false, limit, math.max(0, limit - count), resetAtMs, resetAtMs - now)
   end,
 
+  -- The window containing reservedAt, while it is the stored one and has not ended.
+  refund = function(s, rule, now, cost, reservedAt)
+    local start = windowStart(reservedAt, rule.windowMs)
+    if s == nil or s.windowStartMs ~= start or now >= start + rule.windowMs or s.count <= 0 then
+      return s
+    end
+    return { windowStartMs = start, count = math.max(0, s.count - cost) }
+  end,
+
   expires = function(s, rule)
     if s == nil then
       return 0
@@ -118,6 +127,22 @@ ALGORITHMS['sliding-window'] = {
       retryAtMs = admitAtMs(start, current, previous, limit, w, cost)
     end
     return s, decision(false, limit, remaining, resetAtMs, retryAtMs - now)
+  end,
+
+  -- The current count while reservedAt's window is the stored one, the previous once the next is.
+  refund = function(s, rule, now, cost, reservedAt)
+    local w = rule.windowMs
+    local start = windowStart(reservedAt, w)
+    if s == nil or now >= start + 2 * w then
+      return s
+    end
+    if s.windowStartMs == start and s.current > 0 then
+      return { windowStartMs = start, current = math.max(0, s.current - cost), previous = s.previous }
+    end
+    if s.windowStartMs == start + w and s.previous > 0 then
+      return { windowStartMs = s.windowStartMs, current = s.current, previous = math.max(0, s.previous - cost) }
+    end
+    return s
   end,
 
   expires = function(s, rule)
