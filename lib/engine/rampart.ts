@@ -109,9 +109,7 @@ export class Rampart<C = unknown> {
       ...(config.autoBanDurationMs !== undefined ? { autoBanDurationMs: config.autoBanDurationMs } : {}),
     });
     const gateway = new StoreGateway(store, this.health, config, this.storeTimings);
-    // Refunds go to the store directly until the store gateway bounds them like consume.
-    const refunds = { refund: (...args: Parameters<NonNullable<typeof store.refund>>) => store.refund?.(...args) };
-    this.outcomes = new OutcomeSettler({ refunds, store, clock, logger, timeoutMs: stepTimeoutMs });
+    this.outcomes = new OutcomeSettler({ refunds: gateway, store, clock, logger, timeoutMs: stepTimeoutMs });
     const keys = new StoreKeys(config.ipv6PrefixLength);
     const identity = new ClientIdentity(config, keys);
     this.engine = new RampartEngine(config, { keys, identity, bans: this.bans, gateway, escalator: this.escalator });

@@ -4,13 +4,12 @@ import type { RampartRequest } from '../engine/rampart-request.js';
 import type { RuleResult, Verdict } from '../engine/verdict.js';
 import { refundFailed, resetFailed } from '../errors/outcome-messages.js';
 import { withTimeout } from '../protection/store-health.js';
+import type { StoreGateway } from '../protection/store-gateway.js';
 import type { RateLimitStore } from '../storage/rate-limit-store.interface.js';
 import { counts, type RequestOutcome } from './request-outcome.js';
 
 /** Gives units back to the rate-limit store (the store gateway: bounded, never throwing). */
-export interface Refunds {
-  refund(key: string, rule: RuleResult['targetRule']['rule']['storeRule'], nowMs: number, cost: number, reservedAtMs: number): void | Promise<void>;
-}
+export type Refunds = Pick<StoreGateway, 'refund'>;
 
 /** What the settler needs. */
 export interface OutcomeParts {
@@ -111,8 +110,8 @@ export class OutcomeSettler<C = unknown> {
   private refund(key: string, result: RuleResult<C>, reservedAtMs: number): Promise<void> {
     const { rule } = result.targetRule;
     try {
-      return Promise.resolve(this.parts.refunds.refund(key, rule.storeRule, this.parts.clock.now(), result.cost, reservedAtMs)).catch((error: unknown) =>
-        this.parts.logger.error(refundFailed(rule.name, error)),
+      return Promise.resolve(this.parts.refunds.refund(key, rule.storeRule, this.parts.clock.now(), result.cost, reservedAtMs, result.result)).catch(
+        (error: unknown) => this.parts.logger.error(refundFailed(rule.name, error)),
       );
     } catch (error) {
       this.parts.logger.error(refundFailed(rule.name, error));
