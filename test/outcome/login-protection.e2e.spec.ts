@@ -57,6 +57,7 @@ describe.each(ADAPTERS)('login protection (%s)', (adapter) => {
       providers: [{ provide: Checks, useValue: new Checks() }, PasswordGuard],
       controllers: [ProtectedLoginController, ThrowingController],
     });
+    await t.app.listen(0, '127.0.0.1');
   });
   afterAll(() => t.close());
 

@@ -26,6 +26,8 @@ describe.each(ADAPTERS)('failed logins counted before the credential check (%s)'
         keyResolver: (context: ExecutionContext) => context.switchToHttp().getRequest<{ headers: Record<string, string> }>().headers['x-client'],
       });
       t = await startApp(adapter, metadata, prepare as never);
+      // One listening server for every request (supertest would listen and close around each one).
+      await t.app.listen(0, '127.0.0.1');
     });
     afterAll(() => t.close());
 

@@ -30,7 +30,9 @@ export function sharedLoginScenario(connect: () => Promise<{ store: RateLimitSto
         rules: [{ name: 'login-failures', limit: LIMIT, windowMs: 900_000, algorithm: 'fixed-window', countIf: 'failed' }],
         keyResolver: (context: ExecutionContext) => context.switchToHttp().getRequest<{ headers: Record<string, string> }>().headers['x-client'],
       });
-      instances.push({ t: await startApp(adapter, metadata), close });
+      const t = await startApp(adapter, metadata);
+      await t.app.listen(0, '127.0.0.1');
+      instances.push({ t, close });
     }
   });
   afterAll(async () => {
