@@ -4,6 +4,8 @@
  * HTTP adapters and every placement of the auth guard (nestjs/throttler #522).
  */
 import type { ExecutionContext } from '@nestjs/common';
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { Rampart } from '../../lib/engine/rampart.js';
 import { FakeClock } from '../support/fake-clock.js';
 import { ADAPTERS, startApp, type TestApp } from '../support/http-app.js';
@@ -68,5 +70,49 @@ describe.each(ADAPTERS)('failed logins counted before the credential check (%s)'
       for (let i = 0; i < LIMIT; i++) await login('fine', 'wrong').expect(401);
       await login('fine', PASSWORD).expect(429);
     });
+  });
+});
+
+describe.each(ADAPTERS)('a login whose client goes away before the answer (%s)', (adapter) => {
+  let t: TestApp;
+  const checks = new Checks();
+
+  beforeAll(async () => {
+    const { metadata } = loginApp('auth-on-method', checks, {
+      clock: new FakeClock(),
+      rules: [{ name: 'login-failures', limit: 2, windowMs: 900_000, algorithm: 'fixed-window', countIf: 'failed' }],
+    });
+    t = await startApp(adapter, metadata);
+    await t.app.listen(0, '127.0.0.1');
+  });
+  afterAll(() => t.close());
+
+  it('stays counted, even with the right password', async () => {
+    const server = t.app.getHttpServer() as Server;
+    const { port } = server.address() as AddressInfo;
+    const sockets: Socket[] = [];
+    server.on('connection', (socket: Socket) => sockets.push(socket));
+    checks.reached = 0;
+    checks.hold();
+    const body = JSON.stringify({ password: PASSWORD });
+    const aborted = httpRequest({
+      port,
+      host: '127.0.0.1',
+      method: 'POST',
+      path: '/login',
+      headers: { 'content-type': 'application/json', 'content-length': body.length },
+    });
+    aborted.on('error', () => undefined);
+    aborted.end(body);
+    await until(() => checks.reached === 1);
+    aborted.destroy();
+    // The server has seen the connection close before the credential check answers.
+    await until(() => sockets.length === 1 && sockets[0].destroyed);
+    checks.letGo();
+    await t.app.get(Rampart).outcomes.drain();
+    // The aborted attempt kept its unit: one more login fits, the next does not.
+    await t.http().post('/login').send({ password: PASSWORD }).expect(201);
+    await t.http().post('/login').send({ password: 'wrong' }).expect(401);
+    await t.http().post('/login').send({ password: PASSWORD }).expect(429);
   });
 });
