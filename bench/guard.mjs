@@ -3,8 +3,9 @@
 // load generator to add noise. Cases: no guard (the loop alone), an empty guard, @nestjs/throttler's
 // ThrottlerGuard on its own storage (one and three throttlers), Rampart's guard on the memory store
 // (one and three rules), and Rampart's engine called directly. Rampart's guard also runs with its
-// statistics off (`stats: false`) and with the Prometheus metrics of nest-rampart/metrics registered
-// (which time every store call), beside its default (statistics on, no metrics).
+// statistics off (`stats: false`), with the Prometheus metrics of nest-rampart/metrics registered
+// (which time every store call), and with an adaptive rule (`adaptive: true`: each client's limit
+// from its state, held in memory), beside its default (statistics on, no metrics, no adaptive limit).
 //
 // Run: npm run bench:guard        (builds, then node --expose-gc bench/guard.mjs)
 //
@@ -92,11 +93,16 @@ const throttlerGuard = (windowsMs) =>
  * Rampart's guard; `stats: false` switches its statistics off, `metrics: true` registers the
  * Prometheus metrics (in a registry of their own) as RampartMetricsModule would.
  */
-const rampartGuard = (windowsMs, { stats = true, metrics = false, routes } = {}) =>
+const rampartGuard = (windowsMs, { stats = true, metrics = false, routes, adaptive = false } = {}) =>
   guardOf(
     [
       rampart.RateLimitModule.forRoot({
-        rules: windowsMs.map((windowMs, i) => ({ name: windowsMs.length === 1 ? 'default' : `r${i}`, limit: NEVER_DENY, windowMs })),
+        rules: windowsMs.map((windowMs, i) => ({
+          name: windowsMs.length === 1 ? 'default' : `r${i}`,
+          limit: NEVER_DENY,
+          windowMs,
+          ...(adaptive ? { adaptive: true } : {}),
+        })),
         registerGlobalGuard: false,
         env: false,
         ...(stats ? {} : { stats: false }),
@@ -190,6 +196,13 @@ const CASES = [
     label: 'Rampart guard, memory store, 1 rule, 20 route entries (the last matches)',
     inputs: 'contexts',
     setup: () => rampartGuard(WINDOWS_MS.slice(1, 2), { routes: ROUTE_ENTRIES }),
+    loop: guardLoop(),
+  },
+  {
+    id: 'rampart-adaptive',
+    label: 'Rampart guard, memory store, 1 rule, adaptive',
+    inputs: 'contexts',
+    setup: () => rampartGuard(WINDOWS_MS.slice(1, 2), { adaptive: true }),
     loop: guardLoop(),
   },
   { id: 'rampart-3', label: 'Rampart guard, memory store, 3 rules', inputs: 'contexts', setup: () => rampartGuard(WINDOWS_MS), loop: guardLoop() },
@@ -346,9 +359,12 @@ function report(nsByRound, cpuNsByRound, elapsedMs, load1) {
     rampartMetricsVsNoStats: per(results['rampart-metrics']?.nsPerDecision ?? null, results['rampart-no-stats']?.nsPerDecision ?? null),
     // Route entries by path (20, the last matching) over the handler's rules alone.
     rampartRoutesVsRampart: per(results['rampart-routes']?.nsPerDecision ?? null, results.rampart?.nsPerDecision ?? null),
+    // An adaptive rule (on) over the same rule without it (off).
+    rampartAdaptiveVsRampart: per(results['rampart-adaptive']?.nsPerDecision ?? null, results.rampart?.nsPerDecision ?? null),
     // The same from CPU time, which a busy machine disturbs less than elapsed time.
     rampartStatsVsNoStatsCpu: per(results.rampart?.cpuNsPerDecision ?? null, results['rampart-no-stats']?.cpuNsPerDecision ?? null),
     rampartMetricsVsStatsCpu: per(results['rampart-metrics']?.cpuNsPerDecision ?? null, results.rampart?.cpuNsPerDecision ?? null),
+    rampartAdaptiveVsRampartCpu: per(results['rampart-adaptive']?.cpuNsPerDecision ?? null, results.rampart?.cpuNsPerDecision ?? null),
   };
   const target = ratios.rampartAddedVsThrottlerAdded;
   const targets = [

@@ -54,7 +54,7 @@ export type { AlertOptions, AlertThresholds, AlertLevels, AlertWebhook, AlertRet
 export { verifyAlertSignature, SIGNATURE_HEADER } from './alerts/alert-signature.js';
 export type { RateLimitModuleOptions, RateLimitModuleExtras, RateLimitViolation } from './rate-limit-options.interface.js';
 export type { RateLimitAdminOptions } from './admin/admin-options.interface.js';
-export type { RateLimitRule, ThrottleRule, ClientKeyResolver, StoreErrorPolicy } from './rate-limit-rule.interface.js';
+export type { RateLimitRule, ThrottleRule, ClientKeyResolver, StoreErrorPolicy, RequestLimits, RequestLimitsCache } from './rate-limit-rule.interface.js';
 export { DEFAULT_GROUP, type GroupResolver, type GroupOptions } from './engine/groups.js';
 export type { RateLimitStore } from './storage/rate-limit-store.interface.js';
 export type { RampartStorage } from './storage/rampart-storage.interface.js';
@@ -70,6 +70,10 @@ export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from './storag
 export type { StatsStore } from './storage/stats-store.interface.js';
 export type { InstanceStatsSummary, StatsBucketSummary } from './observability/stats-summary.js';
 export { MemoryStatsStore } from './storage/memory-stats.store.js';
+export type { AdaptiveStore } from './storage/adaptive-store.interface.js';
+export { MemoryAdaptiveStore, type MemoryAdaptiveStoreOptions } from './storage/memory-adaptive.store.js';
+export type { AdaptiveLimitOptions } from './adaptive/adaptive-options.js';
+export type { AdaptiveState } from './adaptive/adaptive-math.js';
 export type { StoreRule, ConsumeResult } from './core/rule-decision.js';
 export type { AlgorithmName, AlgorithmRule, Decision } from './core/algorithms/algorithm.interface.js';
 export type { Clock } from './core/clock.js';

@@ -185,7 +185,7 @@ export class RateLimitGuard implements CanActivate {
         return this.throwRateLimitException(context, {
           rule: rule.name,
           limit: result.limit,
-          windowMs: rule.windowMs,
+          windowMs: verdict.rule.windowMs,
           retryAfterSeconds: retryAfterSeconds(verdict) as number,
           ...(result.blockedUntilMs !== undefined ? { blockedUntilMs: result.blockedUntilMs } : {}),
         });

@@ -11,6 +11,7 @@ import { AdminProblemException } from './admin-problem.js';
 import { Rampart } from '../engine/rampart.js';
 import type { RateLimitConfig } from '../rate-limit.config.js';
 import { toAccessEntryView, toBanView, toViolationView } from './admin-views.js';
+import { adaptiveViews } from './admin-adaptive.js';
 import type { CreateAccessEntryBody, ListAccessListQuery, RemoveAccessEntryQuery } from './dto/access-list.dto.js';
 import type { CreateBanBody, LiftBanQuery, ListBansQuery } from './dto/ban.dto.js';
 import type { ListViolationsQuery } from './dto/violation.dto.js';
@@ -98,7 +99,12 @@ export class AdminService {
   async client(key: string): Promise<AdminClientView> {
     const parsed = parseBareAddress(key);
     const status = await this.protection.status(key, parsed === null ? null : formatAddress(parsed));
-    const [latest, counters] = await Promise.all([this.protection.listViolations({ key }, { limit: LATEST_VIOLATIONS }), this.counters(key)]);
+    const rules = this.routesCounted().slice(0, MAX_COUNTER_LOOKUPS);
+    const [latest, counters, adaptive] = await Promise.all([
+      this.protection.listViolations({ key }, { limit: LATEST_VIOLATIONS }),
+      this.counters(key, rules),
+      adaptiveViews(this.rampart as unknown as Rampart<never>, key, rules),
+    ]);
     const nowMs = this.now();
     const { verdict } = status;
     return {
@@ -111,6 +117,7 @@ export class AdminService {
       recentViolations: status.recentViolations,
       latestViolations: latest.items.map(toViolationView),
       counters,
+      ...(adaptive.length > 0 ? { adaptive } : {}),
     };
   }
 
@@ -173,8 +180,8 @@ export class AdminService {
   }
 
   /** Live counters of `key` under every rule of every route, read without counting. */
-  private async counters(key: string): Promise<AdminCounterView[]> {
-    const counted = await this.protection.counters(key, this.routesCounted().slice(0, MAX_COUNTER_LOOKUPS));
+  private async counters(key: string, rules: readonly TargetRule<ExecutionContext>[]): Promise<AdminCounterView[]> {
+    const counted = await this.protection.counters(key, rules);
     return counted.map(({ rule: { rule, countsPer }, result }) => ({
       rule: rule.name,
       route: countsPer,

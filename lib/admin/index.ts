@@ -17,3 +17,4 @@ export type {
   AdminViolationPage,
   AdminViolationView,
 } from './dto/views.dto.js';
+export { AdminAdaptiveView } from './dto/adaptive-view.dto.js';

@@ -1,5 +1,5 @@
 import { loadConfigFile, type LoadedConfigFile } from '../config-file/index.js';
-import type { RateLimitRule } from '../engine/rule.interface.js';
+import type { FixedRateLimitRule as RateLimitRule } from '../engine/rule.interface.js';
 import * as messages from '../errors/cli-messages.js';
 import { RateLimitConfigurationError } from '../errors/rate-limit-configuration.error.js';
 import { CliError } from './cli-error.js';

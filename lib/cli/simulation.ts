@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { RampartLogger } from '../core/logger.js';
 import { createRampart } from '../engine/rampart.js';
-import type { RateLimitRule } from '../engine/rule.interface.js';
+import type { FixedRateLimitRule as RateLimitRule } from '../engine/rule.interface.js';
 import type { Verdict } from '../engine/verdict.js';
 import { memoryStorage } from '../storage/memory-storage.js';
 

@@ -5,7 +5,7 @@ export { Rampart, createRampart } from './rampart.js';
 export type { RampartEngine } from './rampart-engine.js';
 export type { RampartOptions, RateLimitViolation } from './rampart-options.interface.js';
 export type { RampartRequest, StoreKeyHook } from './rampart-request.js';
-export type { RateLimitRule, ThrottleRule, ClientKeyResolver, StoreErrorPolicy } from './rule.interface.js';
+export type { RateLimitRule, ThrottleRule, ClientKeyResolver, StoreErrorPolicy, RequestLimits, RequestLimitsCache } from './rule.interface.js';
 export type { TargetRule, TargetRules } from './target-rules.js';
 export { DEFAULT_GROUP, type GroupResolver, type GroupOptions } from './groups.js';
 export { RateLimitHeaders, type HeaderSetter, type RateLimitHeaderOptions } from './rate-limit-headers.js';

@@ -5,6 +5,7 @@ import { validateIpv6PrefixLength } from '../core/ip/client-key.js';
 import { consoleLogger, type RampartLogger } from '../core/logger.js';
 import { checkPositiveIntegers, filled, optionsObject } from '../core/option-objects.js';
 import * as messages from '../errors/messages.js';
+import * as refundMessages from '../errors/refund-messages.js';
 import { RateLimitConfigurationError } from '../errors/rate-limit-configuration.error.js';
 import type { RateLimitEventHandlers } from '../events/rate-limit-events.js';
 import { memoryStorage } from '../storage/memory-storage.js';
@@ -147,6 +148,7 @@ export function checkRampartOptions<C>(options: RampartOptions<C>, problems: str
   ) {
     problems.push(messages.badStore(options.store));
   }
+  if (candidate.refund !== undefined && typeof candidate.refund !== 'function') problems.push(refundMessages.badStoreRefund(candidate.refund));
   const { trust, problems: trustProblems } = compileTrustProxy(options.trustProxy);
   problems.push(...trustProblems);
   const ipv6PrefixLength = options.ipv6PrefixLength ?? 64;

@@ -16,6 +16,8 @@ import type { Decision, Tally } from './decision.js';
 import { NetworkKeys } from './network-keys.js';
 import { Verdicts } from './verdicts.js';
 import { ownIdentityRefused, ruleClientKey } from './rule-identity.js';
+import type { AdaptiveLimits } from '../adaptive/adaptive-limits.js';
+import { requestLimits, windowedKey } from './request-limits.js';
 
 /** Peers whose parsed address is remembered, and targets whose rules are (each emptied when full). */
 const CACHE_SIZE = 10_000;
@@ -36,6 +38,7 @@ export interface EngineParts<C> {
   readonly bans: BanSync;
   readonly gateway: StoreGateway;
   readonly escalator: Escalator;
+  readonly adaptive: AdaptiveLimits;
 }
 
 /**
@@ -261,24 +264,33 @@ export class RampartEngine<C = unknown> {
       const clientKey = await ruleClientKey(decision, targetRule, this.parts.keys, this.networks);
       const shadow = this.verdicts.isShadow(targetRule);
       if (clientKey !== decision.clientKey && (await ownIdentityRefused(this.parts.bans, clientKey, shadow, decision.nowMs, tally))) return undefined;
-      const cost = typeof rule.cost === 'number' ? fixedCost(decision, targetRule) : requestCost(await rule.cost(context as C), ruleCapacity(rule.storeRule));
-      const answer = await this.count(decision, targetRule, clientKey, cost);
+      const limits = await requestLimits(decision, targetRule, clientKey, this.config.logger);
+      const capacity = ruleCapacity(limits);
+      const cost = typeof rule.cost === 'number' ? fixedCost(decision, targetRule, capacity) : requestCost(await rule.cost(context as C), capacity);
+      const answer = await this.count(decision, targetRule, clientKey, cost, limits);
       if (answer === 'allow') return undefined;
       if (answer === 'deny') {
         tally.storeDenied ||= !shadow;
         return undefined;
       }
-      return ruleResult(targetRule, clientKey, cost, answer);
+      return ruleResult(targetRule, clientKey, cost, answer, limits.windowMs);
     };
     const counted = await Promise.all(decision.rules.rules.map(countOne));
     for (const result of counted) if (result !== undefined) tally.results.push(result);
     return this.verdicts.conclude(decision, tally);
   }
 
-  private count(decision: Decision<C>, targetRule: TargetRule<C>, clientKey: string, cost: number): Counted | Promise<Counted> {
+  /** Counts one rule for one request by `limits` (see `requestLimits`: the rule's own unless they vary per request). */
+  private count(decision: Decision<C>, targetRule: TargetRule<C>, clientKey: string, cost: number, limits = targetRule.rule.storeRule) {
     const { rule } = targetRule;
     const { storeKey, context } = decision.request;
-    const key = storeKey ? storeKey(context, clientKey, targetRule) : targetRule.keyPrefix + clientKey;
-    return this.parts.gateway.consume(key, rule.storeRule, rule.onStoreError, decision.nowMs, cost, decision.addressKey);
+    const key = windowedKey(storeKey ? storeKey(context, clientKey, targetRule) : targetRule.keyPrefix + clientKey, limits, rule);
+    const { onStoreError } = rule;
+    // An adaptive rule counts by the client's effective limit, scaled from `limits`, and learns from the answer.
+    if (rule.adaptive)
+      return this.parts.adaptive.count(key, rule.adaptive, limits, decision.nowMs, (r) =>
+        this.parts.gateway.consume(key, r, onStoreError, decision.nowMs, cost, decision.addressKey),
+      );
+    return this.parts.gateway.consume(key, limits, onStoreError, decision.nowMs, cost, decision.addressKey);
   }
 }

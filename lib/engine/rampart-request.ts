@@ -81,9 +81,12 @@ export function requestCost(value: unknown, capacity: number): number {
   return Math.min(Math.ceil(value), capacity + 1);
 }
 
-/** A fixed-cost rule's cost for this request: the request's own cost when it has one, else the rule's. */
-export function fixedCost<C>(decision: Decision<C>, targetRule: TargetRule<C>): number {
+/**
+ * A fixed-cost rule's cost for this request: the request's own cost when it has one, else the rule's.
+ * `capacity`: the capacity the request is counted with, when its limits vary per request.
+ */
+export function fixedCost<C>(decision: Decision<C>, targetRule: TargetRule<C>, capacity?: number): number {
   const { cost } = decision.request;
   const { rule } = targetRule;
-  return cost === undefined ? (rule.cost as number) : requestCost(cost, ruleCapacity(rule.storeRule));
+  return cost === undefined ? (rule.cost as number) : requestCost(cost, capacity ?? ruleCapacity(rule.storeRule));
 }

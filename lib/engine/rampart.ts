@@ -24,6 +24,8 @@ import { StatsReporter } from '../observability/stats-reporter.js';
 import { EventLog } from '../observability/event-log.js';
 import { OutcomeSettler, type Reservation } from '../outcome/outcome-settler.js';
 import type { RequestOutcome } from '../outcome/request-outcome.js';
+import { AdaptiveLimits } from '../adaptive/adaptive-limits.js';
+import { MemoryAdaptiveStore } from '../storage/memory-adaptive.store.js';
 
 /**
  * Rampart, assembled from its parts: the engine that decides requests, the service operators use,
@@ -51,6 +53,8 @@ export class Rampart<C = unknown> {
   readonly leases: LeaseKeeper;
   /** Gives back what outcome-aware rules (`countIf`) reserved for a request whose outcome they do not count. */
   readonly outcomes: OutcomeSettler<C>;
+  /** Each client's state under adaptive rules, held in memory and written back to `storage.adaptive`. */
+  readonly adaptive: AdaptiveLimits;
   /** This instance's statistics (decisions, violations, escalations); undefined with `stats: false`. */
   readonly stats: DecisionRecorder | undefined;
   /** Latency of the rate-limit store's calls, by operation: off until the Prometheus metrics enable it. */
@@ -112,7 +116,8 @@ export class Rampart<C = unknown> {
     this.outcomes = new OutcomeSettler({ refunds: gateway, store, clock, logger, timeoutMs: stepTimeoutMs });
     const keys = new StoreKeys(config.ipv6PrefixLength);
     const identity = new ClientIdentity(config, keys);
-    this.engine = new RampartEngine(config, { keys, identity, bans: this.bans, gateway, escalator: this.escalator });
+    this.adaptive = new AdaptiveLimits(storage.adaptive ?? new MemoryAdaptiveStore(), { timeoutMs: storeTimeoutMs, logger });
+    this.engine = new RampartEngine(config, { keys, identity, bans: this.bans, gateway, escalator: this.escalator, adaptive: this.adaptive });
     const escalationOf = () => this.current.escalation;
     this.service = new RateLimitService({
       storage,

@@ -4,8 +4,11 @@ import { DEFAULT_ESCALATION_POLICY, ESCALATION_POLICY_FIELDS, mergeEscalationPol
 import { validateIpv6PrefixLength } from '../core/ip/client-key.js';
 import type { StoreRule } from '../core/rule-decision.js';
 import * as messages from '../errors/messages.js';
+import type { AdaptiveSettings } from '../adaptive/adaptive-math.js';
+import { resolveAdaptive } from '../adaptive/adaptive-options.js';
 import { checkRuleGroups } from './groups.js';
 import { checkOutcomeRule, type CountIf } from '../outcome/request-outcome.js';
+import { splitDynamicLimits, type DynamicLimits } from './dynamic-limits.js';
 import type { ClientKeyResolver, RateLimitRule, StoreErrorPolicy, ThrottleRule } from './rule.interface.js';
 
 /** A rule with its defaults applied, checked, ready for the engine. */
@@ -40,7 +43,11 @@ export interface ResolvedRule<C = unknown> {
   readonly countIf?: CountIf;
   /** An outcome `countIf` does not count resets the client's count under the rule. */
   readonly consecutive?: true;
-  /** What the store receives. */
+  /** The rule's adaptive limit (see `RateLimitRule.adaptive`): each client's limit follows its trust. */
+  readonly adaptive?: AdaptiveSettings;
+  /** Limits that are functions of the request (see `requestLimits`); `limit`, `windowMs` and `burst` then hold their fallbacks. */
+  readonly dynamic?: DynamicLimits<C>;
+  /** What the store receives (the fallback values of dynamic limits). */
   readonly storeRule: StoreRule;
 }
 
@@ -60,7 +67,8 @@ const isNonNegativeInteger = (v: unknown): v is number => Number.isSafeInteger(v
  * Checks a complete rule and fills in its defaults. Problems are appended to `problems`; the
  * returned rule is only meaningful when none were added.
  */
-export function resolveRule<C>(rule: ThrottleRule<C>, path: string, problems: string[]): ResolvedRule<C> {
+export function resolveRule<C>(given: ThrottleRule<C>, path: string, problems: string[]): ResolvedRule<C> {
+  const { rule, dynamic } = splitDynamicLimits(given, path, problems);
   const name = rule.name ?? 'default';
   if (typeof name !== 'string' || !messages.RULE_NAME_PATTERN.test(name)) problems.push(messages.badRuleName(`${path}.name`, name));
   if (!isPositiveInteger(rule.limit)) problems.push(messages.notPositiveInteger(`${path}.limit`, rule.limit));
@@ -95,7 +103,13 @@ export function resolveRule<C>(rule: ThrottleRule<C>, path: string, problems: st
   }
   if (rule.shadow !== undefined && typeof rule.shadow !== 'boolean') problems.push(messages.badBoolean(`${path}.shadow`, rule.shadow));
   const groups = checkRuleGroups(rule.groups, path, problems);
-  checkOutcomeRule(rule, path, problems);
+  checkOutcomeRule(rule, path, problems, dynamic !== undefined || (rule.adaptive !== undefined && rule.adaptive !== false));
+  const adaptive = resolveAdaptive(
+    rule.adaptive,
+    { limit: rule.limit as number, windowMs: rule.windowMs as number, ...(typeof cost === 'number' ? { cost } : {}) },
+    `${path}.adaptive`,
+    problems,
+  );
   const storeRule: StoreRule = Object.freeze({
     name,
     algorithm,
@@ -122,6 +136,8 @@ export function resolveRule<C>(rule: ThrottleRule<C>, path: string, problems: st
     ...(groups !== undefined ? { groups } : {}),
     ...(rule.countIf !== undefined ? { countIf: rule.countIf } : {}),
     ...(rule.consecutive === true ? { consecutive: true as const } : {}),
+    ...(adaptive !== undefined ? { adaptive } : {}),
+    ...(dynamic !== undefined ? { dynamic } : {}),
     storeRule,
   });
 }

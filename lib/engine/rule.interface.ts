@@ -1,6 +1,7 @@
 import type { AlgorithmName } from '../core/algorithms/algorithm.interface.js';
 import type { EscalationPolicy } from '../core/escalation.js';
 import type { CountIf } from '../outcome/request-outcome.js';
+import type { AdaptiveLimitOptions } from '../adaptive/adaptive-options.js';
 
 /**
  * Resolves the identity a rule counts against: a user id, an API key, anything from the request.
@@ -21,6 +22,34 @@ export type ClientKeyResolver<C = unknown> = (context: C, address: string | null
  */
 export type StoreErrorPolicy = 'allow' | 'deny';
 
+/** A rule's value for one request (see the rule's `limits`): sync or async. */
+export type RequestValue<C, T> = (context: C) => T | Promise<T>;
+
+/** A rule's limit, window and burst for one request, as a `limits` function returns them; a field left out keeps the rule's own. */
+export interface RequestLimits {
+  limit?: number;
+  windowMs?: number;
+  burst?: number;
+}
+
+/**
+ * The per-key cache of a rule's dynamic limits: a request whose key was resolved less than `ttlMs`
+ * ago (on the module's clock) reuses that answer, and requests of one key that arrive while it is
+ * being resolved share the one lookup. A failed lookup is not cached.
+ */
+export interface RequestLimitsCache<C = unknown> {
+  /** How long an answer is reused, in milliseconds. */
+  ttlMs: number;
+  /** Keys remembered at most; the oldest is forgotten first. @default 10_000 */
+  maxKeys?: number;
+  /**
+   * What answers are cached by: an API key, a tenant, a plan id. A result that is not a non-empty
+   * string falls back to the client key.
+   * @default the client key the rule counts
+   */
+  key?: (context: C) => string | undefined;
+}
+
 /**
  * One rate-limit rule. Durations are milliseconds throughout.
  *
@@ -34,17 +63,38 @@ export interface RateLimitRule<C = unknown> {
    * @default 'default'
    */
   name?: string;
-  /** Requests (cost units) allowed per window. For token bucket and GCRA: the sustained rate per window. */
-  limit: number;
-  /** Window length in milliseconds. */
-  windowMs: number;
+  /**
+   * Requests (cost units) allowed per window. For token bucket and GCRA: the sustained rate per
+   * window. A function of the request (a plan looked up by API key) needs `fallback.limit`.
+   */
+  limit: number | RequestValue<C, number>;
+  /** Window length in milliseconds, or a function of the request (it needs `fallback.windowMs`). */
+  windowMs: number | RequestValue<C, number>;
   /**
    * How requests are counted.
    * @default 'sliding-window'
    */
   algorithm?: AlgorithmName;
-  /** Token bucket and GCRA: how many requests may arrive at once. @default limit */
-  burst?: number;
+  /** Token bucket and GCRA: how many requests may arrive at once, or a function of the request (it needs `fallback.burst`). @default limit */
+  burst?: number | RequestValue<C, number>;
+  /**
+   * The limit, window and burst of one request, in one call (one lookup of the client's plan for all
+   * three). A field it leaves out keeps the rule's own, and the rule's own `limit` and `windowMs`
+   * (numbers) are what the request is counted by when it fails. Not with per-field functions.
+   *
+   * @example
+   * { name: 'plan', limit: 60, windowMs: 60_000, limits: async (ctx) => (await plans.byKey(apiKey(ctx))).limits, limitsCache: { ttlMs: 30_000 } }
+   */
+  limits?: RequestValue<C, RequestLimits>;
+  /**
+   * What a request is counted by when a function of `limit`, `windowMs` or `burst` fails: throws,
+   * rejects, or gives anything but a positive safe integer (NaN, 0, a negative or fractional number,
+   * Infinity, text). Required for each field given as a function; the whole request then takes the
+   * rule's fallback values, never a mix. The failure is logged (at most once a minute per rule).
+   */
+  fallback?: RequestLimits;
+  /** Cache the dynamic limits per key for a while (see `RequestLimitsCache`). @default undefined (resolved on every request) */
+  limitsCache?: RequestLimitsCache<C>;
   /**
    * After this rule denies a request, deny every request from the client for this long.
    * @default 0 (no block: the client is admitted again as soon as the algorithm allows)
@@ -133,7 +183,24 @@ export interface RateLimitRule<C = unknown> {
    * @default false
    */
   consecutive?: boolean;
+  /**
+   * Adaptive limit: each client's limit is this rule's `limit` times its trust factor, which
+   * follows its behaviour (a moving average of its request rate, a z-score anomaly test, its
+   * violations); `true` takes every default. See "Adaptive limits" in the README.
+   * @default undefined (the same limit for every client)
+   *
+   * @example
+   * { name: 'api', limit: 100, windowMs: 60_000, adaptive: { learningRate: 0.1, anomalyThreshold: 3, min: 10 } }
+   */
+  adaptive?: AdaptiveLimitOptions | boolean;
 }
+
+/** A rule whose limit, window and burst are numbers (a configuration file's, the CLI's). */
+export type FixedRateLimitRule<C = unknown> = Omit<RateLimitRule<C>, 'limit' | 'windowMs' | 'burst' | 'limits' | 'fallback' | 'limitsCache'> & {
+  limit: number;
+  windowMs: number;
+  burst?: number;
+};
 
 /** What `@Throttle` accepts: a full rule, or fields overriding the module rule of the same name. */
 export type ThrottleRule<C = unknown> = Partial<RateLimitRule<C>>;

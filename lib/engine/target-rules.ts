@@ -1,4 +1,5 @@
 import type { ResolvedRule } from './rule-resolution.js';
+import { variesPerRequest } from './request-limits.js';
 import { StoreKeys } from './store-keys.js';
 
 /** One rule as it counts on one target. */
@@ -27,6 +28,8 @@ export interface TargetRules<C = unknown> {
    * store per request.
    */
   readonly plain: boolean;
+  /** Whether a rule's limits may differ per request (dynamic or adaptive limits): its `RateLimit-Policy` is not cached. */
+  readonly varying?: true;
   /** Whether a rule has its own `shadow`. */
   readonly shadowed: boolean;
   /** Whether a rule counts some groups only: the client's group is needed. */
@@ -69,13 +72,18 @@ export function targetRules<C>(target: string, rules: readonly ResolvedRule<C>[]
     });
   });
   const grouped = named.size > 0;
-  const plain = !grouped && rules.every((rule) => !rule.skipIf && !rule.keyResolver && rule.ipv6PrefixLength === undefined && typeof rule.cost === 'number');
+  const dynamic = rules.some(variesPerRequest);
+  // An adaptive rule stays plain, but the limit its headers advertise is each client's own.
+  const varying = dynamic || rules.some((rule) => rule.adaptive !== undefined);
+  const plain =
+    !grouped && !dynamic && rules.every((rule) => !rule.skipIf && !rule.keyResolver && rule.ipv6PrefixLength === undefined && typeof rule.cost === 'number');
   return Object.freeze({
     target,
     rules: Object.freeze(counted),
     plain,
     shadowed: counted.some((r) => r.shadow),
     grouped,
+    ...(varying ? { varying: true as const } : {}),
     ...(unlimitedGroups && unlimitedGroups.size > 0 ? { unlimitedGroups } : {}),
     ...(rules.some((rule) => rule.countIf !== undefined) ? { outcomes: true as const } : {}),
   });

@@ -28,14 +28,14 @@ export function verdictRefusal<C>(verdict: Verdict<C>, errorMessage?: string | (
       return undefined;
     case 'limited': {
       const { rule } = verdict.rule.targetRule;
-      const { result } = verdict.rule;
-      const violation: RateLimitViolation = { rule: rule.name, limit: result.limit, windowMs: rule.windowMs, retryAfterSeconds: retry as number };
+      const { result, windowMs } = verdict.rule;
+      const violation: RateLimitViolation = { rule: rule.name, limit: result.limit, windowMs, retryAfterSeconds: retry as number };
       const message =
         typeof errorMessage === 'string'
           ? errorMessage
           : typeof errorMessage === 'function'
             ? errorMessage(violation)
-            : defaultViolationDetail(rule.name, result.limit, rule.windowMs, retry as number);
+            : defaultViolationDetail(rule.name, result.limit, windowMs, retry as number);
       return { status: 'error', code: 'RATE_LIMITED', rule: rule.name, retryAfterSeconds: retry as number, message };
     }
     case 'blocked':

@@ -76,8 +76,14 @@ export function retryAfterSeconds(verdict: Verdict<never>): number | undefined {
     : undefined;
 }
 
-/** One rule's result for a request. */
-export function ruleResult<C>(targetRule: TargetRule<C>, clientKey: string, cost: number, result: ConsumeResult): RuleResult<C> {
+/** One rule's result for a request; `windowMs` the window it was counted with (the rule's unless its limits vary per request). */
+export function ruleResult<C>(
+  targetRule: TargetRule<C>,
+  clientKey: string,
+  cost: number,
+  result: ConsumeResult,
+  windowMs = targetRule.rule.windowMs,
+): RuleResult<C> {
   const { rule } = targetRule;
   return {
     targetRule,
@@ -86,7 +92,7 @@ export function ruleResult<C>(targetRule: TargetRule<C>, clientKey: string, cost
     result,
     name: rule.name,
     limit: result.limit,
-    windowMs: rule.windowMs,
+    windowMs,
     remaining: result.remaining,
     resetAtMs: result.resetAtMs,
   };

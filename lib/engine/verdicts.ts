@@ -83,7 +83,7 @@ export class Verdicts<C> {
   private verdictOf(decision: Decision<C>, results: readonly RuleResult<C>[], shadow: boolean): Verdict<C> | Promise<Verdict<C>> {
     const { nowMs } = decision;
     if (results.length === 0) return { outcome: 'admitted', results: NONE, nowMs };
-    const complete = !shadow && results.length === decision.rules.rules.length ? decision.rules : undefined;
+    const complete = !shadow && !decision.rules.varying && results.length === decision.rules.rules.length ? decision.rules : undefined;
     let violated: RuleResult<C> | undefined;
     for (let i = 0; i < results.length; i++) {
       const r = results[i];

@@ -7,8 +7,8 @@ export const badCountIf = (path: string, value: unknown) =>
 export const consecutiveWithoutCountIf = (path: string) =>
   `${path}.consecutive needs ${path}.countIf: it resets the count on an outcome countIf does not count. Add countIf (such as 'failed'), or remove consecutive.`;
 
-export const countIfWithoutOutcome = (path: string) =>
-  `${path}.countIf is a function, which a configuration file cannot hold: write 'failed' or 'succeeded', or set the rule in code.`;
+export const countIfWithVaryingLimits = (path: string) =>
+  `${path}.countIf cannot be combined with dynamic limits or adaptive: the units a request reserved could not be given back under the limits it was counted by. Put countIf on a rule of its own with fixed limits.`;
 
 export const predicateThrew = (rule: string, error: unknown) =>
   `The countIf of rule '${rule}' threw (${errorText(error)}): the request was counted. Make countIf return true or false; this is logged once per rule.`;

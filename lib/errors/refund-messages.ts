@@ -1,4 +1,9 @@
+import { describe } from './describe.js';
+
 // Texts about giving reserved units back (RateLimitStore.refund).
+
+export const badStoreRefund = (value: unknown) =>
+  `store.refund must be a function refund(key, rule, nowMs, cost, reservedAtMs), or absent for a store that cannot give units back; got ${describe(value)}.`;
 
 export const refundFailed = (key: string, reason: string) =>
   `Rampart: giving back reserved units failed (key ${JSON.stringify(key)}: ${reason}); they count against their key until their ` +

@@ -1,5 +1,5 @@
 import type { RampartLogger } from '../core/logger.js';
-import { badCountIf, consecutiveWithoutCountIf, predicateThrew, storeWithoutRefund } from '../errors/outcome-messages.js';
+import { badCountIf, consecutiveWithoutCountIf, countIfWithVaryingLimits, predicateThrew, storeWithoutRefund } from '../errors/outcome-messages.js';
 
 /**
  * How a request ended, as an outcome-aware rule (`countIf`) sees it once its handler is done.
@@ -28,9 +28,13 @@ export function isFailure(outcome: RequestOutcome): boolean {
   return outcome.error !== undefined || (outcome.status !== undefined && outcome.status >= 400);
 }
 
-/** Checks a rule's `countIf` and `consecutive`; problems are appended. */
-export function checkOutcomeRule(rule: { countIf?: unknown; consecutive?: unknown }, path: string, problems: string[]): void {
+/**
+ * Checks a rule's `countIf` and `consecutive`; problems are appended. `varying`: the rule's limits
+ * vary per request (dynamic or adaptive), which a refund cannot yet give back under.
+ */
+export function checkOutcomeRule(rule: { countIf?: unknown; consecutive?: unknown }, path: string, problems: string[], varying = false): void {
   const { countIf, consecutive } = rule;
+  if (countIf !== undefined && varying) problems.push(countIfWithVaryingLimits(path));
   if (countIf !== undefined && typeof countIf !== 'function' && !COUNT_IF_WORDS.includes(countIf as string))
     problems.push(badCountIf(`${path}.countIf`, countIf));
   if (consecutive !== undefined && typeof consecutive !== 'boolean') problems.push(`${path}.consecutive must be true or false.`);

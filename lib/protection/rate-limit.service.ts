@@ -215,7 +215,7 @@ function storedTarget(target: BanTarget): BanTarget {
 }
 
 /** The store key requests use; the default format when an adapter's hook needs a request to answer. */
-function safeStoreKey(engine: RampartEngine<never>, rule: TargetRule<never>, key: string): string {
+export function safeStoreKey(engine: RampartEngine<never>, rule: TargetRule<never>, key: string): string {
   try {
     return engine.storeKey(rule, key);
   } catch {

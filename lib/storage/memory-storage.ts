@@ -4,6 +4,7 @@ import { MemoryLeaseStore } from './memory-lease.store.js';
 import { MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from './memory-rate-limit.store.js';
 import { MemoryViolationStore, type MemoryViolationStoreOptions } from './memory-violation.store.js';
 import { MemoryStatsStore } from './memory-stats.store.js';
+import { MemoryAdaptiveStore, type MemoryAdaptiveStoreOptions } from './memory-adaptive.store.js';
 import type { RampartStorage } from './rampart-storage.interface.js';
 
 /** Options of `memoryStorage()`: one object per store, each optional. */
@@ -12,6 +13,7 @@ export interface MemoryStorageOptions {
   bans?: MemoryBanStoreOptions;
   violations?: MemoryViolationStoreOptions;
   accessList?: MemoryAccessListStoreOptions;
+  adaptive?: MemoryAdaptiveStoreOptions;
 }
 
 /** What `memoryStorage()` returns: the storage, with each store's concrete type. */
@@ -22,6 +24,7 @@ export interface MemoryStorage extends RampartStorage {
   readonly accessList: MemoryAccessListStore;
   readonly leases: MemoryLeaseStore;
   readonly stats: MemoryStatsStore;
+  readonly adaptive: MemoryAdaptiveStore;
 }
 
 /**
@@ -39,5 +42,6 @@ export function memoryStorage(options: MemoryStorageOptions = {}): MemoryStorage
     accessList: new MemoryAccessListStore(options.accessList),
     leases: new MemoryLeaseStore(),
     stats: new MemoryStatsStore(),
+    adaptive: new MemoryAdaptiveStore(options.adaptive),
   };
 }

@@ -4,6 +4,7 @@ import type { LeaseStore } from './lease-store.interface.js';
 import type { RateLimitStore } from './rate-limit-store.interface.js';
 import type { ViolationStore } from './violation-store.interface.js';
 import type { StatsStore } from './stats-store.interface.js';
+import type { AdaptiveStore } from './adaptive-store.interface.js';
 
 /**
  * Everything Rampart keeps: counters, bans, violation history and allow/deny lists. `memoryStorage()`
@@ -24,6 +25,11 @@ export interface RampartStorage {
    * stats API answers for the instance it runs on only. The built-in storages have it.
    */
   readonly stats?: StatsStore;
+  /**
+   * The state of adaptive limits (rules with `adaptive`), per rule and client. Without it, each
+   * instance keeps that state in its own memory. The built-in storages have it.
+   */
+  readonly adaptive?: AdaptiveStore;
   /**
    * Prepares the storage (indexes, connections) at startup. Called again, every `banSyncIntervalMs`,
    * until it succeeds, so it must be safe to call more than once. Throw a `StorageSetupError` for a

@@ -6,8 +6,8 @@ import type { RampartStorage } from './rampart-storage.interface.js';
  * `storage: { counters, records }` means.
  */
 export interface SplitStorageOptions {
-  /** Where counters (`rateLimits`) and leases live. Its other stores are not used. */
-  readonly counters: Pick<RampartStorage, 'rateLimits' | 'leases' | 'init' | 'close'>;
+  /** Where counters (`rateLimits`), leases and adaptive-limit state live. Its other stores are not used. */
+  readonly counters: Pick<RampartStorage, 'rateLimits' | 'leases' | 'adaptive' | 'init' | 'close'>;
   /** Where bans, violations, allow/deny lists and statistics summaries live (and leases, when `counters` has none). */
   readonly records: RampartStorage | Omit<RampartStorage, 'rateLimits'>;
 }
@@ -25,6 +25,7 @@ export function isSplitStorage(value: unknown): value is SplitStorageOptions {
 export function splitStorage({ counters, records }: SplitStorageOptions): RampartStorage {
   const parts = counters === (records as unknown) ? [counters] : [counters, records];
   const leases = counters.leases ?? records.leases;
+  const adaptive = counters.adaptive ?? records.adaptive;
   /** Each part's init() that succeeded or is under way: a retry never runs one twice at once. */
   let ready = new Map<object, Promise<void>>();
   return {
@@ -33,6 +34,7 @@ export function splitStorage({ counters, records }: SplitStorageOptions): Rampar
     violations: records.violations,
     accessList: records.accessList,
     ...(leases ? { leases } : {}),
+    ...(adaptive ? { adaptive } : {}),
     ...(records.stats ? { stats: records.stats } : {}),
     async init() {
       // A part that is ready is not prepared again when the other failed and init() is retried.

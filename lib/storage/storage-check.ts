@@ -1,6 +1,6 @@
 import type { RampartStorage } from './rampart-storage.interface.js';
 
-const STORE_METHODS: Record<Exclude<keyof RampartStorage, 'init' | 'close' | 'leases' | 'stats'>, readonly string[]> = {
+const STORE_METHODS: Record<Exclude<keyof RampartStorage, 'init' | 'close' | 'leases' | 'stats' | 'adaptive'>, readonly string[]> = {
   rateLimits: ['consume', 'get', 'reset'],
   bans: ['put', 'lift', 'get', 'list', 'changedSince', 'remove'],
   violations: ['record', 'list', 'count', 'deleteByKey', 'purge'],
@@ -18,11 +18,14 @@ export function missingStorageParts(storage: unknown, withRateLimits: boolean): 
       if (typeof store?.[method] !== 'function') missing.push(`${part}.${method}()`);
     }
   }
-  const leases = (storage as { leases?: unknown }).leases;
-  if (leases !== undefined) {
-    for (const method of ['acquire', 'release', 'renew', 'releaseHolder', 'count']) {
-      if (typeof (leases as Record<string, unknown> | null)?.[method] !== 'function') missing.push(`leases.${method}()`);
-    }
+  const optional: [string, readonly string[]][] = [
+    ['leases', ['acquire', 'release', 'renew', 'releaseHolder', 'count']],
+    ['adaptive', ['get', 'put']],
+  ];
+  for (const [part, methods] of optional) {
+    const store = (storage as Record<string, unknown>)[part];
+    if (store === undefined) continue;
+    for (const method of methods) if (typeof (store as Record<string, unknown> | null)?.[method] !== 'function') missing.push(`${part}.${method}()`);
   }
   for (const hook of ['init', 'close']) {
     const fn = (storage as Record<string, unknown>)[hook];

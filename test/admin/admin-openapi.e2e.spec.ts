@@ -87,7 +87,28 @@ describe.each(ADAPTERS)('admin API OpenAPI document on %s (with @nestjs/swagger 
       expect.arrayContaining(['id', 'key', 'cidr', 'kind', 'active', 'createdAt', 'expiresAt', 'blockCount']),
     );
     expect(schemas.AdminBanPage!.properties).toMatchObject({ items: { type: 'array' }, nextCursor: { type: 'string' } });
-    expect(Object.keys(schemas.AdminClientView!.properties)).toEqual(expect.arrayContaining(['status', 'ban', 'latestViolations', 'counters']));
+    expect(Object.keys(schemas.AdminClientView!.properties)).toEqual(expect.arrayContaining(['status', 'ban', 'latestViolations', 'counters', 'adaptive']));
+    expect(schemas.AdminClientView!.required).not.toContain('adaptive');
+    expect(Object.keys(schemas.AdminAdaptiveView!.properties).sort()).toEqual(
+      [
+        'anomaly',
+        'baseLimit',
+        'baseline',
+        'currentZScore',
+        'deviation',
+        'effectiveLimit',
+        'intervalMs',
+        'intervalStart',
+        'refused',
+        'requestsInInterval',
+        'route',
+        'rule',
+        'samples',
+        'trust',
+        'variance',
+        'zScore',
+      ].sort(),
+    );
     expect(schemas.AdminProblemView).toBeDefined();
     expect(Object.keys(schemas.AdminStatsView!.properties).sort()).toEqual(
       [

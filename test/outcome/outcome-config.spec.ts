@@ -30,6 +30,12 @@ describe('outcome-aware rules at startup', () => {
     expect(problemsOf({ rules: [{ ...rule, countIf: (outcome) => outcome.status === 401 }] })).toEqual([]);
   });
 
+  it('refuses countIf on a rule whose limits vary per request (dynamic or adaptive)', () => {
+    const problem = expect.stringContaining('rules[0].countIf cannot be combined with dynamic limits or adaptive');
+    expect(problemsOf({ rules: [{ ...rule, limit: () => 5, fallback: { limit: 5 }, countIf: 'failed' } as never] })).toEqual([problem]);
+    expect(problemsOf({ rules: [{ ...rule, adaptive: true, countIf: 'failed' }] })).toEqual([problem]);
+  });
+
   it('refuses a rule that counts outcomes on a store that cannot give units back', () => {
     const memory = new MemoryRateLimitStore();
     const store: RateLimitStore = { consume: (...args) => memory.consume(...args), get: (...args) => memory.get(...args), reset: (key) => memory.reset(key) };

@@ -10,6 +10,7 @@ import {
   RateLimitModule,
   Throttle,
   type RampartStorage,
+  type RateLimitStore,
 } from '../../lib/index.js';
 import { resolveRateLimitConfig, ruleEscalation } from '../../lib/rate-limit.config.js';
 import { memoryStorage } from '../../lib/storage/memory-storage.js';
@@ -116,6 +117,15 @@ describe('protection options', () => {
       'storage must be a RampartStorage (memoryStorage(), mongoStorage(...) or redisStorage(...)) or { counters, records }; violations.record(), violations.list(), violations.count(), violations.deleteByKey(), violations.purge() are missing, got an object.',
     ]);
     expect(problemsOf({ storage: { ...memoryStorage(), rateLimits: undefined } as unknown as RampartStorage, store: new MemoryRateLimitStore() })).toEqual([]);
+  });
+
+  it('refuses a store whose refund is not a function, and takes one without refund', () => {
+    const inner = new MemoryRateLimitStore();
+    const legacy = { consume: inner.consume.bind(inner), get: inner.get.bind(inner), reset: inner.reset.bind(inner) };
+    expect(problemsOf({ store: legacy })).toEqual([]);
+    expect(problemsOf({ store: { ...legacy, refund: 'yes' } as unknown as RateLimitStore })).toEqual([
+      'store.refund must be a function refund(key, rule, nowMs, cost, reservedAtMs), or absent for a store that cannot give units back; got "yes".',
+    ]);
   });
 
   it("validates a @Throttle rule's escalation at startup", async () => {

@@ -1,3 +1,4 @@
+import { RedisAdaptiveStore } from '../../lib/storage/redis/redis-adaptive.store.js';
 import { RedisAccessListStore } from '../../lib/storage/redis/redis-access-list.store.js';
 import { RedisBanStore } from '../../lib/storage/redis/redis-ban.store.js';
 import { RedisLeaseStore } from '../../lib/storage/redis/redis-lease.store.js';
@@ -5,6 +6,7 @@ import { RedisStatsStore } from '../../lib/storage/redis/redis-stats.store.js';
 import { scriptClientOf } from '../../lib/storage/redis/redis-script.js';
 import { RedisViolationStore } from '../../lib/storage/redis/redis-violation.store.js';
 import { describeRedis, redisClients } from '../harness/redis.js';
+import { adaptiveStoreContract, stateAt } from '../storage/contracts/adaptive-store.contract.js';
 import { accessListStoreContract } from '../storage/contracts/access-list-store.contract.js';
 import { banStoreContract } from '../storage/contracts/ban-store.contract.js';
 import { leaseStoreContract } from '../storage/contracts/lease-store.contract.js';
@@ -37,6 +39,30 @@ describeRedis('Redis stores', () => {
     statsStoreContract('RedisStatsStore', {
       create: async () => new RedisStatsStore(scripts(), { prefix: (prefix = fresh()) }),
       createPeer: async () => new RedisStatsStore(scriptClientOf(redis.connect()), { prefix }),
+    });
+  });
+
+  describe('adaptive limits', () => {
+    let prefix: string;
+    adaptiveStoreContract('RedisAdaptiveStore', {
+      create: async () => new RedisAdaptiveStore(scripts(), { prefix: (prefix = fresh()) }),
+      createPeer: async () => new RedisAdaptiveStore(scriptClientOf(redis.connect()), { prefix }),
+    });
+
+    it('keeps one key per store key, hash-tagged by it, with a TTL past its expiry', async () => {
+      const prefix = fresh();
+      const store = new RedisAdaptiveStore(scripts(), { prefix });
+      const t0 = Date.UTC(2030, 0, 1);
+      await store.put('api:r:203.0.113.7', stateAt(t0), t0 + 60_000);
+      const raw = redis.connect();
+      const key = `${prefix}ad:{api:r:203.0.113.7}`;
+      expect(JSON.parse((await raw.get(key)) as string)).toEqual({ s: stateAt(t0), e: t0 + 60_000 });
+      const ttl = await raw.pttl(key);
+      expect(ttl).toBeGreaterThan(3_600_000);
+      expect(ttl).toBeLessThanOrEqual(3_660_000);
+      // A value that is not a state (written by something else) reads as none.
+      await raw.set(key, JSON.stringify({ s: { trust: 7 }, e: t0 + 60_000 }));
+      expect(await store.get('api:r:203.0.113.7', t0)).toBeUndefined();
     });
   });
 });

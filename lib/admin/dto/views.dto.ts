@@ -3,6 +3,7 @@ import type { BanKind, BanSource } from '../../storage/ban-store.interface.js';
 import { ApiDoc } from '../admin-openapi.js';
 import { ACCESS_KINDS } from './access-list.dto.js';
 import { BAN_KINDS, BAN_SOURCES } from './ban.dto.js';
+import { AdminAdaptiveView } from './adaptive-view.dto.js';
 
 /*
  * What the admin API answers. Times are ISO 8601 strings (UTC). These classes only describe the JSON
@@ -164,6 +165,13 @@ export class AdminClientView {
     isArray: true,
   })
   counters!: AdminCounterView[];
+  @ApiDoc({
+    description: "The client's baseline, deviation, z-score, trust and effective limit under each adaptive rule it has a state for; absent when none.",
+    type: AdminAdaptiveView,
+    isArray: true,
+    required: false,
+  })
+  adaptive?: AdminAdaptiveView[];
 }
 
 /** An error (RFC 9457 problem details). */

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { ALGORITHM_NAMES, type AlgorithmName } from '../../core/algorithms/index.js';
-import type { RateLimitRule } from '../../engine/rule.interface.js';
+import type { FixedRateLimitRule as RateLimitRule } from '../../engine/rule.interface.js';
 import * as messages from '../../errors/cli-messages.js';
 import { RateLimitConfigurationError } from '../../errors/rate-limit-configuration.error.js';
 import { usageError } from '../cli-error.js';

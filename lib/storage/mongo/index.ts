@@ -9,4 +9,5 @@ export { MongoViolationStore, type MongoViolationStoreOptions } from './mongo-vi
 export { MongoAccessListStore, type MongoAccessListStoreOptions } from './mongo-access-list.store.js';
 export { MongoLeaseStore, type MongoLeaseStoreOptions } from './mongo-lease.store.js';
 export { MongoStatsStore, type MongoStatsStoreOptions } from './mongo-stats.store.js';
+export { MongoAdaptiveStore, type MongoAdaptiveStoreOptions } from './mongo-adaptive.store.js';
 export { MongoSweeper, type MongoSweeperOptions, type SweepCounts } from './mongo-sweeper.js';

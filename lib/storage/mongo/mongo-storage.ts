@@ -7,6 +7,7 @@ import { MongoBanStore } from './mongo-ban.store.js';
 import { MongoLeaseStore } from './mongo-lease.store.js';
 import { MongoRateLimitStore, type MongoRateLimitStoreOptions } from './mongo-rate-limit.store.js';
 import { MongoStatsStore } from './mongo-stats.store.js';
+import { MongoAdaptiveStore } from './mongo-adaptive.store.js';
 import { MongoSweeper } from './mongo-sweeper.js';
 import { MongoViolationStore } from './mongo-violation.store.js';
 
@@ -24,8 +25,8 @@ export interface MongoStorageOptions {
   uri?: string;
   /** Options of the connection opened from `uri` (e.g. `dbName`). @default { heartbeatFrequencyMS: 1000 } */
   connectOptions?: ConnectOptions;
-  /** Collection names. @default rampart_rate_limits, rampart_bans, rampart_violations, rampart_access_list, rampart_leases, rampart_stats */
-  collections?: { rateLimits?: string; bans?: string; violations?: string; accessList?: string; leases?: string; stats?: string };
+  /** Collection names. @default rampart_rate_limits, rampart_bans, rampart_violations, rampart_access_list, rampart_leases, rampart_stats, rampart_adaptive */
+  collections?: { rateLimits?: string; bans?: string; violations?: string; accessList?: string; leases?: string; stats?: string; adaptive?: string };
   /**
    * How long violations (and ended bans, as history) are kept.
    * @default 2_592_000_000 (30 days)
@@ -68,6 +69,7 @@ export interface MongoStorage extends RampartStorage {
   readonly accessList: MongoAccessListStore;
   readonly leases: MongoLeaseStore;
   readonly stats: MongoStatsStore;
+  readonly adaptive: MongoAdaptiveStore;
   /** Deletes expired documents; started by `init()` only where `sweeper` says (see the option). */
   readonly sweeper: MongoSweeper;
   /**
@@ -143,8 +145,9 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
   const accessList = new MongoAccessListStore(connection, { ttlIndex, ...(names.accessList ? { collectionName: names.accessList } : {}) });
   const leases = new MongoLeaseStore(connection, { ttlIndex, ...(names.leases ? { collectionName: names.leases } : {}) });
   const stats = new MongoStatsStore(connection, { ttlIndex, ...(names.stats ? { collectionName: names.stats } : {}) });
+  const adaptive = new MongoAdaptiveStore(connection, { ttlIndex, ...(names.adaptive ? { collectionName: names.adaptive } : {}) });
   const sweeper = new MongoSweeper(
-    { rateLimits, bans, violations, accessList, leases, stats },
+    { rateLimits, bans, violations, accessList, leases, stats, adaptive },
     {
       ...(options.sweepIntervalMs ? { intervalMs: options.sweepIntervalMs } : {}),
       ...(options.clock ? { clock: options.clock } : {}),
@@ -160,10 +163,11 @@ export function mongoStorage(options: MongoStorageOptions): MongoStorage {
     accessList,
     leases,
     stats,
+    adaptive,
     sweeper,
     async init() {
       await connect();
-      await Promise.all([rateLimits.init(), bans.init(), violations.init(), accessList.init(), leases.init(), stats.init()]);
+      await Promise.all([rateLimits.init(), bans.init(), violations.init(), accessList.init(), leases.init(), stats.init(), adaptive.init()]);
       if (sweeps && !closed) sweeper.start();
     },
     async close() {

@@ -12,3 +12,4 @@ export { RedisViolationStore, type RedisViolationStoreOptions } from './redis-vi
 export { RedisAccessListStore, type RedisAccessListStoreOptions } from './redis-access-list.store.js';
 export { RedisLeaseStore, type RedisLeaseStoreOptions } from './redis-lease.store.js';
 export { RedisStatsStore, type RedisStatsStoreOptions } from './redis-stats.store.js';
+export { RedisAdaptiveStore, type RedisAdaptiveStoreOptions } from './redis-adaptive.store.js';

@@ -7,6 +7,7 @@ import { RedisLeaseStore } from './redis-lease.store.js';
 import { RedisRateLimitStore } from './redis-rate-limit.store.js';
 import { RedisScript, scriptClientOf, type RedisClientLike, type ReplicaWait } from './redis-script.js';
 import { RedisStatsStore } from './redis-stats.store.js';
+import { RedisAdaptiveStore } from './redis-adaptive.store.js';
 import { RedisViolationStore } from './redis-violation.store.js';
 
 /** Options of `redisStorage()`. */
@@ -46,6 +47,7 @@ export interface RedisStorage extends RampartStorage {
   readonly accessList: RedisAccessListStore;
   readonly leases: RedisLeaseStore;
   readonly stats: RedisStatsStore;
+  readonly adaptive: RedisAdaptiveStore;
   /** Checks that the server answers scripts (one round trip). */
   init(): Promise<void>;
   /** Quits the client when `quitOnClose` is set; otherwise nothing. */
@@ -123,6 +125,7 @@ export function redisStorage(options: RedisStorageOptions): RedisStorage {
     accessList: new RedisAccessListStore(client, { prefix, ...waitForReplicas }),
     leases: new RedisLeaseStore(client, { prefix }),
     stats: new RedisStatsStore(client, { prefix }),
+    adaptive: new RedisAdaptiveStore(client, { prefix }),
     async init() {
       // One wait at a time, however often a slow startup calls init() again.
       await (connecting ??= connected(options.client).finally(() => (connecting = undefined)));

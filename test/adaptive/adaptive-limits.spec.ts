@@ -1,0 +1,149 @@
+import { AdaptiveLimits } from '../../lib/adaptive/adaptive-limits.js';
+import type { AdaptiveSettings, AdaptiveState } from '../../lib/adaptive/adaptive-math.js';
+import type { RampartLogger } from '../../lib/core/logger.js';
+import type { ConsumeResult, StoreRule } from '../../lib/core/rule-decision.js';
+import type { Counted } from '../../lib/protection/store-gateway.js';
+import type { AdaptiveStore } from '../../lib/storage/adaptive-store.interface.js';
+import { MemoryAdaptiveStore } from '../../lib/storage/memory-adaptive.store.js';
+import { MemoryRateLimitStore } from '../../lib/storage/memory-rate-limit.store.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { HAND_SETTINGS } from './settings.js';
+
+/** The hand settings with a refusal that halves the trust, a floor of 1 and no ceiling but the base limit, a retention of 10 s. */
+const { max: _max, ...unbounded } = HAND_SETTINGS;
+const SETTINGS: AdaptiveSettings = { ...unbounded, violationPenalty: 0.5, min: 1, retentionMs: 10_000 };
+const BASE: StoreRule = Object.freeze({ name: 'api', algorithm: 'fixed-window', limit: 10, windowMs: 1_000, blockDurationMs: 0 });
+
+/** The memory store as a remote one answers (promises), counting its calls. */
+class RemoteStore implements AdaptiveStore {
+  readonly inner = new MemoryAdaptiveStore();
+  gets = 0;
+  puts = 0;
+  get(key: string, nowMs: number): Promise<AdaptiveState | undefined> {
+    this.gets++;
+    return Promise.resolve(this.inner.get(key, nowMs));
+  }
+  put(key: string, state: AdaptiveState, expiresAtMs: number): Promise<void> {
+    this.puts++;
+    this.inner.put(key, state, expiresAtMs);
+    return Promise.resolve();
+  }
+}
+
+/** A store that is down: reads reject, writes throw. */
+class DownStore implements AdaptiveStore {
+  get(): Promise<AdaptiveState | undefined> {
+    return Promise.reject(new Error('connection refused'));
+  }
+  put(): void {
+    throw new Error('connection refused');
+  }
+}
+
+/** A store that never answers. */
+class SilentStore implements AdaptiveStore {
+  get(): Promise<AdaptiveState | undefined> {
+    return new Promise(() => undefined);
+  }
+  put(): Promise<void> {
+    return new Promise(() => undefined);
+  }
+}
+
+function logger(): RampartLogger & { warnings: string[] } {
+  const warnings: string[] = [];
+  return { warnings, log: () => undefined, warn: (message: string) => warnings.push(message), error: () => undefined };
+}
+
+describe('AdaptiveLimits: the state per client, held in memory and written back once per interval', () => {
+  const clock = new FakeClock(0);
+  const counters = new MemoryRateLimitStore();
+  /** Counts one request of `key`, as the engine does; answers the rule it was counted under and the decision. */
+  async function request(limits: AdaptiveLimits, key: string): Promise<{ rule: StoreRule; result: ConsumeResult }> {
+    let used: StoreRule | undefined;
+    const answer: Counted = await limits.count(key, SETTINGS, BASE, clock.now(), (rule) => ((used = rule), counters.consume(key, rule, clock.now(), 1)));
+    return { rule: used!, result: answer as ConsumeResult };
+  }
+
+  it('reads a client once, writes it once per interval, and shares one read between concurrent first requests', async () => {
+    const store = new RemoteStore();
+    const limits = new AdaptiveLimits(store, { timeoutMs: 1_000, logger: logger() });
+    clock.set(0);
+    await Promise.all([1, 2, 3, 4, 5].map(() => request(limits, 'a')));
+    for (let i = 0; i < 20; i++) await request(limits, 'a');
+    expect([store.gets, store.puts]).toEqual([1, 0]);
+    clock.set(1_000);
+    for (let i = 0; i < 25; i++) await request(limits, 'a');
+    // One write, when the first request of interval 1 closed interval 0: its 25 requests are the
+    // sample; the 11th was refused (limit 10), t = 0.5·(1 − 0.5) = 0.25, and no trust was regained.
+    expect([store.gets, store.puts]).toEqual([1, 1]);
+    expect(store.inner.get('a', 1_000)).toMatchObject({ startMs: 1_000, count: 0, samples: 1, mean: 25, trust: 0.25 });
+    expect(limits.size).toBe(1);
+  });
+
+  it('counts a refusal against the trust, and hands the store the effective limit', async () => {
+    const limits = new AdaptiveLimits(new MemoryAdaptiveStore(), { timeoutMs: 1_000, logger: logger() });
+    clock.set(100_000);
+    const first = await request(limits, 'b');
+    // Trust 0.5 = initialTrust: the base rule itself.
+    expect(first.rule).toBe(BASE);
+    for (let i = 0; i < 9; i++) await request(limits, 'b');
+    const refused = await request(limits, 'b');
+    expect(refused.result.allowed).toBe(false);
+    // t = 0.5·(1 − 0.5) = 0.25: limit ⌊10 × 0.25 / 0.5⌋ = 5.
+    const next = await request(limits, 'b');
+    expect(next.rule).toMatchObject({ name: 'api', limit: 5 });
+    expect((await limits.view('b', SETTINGS, BASE, clock.now()))!).toMatchObject({ trust: 0.25, effectiveLimit: 5, refused: true, requestsInInterval: 12 });
+  });
+
+  it('writes back the oldest client it lets go when full, and reads it again when it returns', async () => {
+    const store = new RemoteStore();
+    const limits = new AdaptiveLimits(store, { timeoutMs: 1_000, logger: logger(), maxClients: 2 });
+    clock.set(200_000);
+    for (const key of ['c1', 'c1', 'c1', 'c2', 'c3']) await request(limits, key);
+    expect(limits.size).toBe(2);
+    expect(store.puts).toBe(1);
+    expect(store.inner.get('c1', clock.now())).toMatchObject({ count: 3 });
+    await request(limits, 'c1');
+    expect((await limits.view('c1', SETTINGS, BASE, clock.now()))!.requestsInInterval).toBe(4);
+  });
+
+  it('forgets a client away longer than the retention, as the store does', async () => {
+    const limits = new AdaptiveLimits(new MemoryAdaptiveStore(), { timeoutMs: 1_000, logger: logger() });
+    clock.set(300_000);
+    for (let i = 0; i < 11; i++) await request(limits, 'd');
+    expect((await limits.view('d', SETTINGS, BASE, clock.now()))!.trust).toBe(0.25);
+    // Retention 10 s after the end of its interval: back to the initial trust, no baseline.
+    clock.set(311_000);
+    await request(limits, 'd');
+    expect((await limits.view('d', SETTINGS, BASE, clock.now()))!).toMatchObject({ trust: 0.5, samples: 0, requestsInInterval: 1 });
+  });
+
+  it('counts from a fresh state when the store is down or silent, and says so once', async () => {
+    const log = logger();
+    const limits = new AdaptiveLimits(new DownStore(), { timeoutMs: 1_000, logger: log });
+    clock.set(400_000);
+    expect((await request(limits, 'e1')).result.allowed).toBe(true);
+    expect((await request(limits, 'e2')).result.allowed).toBe(true);
+    clock.set(401_000);
+    expect((await request(limits, 'e1')).result.allowed).toBe(true);
+    expect(log.warnings).toEqual(['Adaptive limits: the read of "e1"\'s state failed (connection refused); the client is counted from a fresh state.']);
+
+    const silent = new AdaptiveLimits(new SilentStore(), { timeoutMs: 20, logger: log });
+    const { rule, result } = await request(silent, 'f');
+    expect(result.allowed).toBe(true);
+    expect(rule).toBe(BASE);
+    expect(log.warnings[1]).toMatch(/^Adaptive limits: the read of "f"'s state failed \(.*\); the client is counted from a fresh state\.$/);
+  });
+
+  it('discards a malformed stored state', async () => {
+    const store = new MemoryAdaptiveStore();
+    store.put('g', { startMs: 0, count: 1, flags: 0, samples: 1, mean: 1, variance: 0, z: 0, trust: 7 }, 1e15);
+    const log = logger();
+    const limits = new AdaptiveLimits(store, { timeoutMs: 1_000, logger: log });
+    clock.set(500_000);
+    await request(limits, 'g');
+    expect((await limits.view('g', SETTINGS, BASE, clock.now()))!.trust).toBe(0.5);
+    expect(log.warnings).toEqual(['Adaptive limits: the stored state of "g" is malformed; the client is counted from a fresh state.']);
+  });
+});
