@@ -5,6 +5,8 @@ export { RateLimitGuard } from './rate-limit.guard.js';
 export { Throttle } from './decorators/throttle.decorator.js';
 export { SkipThrottle } from './decorators/skip-throttle.decorator.js';
 export { ConcurrencyLimit } from './decorators/concurrency-limit.decorator.js';
+export { loginProtection, type LoginProtectionOptions } from './outcome/login-protection.js';
+export type { CountIf, RequestOutcome } from './outcome/request-outcome.js';
 export type { ConcurrencyLimitOptions } from './engine/concurrency-pool.js';
 export { RateLimitExceededException, type RateLimitProblem } from './rate-limit.exception.js';
 export { RateLimitConfigurationError } from './errors/rate-limit-configuration.error.js';

@@ -1,3 +1,4 @@
+import { checkRefunds } from './outcome/request-outcome.js';
 import type { ExecutionContext } from '@nestjs/common';
 import { checkAdminApiKeys } from './admin/admin-settings.js';
 import { checkConfigFileOption } from './config-file/config-file-check.js';
@@ -39,6 +40,7 @@ export function checkRateLimitOptions(options: RateLimitModuleOptions, problems:
   const responses = checkCustomResponses(options, problems);
   if (websockets.maxConnections !== undefined && config.storage?.leases === undefined) problems.push(messages.leasesNeededForConnections());
   const routes = RouteTable.compile<ExecutionContext>(options.routes, options.excludePaths, config.rules, problems);
+  checkRefunds(config.store, [...config.rules, ...routes.targetRules().map((target) => target.rule)], problems);
   if (options.enabled !== undefined && typeof options.enabled !== 'boolean') problems.push(messages.badBoolean('enabled', options.enabled));
   const configFile = checkConfigFileOption(options.configFile, options.env, problems);
   return Object.freeze({

@@ -1,6 +1,7 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext, type HttpException, type Type } from '@nestjs/common';
 import { UriTooLongException } from './errors/uri-too-long.exception.js';
 import { uriTooLongDetail } from './errors/policy-messages.js';
+import { settleOnResponse } from './outcome/http-outcome.js';
 import { isThenable } from './core/thenable.js';
 import { Rampart } from './engine/rampart.js';
 import type { RampartRequest, StoreKeyHook } from './engine/rampart-request.js';
@@ -22,10 +23,9 @@ import type { Denial } from './responses/custom-response.interface.js';
 import { RefusalResponses } from './responses/refusal-responses.js';
 import { RouteRulesResolver } from './route-rules.resolver.js';
 
-type Handler = (...args: unknown[]) => unknown;
-
 /** The request as the engine sees it; its identity is set once `getTracker` has answered. */
-type Described = { -readonly [K in keyof RampartRequest<ExecutionContext>]: RampartRequest<ExecutionContext>[K] } & { context: ExecutionContext };
+type Request = RampartRequest<ExecutionContext>;
+type Described = { -readonly [K in keyof Request]: Request[K] } & { context: ExecutionContext; target: TargetRules<ExecutionContext> };
 
 /** What a refusal's default hook tells `denialResponse`, besides the default response. */
 type DenialFacts = Omit<Denial, 'status' | 'body'>;
@@ -85,7 +85,7 @@ export class RateLimitGuard implements CanActivate {
       if (!enabled) return true;
       const type = context.getType<string>();
       if (type !== 'http') return this.activateProtocol(type, context);
-      let rules = this.routeRules.resolve(context.getHandler() as Handler, context.getClass() as Type);
+      let rules = this.routeRules.resolve(context.getHandler() as (...args: unknown[]) => unknown, context.getClass() as Type);
       if (rules.exempt) return true;
       if (!routes.empty) {
         const request = context.getArgByIndex<{ method?: string; originalUrl?: string; url?: string }>(0);
@@ -154,10 +154,10 @@ export class RateLimitGuard implements CanActivate {
     // The engine rejects (never throws) when a hook fails: the group resolver's IdentityError among them.
     if (isThenable(verdict))
       return Promise.resolve(verdict).then(
-        (v) => this.answer(described.context, v),
+        (v) => this.answer(described, v),
         (error: unknown) => this.unidentified(described, error),
       );
-    return this.answer(described.context, verdict);
+    return this.answer(described, verdict);
   }
 
   /**
@@ -167,22 +167,21 @@ export class RateLimitGuard implements CanActivate {
    */
   private unidentified(described: Described, error: unknown): boolean | Promise<boolean> {
     if (!isIdentityError(error)) throw error;
-    const { rules } = described.target as TargetRules<ExecutionContext>;
-    if (rules.length === 0 && described.identity === undefined) return this.decide(described, this.rampart.engine.identity.addressIdentity(described.address));
+    if (described.target.rules.length === 0 && described.identity === undefined)
+      return this.decide(described, this.rampart.engine.identity.addressIdentity(described.address));
     return this.throwIdentityErrorException(described.context, error);
   }
 
-  /** Writes the verdict's headers, then lets the request through or throws its refusal. */
-  private answer(context: ExecutionContext, verdict: Verdict<ExecutionContext>): true {
+  /** Writes the verdict's headers, then lets the request through (settled by its response under `countIf` rules) or throws its refusal. */
+  private answer(described: Described, verdict: Verdict<ExecutionContext>): true {
+    const { context } = described;
     this.rampart.headers.write(verdict, context.getArgByIndex<unknown>(1), setHeader);
     switch (verdict.outcome) {
       case 'admitted':
-        return true;
+        return described.target.outcomes === undefined || settleOnResponse(this.rampart, described, verdict);
       case 'limited': {
-        const {
-          targetRule: { rule },
-          result,
-        } = verdict.rule;
+        const { result, targetRule } = verdict.rule;
+        const { rule } = targetRule;
         return this.throwRateLimitException(context, {
           rule: rule.name,
           limit: result.limit,

@@ -12,6 +12,7 @@ import { Rampart } from './engine/rampart.js';
 import { findEventEmitter } from './events/event-emitter.loader.js';
 import type { RateLimitConfig } from './rate-limit.config.js';
 import { RouteRulesResolver } from './route-rules.resolver.js';
+import { OutcomePlacement } from './outcome/outcome-placement.js';
 import { hookWsAdapters } from './ws/ws-adapter-hook.js';
 import type { WsConnectionGate } from './ws/ws-connection-gate.js';
 
@@ -30,6 +31,7 @@ export class RateLimitLifecycle implements OnModuleInit, OnApplicationBootstrap,
     private readonly moduleRef: ModuleRef,
     private readonly routeRules: RouteRulesResolver,
     appConfig: ApplicationConfig,
+    private readonly outcomes: OutcomePlacement,
   ) {
     // Gateways are connected to their adapter before any module's onModuleInit: the adapter is
     // hooked when Nest is given it. The gate itself is loaded with the first handshake.
@@ -43,6 +45,8 @@ export class RateLimitLifecycle implements OnModuleInit, OnApplicationBootstrap,
   }
 
   async onModuleInit(): Promise<void> {
+    // An app without HTTP (a microservice) runs no module's configure(): its handlers are built after this.
+    this.outcomes.place();
     this.watchHttpServer();
     this.rampart.events.attachEmitter(await findEventEmitter(this.moduleRef));
     await this.rampart.start();

@@ -1,4 +1,4 @@
-import { Logger, Module } from '@nestjs/common';
+import { Logger, Module, type NestModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { Rampart } from './engine/rampart.js';
 import { RateLimitService } from './protection/rate-limit.service.js';
@@ -11,6 +11,7 @@ import { RateLimitGuard } from './rate-limit.guard.js';
 import { ConfigurableModuleClass, RATE_LIMIT_OPTIONS } from './rate-limit.module-definition.js';
 import type { RateLimitModuleOptions } from './rate-limit-options.interface.js';
 import { RouteRulesResolver } from './route-rules.resolver.js';
+import { OutcomePlacement } from './outcome/outcome-placement.js';
 
 /**
  * Rate limiting for a Nest app.
@@ -46,6 +47,7 @@ import { RouteRulesResolver } from './route-rules.resolver.js';
     RateLimitLifecycle,
     RateLimitGuard,
     RateLimitPolicy,
+    OutcomePlacement,
   ],
   exports: [
     RATE_LIMIT_OPTIONS,
@@ -59,4 +61,13 @@ import { RouteRulesResolver } from './route-rules.resolver.js';
     RateLimitPolicy,
   ],
 })
-export class RateLimitModule extends ConfigurableModuleClass {}
+export class RateLimitModule extends ConfigurableModuleClass implements NestModule {
+  constructor(private readonly outcomes: OutcomePlacement) {
+    super();
+  }
+
+  /** Before the app's routes are built: Rampart's guard first where rules count outcomes (see `OutcomePlacement`). */
+  configure(): void {
+    this.outcomes.place();
+  }
+}

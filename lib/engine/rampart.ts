@@ -22,6 +22,8 @@ import { StoreTimings } from '../observability/store-timings.js';
 import { AlertMonitor } from '../alerts/alert-monitor.js';
 import { StatsReporter } from '../observability/stats-reporter.js';
 import { EventLog } from '../observability/event-log.js';
+import { OutcomeSettler, type Reservation } from '../outcome/outcome-settler.js';
+import type { RequestOutcome } from '../outcome/request-outcome.js';
 import { AdaptiveLimits } from '../adaptive/adaptive-limits.js';
 import { MemoryAdaptiveStore } from '../storage/memory-adaptive.store.js';
 import { ddosDetector } from '../ddos/ddos-setup.js';
@@ -52,6 +54,8 @@ export class Rampart<C = unknown> {
   readonly headers: RateLimitHeaders;
   /** The slots of concurrency limits (WebSocket connections, requests in flight), shared through `storage.leases`. */
   readonly leases: LeaseKeeper;
+  /** Gives back what outcome-aware rules (`countIf`) reserved for a request whose outcome they do not count. */
+  readonly outcomes: OutcomeSettler<C>;
   /** Each client's state under adaptive rules, held in memory and written back to `storage.adaptive`. */
   readonly adaptive: AdaptiveLimits;
   /** This instance's statistics (decisions, violations, escalations); undefined with `stats: false`. */
@@ -114,6 +118,7 @@ export class Rampart<C = unknown> {
       ...(config.autoBanDurationMs !== undefined ? { autoBanDurationMs: config.autoBanDurationMs } : {}),
     });
     const gateway = new StoreGateway(store, this.health, config, this.storeTimings);
+    this.outcomes = new OutcomeSettler({ refunds: gateway, store, clock, logger, timeoutMs: stepTimeoutMs });
     const keys = new StoreKeys(config.ipv6PrefixLength);
     const identity = new ClientIdentity(config, keys);
     this.adaptive = new AdaptiveLimits(storage.adaptive ?? new MemoryAdaptiveStore(), { timeoutMs: storeTimeoutMs, logger });
@@ -219,6 +224,8 @@ export class Rampart<C = unknown> {
     await this.alerts?.stop();
     await this.reporter?.stop();
     await this.leases.stop();
+    // Refunds each bounded by the store timeout: given back before the storage closes.
+    await this.outcomes.drain();
     try {
       await withTimeout(() => this.writer.drain(), STORAGE_STEP_TIMEOUT_FACTOR * this.config.storeTimeoutMs);
     } catch (error) {
@@ -234,6 +241,19 @@ export class Rampart<C = unknown> {
   /** Decides one request: see `RampartEngine.decide`. */
   decide(request: RampartRequest<C>): Verdict<C> | Promise<Verdict<C>> {
     return this.engine.decide(request);
+  }
+
+  /**
+   * Settles a verdict once the request's outcome is known, for rules with `countIf`: each such rule
+   * that does not count the outcome gives back what it took (see `OutcomeSettler`). Call it once
+   * per admitted request, after the handler; a verdict without such rules needs nothing.
+   *
+   * @example
+   * res.on('finish', () => rampart.settle(verdict, { protocol: 'http', status: res.statusCode }));
+   */
+  settle(verdict: Verdict<C>, outcome: RequestOutcome, request: Pick<RampartRequest<C>, 'context' | 'storeKey'> = {}): Promise<void> {
+    const reservation: Reservation<C> | undefined = this.outcomes.reserve(verdict, request);
+    return reservation ? this.outcomes.settle(reservation, outcome) : Promise.resolve();
   }
 
   /**

@@ -7,6 +7,7 @@ import * as messages from '../errors/messages.js';
 import type { AdaptiveSettings } from '../adaptive/adaptive-math.js';
 import { resolveAdaptive } from '../adaptive/adaptive-options.js';
 import { checkRuleGroups } from './groups.js';
+import { checkOutcomeRule, type CountIf } from '../outcome/request-outcome.js';
 import { splitDynamicLimits, type DynamicLimits } from './dynamic-limits.js';
 import type { ClientKeyResolver, RateLimitRule, StoreErrorPolicy, ThrottleRule } from './rule.interface.js';
 
@@ -38,6 +39,10 @@ export interface ResolvedRule<C = unknown> {
   readonly keyName?: string;
   /** The groups whose clients this rule counts; absent: every group no other rule of its list names. */
   readonly groups?: readonly string[];
+  /** Which outcomes the rule counts (the others give their units back); every one when absent. */
+  readonly countIf?: CountIf;
+  /** An outcome `countIf` does not count resets the client's count under the rule. */
+  readonly consecutive?: true;
   /** The rule's adaptive limit (see `RateLimitRule.adaptive`): each client's limit follows its trust. */
   readonly adaptive?: AdaptiveSettings;
   /** Limits that are functions of the request (see `requestLimits`); `limit`, `windowMs` and `burst` then hold their fallbacks. */
@@ -98,6 +103,7 @@ export function resolveRule<C>(given: ThrottleRule<C>, path: string, problems: s
   }
   if (rule.shadow !== undefined && typeof rule.shadow !== 'boolean') problems.push(messages.badBoolean(`${path}.shadow`, rule.shadow));
   const groups = checkRuleGroups(rule.groups, path, problems);
+  checkOutcomeRule(rule, path, problems, dynamic !== undefined || (rule.adaptive !== undefined && rule.adaptive !== false));
   const adaptive = resolveAdaptive(
     rule.adaptive,
     { limit: rule.limit as number, windowMs: rule.windowMs as number, ...(typeof cost === 'number' ? { cost } : {}) },
@@ -128,6 +134,8 @@ export function resolveRule<C>(given: ThrottleRule<C>, path: string, problems: s
     ...(rule.onStoreError !== undefined ? { onStoreError: rule.onStoreError } : {}),
     ...(rule.shadow === true ? { shadow: true as const } : {}),
     ...(groups !== undefined ? { groups } : {}),
+    ...(rule.countIf !== undefined ? { countIf: rule.countIf } : {}),
+    ...(rule.consecutive === true ? { consecutive: true as const } : {}),
     ...(adaptive !== undefined ? { adaptive } : {}),
     ...(dynamic !== undefined ? { dynamic } : {}),
     storeRule,

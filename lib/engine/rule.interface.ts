@@ -1,5 +1,6 @@
 import type { AlgorithmName } from '../core/algorithms/algorithm.interface.js';
 import type { EscalationPolicy } from '../core/escalation.js';
+import type { CountIf } from '../outcome/request-outcome.js';
 import type { AdaptiveLimitOptions } from '../adaptive/adaptive-options.js';
 
 /**
@@ -164,6 +165,24 @@ export interface RateLimitRule<C = unknown> {
    * @default false
    */
   shadow?: boolean;
+  /**
+   * Count only some outcomes: `'failed'` (an HTTP status of 400 or more, or a thrown error),
+   * `'succeeded'`, or a function of the outcome returning true to count it. Each request still
+   * takes its units before the handler runs (requests in flight can never pass the limit), and
+   * gives them back once its outcome is one the rule does not count. A function that throws counts
+   * the request. See "Counting only failures" in the README.
+   * @default undefined (every request counts)
+   *
+   * @example
+   * { name: 'login-failures', limit: 5, windowMs: 900_000, countIf: 'failed' }
+   */
+  countIf?: CountIf;
+  /**
+   * With `countIf`: count consecutive outcomes only. An outcome the rule does not count resets the
+   * client's count under it (a successful login forgives the failures before it).
+   * @default false
+   */
+  consecutive?: boolean;
   /**
    * Adaptive limit: each client's limit is this rule's `limit` times its trust factor, which
    * follows its behaviour (a moving average of its request rate, a z-score anomaly test, its

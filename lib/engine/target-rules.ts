@@ -38,6 +38,8 @@ export interface TargetRules<C = unknown> {
   readonly unlimitedGroups?: ReadonlySet<string>;
   /** Every rule is skipped here (`@SkipThrottle()`): a configuration file's route entry does not count it either. */
   readonly skipped?: true;
+  /** A rule counts some outcomes only (`countIf`): an admitted request is settled once its outcome is known. */
+  readonly outcomes?: true;
   /** Nothing is checked or counted on this target, not even bans (the admin API). */
   readonly exempt?: true;
 }
@@ -83,5 +85,6 @@ export function targetRules<C>(target: string, rules: readonly ResolvedRule<C>[]
     grouped,
     ...(varying ? { varying: true as const } : {}),
     ...(unlimitedGroups && unlimitedGroups.size > 0 ? { unlimitedGroups } : {}),
+    ...(rules.some((rule) => rule.countIf !== undefined) ? { outcomes: true as const } : {}),
   });
 }

@@ -90,6 +90,8 @@ export class GraphqlFieldLimiter {
       });
       const answer = (v: Verdict<ExecutionContext>) => {
         const outcome = this.answer(responseOf(graphqlContext, state), v);
+        // Settled by OutcomeInterceptor once the resolver is done.
+        if (outcome === true && target.outcomes) this.rampart.outcomes.hold(context.getArgs(), v, { context, storeKey });
         if (outcome === true && info.operation.operation === 'subscription' && info.path.prev === undefined) {
           const owner = subscriptionOwner(graphqlContext);
           if (owner) this.subscriptions.remember(owner.owner, owner.id, { rules: target, address, identity: id, context, storeKey });

@@ -58,12 +58,14 @@ export class RpcLimiter {
         storeKey,
         skipChecked: true,
       });
-      if (!isThenable(verdict)) return this.answer(call, verdict);
-      // The engine rejects when a hook fails: the group resolver's IdentityError among them.
-      return Promise.resolve(verdict).then(
-        (v) => this.answer(call, v),
-        (error: unknown) => this.unidentified(call, error),
+      // An admitted call under rules that count outcomes is settled by OutcomeInterceptor once its handler is done.
+      const answer = (v: Verdict<ExecutionContext>) => (
+        rules.outcomes && this.rampart.outcomes.hold(context.getArgs(), v, { context, storeKey }),
+        this.answer(call, v)
       );
+      if (!isThenable(verdict)) return answer(verdict);
+      // The engine rejects when a hook fails: the group resolver's IdentityError among them.
+      return Promise.resolve(verdict).then(answer, (error: unknown) => this.unidentified(call, error));
     };
     return isThenable(client) ? Promise.resolve(client).then(decide) : decide(client);
   }

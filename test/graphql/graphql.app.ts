@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, Type } from '@nestjs/common';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Args, createUnionType, Field, GraphQLModule, Int, Mutation, ObjectType, Parent, Query, ResolveField, Resolver, Subscription } from '@nestjs/graphql';
 import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
@@ -177,6 +177,7 @@ export async function startGraphqlApp(
   driver: GraphqlDriverName,
   options: RateLimitModuleOptions = {},
   limits: RampartGraphqlOptions = {},
+  resolvers: Type[] = [],
 ): Promise<GraphqlTestApp> {
   const graphql =
     driver === 'apollo'
@@ -211,7 +212,7 @@ export async function startGraphqlApp(
         });
   const moduleRef = await Test.createTestingModule({
     imports: [RateLimitModule.forRoot({ rules: [rule], logger: quiet, ...options }), graphql],
-    providers: [PostResolver, VideoResolver, StatsResolver],
+    providers: [PostResolver, VideoResolver, StatsResolver, ...resolvers],
   }).compile();
   const app =
     driver === 'mercurius'

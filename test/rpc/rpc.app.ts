@@ -192,10 +192,10 @@ export const RULE = { limit: 2, windowMs: 60_000, algorithm: 'fixed-window' as c
  * A hybrid app (no HTTP listener) with a TCP and a gRPC microservice on loopback, under `options`
  * (by default the one rule above). `inheritAppConfig` carries the module's global guard to them.
  */
-export async function startRpcApp(options: RateLimitModuleOptions = {}): Promise<RpcTestApp> {
+export async function startRpcApp(options: RateLimitModuleOptions = {}, controllers: Type[] = [TcpController, CalculatorController]): Promise<RpcTestApp> {
   const moduleRef = await Test.createTestingModule({
     imports: [RateLimitModule.forRoot({ rules: [RULE], logger: { log() {}, warn() {}, error() {} }, ...options })],
-    controllers: [TcpController, CalculatorController],
+    controllers,
   }).compile();
   const app = moduleRef.createNestApplication({ logger: false });
   const grpcPort = await freePort();

@@ -1,0 +1,126 @@
+import type { Clock } from '../core/clock.js';
+import type { RampartLogger } from '../core/logger.js';
+import type { RampartRequest } from '../engine/rampart-request.js';
+import type { RuleResult, Verdict } from '../engine/verdict.js';
+import { refundFailed, resetFailed } from '../errors/outcome-messages.js';
+import { withTimeout } from '../protection/store-health.js';
+import type { StoreGateway } from '../protection/store-gateway.js';
+import type { RateLimitStore } from '../storage/rate-limit-store.interface.js';
+import { counts, type RequestOutcome } from './request-outcome.js';
+
+/** Gives units back to the rate-limit store (the store gateway: bounded, never throwing). */
+export type Refunds = Pick<StoreGateway, 'refund'>;
+
+/** What the settler needs. */
+export interface OutcomeParts {
+  readonly refunds: Refunds;
+  readonly store: Pick<RateLimitStore, 'reset'>;
+  readonly clock: Clock;
+  readonly logger: RampartLogger;
+  /** Longest wait for a reset of a consecutive count. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * What an admitted request holds under its outcome-aware rules (`countIf`) until its outcome is
+ * known: the units each such rule took for it, given back (or its count reset, for a `consecutive`
+ * rule) once the outcome is one the rule does not count. Settled once; a reservation never settled
+ * (an instance that dies mid-request) stays counted.
+ */
+export interface Reservation<C = unknown> {
+  readonly results: readonly RuleResult<C>[];
+  /** When the units were taken: a refund goes back to that window only. */
+  readonly reservedAtMs: number;
+  readonly request: Pick<RampartRequest<C>, 'context' | 'storeKey'>;
+  settled: boolean;
+}
+
+/** Reservations of calls whose handler is still to run, by the call's arguments (GraphQL resolvers, microservice handlers). */
+const calls = new WeakMap<object, Settle>();
+
+/** Settles one held reservation by its outcome. */
+type Settle = (outcome: RequestOutcome) => Promise<void>;
+
+/**
+ * Settles outcome-aware rules: before the handler, a request takes its units as under any rule
+ * (so requests in flight can never pass the limit); after it, an outcome the rule does not count
+ * gives them back. Refunds and resets go to the store in the background: a failure is logged and
+ * leaves the request counted (fails closed).
+ */
+export class OutcomeSettler<C = unknown> {
+  /**
+   * The settlement of the reservation `hold` kept for a call's arguments, once. One interceptor
+   * serves every app of a process (decorator metadata is the class's); each call's arguments are its own.
+   */
+  static take(args: object): Settle | undefined {
+    const held = calls.get(args);
+    if (held !== undefined) calls.delete(args);
+    return held;
+  }
+
+  /** Settlements whose refunds or resets the store has not answered yet. */
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(private readonly parts: OutcomeParts) {}
+
+  /** Keeps an admitted call's reservation for `OutcomeInterceptor`, by the arguments its guard and interceptor share. */
+  hold(args: object, verdict: Verdict<C>, request: Pick<RampartRequest<C>, 'context' | 'storeKey'>): void {
+    const reservation = this.reserve(verdict, request);
+    if (reservation !== undefined) calls.set(args, (outcome) => this.settle(reservation, outcome));
+  }
+
+  /** The reservation of an admitted verdict, when a rule that counted it counts outcomes; undefined otherwise. */
+  reserve(verdict: Verdict<C>, request: Pick<RampartRequest<C>, 'context' | 'storeKey'>): Reservation<C> | undefined {
+    if (verdict.outcome !== 'admitted') return undefined;
+    const held = (verdict.shadowResults ? [...verdict.results, ...verdict.shadowResults] : verdict.results).filter(
+      (r) => r.targetRule.rule.countIf !== undefined,
+    );
+    return held.length === 0 ? undefined : { results: held, reservedAtMs: verdict.nowMs, request, settled: false };
+  }
+
+  /**
+   * Settles `reservation` by `outcome` (the first call only): each rule that does not count the
+   * outcome gives its units back, or resets the client's count (`consecutive`). Resolves once the
+   * store has answered; never rejects.
+   */
+  settle(reservation: Reservation<C>, outcome: RequestOutcome): Promise<void> {
+    if (reservation.settled) return Promise.resolve();
+    reservation.settled = true;
+    const { logger } = this.parts;
+    const pending: Promise<void>[] = [];
+    for (const result of reservation.results) {
+      const { rule } = result.targetRule;
+      if (counts(rule.countIf!, outcome, rule, logger)) continue;
+      const { context, storeKey } = reservation.request;
+      const key = storeKey ? storeKey(context, result.clientKey, result.targetRule) : result.targetRule.keyPrefix + result.clientKey;
+      pending.push(rule.consecutive ? this.reset(key, rule.name) : this.refund(key, result, reservation.reservedAtMs));
+    }
+    if (pending.length === 0) return Promise.resolve();
+    const settled = Promise.all(pending).then(() => undefined);
+    this.inFlight.add(settled);
+    void settled.then(() => this.inFlight.delete(settled));
+    return settled;
+  }
+
+  /** Resolves once every settlement under way has reached the store (at shutdown, before the storage closes). */
+  async drain(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+  }
+
+  private refund(key: string, result: RuleResult<C>, reservedAtMs: number): Promise<void> {
+    const { rule } = result.targetRule;
+    try {
+      return Promise.resolve(this.parts.refunds.refund(key, rule.storeRule, this.parts.clock.now(), result.cost, reservedAtMs, result.result)).catch(
+        (error: unknown) => this.parts.logger.error(refundFailed(rule.name, error)),
+      );
+    } catch (error) {
+      this.parts.logger.error(refundFailed(rule.name, error));
+      return Promise.resolve();
+    }
+  }
+
+  private reset(key: string, rule: string): Promise<void> {
+    const { store, timeoutMs, logger } = this.parts;
+    return withTimeout(() => store.reset(key), timeoutMs).catch((error: unknown) => logger.error(resetFailed(rule, error)));
+  }
+}
