@@ -10,6 +10,7 @@ import {
   countRequest,
   effectiveLimit,
   freshState,
+  scaledBound,
   isAdaptiveState,
   roll,
   runningZ,
@@ -143,7 +144,7 @@ export class AdaptiveLimits {
     const limit = effectiveLimit(state, settings, base.limit);
     if (entry.base !== base || entry.rule?.limit !== limit) {
       entry.base = base;
-      entry.rule = adaptedRule(base, limit, settings.min);
+      entry.rule = adaptedRule(base, limit, scaledBound(settings.min, settings, base.limit));
     }
     const answer = consume(entry.rule!);
     if (isThenable(answer)) return answer.then((a) => (this.answered(state, settings, a), a));

@@ -7,6 +7,7 @@ import {
   isAdaptiveState,
   roll,
   runningZ,
+  scaledBound,
   type AdaptiveState,
 } from '../../lib/adaptive/adaptive-math.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -147,6 +148,24 @@ describe('adaptive limits: the mathematics, against hand-computed sequences', ()
     // 3 × 0.7 / 0.7 is 2.9999999999999996 in floating point: still the base limit 3, not 2.
     state.trust = 0.7;
     expect(effectiveLimit(state, { ...noMax, initialTrust: 0.7, min: 1 }, 3)).toBe(3);
+  });
+
+  it("scales min and max with a base limit that is not the rule's own (a plan's), in proportion", () => {
+    const ranged = { ...S, limit: 100, min: 10, max: 200 };
+    const state = freshState(ranged, 0);
+    state.trust = 1;
+    // The rule's own limit: [10, 200]; ⌊100 × 1 / 0.5⌋ = 200.
+    expect(effectiveLimit(state, ranged, 100)).toBe(200);
+    // A plan of 1 000: [100, 2 000], not capped at 200, below its own plan.
+    expect(effectiveLimit(state, ranged, 1_000)).toBe(2_000);
+    state.trust = 0;
+    expect(effectiveLimit(state, ranged, 100)).toBe(10);
+    expect(effectiveLimit(state, ranged, 1_000)).toBe(100);
+    // A plan of 5: min ⌊10 × 5 / 100⌋ = 0, at least 1; not lifted to 10, twice its plan.
+    expect(effectiveLimit(state, ranged, 5)).toBe(1);
+    expect(scaledBound(10, ranged, 50)).toBe(5);
+    state.trust = 0.5;
+    expect(effectiveLimit(state, ranged, 5)).toBe(5);
   });
 
   it('tells a usable stored state from anything else', () => {
