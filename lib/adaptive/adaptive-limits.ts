@@ -34,6 +34,8 @@ interface Entry {
   /** The last rule handed to the store, and what it was made from. */
   rule?: StoreRule;
   base?: StoreRule;
+  limit?: number;
+  floor?: number;
 }
 
 /** What the admin client view shows of one client under one adaptive rule. */
@@ -100,12 +102,14 @@ export class AdaptiveLimits {
   /**
    * Counts one request of store key `key` under a rule with `settings`: the client's interval rolls
    * (written back when one closed), the request is counted (an anomaly cuts the trust at once),
-   * `consume` counts it under the client's effective rule, and a refusal cuts the trust.
+   * `consume` counts it under the client's effective rule, and a refusal cuts the trust. The
+   * effective rule's capacity is never below the request's `cost`, so that a request can always
+   * pass on an empty counter, whatever the trust (a cost function's answer above `min` included).
    */
-  count(key: string, settings: AdaptiveSettings, base: StoreRule, nowMs: number, consume: Consume): Counted | Promise<Counted> {
+  count(key: string, settings: AdaptiveSettings, base: StoreRule, nowMs: number, cost: number, consume: Consume): Counted | Promise<Counted> {
     const entry = this.entries.get(key) ?? this.load(key, settings, nowMs);
-    if (isThenable(entry)) return entry.then((e) => this.counted(e, settings, base, nowMs, consume));
-    return this.counted(entry, settings, base, nowMs, consume);
+    if (isThenable(entry)) return entry.then((e) => this.counted(e, settings, base, nowMs, cost, consume));
+    return this.counted(entry, settings, base, nowMs, cost, consume);
   }
 
   /** The client's state under a rule at `nowMs` (idle intervals folded), without counting; undefined when none is known. */
@@ -134,7 +138,7 @@ export class AdaptiveLimits {
   }
 
   /** `count` once the client's state is held. */
-  private counted(entry: Entry, settings: AdaptiveSettings, base: StoreRule, nowMs: number, consume: Consume): Counted | Promise<Counted> {
+  private counted(entry: Entry, settings: AdaptiveSettings, base: StoreRule, nowMs: number, cost: number, consume: Consume): Counted | Promise<Counted> {
     const { state } = entry;
     entry.retentionMs = settings.retentionMs;
     // A client away longer than the retention is forgotten here as in the store.
@@ -142,9 +146,10 @@ export class AdaptiveLimits {
     if (roll(state, settings, nowMs)) this.save(entry, nowMs);
     countRequest(state, settings);
     const limit = effectiveLimit(state, settings, base.limit);
-    if (entry.base !== base || entry.rule?.limit !== limit) {
-      entry.base = base;
-      entry.rule = adaptedRule(base, limit, scaledBound(settings.min, settings, base.limit));
+    const floor = Math.max(scaledBound(settings.min, settings, base.limit), cost);
+    if (entry.base !== base || entry.limit !== limit || entry.floor !== floor) {
+      Object.assign(entry, { base, limit, floor });
+      entry.rule = adaptedRule(base, limit, floor);
     }
     const answer = consume(entry.rule!);
     if (isThenable(answer)) return answer.then((a) => (this.answered(state, settings, a), a));

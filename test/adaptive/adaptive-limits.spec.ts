@@ -1,4 +1,6 @@
+import { adaptedRule } from '../../lib/adaptive/adapted-rule.js';
 import { AdaptiveLimits } from '../../lib/adaptive/adaptive-limits.js';
+import { freshState } from '../../lib/adaptive/adaptive-math.js';
 import type { AdaptiveSettings, AdaptiveState } from '../../lib/adaptive/adaptive-math.js';
 import type { RampartLogger } from '../../lib/core/logger.js';
 import type { ConsumeResult, StoreRule } from '../../lib/core/rule-decision.js';
@@ -59,9 +61,16 @@ describe('AdaptiveLimits: the state per client, held in memory and written back 
   const clock = new FakeClock(0);
   const counters = new MemoryRateLimitStore();
   /** Counts one request of `key`, as the engine does; answers the rule it was counted under and the decision. */
-  async function request(limits: AdaptiveLimits, key: string): Promise<{ rule: StoreRule; result: ConsumeResult }> {
+  async function request(limits: AdaptiveLimits, key: string, cost = 1): Promise<{ rule: StoreRule; result: ConsumeResult }> {
     let used: StoreRule | undefined;
-    const answer: Counted = await limits.count(key, SETTINGS, BASE, clock.now(), (rule) => ((used = rule), counters.consume(key, rule, clock.now(), 1)));
+    const answer: Counted = await limits.count(
+      key,
+      SETTINGS,
+      BASE,
+      clock.now(),
+      cost,
+      (rule) => ((used = rule), counters.consume(key, rule, clock.now(), cost)),
+    );
     return { rule: used!, result: answer as ConsumeResult };
   }
 
@@ -94,6 +103,29 @@ describe('AdaptiveLimits: the state per client, held in memory and written back 
     const next = await request(limits, 'b');
     expect(next.rule).toMatchObject({ name: 'api', limit: 5 });
     expect((await limits.view('b', SETTINGS, BASE, clock.now()))!).toMatchObject({ trust: 0.25, effectiveLimit: 5, refused: true, requestsInInterval: 12 });
+  });
+
+  it('never counts a request under a capacity below its cost: a low trust cannot lock a costly request out', async () => {
+    const store = new MemoryAdaptiveStore();
+    clock.set(150_000);
+    // Trust 0.05: ⌊10 × 0.05 / 0.5⌋ = 1, the min; a request costing 4 (a cost function's answer).
+    store.put('h', { ...freshState(SETTINGS, clock.now()), trust: 0.05 }, 1e15);
+    const limits = new AdaptiveLimits(store, { timeoutMs: 1_000, logger: logger() });
+    const costly = await request(limits, 'h', 4);
+    expect(costly.result.allowed).toBe(true);
+    expect(costly.rule).toMatchObject({ limit: 4 });
+    expect((await request(limits, 'h', 4)).result.allowed).toBe(false);
+    // A request costing 1 is counted under the effective limit again, 1 (refused: 4 used).
+    const cheap = await request(limits, 'h');
+    expect(cheap.rule).toMatchObject({ limit: 1 });
+    // The next interval starts empty: the costly request passes again.
+    clock.set(151_000);
+    expect((await request(limits, 'h', 4)).result.allowed).toBe(true);
+
+    const bucket: StoreRule = Object.freeze({ name: 'bucket', algorithm: 'token-bucket', limit: 10, windowMs: 1_000, burst: 20, blockDurationMs: 0 });
+    expect(adaptedRule(bucket, 1, 4)).toMatchObject({ limit: 1, burst: 4 });
+    expect(adaptedRule(bucket, 5, 4)).toMatchObject({ limit: 5, burst: 10 });
+    expect(adaptedRule(BASE, 10, 4)).toBe(BASE);
   });
 
   it('writes back the oldest client it lets go when full, and reads it again when it returns', async () => {
