@@ -8,7 +8,8 @@
  * average of the samples (the baseline) and of their squared deviation (the variance); the open
  * interval is an anomaly as soon as its running count is more than `anomalyThreshold` deviations
  * above the baseline. A trust score in [0, 1] falls at once with an anomaly or a refusal (once per
- * interval each) and grows at the close of every interval with neither; the effective limit is the
+ * interval each) and grows at the close of every interval with neither (an idle one only up to
+ * `initialTrust`); the effective limit is the
  * base limit times `trust / initialTrust`, clamped to `[min, max]` (in proportion to the base limit
  * when it is not the rule's own: a plan's).
  */
@@ -100,10 +101,14 @@ export function foldSample(state: AdaptiveState, settings: AdaptiveSettings, x: 
 /**
  * `k` idle intervals (no request): not samples, so the baseline stays the client's rate while it is
  * active (a client that pauses is not measured against a baseline its pause decayed); each counts
- * as a good interval for the trust, in closed form: t ← 1 − (1 − t)·(1 − trustGain)^k.
+ * as a good interval for the trust, in closed form: t ← 1 − (1 − t)·(1 − trustGain)^k, but never
+ * above `initialTrust`. Waiting heals a penalty; only requests earn more than a new client has, so
+ * that a fresh identity cannot wait its way to a limit above the base before its first samples are
+ * tested. A trust above `initialTrust` stays as it is.
  */
 export function passIdle(state: AdaptiveState, settings: AdaptiveSettings, k: number): void {
-  state.trust = 1 - (1 - state.trust) * Math.pow(1 - settings.trustGain, k);
+  if (state.trust >= settings.initialTrust) return;
+  state.trust = Math.min(1 - (1 - state.trust) * Math.pow(1 - settings.trustGain, k), settings.initialTrust);
 }
 
 /**
