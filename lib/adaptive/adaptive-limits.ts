@@ -19,6 +19,8 @@ import {
 } from './adaptive-math.js';
 import { adaptedRule } from './adapted-rule.js';
 
+/** A read that threw. */
+const FAILED = Symbol('failed');
 /** Clients whose state one instance holds in memory, per default. */
 const MAX_CLIENTS = 10_000;
 
@@ -36,6 +38,12 @@ interface Entry {
   base?: StoreRule;
   limit?: number;
   floor?: number;
+  /**
+   * Whether the store's state of the client is unknown (its read failed or timed out): this state
+   * started fresh, and writing it back would erase what the store holds (a penalised trust) for
+   * good. It is not written; the store is read again when an interval closes.
+   */
+  unverified?: boolean;
 }
 
 /** What the admin client view shows of one client under one adaptive rule. */
@@ -166,20 +174,20 @@ export class AdaptiveLimits {
   private load(key: string, settings: AdaptiveSettings, nowMs: number): Entry | Promise<Entry> {
     const pending = this.loading.get(key);
     if (pending !== undefined) return pending;
-    let read: ReturnType<AdaptiveStore['get']>;
+    let read: ReturnType<AdaptiveStore['get']> | typeof FAILED;
     try {
       read = this.store.get(key, nowMs);
     } catch (error) {
       this.failed('read', key, error);
-      read = undefined;
+      read = FAILED;
     }
+    if (read === FAILED) return this.remember(key, freshState(settings, nowMs), settings, nowMs, true);
     if (!isThenable(read)) return this.remember(key, this.usable(key, read, settings, nowMs), settings, nowMs);
     const loaded = withTimeout(() => read as Promise<AdaptiveState | undefined>, this.options.timeoutMs)
       .then(
-        (stored) => ((this.failing = false), this.usable(key, stored, settings, nowMs)),
-        (error: unknown) => (this.failed('read', key, error), freshState(settings, nowMs)),
+        (stored) => ((this.failing = false), this.remember(key, this.usable(key, stored, settings, nowMs), settings, nowMs)),
+        (error: unknown) => (this.failed('read', key, error), this.remember(key, freshState(settings, nowMs), settings, nowMs, true)),
       )
-      .then((state) => this.remember(key, state, settings, nowMs))
       .finally(() => this.loading.delete(key));
     this.loading.set(key, loaded);
     return loaded;
@@ -192,24 +200,44 @@ export class AdaptiveLimits {
       this.options.logger.warn(messages.adaptiveStateDiscarded(key));
       return freshState(settings, nowMs);
     }
-    const { startMs, count, flags, samples, mean, variance, z, trust } = stored;
-    return { startMs, count, flags, samples, mean, variance, z, trust };
+    return copied(stored);
   }
 
-  private remember(key: string, state: AdaptiveState, settings: AdaptiveSettings, nowMs: number): Entry {
+  private remember(key: string, state: AdaptiveState, settings: AdaptiveSettings, nowMs: number, unverified = false): Entry {
     if (this.entries.size >= this.maxClients) {
       // The oldest met goes, written back first so that nothing it learnt is lost.
       const oldest = this.entries.values().next().value as Entry;
       this.entries.delete(oldest.key);
-      this.save(oldest, nowMs);
+      if (!oldest.unverified) this.save(oldest, nowMs);
     }
-    const entry: Entry = { key, state, retentionMs: settings.retentionMs };
+    const entry: Entry = { key, state, retentionMs: settings.retentionMs, ...(unverified ? { unverified } : {}) };
     this.entries.set(key, entry);
     return entry;
   }
 
+  /**
+   * Reads the store again for a client whose first read failed, off the request path: a stored
+   * state replaces the one held (the next request rolls it to now); none lets the held one be
+   * written from now on; a failure leaves it unverified until the next interval.
+   */
+  private verify(entry: Entry, nowMs: number): void {
+    const { key } = entry;
+    withTimeout(() => Promise.resolve(this.store.get(key, nowMs)), this.options.timeoutMs).then(
+      (stored) => {
+        this.failing = false;
+        if (!entry.unverified) return;
+        entry.unverified = false;
+        if (stored === undefined || stored === null) return this.save(entry, nowMs);
+        if (isAdaptiveState(stored)) Object.assign(entry.state, copied(stored));
+        else this.options.logger.warn(messages.adaptiveStateDiscarded(key));
+      },
+      (error: unknown) => this.failed('read', key, error),
+    );
+  }
+
   /** Writes a copy of the state back, off the request path; a failure is logged, never thrown. */
   private save(entry: Entry, nowMs: number): void {
+    if (entry.unverified) return this.verify(entry, nowMs);
     const { key } = entry;
     const snapshot = { ...entry.state };
     const expiresAtMs = nowMs + entry.retentionMs;
@@ -232,4 +260,9 @@ export class AdaptiveLimits {
     if (!this.failing) this.options.logger.warn(messages.adaptiveStoreFailed(operation, key, error));
     this.failing = true;
   }
+}
+
+/** The fields of a state, and nothing else of a stored object. */
+function copied({ startMs, count, flags, samples, mean, variance, z, trust }: AdaptiveState): AdaptiveState {
+  return { startMs, count, flags, samples, mean, variance, z, trust };
 }

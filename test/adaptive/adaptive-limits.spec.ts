@@ -52,6 +52,9 @@ class SilentStore implements AdaptiveStore {
   }
 }
 
+/** Lets the writes and reads started off the request path settle. */
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
 function logger(): RampartLogger & { warnings: string[] } {
   const warnings: string[] = [];
   return { warnings, log: () => undefined, warn: (message: string) => warnings.push(message), error: () => undefined };
@@ -166,6 +169,53 @@ describe('AdaptiveLimits: the state per client, held in memory and written back 
     expect(result.allowed).toBe(true);
     expect(rule).toBe(BASE);
     expect(log.warnings[1]).toMatch(/^Adaptive limits: the read of "f"'s state failed \(.*\); the client is counted from a fresh state\.$/);
+  });
+
+  it('never writes a fresh state over the stored one it could not read: it reads again when an interval closes', async () => {
+    /** A store whose reads fail until `up`. */
+    class FlakyStore extends RemoteStore {
+      up = false;
+      override get(key: string, nowMs: number): Promise<AdaptiveState | undefined> {
+        return this.up ? super.get(key, nowMs) : Promise.reject(new Error('connection reset'));
+      }
+    }
+    const store = new FlakyStore();
+    clock.set(600_000);
+    // Written by another instance for the interval at 602 000.
+    const penalised = { ...freshState(SETTINGS, 602_000), samples: 5, mean: 3, trust: 0.05 };
+    store.inner.put('p', penalised, 1e15);
+    const limits = new AdaptiveLimits(store, { timeoutMs: 1_000, logger: logger() });
+    // Counted from a fresh state (trust 0.5, limit 10) while the store cannot be read.
+    for (let i = 0; i < 3; i++) expect((await request(limits, 'p')).result.allowed).toBe(true);
+    // The interval closes while the store is still down: nothing is written.
+    clock.set(601_000);
+    await request(limits, 'p');
+    await flush();
+    expect(store.puts).toBe(0);
+    expect(store.inner.get('p', clock.now())).toEqual(penalised);
+    // The next close reads it again: the stored state comes back, and is not overwritten.
+    store.up = true;
+    clock.set(602_000);
+    await request(limits, 'p');
+    await flush();
+    expect(store.puts).toBe(0);
+    expect(store.inner.get('p', clock.now())).toEqual(penalised);
+    expect((await limits.view('p', SETTINGS, BASE, clock.now()))!).toMatchObject({ samples: 5, baseline: 3, trust: 0.05, effectiveLimit: 1 });
+    expect((await request(limits, 'p')).rule).toMatchObject({ limit: 1 });
+  });
+
+  it('writes the state of a client the store turns out not to have, once a read succeeds', async () => {
+    const store = new RemoteStore();
+    let down = true;
+    const flaky: AdaptiveStore = { get: (k, n) => (down ? Promise.reject(new Error('down')) : store.get(k, n)), put: (k, s, e) => store.put(k, s, e) };
+    const limits = new AdaptiveLimits(flaky, { timeoutMs: 1_000, logger: logger() });
+    clock.set(700_000);
+    await request(limits, 'q');
+    down = false;
+    clock.set(701_000);
+    await request(limits, 'q');
+    await flush();
+    expect(store.inner.get('q', clock.now())).toMatchObject({ startMs: 701_000, samples: 1, mean: 1 });
   });
 
   it('discards a malformed stored state', async () => {
