@@ -10,10 +10,10 @@ import {
   countRequest,
   effectiveLimit,
   freshState,
-  scaledBound,
   isAdaptiveState,
   roll,
   runningZ,
+  scaledBound,
   type AdaptiveSettings,
   type AdaptiveState,
 } from './adaptive-math.js';
@@ -76,7 +76,7 @@ export interface AdaptiveLimitsOptions {
   /** Longest wait for a read of a client's state on a request (the module's `storeTimeoutMs`). */
   readonly timeoutMs: number;
   readonly logger: RampartLogger;
-  /** Clients held in memory; when full, the oldest met is written back and let go. @default 10_000 */
+  /** Clients held in memory; when full, the least recently met is written back and let go. @default 10_000 */
   readonly maxClients?: number;
 }
 
@@ -91,6 +91,10 @@ export interface AdaptiveLimitsOptions {
 export class AdaptiveLimits {
   private readonly entries = new Map<string, Entry>();
   private readonly loading = new Map<string, Promise<Entry>>();
+  /** States handed to the store whose write has not settled: a client met again meanwhile resumes from them, not from a stale read. */
+  private readonly writing = new Map<string, AdaptiveState>();
+  /** The entry last moved to the end of `entries` (most recently met): meeting it again moves nothing. */
+  private newest: Entry | undefined;
   private readonly maxClients: number;
   /** Whether the last store call failed: a failure is logged once until a call succeeds. */
   private failing = false;
@@ -115,14 +119,20 @@ export class AdaptiveLimits {
    * pass on an empty counter, whatever the trust (a cost function's answer above `min` included).
    */
   count(key: string, settings: AdaptiveSettings, base: StoreRule, nowMs: number, cost: number, consume: Consume): Counted | Promise<Counted> {
-    const entry = this.entries.get(key) ?? this.load(key, settings, nowMs);
+    const held = this.entries.get(key);
+    if (held !== undefined && held !== this.newest) {
+      // Least recently met first: a busy client is not let go before idle ones.
+      this.entries.delete(key);
+      this.entries.set(key, (this.newest = held));
+    }
+    const entry = held ?? this.load(key, settings, nowMs);
     if (isThenable(entry)) return entry.then((e) => this.counted(e, settings, base, nowMs, cost, consume));
     return this.counted(entry, settings, base, nowMs, cost, consume);
   }
 
   /** The client's state under a rule at `nowMs` (idle intervals folded), without counting; undefined when none is known. */
   async view(key: string, settings: AdaptiveSettings, base: StoreRule, nowMs: number): Promise<AdaptiveView | undefined> {
-    const held = this.entries.get(key)?.state;
+    const held = this.entries.get(key)?.state ?? this.writing.get(key);
     const stored = held ?? (await withTimeout(() => Promise.resolve(this.store.get(key, nowMs)), this.options.timeoutMs));
     if (stored === undefined || !isAdaptiveState(stored)) return undefined;
     const state = { ...stored };
@@ -174,6 +184,8 @@ export class AdaptiveLimits {
   private load(key: string, settings: AdaptiveSettings, nowMs: number): Entry | Promise<Entry> {
     const pending = this.loading.get(key);
     if (pending !== undefined) return pending;
+    const written = this.writing.get(key);
+    if (written !== undefined) return this.remember(key, { ...written }, settings, nowMs);
     let read: ReturnType<AdaptiveStore['get']> | typeof FAILED;
     try {
       read = this.store.get(key, nowMs);
@@ -205,13 +217,13 @@ export class AdaptiveLimits {
 
   private remember(key: string, state: AdaptiveState, settings: AdaptiveSettings, nowMs: number, unverified = false): Entry {
     if (this.entries.size >= this.maxClients) {
-      // The oldest met goes, written back first so that nothing it learnt is lost.
+      // The least recently met goes, written back first so that nothing it learnt is lost.
       const oldest = this.entries.values().next().value as Entry;
       this.entries.delete(oldest.key);
       if (!oldest.unverified) this.save(oldest, nowMs);
     }
     const entry: Entry = { key, state, retentionMs: settings.retentionMs, ...(unverified ? { unverified } : {}) };
-    this.entries.set(key, entry);
+    this.entries.set(key, (this.newest = entry));
     return entry;
   }
 
@@ -249,10 +261,13 @@ export class AdaptiveLimits {
       return;
     }
     if (isThenable(written)) {
-      withTimeout(() => written as Promise<void>, this.options.timeoutMs).then(
-        () => (this.failing = false),
-        (error: unknown) => this.failed('write', key, error),
-      );
+      this.writing.set(key, snapshot);
+      withTimeout(() => written as Promise<void>, this.options.timeoutMs)
+        .then(
+          () => (this.failing = false),
+          (error: unknown) => this.failed('write', key, error),
+        )
+        .finally(() => this.writing.get(key) === snapshot && this.writing.delete(key));
     }
   }
 

@@ -143,6 +143,39 @@ describe('AdaptiveLimits: the state per client, held in memory and written back 
     expect((await limits.view('c1', SETTINGS, BASE, clock.now()))!.requestsInInterval).toBe(4);
   });
 
+  it('lets the least recently met client go, not the first met', async () => {
+    const store = new RemoteStore();
+    const limits = new AdaptiveLimits(store, { timeoutMs: 1_000, logger: logger(), maxClients: 2 });
+    clock.set(250_000);
+    for (const key of ['r1', 'r2', 'r1', 'r1', 'r3']) await request(limits, key);
+    expect(store.inner.get('r2', clock.now())).toMatchObject({ count: 1 });
+    expect(store.inner.get('r1', clock.now())).toBeUndefined();
+    expect((await limits.view('r1', SETTINGS, BASE, clock.now()))!.requestsInInterval).toBe(3);
+  });
+
+  it('resumes a client met again while the write that let it go is under way, not from a stale read', async () => {
+    /** A store whose writes land only when released. */
+    class SlowWrites extends RemoteStore {
+      readonly held: (() => void)[] = [];
+      override put(key: string, state: AdaptiveState, expiresAtMs: number): Promise<void> {
+        this.puts++;
+        return new Promise((resolve) => this.held.push(() => (this.inner.put(key, state, expiresAtMs), resolve())));
+      }
+    }
+    const store = new SlowWrites();
+    const limits = new AdaptiveLimits(store, { timeoutMs: 1_000, logger: logger(), maxClients: 1 });
+    clock.set(260_000);
+    for (let i = 0; i < 11; i++) await request(limits, 's1');
+    // s2 lets s1 go (its write is under way), and s1 returns at once.
+    await request(limits, 's2');
+    const back = await request(limits, 's1');
+    // The 12th request of s1's interval, under the trust its refusal cut: ⌊10 × 0.25 / 0.5⌋ = 5.
+    expect(back.rule).toMatchObject({ limit: 5 });
+    expect((await limits.view('s1', SETTINGS, BASE, clock.now()))!).toMatchObject({ requestsInInterval: 12, trust: 0.25, refused: true });
+    for (const release of store.held) release();
+    await flush();
+  });
+
   it('forgets a client away longer than the retention, as the store does', async () => {
     const limits = new AdaptiveLimits(new MemoryAdaptiveStore(), { timeoutMs: 1_000, logger: logger() });
     clock.set(300_000);
