@@ -175,9 +175,13 @@ export class AdaptiveLimits {
     return answer;
   }
 
-  /** A refusal by the rule's algorithm (not by a running block) cuts the trust. */
+  /**
+   * A refusal by the rule's algorithm cuts the trust; not one by a running block, nor an estimated
+   * one (the store gateway's answer to calls piling up while the store is slow: the requests ahead
+   * of it are counted, and their own refusal cuts the trust if there is one).
+   */
   private answered(state: AdaptiveState, settings: AdaptiveSettings, answer: Counted): void {
-    if (typeof answer === 'object' && !answer.allowed && !answer.ongoingBlock) countRefusal(state, settings);
+    if (typeof answer === 'object' && !answer.allowed && !answer.ongoingBlock && !answer.estimated) countRefusal(state, settings);
   }
 
   /** The client's state from the store (or a fresh one), held from now on. Concurrent first requests share one read. */

@@ -131,6 +131,23 @@ describe('AdaptiveLimits: the state per client, held in memory and written back 
     expect(adaptedRule(BASE, 10, 4)).toBe(BASE);
   });
 
+  it('does not cut the trust for an estimated denial (calls piling up while the store is slow)', async () => {
+    const limits = new AdaptiveLimits(new MemoryAdaptiveStore(), { timeoutMs: 1_000, logger: logger() });
+    clock.set(170_000);
+    const estimated = (rule: StoreRule): Counted => ({
+      ...(counters.consume('est', rule, clock.now(), 1) as ConsumeResult),
+      allowed: false,
+      remaining: 0,
+      estimated: true,
+    });
+    await limits.count('est', SETTINGS, BASE, clock.now(), 1, estimated);
+    expect((await limits.view('est', SETTINGS, BASE, clock.now()))!).toMatchObject({ trust: 0.5, refused: false });
+    // A refusal the store itself took cuts it.
+    const refused = (rule: StoreRule): Counted => ({ ...(counters.consume('est', rule, clock.now(), 1) as ConsumeResult), allowed: false, remaining: 0 });
+    await limits.count('est', SETTINGS, BASE, clock.now(), 1, refused);
+    expect((await limits.view('est', SETTINGS, BASE, clock.now()))!).toMatchObject({ trust: 0.25, refused: true });
+  });
+
   it('writes back the oldest client it lets go when full, and reads it again when it returns', async () => {
     const store = new RemoteStore();
     const limits = new AdaptiveLimits(store, { timeoutMs: 1_000, logger: logger(), maxClients: 2 });
