@@ -123,5 +123,18 @@ export function resolveAdaptive(value: unknown, rule: AdaptiveRuleFacts, path: s
   }
   if (max === undefined) delete settings.max;
   settings.limit = rule.limit;
-  return Object.freeze(settings) as unknown as AdaptiveSettings;
+  const resolved = Object.freeze(settings) as unknown as AdaptiveSettings;
+  asGiven.set(resolved, value as AdaptiveLimitOptions | true);
+  return resolved;
+}
+
+/** Each rule's resolved settings, and the option they were resolved from. */
+const asGiven = new WeakMap<AdaptiveSettings, AdaptiveLimitOptions | true>();
+
+/**
+ * The `adaptive` option that `settings` were resolved from: a rule merged over another resolves it
+ * again, so that its defaults follow the merged rule (`intervalMs` its window, `max` its limit).
+ */
+export function givenAdaptive(settings: AdaptiveSettings): AdaptiveLimitOptions | true {
+  return asGiven.get(settings) ?? settings;
 }

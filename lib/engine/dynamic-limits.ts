@@ -8,8 +8,8 @@ import type { FixedRateLimitRule, RequestLimits, RequestLimitsCache, RequestValu
 import { identityKey } from './store-keys.js';
 
 /** The fields of a rule that may be functions of the request. */
-const FIELDS = ['limit', 'windowMs', 'burst'] as const;
-type Field = (typeof FIELDS)[number];
+export const FIELDS = ['limit', 'windowMs', 'burst'] as const;
+export type Field = (typeof FIELDS)[number];
 const CACHE_FIELDS = ['ttlMs', 'maxKeys', 'key'];
 const DEFAULT_MAX_KEYS = 10_000;
 /** A rule whose dynamic limits keep failing is reported at most this often (clock time). */
@@ -103,14 +103,6 @@ function checkCache(cache: unknown, path: string, problems: string[]): void {
   if (!isPositiveInteger(cache['ttlMs'])) problems.push(notPositiveInteger(`${where}.ttlMs`, cache['ttlMs']));
   if (cache['maxKeys'] !== undefined && !isPositiveInteger(cache['maxKeys'])) problems.push(notPositiveInteger(`${where}.maxKeys`, cache['maxKeys']));
   if (cache['key'] !== undefined && typeof cache['key'] !== 'function') problems.push(notAFunction(`${where}.key`, cache['key']));
-}
-
-/** A resolved rule as it was given (functions in place of their fallbacks): what a `@Throttle` or route entry is merged over. */
-export function givenRule<C>(rule: ResolvedRule<C>): ThrottleRule<C> {
-  const { storeRule: _store, keyName: _key, dynamic, ...fields } = rule;
-  if (dynamic === undefined) return fields;
-  const { functions, limits, fallback, limitsCache } = dynamic;
-  return { ...fields, ...functions, ...(limits ? { limits } : {}), ...(fallback ? { fallback } : {}), ...(limitsCache ? { limitsCache } : {}) };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createRampart, type RampartOptions, type RateLimitRule, type RateLimitStore, type Verdict } from '../../lib/engine/index.js';
 import { MemoryRateLimitStore } from '../../lib/storage/memory-rate-limit.store.js';
-import { givenRule } from '../../lib/engine/dynamic-limits.js';
+import { dynamicStoreRule } from '../../lib/engine/dynamic-limits.js';
+import { givenRule, overriddenRule } from '../../lib/engine/rule-override.js';
 import { resolveRule } from '../../lib/engine/rule-resolution.js';
 import { targetRules } from '../../lib/engine/target-rules.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -282,10 +283,59 @@ describe('dynamic limits: rules merged over them, and the plain path', () => {
     const windowOnly = resolveRule({ ...givenRule(module), windowMs: 1_000 }, 'override', problems);
     expect(windowOnly).toMatchObject({ limit: 2, windowMs: 1_000, dynamic: { functions: { limit }, fallback: { limit: 2 } } });
     expect(windowOnly.storeRule).toMatchObject({ limit: 2, windowMs: 1_000 });
-    const fixed = resolveRule({ ...givenRule(module), limit: 5, limitsCache: undefined }, 'override', problems);
+    const fixed = resolveRule(overriddenRule(module, { limit: 5 }), 'override', problems);
     expect(fixed.dynamic).toBeUndefined();
     expect(fixed.storeRule).toMatchObject({ limit: 5, windowMs: 60_000 });
     expect(problems).toEqual([]);
+  });
+
+  it('pins the fields an override gives as numbers over a `limits` function: the plan decides the others', async () => {
+    const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
+    const plan = resolveRule<Ctx>(
+      { name: 'plan', limit: 1, windowMs: 60_000, limits: (ctx) => PLANS[ctx.key] ?? {}, limitsCache: { ttlMs: 1_000 } },
+      'rules[0]',
+      [],
+    );
+    const problems: string[] = [];
+    const pinned = resolveRule(overriddenRule(plan, { name: 'plan', limit: 3 }), 'override', problems);
+    const ruleOf = (key: string) => dynamicStoreRule(pinned, pinned.dynamic!, { key }, key, T0, quiet);
+    // Before, the plan's limit won over the override's 3, which was only the fallback.
+    expect(ruleOf('pro')).toMatchObject({ limit: 3, windowMs: 10_000 });
+    expect(ruleOf('free')).toMatchObject({ limit: 3, windowMs: 60_000 });
+    expect(pinned.storeRule).toMatchObject({ limit: 3, windowMs: 60_000 });
+    // An async plan is pinned alike.
+    const slow = resolveRule<Ctx>({ ...givenRule(plan), limits: (ctx) => Promise.resolve(PLANS[ctx.key] ?? {}) }, 'rules[0]', []);
+    const slowPinned = resolveRule(overriddenRule(slow, { name: 'plan', windowMs: 5_000 }), 'override', problems);
+    expect(await dynamicStoreRule(slowPinned, slowPinned.dynamic!, { key: 'pro' }, 'pro', T0, quiet)).toMatchObject({ limit: 5, windowMs: 5_000 });
+    // Numbers for all three fields, or `limits: undefined`, leave no function: the inherited cache goes with it.
+    const fixed = resolveRule(overriddenRule(plan, { name: 'plan', limit: 3, windowMs: 1_000, burst: 3 }), 'override', problems);
+    expect(fixed.dynamic).toBeUndefined();
+    const dropped = resolveRule(overriddenRule(plan, { name: 'plan', limit: 4, limits: undefined }), 'override', problems);
+    expect(dropped.dynamic).toBeUndefined();
+    expect(dropped.storeRule).toMatchObject({ limit: 4, windowMs: 60_000 });
+    expect(problems).toEqual([]);
+    // A cache the override gives itself, without any function, is still its own mistake.
+    resolveRule(overriddenRule(plan, { name: 'plan', limits: undefined, limitsCache: { ttlMs: 5 } }), 'override', problems);
+    expect(problems).toEqual([expect.stringContaining('limitsCache is set but the rule has no dynamic limits')]);
+  });
+
+  it("resolves the adaptive option again over the merged rule: its interval follows the override's window", () => {
+    const problems: string[] = [];
+    const adaptive = resolveRule({ name: 'api', limit: 100, windowMs: 60_000, adaptive: true }, 'rules[0]', problems);
+    expect(adaptive.adaptive).toMatchObject({ intervalMs: 60_000, limit: 100 });
+    const faster = resolveRule(overriddenRule(adaptive, { name: 'api', windowMs: 1_000, limit: 10 }), 'override', problems);
+    expect(faster.adaptive).toMatchObject({ intervalMs: 1_000, limit: 10 });
+    const given = resolveRule({ name: 'api', limit: 100, windowMs: 60_000, adaptive: { intervalMs: 5_000, max: 150 } }, 'rules[0]', problems);
+    const kept = resolveRule(overriddenRule(given, { name: 'api', windowMs: 1_000 }), 'override', problems);
+    expect(kept.adaptive).toMatchObject({ intervalMs: 5_000, max: 150 });
+    expect(problems).toEqual([]);
+    // Checked again too: a min above the override's limit is a startup error, as on a module rule.
+    resolveRule(
+      overriddenRule(resolveRule({ name: 'api', limit: 100, windowMs: 1_000, adaptive: { min: 10 } }, 'r', []), { name: 'api', limit: 5 }),
+      'override',
+      problems,
+    );
+    expect(problems).toEqual([expect.stringContaining('override.adaptive')]);
   });
 
   it('leaves targets without dynamic limits on the plain path, with a cached policy', () => {
