@@ -144,17 +144,21 @@ export function dynamicStoreRule<C>(
   return entry.value;
 }
 
-/** What answers are cached by: the cache's `key` for the request when it gives text, else the client key. */
+/**
+ * What answers are cached by: the cache's `key` for the request when it gives text, else the client
+ * key. The two are kept apart (`k:` and `c:`), so that a request whose key is some client's key
+ * (`x-tenant: acme` from anyone) never reads nor plants the answer cached for that client.
+ */
 function cacheKey<C>(cache: RequestLimitsCache<C>, context: C, clientKey: string): string {
   if (cache.key === undefined) return clientKey;
   let key: unknown;
   try {
     key = cache.key(context);
   } catch {
-    return clientKey;
+    return `c:${clientKey}`;
   }
   // Long keys (text from the request) are kept as their hash, as client keys are.
-  return typeof key === 'string' && key.length > 0 ? identityKey(key) : clientKey;
+  return typeof key === 'string' && key.length > 0 ? `k:${identityKey(key)}` : `c:${clientKey}`;
 }
 
 /** Keeps `entry` as the newest of `cache`, forgetting the oldest when full. */

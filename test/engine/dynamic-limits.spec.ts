@@ -319,6 +319,23 @@ describe('dynamic limits: rules merged over them, and the plain path', () => {
     expect(problems).toEqual([expect.stringContaining('limitsCache is set but the rule has no dynamic limits')]);
   });
 
+  it("keeps the answers cached by the cache's key apart from those cached by the client key", () => {
+    const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
+    // A tenant header (here the context's key) names the plan; a request without one is cached by its client key.
+    const rule = resolveRule<Ctx>(
+      { name: 'plan', limit: 1, windowMs: 60_000, limits: (ctx) => ({ limit: ctx.key === '' ? 2 : 5 }), limitsCache: { ttlMs: 1_000, key: (ctx) => ctx.key } },
+      'rules[0]',
+      [],
+    );
+    const ruleOf = (key: string, clientKey: string) => dynamicStoreRule(rule, rule.dynamic!, { key }, clientKey, T0, quiet);
+    expect(ruleOf('', 'acme')).toMatchObject({ limit: 2 });
+    // Anyone naming the tenant "acme" gets the tenant's own answer, not the one cached for the client "acme"…
+    expect(ruleOf('acme', 'someone-else')).toMatchObject({ limit: 5 });
+    // …and the client "acme" still gets its own.
+    expect(ruleOf('', 'acme')).toMatchObject({ limit: 2 });
+    expect(rule.dynamic!.cache!.size).toBe(2);
+  });
+
   it("resolves the adaptive option again over the merged rule: its interval follows the override's window", () => {
     const problems: string[] = [];
     const adaptive = resolveRule({ name: 'api', limit: 100, windowMs: 60_000, adaptive: true }, 'rules[0]', problems);
