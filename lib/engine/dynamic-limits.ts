@@ -145,6 +145,16 @@ export function dynamicStoreRule<C>(
 }
 
 /**
+ * The limits `dynamic` has cached for a client key, while fresh, without asking the function:
+ * what the admin client view reads a client's state by (it has no request). Undefined when the
+ * rule caches by its own `key` or has no answer for the client.
+ */
+export function cachedLimits<C>(dynamic: DynamicLimits<C>, clientKey: string, nowMs: number): StoreRule | Promise<StoreRule> | undefined {
+  const cached = dynamic.limitsCache?.key === undefined ? dynamic.cache?.get(clientKey) : undefined;
+  return cached !== undefined && cached.expiresAtMs > nowMs ? cached.value : undefined;
+}
+
+/**
  * What answers are cached by: the cache's `key` for the request when it gives text, else the client
  * key. The two are kept apart (`k:` and `c:`), so that a request whose key is some client's key
  * (`x-tenant: acme` from anyone) never reads nor plants the answer cached for that client.

@@ -3,7 +3,9 @@ import { MemoryRateLimitStore } from '../../lib/storage/memory-rate-limit.store.
 import { dynamicStoreRule } from '../../lib/engine/dynamic-limits.js';
 import { givenRule, overriddenRule } from '../../lib/engine/rule-override.js';
 import { resolveRule } from '../../lib/engine/rule-resolution.js';
-import { targetRules } from '../../lib/engine/target-rules.js';
+import { targetRules, type TargetRule } from '../../lib/engine/target-rules.js';
+import type { Rampart } from '../../lib/engine/rampart.js';
+import { adaptiveViews } from '../../lib/admin/admin-adaptive.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 const T0 = Date.UTC(2030, 0, 1);
@@ -271,6 +273,21 @@ describe('dynamic limits: startup validation', () => {
       'rules[0].limit must be a positive integer, got NaN.',
       'rules[0].windowMs must be a positive integer, got Infinity.',
     ]);
+  });
+});
+
+describe('dynamic limits under an adaptive rule: the admin client view', () => {
+  it("reads a client's adaptive state by the limits cached for it (its plan's window and limit), else by the fallback", async () => {
+    const { rampart, admitted, clock } = await started({ limits: (ctx) => PLANS[ctx.key] ?? {}, limitsCache: { ttlMs: 60_000 }, adaptive: true });
+    const views = () =>
+      adaptiveViews(rampart as unknown as Rampart<never>, 'pro', rampart.engine.rulesFor('GET /data').rules as unknown as readonly TargetRule<never>[]);
+    // pro: 5 per 10 s, counted under `~10000ms:…`.
+    expect(await admitted('pro', 3)).toBe(3);
+    expect(await views()).toEqual([expect.objectContaining({ rule: 'plan', baseLimit: 5, effectiveLimit: 5, requestsInInterval: 3 })]);
+    // Once the cached answer is stale, the view falls back to the rule's own values: no state under its window.
+    clock.advance(60_000);
+    expect(await views()).toEqual([]);
+    await rampart.stop();
   });
 });
 
