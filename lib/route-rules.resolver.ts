@@ -4,7 +4,7 @@ import * as messages from './errors/messages.js';
 import { RateLimitConfigurationError } from './errors/rate-limit-configuration.error.js';
 import type { ConcurrencyLimitMetadata, ConcurrencyPool } from './engine/concurrency-pool.js';
 import { checkUniqueNames, resolveRule, type ResolvedRule } from './engine/rule-resolution.js';
-import { givenRule } from './engine/dynamic-limits.js';
+import { overriddenRule } from './engine/rule-override.js';
 import { exemptTarget, targetRules, type TargetRules } from './engine/target-rules.js';
 import type { RateLimitConfig } from './rate-limit.config.js';
 import { EXEMPT_METADATA, MODULE_CONCURRENCY, RATE_LIMIT_CONFIG, SKIP_THROTTLE_METADATA, THROTTLE_METADATA } from './rate-limit.constants.js';
@@ -192,8 +192,7 @@ export class RouteRulesResolver implements OnModuleInit {
           problems.push(messages.incompleteRouteRule(`@Throttle on ${where}`, name));
           return;
         }
-        const baseFields = base ? givenRule(base) : {};
-        const rule = resolveRule({ ...baseFields, ...override, name }, `@Throttle on ${where} [${i}]`, problems);
+        const rule = resolveRule({ ...overriddenRule(base, override), name }, `@Throttle on ${where} [${i}]`, problems);
         // With a configuration file, keyed by its algorithm as the module rules are (see keyedByAlgorithm).
         byName.set(name, this.config.configFile !== undefined ? keyedByAlgorithm(rule) : rule);
       });

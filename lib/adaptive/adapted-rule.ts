@@ -3,11 +3,15 @@ import type { StoreRule } from '../core/rule-decision.js';
 /**
  * The rule a client is counted under: `base` with its `limit` replaced by the client's effective
  * limit, and its `burst` (token bucket, GCRA), when it has one, scaled alike, ⌊burst × limit /
- * base.limit⌋, but never below `min` (at least the rule's cost, so a request can still pass).
+ * base.limit⌋. Its capacity (the burst, or else the limit) is never below `floor`: `min`, and at
+ * least the request's cost, so that a request can pass on an empty counter.
  */
-export function adaptedRule(base: StoreRule, limit: number, min: number): StoreRule {
+export function adaptedRule(base: StoreRule, limit: number, floor: number): StoreRule {
+  if (base.burst === undefined) {
+    const capacity = Math.max(limit, floor);
+    return capacity === base.limit ? base : Object.freeze({ ...base, limit: capacity });
+  }
   if (limit === base.limit) return base;
-  if (base.burst === undefined) return Object.freeze({ ...base, limit });
-  const burst = Math.max(Math.floor((base.burst * limit) / base.limit + 1e-9), min);
+  const burst = Math.max(Math.floor((base.burst * limit) / base.limit + 1e-9), floor);
   return Object.freeze({ ...base, limit, burst });
 }

@@ -13,11 +13,14 @@ import {
   isAdaptiveState,
   roll,
   runningZ,
+  scaledBound,
   type AdaptiveSettings,
   type AdaptiveState,
 } from './adaptive-math.js';
 import { adaptedRule } from './adapted-rule.js';
 
+/** A read that threw. */
+const FAILED = Symbol('failed');
 /** Clients whose state one instance holds in memory, per default. */
 const MAX_CLIENTS = 10_000;
 
@@ -33,6 +36,14 @@ interface Entry {
   /** The last rule handed to the store, and what it was made from. */
   rule?: StoreRule;
   base?: StoreRule;
+  limit?: number;
+  floor?: number;
+  /**
+   * Whether the store's state of the client is unknown (its read failed or timed out): this state
+   * started fresh, and writing it back would erase what the store holds (a penalised trust) for
+   * good. It is not written; the store is read again when an interval closes.
+   */
+  unverified?: boolean;
 }
 
 /** What the admin client view shows of one client under one adaptive rule. */
@@ -65,7 +76,7 @@ export interface AdaptiveLimitsOptions {
   /** Longest wait for a read of a client's state on a request (the module's `storeTimeoutMs`). */
   readonly timeoutMs: number;
   readonly logger: RampartLogger;
-  /** Clients held in memory; when full, the oldest met is written back and let go. @default 10_000 */
+  /** Clients held in memory; when full, the least recently met is written back and let go. @default 10_000 */
   readonly maxClients?: number;
 }
 
@@ -80,6 +91,10 @@ export interface AdaptiveLimitsOptions {
 export class AdaptiveLimits {
   private readonly entries = new Map<string, Entry>();
   private readonly loading = new Map<string, Promise<Entry>>();
+  /** States handed to the store whose write has not settled: a client met again meanwhile resumes from them, not from a stale read. */
+  private readonly writing = new Map<string, AdaptiveState>();
+  /** The entry last moved to the end of `entries` (most recently met): meeting it again moves nothing. */
+  private newest: Entry | undefined;
   private readonly maxClients: number;
   /** Whether the last store call failed: a failure is logged once until a call succeeds. */
   private failing = false;
@@ -99,17 +114,25 @@ export class AdaptiveLimits {
   /**
    * Counts one request of store key `key` under a rule with `settings`: the client's interval rolls
    * (written back when one closed), the request is counted (an anomaly cuts the trust at once),
-   * `consume` counts it under the client's effective rule, and a refusal cuts the trust.
+   * `consume` counts it under the client's effective rule, and a refusal cuts the trust. The
+   * effective rule's capacity is never below the request's `cost`, so that a request can always
+   * pass on an empty counter, whatever the trust (a cost function's answer above `min` included).
    */
-  count(key: string, settings: AdaptiveSettings, base: StoreRule, nowMs: number, consume: Consume): Counted | Promise<Counted> {
-    const entry = this.entries.get(key) ?? this.load(key, settings, nowMs);
-    if (isThenable(entry)) return entry.then((e) => this.counted(e, settings, base, nowMs, consume));
-    return this.counted(entry, settings, base, nowMs, consume);
+  count(key: string, settings: AdaptiveSettings, base: StoreRule, nowMs: number, cost: number, consume: Consume): Counted | Promise<Counted> {
+    const held = this.entries.get(key);
+    if (held !== undefined && held !== this.newest) {
+      // Least recently met first: a busy client is not let go before idle ones.
+      this.entries.delete(key);
+      this.entries.set(key, (this.newest = held));
+    }
+    const entry = held ?? this.load(key, settings, nowMs);
+    if (isThenable(entry)) return entry.then((e) => this.counted(e, settings, base, nowMs, cost, consume));
+    return this.counted(entry, settings, base, nowMs, cost, consume);
   }
 
   /** The client's state under a rule at `nowMs` (idle intervals folded), without counting; undefined when none is known. */
   async view(key: string, settings: AdaptiveSettings, base: StoreRule, nowMs: number): Promise<AdaptiveView | undefined> {
-    const held = this.entries.get(key)?.state;
+    const held = this.entries.get(key)?.state ?? this.writing.get(key);
     const stored = held ?? (await withTimeout(() => Promise.resolve(this.store.get(key, nowMs)), this.options.timeoutMs));
     if (stored === undefined || !isAdaptiveState(stored)) return undefined;
     const state = { ...stored };
@@ -133,7 +156,7 @@ export class AdaptiveLimits {
   }
 
   /** `count` once the client's state is held. */
-  private counted(entry: Entry, settings: AdaptiveSettings, base: StoreRule, nowMs: number, consume: Consume): Counted | Promise<Counted> {
+  private counted(entry: Entry, settings: AdaptiveSettings, base: StoreRule, nowMs: number, cost: number, consume: Consume): Counted | Promise<Counted> {
     const { state } = entry;
     entry.retentionMs = settings.retentionMs;
     // A client away longer than the retention is forgotten here as in the store.
@@ -141,9 +164,10 @@ export class AdaptiveLimits {
     if (roll(state, settings, nowMs)) this.save(entry, nowMs);
     countRequest(state, settings);
     const limit = effectiveLimit(state, settings, base.limit);
-    if (entry.base !== base || entry.rule?.limit !== limit) {
-      entry.base = base;
-      entry.rule = adaptedRule(base, limit, settings.min);
+    const floor = Math.max(scaledBound(settings.min, settings, base.limit), cost);
+    if (entry.base !== base || entry.limit !== limit || entry.floor !== floor) {
+      Object.assign(entry, { base, limit, floor });
+      entry.rule = adaptedRule(base, limit, floor);
     }
     const answer = consume(entry.rule!);
     if (isThenable(answer)) return answer.then((a) => (this.answered(state, settings, a), a));
@@ -151,29 +175,35 @@ export class AdaptiveLimits {
     return answer;
   }
 
-  /** A refusal by the rule's algorithm (not by a running block) cuts the trust. */
+  /**
+   * A refusal by the rule's algorithm cuts the trust; not one by a running block, nor an estimated
+   * one (the store gateway's answer to calls piling up while the store is slow: the requests ahead
+   * of it are counted, and their own refusal cuts the trust if there is one).
+   */
   private answered(state: AdaptiveState, settings: AdaptiveSettings, answer: Counted): void {
-    if (typeof answer === 'object' && !answer.allowed && !answer.ongoingBlock) countRefusal(state, settings);
+    if (typeof answer === 'object' && !answer.allowed && !answer.ongoingBlock && !answer.estimated) countRefusal(state, settings);
   }
 
   /** The client's state from the store (or a fresh one), held from now on. Concurrent first requests share one read. */
   private load(key: string, settings: AdaptiveSettings, nowMs: number): Entry | Promise<Entry> {
     const pending = this.loading.get(key);
     if (pending !== undefined) return pending;
-    let read: ReturnType<AdaptiveStore['get']>;
+    const written = this.writing.get(key);
+    if (written !== undefined) return this.remember(key, { ...written }, settings, nowMs);
+    let read: ReturnType<AdaptiveStore['get']> | typeof FAILED;
     try {
       read = this.store.get(key, nowMs);
     } catch (error) {
       this.failed('read', key, error);
-      read = undefined;
+      read = FAILED;
     }
+    if (read === FAILED) return this.remember(key, freshState(settings, nowMs), settings, nowMs, true);
     if (!isThenable(read)) return this.remember(key, this.usable(key, read, settings, nowMs), settings, nowMs);
     const loaded = withTimeout(() => read as Promise<AdaptiveState | undefined>, this.options.timeoutMs)
       .then(
-        (stored) => ((this.failing = false), this.usable(key, stored, settings, nowMs)),
-        (error: unknown) => (this.failed('read', key, error), freshState(settings, nowMs)),
+        (stored) => ((this.failing = false), this.remember(key, this.usable(key, stored, settings, nowMs), settings, nowMs)),
+        (error: unknown) => (this.failed('read', key, error), this.remember(key, freshState(settings, nowMs), settings, nowMs, true)),
       )
-      .then((state) => this.remember(key, state, settings, nowMs))
       .finally(() => this.loading.delete(key));
     this.loading.set(key, loaded);
     return loaded;
@@ -186,24 +216,44 @@ export class AdaptiveLimits {
       this.options.logger.warn(messages.adaptiveStateDiscarded(key));
       return freshState(settings, nowMs);
     }
-    const { startMs, count, flags, samples, mean, variance, z, trust } = stored;
-    return { startMs, count, flags, samples, mean, variance, z, trust };
+    return copied(stored);
   }
 
-  private remember(key: string, state: AdaptiveState, settings: AdaptiveSettings, nowMs: number): Entry {
+  private remember(key: string, state: AdaptiveState, settings: AdaptiveSettings, nowMs: number, unverified = false): Entry {
     if (this.entries.size >= this.maxClients) {
-      // The oldest met goes, written back first so that nothing it learnt is lost.
+      // The least recently met goes, written back first so that nothing it learnt is lost.
       const oldest = this.entries.values().next().value as Entry;
       this.entries.delete(oldest.key);
-      this.save(oldest, nowMs);
+      if (!oldest.unverified) this.save(oldest, nowMs);
     }
-    const entry: Entry = { key, state, retentionMs: settings.retentionMs };
-    this.entries.set(key, entry);
+    const entry: Entry = { key, state, retentionMs: settings.retentionMs, ...(unverified ? { unverified } : {}) };
+    this.entries.set(key, (this.newest = entry));
     return entry;
+  }
+
+  /**
+   * Reads the store again for a client whose first read failed, off the request path: a stored
+   * state replaces the one held (the next request rolls it to now); none lets the held one be
+   * written from now on; a failure leaves it unverified until the next interval.
+   */
+  private verify(entry: Entry, nowMs: number): void {
+    const { key } = entry;
+    withTimeout(() => Promise.resolve(this.store.get(key, nowMs)), this.options.timeoutMs).then(
+      (stored) => {
+        this.failing = false;
+        if (!entry.unverified) return;
+        entry.unverified = false;
+        if (stored === undefined || stored === null) return this.save(entry, nowMs);
+        if (isAdaptiveState(stored)) Object.assign(entry.state, copied(stored));
+        else this.options.logger.warn(messages.adaptiveStateDiscarded(key));
+      },
+      (error: unknown) => this.failed('read', key, error),
+    );
   }
 
   /** Writes a copy of the state back, off the request path; a failure is logged, never thrown. */
   private save(entry: Entry, nowMs: number): void {
+    if (entry.unverified) return this.verify(entry, nowMs);
     const { key } = entry;
     const snapshot = { ...entry.state };
     const expiresAtMs = nowMs + entry.retentionMs;
@@ -215,10 +265,13 @@ export class AdaptiveLimits {
       return;
     }
     if (isThenable(written)) {
-      withTimeout(() => written as Promise<void>, this.options.timeoutMs).then(
-        () => (this.failing = false),
-        (error: unknown) => this.failed('write', key, error),
-      );
+      this.writing.set(key, snapshot);
+      withTimeout(() => written as Promise<void>, this.options.timeoutMs)
+        .then(
+          () => (this.failing = false),
+          (error: unknown) => this.failed('write', key, error),
+        )
+        .finally(() => this.writing.get(key) === snapshot && this.writing.delete(key));
     }
   }
 
@@ -226,4 +279,9 @@ export class AdaptiveLimits {
     if (!this.failing) this.options.logger.warn(messages.adaptiveStoreFailed(operation, key, error));
     this.failing = true;
   }
+}
+
+/** The fields of a state, and nothing else of a stored object. */
+function copied({ startMs, count, flags, samples, mean, variance, z, trust }: AdaptiveState): AdaptiveState {
+  return { startMs, count, flags, samples, mean, variance, z, trust };
 }

@@ -8,8 +8,10 @@
  * average of the samples (the baseline) and of their squared deviation (the variance); the open
  * interval is an anomaly as soon as its running count is more than `anomalyThreshold` deviations
  * above the baseline. A trust score in [0, 1] falls at once with an anomaly or a refusal (once per
- * interval each) and grows at the close of every interval with neither; the effective limit is the
- * base limit times `trust / initialTrust`, clamped to `[min, max]`.
+ * interval each) and grows at the close of every interval with neither (an idle one only up to
+ * `initialTrust`); the effective limit is the
+ * base limit times `trust / initialTrust`, clamped to `[min, max]` (in proportion to the base limit
+ * when it is not the rule's own: a plan's).
  */
 
 /** An adaptive rule's settings, checked and with their defaults (see `AdaptiveLimitOptions`). */
@@ -30,6 +32,8 @@ export interface AdaptiveSettings {
   readonly min: number;
   /** Undefined: the base limit. */
   readonly max?: number;
+  /** The rule's own limit: `min` and `max` are given against it, and scale with a base limit that differs (a plan's). */
+  readonly limit: number;
   /** How long the state of a client that makes no request is kept. */
   readonly retentionMs: number;
 }
@@ -97,10 +101,14 @@ export function foldSample(state: AdaptiveState, settings: AdaptiveSettings, x: 
 /**
  * `k` idle intervals (no request): not samples, so the baseline stays the client's rate while it is
  * active (a client that pauses is not measured against a baseline its pause decayed); each counts
- * as a good interval for the trust, in closed form: t ← 1 − (1 − t)·(1 − trustGain)^k.
+ * as a good interval for the trust, in closed form: t ← 1 − (1 − t)·(1 − trustGain)^k, but never
+ * above `initialTrust`. Waiting heals a penalty; only requests earn more than a new client has, so
+ * that a fresh identity cannot wait its way to a limit above the base before its first samples are
+ * tested. A trust above `initialTrust` stays as it is.
  */
 export function passIdle(state: AdaptiveState, settings: AdaptiveSettings, k: number): void {
-  state.trust = 1 - (1 - state.trust) * Math.pow(1 - settings.trustGain, k);
+  if (state.trust >= settings.initialTrust) return;
+  state.trust = Math.min(1 - (1 - state.trust) * Math.pow(1 - settings.trustGain, k), settings.initialTrust);
 }
 
 /**
@@ -151,10 +159,20 @@ export function runningZ(state: AdaptiveState, settings: AdaptiveSettings): numb
   return state.samples < settings.warmupIntervals ? 0 : (state.count - state.mean) / deviation(state, settings);
 }
 
-/** The effective limit: ⌊base × trust / initialTrust⌋, clamped to [min, max ?? base]. */
+/**
+ * A bound (`min`, `max`) under base limit `base`: itself under the rule's own limit R, else scaled
+ * in proportion, max(⌊bound × base / R⌋, 1), so that a plan of 10× the rule's limit gets 10× its
+ * range and a plan below `min` is not lifted above itself by it.
+ */
+export function scaledBound(bound: number, settings: AdaptiveSettings, base: number): number {
+  return base === settings.limit ? bound : Math.max(Math.floor((bound * base) / settings.limit + ROUNDING_SLACK), 1);
+}
+
+/** The effective limit: ⌊base × trust / initialTrust⌋, clamped to [min, max ?? base] (scaled, see `scaledBound`). */
 export function effectiveLimit(state: AdaptiveState, settings: AdaptiveSettings, base: number): number {
   const scaled = Math.floor((base * state.trust) / settings.initialTrust + ROUNDING_SLACK);
-  return Math.min(Math.max(scaled, settings.min), settings.max ?? base);
+  const max = settings.max === undefined ? base : scaledBound(settings.max, settings, base);
+  return Math.min(Math.max(scaled, scaledBound(settings.min, settings, base)), max);
 }
 
 /** Whether `value` is a state these functions can work on (a stored one may be anything). */

@@ -28,9 +28,15 @@ export interface AdaptiveLimitOptions {
   anomalyPenalty?: number;
   /** Share of the trust lost in an interval where the rule refused the client, in [0, 1]. @default 0.2 */
   violationPenalty?: number;
-  /** Lowest effective limit. @default 1 */
+  /**
+   * Lowest effective limit. Under dynamic limits it scales with the request's limit: ⌊min × plan
+   * limit / rule limit⌋, at least 1. @default 1
+   */
   min?: number;
-  /** Highest effective limit: above the base limit, trusted clients get more than it. @default the base limit */
+  /**
+   * Highest effective limit: above the base limit, trusted clients get more than it. Under dynamic
+   * limits it scales like `min`. @default the base limit
+   */
   max?: number;
   /** How long the state of a client that makes no request is kept (memory, store). @default 86_400_000 (a day) */
   retentionMs?: number;
@@ -116,5 +122,19 @@ export function resolveAdaptive(value: unknown, rule: AdaptiveRuleFacts, path: s
     problems.push(messages.adaptiveRetentionBelowInterval(path, retentionMs, intervalMs));
   }
   if (max === undefined) delete settings.max;
-  return Object.freeze(settings) as unknown as AdaptiveSettings;
+  settings.limit = rule.limit;
+  const resolved = Object.freeze(settings) as unknown as AdaptiveSettings;
+  asGiven.set(resolved, value as AdaptiveLimitOptions | true);
+  return resolved;
+}
+
+/** Each rule's resolved settings, and the option they were resolved from. */
+const asGiven = new WeakMap<AdaptiveSettings, AdaptiveLimitOptions | true>();
+
+/**
+ * The `adaptive` option that `settings` were resolved from: a rule merged over another resolves it
+ * again, so that its defaults follow the merged rule (`intervalMs` its window, `max` its limit).
+ */
+export function givenAdaptive(settings: AdaptiveSettings): AdaptiveLimitOptions | true {
+  return asGiven.get(settings) ?? settings;
 }

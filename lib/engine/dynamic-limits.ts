@@ -8,8 +8,8 @@ import type { FixedRateLimitRule, RequestLimits, RequestLimitsCache, RequestValu
 import { identityKey } from './store-keys.js';
 
 /** The fields of a rule that may be functions of the request. */
-const FIELDS = ['limit', 'windowMs', 'burst'] as const;
-type Field = (typeof FIELDS)[number];
+export const FIELDS = ['limit', 'windowMs', 'burst'] as const;
+export type Field = (typeof FIELDS)[number];
 const CACHE_FIELDS = ['ttlMs', 'maxKeys', 'key'];
 const DEFAULT_MAX_KEYS = 10_000;
 /** A rule whose dynamic limits keep failing is reported at most this often (clock time). */
@@ -105,14 +105,6 @@ function checkCache(cache: unknown, path: string, problems: string[]): void {
   if (cache['key'] !== undefined && typeof cache['key'] !== 'function') problems.push(notAFunction(`${where}.key`, cache['key']));
 }
 
-/** A resolved rule as it was given (functions in place of their fallbacks): what a `@Throttle` or route entry is merged over. */
-export function givenRule<C>(rule: ResolvedRule<C>): ThrottleRule<C> {
-  const { storeRule: _store, keyName: _key, dynamic, ...fields } = rule;
-  if (dynamic === undefined) return fields;
-  const { functions, limits, fallback, limitsCache } = dynamic;
-  return { ...fields, ...functions, ...(limits ? { limits } : {}), ...(fallback ? { fallback } : {}), ...(limitsCache ? { limitsCache } : {}) };
-}
-
 /**
  * The store rule `rule` counts one request by: its dynamic limits for `context` (the cached answer
  * while fresh), or its own `storeRule` (the fallback values) when they fail, the failure logged.
@@ -152,17 +144,31 @@ export function dynamicStoreRule<C>(
   return entry.value;
 }
 
-/** What answers are cached by: the cache's `key` for the request when it gives text, else the client key. */
+/**
+ * The limits `dynamic` has cached for a client key, while fresh, without asking the function:
+ * what the admin client view reads a client's state by (it has no request). Undefined when the
+ * rule caches by its own `key` or has no answer for the client.
+ */
+export function cachedLimits<C>(dynamic: DynamicLimits<C>, clientKey: string, nowMs: number): StoreRule | Promise<StoreRule> | undefined {
+  const cached = dynamic.limitsCache?.key === undefined ? dynamic.cache?.get(clientKey) : undefined;
+  return cached !== undefined && cached.expiresAtMs > nowMs ? cached.value : undefined;
+}
+
+/**
+ * What answers are cached by: the cache's `key` for the request when it gives text, else the client
+ * key. The two are kept apart (`k:` and `c:`), so that a request whose key is some client's key
+ * (`x-tenant: acme` from anyone) never reads nor plants the answer cached for that client.
+ */
 function cacheKey<C>(cache: RequestLimitsCache<C>, context: C, clientKey: string): string {
   if (cache.key === undefined) return clientKey;
   let key: unknown;
   try {
     key = cache.key(context);
   } catch {
-    return clientKey;
+    return `c:${clientKey}`;
   }
   // Long keys (text from the request) are kept as their hash, as client keys are.
-  return typeof key === 'string' && key.length > 0 ? identityKey(key) : clientKey;
+  return typeof key === 'string' && key.length > 0 ? `k:${identityKey(key)}` : `c:${clientKey}`;
 }
 
 /** Keeps `entry` as the newest of `cache`, forgetting the oldest when full. */

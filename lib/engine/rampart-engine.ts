@@ -288,7 +288,7 @@ export class RampartEngine<C = unknown> {
     const { onStoreError } = rule;
     // An adaptive rule counts by the client's effective limit, scaled from `limits`, and learns from the answer.
     if (rule.adaptive)
-      return this.parts.adaptive.count(key, rule.adaptive, limits, decision.nowMs, (r) =>
+      return this.parts.adaptive.count(key, rule.adaptive, limits, decision.nowMs, cost, (r) =>
         this.parts.gateway.consume(key, r, onStoreError, decision.nowMs, cost, decision.addressKey),
       );
     return this.parts.gateway.consume(key, limits, onStoreError, decision.nowMs, cost, decision.addressKey);

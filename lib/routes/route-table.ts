@@ -3,7 +3,7 @@ import * as policyMessages from '../errors/policy-messages.js';
 import { isObject } from '../core/option-objects.js';
 import { checkRuleGroups } from '../engine/groups.js';
 import { checkUniqueNames, resolveRule, type ResolvedRule } from '../engine/rule-resolution.js';
-import { givenRule } from '../engine/dynamic-limits.js';
+import { overriddenRule } from '../engine/rule-override.js';
 import { targetRules, type TargetRule, type TargetRules } from '../engine/target-rules.js';
 import { compilePathPattern, matchedPath } from './path-pattern.js';
 import type { RouteRule } from './route-options.js';
@@ -185,8 +185,7 @@ function compileRoute<C>(route: unknown, path: string, moduleRules: readonly Res
       const name = fields.name ?? 'default';
       const base = byName.get(name);
       if (!base && (fields.limit === undefined || fields.windowMs === undefined)) return problems.push(policyMessages.incompleteRouteRule(where, name));
-      const baseFields = base ? givenRule(base) : {};
-      const rule = resolveRule<C>({ ...baseFields, ...fields, name, ...(zone !== undefined ? { scope: zone } : {}) }, where, problems);
+      const rule = resolveRule<C>({ ...overriddenRule(base, fields), name, ...(zone !== undefined ? { scope: zone } : {}) }, where, problems);
       rules.push({ rule: keyedByAlgorithm(rule), ...(ruleMethods ? { methods: ruleMethods } : {}) });
     });
   }

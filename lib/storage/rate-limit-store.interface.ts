@@ -34,9 +34,11 @@ export interface RateLimitStore {
    * Gives back, at `nowMs`, `cost` units that a `consume` at `reservedAtMs` admitted under `rule` for
    * `key`, as the rule's algorithm does (`refundRule` in core/rule-decision): only to the window
    * they were taken from, never below zero, never above the capacity; a running rule block stays.
-   * Nothing happens when nothing is left to give back (the window is over, the key was reset). Safe
-   * under concurrency like `consume`: one atomic operation per key, never a read-then-write that
-   * could lose another instance's count. A store that decides in process answers synchronously.
+   * Nothing happens when nothing is left to give back (the window is over, nothing is counted).
+   * After a `reset`, a reservation made before it is not told apart from requests counted since: its
+   * refund gives back units they took in the same window (never more than `cost`; the sliding log
+   * only at a millisecond one of them shares). Safe under concurrency like `consume`: one atomic
+   * operation per key, never a read-then-write that could lose another instance's count. A store that decides in process answers synchronously.
    * The caller gives back only what an admitted `consume` took, once.
    */
   refund?(key: string, rule: StoreRule, nowMs: number, cost: number, reservedAtMs: number): void | Promise<void>;

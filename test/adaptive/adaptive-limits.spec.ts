@@ -1,4 +1,6 @@
+import { adaptedRule } from '../../lib/adaptive/adapted-rule.js';
 import { AdaptiveLimits } from '../../lib/adaptive/adaptive-limits.js';
+import { freshState } from '../../lib/adaptive/adaptive-math.js';
 import type { AdaptiveSettings, AdaptiveState } from '../../lib/adaptive/adaptive-math.js';
 import type { RampartLogger } from '../../lib/core/logger.js';
 import type { ConsumeResult, StoreRule } from '../../lib/core/rule-decision.js';
@@ -50,6 +52,9 @@ class SilentStore implements AdaptiveStore {
   }
 }
 
+/** Lets the writes and reads started off the request path settle. */
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
 function logger(): RampartLogger & { warnings: string[] } {
   const warnings: string[] = [];
   return { warnings, log: () => undefined, warn: (message: string) => warnings.push(message), error: () => undefined };
@@ -59,9 +64,16 @@ describe('AdaptiveLimits: the state per client, held in memory and written back 
   const clock = new FakeClock(0);
   const counters = new MemoryRateLimitStore();
   /** Counts one request of `key`, as the engine does; answers the rule it was counted under and the decision. */
-  async function request(limits: AdaptiveLimits, key: string): Promise<{ rule: StoreRule; result: ConsumeResult }> {
+  async function request(limits: AdaptiveLimits, key: string, cost = 1): Promise<{ rule: StoreRule; result: ConsumeResult }> {
     let used: StoreRule | undefined;
-    const answer: Counted = await limits.count(key, SETTINGS, BASE, clock.now(), (rule) => ((used = rule), counters.consume(key, rule, clock.now(), 1)));
+    const answer: Counted = await limits.count(
+      key,
+      SETTINGS,
+      BASE,
+      clock.now(),
+      cost,
+      (rule) => ((used = rule), counters.consume(key, rule, clock.now(), cost)),
+    );
     return { rule: used!, result: answer as ConsumeResult };
   }
 
@@ -96,6 +108,46 @@ describe('AdaptiveLimits: the state per client, held in memory and written back 
     expect((await limits.view('b', SETTINGS, BASE, clock.now()))!).toMatchObject({ trust: 0.25, effectiveLimit: 5, refused: true, requestsInInterval: 12 });
   });
 
+  it('never counts a request under a capacity below its cost: a low trust cannot lock a costly request out', async () => {
+    const store = new MemoryAdaptiveStore();
+    clock.set(150_000);
+    // Trust 0.05: ⌊10 × 0.05 / 0.5⌋ = 1, the min; a request costing 4 (a cost function's answer).
+    store.put('h', { ...freshState(SETTINGS, clock.now()), trust: 0.05 }, 1e15);
+    const limits = new AdaptiveLimits(store, { timeoutMs: 1_000, logger: logger() });
+    const costly = await request(limits, 'h', 4);
+    expect(costly.result.allowed).toBe(true);
+    expect(costly.rule).toMatchObject({ limit: 4 });
+    expect((await request(limits, 'h', 4)).result.allowed).toBe(false);
+    // A request costing 1 is counted under the effective limit again, 1 (refused: 4 used).
+    const cheap = await request(limits, 'h');
+    expect(cheap.rule).toMatchObject({ limit: 1 });
+    // The next interval starts empty: the costly request passes again.
+    clock.set(151_000);
+    expect((await request(limits, 'h', 4)).result.allowed).toBe(true);
+
+    const bucket: StoreRule = Object.freeze({ name: 'bucket', algorithm: 'token-bucket', limit: 10, windowMs: 1_000, burst: 20, blockDurationMs: 0 });
+    expect(adaptedRule(bucket, 1, 4)).toMatchObject({ limit: 1, burst: 4 });
+    expect(adaptedRule(bucket, 5, 4)).toMatchObject({ limit: 5, burst: 10 });
+    expect(adaptedRule(BASE, 10, 4)).toBe(BASE);
+  });
+
+  it('does not cut the trust for an estimated denial (calls piling up while the store is slow)', async () => {
+    const limits = new AdaptiveLimits(new MemoryAdaptiveStore(), { timeoutMs: 1_000, logger: logger() });
+    clock.set(170_000);
+    const estimated = (rule: StoreRule): Counted => ({
+      ...(counters.consume('est', rule, clock.now(), 1) as ConsumeResult),
+      allowed: false,
+      remaining: 0,
+      estimated: true,
+    });
+    await limits.count('est', SETTINGS, BASE, clock.now(), 1, estimated);
+    expect((await limits.view('est', SETTINGS, BASE, clock.now()))!).toMatchObject({ trust: 0.5, refused: false });
+    // A refusal the store itself took cuts it.
+    const refused = (rule: StoreRule): Counted => ({ ...(counters.consume('est', rule, clock.now(), 1) as ConsumeResult), allowed: false, remaining: 0 });
+    await limits.count('est', SETTINGS, BASE, clock.now(), 1, refused);
+    expect((await limits.view('est', SETTINGS, BASE, clock.now()))!).toMatchObject({ trust: 0.25, refused: true });
+  });
+
   it('writes back the oldest client it lets go when full, and reads it again when it returns', async () => {
     const store = new RemoteStore();
     const limits = new AdaptiveLimits(store, { timeoutMs: 1_000, logger: logger(), maxClients: 2 });
@@ -106,6 +158,39 @@ describe('AdaptiveLimits: the state per client, held in memory and written back 
     expect(store.inner.get('c1', clock.now())).toMatchObject({ count: 3 });
     await request(limits, 'c1');
     expect((await limits.view('c1', SETTINGS, BASE, clock.now()))!.requestsInInterval).toBe(4);
+  });
+
+  it('lets the least recently met client go, not the first met', async () => {
+    const store = new RemoteStore();
+    const limits = new AdaptiveLimits(store, { timeoutMs: 1_000, logger: logger(), maxClients: 2 });
+    clock.set(250_000);
+    for (const key of ['r1', 'r2', 'r1', 'r1', 'r3']) await request(limits, key);
+    expect(store.inner.get('r2', clock.now())).toMatchObject({ count: 1 });
+    expect(store.inner.get('r1', clock.now())).toBeUndefined();
+    expect((await limits.view('r1', SETTINGS, BASE, clock.now()))!.requestsInInterval).toBe(3);
+  });
+
+  it('resumes a client met again while the write that let it go is under way, not from a stale read', async () => {
+    /** A store whose writes land only when released. */
+    class SlowWrites extends RemoteStore {
+      readonly held: (() => void)[] = [];
+      override put(key: string, state: AdaptiveState, expiresAtMs: number): Promise<void> {
+        this.puts++;
+        return new Promise((resolve) => this.held.push(() => (this.inner.put(key, state, expiresAtMs), resolve())));
+      }
+    }
+    const store = new SlowWrites();
+    const limits = new AdaptiveLimits(store, { timeoutMs: 1_000, logger: logger(), maxClients: 1 });
+    clock.set(260_000);
+    for (let i = 0; i < 11; i++) await request(limits, 's1');
+    // s2 lets s1 go (its write is under way), and s1 returns at once.
+    await request(limits, 's2');
+    const back = await request(limits, 's1');
+    // The 12th request of s1's interval, under the trust its refusal cut: ⌊10 × 0.25 / 0.5⌋ = 5.
+    expect(back.rule).toMatchObject({ limit: 5 });
+    expect((await limits.view('s1', SETTINGS, BASE, clock.now()))!).toMatchObject({ requestsInInterval: 12, trust: 0.25, refused: true });
+    for (const release of store.held) release();
+    await flush();
   });
 
   it('forgets a client away longer than the retention, as the store does', async () => {
@@ -134,6 +219,53 @@ describe('AdaptiveLimits: the state per client, held in memory and written back 
     expect(result.allowed).toBe(true);
     expect(rule).toBe(BASE);
     expect(log.warnings[1]).toMatch(/^Adaptive limits: the read of "f"'s state failed \(.*\); the client is counted from a fresh state\.$/);
+  });
+
+  it('never writes a fresh state over the stored one it could not read: it reads again when an interval closes', async () => {
+    /** A store whose reads fail until `up`. */
+    class FlakyStore extends RemoteStore {
+      up = false;
+      override get(key: string, nowMs: number): Promise<AdaptiveState | undefined> {
+        return this.up ? super.get(key, nowMs) : Promise.reject(new Error('connection reset'));
+      }
+    }
+    const store = new FlakyStore();
+    clock.set(600_000);
+    // Written by another instance for the interval at 602 000.
+    const penalised = { ...freshState(SETTINGS, 602_000), samples: 5, mean: 3, trust: 0.05 };
+    store.inner.put('p', penalised, 1e15);
+    const limits = new AdaptiveLimits(store, { timeoutMs: 1_000, logger: logger() });
+    // Counted from a fresh state (trust 0.5, limit 10) while the store cannot be read.
+    for (let i = 0; i < 3; i++) expect((await request(limits, 'p')).result.allowed).toBe(true);
+    // The interval closes while the store is still down: nothing is written.
+    clock.set(601_000);
+    await request(limits, 'p');
+    await flush();
+    expect(store.puts).toBe(0);
+    expect(store.inner.get('p', clock.now())).toEqual(penalised);
+    // The next close reads it again: the stored state comes back, and is not overwritten.
+    store.up = true;
+    clock.set(602_000);
+    await request(limits, 'p');
+    await flush();
+    expect(store.puts).toBe(0);
+    expect(store.inner.get('p', clock.now())).toEqual(penalised);
+    expect((await limits.view('p', SETTINGS, BASE, clock.now()))!).toMatchObject({ samples: 5, baseline: 3, trust: 0.05, effectiveLimit: 1 });
+    expect((await request(limits, 'p')).rule).toMatchObject({ limit: 1 });
+  });
+
+  it('writes the state of a client the store turns out not to have, once a read succeeds', async () => {
+    const store = new RemoteStore();
+    let down = true;
+    const flaky: AdaptiveStore = { get: (k, n) => (down ? Promise.reject(new Error('down')) : store.get(k, n)), put: (k, s, e) => store.put(k, s, e) };
+    const limits = new AdaptiveLimits(flaky, { timeoutMs: 1_000, logger: logger() });
+    clock.set(700_000);
+    await request(limits, 'q');
+    down = false;
+    clock.set(701_000);
+    await request(limits, 'q');
+    await flush();
+    expect(store.inner.get('q', clock.now())).toMatchObject({ startMs: 701_000, samples: 1, mean: 1 });
   });
 
   it('discards a malformed stored state', async () => {

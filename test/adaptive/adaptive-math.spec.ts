@@ -7,6 +7,7 @@ import {
   isAdaptiveState,
   roll,
   runningZ,
+  scaledBound,
   type AdaptiveState,
 } from '../../lib/adaptive/adaptive-math.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -74,13 +75,22 @@ describe('adaptive limits: the mathematics, against hand-computed sequences', ()
     expect(roll(state, S, clock.now())).toBe(true);
     expect(state).toMatchObject({ startMs: 3_000, count: 0, flags: 0, samples: 3, mean: 7, variance: 4.5, z: 4, trust: 0.328125 });
 
-    // Nothing until t = 6500: intervals 3, 4 and 5 pass without a request. No samples (μ, σ², z and
-    // the sample count stay), three good intervals: t = 1 − (1 − 0.328125)·(1 − 0.5)³ = 1 − 0.671875/8 = 0.916015625.
+    // Nothing until t = 4500: interval 3 passes without a request. No sample (μ, σ², z and the sample
+    // count stay), a good interval: t = 1 − (1 − 0.328125)·(1 − 0.5) = 0.6640625, but idle intervals
+    // heal only up to initialTrust: t = 0.5, the base limit.
+    clock.set(4_500);
+    expect(roll(state, S, clock.now())).toBe(true);
+    expect(state).toEqual({ startMs: 4_000, count: 0, flags: 0, samples: 3, mean: 7, variance: 4.5, z: 4, trust: 0.5 });
+    expect(effectiveLimit(state, S, BASE)).toBe(10);
+    // Two requests in interval 4 (no anomaly: 2 < 7 + 2·√4.5), closed at t = 6500 with intervals 5 idle:
+    // a good interval, t = 0.5 + 0.5·0.5 = 0.75, then one idle: above initialTrust, it stays 0.75.
+    clock.set(5_000);
+    requests(state, clock, 2);
     clock.set(6_500);
     expect(roll(state, S, clock.now())).toBe(true);
-    expect(state).toEqual({ startMs: 6_000, count: 0, flags: 0, samples: 3, mean: 7, variance: 4.5, z: 4, trust: 0.916015625 });
-    // ⌊10 × 0.916015625 / 0.5⌋ = ⌊18.3203125⌋ = 18.
-    expect(effectiveLimit(state, S, BASE)).toBe(18);
+    expect(state).toMatchObject({ startMs: 6_000, samples: 4, trust: 0.75 });
+    // ⌊10 × 0.75 / 0.5⌋ = 15.
+    expect(effectiveLimit(state, S, BASE)).toBe(15);
     // Within the same interval, nothing rolls; a clock that goes back changes nothing.
     expect(roll(state, S, 6_999)).toBe(false);
     expect(roll(state, S, 2_000)).toBe(false);
@@ -120,18 +130,35 @@ describe('adaptive limits: the mathematics, against hand-computed sequences', ()
       s.count = 12;
       s.startMs = 5_000;
     }
-    // 500 intervals later: the open interval's 12 is a sample, then 499 intervals without one.
-    roll(bulk, slow, 505_000);
+    const capped = { ...bulk };
+    // 10 intervals later: the open interval's 12 is a sample, then 9 intervals without one.
+    roll(bulk, slow, 15_000);
     foldSample(stepwise, slow, 12, 0);
-    for (let i = 0; i < 499; i++) stepwise.trust += slow.trustGain * (1 - stepwise.trust);
+    for (let i = 0; i < 9; i++) stepwise.trust += slow.trustGain * (1 - stepwise.trust);
     expect(bulk.trust).toBeCloseTo(stepwise.trust, 12);
+    expect(bulk.trust).toBeLessThan(0.5);
     for (const field of ['mean', 'variance', 'z', 'samples'] as const) expect(bulk[field]).toBe(stepwise[field]);
-    expect(bulk.startMs).toBe(505_000);
+    expect(bulk.startMs).toBe(15_000);
+    // 500 intervals later: idle intervals heal up to initialTrust, no further.
+    roll(capped, slow, 505_000);
+    expect(capped.trust).toBe(0.5);
     // An open interval without requests (a state read but never counted) is no sample either.
     const unread = freshState(slow, 0);
     roll(unread, slow, 3_000);
-    expect(unread).toMatchObject({ samples: 0, mean: 0, startMs: 3_000 });
-    expect(unread.trust).toBeCloseTo(1 - 0.5 * 0.98 ** 3, 12);
+    expect(unread).toMatchObject({ samples: 0, mean: 0, startMs: 3_000, trust: 0.5 });
+  });
+
+  it('gives a fresh identity that waits no more than a new client: idle intervals never lift the trust above initialTrust', () => {
+    // Base 100, max 300, the anomaly test after 3 samples: one request, then 21 idle intervals.
+    const wide = { ...S, limit: 100, max: 300, warmupIntervals: 3, trustGain: 0.1 };
+    const state = freshState(wide, 0);
+    roll(state, wide, 0);
+    countRequest(state, wide);
+    roll(state, wide, 22_000);
+    // t = 0.5 + 0.1·0.5 = 0.55 for the interval with its request, then 21 idle ones: capped, it stays.
+    expect(state).toMatchObject({ samples: 1, trust: 0.55 });
+    // ⌊100 × 0.55 / 0.5⌋ = 110, not the 151 of t = 0.756 that waiting would have earned.
+    expect(effectiveLimit(state, wide, 100)).toBe(110);
   });
 
   it('clamps the effective limit to [min, max], max defaulting to the base limit', () => {
@@ -147,6 +174,24 @@ describe('adaptive limits: the mathematics, against hand-computed sequences', ()
     // 3 × 0.7 / 0.7 is 2.9999999999999996 in floating point: still the base limit 3, not 2.
     state.trust = 0.7;
     expect(effectiveLimit(state, { ...noMax, initialTrust: 0.7, min: 1 }, 3)).toBe(3);
+  });
+
+  it("scales min and max with a base limit that is not the rule's own (a plan's), in proportion", () => {
+    const ranged = { ...S, limit: 100, min: 10, max: 200 };
+    const state = freshState(ranged, 0);
+    state.trust = 1;
+    // The rule's own limit: [10, 200]; ⌊100 × 1 / 0.5⌋ = 200.
+    expect(effectiveLimit(state, ranged, 100)).toBe(200);
+    // A plan of 1 000: [100, 2 000], not capped at 200, below its own plan.
+    expect(effectiveLimit(state, ranged, 1_000)).toBe(2_000);
+    state.trust = 0;
+    expect(effectiveLimit(state, ranged, 100)).toBe(10);
+    expect(effectiveLimit(state, ranged, 1_000)).toBe(100);
+    // A plan of 5: min ⌊10 × 5 / 100⌋ = 0, at least 1; not lifted to 10, twice its plan.
+    expect(effectiveLimit(state, ranged, 5)).toBe(1);
+    expect(scaledBound(10, ranged, 50)).toBe(5);
+    state.trust = 0.5;
+    expect(effectiveLimit(state, ranged, 5)).toBe(5);
   });
 
   it('tells a usable stored state from anything else', () => {

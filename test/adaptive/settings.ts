@@ -14,4 +14,5 @@ export const HAND_SETTINGS: AdaptiveSettings = Object.freeze({
   min: 2,
   max: 20,
   retentionMs: 60_000,
+  limit: 10,
 });

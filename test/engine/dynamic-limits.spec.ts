@@ -1,8 +1,11 @@
 import { createRampart, type RampartOptions, type RateLimitRule, type RateLimitStore, type Verdict } from '../../lib/engine/index.js';
 import { MemoryRateLimitStore } from '../../lib/storage/memory-rate-limit.store.js';
-import { givenRule } from '../../lib/engine/dynamic-limits.js';
+import { dynamicStoreRule } from '../../lib/engine/dynamic-limits.js';
+import { givenRule, overriddenRule } from '../../lib/engine/rule-override.js';
 import { resolveRule } from '../../lib/engine/rule-resolution.js';
-import { targetRules } from '../../lib/engine/target-rules.js';
+import { targetRules, type TargetRule } from '../../lib/engine/target-rules.js';
+import type { Rampart } from '../../lib/engine/rampart.js';
+import { adaptiveViews } from '../../lib/admin/admin-adaptive.js';
 import { FakeClock } from '../support/fake-clock.js';
 
 const T0 = Date.UTC(2030, 0, 1);
@@ -273,6 +276,21 @@ describe('dynamic limits: startup validation', () => {
   });
 });
 
+describe('dynamic limits under an adaptive rule: the admin client view', () => {
+  it("reads a client's adaptive state by the limits cached for it (its plan's window and limit), else by the fallback", async () => {
+    const { rampart, admitted, clock } = await started({ limits: (ctx) => PLANS[ctx.key] ?? {}, limitsCache: { ttlMs: 60_000 }, adaptive: true });
+    const views = () =>
+      adaptiveViews(rampart as unknown as Rampart<never>, 'pro', rampart.engine.rulesFor('GET /data').rules as unknown as readonly TargetRule<never>[]);
+    // pro: 5 per 10 s, counted under `~10000ms:…`.
+    expect(await admitted('pro', 3)).toBe(3);
+    expect(await views()).toEqual([expect.objectContaining({ rule: 'plan', baseLimit: 5, effectiveLimit: 5, requestsInInterval: 3 })]);
+    // Once the cached answer is stale, the view falls back to the rule's own values: no state under its window.
+    clock.advance(60_000);
+    expect(await views()).toEqual([]);
+    await rampart.stop();
+  });
+});
+
 describe('dynamic limits: rules merged over them, and the plain path', () => {
   const limit = () => 7;
   const module = resolveRule<unknown>({ name: 'plan', limit, windowMs: 60_000, fallback: { limit: 2 }, limitsCache: { ttlMs: 1_000 } }, 'rules[0]', []);
@@ -282,10 +300,76 @@ describe('dynamic limits: rules merged over them, and the plain path', () => {
     const windowOnly = resolveRule({ ...givenRule(module), windowMs: 1_000 }, 'override', problems);
     expect(windowOnly).toMatchObject({ limit: 2, windowMs: 1_000, dynamic: { functions: { limit }, fallback: { limit: 2 } } });
     expect(windowOnly.storeRule).toMatchObject({ limit: 2, windowMs: 1_000 });
-    const fixed = resolveRule({ ...givenRule(module), limit: 5, limitsCache: undefined }, 'override', problems);
+    const fixed = resolveRule(overriddenRule(module, { limit: 5 }), 'override', problems);
     expect(fixed.dynamic).toBeUndefined();
     expect(fixed.storeRule).toMatchObject({ limit: 5, windowMs: 60_000 });
     expect(problems).toEqual([]);
+  });
+
+  it('pins the fields an override gives as numbers over a `limits` function: the plan decides the others', async () => {
+    const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
+    const plan = resolveRule<Ctx>(
+      { name: 'plan', limit: 1, windowMs: 60_000, limits: (ctx) => PLANS[ctx.key] ?? {}, limitsCache: { ttlMs: 1_000 } },
+      'rules[0]',
+      [],
+    );
+    const problems: string[] = [];
+    const pinned = resolveRule(overriddenRule(plan, { name: 'plan', limit: 3 }), 'override', problems);
+    const ruleOf = (key: string) => dynamicStoreRule(pinned, pinned.dynamic!, { key }, key, T0, quiet);
+    // Before, the plan's limit won over the override's 3, which was only the fallback.
+    expect(ruleOf('pro')).toMatchObject({ limit: 3, windowMs: 10_000 });
+    expect(ruleOf('free')).toMatchObject({ limit: 3, windowMs: 60_000 });
+    expect(pinned.storeRule).toMatchObject({ limit: 3, windowMs: 60_000 });
+    // An async plan is pinned alike.
+    const slow = resolveRule<Ctx>({ ...givenRule(plan), limits: (ctx) => Promise.resolve(PLANS[ctx.key] ?? {}) }, 'rules[0]', []);
+    const slowPinned = resolveRule(overriddenRule(slow, { name: 'plan', windowMs: 5_000 }), 'override', problems);
+    expect(await dynamicStoreRule(slowPinned, slowPinned.dynamic!, { key: 'pro' }, 'pro', T0, quiet)).toMatchObject({ limit: 5, windowMs: 5_000 });
+    // Numbers for all three fields, or `limits: undefined`, leave no function: the inherited cache goes with it.
+    const fixed = resolveRule(overriddenRule(plan, { name: 'plan', limit: 3, windowMs: 1_000, burst: 3 }), 'override', problems);
+    expect(fixed.dynamic).toBeUndefined();
+    const dropped = resolveRule(overriddenRule(plan, { name: 'plan', limit: 4, limits: undefined }), 'override', problems);
+    expect(dropped.dynamic).toBeUndefined();
+    expect(dropped.storeRule).toMatchObject({ limit: 4, windowMs: 60_000 });
+    expect(problems).toEqual([]);
+    // A cache the override gives itself, without any function, is still its own mistake.
+    resolveRule(overriddenRule(plan, { name: 'plan', limits: undefined, limitsCache: { ttlMs: 5 } }), 'override', problems);
+    expect(problems).toEqual([expect.stringContaining('limitsCache is set but the rule has no dynamic limits')]);
+  });
+
+  it("keeps the answers cached by the cache's key apart from those cached by the client key", () => {
+    const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
+    // A tenant header (here the context's key) names the plan; a request without one is cached by its client key.
+    const rule = resolveRule<Ctx>(
+      { name: 'plan', limit: 1, windowMs: 60_000, limits: (ctx) => ({ limit: ctx.key === '' ? 2 : 5 }), limitsCache: { ttlMs: 1_000, key: (ctx) => ctx.key } },
+      'rules[0]',
+      [],
+    );
+    const ruleOf = (key: string, clientKey: string) => dynamicStoreRule(rule, rule.dynamic!, { key }, clientKey, T0, quiet);
+    expect(ruleOf('', 'acme')).toMatchObject({ limit: 2 });
+    // Anyone naming the tenant "acme" gets the tenant's own answer, not the one cached for the client "acme"…
+    expect(ruleOf('acme', 'someone-else')).toMatchObject({ limit: 5 });
+    // …and the client "acme" still gets its own.
+    expect(ruleOf('', 'acme')).toMatchObject({ limit: 2 });
+    expect(rule.dynamic!.cache!.size).toBe(2);
+  });
+
+  it("resolves the adaptive option again over the merged rule: its interval follows the override's window", () => {
+    const problems: string[] = [];
+    const adaptive = resolveRule({ name: 'api', limit: 100, windowMs: 60_000, adaptive: true }, 'rules[0]', problems);
+    expect(adaptive.adaptive).toMatchObject({ intervalMs: 60_000, limit: 100 });
+    const faster = resolveRule(overriddenRule(adaptive, { name: 'api', windowMs: 1_000, limit: 10 }), 'override', problems);
+    expect(faster.adaptive).toMatchObject({ intervalMs: 1_000, limit: 10 });
+    const given = resolveRule({ name: 'api', limit: 100, windowMs: 60_000, adaptive: { intervalMs: 5_000, max: 150 } }, 'rules[0]', problems);
+    const kept = resolveRule(overriddenRule(given, { name: 'api', windowMs: 1_000 }), 'override', problems);
+    expect(kept.adaptive).toMatchObject({ intervalMs: 5_000, max: 150 });
+    expect(problems).toEqual([]);
+    // Checked again too: a min above the override's limit is a startup error, as on a module rule.
+    resolveRule(
+      overriddenRule(resolveRule({ name: 'api', limit: 100, windowMs: 1_000, adaptive: { min: 10 } }, 'r', []), { name: 'api', limit: 5 }),
+      'override',
+      problems,
+    );
+    expect(problems).toEqual([expect.stringContaining('override.adaptive')]);
   });
 
   it('leaves targets without dynamic limits on the plain path, with a cached policy', () => {

@@ -38,6 +38,13 @@ export class PlanController {
     return { ok: true };
   }
 
+  /** `@Throttle` with a number over the module rule's `limits`: the limit is pinned, the plan still gives the window. */
+  @Throttle({ name: 'plan', limit: 3 })
+  @Get('pinned')
+  pinned() {
+    return { ok: true };
+  }
+
   /** Counted by a route entry in code (see `dynamicModule`). */
   @Get('routed') routed() {
     return { ok: true };

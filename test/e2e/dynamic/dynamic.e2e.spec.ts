@@ -97,6 +97,17 @@ describe.each(ADAPTERS)('dynamic limits over HTTP on %s', (adapter) => {
         // Neither looked the plan up: their rules dropped the module rule's `limits`.
         expect(db.lookups).toEqual([]);
       });
+
+      it("pins the limit a @Throttle gives as a number over the module rule's `limits`, the plan giving the window", async () => {
+        await start();
+        for (let i = 0; i < 3; i++) expect((await get('/pinned', 'key-pro').expect(200)).headers['ratelimit-policy']).toBe('"plan";q=3;w=10');
+        await get('/pinned', 'key-pro').expect(429);
+        clock.advance(10_000);
+        await get('/pinned', 'key-pro').expect(200);
+        for (let i = 0; i < 3; i++) expect((await get('/pinned', 'key-free').expect(200)).headers['ratelimit-policy']).toBe('"plan";q=3;w=60');
+        await get('/pinned', 'key-free').expect(429);
+        expect(db.lookups).toEqual([...Array(5).fill('key-pro'), ...Array(4).fill('key-free')]);
+      });
     }
   });
 });

@@ -96,6 +96,21 @@ function refundCases(algorithm: AlgorithmName, store: () => RateLimitStore, sett
     expect(await store().get(unseen, rule, T0)).toBeNull();
   });
 
+  it('after a reset, treats a reservation made before it like one made since: what refundRule gives back on the state counted since', async () => {
+    const key = freshKey(`${algorithm}-reset`);
+    expect((await store().consume(key, rule, T0 + 100, 2)).allowed).toBe(true);
+    await store().reset(key);
+    const since = decideRule(undefined, rule, T0 + 200, 3);
+    expect((await store().consume(key, rule, T0 + 200, 3)).allowed).toBe(true);
+    await settle();
+    await refund(store(), key, rule, T0 + 300, 2, T0 + 100);
+    const refunded = refundRule(since.state, rule, T0 + 300, 2, T0 + 100)?.state ?? since.state;
+    expect(pick(await store().consume(key, rule, T0 + 300, 1))).toEqual(pick(decideRule(refunded, rule, T0 + 300, 1).result));
+    // The window counters give back units counted after the reset; the sliding log has no entry at that time.
+    if (algorithm === 'fixed-window' || algorithm === 'sliding-window') expect(refunded).not.toBe(since.state);
+    if (algorithm === 'sliding-log') expect(refunded).toBe(since.state);
+  });
+
   it('never lifts a running block', async () => {
     const blocking = { ...rule, blockDurationMs: 60_000 };
     const key = freshKey(`${algorithm}-block`);
