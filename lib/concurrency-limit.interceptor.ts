@@ -13,8 +13,9 @@ const seen = new WeakSet<ExecutionContext>();
 /**
  * Holds a slot of its handler's `@ConcurrencyLimit` for each HTTP request or microservice call
  * while it is in flight. A guard cannot see a request end, an interceptor can: the slot is taken
- * before the handler runs and given back when the HTTP response is done (or its connection closed),
- * or when a call's stream completes, fails or is unsubscribed, or its client goes away.
+ * before the handler runs and given back once the HTTP response is done (or its connection closed)
+ * and the handler has ended too, or when a call's stream completes, fails or is unsubscribed, or its
+ * client goes away.
  * `@ConcurrencyLimit` puts it on the decorated handlers (or class) only, so routes without a
  * concurrency limit never run it. The microservice part is loaded on the first call it limits.
  */

@@ -2,15 +2,19 @@ import { checkPositiveIntegers, filled, isObject, optionsObject } from '../core/
 import * as messages from '../errors/ddos-messages.js';
 import { badBoolean } from '../errors/messages.js';
 
-/** How much each signal weighs in a client's suspicion score (see `DdosOptions.weights`). */
+/**
+ * How much each signal weighs in a client's suspicion score (see `DdosOptions.weights`). With the
+ * defaults, rate + burst + spread weigh 0.6, under the default `scoreThreshold` of 0.65: a client
+ * without errors is never a suspect, however heavy, bursty and spread its traffic.
+ */
 export interface DdosWeights {
   /** Requests in the window over `clientThreshold`. @default 0.4 */
   readonly rate: number;
-  /** Peak-to-mean of the client's requests over the window's slots. @default 0.2 */
+  /** Peak-to-mean of the client's requests over the window's slots. @default 0.15 */
   readonly burst: number;
-  /** Distinct endpoints the client reached. @default 0.1 */
+  /** Distinct endpoints the client reached. @default 0.05 */
   readonly spread: number;
-  /** Share of the client's requests refused or answered with a status of 400 or more. @default 0.3 */
+  /** Share of the client's requests refused or answered with a status of 400 or more. @default 0.4 */
   readonly errors: number;
 }
 
@@ -36,13 +40,18 @@ export interface DdosOptions {
   threshold?: number;
   /** Requests within `windowMs` from one client address at which its rate signal is full. @default 300 */
   clientThreshold?: number;
-  /** Suspicion score (0 to 1) at which a client is suspect during an attack. @default 0.6 */
+  /**
+   * Suspicion score (0 to 1) at which a client is suspect during an attack. Keep it above the
+   * weights of rate, burst and spread together (0.6 with the defaults), or a heavy client whose
+   * requests all succeed can be blocked.
+   * @default 0.65
+   */
   scoreThreshold?: number;
   /** Block suspects (otherwise they are only announced and logged). @default true */
   autoBlock?: boolean;
   /** How long a suspect is blocked, in milliseconds. @default 3_600_000 (an hour) */
   blockDurationMs?: number;
-  /** Weights of the score's signals (scaled to sum to 1). @default { rate: 0.4, burst: 0.2, spread: 0.1, errors: 0.3 } */
+  /** Weights of the score's signals (scaled to sum to 1). @default { rate: 0.4, burst: 0.15, spread: 0.05, errors: 0.4 } */
   weights?: Partial<DdosWeights>;
   /** Client addresses followed at once per instance; the least recently seen goes first. @default 10_000 */
   maxClients?: number;
@@ -67,13 +76,13 @@ export interface DdosConfig {
 /** Slots a window is cut into: the burst signal's resolution and the window's step. */
 export const DDOS_SLOTS = 10;
 
-export const DEFAULT_DDOS_WEIGHTS: DdosWeights = Object.freeze({ rate: 0.4, burst: 0.2, spread: 0.1, errors: 0.3 });
+export const DEFAULT_DDOS_WEIGHTS: DdosWeights = Object.freeze({ rate: 0.4, burst: 0.15, spread: 0.05, errors: 0.4 });
 
 export const DEFAULT_DDOS: DdosConfig = Object.freeze({
   windowMs: 60_000,
   threshold: 10_000,
   clientThreshold: 300,
-  scoreThreshold: 0.6,
+  scoreThreshold: 0.65,
   autoBlock: true,
   blockDurationMs: 3_600_000,
   weights: DEFAULT_DDOS_WEIGHTS,

@@ -16,11 +16,13 @@ import { appendConcurrencyHeaders, rawResponse, type RawResponse } from './concu
 /**
  * The concurrency limits of HTTP routes: a slot (a lease in the storage's lease store) per request
  * in flight, per client and pool. The slot is taken once every guard has admitted the request,
- * before the handler (and its pipes) run, and given back when the response is done: sent in full,
- * whatever sent it (the handler, an exception filter answering an exception of the handler, a
- * pipe or a later interceptor), or cut short by the client closing the connection. A request
- * without a free slot is refused with 429 (`ConcurrencyLimitExceededException`); while the lease
- * store is down, the pool's `onStoreError` decides (`deny`: 503).
+ * before the handler (and its pipes) run, and given back once BOTH the response is done (sent in
+ * full, whatever sent it, or cut short by the client closing the connection) AND the handler's
+ * observable has ended (completed, failed, or unsubscribed: Nest tears down a handler's Observable
+ * when its client leaves, but lets a handler's promise run to its end, so the slot waits for it).
+ * A client that aborts its requests thus never has more handlers running than the limit. A
+ * request without a free slot is refused with 429 (`ConcurrencyLimitExceededException`); while
+ * the lease store is down, the pool's `onStoreError` decides (`deny`: 503).
  */
 export class HttpConcurrency {
   private readonly responses: RefusalResponses;
@@ -38,36 +40,58 @@ export class HttpConcurrency {
     return new Observable<unknown>((subscriber) => {
       let left = false;
       let handled: Subscription | undefined;
+      let ended: (() => void) | undefined;
+      // The handler's side of the slot: once, when its observable ends or is torn down.
+      const end = () => {
+        const handlerEnded = ended;
+        ended = undefined;
+        handled?.unsubscribe();
+        handlerEnded?.();
+      };
       this.take(context, pool).then(
-        (served) => {
-          if (left) return;
-          if (served) handled = next.handle().subscribe(subscriber);
-          else subscriber.complete();
+        (handlerEnded) => {
+          if (handlerEnded === false) return subscriber.complete();
+          ended = handlerEnded;
+          if (left) return end();
+          handled = next.handle().subscribe({
+            next: (value) => subscriber.next(value),
+            error: (error: unknown) => {
+              end();
+              subscriber.error(error);
+            },
+            complete: () => {
+              end();
+              subscriber.complete();
+            },
+          });
+          // Ended while subscribing (a synchronous answer): its subscription is closed now.
+          if (ended === undefined) handled.unsubscribe();
         },
         (error: unknown) => subscriber.error(error),
       );
       return () => {
         left = true;
-        handled?.unsubscribe();
+        end();
       };
     });
   }
 
   /**
-   * Takes a slot for the request (given back when its response closes); resolves false when the
-   * client is gone already, rejects with the request's refusal when no slot is free.
+   * Takes a slot for the request. Resolves with what to call once the handler has ended (the slot
+   * is given back when that call and the response's close have both come, in either order), or
+   * false when the client is gone already; rejects with the request's refusal when no slot is free.
    */
-  private async take(context: ExecutionContext, pool: ConcurrencyPool): Promise<boolean> {
+  private async take(context: ExecutionContext, pool: ConcurrencyPool): Promise<(() => void) | false> {
     const { engine, bans, leases } = this.rampart;
     const config = this.rampart.config as RateLimitConfig;
-    if (config.skipIf && (await config.skipIf(context))) return true;
+    if (config.skipIf && (await config.skipIf(context))) return noSlot;
     const request = context.getArgByIndex<unknown>(0);
     const response = context.getArgByIndex<unknown>(1);
     const { identity } = engine;
     const address = identity.clientAddress(identity.peerAddress(peerSocket(request)), requestHeaders(request));
     const keys = engine.clientKeys(address, await this.identify(context, address));
     const known = await bans.check(keys.clientKey, keys.address, config.clock.now(), keys.addressKey);
-    if (known.status === 'allow-listed') return true;
+    if (known.status === 'allow-listed') return noSlot;
     const outcome = await leases.acquire(pool.keyPrefix + keys.clientKey, pool.limit, pool.onStoreError);
     if (outcome.status === 'granted') {
       const raw = rawResponse(response);
@@ -75,10 +99,11 @@ export class HttpConcurrency {
       // Loud, never a request without its slot: Express and Fastify always hand over a Node response.
       if (raw === undefined) throw new Error(unwatchableResponse());
       if (isClosed(raw)) return false;
-      raw.once('close', outcome.release);
+      const done = afterBoth(outcome.release);
+      raw.once('close', done);
       // Held 0: the store is down and the pool admits without a slot, nobody counting.
       if (outcome.held > 0 && config.standardHeaders) appendConcurrencyHeaders(response, pool, outcome.held);
-      return true;
+      return done;
     }
     setHeader(response, 'Retry-After', 1);
     if (outcome.status === 'unavailable') return this.refuse(context, new StoreUnavailableException(storeUnavailableDetail(), 1), 'unavailable', pool);
@@ -120,4 +145,15 @@ export class HttpConcurrency {
 /** Whether the response is over already: sent, or its connection closed. */
 function isClosed(raw: RawResponse): boolean {
   return raw.destroyed === true || raw.closed === true || raw.writableFinished === true;
+}
+
+/** A slot without a lease (skipped, allow-listed): nothing to give back. */
+const noSlot = (): void => undefined;
+
+/** Calls `release` at the second of two calls (each side calls once): the response's close and the handler's end, in either order. */
+function afterBoth(release: () => void): () => void {
+  let pending = 2;
+  return () => {
+    if (--pending === 0) release();
+  };
 }

@@ -20,13 +20,13 @@ describe('the ddosScore alert', () => {
     });
     await rampart.start();
     expect(await rampart.alerts!.evaluate()).toEqual([]);
-    // An attack whose worst client scores 0.4 · 30/20 (capped at 1) + 0.2 (all in one slot) = 0.6: a warning.
+    // An attack whose worst client scores 0.4 · 30/20 (capped at 1) + 0.15 (all in one slot) = 0.55: a warning.
     for (let i = 0; i < 30; i++) await rampart.decide({ target: 'GET /a', address: '10.0.0.1' });
     for (let i = 0; i < 20; i++) await rampart.decide({ target: 'GET /a', address: `10.1.0.${i}` });
-    expect(rampart.ddos!.peakScore()).toBeCloseTo(0.6, 12);
+    expect(rampart.ddos!.peakScore()).toBeCloseTo(0.55, 12);
     const [warning] = await rampart.alerts!.evaluate();
-    expect(warning).toMatchObject({ alert: 'ddosScore', level: 'warning', value: expect.closeTo(0.6, 12), threshold: 0.5 });
-    expect(slackMessage(warning!).text).toContain('DDoS suspicion score 0.60 over the last 1 min (threshold 0.50)');
+    expect(warning).toMatchObject({ alert: 'ddosScore', level: 'warning', value: expect.closeTo(0.55, 12), threshold: 0.5 });
+    expect(slackMessage(warning!).text).toContain('DDoS suspicion score 0.55 over the last 1 min (threshold 0.50)');
     // Refusals push a client's score past 0.8: critical.
     const refusing = createRampart({
       clock,

@@ -76,6 +76,34 @@ describe('DDoS detection (through createRampart)', () => {
     await rampart.stop();
   });
 
+  it('with every default (ddos: true), never blocks a heavy client whose requests succeed, nor a steady one', async () => {
+    const { rampart, clock, decide, attacks, suspects } = await started({ ddos: true, rules: [{ limit: 350, windowMs: 60_000, algorithm: 'fixed-window' }] });
+    const targets = Array.from({ length: 8 }, (_, i) => `GET /page${i}`);
+    const steady: Verdict['outcome'][] = [];
+    for (let t = 0; t < 15; t++) {
+      steady.push((await decide(STEADY)).outcome);
+      clock.advance(4 * SECOND);
+    }
+    // The heavy client: 340 requests at once (past clientThreshold 300) over 8 endpoints, every one admitted:
+    // rate, burst and spread all full, the most a client without errors can score (0.6).
+    const heavy = '198.51.100.20';
+    for (let i = 0; i < 340; i++) expect((await decide(heavy, targets[i % 8])).outcome).toBe('admitted');
+    // 30 bots, 500 requests each at once, past the rule's 350: 150 refused each.
+    for (let round = 0; round < 500; round++) {
+      for (let i = 0; i < 30; i++) await decide(bot(i));
+      if (round % 100 === 0) steady.push((await decide(STEADY)).outcome);
+    }
+    for (const target of targets) expect((await decide(heavy, target)).outcome).toBe('admitted');
+    await rampart.ddos!.settled();
+    expect(attacks).toEqual([expect.objectContaining({ phase: 'start', threshold: 10_000 })]);
+    expect(new Set(suspects.map((s) => s.key))).toEqual(new Set(Array.from({ length: 30 }, (_, i) => bot(i))));
+    expect(suspects.every((s) => s.blocking && s.score >= 0.65)).toBe(true);
+    expect(steady.every((o) => o === 'admitted')).toBe(true);
+    expect(await rampart.service.getBan({ type: 'key', key: heavy })).toBeNull();
+    expect(await rampart.service.getBan({ type: 'key', key: STEADY })).toBeNull();
+    await rampart.stop();
+  });
+
   it('without autoBlock, announces and logs suspects but blocks nobody', async () => {
     const { rampart, decide, suspects, blocks, lines } = await started({ ddos: { threshold: 200, clientThreshold: 20, autoBlock: false } });
     for (let round = 0; round < 30; round++) for (let i = 0; i < 10; i++) await decide(bot(i));

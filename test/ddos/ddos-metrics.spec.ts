@@ -10,7 +10,14 @@ const silent = { log: () => undefined, warn: () => undefined, error: () => undef
 describe('the DDoS detection metrics', () => {
   it('show the attack, the window, the suspects, the scores and the blocks by source', async () => {
     const clock = new FakeClock();
-    const rampart = createRampart({ clock, logger: silent, escalation: false, ddos: { threshold: 100, clientThreshold: 10, windowMs: 60_000 } });
+    // A rule of 20 requests a minute: the flooders' refusals are errors (without errors, nobody is a suspect).
+    const rampart = createRampart({
+      clock,
+      logger: silent,
+      escalation: false,
+      rules: [{ limit: 20, windowMs: 60_000 }],
+      ddos: { threshold: 100, clientThreshold: 10, windowMs: 60_000 },
+    });
     await rampart.start();
     const registry = new Registry();
     const metrics = registerRampartMetrics(rampart, { registry });
@@ -21,7 +28,7 @@ describe('the DDoS detection metrics', () => {
     expect(family(quiet, 'rampart_ddos_attack')).toEqual({ rampart_ddos_attack: 0 });
     expect(family(quiet, 'rampart_ddos_suspicion_score')['rampart_ddos_suspicion_score_count']).toBe(0);
 
-    // Two flooders (50 requests each at once) and one client of 1 request a second.
+    // Two flooders (50 requests each at once, 30 of them refused) and one client of 1 request a second.
     for (let i = 0; i < 50; i++) {
       await rampart.decide({ target: 'GET /a', address: '10.0.0.1' });
       await rampart.decide({ target: 'GET /a', address: '10.0.0.2' });

@@ -19,6 +19,32 @@ export class ShopController {
   }
 }
 
+/** Six more pages: with `search` and `items/:id`, the 8 endpoints at which the spread signal is full. */
+@Controller('pages')
+export class PagesController {
+  @Get('about') about() {
+    return 'about';
+  }
+  @Get('help') help() {
+    return 'help';
+  }
+  @Get('news') news() {
+    return 'news';
+  }
+  @Get('offers') offers() {
+    return 'offers';
+  }
+  @Get('cart') cart() {
+    return 'cart';
+  }
+  @Get('account') account() {
+    return 'account';
+  }
+}
+
+/** The 8 pages that answer 200, one per endpoint. */
+export const PAGES = ['/search', '/items/1', ...['about', 'help', 'news', 'offers', 'cart', 'account'].map((page) => `/pages/${page}`)];
+
 /**
  * An app whose rules never refuse (the flood is told apart by its traffic alone), with DDoS
  * detection at 150 requests a minute per instance and the admin API. The socket peer (loopback) is
@@ -36,7 +62,7 @@ export const ddosModule = (clock: FakeClock, options: RateLimitModuleOptions = {
       ...options,
     }),
   ],
-  controllers: [ShopController],
+  controllers: [ShopController, PagesController],
 });
 
 export const STEADY = '198.51.100.10';

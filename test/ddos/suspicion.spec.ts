@@ -1,4 +1,4 @@
-import { DEFAULT_DDOS_WEIGHTS } from '../../lib/ddos/ddos-options.js';
+import { DDOS_SLOTS, DEFAULT_DDOS, DEFAULT_DDOS_WEIGHTS } from '../../lib/ddos/ddos-options.js';
 import { EndpointTable, OTHER_ENDPOINT } from '../../lib/ddos/endpoint-table.js';
 import { SlotRing } from '../../lib/ddos/slot-ring.js';
 import { CLIENT_ENDPOINTS, ClientTraffic, signals, suspicionScore } from '../../lib/ddos/suspicion.js';
@@ -42,14 +42,55 @@ describe('the suspicion score', () => {
     expect(signals({ requests: 0, peak: 0, endpoints: 0, errors: 0 }, 300)).toEqual({ rate: 0, burst: 0, spread: 0, errors: 0 });
   });
 
-  it('weighs the signals by the default weights: 0.4 rate, 0.2 burst, 0.1 spread, 0.3 errors', () => {
+  it('weighs the signals by the default weights: 0.4 rate, 0.15 burst, 0.05 spread, 0.4 errors', () => {
     expect(suspicionScore({ rate: 1, burst: 1, spread: 1, errors: 1 }, DEFAULT_DDOS_WEIGHTS)).toBeCloseTo(1, 12);
-    expect(suspicionScore({ rate: 1, burst: 1, spread: 0, errors: 0.8 }, DEFAULT_DDOS_WEIGHTS)).toBeCloseTo(0.4 + 0.2 + 0.24, 12);
+    expect(suspicionScore({ rate: 1, burst: 1, spread: 0, errors: 0.8 }, DEFAULT_DDOS_WEIGHTS)).toBeCloseTo(0.4 + 0.15 + 0.32, 12);
     expect(suspicionScore({ rate: 0.2, burst: 0, spread: 0, errors: 0 }, DEFAULT_DDOS_WEIGHTS)).toBeCloseTo(0.08, 12);
-    // No signal alone reaches the default threshold of 0.6.
+    // No signal alone reaches 0.6 (nor, then, the default threshold of 0.65).
     for (const signal of ['rate', 'burst', 'spread', 'errors'] as const) {
       expect(suspicionScore({ rate: 0, burst: 0, spread: 0, errors: 0, [signal]: 1 }, DEFAULT_DDOS_WEIGHTS)).toBeLessThan(0.6);
     }
+  });
+
+  it('never makes a client without errors a suspect with the defaults: rate + burst + spread weigh 0.6, under 0.65', () => {
+    const { scoreThreshold, clientThreshold } = DEFAULT_DDOS;
+    expect(scoreThreshold).toBe(0.65);
+    const worst = suspicionScore({ rate: 1, burst: 1, spread: 1, errors: 0 }, DEFAULT_DDOS_WEIGHTS);
+    expect(worst).toBeCloseTo(0.6, 12);
+    expect(worst).toBeLessThan(scoreThreshold);
+    // Every error-free client, from 1 to 3 × clientThreshold requests, any peak, any endpoints.
+    let highest = 0;
+    for (let requests = 1; requests <= 3 * clientThreshold; requests += requests < 40 ? 1 : 7)
+      for (let peak = Math.ceil(requests / DDOS_SLOTS); peak <= requests; peak += Math.max(1, Math.floor(requests / 13)))
+        for (let endpoints = 1; endpoints <= CLIENT_ENDPOINTS; endpoints++) {
+          const score = suspicionScore(signals({ requests, peak, endpoints, errors: 0 }, clientThreshold), DEFAULT_DDOS_WEIGHTS);
+          highest = Math.max(highest, score);
+        }
+    expect(highest).toBeCloseTo(0.6, 12);
+    expect(highest).toBeLessThan(scoreThreshold);
+    // The cases that reached the old 0.6 threshold: 300 successes in one slot, or 165 of 300 over 8 endpoints.
+    for (const figures of [
+      { requests: 300, peak: 300, endpoints: 1, errors: 0 },
+      { requests: 300, peak: 165, endpoints: 8, errors: 0 },
+      { requests: 1_000, peak: 1_000, endpoints: 8, errors: 0 },
+    ])
+      expect(suspicionScore(signals(figures, clientThreshold), DEFAULT_DDOS_WEIGHTS)).toBeLessThan(scoreThreshold);
+  });
+
+  it('makes a client with errors a suspect with the defaults, as the README states', () => {
+    const { scoreThreshold, clientThreshold } = DEFAULT_DDOS;
+    const score = (figures: { requests: number; peak: number; endpoints: number; errors: number }) =>
+      suspicionScore(signals(figures, clientThreshold), DEFAULT_DDOS_WEIGHTS);
+    // At the full rate in one burst: a quarter of errors; spread evenly: five in eight.
+    expect(score({ requests: 300, peak: 300, endpoints: 1, errors: 75 })).toBeGreaterThanOrEqual(scoreThreshold);
+    expect(score({ requests: 300, peak: 300, endpoints: 1, errors: 70 })).toBeLessThan(scoreThreshold);
+    expect(score({ requests: 300, peak: 30, endpoints: 1, errors: 188 })).toBeGreaterThanOrEqual(scoreThreshold);
+    expect(score({ requests: 300, peak: 30, endpoints: 1, errors: 180 })).toBeLessThan(scoreThreshold);
+    // Every request failing: from an eighth of the rate in one burst over 8 endpoints, five eighths spread evenly on one.
+    expect(score({ requests: 38, peak: 38, endpoints: 8, errors: 38 })).toBeGreaterThanOrEqual(scoreThreshold);
+    expect(score({ requests: 36, peak: 36, endpoints: 8, errors: 36 })).toBeLessThan(scoreThreshold);
+    expect(score({ requests: 190, peak: 19, endpoints: 1, errors: 190 })).toBeGreaterThanOrEqual(scoreThreshold);
+    expect(score({ requests: 180, peak: 18, endpoints: 1, errors: 180 })).toBeLessThan(scoreThreshold);
   });
 });
 

@@ -20,6 +20,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
+import { Observable } from 'rxjs';
 import { ConcurrencyLimit, RateLimitModule, SkipThrottle } from '../../lib/index.js';
 import { Gate } from '../support/gate.js';
 import { startApp, type AdapterName, type TestApp } from '../support/http-app.js';
@@ -61,6 +62,8 @@ export class JobsController {
   readonly gate = new Gate();
   /** Streams of `stream` still open, ended by the test. */
   readonly streams: PassThrough[] = [];
+  /** Subscriptions to `watch` still open. */
+  watchers = 0;
 
   @ConcurrencyLimit(2) @Get('slow') slow() {
     return this.gate.hold({ done: true });
@@ -92,6 +95,14 @@ export class JobsController {
     this.streams.push(stream);
     stream.write('first part;');
     return new StreamableFile(stream);
+  }
+
+  /** An Observable that never emits: Nest tears it down when the client leaves. */
+  @ConcurrencyLimit(1) @Get('watch') watch() {
+    return new Observable<string>(() => {
+      this.watchers++;
+      return () => void this.watchers--;
+    });
   }
 
   @SkipThrottle() @ConcurrencyLimit(1) @Get('unthrottled') unthrottled() {
