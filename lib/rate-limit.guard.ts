@@ -167,13 +167,14 @@ export class RateLimitGuard implements CanActivate {
     return this.throwIdentityErrorException(described.context, error);
   }
 
-  /** Writes the verdict's headers, then lets the request through (settled by its response under `countIf` rules) or throws its refusal. */
+  /** Writes the verdict's headers, then lets the request through or throws its refusal (settled by its response, or at once, under `countIf` rules). */
   private answer(described: Described, verdict: Verdict<ExecutionContext>): true {
     const { context } = described;
     this.rampart.headers.write(verdict, context.getArgByIndex<unknown>(1), setHeader);
+    if (described.target.outcomes) settleOnResponse(this.rampart, described, verdict);
     switch (verdict.outcome) {
       case 'admitted':
-        return described.target.outcomes === undefined || settleOnResponse(this.rampart, described, verdict);
+        return true;
       case 'limited': {
         const { result, targetRule } = verdict.rule;
         const { rule } = targetRule;

@@ -63,8 +63,12 @@ export class OutcomeSettler<C = unknown> {
 
   constructor(private readonly parts: OutcomeParts) {}
 
-  /** Keeps an admitted call's reservation for `OutcomeInterceptor`, by the arguments its guard and interceptor share. */
-  hold(args: object, verdict: Verdict<C>, request: Pick<RampartRequest<C>, 'context' | 'storeKey'>): void {
+  /**
+   * Keeps an admitted call's reservation for `OutcomeInterceptor`, by the arguments its guard and
+   * interceptor share; a refused call's units are given back at once (see `refused`).
+   */
+  hold(args: object, verdict: Verdict<C>, request: Pick<RampartRequest<C>, 'context' | 'storeKey' | 'protocol'>): void {
+    if (verdict.outcome !== 'admitted') return this.refused(verdict, request);
     const reservation = this.reserve(verdict, request);
     if (reservation !== undefined) calls.set(args, (outcome) => this.settle(reservation, outcome));
   }
@@ -72,10 +76,20 @@ export class OutcomeSettler<C = unknown> {
   /** The reservation of an admitted verdict, when a rule that counted it counts outcomes; undefined otherwise. */
   reserve(verdict: Verdict<C>, request: Pick<RampartRequest<C>, 'context' | 'storeKey'>): Reservation<C> | undefined {
     if (verdict.outcome !== 'admitted') return undefined;
-    const held = (verdict.shadowResults ? [...verdict.results, ...verdict.shadowResults] : verdict.results).filter(
-      (r) => r.targetRule.rule.countIf !== undefined,
-    );
+    const held = withOutcomes(verdict);
     return held.length === 0 ? undefined : { results: held, reservedAtMs: verdict.nowMs, request, settled: false };
+  }
+
+  /**
+   * Settles at once, as a 429 (`{ protocol, status: 429 }`), the units outcome-aware rules took for
+   * a request another rule refused: a rule that does not count that outcome (`countIf: 'succeeded'`)
+   * gives them back, so that refusals never eat its quota.
+   */
+  refused(verdict: Verdict<C>, request: Pick<RampartRequest<C>, 'context' | 'storeKey' | 'protocol'>): void {
+    if (verdict.outcome === 'admitted') return;
+    const taken = withOutcomes(verdict).filter((r) => r.result.allowed);
+    if (taken.length > 0)
+      void this.settle({ results: taken, reservedAtMs: verdict.nowMs, request, settled: false }, { protocol: request.protocol ?? 'http', status: 429 });
   }
 
   /**
@@ -123,4 +137,9 @@ export class OutcomeSettler<C = unknown> {
     const { store, timeoutMs, logger } = this.parts;
     return withTimeout(() => store.reset(key), timeoutMs).catch((error: unknown) => logger.error(resetFailed(rule, error)));
   }
+}
+
+/** The results of a verdict's rules that count outcomes (`countIf`), shadow rules' included. */
+function withOutcomes<C>(verdict: Verdict<C>): RuleResult<C>[] {
+  return (verdict.shadowResults ? [...verdict.results, ...verdict.shadowResults] : verdict.results).filter((r) => r.targetRule.rule.countIf !== undefined);
 }
