@@ -118,7 +118,7 @@ export class Rampart<C = unknown> {
       ...(config.autoBanDurationMs !== undefined ? { autoBanDurationMs: config.autoBanDurationMs } : {}),
     });
     const gateway = new StoreGateway(store, this.health, config, this.storeTimings);
-    this.outcomes = new OutcomeSettler({ refunds: gateway, store, clock, logger, timeoutMs: stepTimeoutMs });
+    this.outcomes = new OutcomeSettler({ refunds: gateway, clock, logger });
     const keys = new StoreKeys(config.ipv6PrefixLength);
     const identity = new ClientIdentity(config, keys);
     this.adaptive = new AdaptiveLimits(storage.adaptive ?? new MemoryAdaptiveStore(), { timeoutMs: storeTimeoutMs, logger });

@@ -16,8 +16,8 @@ export const predicateThrew = (rule: string, error: unknown) =>
 export const refundFailed = (rule: string, error: unknown) =>
   `An uncounted outcome of rule '${rule}' could not be given back to the store (${errorText(error)}): the request stays counted.`;
 
-export const resetFailed = (rule: string, error: unknown) =>
-  `A success could not reset the consecutive count of rule '${rule}' (${errorText(error)}): the earlier failures stay counted until their window ends.`;
+export const consecutiveOnSlidingLog = (path: string) =>
+  `${path}.consecutive cannot be used with the sliding-log algorithm: its log of request times cannot be reset without lifting a running block. Use fixed-window, sliding-window, token-bucket or gcra.`;
 
 export const guardAfterOtherGuard = (route: string, guards: readonly string[]) =>
   `${route} has rules that count outcomes (countIf), but ${guards.join(', ')} run${guards.length === 1 ? 's' : ''} before RateLimitGuard at a level Rampart cannot reorder (a global guard before a route's, or a controller's before a method's): requests ${guards.length === 1 ? 'it refuses' : 'they refuse'} would never be counted. Register RateLimitGuard globally (registerGlobalGuard: true), or name it in the same @UseGuards as ${guards.length === 1 ? 'that guard' : 'those guards'}.`;

@@ -1,5 +1,12 @@
 import type { RampartLogger } from '../core/logger.js';
-import { badCountIf, consecutiveWithoutCountIf, countIfWithVaryingLimits, predicateThrew, storeWithoutRefund } from '../errors/outcome-messages.js';
+import {
+  badCountIf,
+  consecutiveOnSlidingLog,
+  consecutiveWithoutCountIf,
+  countIfWithVaryingLimits,
+  predicateThrew,
+  storeWithoutRefund,
+} from '../errors/outcome-messages.js';
 
 /**
  * How a request ended, as an outcome-aware rule (`countIf`) sees it once its handler is done.
@@ -32,13 +39,19 @@ export function isFailure(outcome: RequestOutcome): boolean {
  * Checks a rule's `countIf` and `consecutive`; problems are appended. `varying`: the rule's limits
  * vary per request (dynamic or adaptive), which a refund cannot yet give back under.
  */
-export function checkOutcomeRule(rule: { countIf?: unknown; consecutive?: unknown }, path: string, problems: string[], varying = false): void {
+export function checkOutcomeRule(
+  rule: { countIf?: unknown; consecutive?: unknown; algorithm?: unknown },
+  path: string,
+  problems: string[],
+  varying = false,
+): void {
   const { countIf, consecutive } = rule;
   if (countIf !== undefined && varying) problems.push(countIfWithVaryingLimits(path));
   if (countIf !== undefined && typeof countIf !== 'function' && !COUNT_IF_WORDS.includes(countIf as string))
     problems.push(badCountIf(`${path}.countIf`, countIf));
   if (consecutive !== undefined && typeof consecutive !== 'boolean') problems.push(`${path}.consecutive must be true or false.`);
   else if (consecutive === true && countIf === undefined) problems.push(consecutiveWithoutCountIf(path));
+  else if (consecutive === true && rule.algorithm === 'sliding-log') problems.push(consecutiveOnSlidingLog(path));
 }
 
 /** Rules whose throwing predicate was already logged. */
