@@ -24,3 +24,6 @@ export const guardAfterOtherGuard = (route: string, guards: readonly string[]) =
 
 export const storeWithoutRefund = (store: string) =>
   `A rule counts some outcomes only (countIf), but the rate-limit store (${store}) cannot give units back (it has no refund method): such a rule would count every request. Use a store that implements refund (memory, MongoDB, Redis), or remove countIf.`;
+
+export const countIfAfterStartup = (rule: string) =>
+  `Rule '${rule}' counts outcomes (countIf), but no module rule or route entry did when the app started: what settles outcomes is put in place at startup only. Restart the app to apply it, or remove countIf (or start with a countIf rule in the file).`;

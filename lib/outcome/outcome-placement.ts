@@ -2,7 +2,7 @@ import { Inject, Injectable, type CanActivate, type ExecutionContext, type Type 
 import { GUARDS_METADATA, INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
 import { ApplicationConfig, DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import { Rampart } from '../engine/rampart.js';
-import { guardAfterOtherGuard } from '../errors/outcome-messages.js';
+import { countIfAfterStartup, guardAfterOtherGuard } from '../errors/outcome-messages.js';
 import { RateLimitConfigurationError } from '../errors/rate-limit-configuration.error.js';
 import type { RateLimitConfig } from '../rate-limit.config.js';
 import { RATE_LIMIT_CONFIG, THROTTLE_METADATA } from '../rate-limit.constants.js';
@@ -81,9 +81,16 @@ export class OutcomePlacement {
     }
   }
 
-  /** Whether the app's handlers were prepared for outcome-aware rules at startup (a reload cannot add them to others). */
-  get prepared(): OutcomeTargets {
-    return this.targets;
+  /**
+   * The problems of a reloaded configuration with rules that count outcomes where no module rule or
+   * route entry did at startup: the guards and interceptors that settle them, and the store's
+   * refunds, are put in place and checked at startup only (for every handler once one such rule is
+   * there). Such a reload is refused; a restart applies it.
+   */
+  reloadProblems(next: Pick<RateLimitConfig, 'rules' | 'routes'>): string[] {
+    if (this.targets.all) return [];
+    const named = [...next.rules, ...next.routes.targetRules().map((r) => r.rule)].filter((rule) => rule.countIf !== undefined).map((rule) => rule.name);
+    return [...new Set(named)].map(countIfAfterStartup);
   }
 
   /**
