@@ -27,3 +27,6 @@ export const storeWithoutRefund = (store: string) =>
 
 export const countIfAfterStartup = (rule: string) =>
   `Rule '${rule}' counts outcomes (countIf), but no module rule or route entry did when the app started: what settles outcomes is put in place at startup only. Restart the app to apply it, or remove countIf (or start with a countIf rule in the file).`;
+
+export const countIfOnGateway = (rule: string, handler: string) =>
+  `Rule '${rule}' counts outcomes (countIf), but WebSocket messages have no outcome Rampart can see: it does not count the messages of ${handler} or of any other gateway handler. Limit them with a rule without countIf.`;
