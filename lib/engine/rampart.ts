@@ -251,7 +251,7 @@ export class Rampart<C = unknown> {
    * @example
    * res.on('finish', () => rampart.settle(verdict, { protocol: 'http', status: res.statusCode }));
    */
-  settle(verdict: Verdict<C>, outcome: RequestOutcome, request: Pick<RampartRequest<C>, 'context' | 'storeKey'> = {}): Promise<void> {
+  settle(verdict: Verdict<C>, outcome: RequestOutcome<C>, request: Pick<RampartRequest<C>, 'context' | 'storeKey'> = {}): Promise<void> {
     const reservation: Reservation<C> | undefined = this.outcomes.reserve(verdict, request);
     return reservation ? this.outcomes.settle(reservation, outcome) : Promise.resolve();
   }

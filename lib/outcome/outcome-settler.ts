@@ -36,7 +36,7 @@ export interface Reservation<C = unknown> {
 const calls = new WeakMap<object, Settle>();
 
 /** Settles one held reservation by its outcome. */
-type Settle = (outcome: RequestOutcome) => Promise<void>;
+type Settle = (outcome: RequestOutcome<never>) => Promise<void>;
 
 /**
  * Settles outcome-aware rules: before the handler, a request takes its units as under any rule
@@ -94,15 +94,17 @@ export class OutcomeSettler<C = unknown> {
    * outcome gives its units back, or resets the client's count (`consecutive`). Resolves once the
    * store has answered; never rejects.
    */
-  settle(reservation: Reservation<C>, outcome: RequestOutcome): Promise<void> {
+  settle(reservation: Reservation<C>, outcome: RequestOutcome<C>): Promise<void> {
     if (reservation.settled) return Promise.resolve();
     reservation.settled = true;
     const { logger } = this.parts;
+    const { context, storeKey } = reservation.request;
+    // A countIf function sees the request's context too: what the handler left on the request or response.
+    const seen = outcome.context !== undefined || context === undefined ? outcome : { ...outcome, context };
     const pending: Promise<void>[] = [];
     for (const result of reservation.results) {
       const { rule } = result.targetRule;
-      if (counts(rule.countIf!, outcome, rule, logger)) continue;
-      const { context, storeKey } = reservation.request;
+      if (counts(rule.countIf!, seen, rule, logger)) continue;
       const key = storeKey ? storeKey(context, result.clientKey, result.targetRule) : result.targetRule.keyPrefix + result.clientKey;
       pending.push(rule.consecutive ? this.reset(key, rule) : this.refund(key, rule, result.cost, reservation.reservedAtMs, result.result));
     }
