@@ -1,7 +1,7 @@
-import { Inject, Injectable, type CanActivate, type ExecutionContext, type HttpException, type Type } from '@nestjs/common';
-import { UriTooLongException } from './errors/uri-too-long.exception.js';
-import { uriTooLongDetail } from './errors/policy-messages.js';
+import { Inject, Injectable, type CanActivate, type ExecutionContext, type HttpException } from '@nestjs/common';
 import { settleOnResponse } from './outcome/http-outcome.js';
+import { OutcomeFirstGuard } from './outcome/outcome-first.guard.js';
+import { httpTarget } from './route-target.js';
 import { isThenable } from './core/thenable.js';
 import { Rampart } from './engine/rampart.js';
 import type { RampartRequest, StoreKeyHook } from './engine/rampart-request.js';
@@ -85,15 +85,9 @@ export class RateLimitGuard implements CanActivate {
       if (!enabled) return true;
       const type = context.getType<string>();
       if (type !== 'http') return this.activateProtocol(type, context);
-      let rules = this.routeRules.resolve(context.getHandler() as (...args: unknown[]) => unknown, context.getClass() as Type);
-      if (rules.exempt) return true;
-      if (!routes.empty) {
-        const request = context.getArgByIndex<{ method?: string; originalUrl?: string; url?: string }>(0);
-        const matched = routes.match(request.method ?? 'GET', request.originalUrl ?? request.url ?? '/');
-        if (matched === 'excluded') return true;
-        if (matched === 'too-long') throw new UriTooLongException(uriTooLongDetail()); // not let past the entries
-        if (matched !== undefined && !rules.skipped) rules = matched;
-      }
+      const rules = httpTarget(this.routeRules, routes, context);
+      // A route whose outcome-aware rules were decided ahead of the app's guards (see OutcomeFirstGuard).
+      if (rules === undefined || (rules.outcomes && OutcomeFirstGuard.took(context))) return true;
       if (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes') return true;
       const skip = this.shouldSkip(context);
       if (isThenable(skip)) return Promise.resolve(skip).then((skipped) => skipped || this.activate(context, rules));
@@ -112,7 +106,8 @@ export class RateLimitGuard implements CanActivate {
    */
   private activateProtocol(type: string, context: ExecutionContext): boolean | Promise<boolean> {
     const rules = this.adapters.rulesOf(type, context);
-    if (rules === undefined || rules.exempt || (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes')) return true;
+    if (rules === undefined || rules.exempt || (rules.outcomes && OutcomeFirstGuard.took(context))) return true;
+    if (rules.rules.length === 0 && this.config.enforceBans === 'limited-routes') return true;
     const limiter = this.adapters.limiter(type as ProtocolName);
     if (isThenable(limiter)) return Promise.resolve(limiter).then(() => this.activateProtocol(type, context));
     const skip = this.shouldSkip(context);
@@ -172,13 +167,14 @@ export class RateLimitGuard implements CanActivate {
     return this.throwIdentityErrorException(described.context, error);
   }
 
-  /** Writes the verdict's headers, then lets the request through (settled by its response under `countIf` rules) or throws its refusal. */
+  /** Writes the verdict's headers, then lets the request through or throws its refusal (settled by its response, or at once, under `countIf` rules). */
   private answer(described: Described, verdict: Verdict<ExecutionContext>): true {
     const { context } = described;
     this.rampart.headers.write(verdict, context.getArgByIndex<unknown>(1), setHeader);
+    if (described.target.outcomes) settleOnResponse(this.rampart, described, verdict);
     switch (verdict.outcome) {
       case 'admitted':
-        return described.target.outcomes === undefined || settleOnResponse(this.rampart, described, verdict);
+        return true;
       case 'limited': {
         const { result, targetRule } = verdict.rule;
         const { rule } = targetRule;

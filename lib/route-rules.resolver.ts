@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional, type ExecutionContext, type OnModuleInit, type Type } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import * as messages from './errors/messages.js';
+import { countIfOnGateway } from './errors/outcome-messages.js';
 import { RateLimitConfigurationError } from './errors/rate-limit-configuration.error.js';
 import type { ConcurrencyLimitMetadata, ConcurrencyPool } from './engine/concurrency-pool.js';
 import { checkUniqueNames, resolveRule, type ResolvedRule } from './engine/rule-resolution.js';
@@ -60,6 +61,8 @@ export class RouteRulesResolver implements OnModuleInit {
   /** The classes of the app's GraphQL resolvers (providers marked by `@Resolver()`). */
   private readonly resolvers = new WeakSet<Type>();
   private gatewayCount = 0;
+  /** Rules that count outcomes already reported as not counting gateway messages. */
+  private readonly warnedOutcomes = new Set<string>();
   /** The concurrency limit of each HTTP route and microservice handler. */
   private readonly pools: ConcurrencyPools;
 
@@ -205,11 +208,25 @@ export class RouteRulesResolver implements OnModuleInit {
     if (skip !== true) {
       for (const rule of byName.values()) if (!(Array.isArray(skip) && skip.includes(rule.name))) rules.push(rule);
     }
-    const counted = targetRules(routeKey, rules);
+    const counted = targetRules(routeKey, this.gateways.has(controller) ? this.withoutOutcomes(rules, routeKey) : rules);
     // `@SkipThrottle()` on the handler or its class: a configuration file's route entry does not count it either.
     const resolved = skip === true ? Object.freeze({ ...counted, skipped: true as const }) : counted;
     byHandler.set(handler, resolved);
     return resolved;
+  }
+
+  /**
+   * A gateway's rules less those that count outcomes (`countIf`): a message has no outcome Rampart
+   * can see, so such a rule never counts gateway messages (it would count every one). Warned once per rule.
+   */
+  private withoutOutcomes(rules: ResolvedRule<ExecutionContext>[], routeKey: string): ResolvedRule<ExecutionContext>[] {
+    const kept = rules.filter((rule) => rule.countIf === undefined);
+    for (const rule of rules) {
+      if (rule.countIf === undefined || this.warnedOutcomes.has(rule.name)) continue;
+      this.warnedOutcomes.add(rule.name);
+      this.config.logger.warn(countIfOnGateway(rule.name, routeKey));
+    }
+    return kept;
   }
 
   /**

@@ -6,6 +6,7 @@ import * as configMessages from '../errors/config-file-messages.js';
 import { RateLimitConfigurationError } from '../errors/rate-limit-configuration.error.js';
 import { checkRateLimitOptions, type RateLimitConfig } from '../rate-limit.config.js';
 import { RATE_LIMIT_CONFIG } from '../rate-limit.constants.js';
+import { OutcomePlacement } from '../outcome/outcome-placement.js';
 import { RouteRulesResolver } from '../route-rules.resolver.js';
 import { activeConfigView, changedAtRestart, type ActiveConfigView } from './active-config.js';
 import { ENV_OVERRIDES } from './env-overrides.js';
@@ -27,7 +28,9 @@ export type ReloadResult =
  * (its directory is watched), on `SIGHUP`, and through the admin API. A valid file is applied at
  * once (rules, routes, groups, excluded paths, escalation, `enabled`); counters keep their state
  * where a rule keeps its name and algorithm. An invalid one changes nothing: every problem is
- * logged, and the configuration in force stays. Reloads run one at a time.
+ * logged, and the configuration in force stays. So does one that brings rules counting outcomes
+ * (`countIf`) to an app that started without any (see `OutcomePlacement.reloadProblems`). Reloads
+ * run one at a time.
  */
 @Injectable()
 export class RateLimitPolicy implements OnApplicationBootstrap, OnModuleDestroy {
@@ -49,6 +52,7 @@ export class RateLimitPolicy implements OnApplicationBootstrap, OnModuleDestroy 
     @Inject(RATE_LIMIT_CONFIG) config: RateLimitConfig & { readonly source?: ConfigSource },
     private readonly rampart: Rampart<ExecutionContext>,
     private readonly routeRules: RouteRulesResolver,
+    private readonly outcomes: OutcomePlacement,
   ) {
     this.source = config.source;
     this.startup = config.source?.loaded;
@@ -119,7 +123,7 @@ export class RateLimitPolicy implements OnApplicationBootstrap, OnModuleDestroy 
       const options = mergedOptions(source.code, loaded, source.env, problems);
       const storage = { storage: running.storage, store: running.store, configFile: undefined, env: false as const };
       next = checkRateLimitOptions({ ...options, ...storage, logger }, problems);
-      if (problems.length === 0) problems.push(...this.routeRules.problemsWith(next.rules));
+      if (problems.length === 0) problems.push(...this.routeRules.problemsWith(next.rules), ...this.outcomes.reloadProblems(next));
     }
     if (!loaded || !next || problems.length > 0) {
       logger.error(configMessages.reloadRefused(source.file.path, trigger, this.version, problems));

@@ -118,7 +118,7 @@ export class Rampart<C = unknown> {
       ...(config.autoBanDurationMs !== undefined ? { autoBanDurationMs: config.autoBanDurationMs } : {}),
     });
     const gateway = new StoreGateway(store, this.health, config, this.storeTimings);
-    this.outcomes = new OutcomeSettler({ refunds: gateway, store, clock, logger, timeoutMs: stepTimeoutMs });
+    this.outcomes = new OutcomeSettler({ refunds: gateway, clock, logger });
     const keys = new StoreKeys(config.ipv6PrefixLength);
     const identity = new ClientIdentity(config, keys);
     this.adaptive = new AdaptiveLimits(storage.adaptive ?? new MemoryAdaptiveStore(), { timeoutMs: storeTimeoutMs, logger });
@@ -251,7 +251,7 @@ export class Rampart<C = unknown> {
    * @example
    * res.on('finish', () => rampart.settle(verdict, { protocol: 'http', status: res.statusCode }));
    */
-  settle(verdict: Verdict<C>, outcome: RequestOutcome, request: Pick<RampartRequest<C>, 'context' | 'storeKey'> = {}): Promise<void> {
+  settle(verdict: Verdict<C>, outcome: RequestOutcome<C>, request: Pick<RampartRequest<C>, 'context' | 'storeKey'> = {}): Promise<void> {
     const reservation: Reservation<C> | undefined = this.outcomes.reserve(verdict, request);
     return reservation ? this.outcomes.settle(reservation, outcome) : Promise.resolve();
   }

@@ -7,11 +7,19 @@ import { shadowKey } from './store-keys.js';
 import type { TargetRule } from './target-rules.js';
 
 /**
- * The client key a rule counts the request's client by: its own `keyResolver`'s identity, its own
- * IPv6 prefix length's network, or the request's client key.
+ * A rule's `keyResolver` that counts each request by its client address (its address key, IPv6
+ * grouped by the module's `ipv6PrefixLength`), whatever identity the module's `keyResolver` gives:
+ * a client cannot escape the rule by changing what that resolver reads (an API key, a header).
+ */
+export const byClientAddress = (): undefined => undefined;
+
+/**
+ * The client key a rule counts the request's client by: its own `keyResolver`'s identity (the
+ * address key under `byClientAddress`), its own IPv6 prefix length's network, or the request's client key.
  */
 export async function ruleClientKey<C>(decision: Decision<C>, targetRule: TargetRule<C>, keys: StoreKeys, networks: NetworkKeys): Promise<string> {
   const { rule } = targetRule;
+  if (rule.keyResolver === byClientAddress) return decision.addressKey;
   if (rule.keyResolver) {
     const identity = identityText(await rule.keyResolver(decision.request.context as C, decision.address)) ?? decision.identity;
     return identity === decision.identity ? decision.clientKey : keys.clientKey(identity, decision.addressKey);

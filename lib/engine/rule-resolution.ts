@@ -40,7 +40,7 @@ export interface ResolvedRule<C = unknown> {
   /** The groups whose clients this rule counts; absent: every group no other rule of its list names. */
   readonly groups?: readonly string[];
   /** Which outcomes the rule counts (the others give their units back); every one when absent. */
-  readonly countIf?: CountIf;
+  readonly countIf?: CountIf<C>;
   /** An outcome `countIf` does not count resets the client's count under the rule. */
   readonly consecutive?: true;
   /** The rule's adaptive limit (see `RateLimitRule.adaptive`): each client's limit follows its trust. */

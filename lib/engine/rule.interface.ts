@@ -170,13 +170,15 @@ export interface RateLimitRule<C = unknown> {
    * `'succeeded'`, or a function of the outcome returning true to count it. Each request still
    * takes its units before the handler runs (requests in flight can never pass the limit), and
    * gives them back once its outcome is one the rule does not count. A function that throws counts
-   * the request. See "Counting only failures" in the README.
+   * the request. A function also gets the request's context: HTTP outcomes are told apart by
+   * their status only, so a login that answers a failure with a redirect or a 200 page needs one
+   * that reads what the handler left (see "Counting only failures" in the README).
    * @default undefined (every request counts)
    *
    * @example
    * { name: 'login-failures', limit: 5, windowMs: 900_000, countIf: 'failed' }
    */
-  countIf?: CountIf;
+  countIf?: CountIf<C>;
   /**
    * With `countIf`: count consecutive outcomes only. An outcome the rule does not count resets the
    * client's count under it (a successful login forgives the failures before it).

@@ -16,11 +16,17 @@ export const predicateThrew = (rule: string, error: unknown) =>
 export const refundFailed = (rule: string, error: unknown) =>
   `An uncounted outcome of rule '${rule}' could not be given back to the store (${errorText(error)}): the request stays counted.`;
 
-export const resetFailed = (rule: string, error: unknown) =>
-  `A success could not reset the consecutive count of rule '${rule}' (${errorText(error)}): the earlier failures stay counted until their window ends.`;
+export const consecutiveOnSlidingLog = (path: string) =>
+  `${path}.consecutive cannot be used with the sliding-log algorithm: its log of request times cannot be reset without lifting a running block. Use fixed-window, sliding-window, token-bucket or gcra.`;
 
 export const guardAfterOtherGuard = (route: string, guards: readonly string[]) =>
   `${route} has rules that count outcomes (countIf), but ${guards.join(', ')} run${guards.length === 1 ? 's' : ''} before RateLimitGuard at a level Rampart cannot reorder (a global guard before a route's, or a controller's before a method's): requests ${guards.length === 1 ? 'it refuses' : 'they refuse'} would never be counted. Register RateLimitGuard globally (registerGlobalGuard: true), or name it in the same @UseGuards as ${guards.length === 1 ? 'that guard' : 'those guards'}.`;
 
 export const storeWithoutRefund = (store: string) =>
   `A rule counts some outcomes only (countIf), but the rate-limit store (${store}) cannot give units back (it has no refund method): such a rule would count every request. Use a store that implements refund (memory, MongoDB, Redis), or remove countIf.`;
+
+export const countIfAfterStartup = (rule: string) =>
+  `Rule '${rule}' counts outcomes (countIf), but no module rule or route entry did when the app started: what settles outcomes is put in place at startup only. Restart the app to apply it, or remove countIf (or start with a countIf rule in the file).`;
+
+export const countIfOnGateway = (rule: string, handler: string) =>
+  `Rule '${rule}' counts outcomes (countIf), but WebSocket messages have no outcome Rampart can see: it does not count the messages of ${handler} or of any other gateway handler. Limit them with a rule without countIf.`;

@@ -90,8 +90,8 @@ export class GraphqlFieldLimiter {
       });
       const answer = (v: Verdict<ExecutionContext>) => {
         const outcome = this.answer(responseOf(graphqlContext, state), v);
-        // Settled by OutcomeInterceptor once the resolver is done.
-        if (outcome === true && target.outcomes) this.rampart.outcomes.hold(context.getArgs(), v, { context, storeKey });
+        // Settled by OutcomeInterceptor once the resolver is done; a refusal at once.
+        if (target.outcomes) this.rampart.outcomes.hold(context.getArgs(), v, { context, storeKey, protocol: 'graphql' });
         if (outcome === true && info.operation.operation === 'subscription' && info.path.prev === undefined) {
           const owner = subscriptionOwner(graphqlContext);
           if (owner) this.subscriptions.remember(owner.owner, owner.id, { rules: target, address, identity: id, context, storeKey });

@@ -21,13 +21,18 @@ function rawResponse(response: unknown): RawResponse | undefined {
  * Settles an admitted HTTP request under its outcome-aware rules once its response is done: the
  * final status is the outcome, whatever produced it (the handler, an exception filter, a guard
  * after Rampart's). A request whose client went away before the response was written (a
- * connection closed first) stays counted, as does one whose response cannot be watched.
+ * connection closed first) stays counted, as does one whose response cannot be watched. A refused
+ * request is settled at once, as a 429.
  */
 export function settleOnResponse(
   rampart: Rampart<ExecutionContext>,
-  request: Pick<RampartRequest<ExecutionContext>, 'storeKey'> & { readonly context: ExecutionContext },
+  request: Pick<RampartRequest<ExecutionContext>, 'storeKey' | 'protocol'> & { readonly context: ExecutionContext },
   verdict: Verdict<ExecutionContext>,
 ): true {
+  if (verdict.outcome !== 'admitted') {
+    rampart.outcomes.refused(verdict, request);
+    return true;
+  }
   const reservation = rampart.outcomes.reserve(verdict, request);
   const raw = reservation && rawResponse(request.context.getArgByIndex<unknown>(1));
   if (raw === undefined || raw.closed === true) return true;

@@ -1,4 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
+import { byClientAddress } from '../engine/rule-identity.js';
 import type { RateLimitRule } from '../engine/rule.interface.js';
 
 const DAY_MS = 86_400_000;
@@ -57,7 +58,8 @@ function userKey<C>(username: LoginProtectionOptions<C>['username'], context: C)
  * - `<name>-consecutive`: consecutive failures per user name (from the client's address, see
  *   `consecutiveBy`); a success resets the count (`consecutive`). Past `maxConsecutiveFailures`, the
  *   user name is blocked for `consecutiveBlockMs`.
- * - `<name>-address-daily`: failures per address per day, whatever the user names. Past
+ * - `<name>-address-daily`: failures per address per day, whatever the user names, and whatever
+ *   identity the module's `keyResolver` gives (an API key changed at each attempt escapes nothing). Past
  *   `maxFailuresPerAddressPerDay`, the address is blocked for `addressBlockMs`.
  * Each attempt holds a unit of both while it runs: concurrent attempts can never go past a limit.
  *
@@ -93,8 +95,8 @@ export function loginProtection<C = ExecutionContext>(options: LoginProtectionOp
       blockDurationMs: options.addressBlockMs ?? DAY_MS,
       countIf: 'failed',
       escalation: false,
-      // The address, whatever identity the module's keyResolver gives.
-      keyResolver: () => undefined,
+      // The address, whatever identity the module's keyResolver gives (an API key the client may change).
+      keyResolver: byClientAddress,
     },
   ];
 }

@@ -1,11 +1,14 @@
-import { Inject, Injectable, type Type } from '@nestjs/common';
+import { Inject, Injectable, type CanActivate, type ExecutionContext, type Type } from '@nestjs/common';
 import { GUARDS_METADATA, INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
-import { ApplicationConfig, DiscoveryService, MetadataScanner } from '@nestjs/core';
-import { guardAfterOtherGuard } from '../errors/outcome-messages.js';
+import { ApplicationConfig, DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
+import { Rampart } from '../engine/rampart.js';
+import { countIfAfterStartup, guardAfterOtherGuard } from '../errors/outcome-messages.js';
 import { RateLimitConfigurationError } from '../errors/rate-limit-configuration.error.js';
 import type { RateLimitConfig } from '../rate-limit.config.js';
 import { RATE_LIMIT_CONFIG, THROTTLE_METADATA } from '../rate-limit.constants.js';
 import { RateLimitGuard } from '../rate-limit.guard.js';
+import { RouteRulesResolver } from '../route-rules.resolver.js';
+import { OutcomeFirstGuard, type OutcomeTargets } from './outcome-first.guard.js';
 import { OutcomeInterceptor } from './outcome.interceptor.js';
 import { checkRefunds } from './request-outcome.js';
 
@@ -33,15 +36,17 @@ const nameOf = (entry: GuardEntry) => (typeof entry === 'function' ? entry.name 
 /**
  * Makes outcome-aware rules (`countIf`) hold whatever order the app registered its guards in, and
  * adds what settles them where a guard cannot see the end of a call: the interceptor as soon as
- * Rampart's module is built, the guard order once the app's global guards are known and before
- * its routes are built (`place`). It changes nothing in an app without such rules.
+ * Rampart's module is built, the guards once the app's global guards are known and before its
+ * routes are built (`place`). It changes nothing in an app without such rules.
  *
  * - An auth guard that runs before Rampart's refuses bad credentials before they are counted: a
- *   failure limit would never be reached (nestjs/throttler #522). So on routes with such rules,
- *   Rampart's guard is moved first: among the global guards (an `APP_GUARD` registered before
- *   Rampart's module, `app.useGlobalGuards`), and within a `@UseGuards(AuthGuard, RateLimitGuard)`
- *   of the controller or the method. Where it cannot be moved ahead (a guard at an earlier level:
- *   global before a route's, a controller's before a method's), startup fails, naming the route.
+ *   failure limit would never be reached (nestjs/throttler #522). So where a guard of the app runs
+ *   before Rampart's (an `APP_GUARD` registered before Rampart's module, `app.useGlobalGuards`, a
+ *   `@UseGuards(AuthGuard, RateLimitGuard)` of a controller), `OutcomeFirstGuard` is put first:
+ *   it runs Rampart's guard ahead of the others on routes with such rules only, and every other
+ *   route keeps the app's order. Within a method's own `@UseGuards`, Rampart's guard is moved first.
+ *   Where it cannot get ahead (a guard at an earlier level: global before a route's, a
+ *   controller's before a method's), startup fails, naming the route.
  * - GraphQL resolvers and microservice handlers with such rules get `OutcomeInterceptor`; HTTP
  *   routes need none (their response tells the outcome), so no other request runs anything more.
  */
@@ -50,15 +55,22 @@ export class OutcomePlacement {
   private ordered = false;
   /** The app's handlers whose rules count outcomes (every handler when a module rule or a route entry does). */
   private readonly outcomeHandlers: readonly { handler: Handler; controller: Type; method: string }[];
+  private readonly targets: OutcomeTargets;
 
   constructor(
     @Inject(RATE_LIMIT_CONFIG) private readonly config: RateLimitConfig,
     private readonly appConfig: ApplicationConfig,
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
+    private readonly moduleRef: ModuleRef,
+    private readonly routeRules: RouteRulesResolver,
+    private readonly rampart: Rampart<ExecutionContext>,
   ) {
     const everywhere = config.rules.some((rule) => rule.countIf !== undefined) || config.routes.targetRules().some((r) => r.rule.countIf !== undefined);
     this.outcomeHandlers = this.handlers().filter(({ handler, controller }) => everywhere || hasOutcomeRules(handler) || hasOutcomeRules(controller));
+    const byController = new WeakMap<Type, WeakSet<Handler>>();
+    for (const { handler, controller } of this.outcomeHandlers) byController.set(controller, (byController.get(controller) ?? new WeakSet()).add(handler));
+    this.targets = { all: everywhere, byController };
     // Now, as Rampart's module is built: a hybrid app builds its microservice handlers as soon as it
     // connects a microservice, before any module's configure() or onModuleInit().
     for (const { handler, controller } of this.outcomeHandlers) {
@@ -70,8 +82,20 @@ export class OutcomePlacement {
   }
 
   /**
-   * Orders the guards (once; later calls do nothing), once the app's global guards are known and
-   * before its routes are built: the module's configure() (onModuleInit for an app without HTTP).
+   * The problems of a reloaded configuration with rules that count outcomes where no module rule or
+   * route entry did at startup: the guards and interceptors that settle them, and the store's
+   * refunds, are put in place and checked at startup only (for every handler once one such rule is
+   * there). Such a reload is refused; a restart applies it.
+   */
+  reloadProblems(next: Pick<RateLimitConfig, 'rules' | 'routes'>): string[] {
+    if (this.targets.all) return [];
+    const named = [...next.rules, ...next.routes.targetRules().map((r) => r.rule)].filter((rule) => rule.countIf !== undefined).map((rule) => rule.name);
+    return [...new Set(named)].map(countIfAfterStartup);
+  }
+
+  /**
+   * Puts the guards in place (once; later calls do nothing), once the app's global guards are known
+   * and before its routes are built: the module's configure() (onModuleInit for an app without HTTP).
    */
   place(): void {
     if (this.ordered || this.outcomeHandlers.length === 0) return;
@@ -80,16 +104,17 @@ export class OutcomePlacement {
     // The rules of decorators are resolved later, route by route: their store is checked here.
     checkRefunds(this.config.store, [{ countIf: 'failed' }], problems);
     const globals = this.appConfig.getGlobalGuards() as GuardEntry[];
-    const reordered = rampartFirst(globals);
-    if (reordered) globals.splice(0, globals.length, ...reordered);
-    if (!globals.some(isRampartGuard)) {
+    if (globals.some(isRampartGuard)) {
+      const first = this.outcomeFirst(globals);
+      if (first) globals.unshift(first);
+    } else {
       for (const { handler, controller, method } of this.outcomeHandlers)
         this.orderRouteGuards(handler, controller, `${controller.name}.${method}`, globals, problems);
     }
     if (problems.length > 0) throw new RateLimitConfigurationError(problems);
   }
 
-  /** Puts Rampart's guard first within the controller's or the method's `@UseGuards`, or reports a guard it cannot get ahead of. */
+  /** Gets Rampart's guard ahead of the other guards of the controller's or the method's `@UseGuards`, or reports a guard it cannot get ahead of. */
   private orderRouteGuards(handler: Handler, controller: Type, route: string, globals: readonly GuardEntry[], problems: string[]): void {
     const ofClass = (Reflect.getMetadata(GUARDS_METADATA, controller) as GuardEntry[] | undefined) ?? [];
     const ofMethod = (Reflect.getMetadata(GUARDS_METADATA, handler) as GuardEntry[] | undefined) ?? [];
@@ -97,9 +122,28 @@ export class OutcomePlacement {
     if (!atClass && !ofMethod.some(isRampartGuard)) return; // not limited by Rampart here
     const ahead = atClass ? globals : [...globals, ...ofClass];
     if (ahead.length > 0) problems.push(guardAfterOtherGuard(route, ahead.map(nameOf)));
-    const [target, entries] = atClass ? [controller, ofClass] : [handler, ofMethod];
-    const reordered = rampartFirst(entries);
-    if (reordered) Reflect.defineMetadata(GUARDS_METADATA, reordered, target);
+    if (!atClass) {
+      // The method's own list: only this route, whose rules count outcomes, sees the new order.
+      const reordered = rampartFirst(ofMethod);
+      if (reordered) Reflect.defineMetadata(GUARDS_METADATA, reordered, handler);
+      return;
+    }
+    // The controller's list serves its other methods too: they keep its order.
+    const own = ofClass.filter((entry) => !(entry instanceof OutcomeFirstGuard));
+    const first = this.outcomeFirst(own);
+    if (first) Reflect.defineMetadata(GUARDS_METADATA, [first, ...own], controller);
+  }
+
+  /**
+   * An `OutcomeFirstGuard` over the first of Rampart's guards in `entries` (this app's instance of
+   * it), when another guard runs before it; undefined when none does.
+   */
+  private outcomeFirst(entries: readonly GuardEntry[]): OutcomeFirstGuard | undefined {
+    const at = entries.findIndex(isRampartGuard);
+    if (at <= 0 || entries.slice(0, at).every(isRampartGuard)) return undefined;
+    const entry = entries[at];
+    const guard = typeof entry === 'function' ? this.moduleRef.get<CanActivate>(entry as Type<CanActivate>, { strict: false }) : (entry as CanActivate);
+    return new OutcomeFirstGuard(guard, this.targets, this.routeRules, this.rampart);
   }
 
   /** Every method of the app's controllers and resolvers (microservice handlers are controllers' methods). */

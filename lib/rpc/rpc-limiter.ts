@@ -58,9 +58,9 @@ export class RpcLimiter {
         storeKey,
         skipChecked: true,
       });
-      // An admitted call under rules that count outcomes is settled by OutcomeInterceptor once its handler is done.
+      // An admitted call under rules that count outcomes is settled by OutcomeInterceptor once its handler is done; a refused one at once.
       const answer = (v: Verdict<ExecutionContext>) => (
-        rules.outcomes && this.rampart.outcomes.hold(context.getArgs(), v, { context, storeKey }),
+        rules.outcomes && this.rampart.outcomes.hold(context.getArgs(), v, { context, storeKey, protocol: 'rpc' }),
         this.answer(call, v)
       );
       if (!isThenable(verdict)) return answer(verdict);

@@ -97,3 +97,49 @@ describe.each(ADAPTERS)('login protection (%s)', (adapter) => {
     expect(errors.filter((e) => e.includes("countIf of rule 'throws' threw (predicate bug)"))).toHaveLength(1);
   });
 });
+
+@Controller()
+class DailyCapController {
+  @Throttle(loginProtection({ maxConsecutiveFailures: 100, maxFailuresPerAddressPerDay: 3 }))
+  @UseGuards(PasswordGuard)
+  @Post('login')
+  login() {
+    return { ok: true };
+  }
+}
+
+describe.each(ADAPTERS)("login protection beside a module keyResolver that reads a client's header (%s)", (adapter) => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startApp(adapter, {
+      imports: [
+        RateLimitModule.forRoot({
+          clock: new FakeClock(Date.UTC(2030, 0, 1, 0, 0, 0)),
+          escalation: false,
+          rules: [{ limit: 1_000, windowMs: 60_000 }],
+          keyResolver: (context) => context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>().headers['x-api-key'],
+        }),
+      ],
+      providers: [{ provide: Checks, useValue: new Checks() }, PasswordGuard],
+      controllers: [DailyCapController],
+    });
+  });
+  afterAll(() => t.close());
+
+  it('caps the failures of an address per day, whatever API key each attempt sends', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await t
+        .http()
+        .post('/login')
+        .set('X-Api-Key', `key-${i}`)
+        .send({ username: `user-${i}`, password: 'wrong' });
+      statuses.push(res.status);
+      await t.app.get(Rampart).outcomes.drain();
+    }
+    expect(statuses).toEqual([401, 401, 401, 429, 429, 429]);
+    // The address is blocked, with the right password and a fresh key too.
+    await t.http().post('/login').set('X-Api-Key', 'key-new').send({ username: 'dave', password: PASSWORD }).expect(429);
+  });
+});

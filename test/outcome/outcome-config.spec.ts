@@ -25,6 +25,13 @@ describe('outcome-aware rules at startup', () => {
     expect(problemsOf({ rules: [{ ...rule, countIf: 'failed', consecutive: 'yes' as never }] })).toEqual(['rules[0].consecutive must be true or false.']);
   });
 
+  it('refuses consecutive on the sliding log, whose log cannot be reset without lifting a block', () => {
+    expect(problemsOf({ rules: [{ ...rule, algorithm: 'sliding-log', countIf: 'failed', consecutive: true }] })).toEqual([
+      expect.stringContaining('rules[0].consecutive cannot be used with the sliding-log algorithm'),
+    ]);
+    expect(problemsOf({ rules: [{ ...rule, algorithm: 'sliding-log', countIf: 'failed' }] })).toEqual([]);
+  });
+
   it('accepts the words and a function', () => {
     expect(problemsOf({ rules: [{ ...rule, countIf: 'failed', consecutive: true }] })).toEqual([]);
     expect(problemsOf({ rules: [{ ...rule, countIf: (outcome) => outcome.status === 401 }] })).toEqual([]);
