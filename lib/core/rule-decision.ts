@@ -25,6 +25,12 @@ export interface ConsumeResult extends Decision {
    * remembered as a known one.
    */
   readonly estimated?: boolean;
+  /**
+   * True for a denial by an outcome-aware rule (`countIf`) while the limit is not filled by counted
+   * outcomes alone: units that requests in flight hold may still come back, so the refusal is no
+   * violation and starts no block.
+   */
+  readonly heldInFlight?: true;
 }
 
 /** What a store keeps per key and rule: the algorithm's state and the end of a block. */

@@ -18,6 +18,7 @@ import { Verdicts } from './verdicts.js';
 import { ownIdentityRefused, ruleClientKey } from './rule-identity.js';
 import type { AdaptiveLimits } from '../adaptive/adaptive-limits.js';
 import { requestLimits, windowedKey } from './request-limits.js';
+import type { OutcomeDenials } from '../outcome/outcome-denials.js';
 
 /** Peers whose parsed address is remembered, and targets whose rules are (each emptied when full). */
 const CACHE_SIZE = 10_000;
@@ -39,6 +40,7 @@ export interface EngineParts<C> {
   readonly gateway: StoreGateway;
   readonly escalator: Escalator;
   readonly adaptive: AdaptiveLimits;
+  readonly outcomes: OutcomeDenials;
 }
 
 /**
@@ -291,6 +293,8 @@ export class RampartEngine<C = unknown> {
       return this.parts.adaptive.count(key, rule.adaptive, limits, decision.nowMs, cost, (r) =>
         this.parts.gateway.consume(key, r, onStoreError, decision.nowMs, cost, decision.addressKey),
       );
-    return this.parts.gateway.consume(key, limits, onStoreError, decision.nowMs, cost, decision.addressKey);
+    const answer = this.parts.gateway.consume(key, limits, onStoreError, decision.nowMs, cost, decision.addressKey);
+    if (rule.countIf === undefined) return answer;
+    return this.parts.outcomes.judge(key, rule, answer, decision.nowMs, cost, decision.addressKey, !this.verdicts.isShadow(targetRule));
   }
 }

@@ -22,6 +22,7 @@ import { StoreTimings } from '../observability/store-timings.js';
 import { AlertMonitor } from '../alerts/alert-monitor.js';
 import { StatsReporter } from '../observability/stats-reporter.js';
 import { EventLog } from '../observability/event-log.js';
+import { OutcomeDenials } from '../outcome/outcome-denials.js';
 import { OutcomeSettler, type Reservation } from '../outcome/outcome-settler.js';
 import type { RequestOutcome } from '../outcome/request-outcome.js';
 import { AdaptiveLimits } from '../adaptive/adaptive-limits.js';
@@ -118,11 +119,12 @@ export class Rampart<C = unknown> {
       ...(config.autoBanDurationMs !== undefined ? { autoBanDurationMs: config.autoBanDurationMs } : {}),
     });
     const gateway = new StoreGateway(store, this.health, config, this.storeTimings);
-    this.outcomes = new OutcomeSettler({ refunds: gateway, clock, logger });
+    const outcomes = new OutcomeDenials(gateway);
+    this.outcomes = new OutcomeSettler({ store: gateway, clock, logger, inFlight: outcomes.inFlight });
     const keys = new StoreKeys(config.ipv6PrefixLength);
     const identity = new ClientIdentity(config, keys);
     this.adaptive = new AdaptiveLimits(storage.adaptive ?? new MemoryAdaptiveStore(), { timeoutMs: storeTimeoutMs, logger });
-    this.engine = new RampartEngine(config, { keys, identity, bans: this.bans, gateway, escalator: this.escalator, adaptive: this.adaptive });
+    this.engine = new RampartEngine(config, { keys, identity, bans: this.bans, gateway, escalator: this.escalator, adaptive: this.adaptive, outcomes });
     const escalationOf = () => this.current.escalation;
     this.service = new RateLimitService({
       storage,
@@ -225,7 +227,7 @@ export class Rampart<C = unknown> {
     await this.reporter?.stop();
     await this.leases.stop();
     // Refunds each bounded by the store timeout: given back before the storage closes.
-    await this.outcomes.drain();
+    await this.outcomes.stop();
     try {
       await withTimeout(() => this.writer.drain(), STORAGE_STEP_TIMEOUT_FACTOR * this.config.storeTimeoutMs);
     } catch (error) {
@@ -245,13 +247,15 @@ export class Rampart<C = unknown> {
 
   /**
    * Settles a verdict once the request's outcome is known, for rules with `countIf`: each such rule
-   * that does not count the outcome gives back what it took (see `OutcomeSettler`). Call it once
-   * per admitted request, after the handler; a verdict without such rules needs nothing.
+   * gives back what it took for an outcome it does not count, and counts one it counts (see
+   * `OutcomeSettler`). Call it once per verdict: after the handler, with no outcome (`undefined`:
+   * counted) when the client went away first, and at once for a refusal, whatever the outcome given.
    *
    * @example
-   * res.on('finish', () => rampart.settle(verdict, { protocol: 'http', status: res.statusCode }));
+   * res.on('close', () => rampart.settle(verdict, res.writableFinished ? { protocol: 'http', status: res.statusCode } : undefined));
    */
-  settle(verdict: Verdict<C>, outcome: RequestOutcome<C>, request: Pick<RampartRequest<C>, 'context' | 'storeKey'> = {}): Promise<void> {
+  settle(verdict: Verdict<C>, outcome: RequestOutcome<C> | undefined, request: Pick<RampartRequest<C>, 'context' | 'storeKey'> = {}): Promise<void> {
+    if (verdict.outcome !== 'admitted') return this.outcomes.refused(verdict, { ...request, protocol: outcome?.protocol ?? 'http' });
     const reservation: Reservation<C> | undefined = this.outcomes.reserve(verdict, request);
     return reservation ? this.outcomes.settle(reservation, outcome) : Promise.resolve();
   }

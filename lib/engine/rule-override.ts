@@ -10,7 +10,7 @@ import type { RequestLimits, RequestValue, ThrottleRule } from './rule.interface
  * to the merged rule's window).
  */
 export function givenRule<C>(rule: ResolvedRule<C>): ThrottleRule<C> {
-  const { storeRule: _store, keyName: _key, dynamic, adaptive, ...rest } = rule;
+  const { storeRule: _store, blockRule: _block, keyName: _key, dynamic, adaptive, ...rest } = rule;
   const fields: ThrottleRule<C> = adaptive === undefined ? rest : { ...rest, adaptive: givenAdaptive(adaptive) };
   if (dynamic === undefined) return fields;
   const { functions, limits, fallback, limitsCache } = dynamic;

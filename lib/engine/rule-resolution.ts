@@ -43,12 +43,22 @@ export interface ResolvedRule<C = unknown> {
   readonly countIf?: CountIf<C>;
   /** An outcome `countIf` does not count resets the client's count under the rule. */
   readonly consecutive?: true;
+  /** How long a request refused by units requests in flight hold waits for them (`countIf`). */
+  readonly waitMs?: number;
   /** The rule's adaptive limit (see `RateLimitRule.adaptive`): each client's limit follows its trust. */
   readonly adaptive?: AdaptiveSettings;
   /** Limits that are functions of the request (see `requestLimits`); `limit`, `windowMs` and `burst` then hold their fallbacks. */
   readonly dynamic?: DynamicLimits<C>;
-  /** What the store receives (the fallback values of dynamic limits). */
+  /**
+   * What the store receives (the fallback values of dynamic limits). A rule that counts outcomes
+   * reserves without its block (`blockDurationMs` 0): see `blockRule`.
+   */
   readonly storeRule: StoreRule;
+  /**
+   * The store rule with the rule's block, for a rule with `countIf` and `blockDurationMs`: its block
+   * starts only on a request refused once counted outcomes alone fill the limit (see `judgeOutcomeDenial`).
+   */
+  readonly blockRule?: StoreRule;
 }
 
 export const STORE_ERROR_POLICIES: readonly unknown[] = ['allow', 'deny'];
@@ -116,8 +126,9 @@ export function resolveRule<C>(given: ThrottleRule<C>, path: string, problems: s
     limit: rule.limit as number,
     windowMs: rule.windowMs as number,
     ...(rule.burst !== undefined ? { burst: rule.burst } : {}),
-    blockDurationMs,
+    blockDurationMs: rule.countIf === undefined ? blockDurationMs : 0,
   });
+  const blockRule = rule.countIf !== undefined && blockDurationMs > 0 ? Object.freeze({ ...storeRule, blockDurationMs }) : undefined;
   return Object.freeze({
     name,
     limit: rule.limit as number,
@@ -136,9 +147,11 @@ export function resolveRule<C>(given: ThrottleRule<C>, path: string, problems: s
     ...(groups !== undefined ? { groups } : {}),
     ...(rule.countIf !== undefined ? { countIf: rule.countIf } : {}),
     ...(rule.consecutive === true ? { consecutive: true as const } : {}),
+    ...(rule.countIf !== undefined && typeof rule.waitMs === 'number' && rule.waitMs > 0 ? { waitMs: rule.waitMs } : {}),
     ...(adaptive !== undefined ? { adaptive } : {}),
     ...(dynamic !== undefined ? { dynamic } : {}),
     storeRule,
+    ...(blockRule !== undefined ? { blockRule } : {}),
   });
 }
 

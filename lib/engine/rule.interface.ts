@@ -169,7 +169,9 @@ export interface RateLimitRule<C = unknown> {
    * Count only some outcomes: `'failed'` (an HTTP status of 400 or more, or a thrown error),
    * `'succeeded'`, or a function of the outcome returning true to count it. Each request still
    * takes its units before the handler runs (requests in flight can never pass the limit), and
-   * gives them back once its outcome is one the rule does not count. A function that throws counts
+   * gives them back once its outcome is one the rule does not count. A refusal is a violation (and
+   * starts `blockDurationMs`) only once counted outcomes alone fill the limit; one by units that
+   * requests in flight hold is a 429 with `Retry-After: 1`, or waits for them (`waitMs`). A function that throws counts
    * the request. A function also gets the request's context: HTTP outcomes are told apart by
    * their status only, so a login that answers a failure with a redirect or a 200 page needs one
    * that reads what the handler left (see "Counting only failures" in the README).
@@ -185,6 +187,14 @@ export interface RateLimitRule<C = unknown> {
    * @default false
    */
   consecutive?: boolean;
+  /**
+   * With `countIf`: how long a request refused only by units that requests in flight hold may wait
+   * for them to come back (a burst of slow successful logins then gets through instead of a 429),
+   * at most the rule's limit of requests per client and instance waiting at once. 0: refused at
+   * once, with `Retry-After: 1`. At most 60 000.
+   * @default 0
+   */
+  waitMs?: number;
   /**
    * Adaptive limit: each client's limit is this rule's `limit` times its trust factor, which
    * follows its behaviour (a moving average of its request rate, a z-score anomaly test, its

@@ -30,7 +30,8 @@ export async function violationVerdict<C>(
 
 /**
  * Records the violations of one request: one per client key, for the rule whose algorithm denied
- * with the longest wait (requests denied by a running block are not violations). Returns the
+ * with the longest wait (requests denied by a running block, or by units that requests in flight
+ * hold under an outcome-aware rule, are not violations). Returns the
  * strongest escalation that followed. Shadow rules' violations are recorded under the client's
  * shadow key (`shadow:<client key>`), so that their escalation is computed but never enforced.
  */
@@ -43,7 +44,7 @@ async function recordViolations<C>(
 ): Promise<ViolationOutcome> {
   const byKey = new Map<string, RuleResult<C>>();
   for (const r of results) {
-    if (r.result.allowed || r.result.ongoingBlock) continue;
+    if (r.result.allowed || r.result.ongoingBlock || r.result.heldInFlight) continue;
     const seen = byKey.get(r.clientKey);
     if (!seen || r.result.retryAfterMs > seen.result.retryAfterMs) byKey.set(r.clientKey, r);
   }

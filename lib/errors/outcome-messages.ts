@@ -16,6 +16,12 @@ export const predicateThrew = (rule: string, error: unknown) =>
 export const refundFailed = (rule: string, error: unknown) =>
   `An uncounted outcome of rule '${rule}' could not be given back to the store (${errorText(error)}): the request stays counted.`;
 
+export const badWaitMs = (path: string, value: unknown, max: number) =>
+  `${path} must be a whole number of milliseconds from 0 to ${max}, got ${describe(value)}: how long a request refused by units that requests in flight hold waits for them.`;
+
+export const waitMsWithoutCountIf = (path: string) =>
+  `${path}.waitMs needs ${path}.countIf: only units that outcome-aware rules hold for requests in flight come back to wait for. Add countIf (such as 'failed'), or remove waitMs.`;
+
 export const consecutiveOnSlidingLog = (path: string) =>
   `${path}.consecutive cannot be used with the sliding-log algorithm: its log of request times cannot be reset without lifting a running block. Use fixed-window, sliding-window, token-bucket or gcra.`;
 

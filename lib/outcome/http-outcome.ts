@@ -21,8 +21,8 @@ function rawResponse(response: unknown): RawResponse | undefined {
  * Settles an admitted HTTP request under its outcome-aware rules once its response is done: the
  * final status is the outcome, whatever produced it (the handler, an exception filter, a guard
  * after Rampart's). A request whose client went away before the response was written (a
- * connection closed first) stays counted, as does one whose response cannot be watched. A refused
- * request is settled at once, as a 429.
+ * connection closed first) is counted under every rule, as is one whose response cannot be
+ * watched. A refused request is settled at once, as a 429.
  */
 export function settleOnResponse(
   rampart: Rampart<ExecutionContext>,
@@ -34,10 +34,15 @@ export function settleOnResponse(
     return true;
   }
   const reservation = rampart.outcomes.reserve(verdict, request);
-  const raw = reservation && rawResponse(request.context.getArgByIndex<unknown>(1));
-  if (raw === undefined || raw.closed === true) return true;
+  if (reservation === undefined) return true;
+  const raw = rawResponse(request.context.getArgByIndex<unknown>(1));
+  // No outcome to read: counted under every rule (fails closed).
+  if (raw === undefined || raw.closed === true) {
+    void rampart.outcomes.settle(reservation, undefined);
+    return true;
+  }
   raw.once('close', () => {
-    if (raw.writableFinished === true) void rampart.outcomes.settle(reservation!, { protocol: 'http', status: raw.statusCode });
+    void rampart.outcomes.settle(reservation, raw.writableFinished === true ? { protocol: 'http', status: raw.statusCode } : undefined);
   });
   return true;
 }

@@ -7,13 +7,17 @@ import type { RuleResult, Verdict } from '../engine/verdict.js';
 import { refundFailed } from '../errors/outcome-messages.js';
 import type { StoreGateway } from '../protection/store-gateway.js';
 import { counts, type RequestOutcome } from './request-outcome.js';
+import { countedKey } from './outcome-denials.js';
+import type { InFlightKeys } from './in-flight-keys.js';
 
-/** Gives units back to the rate-limit store (the store gateway: bounded, never throwing). */
-export type Refunds = Pick<StoreGateway, 'refund'>;
+/** Counts and gives units back in the rate-limit store (the store gateway: bounded, never throwing). */
+export type OutcomeStore = Pick<StoreGateway, 'refund' | 'consume'>;
 
 /** What the settler needs. */
 export interface OutcomeParts {
-  readonly refunds: Refunds;
+  readonly store: OutcomeStore;
+  /** Told of the units requests in flight hold, by key, and of each that settles. */
+  readonly inFlight?: Pick<InFlightKeys, 'held' | 'settled' | 'close'>;
   readonly clock: Clock;
   readonly logger: RampartLogger;
 }
@@ -21,11 +25,16 @@ export interface OutcomeParts {
 /**
  * What an admitted request holds under its outcome-aware rules (`countIf`) until its outcome is
  * known: the units each such rule took for it, given back (or its count reset, for a `consecutive`
- * rule) once the outcome is one the rule does not count. Settled once; a reservation never settled
- * (an instance that dies mid-request) stays counted.
+ * rule) once the outcome is one the rule does not count, and counted as an outcome otherwise (see
+ * `countedKey`). Settled once; a reservation never settled (an instance that dies mid-request) keeps
+ * its units, but is not counted as an outcome.
  */
 export interface Reservation<C = unknown> {
   readonly results: readonly RuleResult<C>[];
+  /** The store key of each result. */
+  readonly keys: readonly string[];
+  /** Whether its units were told in flight (see `OutcomeParts.inFlight`): a refused request's never are. */
+  readonly held: boolean;
   /** When the units were taken: a refund goes back to that window only. */
   readonly reservedAtMs: number;
   readonly request: Pick<RampartRequest<C>, 'context' | 'storeKey'>;
@@ -35,14 +44,23 @@ export interface Reservation<C = unknown> {
 /** Reservations of calls whose handler is still to run, by the call's arguments (GraphQL resolvers, microservice handlers). */
 const calls = new WeakMap<object, Settle>();
 
-/** Settles one held reservation by its outcome. */
-type Settle = (outcome: RequestOutcome<never>) => Promise<void>;
+/** Settles one held reservation by its outcome (none: counted under every rule). */
+type Settle = (outcome: RequestOutcome<never> | undefined) => Promise<void>;
+
+/**
+ * How long after Rampart's guard admitted a GraphQL or microservice call its interceptor has to
+ * take its reservation: a call whose interceptor is not reached by then was refused by a guard
+ * after Rampart's (or failed before its handler), and is counted under every rule (fails closed).
+ */
+export const UNTAKEN_CALL_MS = 10_000;
 
 /**
  * Settles outcome-aware rules: before the handler, a request takes its units as under any rule
  * (so requests in flight can never pass the limit); after it, an outcome the rule does not count
- * gives them back. Refunds (and resets, made of refunds) go to the store in the background: a
- * failure is logged and leaves the request counted (fails closed).
+ * gives them back, and one it counts is counted as such on the rule's counted key (whether counted
+ * outcomes alone fill the limit tells a violation from a refusal by requests in flight: see
+ * `judgeOutcomeDenial`). These store calls are made in the background: a failed refund is logged
+ * and leaves the request counted (fails closed).
  */
 export class OutcomeSettler<C = unknown> {
   /**
@@ -65,16 +83,31 @@ export class OutcomeSettler<C = unknown> {
    * interceptor share; a refused call's units are given back at once (see `refused`).
    */
   hold(args: object, verdict: Verdict<C>, request: Pick<RampartRequest<C>, 'context' | 'storeKey' | 'protocol'>): void {
-    if (verdict.outcome !== 'admitted') return this.refused(verdict, request);
+    if (verdict.outcome !== 'admitted') {
+      void this.refused(verdict, request);
+      return;
+    }
     const reservation = this.reserve(verdict, request);
-    if (reservation !== undefined) calls.set(args, (outcome) => this.settle(reservation, outcome));
+    if (reservation === undefined) return;
+    const settle: Settle = (outcome) => this.settle(reservation, outcome);
+    calls.set(args, settle);
+    const untaken = setTimeout(() => {
+      if (calls.get(args) !== settle) return;
+      calls.delete(args);
+      void settle(undefined);
+    }, UNTAKEN_CALL_MS);
+    untaken.unref?.();
   }
 
   /** The reservation of an admitted verdict, when a rule that counted it counts outcomes; undefined otherwise. */
   reserve(verdict: Verdict<C>, request: Pick<RampartRequest<C>, 'context' | 'storeKey'>): Reservation<C> | undefined {
     if (verdict.outcome !== 'admitted') return undefined;
-    const held = withOutcomes(verdict);
-    return held.length === 0 ? undefined : { results: held, reservedAtMs: verdict.nowMs, request, settled: false };
+    // A shadow rule's denial took nothing.
+    const results = withOutcomes(verdict).filter((r) => r.result.allowed);
+    if (results.length === 0) return undefined;
+    const keys = results.map((r) => storeKeyOf(request, r));
+    keys.forEach((key, i) => this.parts.inFlight?.held(key, results[i].cost));
+    return { results, keys, held: true, reservedAtMs: verdict.nowMs, request, settled: false };
   }
 
   /**
@@ -82,32 +115,43 @@ export class OutcomeSettler<C = unknown> {
    * a request another rule refused: a rule that does not count that outcome (`countIf: 'succeeded'`)
    * gives them back, so that refusals never eat its quota.
    */
-  refused(verdict: Verdict<C>, request: Pick<RampartRequest<C>, 'context' | 'storeKey' | 'protocol'>): void {
-    if (verdict.outcome === 'admitted') return;
-    const taken = withOutcomes(verdict).filter((r) => r.result.allowed);
-    if (taken.length > 0)
-      void this.settle({ results: taken, reservedAtMs: verdict.nowMs, request, settled: false }, { protocol: request.protocol ?? 'http', status: 429 });
+  refused(verdict: Verdict<C>, request: Pick<RampartRequest<C>, 'context' | 'storeKey' | 'protocol'>): Promise<void> {
+    if (verdict.outcome === 'admitted') return Promise.resolve();
+    const results = withOutcomes(verdict).filter((r) => r.result.allowed);
+    if (results.length === 0) return Promise.resolve();
+    const keys = results.map((r) => storeKeyOf(request, r));
+    return this.settle(
+      { results, keys, held: false, reservedAtMs: verdict.nowMs, request, settled: false },
+      { protocol: request.protocol ?? 'http', status: 429 },
+    );
   }
 
   /**
    * Settles `reservation` by `outcome` (the first call only): each rule that does not count the
-   * outcome gives its units back, or resets the client's count (`consecutive`). Resolves once the
-   * store has answered; never rejects.
+   * outcome gives its units back, or resets the client's count (`consecutive`); each rule that counts
+   * it counts it as an outcome. No outcome (a client that went away first) counts under every rule.
+   * Resolves once the store has answered; never rejects.
    */
-  settle(reservation: Reservation<C>, outcome: RequestOutcome<C>): Promise<void> {
+  settle(reservation: Reservation<C>, outcome: RequestOutcome<C> | undefined): Promise<void> {
     if (reservation.settled) return Promise.resolve();
     reservation.settled = true;
     const { logger } = this.parts;
-    const { context, storeKey } = reservation.request;
+    const { context } = reservation.request;
     // A countIf function sees the request's context too: what the handler left on the request or response.
-    const seen = outcome.context !== undefined || context === undefined ? outcome : { ...outcome, context };
+    const seen = outcome === undefined || outcome.context !== undefined || context === undefined ? outcome : { ...outcome, context };
     const pending: Promise<void>[] = [];
-    for (const result of reservation.results) {
+    reservation.results.forEach((result, i) => {
       const { rule } = result.targetRule;
-      if (counts(rule.countIf!, seen, rule, logger)) continue;
-      const key = storeKey ? storeKey(context, result.clientKey, result.targetRule) : result.targetRule.keyPrefix + result.clientKey;
-      pending.push(rule.consecutive ? this.reset(key, rule) : this.refund(key, rule, result.cost, reservation.reservedAtMs, result.result));
-    }
+      const key = reservation.keys[i];
+      const { cost } = result;
+      const done =
+        seen === undefined || counts(rule.countIf!, seen, rule, logger)
+          ? this.count(key, rule, cost, reservation.reservedAtMs)
+          : rule.consecutive
+            ? this.reset(key, rule)
+            : this.refund(key, rule, cost, reservation.reservedAtMs, result.result);
+      pending.push(done.then(() => this.parts.inFlight?.settled(key, reservation.held ? cost : 0)));
+    });
     if (pending.length === 0) return Promise.resolve();
     const settled = Promise.all(pending).then(() => undefined);
     this.inFlight.add(settled);
@@ -115,14 +159,31 @@ export class OutcomeSettler<C = unknown> {
     return settled;
   }
 
-  /** Resolves once every settlement under way has reached the store (at shutdown, before the storage closes). */
+  /** Resolves once every settlement under way has reached the store. */
   async drain(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 
+  /**
+   * At shutdown, before the storage closes: requests waiting for units in flight (`waitMs`) stop
+   * waiting (refused), and every settlement under way reaches the store (see `drain`).
+   */
+  stop(): Promise<void> {
+    this.parts.inFlight?.close();
+    return this.drain();
+  }
+
+  /**
+   * Counts an outcome the rule counts on its counted key, in the window its units were taken from
+   * (the store gateway never throws; while the store is down, its outage policy: nothing counted).
+   */
+  private count(key: string, rule: ResolvedRule<C>, cost: number, reservedAtMs: number): Promise<void> {
+    return Promise.resolve(this.parts.store.consume(countedKey(key), rule.storeRule, 'allow', reservedAtMs, cost, key)).then(() => undefined);
+  }
+
   private refund(key: string, rule: ResolvedRule<C>, cost: number, reservedAtMs: number, answer?: RuleResult<C>['result']): Promise<void> {
     try {
-      return Promise.resolve(this.parts.refunds.refund(key, rule.storeRule, this.parts.clock.now(), cost, reservedAtMs, answer)).catch((error: unknown) =>
+      return Promise.resolve(this.parts.store.refund(key, rule.storeRule, this.parts.clock.now(), cost, reservedAtMs, answer)).catch((error: unknown) =>
         this.parts.logger.error(refundFailed(rule.name, error)),
       );
     } catch (error) {
@@ -133,20 +194,27 @@ export class OutcomeSettler<C = unknown> {
 
   /**
    * Resets the client's count under a `consecutive` rule: everything it holds is given back (its
-   * current window, and the previous one a sliding window still weighs), by refunds through the
-   * store gateway, which never lift a running block: a success in flight when concurrent failures
-   * started a block does not end it.
+   * current window, and the previous one a sliding window still weighs), and its counted outcomes
+   * with it, by refunds through the store gateway, which never lift a running block: a success in
+   * flight when concurrent failures started a block does not end it.
    */
   private reset(key: string, rule: ResolvedRule<C>): Promise<void> {
     const { storeRule } = rule;
     const nowMs = this.parts.clock.now();
     const capacity = ruleCapacity(storeRule);
     const windows = storeRule.algorithm === 'sliding-window' ? [nowMs, nowMs - storeRule.windowMs] : [nowMs];
-    return Promise.all(windows.map((at) => this.refund(key, rule, capacity, at))).then(() => undefined);
+    const keys = [key, countedKey(key)];
+    return Promise.all(keys.flatMap((k) => windows.map((at) => this.refund(k, rule, capacity, at)))).then(() => undefined);
   }
 }
 
 /** The results of a verdict's rules that count outcomes (`countIf`), shadow rules' included. */
 function withOutcomes<C>(verdict: Verdict<C>): RuleResult<C>[] {
   return (verdict.shadowResults ? [...verdict.results, ...verdict.shadowResults] : verdict.results).filter((r) => r.targetRule.rule.countIf !== undefined);
+}
+
+/** The store key a verdict's result counted (the adapter's `storeKey` hook's, or Rampart's own). */
+function storeKeyOf<C>(request: Pick<RampartRequest<C>, 'context' | 'storeKey'>, result: RuleResult<C>): string {
+  const { storeKey, context } = request;
+  return storeKey ? storeKey(context, result.clientKey, result.targetRule) : result.targetRule.keyPrefix + result.clientKey;
 }

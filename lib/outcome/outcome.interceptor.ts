@@ -7,7 +7,8 @@ import { OutcomeSettler } from './outcome-settler.js';
  * done: its stream completing is a success, its failing an error (the outcome's `error`). A guard
  * cannot see a call end, an interceptor can. Rampart puts it at startup on the handlers with such
  * rules only (see `OutcomePlacement`), so that no other call runs it. A call unsubscribed
- * before it ended (its client went away) stays counted.
+ * before it ended (its client went away) is counted under every rule, as is one whose interceptor
+ * is never reached (a guard after Rampart's refused it: see `UNTAKEN_CALL_MS`).
  */
 export class OutcomeInterceptor implements NestInterceptor {
   static readonly instance = new OutcomeInterceptor();
@@ -16,8 +17,8 @@ export class OutcomeInterceptor implements NestInterceptor {
     const settle = OutcomeSettler.take(context.getArgs());
     if (settle === undefined) return next.handle();
     const protocol = context.getType<string>();
-    return new Observable((subscriber) =>
-      next.handle().subscribe({
+    return new Observable((subscriber) => {
+      const subscription = next.handle().subscribe({
         next: (value) => subscriber.next(value),
         error: (error: unknown) => {
           void settle({ protocol, error: error ?? new Error('undefined') });
@@ -27,7 +28,12 @@ export class OutcomeInterceptor implements NestInterceptor {
           void settle({ protocol });
           subscriber.complete();
         },
-      }),
-    );
+      });
+      return () => {
+        subscription.unsubscribe();
+        // Unsubscribed before it ended (its client went away): counted under every rule. Once settled, nothing.
+        void settle(undefined);
+      };
+    });
   }
 }

@@ -6,6 +6,8 @@ import {
   countIfWithVaryingLimits,
   predicateThrew,
   storeWithoutRefund,
+  badWaitMs,
+  waitMsWithoutCountIf,
 } from '../errors/outcome-messages.js';
 
 /**
@@ -46,7 +48,7 @@ export function isFailure(outcome: RequestOutcome<unknown>): boolean {
  * vary per request (dynamic or adaptive), which a refund cannot yet give back under.
  */
 export function checkOutcomeRule(
-  rule: { countIf?: unknown; consecutive?: unknown; algorithm?: unknown },
+  rule: { countIf?: unknown; consecutive?: unknown; waitMs?: unknown; algorithm?: unknown },
   path: string,
   problems: string[],
   varying = false,
@@ -58,7 +60,15 @@ export function checkOutcomeRule(
   if (consecutive !== undefined && typeof consecutive !== 'boolean') problems.push(`${path}.consecutive must be true or false.`);
   else if (consecutive === true && countIf === undefined) problems.push(consecutiveWithoutCountIf(path));
   else if (consecutive === true && rule.algorithm === 'sliding-log') problems.push(consecutiveOnSlidingLog(path));
+  const { waitMs } = rule;
+  if (waitMs === undefined) return;
+  if (!Number.isSafeInteger(waitMs) || (waitMs as number) < 0 || (waitMs as number) > MAX_WAIT_MS)
+    problems.push(badWaitMs(`${path}.waitMs`, waitMs, MAX_WAIT_MS));
+  else if (countIf === undefined && waitMs !== 0) problems.push(waitMsWithoutCountIf(path));
 }
+
+/** Longest `waitMs`: a request waits no longer than a client would. */
+export const MAX_WAIT_MS = 60_000;
 
 /** Rules whose throwing predicate was already logged. */
 const reported = new WeakSet<object>();

@@ -178,6 +178,41 @@ export class StoreGateway {
     );
   }
 
+  /**
+   * What the store would answer a request of cost 1 on `key` now, without counting it (`get`):
+   * `null` when nothing is stored. Within `storeTimeoutMs` (its failure counted by StoreHealth as
+   * `client`'s, its address key); while the store is down, or for a call that failed, what the
+   * fallback store holds with `storeFallback` (it counted meanwhile), else undefined. Never rejects.
+   */
+  peek(key: string, rule: StoreRule, nowMs: number, client: string = key): Promise<ConsumeResult | null | undefined> {
+    const { health } = this;
+    const call = health.begin();
+    if (call === undefined) return this.peekWithoutStore(key, rule, nowMs);
+    return new Promise((resolve) =>
+      settleWithin(
+        () => this.store.get(key, rule, nowMs),
+        this.options.storeTimeoutMs,
+        (result) => {
+          health.succeeded(call);
+          resolve(result);
+        },
+        (error) => {
+          health.failed(call, error, client);
+          resolve(this.peekWithoutStore(key, rule, nowMs));
+        },
+      ),
+    );
+  }
+
+  private peekWithoutStore(key: string, rule: StoreRule, nowMs: number): Promise<ConsumeResult | null | undefined> {
+    return this.options.storeFallback ? (this.fallbackStore?.get(key, rule, nowMs) ?? Promise.resolve(null)) : Promise.resolve(undefined);
+  }
+
+  /** Forgets `key`'s remembered denial by its count (a block's stays): see `DenialCache.forgetCount`. */
+  forgetDenial(key: string): void {
+    this.denials.forgetCount(key);
+  }
+
   /** Records the latency of a `consume` call that began at `startedAt` (`performance.now()`); a timeout counts as its wait. */
   private timed(startedAt: number): void {
     this.timings!.observe('consume', performance.now() - startedAt);

@@ -1,6 +1,8 @@
 /**
- * A success that resets a `consecutive` count keeps a block that concurrent failures started while
- * it was in flight: the user's own slow login does not lift an attacker's lockout. Both adapters.
+ * A failure refused while a slow success holds the last unit of a `consecutive` rule is refused
+ * without a violation or a block: the success may give its unit back, and its reset leaves the user
+ * free to log in. Failures alone that fill the limit block, and the block holds for every password.
+ * Both adapters.
  */
 import { Body, Controller, Post, UnauthorizedException } from '@nestjs/common';
 import { Rampart } from '../../lib/engine/rampart.js';
@@ -39,17 +41,25 @@ describe.each(ADAPTERS)('a consecutive count reset by a success in flight (%s)',
 
   const login = (password: string) => t.http().post('/login').send({ password });
 
-  it('keeps the block that failures started meanwhile', async () => {
+  it('refuses without a block while a success is in flight, and blocks once failures alone fill the limit', async () => {
     const slow = login('right').then((res) => res.status);
     await until(() => gate.waiting === 1);
     await login('wrong').expect(401);
-    // The slow success and the failure hold the two units: the next failure is refused and blocks.
-    await login('wrong').expect(429);
+    // The slow success and the failure hold the two units: the next failure is refused, told to
+    // come back shortly (the success may give its unit back), and blocks nothing.
+    const held = await login('wrong').expect(429);
+    expect(held.headers['retry-after']).toBe('1');
     gate.release();
     expect(await slow).toBe(201);
     await t.app.get(Rampart).outcomes.drain();
-    // Blocked still: refused before the handler (a lifted block would let this failure through with 401).
-    await login('wrong').expect(429);
+    // The success reset the count: two failures in a row reach the handler again.
+    await login('wrong').expect(401);
+    await login('wrong').expect(401);
+    await t.app.get(Rampart).outcomes.drain();
+    // Failures alone fill the limit: the next attempt starts the hour's block, whatever its password.
+    const blocked = await login('wrong').expect(429);
+    expect(blocked.headers['retry-after']).toBe(String(HOUR_MS / 1000));
+    await login('right').expect(429);
     clock.advance(HOUR_MS);
     await login('wrong').expect(401);
   });

@@ -15,7 +15,7 @@ import {
   type ModuleMetadata,
 } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { RateLimitGuard, RateLimitModule, type RateLimitModuleOptions } from '../../lib/index.js';
+import { RateLimitGuard, RateLimitModule, Throttle, type RateLimitModuleOptions } from '../../lib/index.js';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -53,9 +53,19 @@ export class PasswordGuard implements CanActivate {
   }
 }
 
+/** Waits this long for units that requests in flight hold (`POST /login-waiting`). */
+export const WAIT_MS = 10_000;
+
 @Controller()
 export class LoginController {
   @Post('login') login(@Body() body: { username?: string }) {
+    return { welcome: body.username ?? null };
+  }
+
+  /** The module's `login-failures` rule, waiting for units that requests in flight hold. */
+  @Throttle({ name: 'login-failures', waitMs: WAIT_MS })
+  @Post('login-waiting')
+  loginWaiting(@Body() body: { username?: string }) {
     return { welcome: body.username ?? null };
   }
 }

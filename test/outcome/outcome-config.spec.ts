@@ -1,6 +1,6 @@
 /**
  * Startup checks of outcome-aware rules: a countIf that is neither a word nor a function, a
- * `consecutive` without countIf, a store that cannot give units back, and an auth guard Rampart's
+ * `consecutive` without countIf, a `waitMs` out of range or without countIf, a store that cannot give units back, and an auth guard Rampart's
  * cannot be put ahead of.
  */
 import { Controller, Injectable, Post, UseGuards, type CanActivate } from '@nestjs/common';
@@ -35,6 +35,23 @@ describe('outcome-aware rules at startup', () => {
   it('accepts the words and a function', () => {
     expect(problemsOf({ rules: [{ ...rule, countIf: 'failed', consecutive: true }] })).toEqual([]);
     expect(problemsOf({ rules: [{ ...rule, countIf: (outcome) => outcome.status === 401 }] })).toEqual([]);
+  });
+
+  it('refuses a waitMs that is no whole number of milliseconds up to a minute, or that has no countIf to wait for', () => {
+    for (const waitMs of [-1, 1.5, Number.NaN, 60_001, '500']) {
+      expect(problemsOf({ rules: [{ ...rule, countIf: 'failed', waitMs: waitMs as never }] })).toEqual([
+        expect.stringContaining('rules[0].waitMs must be a whole number of milliseconds from 0 to 60000'),
+      ]);
+    }
+    expect(problemsOf({ rules: [{ ...rule, waitMs: 500 }] })).toEqual([expect.stringContaining('rules[0].waitMs needs rules[0].countIf')]);
+    expect(
+      problemsOf({
+        rules: [
+          { ...rule, waitMs: 0 },
+          { ...rule, name: 'other', countIf: 'failed', waitMs: 60_000 },
+        ],
+      }),
+    ).toEqual([]);
   });
 
   it('refuses countIf on a rule whose limits vary per request (dynamic or adaptive)', () => {
@@ -84,6 +101,12 @@ describe('outcome-aware rules in a configuration file', () => {
   it('takes countIf as a word, and consecutive', () => {
     const { options } = fromYaml('rules:\n  - { name: login, limit: 5, windowMs: 15m, countIf: failed, consecutive: true }\n');
     expect(options.rules).toEqual([{ name: 'login', limit: 5, windowMs: 900_000, countIf: 'failed', consecutive: true }]);
+    expect(problemsOf(options)).toEqual([]);
+  });
+
+  it('takes waitMs as a duration', () => {
+    const { options } = fromYaml('rules:\n  - { name: login, limit: 5, windowMs: 15m, countIf: failed, waitMs: 2s }\n');
+    expect(options.rules).toEqual([{ name: 'login', limit: 5, windowMs: 900_000, countIf: 'failed', waitMs: 2_000 }]);
     expect(problemsOf(options)).toEqual([]);
   });
 

@@ -1,0 +1,113 @@
+import { ruleCapacity } from '../core/algorithms/algorithm.interface.js';
+import type { ConsumeResult } from '../core/rule-decision.js';
+import { isThenable } from '../core/thenable.js';
+import type { ResolvedRule } from '../engine/rule-resolution.js';
+import type { Counted, StoreGateway } from '../protection/store-gateway.js';
+import { InFlightKeys } from './in-flight-keys.js';
+
+/**
+ * How long a client refused by units that requests in flight hold is told to wait: they come back
+ * as soon as those requests end with an outcome the rule does not count.
+ */
+export const HELD_RETRY_AFTER_MS = 1_000;
+
+/**
+ * Longest pause of a waiting request (`waitMs`) between two looks at the store: requests in flight
+ * on this instance wake it as they settle, those of other instances only this often.
+ */
+export const WAIT_POLL_MS = 100;
+
+/** What judging a denial needs of the store gateway. */
+export type DenialStore = Pick<StoreGateway, 'consume' | 'peek' | 'forgetDenial'>;
+
+/**
+ * The key an outcome-aware rule counts its counted outcomes on, beside `key`, where requests take
+ * their units before their outcome is known (reserved and counted alike).
+ */
+export function countedKey(key: string): string {
+  // A prefix no key of a rule can begin with (rule names cannot), and no client can give.
+  return `~counted:${key}`;
+}
+
+/**
+ * Judges what an outcome-aware rule (`countIf`) answered a request. An admission, the outage
+ * policy's answer and a running block stand. A denial is told apart by the rule's counted outcomes
+ * (see `countedKey`):
+ * - they alone fill the limit: a violation, as under any rule, which starts the rule's block
+ *   (`blockDurationMs`);
+ * - otherwise units that requests in flight hold make the difference, and they may come back. With
+ *   the rule's `waitMs`, the request waits for them (woken as requests of this instance settle,
+ *   looking again at least every `WAIT_POLL_MS`), at most the rule's capacity of requests per key
+ *   at once. A request still refused is refused with a short `Retry-After` (`heldInFlight`): no
+ *   violation, no block, so a burst of slow requests the rule does not count never locks the
+ *   client out.
+ *
+ * The counted key is read only when this instance's own requests in flight do not settle the
+ * question (they hold units enough for the request: the counted outcomes cannot fill the limit),
+ * and a store that cannot tell (down, slow) counts as the second case.
+ */
+export class OutcomeDenials {
+  /** The units this instance's requests in flight hold, and the requests waiting for them. */
+  readonly inFlight = new InFlightKeys();
+
+  constructor(private readonly store: DenialStore) {}
+
+  /**
+   * The answer to a request of `cost` on `key` under `rule`, `answer` being the store's (see the
+   * class). `mayWait`: false for a rule that never refuses (a shadow rule), which waits for nothing.
+   */
+  judge<C>(
+    key: string,
+    rule: ResolvedRule<C>,
+    answer: Counted | Promise<Counted>,
+    nowMs: number,
+    cost: number,
+    client: string,
+    mayWait: boolean,
+  ): Counted | Promise<Counted> {
+    const { store, inFlight } = this;
+    const deadline = mayWait && rule.waitMs !== undefined ? performance.now() + rule.waitMs : 0;
+    let waiting = false;
+    const done = <T>(value: T): T => {
+      if (waiting) inFlight.leave(key);
+      waiting = false;
+      return value;
+    };
+    const held = (denial: ConsumeResult): Counted | Promise<Counted> => {
+      const left = deadline - performance.now();
+      if (left <= 0 || (!waiting && !(waiting = inFlight.enter(key, ruleCapacity(rule.storeRule))))) return done(heldInFlight(denial));
+      return inFlight
+        .next(key, Math.min(left, WAIT_POLL_MS))
+        .then(() =>
+          inFlight.isClosed
+            ? done(heldInFlight(denial))
+            : Promise.resolve(store.consume(key, rule.storeRule, rule.onStoreError, nowMs, cost, client)).then(judged),
+        );
+    };
+    const judged = (given: Counted): Counted | Promise<Counted> => {
+      if (typeof given === 'string' || given.allowed || given.ongoingBlock === true) return done(given);
+      // Kept remembered: this instance's requests wake the next ones as they settle.
+      if (inFlight.unitsHeld(key) >= cost) return held(given);
+      return store.peek(countedKey(key), rule.storeRule, nowMs, client).then((counted) => {
+        // `remaining` is what is left after a request of cost 1: the counted outcomes leave room for `cost`.
+        if (counted === undefined || counted === null || (counted.allowed && counted.remaining + 1 >= cost)) {
+          // Held by other instances' requests: remembered, this denial would answer until they are back.
+          store.forgetDenial(key);
+          return held(given);
+        }
+        done(undefined);
+        if (rule.blockRule === undefined) return given;
+        // A request of `cost` that does not fit: denied again under the rule's block, which starts now.
+        return Promise.resolve(store.consume(key, rule.blockRule, rule.onStoreError, nowMs, cost, client)).then((blocked) =>
+          typeof blocked === 'string' ? given : blocked,
+        );
+      });
+    };
+    return isThenable(answer) ? answer.then(judged) : judged(answer);
+  }
+}
+
+/** A denial by units that requests in flight hold: no violation, and a retry once they may be back. */
+function heldInFlight(denial: ConsumeResult): ConsumeResult {
+  return { ...denial, retryAfterMs: Math.min(denial.retryAfterMs, HELD_RETRY_AFTER_MS), heldInFlight: true };
+}

@@ -1,0 +1,184 @@
+/**
+ * How an outcome-aware rule's refusals are judged, on the engine without Nest (memory store): a
+ * refusal by units that requests in flight hold is no violation and starts no block, one by
+ * counted outcomes alone is and does; no client reaches another's counted outcomes; `waitMs` waits
+ * for units in flight (never on a shadow rule, never more requests than the limit, never past
+ * shutdown); a call whose interceptor is never reached is counted; with `storeFallback`, counted
+ * outcomes held by the fallback store start the block during an outage.
+ */
+import type { ConsumeResult, StoreRule } from '../../lib/core/rule-decision.js';
+import { createRampart, type Rampart } from '../../lib/engine/rampart.js';
+import type { RampartOptions } from '../../lib/engine/rampart-options.interface.js';
+import type { Verdict } from '../../lib/engine/verdict.js';
+import { UNTAKEN_CALL_MS } from '../../lib/outcome/outcome-settler.js';
+import { MemoryRateLimitStore } from '../../lib/storage/memory-rate-limit.store.js';
+import type { RateLimitStore } from '../../lib/storage/rate-limit-store.interface.js';
+import { FakeClock } from '../support/fake-clock.js';
+
+const HOUR_MS = 3_600_000;
+const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
+const FAILED = { protocol: 'http', status: 401 } as const;
+const SUCCEEDED = { protocol: 'http', status: 201 } as const;
+
+/** The memory store, its reads counted, every call failing while `down`. */
+class CountingStore implements RateLimitStore {
+  readonly inner = new MemoryRateLimitStore();
+  reads = 0;
+  down = false;
+  consume(key: string, rule: StoreRule, nowMs: number, cost: number): ConsumeResult {
+    if (this.down) throw new Error('connection reset');
+    return this.inner.consume(key, rule, nowMs, cost);
+  }
+  get(key: string, rule: StoreRule, nowMs: number) {
+    this.reads++;
+    return this.down ? Promise.reject(new Error('connection reset')) : this.inner.get(key, rule, nowMs);
+  }
+  reset(key: string) {
+    return this.inner.reset(key);
+  }
+  refund(key: string, rule: StoreRule, nowMs: number, cost: number, reservedAtMs: number) {
+    if (this.down) throw new Error('connection reset');
+    return this.inner.refund(key, rule, nowMs, cost, reservedAtMs);
+  }
+}
+
+describe('refusals of an outcome-aware rule', () => {
+  let rampart: Rampart;
+  let store: CountingStore;
+  let violations: string[];
+
+  async function start(rule: Record<string, unknown>, options: Partial<RampartOptions> = {}): Promise<void> {
+    store = new CountingStore();
+    violations = [];
+    rampart = createRampart({
+      clock: new FakeClock(Date.UTC(2030, 0, 1, 0, 0, 1)),
+      logger: silent,
+      logging: false,
+      escalation: false,
+      store,
+      rules: [{ name: 'login', limit: 2, windowMs: HOUR_MS, algorithm: 'fixed-window', countIf: 'failed', blockDurationMs: HOUR_MS, ...rule }],
+      events: { onViolation: (event) => void violations.push(event.key) },
+      ...options,
+    });
+    await rampart.start();
+  }
+  afterEach(() => rampart.stop());
+
+  const decide = (identity = 'alice') => Promise.resolve(rampart.decide({ target: 'POST /login', address: '198.51.100.7', identity }));
+  /** An admitted request in flight, as the HTTP guard holds it: settled by `end`. */
+  async function inFlight(identity = 'alice'): Promise<{ verdict: Verdict; end(outcome: typeof FAILED | typeof SUCCEEDED | undefined): Promise<void> }> {
+    const verdict = await decide(identity);
+    expect(verdict.outcome).toBe('admitted');
+    const reservation = rampart.outcomes.reserve(verdict, {})!;
+    return { verdict, end: (outcome) => rampart.outcomes.settle(reservation, outcome) };
+  }
+  const refusal = (verdict: Verdict) =>
+    verdict.outcome === 'limited' ? { retryAfterMs: verdict.retryAfterMs, held: verdict.rule.result.heldInFlight === true } : verdict.outcome;
+
+  it('refuses without a violation while requests in flight hold the units, without reading the counted outcomes', async () => {
+    await start({});
+    const first = await inFlight();
+    const second = await inFlight();
+    expect(refusal(await decide())).toEqual({ retryAfterMs: 1_000, held: true });
+    expect(refusal(await decide())).toEqual({ retryAfterMs: 1_000, held: true });
+    // This instance's own requests hold the units: the counted outcomes cannot fill the limit.
+    expect(store.reads).toBe(0);
+    await first.end(SUCCEEDED);
+    const third = await inFlight();
+    await second.end(FAILED);
+    await third.end(FAILED);
+    // Two failures alone fill the limit: a violation, which starts the hour's block.
+    const blocked = await decide();
+    expect(blocked).toMatchObject({ outcome: 'limited', retryAfterMs: HOUR_MS });
+    expect(violations).toHaveLength(1);
+    expect(await decide()).toMatchObject({ outcome: 'limited', retryAfterMs: HOUR_MS });
+    expect(violations).toHaveLength(1);
+  });
+
+  it('reads the counted outcomes when the units are held elsewhere (another instance)', async () => {
+    await start({});
+    // Reserved as another instance would: taken in the store, unknown here.
+    await decide();
+    await decide();
+    expect(refusal(await decide())).toEqual({ retryAfterMs: 1_000, held: true });
+    expect(store.reads).toBe(1);
+    expect(violations).toEqual([]);
+  });
+
+  it("lets no client reach another's counted outcomes, whatever identity it gives", async () => {
+    await start({});
+    for (const attacker of ['alice~counted', '~counted:alice', '~counted:login:POST /login:alice', 'login:POST /login:alice']) {
+      for (let i = 0; i < 2; i++) await (await inFlight(attacker)).end(FAILED);
+    }
+    // Alice's units held elsewhere (another instance): her counted outcomes are read, and are none.
+    await decide();
+    await decide();
+    expect(refusal(await decide())).toEqual({ retryAfterMs: 1_000, held: true });
+    expect(store.reads).toBe(1);
+    expect(violations).toEqual([]);
+  });
+
+  it('counts a request whose client went away (no outcome) under every rule', async () => {
+    await start({ countIf: 'succeeded' });
+    await (await inFlight()).end(undefined);
+    await (await inFlight()).end(undefined);
+    expect(refusal(await decide())).toMatchObject({ retryAfterMs: HOUR_MS });
+  });
+
+  it('waits for units in flight with waitMs, and is admitted once one comes back', async () => {
+    await start({ waitMs: 10_000 });
+    const first = await inFlight();
+    await inFlight();
+    let answered: Verdict | undefined;
+    const waiting = decide().then((v) => (answered = v));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(answered).toBeUndefined();
+    await first.end(SUCCEEDED);
+    expect((await waiting).outcome).toBe('admitted');
+  });
+
+  it('lets at most the limit of requests wait at once; the others are refused at once', async () => {
+    await start({ waitMs: 10_000 });
+    const first = await inFlight();
+    await inFlight();
+    const waiting = [decide(), decide()];
+    expect(refusal(await decide())).toEqual({ retryAfterMs: 1_000, held: true });
+    await first.end(SUCCEEDED);
+    // One unit came back: one waiting request has it, the other waits on until shutdown.
+    expect((await Promise.race(waiting)).outcome).toBe('admitted');
+    await rampart.outcomes.stop();
+    expect((await Promise.all(waiting)).map((v) => v.outcome).sort()).toEqual(['admitted', 'limited']);
+  });
+
+  it('never makes a shadow rule wait: it refuses nothing', async () => {
+    await start({ waitMs: 10_000, shadow: true });
+    await inFlight();
+    await inFlight();
+    const started = performance.now();
+    expect((await decide()).outcome).toBe('admitted');
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it('counts a call whose interceptor is never reached (a later guard refused it)', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'performance'] });
+    try {
+      await start({});
+      for (let i = 0; i < 2; i++) rampart.outcomes.hold({}, await decide(), { protocol: 'rpc' });
+      expect(refusal(await decide())).toEqual({ retryAfterMs: 1_000, held: true });
+      jest.advanceTimersByTime(UNTAKEN_CALL_MS);
+      await rampart.outcomes.drain();
+      expect(refusal(await decide())).toMatchObject({ retryAfterMs: HOUR_MS });
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('starts the block from the counted outcomes the fallback store holds while the store is down', async () => {
+    await start({}, { storeFallback: true });
+    store.down = true;
+    await (await inFlight()).end(FAILED);
+    await (await inFlight()).end(FAILED);
+    expect(refusal(await decide())).toMatchObject({ retryAfterMs: HOUR_MS });
+    expect(violations).toHaveLength(1);
+  });
+});
