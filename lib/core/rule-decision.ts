@@ -31,6 +31,11 @@ export interface ConsumeResult extends Decision {
    * violation and starts no block.
    */
   readonly heldInFlight?: true;
+  /**
+   * When the units of an admission were taken, when not at the decision's time: a request that
+   * waited for units in flight (`waitMs`) takes them when they come back. Its refund goes there.
+   */
+  readonly reservedAtMs?: number;
 }
 
 /** What a store keeps per key and rule: the algorithm's state and the end of a block. */

@@ -119,7 +119,7 @@ export class Rampart<C = unknown> {
       ...(config.autoBanDurationMs !== undefined ? { autoBanDurationMs: config.autoBanDurationMs } : {}),
     });
     const gateway = new StoreGateway(store, this.health, config, this.storeTimings);
-    const outcomes = new OutcomeDenials(gateway);
+    const outcomes = new OutcomeDenials(gateway, clock);
     this.outcomes = new OutcomeSettler({ store: gateway, clock, logger, inFlight: outcomes.inFlight });
     const keys = new StoreKeys(config.ipv6PrefixLength);
     const identity = new ClientIdentity(config, keys);

@@ -1,33 +1,48 @@
+/** Units a reservation in flight holds, and when they were taken. */
+interface Held {
+  readonly atMs: number;
+  readonly cost: number;
+}
+
 /**
  * What this instance knows of the requests in flight under outcome-aware rules, by store key: the
- * units their reservations hold until they settle, and the requests waiting for those units
- * (`waitMs`). Nothing is kept for a key without either.
+ * units their reservations hold until they settle (and when they were taken), and the requests
+ * waiting for those units (`waitMs`). Nothing is kept for a key without either.
  */
 export class InFlightKeys {
-  private readonly units = new Map<string, number>();
+  private readonly units = new Map<string, Held[]>();
   private readonly wakers = new Map<string, Set<() => void>>();
   /** Requests waiting on each key, or looking at the store again between two waits. */
   private readonly waiting = new Map<string, number>();
   private closed = false;
 
-  /** A reservation of `cost` units on `key` is in flight. */
-  held(key: string, cost: number): void {
-    this.units.set(key, (this.units.get(key) ?? 0) + cost);
+  /** A reservation of `cost` units, taken on `key` at `atMs`, is in flight. */
+  held(key: string, cost: number, atMs: number): void {
+    const held = this.units.get(key);
+    if (held === undefined) this.units.set(key, [{ atMs, cost }]);
+    else held.push({ atMs, cost });
   }
 
-  /** Units that this instance's requests in flight hold on `key`. */
-  unitsHeld(key: string): number {
-    return this.units.size === 0 ? 0 : (this.units.get(key) ?? 0);
+  /** Units that this instance's requests in flight took on `key` at `sinceMs` or later. */
+  unitsHeld(key: string, sinceMs: number): number {
+    const held = this.units.size === 0 ? undefined : this.units.get(key);
+    let total = 0;
+    if (held !== undefined) for (const h of held) if (h.atMs >= sinceMs) total += h.cost;
+    return total;
   }
 
   /**
-   * A request of `key` settled: its `cost` units (0 for one that was never in flight, such as a
-   * refused request's) came back or were counted; the requests waiting on `key` look again.
+   * A request of `key` settled: the `cost` units it took at `atMs` (none for one that was never in
+   * flight, such as a refused request) came back or were counted; the requests waiting on `key`
+   * look again.
    */
-  settled(key: string, cost: number): void {
-    const left = (this.units.get(key) ?? 0) - cost;
-    if (left > 0) this.units.set(key, left);
-    else this.units.delete(key);
+  settled(key: string, cost: number, atMs: number): void {
+    const held = cost === 0 ? undefined : this.units.get(key);
+    const i = held === undefined ? -1 : held.findIndex((h) => h.cost === cost && h.atMs === atMs);
+    if (i >= 0) {
+      held!.splice(i, 1);
+      if (held!.length === 0) this.units.delete(key);
+    }
     const wakers = this.wakers.get(key);
     if (wakers !== undefined) for (const wake of [...wakers]) wake();
   }

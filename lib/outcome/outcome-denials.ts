@@ -1,4 +1,6 @@
 import { ruleCapacity } from '../core/algorithms/algorithm.interface.js';
+import { windowStart } from '../core/algorithms/fixed-window.algorithm.js';
+import type { Clock } from '../core/clock.js';
 import type { ConsumeResult } from '../core/rule-decision.js';
 import { isThenable } from '../core/thenable.js';
 import type { ResolvedRule } from '../engine/rule-resolution.js';
@@ -43,18 +45,24 @@ export function countedKey(key: string): string {
  *   client out.
  *
  * The counted key is read only when this instance's own requests in flight do not settle the
- * question (they hold units enough for the request: the counted outcomes cannot fill the limit),
- * and a store that cannot tell (down, slow) counts as the second case.
+ * question (units enough that they took in the current window: the counted outcomes cannot fill
+ * the limit), and a store that cannot tell (down, slow) counts as the second case. A refusal of the
+ * second case is never remembered (see `DenialCache`): the units may come back on any instance.
  */
 export class OutcomeDenials {
   /** The units this instance's requests in flight hold, and the requests waiting for them. */
   readonly inFlight = new InFlightKeys();
 
-  constructor(private readonly store: DenialStore) {}
+  constructor(
+    private readonly store: DenialStore,
+    private readonly clock: Clock,
+  ) {}
 
   /**
-   * The answer to a request of `cost` on `key` under `rule`, `answer` being the store's (see the
-   * class). `mayWait`: false for a rule that never refuses (a shadow rule), which waits for nothing.
+   * The answer to a request of `cost` on `key` under `rule`, `answer` being the store's at `nowMs`
+   * (see the class). `mayWait`: false for a rule that never refuses (a shadow rule), which waits for
+   * nothing. A request that waited looks at the store at the clock's time, and an admission then
+   * says when its units were taken (`reservedAtMs`).
    */
   judge<C>(
     key: string,
@@ -66,39 +74,37 @@ export class OutcomeDenials {
     mayWait: boolean,
   ): Counted | Promise<Counted> {
     const { store, inFlight } = this;
+    const { storeRule } = rule;
     const deadline = mayWait && rule.waitMs !== undefined ? performance.now() + rule.waitMs : 0;
+    let atMs = nowMs;
     let waiting = false;
-    const done = <T>(value: T): T => {
+    const done = (value: Counted): Counted => {
       if (waiting) inFlight.leave(key);
       waiting = false;
-      return value;
+      return atMs === nowMs || typeof value === 'string' || !value.allowed ? value : { ...value, reservedAtMs: atMs };
     };
     const held = (denial: ConsumeResult): Counted | Promise<Counted> => {
+      // Remembered, this denial would answer the next requests after the units came back.
+      store.forgetDenial(key);
       const left = deadline - performance.now();
-      if (left <= 0 || (!waiting && !(waiting = inFlight.enter(key, ruleCapacity(rule.storeRule))))) return done(heldInFlight(denial));
-      return inFlight
-        .next(key, Math.min(left, WAIT_POLL_MS))
-        .then(() =>
-          inFlight.isClosed
-            ? done(heldInFlight(denial))
-            : Promise.resolve(store.consume(key, rule.storeRule, rule.onStoreError, nowMs, cost, client)).then(judged),
-        );
+      if (left <= 0 || (!waiting && !(waiting = inFlight.enter(key, ruleCapacity(storeRule))))) return done(heldInFlight(denial));
+      return inFlight.next(key, Math.min(left, WAIT_POLL_MS)).then(() => {
+        if (inFlight.isClosed) return done(heldInFlight(denial));
+        atMs = Math.max(atMs, this.clock.now());
+        return Promise.resolve(store.consume(key, storeRule, rule.onStoreError, atMs, cost, client)).then(judged);
+      });
     };
     const judged = (given: Counted): Counted | Promise<Counted> => {
       if (typeof given === 'string' || given.allowed || given.ongoingBlock === true) return done(given);
-      // Kept remembered: this instance's requests wake the next ones as they settle.
-      if (inFlight.unitsHeld(key) >= cost) return held(given);
-      return store.peek(countedKey(key), rule.storeRule, nowMs, client).then((counted) => {
+      // Units this instance's requests took in this window leave room: counted outcomes cannot fill it.
+      if (inFlight.unitsHeld(key, windowStart(atMs, storeRule.windowMs)) >= cost) return held(given);
+      return store.peek(countedKey(key), storeRule, atMs, client).then((counted) => {
         // `remaining` is what is left after a request of cost 1: the counted outcomes leave room for `cost`.
-        if (counted === undefined || counted === null || (counted.allowed && counted.remaining + 1 >= cost)) {
-          // Held by other instances' requests: remembered, this denial would answer until they are back.
-          store.forgetDenial(key);
-          return held(given);
-        }
-        done(undefined);
+        if (counted === undefined || counted === null || (counted.allowed && counted.remaining + 1 >= cost)) return held(given);
+        done(given);
         if (rule.blockRule === undefined) return given;
         // A request of `cost` that does not fit: denied again under the rule's block, which starts now.
-        return Promise.resolve(store.consume(key, rule.blockRule, rule.onStoreError, nowMs, cost, client)).then((blocked) =>
+        return Promise.resolve(store.consume(key, rule.blockRule, rule.onStoreError, atMs, cost, client)).then((blocked) =>
           typeof blocked === 'string' ? given : blocked,
         );
       });

@@ -35,14 +35,21 @@ export interface Reservation<C = unknown> {
   readonly keys: readonly string[];
   /** Whether its units were told in flight (see `OutcomeParts.inFlight`): a refused request's never are. */
   readonly held: boolean;
-  /** When the units were taken: a refund goes back to that window only. */
+  /**
+   * When the units were taken (a result's own `reservedAtMs` when it waited for them): a refund goes
+   * back to that window only, and a counted outcome is counted there.
+   */
   readonly reservedAtMs: number;
   readonly request: Pick<RampartRequest<C>, 'context' | 'storeKey'>;
   settled: boolean;
 }
 
-/** Reservations of calls whose handler is still to run, by the call's arguments (GraphQL resolvers, microservice handlers). */
-const calls = new WeakMap<object, Settle>();
+/**
+ * Reservations of calls whose handler is still to run, by the call's arguments (GraphQL resolvers,
+ * microservice handlers), with what cancels the lease that settles them if their interceptor never
+ * takes them (see `UNTAKEN_CALL_MS`).
+ */
+const calls = new WeakMap<object, { readonly settle: Settle; cancel(): void }>();
 
 /** Settles one held reservation by its outcome (none: counted under every rule). */
 type Settle = (outcome: RequestOutcome<never> | undefined) => Promise<void>;
@@ -69,12 +76,16 @@ export class OutcomeSettler<C = unknown> {
    */
   static take(args: object): Settle | undefined {
     const held = calls.get(args);
-    if (held !== undefined) calls.delete(args);
-    return held;
+    if (held === undefined) return undefined;
+    calls.delete(args);
+    held.cancel();
+    return held.settle;
   }
 
   /** Settlements whose refunds or resets the store has not answered yet. */
   private readonly inFlight = new Set<Promise<void>>();
+  /** What settles, counted, each held call whose interceptor has not taken it yet (at shutdown, at once). */
+  private readonly untaken = new Set<() => void>();
 
   constructor(private readonly parts: OutcomeParts) {}
 
@@ -89,14 +100,27 @@ export class OutcomeSettler<C = unknown> {
     }
     const reservation = this.reserve(verdict, request);
     if (reservation === undefined) return;
-    const settle: Settle = (outcome) => this.settle(reservation, outcome);
-    calls.set(args, settle);
-    const untaken = setTimeout(() => {
-      if (calls.get(args) !== settle) return;
-      calls.delete(args);
+    // The same call held again (Rampart's guard run twice on it): its one outcome settles both.
+    const previous = calls.get(args);
+    previous?.cancel();
+    const own: Settle = (outcome) => this.settle(reservation, outcome);
+    const settle: Settle = previous ? (outcome) => Promise.all([previous.settle(outcome), own(outcome)]).then(() => undefined) : own;
+    const entry = {
+      settle,
+      cancel: () => {
+        clearTimeout(timer);
+        this.untaken.delete(expire);
+      },
+    };
+    const expire = () => {
+      entry.cancel();
+      if (calls.get(args) === entry) calls.delete(args);
       void settle(undefined);
-    }, UNTAKEN_CALL_MS);
-    untaken.unref?.();
+    };
+    const timer = setTimeout(expire, UNTAKEN_CALL_MS);
+    timer.unref?.();
+    this.untaken.add(expire);
+    calls.set(args, entry);
   }
 
   /** The reservation of an admitted verdict, when a rule that counted it counts outcomes; undefined otherwise. */
@@ -106,33 +130,33 @@ export class OutcomeSettler<C = unknown> {
     const results = withOutcomes(verdict).filter((r) => r.result.allowed);
     if (results.length === 0) return undefined;
     const keys = results.map((r) => storeKeyOf(request, r));
-    keys.forEach((key, i) => this.parts.inFlight?.held(key, results[i].cost));
+    keys.forEach((key, i) => this.parts.inFlight?.held(key, results[i].cost, results[i].result.reservedAtMs ?? verdict.nowMs));
     return { results, keys, held: true, reservedAtMs: verdict.nowMs, request, settled: false };
   }
 
   /**
    * Settles at once, as a 429 (`{ protocol, status: 429 }`), the units outcome-aware rules took for
    * a request another rule refused: a rule that does not count that outcome (`countIf: 'succeeded'`)
-   * gives them back, so that refusals never eat its quota.
+   * gives them back, so that refusals never eat its quota. A refusal only by units that requests in
+   * flight hold (`heldInFlight`) is no outcome of the client's: every rule gives its units back.
    */
   refused(verdict: Verdict<C>, request: Pick<RampartRequest<C>, 'context' | 'storeKey' | 'protocol'>): Promise<void> {
     if (verdict.outcome === 'admitted') return Promise.resolve();
     const results = withOutcomes(verdict).filter((r) => r.result.allowed);
     if (results.length === 0) return Promise.resolve();
     const keys = results.map((r) => storeKeyOf(request, r));
-    return this.settle(
-      { results, keys, held: false, reservedAtMs: verdict.nowMs, request, settled: false },
-      { protocol: request.protocol ?? 'http', status: 429 },
-    );
+    const heldOnly = verdict.outcome === 'limited' && verdict.results.every((r) => r.result.allowed || r.result.heldInFlight === true);
+    const reservation: Reservation<C> = { results, keys, held: false, reservedAtMs: verdict.nowMs, request, settled: false };
+    return this.settle(reservation, { protocol: request.protocol ?? 'http', status: 429 }, heldOnly);
   }
 
   /**
    * Settles `reservation` by `outcome` (the first call only): each rule that does not count the
    * outcome gives its units back, or resets the client's count (`consecutive`); each rule that counts
-   * it counts it as an outcome. No outcome (a client that went away first) counts under every rule.
-   * Resolves once the store has answered; never rejects.
+   * it counts it as an outcome. No outcome (a client that went away first) counts under every rule;
+   * `giveBack` gives every unit back. Resolves once the store has answered; never rejects.
    */
-  settle(reservation: Reservation<C>, outcome: RequestOutcome<C> | undefined): Promise<void> {
+  settle(reservation: Reservation<C>, outcome: RequestOutcome<C> | undefined, giveBack = false): Promise<void> {
     if (reservation.settled) return Promise.resolve();
     reservation.settled = true;
     const { logger } = this.parts;
@@ -144,13 +168,15 @@ export class OutcomeSettler<C = unknown> {
       const { rule } = result.targetRule;
       const key = reservation.keys[i];
       const { cost } = result;
-      const done =
-        seen === undefined || counts(rule.countIf!, seen, rule, logger)
-          ? this.count(key, rule, cost, reservation.reservedAtMs)
+      const atMs = result.result.reservedAtMs ?? reservation.reservedAtMs;
+      const done = giveBack
+        ? this.refund(key, rule, cost, atMs, result.result)
+        : seen === undefined || counts(rule.countIf!, seen, rule, logger)
+          ? this.count(key, rule, cost, atMs)
           : rule.consecutive
             ? this.reset(key, rule)
-            : this.refund(key, rule, cost, reservation.reservedAtMs, result.result);
-      pending.push(done.then(() => this.parts.inFlight?.settled(key, reservation.held ? cost : 0)));
+            : this.refund(key, rule, cost, atMs, result.result);
+      pending.push(done.then(() => this.parts.inFlight?.settled(key, reservation.held ? cost : 0, atMs)));
     });
     if (pending.length === 0) return Promise.resolve();
     const settled = Promise.all(pending).then(() => undefined);
@@ -166,10 +192,12 @@ export class OutcomeSettler<C = unknown> {
 
   /**
    * At shutdown, before the storage closes: requests waiting for units in flight (`waitMs`) stop
-   * waiting (refused), and every settlement under way reaches the store (see `drain`).
+   * waiting (refused), held calls not yet taken by their interceptor are counted, and every
+   * settlement under way reaches the store (see `drain`).
    */
   stop(): Promise<void> {
     this.parts.inFlight?.close();
+    for (const expire of [...this.untaken]) expire();
     return this.drain();
   }
 

@@ -10,7 +10,7 @@ import type { ConsumeResult, StoreRule } from '../../lib/core/rule-decision.js';
 import { createRampart, type Rampart } from '../../lib/engine/rampart.js';
 import type { RampartOptions } from '../../lib/engine/rampart-options.interface.js';
 import type { Verdict } from '../../lib/engine/verdict.js';
-import { UNTAKEN_CALL_MS } from '../../lib/outcome/outcome-settler.js';
+import { OutcomeSettler, UNTAKEN_CALL_MS } from '../../lib/outcome/outcome-settler.js';
 import { MemoryRateLimitStore } from '../../lib/storage/memory-rate-limit.store.js';
 import type { RateLimitStore } from '../../lib/storage/rate-limit-store.interface.js';
 import { FakeClock } from '../support/fake-clock.js';
@@ -46,12 +46,30 @@ describe('refusals of an outcome-aware rule', () => {
   let rampart: Rampart;
   let store: CountingStore;
   let violations: string[];
+  let clock: FakeClock;
+  const others: Rampart[] = [];
+
+  /** An instance on the store and clock of the last `start`. */
+  async function another(rule: Record<string, unknown>): Promise<Rampart> {
+    const other = createRampart({
+      clock,
+      logger: silent,
+      logging: false,
+      escalation: false,
+      store,
+      rules: [{ name: 'login', limit: 2, windowMs: HOUR_MS, algorithm: 'fixed-window', countIf: 'failed', blockDurationMs: HOUR_MS, ...rule }],
+    });
+    await other.start();
+    others.push(other);
+    return other;
+  }
 
   async function start(rule: Record<string, unknown>, options: Partial<RampartOptions> = {}): Promise<void> {
     store = new CountingStore();
     violations = [];
+    clock = new FakeClock(Date.UTC(2030, 0, 1, 0, 0, 1));
     rampart = createRampart({
-      clock: new FakeClock(Date.UTC(2030, 0, 1, 0, 0, 1)),
+      clock,
       logger: silent,
       logging: false,
       escalation: false,
@@ -62,15 +80,21 @@ describe('refusals of an outcome-aware rule', () => {
     });
     await rampart.start();
   }
-  afterEach(() => rampart.stop());
+  afterEach(async () => {
+    await rampart.stop();
+    for (const other of others.splice(0)) await other.stop();
+  });
 
-  const decide = (identity = 'alice') => Promise.resolve(rampart.decide({ target: 'POST /login', address: '198.51.100.7', identity }));
+  const decide = (identity = 'alice', on = rampart) => Promise.resolve(on.decide({ target: 'POST /login', address: '198.51.100.7', identity }));
   /** An admitted request in flight, as the HTTP guard holds it: settled by `end`. */
-  async function inFlight(identity = 'alice'): Promise<{ verdict: Verdict; end(outcome: typeof FAILED | typeof SUCCEEDED | undefined): Promise<void> }> {
-    const verdict = await decide(identity);
+  async function inFlight(
+    identity = 'alice',
+    on = rampart,
+  ): Promise<{ verdict: Verdict; end(outcome: typeof FAILED | typeof SUCCEEDED | undefined): Promise<void> }> {
+    const verdict = await decide(identity, on);
     expect(verdict.outcome).toBe('admitted');
-    const reservation = rampart.outcomes.reserve(verdict, {})!;
-    return { verdict, end: (outcome) => rampart.outcomes.settle(reservation, outcome) };
+    const reservation = on.outcomes.reserve(verdict, {})!;
+    return { verdict, end: (outcome) => on.outcomes.settle(reservation, outcome) };
   }
   const refusal = (verdict: Verdict) =>
     verdict.outcome === 'limited' ? { retryAfterMs: verdict.retryAfterMs, held: verdict.rule.result.heldInFlight === true } : verdict.outcome;
@@ -180,5 +204,95 @@ describe('refusals of an outcome-aware rule', () => {
     await (await inFlight()).end(FAILED);
     expect(refusal(await decide())).toMatchObject({ retryAfterMs: HOUR_MS });
     expect(violations).toHaveLength(1);
+  });
+
+  it('takes the units of a request that waited across a window edge in the window it was admitted in', async () => {
+    await start({ limit: 1, windowMs: 10_000, waitMs: 10_000 });
+    // Another instance, whose rule does not wait: it answers at once.
+    const other = await another({ limit: 1, windowMs: 10_000 });
+    clock.advance(8_000);
+    const first = await inFlight();
+    const waiting = decide();
+    clock.advance(2_000);
+    await first.end(SUCCEEDED);
+    const waited = await waiting;
+    expect(waited.outcome).toBe('admitted');
+    // Its unit is the new window's: a fresh request of that window is refused, not admitted besides.
+    expect(refusal(await decide('alice', other))).toEqual({ retryAfterMs: 1_000, held: true });
+    // And a success gives it back there.
+    await rampart.outcomes.settle(rampart.outcomes.reserve(waited, {})!, SUCCEEDED);
+    expect((await decide('alice', other)).outcome).toBe('admitted');
+  });
+
+  it('gives back the units of every rule for a refusal only by units in flight: it is no failed login', async () => {
+    await start(
+      { limit: 1 },
+      {
+        rules: [
+          { name: 'login', limit: 1, windowMs: HOUR_MS, algorithm: 'fixed-window', countIf: 'failed', blockDurationMs: HOUR_MS },
+          { name: 'daily', limit: 3, windowMs: HOUR_MS, algorithm: 'fixed-window', countIf: 'failed', keyResolver: () => 'address' },
+        ],
+      },
+    );
+    const first = await inFlight();
+    for (let i = 0; i < 5; i++) {
+      const refused = await decide();
+      expect(refusal(refused)).toEqual({ retryAfterMs: 1_000, held: true });
+      await rampart.outcomes.refused(refused, { protocol: 'http' });
+    }
+    await first.end(SUCCEEDED);
+    // The daily rule counted none of the five: three failures of other users still reach it.
+    for (const user of ['bob', 'carol', 'dave']) await (await inFlight(user)).end(FAILED);
+    expect(refusal(await decide('erin'))).toMatchObject({ held: false });
+  });
+
+  it('never remembers a refusal by units in flight: units given back on another instance are seen at once', async () => {
+    await start({ limit: 2 });
+    const other = await another({ limit: 2 });
+    const local = await inFlight();
+    const remote = await inFlight('alice', other);
+    expect(refusal(await decide())).toEqual({ retryAfterMs: 1_000, held: true });
+    await remote.end(SUCCEEDED);
+    expect((await decide()).outcome).toBe('admitted');
+    await local.end(SUCCEEDED);
+  });
+
+  it("reads the counted outcomes when this instance's requests in flight took their units in an earlier window", async () => {
+    await start({ windowMs: 10_000 });
+    clock.advance(8_000);
+    const slow = await inFlight();
+    clock.advance(2_000);
+    for (let i = 0; i < 2; i++) await (await inFlight()).end(FAILED);
+    // Two failures of this window fill its limit: a violation, and the block, however slow the first is.
+    expect(refusal(await decide())).toMatchObject({ retryAfterMs: HOUR_MS });
+    expect(violations).toHaveLength(1);
+    await slow.end(SUCCEEDED);
+  });
+
+  it('cancels the lease of a call its interceptor took, and counts at shutdown the calls still untaken', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'performance'] });
+    try {
+      await start({ limit: 3 });
+      const timers = jest.getTimerCount();
+      const taken = {};
+      rampart.outcomes.hold(taken, await decide(), { protocol: 'rpc' });
+      expect(jest.getTimerCount()).toBe(timers + 1);
+      await OutcomeSettler.take(taken)!({ protocol: 'rpc' });
+      // Held twice (Rampart's guard run twice on one call): one outcome settles both, one lease left.
+      const twice = {};
+      rampart.outcomes.hold(twice, await decide(), { protocol: 'rpc' });
+      rampart.outcomes.hold(twice, await decide(), { protocol: 'rpc' });
+      expect(jest.getTimerCount()).toBe(timers + 1);
+      await OutcomeSettler.take(twice)!({ protocol: 'rpc' });
+      expect(jest.getTimerCount()).toBe(timers);
+      // Three units given back: three calls fit, held untaken until shutdown, which counts them.
+      for (let i = 0; i < 3; i++) rampart.outcomes.hold({}, await decide(), { protocol: 'rpc' });
+      expect(jest.getTimerCount()).toBe(timers + 3);
+      await rampart.outcomes.stop();
+      expect(jest.getTimerCount()).toBe(timers);
+      expect(refusal(await decide())).toMatchObject({ retryAfterMs: HOUR_MS });
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
