@@ -20,7 +20,7 @@ export const HELD_RETRY_AFTER_MS = 1_000;
 export const WAIT_POLL_MS = 100;
 
 /** What judging a denial needs of the store gateway. */
-export type DenialStore = Pick<StoreGateway, 'consume' | 'peek' | 'forgetDenial'>;
+export type DenialStore = Pick<StoreGateway, 'consume' | 'peek' | 'forgetDenial' | 'takenAt'>;
 
 /**
  * The key an outcome-aware rule counts its counted outcomes on, beside `key`, where requests take
@@ -81,7 +81,7 @@ export class OutcomeDenials {
     const done = (value: Counted): Counted => {
       if (waiting) inFlight.leave(key);
       waiting = false;
-      return atMs === nowMs || typeof value === 'string' || !value.allowed ? value : { ...value, reservedAtMs: atMs };
+      return atMs === nowMs || typeof value === 'string' || !value.allowed ? value : store.takenAt(value, atMs);
     };
     const held = (denial: ConsumeResult): Counted | Promise<Counted> => {
       // Remembered, this denial would answer the next requests after the units came back.
@@ -96,8 +96,10 @@ export class OutcomeDenials {
     };
     const judged = (given: Counted): Counted | Promise<Counted> => {
       if (typeof given === 'string' || given.allowed || given.ongoingBlock === true) return done(given);
-      // Units this instance's requests took in this window leave room: counted outcomes cannot fill it.
-      if (inFlight.unitsHeld(key, windowStart(atMs, storeRule.windowMs)) >= cost) return held(given);
+      // Estimated: this instance's calls in flight to the store hold the capacity (those the store
+      // denies are judged by their own answers). Or units this instance's requests took in this
+      // window leave room, which counted outcomes cannot fill (see `countsHeld`).
+      if (given.estimated === true || (countsHeld(rule) && inFlight.unitsHeld(key, windowStart(atMs, storeRule.windowMs)) >= cost)) return held(given);
       return store.peek(countedKey(key), storeRule, atMs, client).then((counted) => {
         // `remaining` is what is left after a request of cost 1: the counted outcomes leave room for `cost`.
         if (counted === undefined || counted === null || (counted.allowed && counted.remaining + 1 >= cost)) return held(given);
@@ -111,6 +113,16 @@ export class OutcomeDenials {
     };
     return isThenable(answer) ? answer.then(judged) : judged(answer);
   }
+}
+
+/**
+ * Whether units that this instance's requests in flight took in the current window are still in
+ * the rule's count when it denies: with windows and logs, which keep every unit of a window until
+ * it ends. Not with buckets, which refill units before the window ends, nor with `consecutive`
+ * rules, whose reset wipes units of requests still in flight.
+ */
+function countsHeld(rule: Pick<ResolvedRule<never>, 'consecutive' | 'algorithm'>): boolean {
+  return rule.consecutive !== true && rule.algorithm !== 'token-bucket' && rule.algorithm !== 'gcra';
 }
 
 /** A denial by units that requests in flight hold: no violation, and a retry once they may be back. */

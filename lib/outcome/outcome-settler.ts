@@ -86,6 +86,7 @@ export class OutcomeSettler<C = unknown> {
   private readonly inFlight = new Set<Promise<void>>();
   /** What settles, counted, each held call whose interceptor has not taken it yet (at shutdown, at once). */
   private readonly untaken = new Set<() => void>();
+  private stopped = false;
 
   constructor(private readonly parts: OutcomeParts) {}
 
@@ -105,10 +106,11 @@ export class OutcomeSettler<C = unknown> {
     previous?.cancel();
     const own: Settle = (outcome) => this.settle(reservation, outcome);
     const settle: Settle = previous ? (outcome) => Promise.all([previous.settle(outcome), own(outcome)]).then(() => undefined) : own;
+    const lease: { timer?: ReturnType<typeof setTimeout> } = {};
     const entry = {
       settle,
       cancel: () => {
-        clearTimeout(timer);
+        clearTimeout(lease.timer);
         this.untaken.delete(expire);
       },
     };
@@ -117,10 +119,12 @@ export class OutcomeSettler<C = unknown> {
       if (calls.get(args) === entry) calls.delete(args);
       void settle(undefined);
     };
-    const timer = setTimeout(expire, UNTAKEN_CALL_MS);
-    timer.unref?.();
-    this.untaken.add(expire);
     calls.set(args, entry);
+    // Once stopping, nothing may reach the storage later: the interceptor alone settles the call.
+    if (this.stopped) return;
+    lease.timer = setTimeout(expire, UNTAKEN_CALL_MS);
+    lease.timer.unref?.();
+    this.untaken.add(expire);
   }
 
   /** The reservation of an admitted verdict, when a rule that counted it counts outcomes; undefined otherwise. */
@@ -196,6 +200,7 @@ export class OutcomeSettler<C = unknown> {
    * settlement under way reaches the store (see `drain`).
    */
   stop(): Promise<void> {
+    this.stopped = true;
     this.parts.inFlight?.close();
     for (const expire of [...this.untaken]) expire();
     return this.drain();

@@ -208,6 +208,16 @@ export class StoreGateway {
     return this.options.storeFallback ? (this.fallbackStore?.get(key, rule, nowMs) ?? Promise.resolve(null)) : Promise.resolve(undefined);
   }
 
+  /**
+   * `answer` (an admission this gateway gave) with the time its units were taken: a copy the
+   * gateway still knows as its own, so that its refund goes where it was counted (the fallback store's).
+   */
+  takenAt(answer: ConsumeResult, reservedAtMs: number): ConsumeResult {
+    const copy = { ...answer, reservedAtMs };
+    if (this.fallbackAnswers.has(answer)) this.fallbackAnswers.add(copy);
+    return copy;
+  }
+
   /** Forgets `key`'s remembered denial by its count (a block's stays): see `DenialCache.forgetCount`. */
   forgetDenial(key: string): void {
     this.denials.forgetCount(key);

@@ -25,8 +25,10 @@ class CountingStore implements RateLimitStore {
   readonly inner = new MemoryRateLimitStore();
   reads = 0;
   down = false;
+  /** Consumes to fail before the store answers again. */
+  failing = 0;
   consume(key: string, rule: StoreRule, nowMs: number, cost: number): ConsumeResult {
-    if (this.down) throw new Error('connection reset');
+    if (this.down || this.failing-- > 0) throw new Error('connection reset');
     return this.inner.consume(key, rule, nowMs, cost);
   }
   get(key: string, rule: StoreRule, nowMs: number) {
@@ -294,5 +296,40 @@ describe('refusals of an outcome-aware rule', () => {
     } finally {
       jest.useRealTimers();
     }
+  });
+
+  it('gives back to the fallback store the units it gave a request that waited', async () => {
+    await start({ limit: 1, waitMs: 10_000 }, { storeFallback: true });
+    const other = await another({ limit: 1 });
+    const first = await inFlight();
+    const waiting = decide();
+    // The waiting request's next look at the store, a millisecond later, fails: the fallback store admits it.
+    clock.advance(1);
+    store.failing = 1;
+    await first.end(SUCCEEDED);
+    const waited = await waiting;
+    expect(waited.outcome).toBe('admitted');
+    const held = await inFlight();
+    // Its success gives its unit back to the fallback store, not the store's to the request after it.
+    await rampart.outcomes.settle(rampart.outcomes.reserve(waited, {})!, SUCCEEDED);
+    expect(refusal(await decide('alice', other))).toEqual({ retryAfterMs: 1_000, held: true });
+    await held.end(SUCCEEDED);
+  });
+
+  it.each<[string, { consecutive?: true }]>([
+    ['token-bucket', {}],
+    ['gcra', {}],
+    ['fixed-window', { consecutive: true }],
+  ])("reads the counted outcomes on %s %j, whatever this instance's requests in flight took", async (algorithm, extra) => {
+    await start({ algorithm, windowMs: 10_000, ...extra });
+    const slow = await inFlight();
+    // Refilled by a bucket, or wiped by a success that resets the run: the slow request's unit is no longer counted.
+    if (extra.consecutive === true) await (await inFlight()).end(SUCCEEDED);
+    else clock.advance(5_000);
+    for (let i = 0; i < 2; i++) await (await inFlight()).end(FAILED);
+    // Two failures alone fill the limit: a violation, which starts the hour's block.
+    expect(refusal(await decide())).toMatchObject({ retryAfterMs: HOUR_MS });
+    expect(violations).toHaveLength(1);
+    await slow.end(SUCCEEDED);
   });
 });
