@@ -51,17 +51,24 @@ describe('refusals of an outcome-aware rule', () => {
   let clock: FakeClock;
   const others: Rampart[] = [];
 
-  /** An instance on the store and clock of the last `start`. */
-  async function another(rule: Record<string, unknown>): Promise<Rampart> {
-    const other = createRampart({
+  /** An instance on the store and clock of the last `start` (a `login` rule with `rule`'s fields). */
+  async function instance(rule: Record<string, unknown>, options: Partial<RampartOptions> = {}): Promise<Rampart> {
+    const created = createRampart({
       clock,
       logger: silent,
       logging: false,
       escalation: false,
       store,
       rules: [{ name: 'login', limit: 2, windowMs: HOUR_MS, algorithm: 'fixed-window', countIf: 'failed', blockDurationMs: HOUR_MS, ...rule }],
+      ...options,
     });
-    await other.start();
+    await created.start();
+    return created;
+  }
+
+  /** Another instance on the same store and clock. */
+  async function another(rule: Record<string, unknown>): Promise<Rampart> {
+    const other = await instance(rule);
     others.push(other);
     return other;
   }
@@ -70,17 +77,7 @@ describe('refusals of an outcome-aware rule', () => {
     store = new CountingStore();
     violations = [];
     clock = new FakeClock(Date.UTC(2030, 0, 1, 0, 0, 1));
-    rampart = createRampart({
-      clock,
-      logger: silent,
-      logging: false,
-      escalation: false,
-      store,
-      rules: [{ name: 'login', limit: 2, windowMs: HOUR_MS, algorithm: 'fixed-window', countIf: 'failed', blockDurationMs: HOUR_MS, ...rule }],
-      events: { onViolation: (event) => void violations.push(event.key) },
-      ...options,
-    });
-    await rampart.start();
+    rampart = await instance(rule, { events: { onViolation: (event) => void violations.push(event.key) }, ...options });
   }
   afterEach(async () => {
     await rampart.stop();
@@ -97,6 +94,17 @@ describe('refusals of an outcome-aware rule', () => {
     expect(verdict.outcome).toBe('admitted');
     const reservation = on.outcomes.reserve(verdict, {})!;
     return { verdict, end: (outcome) => on.outcomes.settle(reservation, outcome) };
+  }
+  /**
+   * Alice's two units taken as another instance would (in the store, unknown here): her next
+   * request is refused as held, after one read of her counted outcomes, and is no violation.
+   */
+  async function refusedAsHeldElsewhere(): Promise<void> {
+    await decide();
+    await decide();
+    expect(refusal(await decide())).toEqual({ retryAfterMs: 1_000, held: true });
+    expect(store.reads).toBe(1);
+    expect(violations).toEqual([]);
   }
   const refusal = (verdict: Verdict) =>
     verdict.outcome === 'limited' ? { retryAfterMs: verdict.retryAfterMs, held: verdict.rule.result.heldInFlight === true } : verdict.outcome;
@@ -123,12 +131,7 @@ describe('refusals of an outcome-aware rule', () => {
 
   it('reads the counted outcomes when the units are held elsewhere (another instance)', async () => {
     await start({});
-    // Reserved as another instance would: taken in the store, unknown here.
-    await decide();
-    await decide();
-    expect(refusal(await decide())).toEqual({ retryAfterMs: 1_000, held: true });
-    expect(store.reads).toBe(1);
-    expect(violations).toEqual([]);
+    await refusedAsHeldElsewhere();
   });
 
   it("lets no client reach another's counted outcomes, whatever identity it gives", async () => {
@@ -136,12 +139,8 @@ describe('refusals of an outcome-aware rule', () => {
     for (const attacker of ['alice~counted', '~counted:alice', '~counted:login:POST /login:alice', 'login:POST /login:alice']) {
       for (let i = 0; i < 2; i++) await (await inFlight(attacker)).end(FAILED);
     }
-    // Alice's units held elsewhere (another instance): her counted outcomes are read, and are none.
-    await decide();
-    await decide();
-    expect(refusal(await decide())).toEqual({ retryAfterMs: 1_000, held: true });
-    expect(store.reads).toBe(1);
-    expect(violations).toEqual([]);
+    // Her counted outcomes are read, and are none.
+    await refusedAsHeldElsewhere();
   });
 
   it('counts a request whose client went away (no outcome) under every rule', async () => {
