@@ -2,8 +2,10 @@ import type { RampartLogger } from '../core/logger.js';
 import type { StoreRule } from '../core/rule-decision.js';
 import { isThenable } from '../core/thenable.js';
 import * as messages from '../errors/dynamic-limit-messages.js';
-import { notAFunction, notPositiveInteger, unknownOption } from '../errors/messages.js';
-import type { ResolvedRule } from './rule-resolution.js';
+import { notAFunction, notPositiveInteger } from '../errors/messages.js';
+import { checkFields, isObject } from '../core/option-objects.js';
+import { RecentKeysMap } from '../storage/recent-keys.map.js';
+import { isPositiveInteger, type ResolvedRule } from './rule-resolution.js';
 import type { FixedRateLimitRule, RequestLimits, RequestLimitsCache, RequestValue, ThrottleRule } from './rule.interface.js';
 import { identityKey } from './store-keys.js';
 
@@ -14,9 +16,6 @@ const CACHE_FIELDS = ['ttlMs', 'maxKeys', 'key'];
 const DEFAULT_MAX_KEYS = 10_000;
 /** A rule whose dynamic limits keep failing is reported at most this often (clock time). */
 const REPORT_INTERVAL_MS = 60_000;
-
-const isPositiveInteger = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** One key's answer: the store rule (or the lookup under way) and when it goes stale. */
 interface Cached {
@@ -32,7 +31,7 @@ export interface DynamicLimits<C> {
   readonly fallback?: RequestLimits;
   readonly limitsCache?: RequestLimitsCache<C>;
   /** Answers by key, oldest first (with `limitsCache` only). */
-  readonly cache?: Map<string, Cached>;
+  readonly cache?: RecentKeysMap<Cached>;
   /** When a failure was last logged, and how many were not since. */
   readonly reports: { atMs?: number; since: number };
 }
@@ -71,7 +70,7 @@ export function splitDynamicLimits<C>(
     functions: Object.freeze(functions),
     ...(typeof limits === 'function' ? { limits } : {}),
     ...(fallback !== undefined ? { fallback } : {}),
-    ...(limitsCache !== undefined ? { limitsCache, cache: new Map() } : {}),
+    ...(limitsCache !== undefined ? { limitsCache, cache: new RecentKeysMap<Cached>(limitsCache.maxKeys ?? DEFAULT_MAX_KEYS) } : {}),
     reports: { since: 0 },
   };
   return { rule: { ...rule, ...numbers } as Partial<FixedRateLimitRule<C>>, dynamic };
@@ -99,7 +98,7 @@ function checkCache(cache: unknown, path: string, problems: string[]): void {
   if (cache === undefined) return;
   if (!isObject(cache)) return void problems.push(messages.badLimitsCache(path, cache));
   const where = `${path}.limitsCache`;
-  for (const field of Object.keys(cache)) if (!CACHE_FIELDS.includes(field)) problems.push(unknownOption(where, field, CACHE_FIELDS));
+  checkFields(cache, where, CACHE_FIELDS, problems);
   if (!isPositiveInteger(cache['ttlMs'])) problems.push(notPositiveInteger(`${where}.ttlMs`, cache['ttlMs']));
   if (cache['maxKeys'] !== undefined && !isPositiveInteger(cache['maxKeys'])) problems.push(notPositiveInteger(`${where}.maxKeys`, cache['maxKeys']));
   if (cache['key'] !== undefined && typeof cache['key'] !== 'function') problems.push(notAFunction(`${where}.key`, cache['key']));
@@ -126,10 +125,9 @@ export function dynamicStoreRule<C>(
   const cached = cache.get(key);
   if (cached !== undefined && cached.expiresAtMs > nowMs) return cached.value;
   const expiresAtMs = nowMs + limitsCache.ttlMs;
-  const maxKeys = limitsCache.maxKeys ?? DEFAULT_MAX_KEYS;
   const looked = lookUp(rule, dynamic, context);
   if (!isThenable(looked)) {
-    if (typeof looked !== 'string') remember(cache, key, { value: looked, expiresAtMs }, maxKeys);
+    if (typeof looked !== 'string') cache.remember(key, { value: looked, expiresAtMs });
     return settled(rule, dynamic, looked, nowMs, logger);
   }
   // Requests of this key that arrive meanwhile share the lookup; a failed one is forgotten.
@@ -140,7 +138,7 @@ export function dynamicStoreRule<C>(
     }),
     expiresAtMs,
   };
-  remember(cache, key, entry, maxKeys);
+  cache.remember(key, entry);
   return entry.value;
 }
 
@@ -169,13 +167,6 @@ function cacheKey<C>(cache: RequestLimitsCache<C>, context: C, clientKey: string
   }
   // Long keys (text from the request) are kept as their hash, as client keys are.
   return typeof key === 'string' && key.length > 0 ? `k:${identityKey(key)}` : `c:${clientKey}`;
-}
-
-/** Keeps `entry` as the newest of `cache`, forgetting the oldest when full. */
-function remember(cache: Map<string, Cached>, key: string, entry: Cached, maxKeys: number): void {
-  cache.delete(key);
-  if (cache.size >= maxKeys) cache.delete(cache.keys().next().value as string);
-  cache.set(key, entry);
 }
 
 /** The request's store rule from the functions' answers, or why there is none. */

@@ -1,5 +1,5 @@
 import { escapeControls } from '../core/logger.js';
-import { describe } from './describe.js';
+import { describe, errorText } from './describe.js';
 
 /** The error texts of dynamic limits (a rule's `limit`, `windowMs` or `burst` as functions of the request, or its `limits`). */
 
@@ -25,8 +25,7 @@ export const limitsCacheWithoutFunction = (path: string) =>
 export const badLimitValue = (field: string, value: unknown) => `${field} returned ${describe(value)}, not a positive integer`;
 export const badLimitsResult = (value: unknown) => `limits returned ${describe(value)}, not an object of limit, windowMs and burst`;
 export const unknownLimitsField = (field: string) => `limits returned an unknown field '${escapeControls(field.slice(0, 64))}'`;
-export const limitFunctionFailed = (field: string, error: unknown) =>
-  `${field} threw ${escapeControls((error instanceof Error ? error.message : String(error)).slice(0, 200))}`;
+export const limitFunctionFailed = (field: string, error: unknown) => `${field} threw ${escapeControls(errorText(error).slice(0, 200))}`;
 
 /** The warning a failed dynamic limit gives (at most once a minute per rule). */
 export const dynamicLimitFailed = (rule: string, reason: string, limit: number, windowMs: number, since: number) =>
