@@ -1,5 +1,6 @@
 import * as messages from '../errors/adaptive-messages.js';
 import { notPositiveInteger } from '../errors/messages.js';
+import { isPositiveInteger } from '../engine/rule-resolution.js';
 import type { AdaptiveSettings } from './adaptive-math.js';
 
 /**
@@ -59,7 +60,6 @@ export const ADAPTIVE_FIELDS: readonly (keyof AdaptiveLimitOptions)[] = [
 
 const DAY_MS = 86_400_000;
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const positiveInteger = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 
 /** Fractions: each setting's test and the range its message names. */
 const FRACTIONS: readonly [keyof AdaptiveLimitOptions, (v: number) => boolean, string, number][] = [
@@ -109,16 +109,16 @@ export function resolveAdaptive(value: unknown, rule: AdaptiveRuleFacts, path: s
   ];
   for (const [field, v] of integers) {
     // A default taken from the rule's windowMs is the rule's problem, reported there.
-    if (v !== undefined && !positiveInteger(v) && given[field] !== undefined) problems.push(notPositiveInteger(`${path}.${field}`, v));
+    if (v !== undefined && !isPositiveInteger(v) && given[field] !== undefined) problems.push(notPositiveInteger(`${path}.${field}`, v));
     settings[field] = v as number | undefined;
   }
   const { min, max, intervalMs, retentionMs } = settings as Record<string, number>;
-  if (positiveInteger(min)) {
+  if (isPositiveInteger(min)) {
     const [ceiling, name] = max !== undefined ? [max, `${path}.max`] : [rule.limit, 'the rule limit'];
-    if (positiveInteger(ceiling) && min > ceiling) problems.push(messages.adaptiveMinAboveMax(path, min, ceiling, name));
+    if (isPositiveInteger(ceiling) && min > ceiling) problems.push(messages.adaptiveMinAboveMax(path, min, ceiling, name));
     if (rule.cost !== undefined && rule.cost > min) problems.push(messages.adaptiveMinBelowCost(path, min, rule.cost));
   }
-  if (positiveInteger(retentionMs) && positiveInteger(intervalMs) && retentionMs < intervalMs) {
+  if (isPositiveInteger(retentionMs) && isPositiveInteger(intervalMs) && retentionMs < intervalMs) {
     problems.push(messages.adaptiveRetentionBelowInterval(path, retentionMs, intervalMs));
   }
   if (max === undefined) delete settings.max;

@@ -39,9 +39,7 @@ export class MongoAdaptiveStore extends MongoRecordStore<AdaptiveRecord> impleme
   }
 
   /** Deletes the states expired at `nowMs` (what the TTL index does). Called by `MongoSweeper`. */
-  async sweep(nowMs: number): Promise<number> {
-    checkTime(nowMs, 'nowMs');
-    const result = await this.records.collection.deleteMany({ e: { $lte: toDate(nowMs) } } as mongo.Filter<AdaptiveRecord>);
-    return result.deletedCount;
+  sweep(nowMs: number): Promise<number> {
+    return this.sweepExpired(nowMs);
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { Connection, Model, mongo, Schema } from 'mongoose';
 import { StorageSetupError } from '../storage-setup.error.js';
+import { checkTime } from '../store-input.js';
 
 /** An index as a store needs it: taken from its schema's `index()` declarations. */
 export interface IndexSpec {
@@ -223,8 +224,9 @@ export interface MongoRecordStoreOptions {
 }
 
 /**
- * What the ban, violation and access-list stores share: their collection, checked by name, and its
- * indexes, created by `init()` and checked by `verifyIndexes()`.
+ * What the record stores share (bans, violations, access lists, statistics, leases, adaptive
+ * states): their collection, checked by name, and its indexes, created by `init()` and checked by
+ * `verifyIndexes()`; and, for those whose documents expire (`e`), the sweep of expired ones.
  */
 export abstract class MongoRecordStore<T extends mongo.Document> {
   protected readonly records: MongoCollection<T>;
@@ -256,5 +258,12 @@ export abstract class MongoRecordStore<T extends mongo.Document> {
   /** Rejects with a StorageSetupError naming the collection, each missing or conflicting index, and the fix. */
   verifyIndexes(): Promise<void> {
     return this.records.verifyIndexes();
+  }
+
+  /** Deletes the documents expired (`e`) at `nowMs`, what the TTL index does: a store's `sweep`, called by `MongoSweeper`. */
+  protected async sweepExpired(nowMs: number): Promise<number> {
+    checkTime(nowMs, 'nowMs');
+    const result = await this.records.collection.deleteMany({ e: { $lte: toDate(nowMs) } } as unknown as mongo.Filter<T>);
+    return result.deletedCount;
   }
 }

@@ -86,10 +86,8 @@ export class MongoLeaseStore extends MongoRecordStore<LeasePool> implements Leas
   }
 
   /** Deletes the pools whose every lease lapsed before `nowMs` (what the TTL index does). Called by `MongoSweeper`. */
-  async sweep(nowMs: number): Promise<number> {
-    checkTime(nowMs, 'nowMs');
-    const result = await this.records.collection.deleteMany({ e: { $lte: toDate(nowMs) } } as mongo.Filter<LeasePool>);
-    return result.deletedCount;
+  sweep(nowMs: number): Promise<number> {
+    return this.sweepExpired(nowMs);
   }
 }
 

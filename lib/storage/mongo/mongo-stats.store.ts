@@ -35,9 +35,7 @@ export class MongoStatsStore extends MongoRecordStore<StatsRecord> implements St
   }
 
   /** Deletes the summaries expired at `nowMs` (what the TTL index does). Called by `MongoSweeper`. */
-  async sweep(nowMs: number): Promise<number> {
-    checkTime(nowMs, 'nowMs');
-    const result = await this.records.collection.deleteMany({ e: { $lte: toDate(nowMs) } } as mongo.Filter<StatsRecord>);
-    return result.deletedCount;
+  sweep(nowMs: number): Promise<number> {
+    return this.sweepExpired(nowMs);
   }
 }

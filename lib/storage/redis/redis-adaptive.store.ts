@@ -1,7 +1,7 @@
 import { isAdaptiveState, type AdaptiveState } from '../../adaptive/adaptive-math.js';
 import type { AdaptiveStore } from '../adaptive-store.interface.js';
 import { checkKey, checkTime } from '../store-input.js';
-import { checkPrefix } from './redis-keys.js';
+import { adaptiveKey, checkPrefix, keyTtlMs } from './redis-keys.js';
 import { RedisScript, type ScriptClient } from './redis-script.js';
 
 /** Options of `RedisAdaptiveStore`. */
@@ -9,9 +9,6 @@ export interface RedisAdaptiveStoreOptions {
   /** The start of every key (`<prefix>ad:{<store key>}`). @default 'rampart:' */
   prefix?: string;
 }
-
-/** How long a key outlives its state's expiry, as a Redis TTL: expiry is told by the app's clock, the TTL only cleans up. */
-const KEY_TTL_MARGIN_MS = 3_600_000;
 
 /** KEYS: the state's key. ARGV: `{"s":state,"e":expiresAtMs}`, TTL ms. */
 const PUT = new RedisScript('rampart-adaptive-put', "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1");
@@ -43,11 +40,10 @@ export class RedisAdaptiveStore implements AdaptiveStore {
 
   async put(key: string, state: AdaptiveState, expiresAtMs: number): Promise<void> {
     checkTime(expiresAtMs, 'expiresAtMs');
-    const ttlMs = Math.ceil(Math.max(expiresAtMs - state.startMs, 1)) + KEY_TTL_MARGIN_MS;
-    await PUT.run(this.client, [this.keyOf(key)], [JSON.stringify({ s: state, e: expiresAtMs }), ttlMs]);
+    await PUT.run(this.client, [this.keyOf(key)], [JSON.stringify({ s: state, e: expiresAtMs }), keyTtlMs(state.startMs, expiresAtMs)]);
   }
 
   private keyOf(key: string): string {
-    return `${this.prefix}ad:{${checkKey(key)}}`;
+    return adaptiveKey(this.prefix, checkKey(key));
   }
 }

@@ -5,6 +5,7 @@ import { describe } from '../store-input.js';
  * default). Each script touches keys of one hash slot only, so that it runs on a Redis Cluster:
  *
  * - counters: one key per store key, `<prefix>rl:{<key>}`, the store key its own hash tag;
+ * - adaptive states: one key per store key, `<prefix>ad:{<key>}`, likewise;
  * - leases: `<prefix>{leases}:…` (one slot: renewing an instance's leases is one script);
  * - bans: `<prefix>{bans}:…`, violations: `<prefix>{violations}:…`, allow/deny lists:
  *   `<prefix>{access}:…`, statistics summaries: `<prefix>{stats}:…`, each kind of record in one slot
@@ -21,6 +22,23 @@ export const DEFAULT_REDIS_PREFIX = 'rampart:';
 /** The counters of one store key (rule and client). */
 export function counterKey(prefix: string, key: string): string {
   return `${prefix}rl:{${key}}`;
+}
+
+/** The adaptive state of one store key (rule and client). */
+export function adaptiveKey(prefix: string, key: string): string {
+  return `${prefix}ad:{${key}}`;
+}
+
+/** How long a key outlives the expiry of its data, as a Redis TTL (see `keyTtlMs`). */
+const KEY_TTL_MARGIN_MS = 3_600_000;
+
+/**
+ * The Redis TTL of a key whose data, written at `fromMs` by the app's clock, expires at
+ * `expiresAtMs`: until then and an hour more. Readers tell expired data by comparing its expiry with
+ * their `nowMs`, never by the TTL: it only makes the keys of a fleet that stopped altogether go away.
+ */
+export function keyTtlMs(fromMs: number, expiresAtMs: number): number {
+  return Math.ceil(Math.max(expiresAtMs - fromMs, 0)) + KEY_TTL_MARGIN_MS;
 }
 
 /** The keys of one kind of record share the hash tag `{<kind>}`: `<prefix>{<kind>}:<name>`. */

@@ -1,7 +1,7 @@
 import type { InstanceStatsSummary } from '../../observability/stats-summary.js';
 import type { StatsStore } from '../stats-store.interface.js';
 import { checkStatsPut, checkTime } from '../store-input.js';
-import { checkPrefix, recordKey } from './redis-keys.js';
+import { checkPrefix, keyTtlMs, recordKey } from './redis-keys.js';
 import { LUA_EXTEND } from './redis-lua.js';
 import { RedisScript, type ScriptClient } from './redis-script.js';
 
@@ -10,13 +10,6 @@ export interface RedisStatsStoreOptions {
   /** The start of every key (`<prefix>{stats}:summaries`, `<prefix>{stats}:expiry`). @default 'rampart:' */
   prefix?: string;
 }
-
-/**
- * How long the keys outlive the latest expiry written to them, as a Redis TTL: only so that the keys
- * of a fleet that stopped altogether go away. Expired summaries are told by comparing their expiry
- * with the caller's `nowMs`, never by the TTL.
- */
-const KEY_TTL_MARGIN_MS = 3_600_000;
 
 /**
  * KEYS: the summaries, their expiries. ARGV: instance, summary JSON, expiresAtMs, the writer's now,
@@ -73,7 +66,7 @@ export class RedisStatsStore implements StatsStore {
 
   async put(summary: InstanceStatsSummary, expiresAtMs: number): Promise<void> {
     const instance = checkStatsPut(summary, expiresAtMs, 'RedisStatsStore');
-    const ttlMs = Math.ceil(Math.max(expiresAtMs - summary.atMs, 0)) + KEY_TTL_MARGIN_MS;
+    const ttlMs = keyTtlMs(summary.atMs, expiresAtMs);
     await PUT.run(this.client, this.keys, [instance, JSON.stringify(summary), String(expiresAtMs), String(summary.atMs), ttlMs]);
   }
 
