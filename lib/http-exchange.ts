@@ -13,8 +13,29 @@ interface AnyRequest {
 }
 
 interface AnyResponse {
+  raw?: unknown;
   header?: (name: string, value: string | number) => unknown;
   setHeader?: (name: string, value: string | number) => unknown;
+}
+
+/** The Node response under an adapter's response object, as far as its end and status matter. */
+export interface RawResponse {
+  readonly statusCode?: number;
+  readonly destroyed?: boolean;
+  readonly closed?: boolean;
+  readonly writableFinished?: boolean;
+  once(event: 'close', listener: () => void): unknown;
+}
+
+/** The Node `ServerResponse` of a request (Express's response is one, a Fastify reply holds it as `raw`); undefined when there is none. */
+export function rawResponse(response: unknown): RawResponse | undefined {
+  const raw = ((response as AnyResponse | null)?.raw ?? response) as Partial<RawResponse> | null | undefined;
+  return typeof raw?.once === 'function' ? (raw as RawResponse) : undefined;
+}
+
+/** Whether a response is over already: sent, or its connection closed. */
+export function isClosed(raw: RawResponse): boolean {
+  return raw.destroyed === true || raw.closed === true || raw.writableFinished === true;
 }
 
 /** The connection a request came on (Express `req.socket`, Fastify `request.socket` or `request.raw.socket`). */

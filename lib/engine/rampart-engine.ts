@@ -6,7 +6,7 @@ import type { Escalator } from '../protection/escalator.js';
 import type { ProtectionVerdict } from '../protection/protection-verdict.js';
 import type { Counted, StoreGateway } from '../protection/store-gateway.js';
 import type { RampartConfig } from './rampart-config.js';
-import { fixedCost, requestCost, type RampartRequest, type StoreKeyHook } from './rampart-request.js';
+import { fixedCost, requestCost, requestStoreKey, type RampartRequest, type StoreKeyHook } from './rampart-request.js';
 import type { ClientIdentity } from './client-identity.js';
 import { shadowKey, type StoreKeys } from './store-keys.js';
 import { countsGroup, targetRules, type TargetRule, type TargetRules } from './target-rules.js';
@@ -285,8 +285,7 @@ export class RampartEngine<C = unknown> {
   /** Counts one rule for one request by `limits` (see `requestLimits`: the rule's own unless they vary per request). */
   private count(decision: Decision<C>, targetRule: TargetRule<C>, clientKey: string, cost: number, limits = targetRule.rule.storeRule) {
     const { rule } = targetRule;
-    const { storeKey, context } = decision.request;
-    const key = windowedKey(storeKey ? storeKey(context, clientKey, targetRule) : targetRule.keyPrefix + clientKey, limits, rule);
+    const key = windowedKey(requestStoreKey(decision.request, targetRule, clientKey), limits, rule);
     const { onStoreError } = rule;
     // An adaptive rule counts by the client's effective limit, scaled from `limits`, and learns from the answer.
     if (rule.adaptive)

@@ -9,6 +9,12 @@ import type { TargetRule, TargetRules } from './target-rules.js';
  */
 export type StoreKeyHook<C = unknown> = (context: C | undefined, clientKey: string, rule: TargetRule<C>) => string;
 
+/** The store key of a client key under a rule for a request: its adapter's `storeKey` hook's, else `<rule>:<scope or target>:<client key>`. */
+export function requestStoreKey<C>(request: Pick<RampartRequest<C>, 'context' | 'storeKey'>, rule: TargetRule<C>, clientKey: string): string {
+  const { storeKey } = request;
+  return storeKey ? storeKey(request.context, clientKey, rule) : rule.keyPrefix + clientKey;
+}
+
 /**
  * One request, as an adapter describes it to the engine. Only `target` and `address` are required.
  *

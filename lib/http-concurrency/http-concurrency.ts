@@ -4,14 +4,13 @@ import type { ConcurrencyPool } from '../engine/concurrency-pool.js';
 import type { Rampart } from '../engine/rampart.js';
 import { ConcurrencyLimitExceededException } from '../errors/concurrency-limit.exception.js';
 import { concurrentRequestsDetail, unwatchableResponse } from '../errors/concurrency-messages.js';
-import { isIdentityError } from '../errors/identity.error.js';
 import { storeUnavailableDetail } from '../errors/messages.js';
 import { StoreUnavailableException } from '../errors/store-unavailable.exception.js';
-import { peerSocket, requestHeaders, setHeader } from '../http-exchange.js';
+import { isClosed, peerSocket, rawResponse, requestHeaders, setHeader } from '../http-exchange.js';
 import type { RateLimitConfig } from '../rate-limit.config.js';
 import type { DenialReason } from '../responses/custom-response.interface.js';
 import { RefusalResponses } from '../responses/refusal-responses.js';
-import { appendConcurrencyHeaders, rawResponse, type RawResponse } from './concurrency-headers.js';
+import { appendConcurrencyHeaders } from './concurrency-headers.js';
 
 /**
  * The concurrency limits of HTTP routes: a slot (a lease in the storage's lease store) per request
@@ -89,7 +88,9 @@ export class HttpConcurrency {
     const response = context.getArgByIndex<unknown>(1);
     const { identity } = engine;
     const address = identity.clientAddress(identity.peerAddress(peerSocket(request)), requestHeaders(request));
-    const keys = engine.clientKeys(address, await this.identify(context, address));
+    // A resolver that cannot tell (an `IdentityError`) leaves the client known by its address: still
+    // limited, as the guard counts it on a route without rules.
+    const keys = engine.clientKeys(address, await identity.identify(context, address, false));
     const known = await bans.check(keys.clientKey, keys.address, config.clock.now(), keys.addressKey);
     if (known.status === 'allow-listed') return noSlot;
     const outcome = await leases.acquire(pool.keyPrefix + keys.clientKey, pool.limit, pool.onStoreError);
@@ -112,21 +113,6 @@ export class HttpConcurrency {
     return this.refuse(context, exception, 'concurrency-limited', pool);
   }
 
-  /**
-   * The client's identity as its rate limits know it: the module's `keyResolver`, else its
-   * address. A resolver that cannot tell (an `IdentityError`) leaves the client known by its
-   * address: still limited, as the guard counts it on a route without rules.
-   */
-  private async identify(context: ExecutionContext, address: string | null): Promise<string> {
-    const { identity } = this.rampart.engine;
-    try {
-      return await identity.identify(context, address);
-    } catch (error) {
-      if (!isIdentityError(error)) throw error;
-      return identity.addressIdentity(address);
-    }
-  }
-
   /** Throws a refusal: the module's `denialResponse`, when it gives one, else `exception` (problem details). */
   private refuse(
     context: ExecutionContext,
@@ -140,11 +126,6 @@ export class HttpConcurrency {
     const denial = custom && (() => custom({ ...facts, status: exception.getStatus(), body, retryAfterSeconds: 1 }, context));
     return this.responses.refuse(context, exception, 'denialResponse', denial);
   }
-}
-
-/** Whether the response is over already: sent, or its connection closed. */
-function isClosed(raw: RawResponse): boolean {
-  return raw.destroyed === true || raw.closed === true || raw.writableFinished === true;
 }
 
 /** A slot without a lease (skipped, allow-listed): nothing to give back. */

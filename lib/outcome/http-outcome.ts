@@ -2,20 +2,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import type { Rampart } from '../engine/rampart.js';
 import type { RampartRequest } from '../engine/rampart-request.js';
 import type { Verdict } from '../engine/verdict.js';
-
-/** What Rampart reads of a Node response (Express's `res`, Fastify's `reply.raw`). */
-interface RawResponse {
-  readonly statusCode: number;
-  readonly writableFinished?: boolean;
-  readonly closed?: boolean;
-  once(event: 'close', listener: () => void): unknown;
-}
-
-/** The Node response under an Express response or a Fastify reply; undefined when there is none. */
-function rawResponse(response: unknown): RawResponse | undefined {
-  const raw = ((response as { raw?: unknown } | null)?.raw ?? response) as Partial<RawResponse> | null | undefined;
-  return typeof raw?.once === 'function' && typeof raw.statusCode === 'number' ? (raw as RawResponse) : undefined;
-}
+import { rawResponse } from '../http-exchange.js';
 
 /**
  * Settles an admitted HTTP request under its outcome-aware rules once its response is done: the
@@ -37,7 +24,7 @@ export function settleOnResponse(
   if (reservation === undefined) return true;
   const raw = rawResponse(request.context.getArgByIndex<unknown>(1));
   // No outcome to read: counted under every rule (fails closed).
-  if (raw === undefined || raw.closed === true) {
+  if (raw === undefined || typeof raw.statusCode !== 'number' || raw.closed === true) {
     void rampart.outcomes.settle(reservation, undefined);
     return true;
   }

@@ -1,7 +1,7 @@
 import { ruleCapacity } from '../core/algorithms/algorithm.interface.js';
 import type { Clock } from '../core/clock.js';
 import type { RampartLogger } from '../core/logger.js';
-import type { RampartRequest } from '../engine/rampart-request.js';
+import { requestStoreKey, type RampartRequest } from '../engine/rampart-request.js';
 import type { ResolvedRule } from '../engine/rule-resolution.js';
 import type { RuleResult, Verdict } from '../engine/verdict.js';
 import { refundFailed } from '../errors/outcome-messages.js';
@@ -133,7 +133,7 @@ export class OutcomeSettler<C = unknown> {
     // A shadow rule's denial took nothing.
     const results = withOutcomes(verdict).filter((r) => r.result.allowed);
     if (results.length === 0) return undefined;
-    const keys = results.map((r) => storeKeyOf(request, r));
+    const keys = results.map((r) => requestStoreKey(request, r.targetRule, r.clientKey));
     keys.forEach((key, i) => this.parts.inFlight?.held(key, results[i].cost, results[i].result.reservedAtMs ?? verdict.nowMs));
     return { results, keys, held: true, reservedAtMs: verdict.nowMs, request, settled: false };
   }
@@ -148,7 +148,7 @@ export class OutcomeSettler<C = unknown> {
     if (verdict.outcome === 'admitted') return Promise.resolve();
     const results = withOutcomes(verdict).filter((r) => r.result.allowed);
     if (results.length === 0) return Promise.resolve();
-    const keys = results.map((r) => storeKeyOf(request, r));
+    const keys = results.map((r) => requestStoreKey(request, r.targetRule, r.clientKey));
     const heldOnly = verdict.outcome === 'limited' && verdict.results.every((r) => r.result.allowed || r.result.heldInFlight === true);
     const reservation: Reservation<C> = { results, keys, held: false, reservedAtMs: verdict.nowMs, request, settled: false };
     return this.settle(reservation, { protocol: request.protocol ?? 'http', status: 429 }, heldOnly);
@@ -244,10 +244,4 @@ export class OutcomeSettler<C = unknown> {
 /** The results of a verdict's rules that count outcomes (`countIf`), shadow rules' included. */
 function withOutcomes<C>(verdict: Verdict<C>): RuleResult<C>[] {
   return (verdict.shadowResults ? [...verdict.results, ...verdict.shadowResults] : verdict.results).filter((r) => r.targetRule.rule.countIf !== undefined);
-}
-
-/** The store key a verdict's result counted (the adapter's `storeKey` hook's, or Rampart's own). */
-function storeKeyOf<C>(request: Pick<RampartRequest<C>, 'context' | 'storeKey'>, result: RuleResult<C>): string {
-  const { storeKey, context } = request;
-  return storeKey ? storeKey(context, result.clientKey, result.targetRule) : result.targetRule.keyPrefix + result.clientKey;
 }
