@@ -1,3 +1,5 @@
+import type { LeaseOutcome } from '../protection/lease-keeper.js';
+import type { Rampart } from './rampart.js';
 import * as messages from '../errors/messages.js';
 import { isPositiveInteger, STORE_ERROR_POLICIES } from './rule-resolution.js';
 import type { StoreErrorPolicy } from './rule.interface.js';
@@ -52,4 +54,21 @@ export function resolveConcurrencyPool(given: ConcurrencyLimitMetadata, target: 
   if (scope !== undefined && (typeof scope !== 'string' || scope.length === 0 || scope.length > 128)) problems.push(messages.badScope(`${path} scope`, scope));
   if (!STORE_ERROR_POLICIES.includes(onStoreError)) problems.push(messages.badStoreErrorPolicy(`${path} onStoreError`, onStoreError));
   return Object.freeze({ name, limit, onStoreError, keyPrefix: StoreKeys.prefix(name, scope ?? target) });
+}
+
+/**
+ * A slot of `pool` for a client (its address and identity), the same for every protocol: none
+ * needed (`free`) for an allow-listed client, else the lease store's answer. Banned clients are
+ * refused by the rate-limit decision, not here.
+ */
+export async function acquireSlot<C>(
+  rampart: Pick<Rampart<C>, 'engine' | 'bans' | 'leases' | 'config'>,
+  pool: ConcurrencyPool,
+  address: string | null,
+  identity: string,
+): Promise<'free' | LeaseOutcome> {
+  const keys = rampart.engine.clientKeys(address, identity);
+  const known = await rampart.bans.check(keys.clientKey, keys.address, rampart.config.clock.now(), keys.addressKey);
+  if (known.status === 'allow-listed') return 'free';
+  return rampart.leases.acquire(pool.keyPrefix + keys.clientKey, pool.limit, pool.onStoreError);
 }

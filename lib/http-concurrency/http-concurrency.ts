@@ -1,6 +1,6 @@
 import type { CallHandler, ExecutionContext } from '@nestjs/common';
 import { Observable, type Subscription } from 'rxjs';
-import type { ConcurrencyPool } from '../engine/concurrency-pool.js';
+import { acquireSlot, type ConcurrencyPool } from '../engine/concurrency-pool.js';
 import type { Rampart } from '../engine/rampart.js';
 import { ConcurrencyLimitExceededException } from '../errors/concurrency-limit.exception.js';
 import { concurrentRequestsDetail, unwatchableResponse } from '../errors/concurrency-messages.js';
@@ -81,7 +81,7 @@ export class HttpConcurrency {
    * false when the client is gone already; rejects with the request's refusal when no slot is free.
    */
   private async take(context: ExecutionContext, pool: ConcurrencyPool): Promise<(() => void) | false> {
-    const { engine, bans, leases } = this.rampart;
+    const { engine } = this.rampart;
     const config = this.rampart.config as RateLimitConfig;
     if (config.skipIf && (await config.skipIf(context))) return noSlot;
     const request = context.getArgByIndex<unknown>(0);
@@ -90,10 +90,8 @@ export class HttpConcurrency {
     const address = identity.clientAddress(identity.peerAddress(peerSocket(request)), requestHeaders(request));
     // A resolver that cannot tell (an `IdentityError`) leaves the client known by its address: still
     // limited, as the guard counts it on a route without rules.
-    const keys = engine.clientKeys(address, await identity.identify(context, address, false));
-    const known = await bans.check(keys.clientKey, keys.address, config.clock.now(), keys.addressKey);
-    if (known.status === 'allow-listed') return noSlot;
-    const outcome = await leases.acquire(pool.keyPrefix + keys.clientKey, pool.limit, pool.onStoreError);
+    const outcome = await acquireSlot(this.rampart, pool, address, await identity.identify(context, address, false));
+    if (outcome === 'free') return noSlot;
     if (outcome.status === 'granted') {
       const raw = rawResponse(response);
       if (raw === undefined || isClosed(raw)) outcome.release();

@@ -1,7 +1,7 @@
 import type { CallHandler, ExecutionContext } from '@nestjs/common';
 import { Observable, type Subscription } from 'rxjs';
 import type { PeerSocket } from '../core/ip/connection-peers.js';
-import type { ConcurrencyPool } from '../engine/concurrency-pool.js';
+import { acquireSlot, type ConcurrencyPool } from '../engine/concurrency-pool.js';
 import type { Rampart } from '../engine/rampart.js';
 import { storeUnavailableDetail } from '../errors/messages.js';
 import type { RpcCall } from './rpc-call.js';
@@ -74,11 +74,8 @@ export class RpcConcurrency {
     if (skipIf && (await skipIf(context))) return 'free';
     const client = await this.clients.identify(context);
     if (client === undefined) return 'free';
-    const { engine, bans, leases, config } = this.rampart;
-    const keys = engine.clientKeys(client.address, client.identity);
-    const known = await bans.check(keys.clientKey, keys.address, config.clock.now(), keys.addressKey);
-    if (known.status === 'allow-listed') return 'free';
-    const outcome = await leases.acquire(pool.keyPrefix + keys.clientKey, pool.limit, pool.onStoreError);
+    const outcome = await acquireSlot(this.rampart, pool, client.address, client.identity);
+    if (outcome === 'free') return 'free';
     if (outcome.status === 'refused') return this.clients.refuse(client.call, concurrencyLimitedError(pool.name, pool.limit));
     if (outcome.status === 'unavailable') {
       return this.clients.refuse(client.call, { status: 'error', code: 'UNAVAILABLE', retryAfterSeconds: 1, message: storeUnavailableDetail() });
