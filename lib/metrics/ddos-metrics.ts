@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import type { DdosDetector } from '../ddos/ddos-detector.js';
+import { histogramValues } from './store-duration.histogram.js';
 
 /** What the metrics read of a DDoS detector (whatever its request context type). */
 export type DdosReadings = Pick<DdosDetector, 'snapshot' | 'scores'>;
@@ -45,15 +46,10 @@ export function registerDdosMetrics(ddos: DdosReadings, prefix: string, registry
   // Read at scrape time, like the store durations: the detector keeps the counts, a registry reset leaves them.
   registry.registerMetric({
     ...histogram,
-    get: () => Promise.resolve({ ...histogram, values: scoreValues(ddos, score) }),
+    get: () => {
+      const { buckets, counts, sum, count } = ddos.scores();
+      return Promise.resolve({ ...histogram, values: histogramValues(score, buckets, counts, sum, count) });
+    },
     reset: () => undefined,
   } as unknown as Metric);
-}
-
-function scoreValues(ddos: DdosReadings, name: string): { metricName: string; labels: Record<string, string | number>; value: number }[] {
-  const { buckets, counts, sum, count } = ddos.scores();
-  let cumulative = 0;
-  const values = buckets.map((le, i) => ({ metricName: `${name}_bucket`, labels: { le }, value: (cumulative += counts[i]!) }));
-  values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf' as unknown as number }, value: count });
-  return [...values, { metricName: `${name}_sum`, labels: {}, value: sum }, { metricName: `${name}_count`, labels: {}, value: count }];
 }

@@ -1,10 +1,31 @@
 import type { Metric, Registry } from 'prom-client';
 import type { StoreTimings } from '../observability/store-timings.js';
 
-interface ExportedValue {
+/** One series value as a prom-client registry reads it from a metric's `get()`. */
+export interface ExportedValue {
   readonly value: number;
   readonly labels: Record<string, string | number>;
   readonly metricName: string;
+}
+
+/**
+ * The series of one histogram read from counts kept elsewhere (not observed through prom-client):
+ * cumulative `<name>_bucket{le}` values, `+Inf`, `<name>_sum` and `<name>_count`, each with `labels`.
+ */
+export function histogramValues(
+  name: string,
+  bounds: readonly number[],
+  counts: readonly number[],
+  sum: number,
+  count: number,
+  labels: Record<string, string> = {},
+): ExportedValue[] {
+  let cumulative = 0;
+  const values: ExportedValue[] = bounds.map((le, i) => ({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: (cumulative += counts[i]!) }));
+  values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: count });
+  values.push({ metricName: `${name}_sum`, labels, value: sum });
+  values.push({ metricName: `${name}_count`, labels, value: count });
+  return values;
 }
 
 /**
@@ -39,17 +60,8 @@ export class StoreDurationHistogram {
 
   private values(): ExportedValue[] {
     const values: ExportedValue[] = [];
-    const bounds = this.timings.buckets;
-    const bucket = `${this.name}_bucket`;
     for (const [operation, timings] of this.timings.entries()) {
-      let cumulative = 0;
-      bounds.forEach((le, i) => {
-        cumulative += timings.counts[i];
-        values.push({ metricName: bucket, labels: { operation, le }, value: cumulative });
-      });
-      values.push({ metricName: bucket, labels: { operation, le: '+Inf' }, value: timings.count });
-      values.push({ metricName: `${this.name}_sum`, labels: { operation }, value: timings.sumMs / 1000 });
-      values.push({ metricName: `${this.name}_count`, labels: { operation }, value: timings.count });
+      values.push(...histogramValues(this.name, this.timings.buckets, timings.counts, timings.sumMs / 1000, timings.count, { operation }));
     }
     return values;
   }
