@@ -255,6 +255,19 @@ export async function startRedisCluster(options: { masters?: number; nodeTimeout
       if (Date.now() > deadline) throw new RedisServerError(`the Redis cluster's replicas did not synchronise within 20 s:\n${waiting.join('\n')}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    // And every master knows its replica (CLUSTER NODES, which `replicasOf` reads, learns it by gossip,
+    // possibly after the link is up): "<id> <ip:port@cport> <flags> <master id or -> ...".
+    for (;;) {
+      const views = await Promise.all(nodes.map((n) => run('redis-cli', ['-p', String(n.port), 'cluster', 'nodes']).catch(() => '')));
+      const lonely = views.filter((view) => {
+        const lines = view.split('\n').map((l) => l.split(' '));
+        const me = lines.find((fields) => fields[2]?.split(',').includes('myself'));
+        return me !== undefined && me[2]!.split(',').includes('master') && !lines.some((fields) => fields[3] === me[0]);
+      });
+      if (lonely.length === 0) break;
+      if (Date.now() > deadline) throw new RedisServerError(`a Redis cluster master did not learn of its replica within 20 s:\n${lonely.join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   } catch (error) {
     await Promise.all(nodes.map((n) => n.dispose()));
     throw error;
