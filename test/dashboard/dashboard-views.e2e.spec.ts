@@ -222,6 +222,8 @@ describe.each(ADAPTERS)('admin dashboard views on %s', (adapter) => {
     await openView(page, 'bans');
     await submitBan(page, { key: 'user-42', reason: HOSTILE });
     await waitForText(page, '#notice', 'Banned user-42 (permanent).');
+    // The notice comes first; the table is read again after it.
+    await waitForText(page, '#bans-rows', 'user-42');
     const bans = await rowsOf(page, '#bans-rows');
     expect(bans.map((row) => [row[0], row[3]])).toEqual(
       expect.arrayContaining([
